@@ -1,0 +1,33 @@
+"""Home Guardian: home cameras, local motion, an inactivity guardian and privacy-first sharing."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+
+from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> bool:
+    """Connect to the camera and set up its entities."""
+    coordinator = CameraCoordinator(hass, entry)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = coordinator
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> bool:
+    """Unload the entities and stop reading the camera."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.async_shutdown()
+    return unloaded
+
+
+async def _async_reload(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
+    """Reload after the options changed, so the new settings take effect."""
+    await hass.config_entries.async_reload(entry.entry_id)

@@ -1,0 +1,276 @@
+"""Set up a camera from the UI: the flow connects for real and shows what the camera sees."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import hashlib
+from typing import Any
+
+from aiohttp import web
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.helpers.selector import (
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from .const import (
+    CONF_LIVE_VIEW,
+    CONF_SNAPSHOT_URL,
+    CONF_STREAM_URL,
+    CONF_SUBSTREAM_URL,
+    DEFAULT_LIVE_VIEW,
+    DOMAIN,
+    LIVE_VIEW_FRAMES,
+    LIVE_VIEW_STREAM,
+    PROBE_TIMEOUT,
+)
+from .engine.frame_source import StreamError, grab_frame
+from .engine.urls import InvalidUrlError, StreamAddress, parse_camera_url
+
+URL_FIELDS = (CONF_STREAM_URL, CONF_SUBSTREAM_URL, CONF_SNAPSHOT_URL)
+PREVIEWS = f"{DOMAIN}_previews"
+PREVIEW_URL = "/api/home_guardian/preview/{flow_id}"
+
+_URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+_TEXT = TextSelector()
+_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+CAMERA_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_NAME): _TEXT,
+        vol.Required(CONF_STREAM_URL): _URL,
+        vol.Optional(CONF_SUBSTREAM_URL): _URL,
+        vol.Optional(CONF_SNAPSHOT_URL): _URL,
+        vol.Optional(CONF_USERNAME): _TEXT,
+        vol.Optional(CONF_PASSWORD): _PASSWORD,
+    }
+)
+CREDENTIALS_SCHEMA = vol.Schema(
+    {vol.Optional(CONF_USERNAME): _TEXT, vol.Optional(CONF_PASSWORD): _PASSWORD}
+)
+
+
+def stream_fingerprint(stream_url: str) -> str:
+    """Return a stable id for a camera that does not keep its URL, which may hold secrets."""
+    return hashlib.sha256(stream_url.encode()).hexdigest()[:24]
+
+
+def normalise_camera_input(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate the URLs, move credentials typed into them into their own fields."""
+    data: dict[str, Any] = {
+        CONF_USERNAME: (user_input.get(CONF_USERNAME) or "").strip(),
+        CONF_PASSWORD: user_input.get(CONF_PASSWORD) or "",
+    }
+    errors: dict[str, str] = {}
+    for field in URL_FIELDS:
+        raw = (user_input.get(field) or "").strip()
+        if not raw:
+            continue
+        try:
+            address = parse_camera_url(raw)
+        except InvalidUrlError as err:
+            errors[field] = err.reason
+            continue
+        data[field] = address.url
+        if address.username and not data[CONF_USERNAME]:
+            data[CONF_USERNAME] = address.username
+            data[CONF_PASSWORD] = data[CONF_PASSWORD] or address.password or ""
+    return data, errors
+
+
+def probe_camera(data: Mapping[str, Any]) -> bytes:
+    """Grab a frame from every configured URL and return the preview JPEG; raise StreamError."""
+    username, password = data.get(CONF_USERNAME) or None, data.get(CONF_PASSWORD) or None
+    preview: bytes | None = None
+    for field in URL_FIELDS:
+        if url := data.get(field):
+            frame, _ = grab_frame(
+                StreamAddress(url=url, username=username, password=password), timeout=PROBE_TIMEOUT
+            )
+            preview = preview or frame.jpeg()
+    assert preview is not None  # noqa: S101 - the stream URL is required
+    return preview
+
+
+class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a camera, and later change or re-authenticate it."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing probed."""
+        self._data: dict[str, Any] = {}
+        self._title = ""
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Return the options flow."""
+        return HomeGuardianOptionsFlow()
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the camera's URLs and credentials, and connect to it."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = normalise_camera_input(user_input)
+            if not errors:
+                await self.async_set_unique_id(stream_fingerprint(data[CONF_STREAM_URL]))
+                self._abort_if_unique_id_configured()
+                errors = await self._async_probe(data)
+            if not errors:
+                self._data = data
+                self._title = user_input[CONF_NAME].strip() or data[CONF_STREAM_URL]
+                return await self.async_step_confirm()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(CAMERA_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show what the camera sees before adding it."""
+        if user_input is not None:
+            self.hass.data.get(PREVIEWS, {}).pop(self.flow_id, None)
+            return self.async_create_entry(title=self._title, data=self._data)
+        return self.async_show_form(
+            step_id="confirm",
+            description_placeholders={
+                "name": self._title,
+                "preview": PREVIEW_URL.format(flow_id=self.flow_id),
+            },
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change a camera's URLs or credentials, keeping its entities and history."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = normalise_camera_input(user_input)
+            if not errors:
+                unique_id = stream_fingerprint(data[CONF_STREAM_URL])
+                if unique_id != entry.unique_id:
+                    await self.async_set_unique_id(unique_id)
+                    self._abort_if_unique_id_configured()
+                errors = await self._async_probe(data)
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id, title=user_input[CONF_NAME].strip(), data=data
+                )
+        suggested = user_input or {CONF_NAME: entry.title, **entry.data}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(CAMERA_SCHEMA, suggested),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Ask for new credentials after the camera refused the old ones."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Check the new credentials against the camera."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {
+                **entry.data,
+                CONF_USERNAME: (user_input.get(CONF_USERNAME) or "").strip(),
+                CONF_PASSWORD: user_input.get(CONF_PASSWORD) or "",
+            }
+            errors = await self._async_probe(data)
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                CREDENTIALS_SCHEMA, {CONF_USERNAME: entry.data.get(CONF_USERNAME)}
+            ),
+            description_placeholders={"name": entry.title},
+            errors=errors,
+        )
+
+    async def _async_probe(self, data: Mapping[str, Any]) -> dict[str, str]:
+        """Connect to the camera in a worker thread; keep the preview or return the error."""
+        try:
+            preview = await self.hass.async_add_executor_job(probe_camera, data)
+        except StreamError as err:
+            return {"base": str(err.problem)}
+        _async_register_preview_view(self.hass)
+        self.hass.data.setdefault(PREVIEWS, {})[self.flow_id] = preview
+        return {}
+
+    @callback
+    def async_remove(self) -> None:
+        """Drop the preview when the flow ends in any way."""
+        self.hass.data.get(PREVIEWS, {}).pop(self.flow_id, None)
+
+
+class HomeGuardianOptionsFlow(OptionsFlow):
+    """Change how a camera is shown and analysed."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the options."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_LIVE_VIEW, default=DEFAULT_LIVE_VIEW): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[LIVE_VIEW_STREAM, LIVE_VIEW_FRAMES],
+                        mode=SelectSelectorMode.LIST,
+                        translation_key=CONF_LIVE_VIEW,
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+        )
+
+
+@callback
+def _async_register_preview_view(hass: HomeAssistant) -> None:
+    """Register the preview view once; it serves only pictures of flows in progress."""
+    if PREVIEWS not in hass.data:
+        hass.data[PREVIEWS] = {}
+        hass.http.register_view(CameraPreviewView())
+
+
+class CameraPreviewView(HomeAssistantView):
+    """Serve the picture a flow grabbed, so the user sees the camera before adding it."""
+
+    url = PREVIEW_URL
+    name = "api:home_guardian:preview"
+    # An <img> in the flow cannot send a bearer token; the flow id, random and short-lived,
+    # is the secret, as in Home Assistant's own generic camera preview.
+    requires_auth = False
+
+    async def get(self, request: web.Request, flow_id: str) -> web.Response:
+        """Return the preview JPEG of a flow in progress, or 404."""
+        preview = request.app[KEY_HASS].data.get(PREVIEWS, {}).get(flow_id)
+        if preview is None:
+            return web.Response(status=404)
+        return web.Response(
+            body=preview, content_type="image/jpeg", headers={"Cache-Control": "no-store"}
+        )

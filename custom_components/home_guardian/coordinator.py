@@ -1,0 +1,192 @@
+"""The per-camera runtime: one frame source, its health, and what entities read from it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+import time
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_SNAPSHOT_URL,
+    CONF_STREAM_URL,
+    CONF_SUBSTREAM_URL,
+    DOMAIN,
+    LOGGER,
+    REPAIR_AFTER,
+    SETUP_TIMEOUT,
+    SNAPSHOT_POLL_INTERVAL,
+    STALE_AFTER,
+    STATUS_INTERVAL,
+)
+from .engine.frame_source import FrameSource, Problem, SourceState, SourceStatus, grab_frame
+from .engine.urls import StreamAddress
+
+if TYPE_CHECKING:
+    from .engine.frames import Frame
+
+type HomeGuardianConfigEntry = ConfigEntry[CameraCoordinator]
+
+# Stills fetched from a snapshot URL are shared for this long, so a dashboard of many viewers
+# costs the camera one request.
+SNAPSHOT_CACHE_SECONDS = 1.0
+
+
+def camera_addresses(data: dict[str, object]) -> dict[str, StreamAddress]:
+    """Return the configured URLs of a camera entry as addresses with its credentials."""
+    username = str(data.get(CONF_USERNAME) or "") or None
+    password = str(data.get(CONF_PASSWORD) or "") or None
+    return {
+        key: StreamAddress(url=str(url), username=username, password=password)
+        for key in (CONF_STREAM_URL, CONF_SUBSTREAM_URL, CONF_SNAPSHOT_URL)
+        if (url := data.get(key))
+    }
+
+
+class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
+    """Own a camera's frame source and turn its health into honest availability."""
+
+    config_entry: HomeGuardianConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
+        """Prepare the frame source for the analysis stream (the substream when there is one)."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=entry.title,
+            update_interval=STATUS_INTERVAL,
+            always_update=False,
+        )
+        self.addresses = camera_addresses(dict(entry.data))
+        self.stream_address = self.addresses[CONF_STREAM_URL]
+        self.source = FrameSource(
+            self.addresses.get(CONF_SUBSTREAM_URL, self.stream_address),
+            name=entry.title,
+            poll_interval=SNAPSHOT_POLL_INTERVAL,
+        )
+        self._unavailable_since: datetime | None = None
+        self._snapshot: tuple[float, bytes] | None = None
+        self._snapshot_lock = asyncio.Lock()
+
+    @property
+    def stale_after(self) -> float:
+        """Return how old the latest frame may be before the camera counts as gone."""
+        return max(STALE_AFTER, 3 * self.source.poll_interval)
+
+    async def _async_setup(self) -> None:
+        """Start reading and wait, within a bound, for the camera's first answer."""
+        settled = asyncio.Event()
+
+        def on_status(status: SourceStatus) -> None:
+            # Called from the reader thread: hand over to the event loop.
+            self.hass.loop.call_soon_threadsafe(self._async_status_changed, status, settled)
+
+        self.source.add_status_listener(on_status)
+        self.source.start()
+        try:
+            async with asyncio.timeout(SETUP_TIMEOUT):
+                await settled.wait()
+        except TimeoutError:
+            pass
+        status = self.source.status
+        if status.frames:
+            return
+        await self.async_shutdown()
+        if status.problem is Problem.INVALID_AUTH:
+            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="camera_not_ready",
+            translation_placeholders={"problem": str(status.problem or Problem.TIMEOUT)},
+        )
+
+    @callback
+    def _async_status_changed(self, status: SourceStatus, settled: asyncio.Event) -> None:
+        """Refresh at once when the stream starts or fails, rather than at the next poll."""
+        if status.frames or status.problem is not None:
+            settled.set()
+        if self.data is not None and not self._shutdown_requested:
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_refresh(), f"{DOMAIN} status {self.name}"
+            )
+
+    async def _async_update_data(self) -> SourceStatus:
+        """Return the source's health, failing when frames have stopped."""
+        status = self.source.status
+        fresh = self.source.latest_if_fresh(self.stale_after) is not None
+        if status.state is SourceState.STREAMING and fresh:
+            self._mark_available()
+            return status
+        self._mark_unavailable()
+        if status.problem is Problem.INVALID_AUTH:
+            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
+        raise UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="camera_unavailable",
+            translation_placeholders={"problem": str(status.problem or Problem.TIMEOUT)},
+        )
+
+    def _mark_available(self) -> None:
+        """Forget an outage and withdraw its repair issue."""
+        if self._unavailable_since is not None:
+            self._unavailable_since = None
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
+
+    def _mark_unavailable(self) -> None:
+        """Remember when the outage began and raise a repair issue once it has lasted."""
+        now = dt_util.utcnow()
+        if self._unavailable_since is None:
+            self._unavailable_since = now
+        elif now - self._unavailable_since >= REPAIR_AFTER:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="camera_unreachable",
+                translation_placeholders={"name": self.config_entry.title},
+            )
+
+    @property
+    def _issue_id(self) -> str:
+        """Return the repair issue id of this camera's outage."""
+        return f"camera_unreachable_{self.config_entry.entry_id}"
+
+    def fresh_frame(self) -> Frame | None:
+        """Return the latest frame if it is recent enough to show as the camera's picture."""
+        return self.source.latest_if_fresh(self.stale_after)
+
+    async def async_still(self) -> bytes | None:
+        """Return a JPEG of what the camera sees now, or None when it cannot be seen."""
+        if (snapshot_address := self.addresses.get(CONF_SNAPSHOT_URL)) is not None:
+            async with self._snapshot_lock:
+                if self._snapshot and time.monotonic() - self._snapshot[0] < SNAPSHOT_CACHE_SECONDS:
+                    return self._snapshot[1]
+                try:
+                    snapshot, _ = await self.hass.async_add_executor_job(
+                        lambda: grab_frame(snapshot_address)
+                    )
+                    jpeg = await self.hass.async_add_executor_job(snapshot.jpeg)
+                except Exception:  # noqa: BLE001 - a broken snapshot URL falls back to the stream
+                    LOGGER.debug("%s: snapshot failed, using the stream's frame", self.name)
+                else:
+                    self._snapshot = (time.monotonic(), jpeg)
+                    return jpeg
+        if (frame := self.fresh_frame()) is None:
+            return None
+        return await self.hass.async_add_executor_job(frame.jpeg)
+
+    async def async_shutdown(self) -> None:
+        """Stop the reader thread without blocking the event loop."""
+        await super().async_shutdown()
+        await self.hass.async_add_executor_job(self.source.stop)

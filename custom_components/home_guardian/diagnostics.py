@@ -1,0 +1,36 @@
+"""Diagnostics for a camera, with every credential redacted, including those inside URLs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+
+from .config_flow import URL_FIELDS
+from .coordinator import HomeGuardianConfigEntry
+from .engine.urls import redact_url
+
+TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: HomeGuardianConfigEntry
+) -> dict[str, Any]:
+    """Return the camera's settings and health, safe to paste into a public bug report."""
+    coordinator = entry.runtime_data
+    data = {
+        key: redact_url(value) if key in URL_FIELDS else value for key, value in entry.data.items()
+    }
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": async_redact_data(data, TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "analysis_stream": coordinator.source.address.redacted(),
+        "status": asdict(coordinator.source.status),
+        "available": coordinator.last_update_success,
+    }

@@ -1,0 +1,1 @@
+"""Home Guardian's engine: plain Python that decodes, detects, decides and hashes, HA-free."""

@@ -1,0 +1,383 @@
+"""Read one camera stream in a thread of its own and share its latest frame with every reader."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from enum import StrEnum
+import logging
+import threading
+import time
+from typing import Final
+
+import av
+import av.error
+
+from .frames import Frame
+from .urls import StreamAddress
+
+_LOGGER = logging.getLogger(__name__)
+
+OPEN_TIMEOUT: Final = 10.0
+READ_TIMEOUT: Final = 5.0
+BACKOFF_INITIAL: Final = 1.0
+BACKOFF_MAX: Final = 60.0
+# A connection that delivered frames this long counts as healthy, so the next failure starts over.
+HEALTHY_AFTER: Final = 30.0
+# Past 8K, a "frame" is a broken or hostile camera, and decoding it would only eat memory.
+MAX_PIXELS: Final = 7680 * 4320
+MAX_BAD_PACKETS: Final = 50
+# Demuxers that hold one picture: the URL is a snapshot, polled rather than streamed.
+STILL_FORMATS: Final = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe", "bmp_pipe"})
+
+type FrameListener = Callable[[Frame], None]
+type StatusListener = Callable[["SourceStatus"], None]
+
+
+class SourceState(StrEnum):
+    """Where a frame source is in its life."""
+
+    CONNECTING = "connecting"
+    STREAMING = "streaming"
+    RETRYING = "retrying"
+    STOPPED = "stopped"
+
+
+class Problem(StrEnum):
+    """Why a stream could not be read; the values are translation keys."""
+
+    CANNOT_CONNECT = "cannot_connect"
+    TIMEOUT = "timeout"
+    INVALID_AUTH = "invalid_auth"
+    NOT_FOUND = "not_found"
+    NOT_VIDEO = "not_video"
+
+
+class StreamError(Exception):
+    """A stream could not be opened or read, for a reason users can act on."""
+
+    def __init__(self, problem: Problem, detail: str = "") -> None:
+        """Keep the problem and a short detail that never contains credentials."""
+        super().__init__(f"{problem}: {detail}" if detail else str(problem))
+        self.problem = problem
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SourceStatus:
+    """A snapshot of a frame source's health, safe to hand to other threads."""
+
+    state: SourceState = SourceState.CONNECTING
+    problem: Problem | None = None
+    last_frame_wall: float | None = None
+    last_frame_monotonic: float | None = None
+    frames: int = 0
+    connections: int = 0
+    width: int | None = None
+    height: int | None = None
+
+
+def open_stream(
+    address: StreamAddress,
+    *,
+    open_timeout: float = OPEN_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+) -> av.container.InputContainer:
+    """Open a stream or a file with PyAV, mapping FFmpeg's errors to problems users understand."""
+    options = {"rtsp_flags": "prefer_tcp"} if address.scheme.startswith("rtsp") else {}
+    started = time.monotonic()
+    try:
+        container = av.open(
+            address.url_with_credentials(),
+            options=options,
+            timeout=(open_timeout, read_timeout),
+        )
+    except av.error.FFmpegError as err:
+        # An interrupted open surfaces as whatever error FFmpeg was in; the clock tells the truth.
+        if time.monotonic() - started >= open_timeout:
+            raise StreamError(Problem.TIMEOUT, type(err).__name__) from None
+        raise _stream_error(err) from None
+    except OSError as err:  # files that do not exist or cannot be read
+        raise StreamError(Problem.NOT_FOUND, type(err).__name__) from None
+    if not container.streams.video:
+        container.close()
+        raise StreamError(Problem.NOT_VIDEO, "no video stream")
+    return container
+
+
+def is_still(container: av.container.InputContainer) -> bool:
+    """Return True when the container holds a single picture, as snapshot URLs do."""
+    return bool(STILL_FORMATS.intersection(container.format.name.split(",")))
+
+
+def iter_frames(
+    container: av.container.InputContainer,
+    *,
+    should_stop: Callable[[], bool] = lambda: False,
+    clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
+    first_sequence: int = 0,
+) -> Iterator[Frame]:
+    """Decode a container's video into frames until it ends, skipping corrupt packets."""
+    stream = container.streams.video[0]
+    # Frame threads add latency; slice threads use both cores without holding frames back.
+    stream.thread_type = "SLICE"
+    keeps_jpeg = stream.codec_context.name == "mjpeg"
+    sequence = first_sequence
+    bad_packets = 0
+    last_packet = time.monotonic()
+    try:
+        for packet in container.demux(stream):
+            last_packet = time.monotonic()
+            if should_stop():
+                return
+            try:
+                decoded = stream.decode(packet)
+            except av.error.FFmpegError:
+                # A truncated or corrupt packet costs one picture, not the connection.
+                bad_packets += 1
+                if bad_packets > MAX_BAD_PACKETS:
+                    raise StreamError(Problem.NOT_VIDEO, "too many corrupt packets") from None
+                continue
+            for picture in decoded:
+                if picture.width * picture.height > MAX_PIXELS:
+                    raise StreamError(Problem.NOT_VIDEO, "frames too large")
+                bad_packets = 0
+                sequence += 1
+                yield Frame(
+                    picture,
+                    sequence=sequence,
+                    monotonic=clock(),
+                    wall=wall_clock(),
+                    jpeg=bytes(packet) if keeps_jpeg else None,
+                )
+    except av.error.FFmpegError as err:
+        if time.monotonic() - last_packet >= READ_TIMEOUT:
+            raise StreamError(Problem.TIMEOUT, type(err).__name__) from None
+        raise _stream_error(err) from None
+
+
+def grab_frame(address: StreamAddress, *, timeout: float = OPEN_TIMEOUT) -> tuple[Frame, bool]:
+    """Open a URL, decode its first picture, and say whether it is a still image."""
+    deadline = time.monotonic() + timeout
+    container = open_stream(address, open_timeout=timeout, read_timeout=timeout)
+    try:
+        for frame in iter_frames(container, should_stop=lambda: time.monotonic() > deadline):
+            return frame, is_still(container)
+    finally:
+        container.close()
+    raise StreamError(
+        Problem.TIMEOUT if time.monotonic() > deadline else Problem.NOT_VIDEO, "no frame"
+    )
+
+
+def _stream_error(err: av.error.FFmpegError) -> StreamError:
+    """Translate an FFmpeg error into the problem a user can act on."""
+    name = type(err).__name__
+    if isinstance(err, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
+        return StreamError(Problem.INVALID_AUTH, name)
+    if isinstance(err, av.error.HTTPNotFoundError):
+        return StreamError(Problem.NOT_FOUND, name)
+    if isinstance(err, av.error.ExitError | av.error.TimeoutError):
+        # PyAV's timeout interrupts FFmpeg, which reports it as an immediate exit.
+        return StreamError(Problem.TIMEOUT, name)
+    if isinstance(err, av.error.InvalidDataError | av.error.PatchWelcomeError):
+        return StreamError(Problem.NOT_VIDEO, name)
+    return StreamError(Problem.CANNOT_CONNECT, name)
+
+
+class FrameSource:
+    """Read one stream in a thread, keep its latest frame, and reconnect with capped backoff."""
+
+    def __init__(
+        self,
+        address: StreamAddress,
+        *,
+        name: str,
+        poll_interval: float = 5.0,
+        open_timeout: float = OPEN_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+        backoff_max: float = BACKOFF_MAX,
+    ) -> None:
+        """Prepare to read `address`; nothing connects before start()."""
+        self.address = address
+        self.name = name
+        self.poll_interval = poll_interval
+        self._open_timeout = open_timeout
+        self._read_timeout = read_timeout
+        self._backoff_max = backoff_max
+        self._status = SourceStatus()
+        self._latest: Frame | None = None
+        self._frame_listeners: list[_Subscription] = []
+        self._status_listeners: list[StatusListener] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def status(self) -> SourceStatus:
+        """Return the current health snapshot."""
+        return self._status
+
+    @property
+    def latest(self) -> Frame | None:
+        """Return the newest decoded frame, however old; callers judge its age."""
+        return self._latest
+
+    def latest_if_fresh(self, max_age: float) -> Frame | None:
+        """Return the newest frame only if it is younger than `max_age` seconds."""
+        frame = self._latest
+        if frame is None or time.monotonic() - frame.monotonic > max_age:
+            return None
+        return frame
+
+    def add_frame_listener(
+        self, listener: FrameListener, interval: float = 0.0
+    ) -> Callable[[], None]:
+        """Call `listener` from the reader thread at most once every `interval` seconds."""
+        subscription = _Subscription(listener, interval)
+        with self._lock:
+            self._frame_listeners = [*self._frame_listeners, subscription]
+
+        def remove() -> None:
+            with self._lock:
+                self._frame_listeners = [s for s in self._frame_listeners if s is not subscription]
+
+        return remove
+
+    def add_status_listener(self, listener: StatusListener) -> Callable[[], None]:
+        """Call `listener` from the reader thread whenever the state or problem changes."""
+        with self._lock:
+            self._status_listeners = [*self._status_listeners, listener]
+
+        def remove() -> None:
+            with self._lock:
+                self._status_listeners = [s for s in self._status_listeners if s is not listener]
+
+        return remove
+
+    def start(self) -> None:
+        """Start the reader thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"home_guardian {self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop reading and wait for the thread; a hung read ends within the read timeout."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(self._open_timeout + 1.0 if timeout is None else timeout)
+        self._set_status(state=SourceState.STOPPED)
+
+    def wait_for_first(self, timeout: float) -> SourceStatus:
+        """Block until the first frame or the first failure, at most `timeout` seconds."""
+        settled = threading.Event()
+
+        def on_status(status: SourceStatus) -> None:
+            if status.frames or status.problem is not None:
+                settled.set()
+
+        remove = self.add_status_listener(on_status)
+        try:
+            on_status(self._status)
+            settled.wait(timeout)
+        finally:
+            remove()
+        return self._status
+
+    def _run(self) -> None:
+        """Connect, read, and reconnect after failures until stopped."""
+        delay = BACKOFF_INITIAL
+        while not self._stop.is_set():
+            connected_at = time.monotonic()
+            try:
+                self._read_once()
+            except StreamError as err:
+                # Log once per change of problem, not per retry, so hours offline stay quiet.
+                if err.problem is not self._status.problem:
+                    _LOGGER.debug("%s: %s", self.name, err)
+                self._set_status(state=SourceState.RETRYING, problem=err.problem)
+            except Exception:
+                _LOGGER.exception("%s: unexpected error while reading", self.name)
+                self._set_status(state=SourceState.RETRYING, problem=Problem.CANNOT_CONNECT)
+            else:
+                # A still image was read; poll again after the interval, as snapshot cameras expect.
+                delay = BACKOFF_INITIAL
+                self._stop.wait(self.poll_interval)
+                continue
+            if time.monotonic() - connected_at > HEALTHY_AFTER:
+                delay = BACKOFF_INITIAL
+            self._stop.wait(delay)
+            delay = min(delay * 2, self._backoff_max)
+
+    def _read_once(self) -> None:
+        """Read one connection until it ends; return normally only for a still image."""
+        if self._status.state is not SourceState.STREAMING:
+            self._set_status(state=SourceState.CONNECTING)
+        container = open_stream(
+            self.address, open_timeout=self._open_timeout, read_timeout=self._read_timeout
+        )
+        try:
+            self._set_status(connections=self._status.connections + 1)
+            for frame in iter_frames(
+                container, should_stop=self._stop.is_set, first_sequence=self._status.frames
+            ):
+                self._publish(frame)
+            if self._stop.is_set() or is_still(container):
+                return
+            raise StreamError(Problem.CANNOT_CONNECT, "stream ended")
+        finally:
+            container.close()
+
+    def _publish(self, frame: Frame) -> None:
+        """Make a frame the latest and hand it to listeners that are due."""
+        self._latest = frame
+        self._set_status(
+            state=SourceState.STREAMING,
+            problem=None,
+            last_frame_wall=frame.wall,
+            last_frame_monotonic=frame.monotonic,
+            frames=frame.sequence,
+            width=frame.width,
+            height=frame.height,
+        )
+        for subscription in self._frame_listeners:
+            subscription.offer(frame, self.name)
+
+    def _set_status(self, **changes: object) -> None:
+        """Replace the status and tell status listeners when the state or problem changed."""
+        old = self._status
+        new = self._status = replace(old, **changes)  # type: ignore[arg-type]
+        if new.state is old.state and new.problem is old.problem:
+            return
+        for listener in self._status_listeners:
+            try:
+                listener(new)
+            except Exception:
+                _LOGGER.exception("%s: status listener failed", self.name)
+
+
+class _Subscription:
+    """A frame listener with its own pace."""
+
+    __slots__ = ("interval", "last", "listener")
+
+    def __init__(self, listener: FrameListener, interval: float) -> None:
+        """Remember the listener and how often it wants frames."""
+        self.listener = listener
+        self.interval = interval
+        self.last = float("-inf")
+
+    def offer(self, frame: Frame, source_name: str) -> None:
+        """Call the listener when its interval has passed; its failures never stop the reader."""
+        if frame.monotonic - self.last < self.interval:
+            return
+        self.last = frame.monotonic
+        try:
+            self.listener(frame)
+        except Exception:
+            _LOGGER.exception("%s: frame listener failed", source_name)

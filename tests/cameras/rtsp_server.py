@@ -1,0 +1,138 @@
+"""Serve a real video clip as an RTSP camera, looping forever, with optional Basic auth.
+
+Runs under the system Python, which has GStreamer's introspection bindings:
+    /usr/bin/python3 rtsp_server.py --port 8554 --clip video.avi [--user u --password p]
+Prints "ready <port>" on stdout once clients can connect. FFmpeg decodes the clip in a loop
+and GStreamer encodes it as a camera would, so timestamps keep rising across loops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import threading
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+class ClipFeeder:
+    """Push a clip's frames, decoded by FFmpeg in an endless loop, into one media's appsrc."""
+
+    def __init__(self, args: argparse.Namespace, appsrc: Gst.Element) -> None:
+        """Start FFmpeg and the thread that feeds the appsrc."""
+        self.frame_size = args.width * args.height * 3 // 2
+        self.duration = Gst.SECOND // args.fps
+        self.appsrc = appsrc
+        self.running = True
+        self.ffmpeg = subprocess.Popen(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-nostdin",
+                "-stream_loop",
+                "-1",
+                "-i",
+                args.clip,
+                "-vf",
+                f"scale={args.width}:{args.height},fps={args.fps}",
+                "-pix_fmt",
+                "yuv420p",
+                "-f",
+                "rawvideo",
+                "pipe:",
+            ],
+            stdout=subprocess.PIPE,
+        )
+        self.thread = threading.Thread(target=self.feed, daemon=True)
+        self.thread.start()
+
+    def feed(self) -> None:
+        """Copy frames with rising timestamps; appsrc blocks when the encoder is behind."""
+        index = 0
+        while self.running:
+            data = self.ffmpeg.stdout.read(self.frame_size)
+            if len(data) < self.frame_size:
+                break
+            buffer = Gst.Buffer.new_wrapped(data)
+            buffer.pts = index * self.duration
+            buffer.duration = self.duration
+            if self.appsrc.emit("push-buffer", buffer) != Gst.FlowReturn.OK:
+                break
+            index += 1
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop FFmpeg."""
+        self.running = False
+        if self.ffmpeg.poll() is None:
+            self.ffmpeg.kill()
+            self.ffmpeg.wait()
+
+
+def main() -> int:
+    """Start the server and run until terminated."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--clip", required=True)
+    parser.add_argument("--path", default="/stream")
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--fps", type=int, default=10)
+    parser.add_argument("--bitrate", type=int, default=1024)
+    parser.add_argument("--user")
+    parser.add_argument("--password")
+    args = parser.parse_args()
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+    factory = GstRtspServer.RTSPMediaFactory()
+    caps = f"video/x-raw,format=I420,width={args.width},height={args.height},framerate={args.fps}/1"
+    factory.set_launch(
+        "( appsrc name=clip is-live=true do-timestamp=false format=time block=true "
+        f'max-bytes={8 << 20} caps="{caps}" '
+        "! x264enc tune=zerolatency speed-preset=ultrafast "
+        f"key-int-max={args.fps * 2} bitrate={args.bitrate} "
+        "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
+    factory.set_shared(True)
+
+    def on_configure(
+        _factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia
+    ) -> None:
+        feeder = ClipFeeder(args, media.get_element().get_by_name("clip"))
+        media.connect("unprepared", lambda _media: feeder.stop())
+
+    factory.connect("media-configure", on_configure)
+    if args.user:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", "viewer")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password or ""), token)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_permission_for_role("viewer", "media.factory.access", True)
+        permissions.add_permission_for_role("viewer", "media.factory.construct", True)
+        factory.set_permissions(permissions)
+    server.get_mount_points().add_factory(args.path, factory)
+    if server.attach(None) == 0:
+        print("could not bind", file=sys.stderr, flush=True)
+        return 1
+    loop = GLib.MainLoop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
+    print(f"ready {args.port}", flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""Start real camera servers on 127.0.0.1: gst-rtsp-server, FFmpeg MJPEG and plain HTTP."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import os
+from pathlib import Path
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_listen(port: int, timeout: float = 10.0) -> None:
+    """Wait until a socket listens on the port, without connecting to it.
+
+    FFmpeg's `-listen 1` serves exactly one client, so a test connection would use it up.
+    """
+    entry = f":{port:04X} 00000000:0000 0A"  # local address, no peer, state LISTEN
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if entry in Path("/proc/net/tcp").read_text():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+@dataclass
+class RtspCamera:
+    """A real RTSP camera: gst-rtsp-server streaming a real clip as H.264, looping."""
+
+    clip: Path
+    username: str | None = None
+    password: str | None = None
+    width: int = 640
+    height: int = 360
+    fps: int = 10
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the stream URL without credentials."""
+        return f"rtsp://127.0.0.1:{self.port}/stream"
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts clients."""
+        command = [
+            SYSTEM_PYTHON,
+            str(RTSP_SERVER),
+            "--port",
+            str(self.port),
+            "--clip",
+            str(self.clip),
+            "--width",
+            str(self.width),
+            "--height",
+            str(self.height),
+            "--fps",
+            str(self.fps),
+        ]
+        if self.username:
+            command += ["--user", self.username, "--password", self.password or ""]
+        # A clean environment: the test venv's variables must not leak into the system Python.
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")}
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("ready"):
+            self.stop()
+            raise RuntimeError("the RTSP server did not start")
+
+    def stop(self) -> None:
+        """Kill the server, as a camera losing power would."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGCONT)
+                self.process.kill()
+            self.process.wait()
+            if self.process.stdout:
+                self.process.stdout.close()
+            self.process = None
+
+    def pause(self) -> None:
+        """Freeze the server: connections stay open but nothing arrives."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a frozen server go on."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+
+@dataclass
+class MjpegCamera:
+    """A real HTTP MJPEG camera: FFmpeg serving multipart JPEG to one client."""
+
+    clip: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the stream URL."""
+        return f"http://127.0.0.1:{self.port}/video.mjpg"
+
+    def start(self) -> None:
+        """Start FFmpeg listening for its client."""
+        self.process = subprocess.Popen(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-nostdin",
+                "-re",
+                "-stream_loop",
+                "-1",
+                "-i",
+                str(self.clip),
+                "-vf",
+                "scale=640:-2,fps=5",
+                "-q:v",
+                "5",
+                "-f",
+                "mpjpeg",
+                "-listen",
+                "1",
+                self.url,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_listen(self.port)
+
+    def stop(self) -> None:
+        """Stop FFmpeg."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+class HttpCamera:
+    """A plain HTTP server for snapshots and for the faults of bad cameras."""
+
+    def __init__(
+        self, jpeg: bytes, username: str | None = None, password: str | None = None
+    ) -> None:
+        """Serve `jpeg` at /snapshot.jpg; other paths show what broken cameras send."""
+        self.jpeg = jpeg
+        self.requests = 0
+        expected = (
+            "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+            if username
+            else None
+        )
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.requests += 1
+                if expected and self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path.startswith("/snapshot.jpg"):
+                    body, kind = owner.jpeg, "image/jpeg"
+                elif self.path == "/page.html":
+                    body, kind = (
+                        b"<!doctype html><html><body><h1>Login</h1></body></html>" * 50,
+                        "text/html",
+                    )
+                elif self.path == "/truncated.jpg":
+                    body, kind = owner.jpeg[: len(owner.jpeg) // 3], "image/jpeg"
+                else:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        """Return the URL of a path on this server."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> None:
+        """Start serving."""
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+class SilentServer:
+    """A port that accepts connections and never answers, like a hung camera."""
+
+    def __init__(self) -> None:
+        """Listen on a free port."""
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+
+    def stop(self) -> None:
+        """Close the port."""
+        self.sock.close()

@@ -1,0 +1,310 @@
+"""Tests for the config flow: real cameras, real errors, nothing the user typed lost."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from homeassistant import config_entries
+from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.home_guardian.const import (
+    CONF_LIVE_VIEW,
+    CONF_SNAPSHOT_URL,
+    CONF_STREAM_URL,
+    CONF_SUBSTREAM_URL,
+    DOMAIN,
+    LIVE_VIEW_FRAMES,
+)
+
+from .cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
+from .conftest import CAMERA_PASSWORD, CAMERA_USER, camera_entry
+
+
+async def _start(hass: HomeAssistant) -> str:
+    """Start a user flow and return its id."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    return result["flow_id"]
+
+
+async def test_user_flow_rtsp_with_preview(
+    hass: HomeAssistant,
+    rtsp_auth_camera: RtspCamera,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A real RTSP camera is probed, previewed, and saved without credentials in its URL."""
+    flow_id = await _start(hass)
+    url = rtsp_auth_camera.url.replace("rtsp://", f"rtsp://{CAMERA_USER}:s3cret%20pa$$@")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: " Living room ", CONF_STREAM_URL: url}
+    )
+    assert result.get("errors") is None
+    assert result["step_id"] == "confirm"
+    preview_url = result["description_placeholders"]["preview"]
+    assert flow_id in preview_url
+
+    client = await hass_client_no_auth()
+    response = await client.get(preview_url)
+    assert response.status == HTTPStatus.OK
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert (await response.read())[:2] == b"\xff\xd8"
+    assert (await client.get(preview_url.replace(flow_id, "0" * 32))).status == HTTPStatus.NOT_FOUND
+
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Living room"
+    assert result["data"][CONF_STREAM_URL] == rtsp_auth_camera.url
+    assert result["data"][CONF_USERNAME] == CAMERA_USER
+    assert result["data"][CONF_PASSWORD] == CAMERA_PASSWORD
+    # The preview is gone with the flow.
+    assert (await client.get(preview_url)).status == HTTPStatus.NOT_FOUND
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_user_flow_wrong_password_keeps_input(
+    hass: HomeAssistant, rtsp_auth_camera: RtspCamera
+) -> None:
+    """A refused password is reported precisely and the form keeps what was typed."""
+    flow_id = await _start(hass)
+    user_input = {
+        CONF_NAME: "Hall",
+        CONF_STREAM_URL: rtsp_auth_camera.url,
+        CONF_USERNAME: CAMERA_USER,
+        CONF_PASSWORD: "wrong",
+    }
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+    schema = result["data_schema"].schema
+    suggested = {str(key): key.description["suggested_value"] for key in schema if key.description}
+    assert suggested[CONF_STREAM_URL] == rtsp_auth_camera.url
+    assert suggested[CONF_USERNAME] == CAMERA_USER
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [("/nothing-here", "not_found")],
+)
+async def test_user_flow_wrong_path(
+    hass: HomeAssistant, rtsp_camera: RtspCamera, path: str, error: str
+) -> None:
+    """A stream path the camera does not have is told apart from an unreachable camera."""
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Hall", CONF_STREAM_URL: rtsp_camera.url.replace("/stream", path)}
+    )
+    assert result["errors"] == {"base": error}
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "error"),
+    [
+        ("ftp://camera.local/video", CONF_STREAM_URL, "unsupported_scheme"),
+        ("rtsp://", CONF_STREAM_URL, "invalid_url"),
+        ("rtsp://camera.local:99999/x", CONF_STREAM_URL, "invalid_url"),
+        ("not a url", CONF_STREAM_URL, "unsupported_scheme"),
+    ],
+)
+async def test_user_flow_bad_urls(hass: HomeAssistant, url: str, field: str, error: str) -> None:
+    """Malformed URLs are refused before anything connects, on the field that is wrong."""
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Hall", CONF_STREAM_URL: url}
+    )
+    assert result["errors"] == {field: error}
+
+
+async def test_user_flow_bad_substream_url(hass: HomeAssistant) -> None:
+    """A bad optional URL is reported on its own field."""
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_NAME: "Hall",
+            CONF_STREAM_URL: "rtsp://camera.local/a",
+            CONF_SUBSTREAM_URL: "gopher://x",
+        },
+    )
+    assert result["errors"] == {CONF_SUBSTREAM_URL: "unsupported_scheme"}
+
+
+async def test_user_flow_cannot_connect(hass: HomeAssistant, socket_enabled: None) -> None:
+    """A port where nothing listens is 'cannot connect'."""
+    server = SilentServer()
+    port = server.port
+    server.stop()
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Hall", CONF_STREAM_URL: f"rtsp://127.0.0.1:{port}/stream"}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_user_flow_hung_camera_times_out(
+    hass: HomeAssistant, silent_server: SilentServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A camera that accepts and never answers times out within the bound."""
+    monkeypatch.setattr("custom_components.home_guardian.config_flow.PROBE_TIMEOUT", 1.5)
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Hall", CONF_STREAM_URL: f"rtsp://127.0.0.1:{silent_server.port}/x"}
+    )
+    assert result["errors"] == {"base": "timeout"}
+
+
+async def test_user_flow_html_page_is_not_video(
+    hass: HomeAssistant, http_camera: HttpCamera
+) -> None:
+    """A login page instead of video is 'not a video'."""
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_NAME: "Hall",
+            CONF_STREAM_URL: http_camera.url("/page.html"),
+            CONF_USERNAME: CAMERA_USER,
+            CONF_PASSWORD: CAMERA_PASSWORD,
+        },
+    )
+    assert result["errors"] == {"base": "not_video"}
+
+
+async def test_user_flow_mjpeg_and_snapshot(
+    hass: HomeAssistant, mjpeg_camera: MjpegCamera, http_camera: HttpCamera
+) -> None:
+    """An HTTP MJPEG stream with a snapshot URL is accepted; every URL is probed."""
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_NAME: "Nursery",
+            CONF_STREAM_URL: mjpeg_camera.url,
+            CONF_SNAPSHOT_URL: http_camera.url("/snapshot.jpg"),
+            CONF_USERNAME: CAMERA_USER,
+            CONF_PASSWORD: CAMERA_PASSWORD,
+        },
+    )
+    assert result.get("errors") is None
+    assert result["step_id"] == "confirm"
+    assert http_camera.requests >= 1
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_SNAPSHOT_URL] == http_camera.url("/snapshot.jpg")
+    await hass.async_block_till_done()
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_user_flow_already_configured(hass: HomeAssistant) -> None:
+    """The same stream cannot be added twice."""
+    camera_entry("rtsp://camera.local/stream").add_to_hass(hass)
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Again", CONF_STREAM_URL: "rtsp://admin:x@camera.local/stream"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reconfigure(hass: HomeAssistant, rtsp_camera: RtspCamera) -> None:
+    """Reconfigure probes the new address and keeps the entry."""
+    entry = camera_entry("rtsp://127.0.0.1:1/old")
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Hall", CONF_STREAM_URL: "rtsp://127.0.0.1:1/other"}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Hall", CONF_STREAM_URL: rtsp_camera.url}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_STREAM_URL] == rtsp_camera.url
+    assert entry.title == "Hall"
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_same_url_and_conflict(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """Reconfigure may keep its own URL but not take another camera's."""
+    camera_entry("rtsp://camera.local/taken").add_to_hass(hass)
+    entry = camera_entry(rtsp_camera.url)
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Hall", CONF_STREAM_URL: "rtsp://camera.local/taken"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Hall", CONF_STREAM_URL: rtsp_camera.url}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reauth(hass: HomeAssistant, rtsp_auth_camera: RtspCamera) -> None:
+    """Reauthentication checks the new password against the camera before saving it."""
+    entry = camera_entry(rtsp_auth_camera.url, username=CAMERA_USER, password="old")
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: CAMERA_USER, CONF_PASSWORD: "still wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: CAMERA_USER, CONF_PASSWORD: CAMERA_PASSWORD}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_PASSWORD] == CAMERA_PASSWORD
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_options_flow(hass: HomeAssistant) -> None:
+    """The live view can be switched to pictures from the shared connection."""
+    entry = camera_entry("rtsp://camera.local/stream")
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_LIVE_VIEW: LIVE_VIEW_FRAMES}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {CONF_LIVE_VIEW: LIVE_VIEW_FRAMES}
+
+
+async def test_abandoned_flow_drops_preview(
+    hass: HomeAssistant, rtsp_camera: RtspCamera, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A flow closed at the preview leaves no picture behind."""
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Hall", CONF_STREAM_URL: rtsp_camera.url}
+    )
+    preview_url = result["description_placeholders"]["preview"]
+    client = await hass_client_no_auth()
+    assert (await client.get(preview_url)).status == HTTPStatus.OK
+    hass.config_entries.flow.async_abort(flow_id)
+    assert (await client.get(preview_url)).status == HTTPStatus.NOT_FOUND
+
+
+__all__ = ["MockConfigEntry"]
