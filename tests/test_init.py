@@ -30,9 +30,7 @@ async def test_setup_and_unload(hass: HomeAssistant, rtsp_entry: MockConfigEntry
     assert reader_threads() == []
 
 
-async def test_unreachable_camera_retries_setup(
-    hass: HomeAssistant, socket_enabled: None
-) -> None:
+async def test_unreachable_camera_retries_setup(hass: HomeAssistant, socket_enabled: None) -> None:
     """A camera that is off at start leaves the entry retrying, with no thread left behind."""
     server = SilentServer()
     port = server.port

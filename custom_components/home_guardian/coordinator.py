@@ -163,7 +163,9 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         return f"camera_unreachable_{self.config_entry.entry_id}"
 
     def fresh_frame(self) -> Frame | None:
-        """Return the latest frame if it is recent enough to show as the camera's picture."""
+        """Return the latest frame if the camera is up and the frame recent enough to show."""
+        if not self.last_update_success:
+            return None
         return self.source.latest_if_fresh(self.stale_after)
 
     async def async_still(self) -> bytes | None:

@@ -166,6 +166,7 @@ class HttpCamera:
         """Serve `jpeg` at /snapshot.jpg; other paths show what broken cameras send."""
         self.jpeg = jpeg
         self.requests = 0
+        self.served = 0
         expected = (
             "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
             if username
@@ -196,6 +197,7 @@ class HttpCamera:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                owner.served += 1
                 self.send_response(200)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
