@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
-import shutil
+from collections.abc import AsyncIterator, Iterator
 import subprocess
-import time
 
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.home_guardian.config_flow import stream_fingerprint
-from custom_components.home_guardian.const import CONF_STREAM_URL, DOMAIN
-
-from .cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-VIDEO = SHARED_DATA / "video"
-CAMERA_USER = "admin"
-CAMERA_PASSWORD = "s3cret pa$$"
-
-
-def shared_clip(name: str) -> Path:
-    """Return a clip from the shared data folder, or skip the test saying why."""
-    path = VIDEO / name
-    if not path.exists():
-        pytest.skip(f"../shared/data/video/{name} is missing: the real footage these tests need")
-    return path
-
-
-def require_rtsp_server() -> None:
-    """Skip when the Debian packages of the RTSP test camera are not installed."""
-    if shutil.which("gst-launch-1.0") is None or not Path("/usr/bin/python3").exists():
-        pytest.skip("gst-rtsp-server is not installed (see tests/apt-packages.txt)")
+from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
+from tests.common import (
+    CAMERA_PASSWORD,
+    CAMERA_USER,
+    camera_entry,
+    require_rtsp_server,
+    shared_clip,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -104,18 +84,6 @@ def silent_server(socket_enabled: None) -> Iterator[SilentServer]:
     server.stop()
 
 
-def camera_entry(
-    url: str, *, username: str = "", password: str = "", **extra: str
-) -> MockConfigEntry:
-    """Return a config entry for a camera at `url`."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Living room",
-        unique_id=stream_fingerprint(url),
-        data={CONF_STREAM_URL: url, CONF_USERNAME: username, CONF_PASSWORD: password, **extra},
-    )
-
-
 @pytest.fixture
 async def rtsp_entry(
     hass: HomeAssistant, rtsp_auth_camera: RtspCamera
@@ -128,18 +96,3 @@ async def rtsp_entry(
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Let real time pass until `condition` holds; real cameras take real seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.1)
-
-
-def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
-    """Return an entity's state, or None when it does not exist."""
-    state = hass.states.get(entity_id)
-    return None if state is None else state.state

@@ -5,8 +5,11 @@ from __future__ import annotations
 from http import HTTPStatus
 import io
 
-from homeassistant.components.camera import CameraEntityFeature, async_get_image
-from homeassistant.components.camera import async_get_stream_source
+from homeassistant.components.camera import (
+    CameraEntityFeature,
+    async_get_image,
+    async_get_stream_source,
+)
 from homeassistant.const import ATTR_SUPPORTED_FEATURES
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -20,9 +23,8 @@ from custom_components.home_guardian.const import (
     CONF_SNAPSHOT_URL,
     LIVE_VIEW_FRAMES,
 )
-
-from .cameras.servers import HttpCamera, RtspCamera
-from .conftest import CAMERA_PASSWORD, CAMERA_USER, camera_entry, state_of, wait_for
+from tests.cameras.servers import HttpCamera, RtspCamera
+from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry, state_of, wait_for
 
 CAMERA = "camera.living_room"
 
@@ -55,7 +57,7 @@ async def test_no_still_from_a_dead_camera(
 ) -> None:
     """An old picture is never passed off as live."""
     rtsp_auth_camera.stop()
-    await wait_for(lambda: state_of(hass, CAMERA) == "unavailable", timeout=15)
+    await wait_for(lambda: state_of(hass, CAMERA) == "unavailable", limit=15)
     assert rtsp_entry.runtime_data.source.latest is not None  # it keeps its last frame
     with pytest.raises(HomeAssistantError):
         await async_get_image(hass, CAMERA)

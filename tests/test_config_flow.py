@@ -20,9 +20,8 @@ from custom_components.home_guardian.const import (
     DOMAIN,
     LIVE_VIEW_FRAMES,
 )
-
-from .cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
-from .conftest import CAMERA_PASSWORD, CAMERA_USER, camera_entry
+from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
+from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry
 
 
 async def _start(hass: HomeAssistant) -> str:

@@ -13,9 +13,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_guardian.const import DOMAIN
-
-from .cameras.servers import RtspCamera
-from .conftest import CAMERA_PASSWORD, state_of, wait_for
+from tests.cameras.servers import RtspCamera
+from tests.common import CAMERA_PASSWORD, state_of, wait_for
 
 CAMERA = "camera.living_room"
 CONNECTED = "binary_sensor.living_room_connected"
@@ -33,11 +32,11 @@ async def test_camera_killed_and_restarted(
     caplog.clear()
 
     rtsp_auth_camera.stop()
-    await wait_for(lambda: state_of(hass, CAMERA) == STATE_UNAVAILABLE, timeout=15)
+    await wait_for(lambda: state_of(hass, CAMERA) == STATE_UNAVAILABLE, limit=15)
     assert state_of(hass, CONNECTED) == "off"
 
     rtsp_auth_camera.start()
-    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", timeout=30)
+    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", limit=30)
     assert state_of(hass, CONNECTED) == "on"
 
     ours = [r for r in caplog.records if r.name.startswith("custom_components.home_guardian")]
@@ -54,10 +53,10 @@ async def test_stalled_camera_goes_unavailable(
     """A camera that keeps the connection open but sends nothing is not passed off as live."""
     rtsp_auth_camera.pause()
     try:
-        await wait_for(lambda: state_of(hass, CAMERA) == STATE_UNAVAILABLE, timeout=15)
+        await wait_for(lambda: state_of(hass, CAMERA) == STATE_UNAVAILABLE, limit=15)
     finally:
         rtsp_auth_camera.resume()
-    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", timeout=30)
+    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", limit=30)
 
 
 async def test_long_outage_raises_repair_issue(
@@ -72,17 +71,17 @@ async def test_long_outage_raises_repair_issue(
     )
     issue_id = f"camera_unreachable_{rtsp_entry.entry_id}"
     rtsp_auth_camera.stop()
-    await wait_for(lambda: state_of(hass, CAMERA) == STATE_UNAVAILABLE, timeout=15)
+    await wait_for(lambda: state_of(hass, CAMERA) == STATE_UNAVAILABLE, limit=15)
     issues = ir.async_get(hass)
     assert issues.async_get_issue(DOMAIN, issue_id) is None
 
-    await wait_for(lambda: issues.async_get_issue(DOMAIN, issue_id) is not None, timeout=10)
+    await wait_for(lambda: issues.async_get_issue(DOMAIN, issue_id) is not None, limit=10)
     issue = issues.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_placeholders == {"name": "Living room"}
 
     rtsp_auth_camera.start()
-    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", timeout=30)
+    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", limit=30)
     assert issues.async_get_issue(DOMAIN, issue_id) is None
 
 
@@ -98,6 +97,6 @@ async def test_password_changed_at_runtime_starts_reauth(
             flow["context"]["source"] == SOURCE_REAUTH
             for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
         ),
-        timeout=30,
+        limit=30,
     )
     assert state_of(hass, CAMERA) == STATE_UNAVAILABLE

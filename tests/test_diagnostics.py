@@ -12,8 +12,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.home_guardian.const import CONF_SNAPSHOT_URL, CONF_STREAM_URL
-
-from .conftest import CAMERA_PASSWORD, CAMERA_USER
+from tests.common import CAMERA_PASSWORD, CAMERA_USER
 
 
 async def test_diagnostics_redact_credentials(

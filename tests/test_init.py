@@ -10,9 +10,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_guardian.const import DOMAIN
-
-from .cameras.servers import RtspCamera, SilentServer
-from .conftest import CAMERA_PASSWORD, CAMERA_USER, camera_entry
+from tests.cameras.servers import RtspCamera, SilentServer
+from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry
 
 
 def reader_threads() -> list[threading.Thread]:

@@ -19,9 +19,8 @@ from custom_components.home_guardian.engine.frame_source import (
 )
 from custom_components.home_guardian.engine.frames import Frame
 from custom_components.home_guardian.engine.urls import StreamAddress
-
-from ..cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
-from ..conftest import CAMERA_PASSWORD, CAMERA_USER, shared_clip
+from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
+from tests.common import CAMERA_PASSWORD, CAMERA_USER, shared_clip
 
 
 def rss_kib() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+import math
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,8 +31,9 @@ class Box:
         """Return (left, top, right, bottom) in pixels of a picture of the given size."""
         left = max(0, int(self.x * width))
         top = max(0, int(self.y * height))
-        right = min(width, int(np.ceil((self.x + self.width) * width)))
-        bottom = min(height, int(np.ceil((self.y + self.height) * height)))
+        # The tolerance keeps float noise (30.000000000000004) from adding a pixel.
+        right = min(width, math.ceil((self.x + self.width) * width - 1e-9))
+        bottom = min(height, math.ceil((self.y + self.height) * height - 1e-9))
         return left, top, right, bottom
 
     def grown(self, margin: float) -> Box:

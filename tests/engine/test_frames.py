@@ -1,0 +1,72 @@
+"""Tests for frames: the views analysis, stills and sharing ask for."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+import pytest
+
+from custom_components.home_guardian.engine import frame_source
+from custom_components.home_guardian.engine.frame_source import (
+    Problem,
+    StreamError,
+    iter_frames,
+    open_stream,
+)
+from custom_components.home_guardian.engine.frames import Frame
+from custom_components.home_guardian.engine.urls import StreamAddress
+from tests.common import shared_clip
+
+
+def first_frame() -> Frame:
+    """Return the first frame of a real clip."""
+    container = open_stream(StreamAddress(url=str(shared_clip("vtest.avi"))))
+    try:
+        return next(iter_frames(container))
+    finally:
+        container.close()
+
+
+def test_video_frame_views() -> None:
+    """A decoded video frame gives RGB, a small grey copy and a JPEG of the same picture."""
+    frame = first_frame()
+    rgb = frame.rgb()
+    assert rgb.shape == (576, 768, 3)
+    assert frame.rgb() is rgb  # computed once
+    grey = frame.grey(144)
+    assert grey.shape == (144, 192)
+    assert grey.dtype == np.uint8
+    # The small grey copy is the picture's luma, area-averaged.
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    assert abs(float(grey.mean()) - float(luma.mean())) < 4
+    with Image.open(io.BytesIO(frame.jpeg())) as picture:
+        assert picture.size == (768, 576)
+
+
+def test_still_image_frame_views() -> None:
+    """A picture from a snapshot keeps the camera's JPEG and gives the same views."""
+    image = Image.new("RGB", (320, 240), (200, 100, 50))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG")
+    frame = Frame(image, sequence=1, monotonic=0.0, wall=0.0, jpeg=buffer.getvalue())
+    assert frame.jpeg() == buffer.getvalue()
+    assert frame.rgb()[0, 0].tolist() == [200, 100, 50]
+    assert frame.grey(60).shape == (60, 80)
+    assert frame.grey(1000).shape == (240, 320)  # never scaled up
+    assert (frame.width, frame.height) == (320, 240)
+    fresh = Frame(image, sequence=2, monotonic=0.0, wall=0.0)
+    assert fresh.jpeg()[:2] == b"\xff\xd8"
+
+
+def test_huge_frames_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A camera sending absurdly large frames is refused instead of eating memory."""
+    monkeypatch.setattr(frame_source, "MAX_PIXELS", 640 * 480)
+    container = open_stream(StreamAddress(url=str(shared_clip("vtest.avi"))))
+    try:
+        with pytest.raises(StreamError) as err:
+            next(iter_frames(container))
+    finally:
+        container.close()
+    assert err.value.problem is Problem.NOT_VIDEO
