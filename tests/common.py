@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from pathlib import Path
 import shutil
+import subprocess
 import time
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
@@ -30,10 +32,23 @@ def shared_clip(name: str) -> Path:
     return path
 
 
+@functools.cache
+def rtsp_server_installed() -> bool:
+    """Return True when the system Python can load gst-rtsp-server."""
+    probe = "import gi; gi.require_version('GstRtspServer', '1.0')"
+    try:
+        result = subprocess.run(
+            ["/usr/bin/python3", "-c", probe], capture_output=True, check=False, timeout=30
+        )
+    except FileNotFoundError:
+        return False
+    return result.returncode == 0
+
+
 def require_rtsp_server() -> None:
     """Skip when the Debian packages of the RTSP test camera are not installed."""
-    if shutil.which("gst-launch-1.0") is None or not Path("/usr/bin/python3").exists():
-        pytest.skip("gst-rtsp-server is not installed (see tests/apt-packages.txt)")
+    if not rtsp_server_installed() or shutil.which("ffmpeg") is None:
+        pytest.skip("gst-rtsp-server or FFmpeg is not installed (see tests/apt-packages.txt)")
 
 
 def camera_entry(
