@@ -20,6 +20,7 @@ from custom_components.home_guardian.const import (
     DOMAIN,
     LIVE_VIEW_FRAMES,
 )
+from custom_components.home_guardian.credentials import async_get_cipher, seal, unseal
 from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
 from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry
 
@@ -62,7 +63,11 @@ async def test_user_flow_rtsp_with_preview(
     assert result["title"] == "Living room"
     assert result["data"][CONF_STREAM_URL] == rtsp_auth_camera.url
     assert result["data"][CONF_USERNAME] == CAMERA_USER
-    assert result["data"][CONF_PASSWORD] == CAMERA_PASSWORD
+    # The password is stored sealed, never in plain text, and opens with the integration's key.
+    stored = result["data"][CONF_PASSWORD]
+    assert stored.startswith("sealed:")
+    assert CAMERA_PASSWORD not in stored
+    assert unseal(await async_get_cipher(hass), stored) == CAMERA_PASSWORD
     # The preview is gone with the flow.
     assert (await client.get(preview_url)).status == HTTPStatus.NOT_FOUND
     entry = hass.config_entries.async_entries(DOMAIN)[0]
@@ -258,6 +263,21 @@ async def test_reconfigure_same_url_and_conflict(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_reconfigure_shows_stored_credentials(hass: HomeAssistant) -> None:
+    """The reconfigure form offers the stored password opened, or empty if it cannot be."""
+    cipher = await async_get_cipher(hass)
+    entry = camera_entry("rtsp://camera.local/a", username="u", password=seal(cipher, "pw"))
+    entry.add_to_hass(hass)
+    broken = camera_entry("rtsp://camera.local/b", username="u", password="sealed:garbage")
+    broken.add_to_hass(hass)
+    for config_entry, expected in ((entry, "pw"), (broken, "")):
+        result = await config_entry.start_reconfigure_flow(hass)
+        schema = result["data_schema"].schema
+        suggested = {str(k): k.description["suggested_value"] for k in schema if k.description}
+        assert suggested[CONF_PASSWORD] == expected
+        assert suggested[CONF_USERNAME] == "u"
+
+
 async def test_reauth(hass: HomeAssistant, rtsp_auth_camera: RtspCamera) -> None:
     """Reauthentication checks the new password against the camera before saving it."""
     entry = camera_entry(rtsp_auth_camera.url, username=CAMERA_USER, password="old")
@@ -273,7 +293,7 @@ async def test_reauth(hass: HomeAssistant, rtsp_auth_camera: RtspCamera) -> None
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
-    assert entry.data[CONF_PASSWORD] == CAMERA_PASSWORD
+    assert unseal(await async_get_cipher(hass), entry.data[CONF_PASSWORD]) == CAMERA_PASSWORD
     await hass.async_block_till_done()
     await hass.config_entries.async_unload(entry.entry_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -10,6 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_guardian.const import DOMAIN
+from custom_components.home_guardian.credentials import async_get_cipher, seal
 from tests.cameras.servers import RtspCamera, SilentServer
 from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry
 
@@ -64,3 +66,29 @@ async def test_wrong_password_starts_reauth(
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
     assert CAMERA_PASSWORD not in str(entry.reason)
+
+
+async def test_password_that_cannot_be_opened_starts_reauth(
+    hass: HomeAssistant, rtsp_auth_camera: RtspCamera, hass_storage: dict[str, Any]
+) -> None:
+    """A password sealed with a lost key asks the user to sign in again, never crashes."""
+    entry = camera_entry(rtsp_auth_camera.url, username=CAMERA_USER, password="sealed:lost-key")
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    # The key lives in its own private store, apart from the config entries.
+    assert "home_guardian.key" in hass_storage
+
+
+async def test_sealed_password_connects(hass: HomeAssistant, rtsp_auth_camera: RtspCamera) -> None:
+    """A sealed password is opened to connect to the camera."""
+    cipher = await async_get_cipher(hass)
+    entry = camera_entry(
+        rtsp_auth_camera.url, username=CAMERA_USER, password=seal(cipher, CAMERA_PASSWORD)
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from homeassistant.const import CONF_PASSWORD, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
 
+from .const import DOMAIN
 from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
+from .credentials import UnsealError, async_get_cipher, unseal
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> bool:
     """Connect to the camera and set up its entities."""
-    coordinator = CameraCoordinator(hass, entry)
+    try:
+        password = unseal(await async_get_cipher(hass), entry.data.get(CONF_PASSWORD, ""))
+    except UnsealError as err:
+        # The key that sealed the password is gone (a partial restore): ask for it again.
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    coordinator = CameraCoordinator(hass, entry, password)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

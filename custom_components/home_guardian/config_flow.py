@@ -37,6 +37,7 @@ from .const import (
     LIVE_VIEW_STREAM,
     PROBE_TIMEOUT,
 )
+from .credentials import UnsealError, async_get_cipher, seal, unseal
 from .engine.frame_source import StreamError, grab_frame
 from .engine.urls import InvalidUrlError, StreamAddress, parse_camera_url
 
@@ -147,7 +148,9 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
         """Show what the camera sees before adding it."""
         if user_input is not None:
             self.hass.data.get(PREVIEWS, {}).pop(self.flow_id, None)
-            return self.async_create_entry(title=self._title, data=self._data)
+            return self.async_create_entry(
+                title=self._title, data=await self._async_sealed(self._data)
+            )
         return self.async_show_form(
             step_id="confirm",
             description_placeholders={
@@ -172,9 +175,16 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors = await self._async_probe(data)
             if not errors:
                 return self.async_update_reload_and_abort(
-                    entry, unique_id=unique_id, title=user_input[CONF_NAME].strip(), data=data
+                    entry,
+                    unique_id=unique_id,
+                    title=user_input[CONF_NAME].strip(),
+                    data=await self._async_sealed(data),
                 )
-        suggested = user_input or {CONF_NAME: entry.title, **entry.data}
+        suggested = user_input or {
+            CONF_NAME: entry.title,
+            **entry.data,
+            CONF_PASSWORD: await self._async_stored_password(entry),
+        }
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(CAMERA_SCHEMA, suggested),
@@ -199,7 +209,9 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
             }
             errors = await self._async_probe(data)
             if not errors:
-                return self.async_update_reload_and_abort(entry, data=data)
+                return self.async_update_reload_and_abort(
+                    entry, data=await self._async_sealed(data)
+                )
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(
@@ -208,6 +220,18 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"name": entry.title},
             errors=errors,
         )
+
+    async def _async_sealed(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Return entry data with the password sealed for storage."""
+        cipher = await async_get_cipher(self.hass)
+        return {**data, CONF_PASSWORD: seal(cipher, data.get(CONF_PASSWORD, ""))}
+
+    async def _async_stored_password(self, entry: ConfigEntry) -> str:
+        """Return an entry's password for its form; one that cannot be opened shows empty."""
+        try:
+            return unseal(await async_get_cipher(self.hass), entry.data.get(CONF_PASSWORD, ""))
+        except UnsealError:
+            return ""
 
     async def _async_probe(self, data: Mapping[str, Any]) -> dict[str, str]:
         """Connect to the camera in a worker thread; keep the preview or return the error."""

@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
@@ -31,6 +31,8 @@ from .engine.frame_source import FrameSource, Problem, SourceState, SourceStatus
 from .engine.urls import StreamAddress
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .engine.frames import Frame
 
 type HomeGuardianConfigEntry = ConfigEntry[CameraCoordinator]
@@ -40,12 +42,11 @@ type HomeGuardianConfigEntry = ConfigEntry[CameraCoordinator]
 SNAPSHOT_CACHE_SECONDS = 1.0
 
 
-def camera_addresses(data: dict[str, object]) -> dict[str, StreamAddress]:
+def camera_addresses(data: Mapping[str, object], password: str) -> dict[str, StreamAddress]:
     """Return the configured URLs of a camera entry as addresses with its credentials."""
     username = str(data.get(CONF_USERNAME) or "") or None
-    password = str(data.get(CONF_PASSWORD) or "") or None
     return {
-        key: StreamAddress(url=str(url), username=username, password=password)
+        key: StreamAddress(url=str(url), username=username, password=password or None)
         for key in (CONF_STREAM_URL, CONF_SUBSTREAM_URL, CONF_SNAPSHOT_URL)
         if (url := data.get(key))
     }
@@ -56,7 +57,7 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
 
     config_entry: HomeGuardianConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: HomeGuardianConfigEntry, password: str) -> None:
         """Prepare the frame source for the analysis stream (the substream when there is one)."""
         super().__init__(
             hass,
@@ -66,7 +67,7 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
             update_interval=STATUS_INTERVAL,
             always_update=False,
         )
-        self.addresses = camera_addresses(dict(entry.data))
+        self.addresses = camera_addresses(entry.data, password)
         self.stream_address = self.addresses[CONF_STREAM_URL]
         self.source = FrameSource(
             self.addresses.get(CONF_SUBSTREAM_URL, self.stream_address),
