@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Callable
+import functools
 from pathlib import Path
 import shutil
 import subprocess
