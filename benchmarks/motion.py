@@ -1,0 +1,284 @@
+"""Compare motion detection cost and accuracy: ours, a naive MOG2 and a Frigate-style detector.
+
+Run from the repository root: .venv/bin/python -m benchmarks.motion
+Uses a 720p H.264 clip made from ../shared/data/video/vtest.avi, the shared clips with people and
+a dog (positives) and static clips made from one real frame with noise, light switches, an
+infrared switch and an exposure ramp, encoded at low quality (negatives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from numpy.typing import NDArray
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "custom_components" / "home_guardian"))
+
+from engine.frame_source import iter_frames, open_stream
+from engine.motion import ANALYSIS_HEIGHT, MotionDetector, MotionSettings
+from engine.urls import StreamAddress
+
+VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"
+ANALYSIS_FPS = 5.0
+WARMUP_SECONDS = 1.0
+NEGATIVE_FRAMES = 150
+NEGATIVE_RATE = 10
+
+type Grey = NDArray[np.uint8]
+type Light = Callable[[int, NDArray[np.float32]], NDArray[np.float32]]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Run:
+    """One method over one clip: CPU used and which analysed moments showed motion."""
+
+    cpu_seconds: float
+    motion: list[bool]
+    latencies: list[float]
+
+
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """Return user plus system CPU seconds of this process or its children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ffmpeg(*arguments: str) -> None:
+    """Run FFmpeg quietly."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *arguments], check=True)
+
+
+def ffmpeg_decode(path: Path) -> Run:
+    """Measure FFmpeg decoding the clip to nothing."""
+    before = cpu_seconds(resource.RUSAGE_CHILDREN)
+    ffmpeg("-i", str(path), "-f", "null", "-")
+    return Run(cpu_seconds=cpu_seconds(resource.RUSAGE_CHILDREN) - before, motion=[], latencies=[])
+
+
+def make_negative(path: Path, light: Light, seed: int) -> None:
+    """Write a static clip of one real frame with sensor noise and a light change, cheaply coded."""
+    container = open_stream(StreamAddress(url=str(VIDEO / "vtest.avi")))
+    try:
+        base = next(iter(iter_frames(container))).rgb().mean(axis=2).astype(np.float32)
+    finally:
+        container.close()
+    rng = np.random.default_rng(seed)
+    height, width = base.shape
+    encoder = subprocess.Popen(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            str(NEGATIVE_RATE),
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "35",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+    )
+    assert encoder.stdin is not None  # noqa: S101 - asked for above
+    for index in range(NEGATIVE_FRAMES):
+        noisy = light(index, base) + rng.normal(0.0, 5.0, base.shape)
+        encoder.stdin.write(np.clip(noisy, 0, 255).astype(np.uint8).tobytes())
+    encoder.stdin.close()
+    encoder.wait()
+
+
+def sampled(path: Path) -> Iterator[tuple[float, bool, Callable[[int], Grey]]]:
+    """Decode every frame with the engine path; say which are due for analysis at 5 fps."""
+    container = open_stream(StreamAddress(url=str(path)))
+    try:
+        rate = float(container.streams.video[0].average_rate or 25)
+        due = 0.0
+        for frame in iter_frames(container):
+            at = (frame.sequence - 1) / rate
+            is_due = at + 1e-9 >= due
+            if is_due:
+                due += 1 / ANALYSIS_FPS
+            yield at, is_due, frame.grey
+    finally:
+        container.close()
+
+
+def ours(path: Path) -> Run:
+    """Run the engine's detector at 5 analysed frames a second."""
+    started = cpu_seconds()
+    detector = MotionDetector(MotionSettings())
+    motion, latencies = [], []
+    for at, due, grey in sampled(path):
+        if due:
+            tick = time.perf_counter()
+            detector.process(grey(ANALYSIS_HEIGHT), at)
+            latencies.append(time.perf_counter() - tick)
+            motion.append(detector.active)
+    return Run(cpu_seconds=cpu_seconds() - started, motion=motion, latencies=latencies)
+
+
+def decode_only(path: Path) -> Run:
+    """Decode with the engine path and do nothing else."""
+    started = cpu_seconds()
+    for _ in sampled(path):
+        pass
+    return Run(cpu_seconds=cpu_seconds() - started, motion=[], latencies=[])
+
+
+def _blur(picture: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Blur with a separable 5-tap binomial kernel, close to a 5x5 Gaussian."""
+    kernel = (1.0, 4.0, 6.0, 4.0, 1.0)
+    padded = np.pad(picture, 2, mode="edge")
+    rows = np.zeros((padded.shape[0], picture.shape[1]), dtype=np.float32)
+    for i, k in enumerate(kernel):
+        rows += np.float32(k / 16) * padded[:, i : i + picture.shape[1]]
+    blurred = np.zeros(picture.shape, dtype=np.float32)
+    for i, k in enumerate(kernel):
+        blurred += np.float32(k / 16) * rows[i : i + picture.shape[0], :]
+    return blurred
+
+
+def frigate_style(path: Path) -> Run:
+    """Run a Frigate-like detector: 100 px grey, blur, running average, threshold 30."""
+    started = cpu_seconds()
+    average: NDArray[np.float32] | None = None
+    motion, latencies = [], []
+    for _, due, grey in sampled(path):
+        if not due:
+            continue
+        tick = time.perf_counter()
+        picture = _blur(grey(100).astype(np.float32))
+        if average is None:
+            average = picture
+        changed = np.abs(picture - average) > 30
+        average += np.float32(0.02) * (picture - average)
+        motion.append(bool(changed.mean() > 0.001))
+        latencies.append(time.perf_counter() - tick)
+    return Run(cpu_seconds=cpu_seconds() - started, motion=motion, latencies=latencies)
+
+
+def mog2(path: Path) -> Run | None:
+    """Run OpenCV's MOG2 on every full-resolution frame, as a naive integration would."""
+    try:
+        import cv2  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    started = cpu_seconds()
+    capture = cv2.VideoCapture(str(path))
+    rate = capture.get(cv2.CAP_PROP_FPS) or 25
+    subtractor = cv2.createBackgroundSubtractorMOG2()
+    motion, latencies = [], []
+    index, due = 0, 0.0
+    while True:
+        ok, picture = capture.read()
+        if not ok:
+            break
+        tick = time.perf_counter()
+        mask = subtractor.apply(picture)
+        latencies.append(time.perf_counter() - tick)
+        at = index / rate
+        index += 1
+        if at + 1e-9 >= due:
+            due += 1 / ANALYSIS_FPS
+            motion.append(bool((mask == 255).mean() > 0.001))
+    capture.release()
+    return Run(cpu_seconds=cpu_seconds() - started, motion=motion, latencies=latencies)
+
+
+def rate(run: Run | None) -> float | None:
+    """Return the share of analysed moments after warm-up that showed motion."""
+    if run is None:
+        return None
+    after = run.motion[int(WARMUP_SECONDS * ANALYSIS_FPS) :]
+    return sum(after) / max(1, len(after))
+
+
+def cell(value: float | None, unit: str = "%", scale: float = 100.0) -> str:
+    """Format a table cell."""
+    return "not installed" if value is None else f"{value * scale:.1f}{unit}"
+
+
+def lights() -> dict[str, Light]:
+    """Return the light changes the negative clips are made with."""
+    return {
+        "static": lambda _i, b: b,
+        "lamp on x1.6": lambda i, b: b * 1.6 if i >= 50 else b,
+        "lamp off x0.6": lambda i, b: b * 0.6 if i >= 50 else b,
+        "infrared switch": lambda i, b: b * 0.55 + 70 if i >= 50 else b,
+        "exposure ramp": lambda i, b: b * max(0.5, 1.0 - i / 150),
+    }
+
+
+def main() -> None:
+    """Build the clips, run every method, print the Markdown table."""
+    with tempfile.TemporaryDirectory() as folder:
+        hd = Path(folder) / "vtest-720p.mp4"
+        ffmpeg("-i", str(VIDEO / "vtest.avi"), "-vf", "scale=1280:720", "-c:v", "libx264",
+               "-preset", "veryfast", "-pix_fmt", "yuv420p", str(hd))  # fmt: skip
+        negatives = []
+        for seed, (name, light) in enumerate(lights().items()):
+            path = Path(folder) / f"{seed}.mp4"
+            make_negative(path, light, seed)
+            negatives.append((name, path))
+        positives = [hd, VIDEO / "dog_indoor.mp4"]
+        methods: dict[str, Callable[[Path], Run | None]] = {
+            "naive: OpenCV MOG2, full resolution": mog2,
+            "Frigate-style: 100 px, blur, average, threshold 30": frigate_style,
+            "ours: engine at 5 fps": ours,
+        }
+        decoder = ffmpeg_decode(hd)
+        engine_decode = decode_only(hd)
+        print(
+            f"720p clip: {len(list(sampled(hd)))} frames; FFmpeg decode alone "
+            f"{decoder.cpu_seconds:.2f} CPU s, engine decode path alone "
+            f"{engine_decode.cpu_seconds:.2f} CPU s\n"
+        )
+        print(
+            "| method | CPU s (720p) | % over ffmpeg decode | % over engine decode "
+            "| detection (vtest 720p / dog) | false positives (negatives) | p95 ms/analysed |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        print(f"| ffmpeg -f null | {decoder.cpu_seconds:.2f} | 0% | - | - | - | - |")
+        for name, method in methods.items():
+            hd_run = method(hd)
+            if hd_run is None:
+                print(f"| {name} | not installed | | | | | |")
+                continue
+            detections = [rate(method(p)) if p != hd else rate(hd_run) for p in positives]
+            false = [rate(method(path)) for _, path in negatives]
+            over = hd_run.cpu_seconds / decoder.cpu_seconds - 1
+            over_engine = hd_run.cpu_seconds / engine_decode.cpu_seconds - 1
+            p95 = statistics.quantiles(hd_run.latencies, n=20)[-1] if hd_run.latencies else 0.0
+            print(
+                f"| {name} | {hd_run.cpu_seconds:.2f} | {over * 100:+.0f}% | "
+                f"{over_engine * 100:+.0f}% | "
+                f"{' / '.join(cell(d) for d in detections)} | "
+                f"{' / '.join(cell(f) for f in false)} | {p95 * 1000:.2f} |"
+            )
+        print("\nNegatives, in order: " + ", ".join(name for name, _ in negatives))
+
+
+if __name__ == "__main__":
+    main()

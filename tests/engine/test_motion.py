@@ -1,0 +1,395 @@
+"""Motion detection on real footage and on hard negatives made from real frames."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+import functools
+import io
+import json
+from pathlib import Path
+import subprocess
+import sys
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+import pytest
+
+from custom_components.home_guardian.engine import motion as motion_module
+from custom_components.home_guardian.engine.frame_source import iter_frames, open_stream
+from custom_components.home_guardian.engine.frames import Frame
+from custom_components.home_guardian.engine.geometry import Box
+from custom_components.home_guardian.engine.motion import (
+    ANALYSIS_HEIGHT,
+    MotionDetector,
+    MotionResult,
+    MotionSettings,
+)
+from custom_components.home_guardian.engine.urls import StreamAddress
+from tests.common import shared_clip
+
+REPO = Path(__file__).resolve().parents[2]
+FPS = 5.0
+WARMUP = 3
+
+type Grey = NDArray[np.uint8]
+
+
+@functools.cache
+def _clip_greys(name: str, fps: float, limit: int) -> tuple[tuple[float, Grey], ...]:
+    """Decode a clip with the live path and keep `fps` analysis pictures a second."""
+    container = open_stream(StreamAddress(url=str(shared_clip(name))))
+    try:
+        rate = float(container.streams.video[0].average_rate or 25)
+        greys: list[tuple[float, Grey]] = []
+        due = 0.0
+        for frame in iter_frames(container):
+            at = (frame.sequence - 1) / rate
+            if at + 1e-9 < due:
+                continue
+            due += 1 / fps
+            greys.append((at, frame.grey(ANALYSIS_HEIGHT)))
+            if len(greys) >= limit:
+                break
+    finally:
+        container.close()
+    return tuple(greys)
+
+
+def clip(name: str, fps: float = FPS, limit: int = 60) -> tuple[tuple[float, Grey], ...]:
+    """Return analysis pictures of a shared clip, skipping when the clip is missing."""
+    shared_clip(name)
+    return _clip_greys(name, fps, limit)
+
+
+@functools.cache
+def _still() -> Image.Image:
+    """Return one real picture of the outdoor path, full size, greyscale."""
+    container = open_stream(StreamAddress(url=str(shared_clip("vtest.avi"))))
+    try:
+        frame = next(iter(iter_frames(container)))
+        return Image.fromarray(frame.rgb()).convert("L")
+    finally:
+        container.close()
+
+
+def camera(
+    count: int,
+    transform: Callable[[int, NDArray[np.float32]], NDArray[np.float32]],
+    *,
+    sigma: float = 5.0,
+    quality: int = 20,
+    seed: int = 1,
+) -> Iterator[tuple[float, Grey]]:
+    """Play one real picture as a static camera: sensor noise, a light change, cheap JPEG."""
+    shared_clip("vtest.avi")
+    rng = np.random.default_rng(seed)
+    base = np.asarray(_still(), dtype=np.float32)
+    for index in range(count):
+        noisy = transform(index, base) + rng.normal(0.0, sigma, base.shape).astype(np.float32)
+        picture = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+        buffer = io.BytesIO()
+        picture.save(buffer, format="JPEG", quality=quality)
+        decoded = Image.open(io.BytesIO(buffer.getvalue()))
+        frame = Frame(decoded, sequence=index + 1, monotonic=index / FPS, wall=0.0)
+        yield index / FPS, frame.grey(ANALYSIS_HEIGHT)
+
+
+def run(
+    pictures: Iterator[tuple[float, Grey]] | tuple[tuple[float, Grey], ...],
+    settings: MotionSettings | None = None,
+) -> tuple[list[MotionResult], list[bool]]:
+    """Feed pictures to a detector; return each result and the debounced state after it."""
+    detector = MotionDetector(settings or MotionSettings())
+    results, states = [], []
+    for at, grey in pictures:
+        results.append(detector.process(grey, at))
+        states.append(detector.active)
+    return results, states
+
+
+def step(gain: float, offset: float = 0.0, start: int = 10) -> Callable[..., NDArray[np.float32]]:
+    """Return a transform that changes the light at frame `start`."""
+
+    def transform(index: int, base: NDArray[np.float32]) -> NDArray[np.float32]:
+        return base * gain + offset if index >= start else base
+
+    return transform
+
+
+def unchanged(index: int, base: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Leave the picture as it is."""
+    return base
+
+
+def ramp(index: int, base: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Darken slowly, as auto-exposure does at dusk: half the light over eight seconds."""
+    return base * max(0.5, 1.0 - index / 80)
+
+
+def lamp(index: int, base: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Switch on a lamp at the right: light falls off across the picture."""
+    if index < 10:
+        return base
+    width = base.shape[1]
+    falloff = np.linspace(1.0, 1.8, width, dtype=np.float32)[None, :]
+    return base * falloff + 10
+
+
+def infrared(index: int, base: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Switch to night vision: flatter contrast and a brighter floor."""
+    return base * 0.55 + 70 if index >= 10 else base
+
+
+def daylight(index: int, base: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Switch back from night vision to colour: contrast returns at once."""
+    return base if index >= 10 else base * 0.55 + 70
+
+
+@pytest.mark.parametrize(
+    ("name", "transform", "sigma"),
+    [
+        ("static", unchanged, 5.0),
+        ("night noise", unchanged, 12.0),
+        ("lamp on", step(1.6), 4.0),
+        ("lamp off", step(0.6), 4.0),
+        ("lamp at the side", lamp, 4.0),
+        ("infrared switch", infrared, 6.0),
+        ("infrared back", daylight, 3.0),
+        ("exposure ramp", ramp, 4.0),
+    ],
+)
+def test_no_motion_without_movement(
+    name: str, transform: Callable[..., NDArray[np.float32]], sigma: float
+) -> None:
+    results, states = run(camera(60, transform, sigma=sigma))
+    assert not any(states[WARMUP:]), name
+    assert not any(r.motion for r in results[WARMUP:]), name
+
+
+def test_lighting_steps_are_reported() -> None:
+    results, _ = run(camera(20, step(1.6)))
+    assert results[0].rejected == "warmup"
+    assert results[10].rejected == "lighting"
+    assert not results[10].regions
+
+
+def test_people_walking_raise_motion() -> None:
+    results, states = run(clip("vtest.avi"))
+    assert sum(states) > 0.8 * len(states)
+    moving = [r for r in results if r.motion]
+    assert moving
+    assert all(0 < r.area < 0.5 for r in moving)
+    assert all(1 <= len(r.regions) <= motion_module.MAX_REGIONS for r in moving)
+
+
+def test_dog_raises_motion() -> None:
+    _, states = run(clip("dog_indoor.mp4"))
+    assert any(states)
+
+
+def test_regions_cover_the_walkers() -> None:
+    """Regions in vtest.avi lie on the path, never in the sky-high wall at the top."""
+    results, _ = run(clip("vtest.avi"))
+    boxes = [box for r in results for box in r.regions]
+    assert boxes
+    for box in boxes:
+        assert 0.0 <= box.x <= 1.0
+        assert 0.0 <= box.y <= 1.0
+        assert box.x + box.width <= 1.0 + 1e-9
+        assert box.y + box.height <= 1.0 + 1e-9
+    # People are tall, not wide: most regions are taller than wide in pixels (4:3 picture).
+    upright = [b for b in boxes if b.height * 3 > b.width * 4 * 0.8]
+    assert len(upright) > len(boxes) / 2
+
+
+def test_regions_follow_an_object_moved_into_a_still_scene() -> None:
+    """Paste a real patch of the scene somewhere else: the region must be where it went."""
+    pictures = list(camera(20, unchanged, sigma=3.0))
+    for index in range(10, 20):
+        at, grey = pictures[index]
+        moved = grey.copy()
+        left = 40 + 8 * (index - 10)
+        moved[60:100, left : left + 20] = 255 - grey[60:100, 20:40]
+        pictures[index] = (at, moved)
+    results, states = run(iter(pictures))
+    assert states[-1]
+    box = max(results[-1].regions, key=lambda b: b.area)
+    left, top, right, bottom = box.to_pixels(192, 144)
+    # The patch ends at columns 112..132, rows 60..100.
+    assert left <= 122 <= right
+    assert top <= 80 <= bottom
+
+
+def test_ignore_zone_over_the_path_suppresses() -> None:
+    everything = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
+    _, states = run(clip("vtest.avi", limit=30), MotionSettings(ignore_zones=(everything,)))
+    assert not any(states)
+
+
+def test_only_zone_elsewhere_suppresses() -> None:
+    """The top strip of vtest.avi is a wall nobody walks along."""
+    strip = ((0.0, 0.0), (1.0, 0.0), (1.0, 0.04), (0.0, 0.04))
+    _, states = run(clip("vtest.avi", limit=30), MotionSettings(only_zones=(strip,)))
+    assert not any(states)
+
+
+def test_only_zone_over_the_path_keeps_motion() -> None:
+    lower = ((0.0, 0.3), (1.0, 0.3), (1.0, 1.0), (0.0, 1.0))
+    _, states = run(clip("vtest.avi", limit=30), MotionSettings(only_zones=(lower,)))
+    assert any(states)
+
+
+def test_large_minimum_size_suppresses_walkers() -> None:
+    _, states = run(clip("vtest.avi", limit=30), MotionSettings(min_object_size=0.3))
+    assert not any(states)
+
+
+def test_sensitivity_orders_small_objects() -> None:
+    """More sensitivity finds at least as much of the coin and pen as less."""
+    pictures = clip("motion.mov", limit=40)
+    low, _ = run(pictures, MotionSettings(sensitivity=0))
+    high, _ = run(pictures, MotionSettings(sensitivity=100))
+    assert sum(r.area for r in high) > sum(r.area for r in low)
+    assert any(r.motion for r in high)
+
+
+def test_hold_keeps_motion_on_then_lets_go() -> None:
+    pictures = list(camera(40, unchanged, sigma=3.0))
+    for index in range(5, 10):
+        at, grey = pictures[index]
+        moved = grey.copy()
+        moved[40:80, 10 * index : 10 * index + 20] = 0
+        pictures[index] = (at, moved)
+    _, states = run(iter(pictures), MotionSettings(hold_seconds=2.0))
+    assert states[9]
+    assert states[9 + 9]  # 1.8 s later
+    assert not states[-1]
+
+
+def test_many_blobs_merge_into_few_regions() -> None:
+    pictures = list(camera(12, unchanged, sigma=2.0))
+    for index in range(6, 12):
+        at, grey = pictures[index]
+        moved = grey.copy()
+        for blob in range(12):
+            row, col = 10 + (blob // 6) * 60, 8 + (blob % 6) * 30
+            moved[row : row + 12, col + index : col + index + 10] = 255 * (index % 2)
+        pictures[index] = (at, moved)
+    results, _ = run(iter(pictures))
+    assert len(results[-1].regions) == motion_module.MAX_REGIONS
+
+
+def test_restarts_after_a_gap_or_a_new_size() -> None:
+    detector = MotionDetector(MotionSettings())
+    grey = np.full((144, 192), 100, dtype=np.uint8)
+    assert detector.process(grey, 0.0).rejected == "warmup"
+    assert detector.process(grey, 0.2).rejected is None
+    assert detector.process(grey, 100.0).rejected == "warmup"
+    assert detector.process(np.full((72, 96), 100, dtype=np.uint8), 100.2).rejected == "warmup"
+    detector.reset()
+    assert detector.process(grey, 100.4).rejected == "warmup"
+
+
+def test_flat_and_tiny_scenes() -> None:
+    """A featureless wall and a picture with almost nothing to fit still behave."""
+    _, states = run(iter([(i / FPS, np.full((144, 192), 40 + i % 2, np.uint8)) for i in range(10)]))
+    assert not any(states)
+    _, states = run(iter([(i / FPS, np.full((8, 8), 250, np.uint8)) for i in range(5)]))
+    assert not any(states)
+
+
+def test_rejects_pictures_that_are_not_grey() -> None:
+    detector = MotionDetector(MotionSettings())
+    with pytest.raises(ValueError, match="greyscale"):
+        detector.process(np.zeros((144, 192, 3), dtype=np.uint8), 0.0)
+
+
+def test_settings_are_clamped() -> None:
+    assert (
+        MotionSettings(sensitivity=-5).threshold_sigmas
+        == MotionSettings(sensitivity=0).threshold_sigmas
+    )
+    assert (
+        MotionSettings(sensitivity=500).threshold_levels
+        == MotionSettings(sensitivity=100).threshold_levels
+    )
+
+
+def test_box_type() -> None:
+    assert isinstance(Box(x=0, y=0, width=1, height=1), Box)
+
+
+def motion_command(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run scripts/motion as users do."""
+    return subprocess.run(
+        [str(REPO / "scripts" / "motion"), *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_command_reports_intervals_and_costs() -> None:
+    video = shared_clip("dog_indoor.mp4")
+    result = motion_command(str(video), "--fps", "5", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["frames_decoded"] == 41
+    assert 5 <= report["frames_analysed"] <= 10
+    assert report["intervals"]
+    interval = report["intervals"][0]
+    assert 0 <= interval["start"] < interval["end"] <= 1.6
+    assert interval["peak_area"] > 0
+    for key in ("decode_ms_per_frame", "analysis_ms_per_frame", "cpu_seconds"):
+        assert report[key] > 0
+
+
+def test_command_zones_and_options() -> None:
+    video = shared_clip("dog_indoor.mp4")
+    everything = json.dumps([[[0, 0], [1, 0], [1, 1], [0, 1]]])
+    result = motion_command(
+        str(video), "--ignore-zones", everything, "--sensitivity", "80", "--min-object-size", "0.01"
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["intervals"] == []
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["/nonexistent/clip.mp4"],
+        ["{video}", "--fps", "0"],
+        ["{video}", "--fps", "many"],
+        ["{video}", "--sensitivity", "101"],
+        ["{video}", "--min-object-size", "2"],
+        ["{video}", "--hold-seconds", "-1"],
+        ["{video}", "--only-zones", "[[1, 2]]"],
+        ["{video}", "--ignore-zones", "{{"],
+        ["{text}"],
+    ],
+)
+def test_command_rejects_bad_input(arguments: list[str], tmp_path: Path) -> None:
+    video = shared_clip("dog_indoor.mp4")
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video at all\n" * 100)
+    result = motion_command(*(a.format(video=video, text=text) for a in arguments))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_command_runs_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    """Run the command's code here too, so coverage sees it."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import motion_cli  # noqa: PLC0415
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    video = shared_clip("motion.mov")
+    assert motion_cli.main([str(video), "--fps", "10"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["frames_decoded"] == 242
+    assert motion_cli.main(["/nonexistent.mp4"]) == 2
