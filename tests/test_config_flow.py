@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+import io
 
 from homeassistant import config_entries
 from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.home_guardian.const import (
+    CONF_ANALYSIS_FPS,
+    CONF_IGNORE_ZONES,
     CONF_LIVE_VIEW,
+    CONF_MIN_OBJECT_SIZE,
+    CONF_MOTION_DETECTION,
+    CONF_ONLY_ZONES,
+    CONF_SENSITIVITY,
     CONF_SNAPSHOT_URL,
     CONF_STREAM_URL,
     CONF_SUBSTREAM_URL,
@@ -22,7 +30,10 @@ from custom_components.home_guardian.const import (
 )
 from custom_components.home_guardian.credentials import async_get_cipher, seal, unseal
 from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
-from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry
+from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry, wait_for
+
+ZONE = "[[[0.1, 0.1], [0.4, 0.1], [0.4, 0.4], [0.1, 0.4]]]"
+ONLY = "[[[0.5, 0.5], [1, 0.5], [1, 1], [0.5, 1]]]"
 
 
 async def _start(hass: HomeAssistant) -> str:
@@ -299,16 +310,107 @@ async def test_reauth(hass: HomeAssistant, rtsp_auth_camera: RtspCamera) -> None
 
 
 async def test_options_flow(hass: HomeAssistant) -> None:
-    """The live view can be switched to pictures from the shared connection."""
+    """Options keep their defaults for what the user did not change."""
     entry = camera_entry("rtsp://camera.local/stream")
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "init"
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_LIVE_VIEW: LIVE_VIEW_FRAMES}
+        result["flow_id"], {CONF_LIVE_VIEW: LIVE_VIEW_FRAMES, CONF_SENSITIVITY: 70}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_LIVE_VIEW: LIVE_VIEW_FRAMES}
+    assert entry.options == {
+        CONF_LIVE_VIEW: LIVE_VIEW_FRAMES,
+        CONF_MOTION_DETECTION: True,
+        CONF_SENSITIVITY: 70,
+        CONF_MIN_OBJECT_SIZE: 0.1,
+        CONF_ANALYSIS_FPS: 5.0,
+        CONF_IGNORE_ZONES: "",
+        CONF_ONLY_ZONES: "",
+    }
+
+
+async def test_options_flow_refuses_bad_zones(hass: HomeAssistant) -> None:
+    """Malformed zones are pointed out on their field; the rest of the input is kept."""
+    entry = camera_entry("rtsp://camera.local/stream")
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_SENSITIVITY: 30, CONF_IGNORE_ZONES: "[[0.1, 0.2]]", CONF_ONLY_ZONES: "nonsense"},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        CONF_IGNORE_ZONES: "invalid_zones",
+        CONF_ONLY_ZONES: "invalid_zones",
+    }
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    assert suggested[CONF_SENSITIVITY] == 30
+    assert suggested[CONF_ONLY_ZONES] == "nonsense"
+    # A camera that is not running has no picture to draw on: the zones are saved directly.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_IGNORE_ZONES: ZONE}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_IGNORE_ZONES] == ZONE
+
+
+async def test_options_flow_previews_zones(
+    hass: HomeAssistant, rtsp_camera: RtspCamera, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Zones are drawn over the live picture before they are saved, then take effect."""
+    entry = camera_entry(rtsp_camera.url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_IGNORE_ZONES: ZONE, CONF_ONLY_ZONES: ONLY}
+    )
+    assert result["step_id"] == "zones"
+    preview_url = result["description_placeholders"]["preview"]
+    client = await hass_client_no_auth()
+    response = await client.get(preview_url)
+    assert response.status == HTTPStatus.OK
+    with Image.open(io.BytesIO(await response.read())) as picture:
+        red, green, blue = picture.convert("RGB").getpixel((int(0.25 * 640), int(0.25 * 360)))
+        assert red > green + 40
+        assert red > blue + 40
+        red, green, blue = picture.convert("RGB").getpixel((int(0.75 * 640), int(0.75 * 360)))
+        assert green > red + 30
+
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert (await client.get(preview_url)).status == HTTPStatus.NOT_FOUND
+    await hass.async_block_till_done()
+    settings = entry.runtime_data.motion.settings
+    assert settings.ignore_zones == (((0.1, 0.1), (0.4, 0.1), (0.4, 0.4), (0.1, 0.4)),)
+    assert len(settings.only_zones) == 1
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_options_flow_saves_zones_while_the_camera_is_away(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """With no picture to draw on, checked zones are saved without a preview."""
+    entry = camera_entry(rtsp_camera.url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    rtsp_camera.stop()
+    await wait_for(lambda: entry.runtime_data.fresh_frame() is None, limit=20)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_ONLY_ZONES: ONLY}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_ONLY_ZONES] == ONLY
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_abandoned_flow_drops_preview(

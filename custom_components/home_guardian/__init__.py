@@ -6,7 +6,7 @@ from homeassistant.const import CONF_PASSWORD, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 
-from .const import DOMAIN
+from .const import CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION, DOMAIN, LIVE_OPTIONS
 from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
 from .credentials import UnsealError, async_get_cipher, unseal
 
@@ -26,7 +26,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 
 
@@ -38,6 +38,18 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry
     return unloaded
 
 
-async def _async_reload(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
-    """Reload after the options changed, so the new settings take effect."""
+async def _async_options_updated(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
+    """Apply switched motion detection at once; reload for any other change of options."""
+    runtime = entry.runtime_data
+    changed = {
+        key
+        for key in {*entry.options, *runtime.loaded_options}
+        if entry.options.get(key) != runtime.loaded_options.get(key)
+    }
+    if changed <= LIVE_OPTIONS:
+        runtime.loaded_options = dict(entry.options)
+        runtime.motion.set_enabled(
+            bool(entry.options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION))
+        )
+        return
     await hass.config_entries.async_reload(entry.entry_id)

@@ -1,9 +1,10 @@
-"""Binary sensors of a camera: whether it is connected."""
+"""Binary sensors of a camera: whether it is connected and whether something moves."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -27,6 +28,9 @@ class HomeGuardianBinarySensorDescription(BinarySensorEntityDescription):
     is_on_fn: Callable[[CameraCoordinator], bool]
     # Sensors that report the camera's health stay available while the camera is not.
     always_available: bool = False
+    # A further condition for availability, on top of a working camera.
+    available_fn: Callable[[CameraCoordinator], bool] = lambda _: True
+    attributes_fn: Callable[[CameraCoordinator], dict[str, Any]] | None = None
 
 
 BINARY_SENSORS: tuple[HomeGuardianBinarySensorDescription, ...] = (
@@ -37,6 +41,16 @@ BINARY_SENSORS: tuple[HomeGuardianBinarySensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         is_on_fn=lambda coordinator: coordinator.last_update_success,
         always_available=True,
+    ),
+    HomeGuardianBinarySensorDescription(
+        key="motion",
+        device_class=BinarySensorDeviceClass.MOTION,
+        is_on_fn=lambda coordinator: coordinator.motion.state.active,
+        # With detection off, "no motion" would be a lie: nothing is looking.
+        available_fn=lambda coordinator: coordinator.motion.state.enabled,
+        attributes_fn=lambda coordinator: {
+            "regions": [box.as_list() for box in coordinator.motion.state.regions]
+        },
     ),
 )
 
@@ -60,9 +74,19 @@ class HomeGuardianBinarySensor(HomeGuardianEntity, BinarySensorEntity):
     @property
     def available(self) -> bool:
         """Return False only for sensors that need a working camera."""
-        return self.entity_description.always_available or super().available
+        description = self.entity_description
+        return description.always_available or (
+            super().available and description.available_fn(self.coordinator)
+        )
 
     @property
     def is_on(self) -> bool:
         """Return the sensor's value."""
         return self.entity_description.is_on_fn(self.coordinator)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the sensor's attributes, kept small."""
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.coordinator)

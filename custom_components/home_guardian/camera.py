@@ -10,7 +10,7 @@ from homeassistant.components.camera import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_LIVE_VIEW, DEFAULT_LIVE_VIEW, LIVE_VIEW_STREAM
+from .const import CONF_LIVE_VIEW, CONF_MOTION_DETECTION, DEFAULT_LIVE_VIEW, LIVE_VIEW_STREAM
 from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
 from .entity import HomeGuardianEntity
 
@@ -59,3 +59,23 @@ class HomeGuardianCamera(HomeGuardianEntity, Camera):
     ) -> bytes | None:
         """Return a still of what the camera sees now; None rather than an old picture."""
         return await self.coordinator.async_still()
+
+    @property
+    def motion_detection_enabled(self) -> bool:
+        """Return whether the camera's motion detection runs."""
+        return self.coordinator.motion.state.enabled
+
+    async def async_enable_motion_detection(self) -> None:
+        """Turn motion detection on and keep it on across restarts."""
+        self._store_motion_detection(enabled=True)
+
+    async def async_disable_motion_detection(self) -> None:
+        """Turn motion detection off and keep it off across restarts."""
+        self._store_motion_detection(enabled=False)
+
+    def _store_motion_detection(self, *, enabled: bool) -> None:
+        """Save the choice in the entry's options; the runtime applies it without reconnecting."""
+        entry = self.coordinator.config_entry
+        self.hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_MOTION_DETECTION: enabled}
+        )

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -17,6 +18,10 @@ from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -27,11 +32,21 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from .const import (
+    CONF_ANALYSIS_FPS,
+    CONF_IGNORE_ZONES,
     CONF_LIVE_VIEW,
+    CONF_MIN_OBJECT_SIZE,
+    CONF_MOTION_DETECTION,
+    CONF_ONLY_ZONES,
+    CONF_SENSITIVITY,
     CONF_SNAPSHOT_URL,
     CONF_STREAM_URL,
     CONF_SUBSTREAM_URL,
+    DEFAULT_ANALYSIS_FPS,
     DEFAULT_LIVE_VIEW,
+    DEFAULT_MIN_OBJECT_SIZE,
+    DEFAULT_MOTION_DETECTION,
+    DEFAULT_SENSITIVITY,
     DOMAIN,
     LIVE_VIEW_FRAMES,
     LIVE_VIEW_STREAM,
@@ -39,7 +54,10 @@ from .const import (
 )
 from .credentials import UnsealError, async_get_cipher, seal, unseal
 from .engine.frame_source import StreamError, grab_frame
+from .engine.frames import encode_jpeg
+from .engine.geometry import draw_zones
 from .engine.urls import InvalidUrlError, StreamAddress, parse_camera_url
+from .motion import parse_zones
 
 URL_FIELDS = (CONF_STREAM_URL, CONF_SUBSTREAM_URL, CONF_SNAPSHOT_URL)
 PREVIEWS = f"{DOMAIN}_previews"
@@ -57,6 +75,35 @@ CAMERA_SCHEMA = vol.Schema(
         vol.Optional(CONF_SNAPSHOT_URL): _URL,
         vol.Optional(CONF_USERNAME): _TEXT,
         vol.Optional(CONF_PASSWORD): _PASSWORD,
+    }
+)
+_ZONES = TextSelector(TextSelectorConfig(multiline=True))
+OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_LIVE_VIEW, default=DEFAULT_LIVE_VIEW): SelectSelector(
+            SelectSelectorConfig(
+                options=[LIVE_VIEW_STREAM, LIVE_VIEW_FRAMES],
+                mode=SelectSelectorMode.LIST,
+                translation_key=CONF_LIVE_VIEW,
+            )
+        ),
+        vol.Required(CONF_MOTION_DETECTION, default=DEFAULT_MOTION_DETECTION): BooleanSelector(),
+        vol.Required(CONF_SENSITIVITY, default=DEFAULT_SENSITIVITY): vol.All(
+            NumberSelector(
+                NumberSelectorConfig(min=0, max=100, step=1, mode=NumberSelectorMode.SLIDER)
+            ),
+            vol.Coerce(int),
+        ),
+        vol.Required(CONF_MIN_OBJECT_SIZE, default=DEFAULT_MIN_OBJECT_SIZE): NumberSelector(
+            NumberSelectorConfig(
+                min=0.01, max=10, step=0.01, unit_of_measurement="%", mode=NumberSelectorMode.BOX
+            )
+        ),
+        vol.Required(CONF_ANALYSIS_FPS, default=DEFAULT_ANALYSIS_FPS): NumberSelector(
+            NumberSelectorConfig(min=0.5, max=10, step=0.5, mode=NumberSelectorMode.BOX)
+        ),
+        vol.Optional(CONF_IGNORE_ZONES): _ZONES,
+        vol.Optional(CONF_ONLY_ZONES): _ZONES,
     }
 )
 CREDENTIALS_SCHEMA = vol.Schema(
@@ -250,27 +297,70 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class HomeGuardianOptionsFlow(OptionsFlow):
-    """Change how a camera is shown and analysed."""
+    """Change how a camera is shown and how it detects motion."""
+
+    def __init__(self) -> None:
+        """Start with nothing entered."""
+        self._options: dict[str, Any] = {}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the options."""
+        """Show the options; zones are checked, and shown over the picture before saving."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_LIVE_VIEW, default=DEFAULT_LIVE_VIEW): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[LIVE_VIEW_STREAM, LIVE_VIEW_FRAMES],
-                        mode=SelectSelectorMode.LIST,
-                        translation_key=CONF_LIVE_VIEW,
-                    )
-                ),
-            }
-        )
+            options = {**self.config_entry.options, **user_input}
+            for field in (CONF_IGNORE_ZONES, CONF_ONLY_ZONES):
+                options.setdefault(field, "")
+                try:
+                    parse_zones(options[field])
+                except ValueError:
+                    errors[field] = "invalid_zones"
+            if not errors:
+                self._options = options
+                if options[CONF_IGNORE_ZONES].strip() or options[CONF_ONLY_ZONES].strip():
+                    return await self.async_step_zones()
+                return self.async_create_entry(data=options)
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA, user_input or self.config_entry.options
+            ),
+            errors=errors,
         )
+
+    async def async_step_zones(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the zones over what the camera sees now, and save them when confirmed."""
+        if user_input is not None:
+            self.hass.data.get(PREVIEWS, {}).pop(self.flow_id, None)
+            return self.async_create_entry(data=self._options)
+        preview = await self._async_zone_preview()
+        if preview is None:
+            # Nothing to draw on while the camera is away; the zones were checked already.
+            return self.async_create_entry(data=self._options)
+        _async_register_preview_view(self.hass)
+        self.hass.data[PREVIEWS][self.flow_id] = preview
+        return self.async_show_form(
+            step_id="zones",
+            description_placeholders={"preview": PREVIEW_URL.format(flow_id=self.flow_id)},
+        )
+
+    async def _async_zone_preview(self) -> bytes | None:
+        """Return a JPEG of the camera's latest frame with the zones drawn over it."""
+        entry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return None
+        frame = entry.runtime_data.fresh_frame()
+        if frame is None:
+            return None
+        ignore = parse_zones(self._options[CONF_IGNORE_ZONES])
+        only = parse_zones(self._options[CONF_ONLY_ZONES])
+        return await self.hass.async_add_executor_job(
+            lambda: encode_jpeg(draw_zones(frame.rgb(), ignore, only))
+        )
+
+    @callback
+    def async_remove(self) -> None:
+        """Drop the preview when the flow ends in any way."""
+        self.hass.data.get(PREVIEWS, {}).pop(self.flow_id, None)
 
 
 @callback

@@ -28,3 +28,21 @@ STATUS_INTERVAL: Final = timedelta(seconds=2)
 # An outage this long is worth a repair issue rather than just an unavailable entity.
 REPAIR_AFTER: Final = timedelta(minutes=30)
 SNAPSHOT_POLL_INTERVAL: Final = 2.0
+
+CONF_MOTION_DETECTION: Final = "motion_detection"
+CONF_SENSITIVITY: Final = "sensitivity"
+# Shown to users in percent of the picture; the engine takes a fraction.
+CONF_MIN_OBJECT_SIZE: Final = "min_object_size"
+CONF_ANALYSIS_FPS: Final = "analysis_fps"
+CONF_IGNORE_ZONES: Final = "ignore_zones"
+CONF_ONLY_ZONES: Final = "only_zones"
+DEFAULT_MOTION_DETECTION: Final = True
+DEFAULT_SENSITIVITY: Final = 50
+DEFAULT_MIN_OBJECT_SIZE: Final = 0.1
+DEFAULT_ANALYSIS_FPS: Final = 5.0
+# Options that the running camera applies at once; any other option change reloads the entry.
+LIVE_OPTIONS: Final = frozenset({CONF_MOTION_DETECTION})
+
+EVENT_MOTION: Final = "home_guardian_motion"
+# While motion lasts, new moving regions reach entities at most this often: attributes stay calm.
+REGIONS_UPDATE_INTERVAL: Final = 1.0

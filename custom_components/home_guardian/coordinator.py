@@ -11,7 +11,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -29,6 +29,7 @@ from .const import (
 )
 from .engine.frame_source import FrameSource, Problem, SourceState, SourceStatus, grab_frame
 from .engine.urls import StreamAddress
+from .motion import CameraMotion
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -74,6 +75,16 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
             name=entry.title,
             poll_interval=SNAPSHOT_POLL_INTERVAL,
         )
+        self.motion = CameraMotion(
+            hass,
+            self.source,
+            entry.options,
+            name=entry.title,
+            on_change=self.async_update_listeners,
+            event_data=self._event_data,
+        )
+        # Options this runtime was built with: a change of any other option needs a reload.
+        self.loaded_options = dict(entry.options)
         self._unavailable_since: datetime | None = None
         self._snapshot: tuple[float, bytes] | None = None
         self._snapshot_lock = asyncio.Lock()
@@ -92,6 +103,7 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
             self.hass.loop.call_soon_threadsafe(self._async_status_changed, status, settled)
 
         self.source.add_status_listener(on_status)
+        self.motion.start()
         self.source.start()
         try:
             async with asyncio.timeout(SETUP_TIMEOUT):
@@ -163,6 +175,18 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         """Return the repair issue id of this camera's outage."""
         return f"camera_unreachable_{self.config_entry.entry_id}"
 
+    @callback
+    def _event_data(self) -> dict[str, str | None]:
+        """Return what identifies this camera in the events it fires."""
+        entry = self.config_entry
+        return {
+            "config_entry_id": entry.entry_id,
+            "entity_id": er.async_get(self.hass).async_get_entity_id(
+                "camera", DOMAIN, f"{entry.entry_id}_camera"
+            ),
+            "name": entry.title,
+        }
+
     def fresh_frame(self) -> Frame | None:
         """Return the latest frame if the camera is up and the frame recent enough to show."""
         if not self.last_update_success:
@@ -192,4 +216,5 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
     async def async_shutdown(self) -> None:
         """Stop the reader thread without blocking the event loop."""
         await super().async_shutdown()
+        self.motion.stop()
         await self.hass.async_add_executor_job(self.source.stop)

@@ -1,4 +1,4 @@
-"""Sensors of a camera: when its last frame arrived."""
+"""Sensors of a camera: when its last frame arrived and when it last saw motion."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
-    SensorEntity,
     SensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
@@ -28,12 +28,21 @@ class HomeGuardianSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[CameraCoordinator], datetime | None]
     always_available: bool = False
+    # Hands a value restored after a restart back to the runtime, which forgot it.
+    restore_fn: Callable[[CameraCoordinator, datetime], None] | None = None
 
 
 def _last_frame(coordinator: CameraCoordinator) -> datetime | None:
     """Return when the last frame arrived."""
     wall = coordinator.source.status.last_frame_wall
     return None if wall is None else dt_util.utc_from_timestamp(wall).replace(microsecond=0)
+
+
+def _restore_last_motion(coordinator: CameraCoordinator, value: datetime) -> None:
+    """Keep the last motion from before a restart unless newer motion was seen since."""
+    state = coordinator.motion.state
+    if state.last_motion is None:
+        state.last_motion = value
 
 
 SENSORS: tuple[HomeGuardianSensorDescription, ...] = (
@@ -46,6 +55,15 @@ SENSORS: tuple[HomeGuardianSensorDescription, ...] = (
         value_fn=_last_frame,
         # When the camera goes silent, the time of its last frame is exactly what users want.
         always_available=True,
+    ),
+    HomeGuardianSensorDescription(
+        key="last_motion",
+        translation_key="last_motion",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda coordinator: coordinator.motion.state.last_motion,
+        # When motion was last seen stays true while the camera is away.
+        always_available=True,
+        restore_fn=_restore_last_motion,
     ),
 )
 
@@ -61,10 +79,19 @@ async def async_setup_entry(
     )
 
 
-class HomeGuardianSensor(HomeGuardianEntity, SensorEntity):
+class HomeGuardianSensor(HomeGuardianEntity, RestoreSensor):
     """A sensor of a camera."""
 
     entity_description: HomeGuardianSensorDescription
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the value the sensor had before a restart, where it keeps one."""
+        await super().async_added_to_hass()
+        restore_fn = self.entity_description.restore_fn
+        if restore_fn is None or (last := await self.async_get_last_sensor_data()) is None:
+            return
+        if isinstance(last.native_value, datetime):
+            restore_fn(self.coordinator, last.native_value)
 
     @property
     def available(self) -> bool:

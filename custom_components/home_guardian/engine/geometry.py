@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 import math
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -85,3 +86,31 @@ def polygon_mask(
     for polygon in polygons:
         draw.polygon([(x * width, y * height) for x, y in polygon], fill=1 if fill else 0)
     return np.asarray(canvas, dtype=bool)
+
+
+# Zone preview colours: red for what is ignored, green for what alone counts.
+IGNORE_COLOUR: Final = (230, 40, 40)
+ONLY_COLOUR: Final = (40, 200, 70)
+ZONE_OPACITY: Final = 0.45
+
+
+def draw_zones(
+    picture: NDArray[np.uint8],
+    ignore_zones: Sequence[Sequence[Point]],
+    only_zones: Sequence[Sequence[Point]],
+) -> Image.Image:
+    """Return the picture with ignored zones tinted red and counted-only zones tinted green."""
+    height, width = picture.shape[:2]
+    tinted = picture.astype(np.float32)
+    for zones, colour in ((only_zones, ONLY_COLOUR), (ignore_zones, IGNORE_COLOUR)):
+        if not zones:
+            continue
+        mask = polygon_mask(zones, width, height)
+        tinted[mask] = tinted[mask] * (1 - ZONE_OPACITY) + np.array(colour) * ZONE_OPACITY
+    image = Image.fromarray(tinted.astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(image)
+    # Outlines show each polygon's corners, so users can tell which of their points is which.
+    for zones, colour in ((only_zones, ONLY_COLOUR), (ignore_zones, IGNORE_COLOUR)):
+        for polygon in zones:
+            draw.polygon([(x * width, y * height) for x, y in polygon], outline=colour, width=2)
+    return image

@@ -1,0 +1,372 @@
+"""Hide the people on camera before a shared picture leaves Home Assistant.
+
+`PrivacyFilter` pixelates where people are or recently were (from motion regions, never relying
+on face detection, which misses side-on and distant faces), optionally detected faces, always
+fills fixed privacy zones, and burns in a watermark naming the viewer. Pure numpy and Pillow;
+OpenCV is used for faces only when the installed package brings its own Haar cascade.
+
+Limits, stated honestly: at level "people" a person who stays perfectly still longer than the
+hold time after their last movement is no longer masked, and one already standing still when the
+detector starts (or re-learns after a light switch) is masked only during the settle time that
+follows; motion regions lag the analysis rate, which the margin around boxes absorbs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+import functools
+import math
+import re
+import threading
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageDraw, ImageFont
+
+from .frames import JPEG_QUALITY, Frame, encode_jpeg
+from .geometry import Box, Point, polygon_mask
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+type RGB = NDArray[np.uint8]
+type Mask = NDArray[np.bool_]
+
+# A person who stops is still a person: their last moving region stays masked this long.
+HOLD_SECONDS: Final = 10.0
+# Motion boxes are grown by this share of their size on every side, and by at least
+# MIN_MARGIN of the picture: a blob often misses a still head or arm, and lags a walker.
+MARGIN: Final = 0.25
+MIN_MARGIN: Final = 0.03
+# Until the detector has had this long on settled frames, nobody knows where people stand: the
+# whole picture is pixelated. Motion news older than STALE_SECONDS means the same.
+SETTLE_SECONDS: Final = 3.0
+STALE_SECONDS: Final = 3.0
+# Blocks of 1/20 of the picture height: a face becomes one or two blocks, a body a few.
+BLOCKS_PER_HEIGHT: Final = 20
+# Fixed zones are filled, not pixelated: not even their colours get out.
+ZONE_FILL: Final = (40, 40, 40)
+FACE_MARGIN: Final = 0.35
+# Faces are looked for on a copy at most this high; smaller faces than the cascade's minimum
+# (about 20 px) are not found there anyway.
+FACE_ANALYSIS_HEIGHT: Final = 480
+MAX_HISTORY: Final = 512
+# Watermark: text height as a share of the picture height, never below a readable minimum.
+WATERMARK_SHARE: Final = 1 / 24
+WATERMARK_MIN_PX: Final = 12
+WATERMARK_BOX_ALPHA: Final = 150
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class PrivacyLevel(StrEnum):
+    """How much of the people on camera a viewer may see."""
+
+    # Every moving or recently moved region pixelated, faces too where detection is available.
+    PEOPLE = "people"
+    # Only detected faces; falls back to PEOPLE where face detection is not available.
+    FACES = "faces"
+    # Nothing hidden but the fixed zones: for trusted viewers, chosen explicitly.
+    NONE = "none"
+
+
+class FaceDetector(Protocol):
+    """Anything that finds faces in an RGB picture."""
+
+    def detect(self, rgb: RGB) -> tuple[Box, ...]:
+        """Return the faces found, as normalised boxes."""
+
+
+class HaarFaceDetector:
+    """Find frontal faces with the Haar cascade that the opencv-python(-headless) package ships."""
+
+    CASCADE: Final = "haarcascade_frontalface_default.xml"
+
+    def __init__(self, cv2: ModuleType, classifier: Any) -> None:
+        """Wrap a loaded cascade; use `load` to make one."""
+        self._cv2 = cv2
+        self._classifier = classifier
+        # OpenCV's cascade keeps scratch buffers: one detection at a time.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls) -> HaarFaceDetector | None:
+        """Return a detector, or None when OpenCV or its bundled cascade is not installed.
+
+        Importing OpenCV takes a while: call this once, in an executor.
+        """
+        try:
+            import cv2  # noqa: PLC0415 - optional, and slow to import
+
+            path = f"{cv2.data.haarcascades}{cls.CASCADE}"
+            # OpenCV 5 dropped cascades; an empty classifier means the file was not there.
+            classifier = cv2.CascadeClassifier(path)
+        except (ImportError, AttributeError, OSError):
+            return None
+        if classifier.empty():
+            return None
+        return cls(cv2, classifier)
+
+    def detect(self, rgb: RGB) -> tuple[Box, ...]:
+        """Return frontal faces at least about 20 pixels wide (at the analysis size)."""
+        height, width = rgb.shape[:2]
+        cv2 = self._cv2
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        scale = min(1.0, FACE_ANALYSIS_HEIGHT / height)
+        if scale < 1.0:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        grey = cv2.equalizeHist(grey)
+        with self._lock:
+            found = self._classifier.detectMultiScale(
+                grey, scaleFactor=1.1, minNeighbors=4, minSize=(20, 20)
+            )
+        small_h, small_w = grey.shape[:2]
+        return tuple(
+            Box(x=x / small_w, y=y / small_h, width=w / small_w, height=h / small_h)
+            for x, y, w, h in np.asarray(found, dtype=np.int64).reshape(-1, 4).tolist()
+        )
+
+
+def load_face_detector() -> FaceDetector | None:
+    """Return the best installed face detector, or None; slow, call it in an executor."""
+    return HaarFaceDetector.load()
+
+
+class PrivacyFilter:
+    """Hide people, faces and fixed zones in pictures, and burn in a watermark.
+
+    Feed it the motion detector's regions with `update_motion` as they come, and pass every
+    shared picture through `apply` (or `apply_jpeg`) once, before it is fanned out to viewers.
+    `at` is the same monotonic clock the motion detector uses. Safe to call from two threads.
+    """
+
+    def __init__(
+        self,
+        level: PrivacyLevel | str = PrivacyLevel.PEOPLE,
+        zones: Sequence[Sequence[Point]] = (),
+        *,
+        hold_seconds: float = HOLD_SECONDS,
+        margin: float = MARGIN,
+        settle_seconds: float = SETTLE_SECONDS,
+        stale_seconds: float = STALE_SECONDS,
+        face_detector: FaceDetector | None = None,
+    ) -> None:
+        """Set the level and the zones (normalised polygons, as geometry.parse_polygons gives)."""
+        self.level = PrivacyLevel(level)
+        self.zones = tuple(tuple(polygon) for polygon in zones)
+        self.hold_seconds = hold_seconds
+        self.margin = margin
+        self.settle_seconds = settle_seconds
+        self.stale_seconds = stale_seconds
+        self._faces = face_detector
+        self._history: deque[tuple[float, tuple[Box, ...]]] = deque(maxlen=MAX_HISTORY)
+        self._last_update: float | None = None
+        self._settled_since: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def face_detection_available(self) -> bool:
+        """Return True when faces can be detected; False should raise a repair at level faces."""
+        return self._faces is not None
+
+    @property
+    def effective_level(self) -> PrivacyLevel:
+        """Return the level applied: "faces" without a detector masks as much as "people"."""
+        if self.level is PrivacyLevel.FACES and self._faces is None:
+            return PrivacyLevel.PEOPLE
+        return self.level
+
+    def update_motion(self, regions: Iterable[Box], at: float, *, settled: bool = True) -> None:
+        """Record one analysed frame's moving regions.
+
+        Pass `settled=False` while the detector is warming up or re-learning after a light
+        change (its result's `rejected` is set): then the filter cannot know where people are.
+        """
+        boxes = tuple(regions)
+        with self._lock:
+            self._last_update = at
+            if not settled:
+                self._settled_since = None
+            elif self._settled_since is None:
+                self._settled_since = at
+            if boxes:
+                self._history.append((at, boxes))
+
+    def blind(self, at: float) -> bool:
+        """Return True when level people must hide the whole picture for lack of motion news."""
+        if self.effective_level is not PrivacyLevel.PEOPLE:
+            return False
+        with self._lock:
+            last, since = self._last_update, self._settled_since
+        return (
+            last is None
+            or since is None
+            or at - since < self.settle_seconds
+            or at - last > self.stale_seconds
+        )
+
+    def people(self, at: float) -> tuple[Box, ...]:
+        """Return the grown regions where people are or were within the hold time."""
+        with self._lock:
+            while self._history and at - self._history[0][0] > self.hold_seconds:
+                self._history.popleft()
+            recent = [box for _, boxes in self._history for box in boxes]
+        return tuple(self._grow(box, self.margin, MIN_MARGIN) for box in recent)
+
+    def hidden_boxes(self, rgb: RGB, at: float) -> tuple[tuple[Box, ...], bool]:
+        """Return the boxes to pixelate in this picture and whether the whole picture goes."""
+        level = self.effective_level
+        if level is PrivacyLevel.NONE:
+            return (), False
+        if level is PrivacyLevel.PEOPLE and self.blind(at):
+            return (), True
+        boxes: list[Box] = []
+        if self._faces is not None:
+            try:
+                faces = self._faces.detect(rgb)
+            except Exception:  # noqa: BLE001 - a broken detector must hide more, not crash
+                return (), True
+            boxes.extend(self._grow(face, FACE_MARGIN, 0.0) for face in faces)
+        if level is PrivacyLevel.PEOPLE:
+            boxes.extend(self.people(at))
+        return tuple(boxes), False
+
+    def masks(self, rgb: RGB, at: float) -> tuple[Mask, Mask]:
+        """Return the (pixelated, filled) masks `apply` would use now, for tests and previews."""
+        height, width = rgb.shape[:2]
+        boxes, whole = self.hidden_boxes(rgb, at)
+        block = _block_size(height)
+        blocks = _block_mask(boxes, whole, width, height, block)
+        pixelated = np.repeat(np.repeat(blocks, block, axis=0), block, axis=1)[:height, :width]
+        return pixelated, self._zone_mask(width, height)
+
+    def apply(self, picture: Frame | RGB, at: float, watermark_text: str | None = None) -> RGB:
+        """Return a filtered copy; the input, often a shared cache, is never touched."""
+        rgb = picture.rgb() if isinstance(picture, Frame) else picture
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:  # noqa: PLR2004
+            raise ValueError("privacy filtering needs an RGB picture (height x width x 3, uint8)")
+        height, width = rgb.shape[:2]
+        out = rgb.copy()
+        zones = self._zone_mask(width, height)
+        has_zones = bool(self.zones)
+        if has_zones:
+            # Filled before pixelating too, so no block's average carries a zone's colours.
+            out[zones] = ZONE_FILL
+        boxes, whole = self.hidden_boxes(rgb, at)
+        block = _block_size(height)
+        blocks = _block_mask(boxes, whole, width, height, block)
+        if blocks.any():
+            _pixelate(out, blocks, block)
+            if has_zones:
+                out[zones] = ZONE_FILL
+        if watermark_text:
+            _watermark(out, watermark_text)
+        return out
+
+    def apply_jpeg(
+        self,
+        picture: Frame | RGB,
+        at: float,
+        watermark_text: str | None = None,
+        quality: int = JPEG_QUALITY,
+    ) -> bytes:
+        """Return the filtered picture as JPEG, encoded once for every viewer."""
+        return encode_jpeg(Image.fromarray(self.apply(picture, at, watermark_text)), quality)
+
+    def _zone_mask(self, width: int, height: int) -> Mask:
+        """Return the fixed zones rasterised at this size (cached per size)."""
+        return _zone_mask(self.zones, width, height)
+
+    @staticmethod
+    def _grow(box: Box, margin: float, minimum: float) -> Box:
+        """Return the box grown by `margin` of its size, and at least `minimum`, each side."""
+        dx = max(box.width * margin, minimum)
+        dy = max(box.height * margin, minimum)
+        x, y = max(0.0, box.x - dx), max(0.0, box.y - dy)
+        right, bottom = min(1.0, box.x + box.width + dx), min(1.0, box.y + box.height + dy)
+        return Box(x=x, y=y, width=max(0.0, right - x), height=max(0.0, bottom - y))
+
+
+@functools.lru_cache(maxsize=8)
+def _zone_mask(zones: tuple[tuple[Point, ...], ...], width: int, height: int) -> Mask:
+    """Rasterise zones once per picture size; the result is shared, so it is made read-only."""
+    mask = polygon_mask(zones, width, height) if zones else np.zeros((height, width), dtype=bool)
+    mask.flags.writeable = False
+    return mask
+
+
+def _block_size(height: int) -> int:
+    """Return the pixelation block edge for a picture height."""
+    return max(2, math.ceil(height / BLOCKS_PER_HEIGHT))
+
+
+def _block_mask(
+    boxes: Iterable[Box], whole: bool, width: int, height: int, block: int
+) -> NDArray[np.bool_]:
+    """Return which blocks of the grid a set of boxes touches (whole blocks only: no fringes)."""
+    rows, cols = math.ceil(height / block), math.ceil(width / block)
+    if whole:
+        return np.ones((rows, cols), dtype=bool)
+    blocks = np.zeros((rows, cols), dtype=bool)
+    for box in boxes:
+        left, top, right, bottom = box.to_pixels(width, height)
+        if right > left and bottom > top:
+            blocks[top // block : -(-bottom // block), left // block : -(-right // block)] = True
+    return blocks
+
+
+def _pixelate(out: RGB, blocks: NDArray[np.bool_], block: int) -> None:
+    """Replace every marked block of `out` by its mean colour, in place."""
+    rows = np.flatnonzero(blocks.any(axis=1))
+    cols = np.flatnonzero(blocks.any(axis=0))
+    # Work on the bounding rectangle of the marked blocks only: people rarely fill the picture.
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    n_rows, n_cols = r1 - r0, c1 - c0
+    height, width = out.shape[:2]
+    crop = out[r0 * block : min(height, r1 * block), c0 * block : min(width, c1 * block)]
+    # Edge blocks are completed by repeating their last pixels, so they average like the rest.
+    pad_y, pad_x = n_rows * block - crop.shape[0], n_cols * block - crop.shape[1]
+    padded = np.pad(crop, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
+    grid = padded.reshape(n_rows, block, n_cols, block, 3)
+    # Summing one axis at a time in integers is several times faster than mean over two axes.
+    sums = grid.sum(axis=1, dtype=np.uint32).reshape(n_rows, n_cols, block, 3).sum(axis=2)
+    area = block * block
+    means = ((sums + area // 2) // area).astype(np.uint8)
+    chosen = blocks[r0:r1, c0:c1][:, None, :, None, None]
+    np.copyto(grid, means[:, None, :, None, :], where=chosen)
+    crop[...] = padded[: crop.shape[0], : crop.shape[1]]
+
+
+@functools.lru_cache(maxsize=8)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Return Pillow's built-in font at a size (the bitmap one where FreeType is missing)."""
+    try:
+        return ImageFont.load_default(size=size)
+    except ImportError:  # pragma: no cover - Pillow built without FreeType
+        return ImageFont.load_default()
+
+
+def _watermark(out: RGB, text: str) -> None:
+    """Burn `text` into the bottom-left corner on a semi-transparent dark box, in place."""
+    height, width = out.shape[:2]
+    size = max(WATERMARK_MIN_PX, round(height * WATERMARK_SHARE))
+    font = _font(size)
+    pad = max(2, size // 3)
+    room = width - 2 * pad
+    label = " ".join(_CONTROL.sub(" ", text).split())
+    # Long names are cut to fit; the time at the end matters less than the name at the start.
+    while label and font.getlength(label) > room - 2 * pad:
+        label = label[:-2] + "…" if len(label) > 1 else ""
+    if not label:
+        return
+    _, _, right, bottom = (int(v) for v in font.getbbox(label))
+    box_w = min(width, right + 2 * pad)
+    box_h = min(height, bottom + 2 * pad)
+    region = out[height - box_h :, :box_w]
+    base = Image.fromarray(region).convert("RGBA")
+    overlay = Image.new("RGBA", base.size, (0, 0, 0, WATERMARK_BOX_ALPHA))
+    ImageDraw.Draw(overlay).text((pad, pad), label, font=font, fill=(255, 255, 255, 235))
+    region[...] = np.asarray(Image.alpha_composite(base, overlay).convert("RGB"))

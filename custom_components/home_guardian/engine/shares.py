@@ -1,0 +1,787 @@
+"""Shares of a camera with outsiders: tokens, PINs, schedules, lockout and their storage.
+
+Everything here is plain Python over injected clocks; the HA layer wraps it. How the pieces fit:
+
+* `ShareRegistry.create` validates a request, makes a 256-bit token and a short public share id,
+  hashes the PIN and returns the plain token and PIN once; only hashes are kept.
+* A viewer arrives with a token: `ShareRegistry.lookup` finds the share (or None), the view asks
+  `Lockout.check` for the share id and for `client_key(address)`, then `PinHasher.verify` (slow, in
+  the executor) and reports `Lockout.failure` or `Lockout.success`.
+* While a stream is open the view closes it at `closes_at` and whenever `revoke`, `suspend` or
+  `purge_expired` names its share.
+
+Wall-clock `now` arguments are aware datetimes; lockout clocks are monotonic seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+import threading
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .privacy import PrivacyLevel
+
+STORAGE_VERSION: Final = 1
+
+# 32 random bytes: 256 bits, far past the 128 the issue asks for; 43 URL-safe characters.
+TOKEN_BYTES: Final = 32
+# Longer input is no token of ours; capping it keeps a hostile URL from costing a long hash.
+MAX_TOKEN_LENGTH: Final = 256
+# The public id names a share in lists, events and logs; it is not a secret and grants nothing.
+SHARE_ID_BYTES: Final = 6
+MAX_SHARES: Final = 500
+MAX_SHARE_DAYS: Final = 366
+MAX_VIEWER_NAME: Final = 64
+MAX_REPORT_REASON: Final = 200
+MAX_WINDOWS: Final = 28
+
+PIN_DIGITS: Final = 6
+MAX_PIN_DIGITS: Final = 12
+
+# scrypt at OWASP's first recommendation (N=2^17, r=8, p=1): about 0.45 s and 128 MiB on a
+# desktop core. Memory-hard beats PBKDF2 here because a PIN has few digits and HA backups
+# (which carry .storage) end up in clouds: PBKDF2 falls to a GPU in minutes for six digits,
+# scrypt at 128 MiB does not. The parameters are written into every hash, so raising them
+# later needs no migration: old hashes still verify and `needs_rehash` says when to renew.
+# The memory is why the HA layer must bound concurrency (two at a time: 256 MiB at worst).
+SCRYPT_LOG2_N: Final = 17
+SCRYPT_R: Final = 8
+SCRYPT_P: Final = 1
+SALT_BYTES: Final = 16
+KEY_BYTES: Final = 32
+# A stored hash asking for more than this is corrupt or hostile, not ours: refuse it.
+MAX_SCRYPT_LOG2_N: Final = 20
+
+WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM: Final = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_DIGITS: Final = re.compile(r"^\d+$")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class ShareError(ValueError):
+    """A share request or stored share that is not acceptable; the HA layer translates the key."""
+
+    def __init__(self, translation_key: str, message: str | None = None) -> None:
+        """Remember the translation key; the message is for logs and developers."""
+        super().__init__(message or translation_key)
+        self.translation_key = translation_key
+
+
+class ShareState(StrEnum):
+    """Whether a share may be used."""
+
+    ACTIVE = "active"
+    # A viewer reported it: nobody sees anything until the owner resumes or revokes it.
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+# --- Schedules -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Window:
+    """Allowed hours on some days of the week; an end not after the start runs past midnight."""
+
+    days: frozenset[int]  # 0 is Monday, as datetime.weekday()
+    start: time
+    # None is the end of the day (written "24:00").
+    end: time | None
+
+    @property
+    def overnight(self) -> bool:
+        """Return True when the window ends on the day after it starts."""
+        return self.end is not None and self.end <= self.start
+
+    def bounds(self, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """Return the window opened on `day` in UTC; DST gaps shift it, folds take the first."""
+        start = datetime.combine(day, self.start, tzinfo=zone)
+        if self.end is None:
+            end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        else:
+            end_day = day + timedelta(days=1) if self.overnight else day
+            end = datetime.combine(end_day, self.end, tzinfo=zone)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the window in the form `parse_schedule` reads."""
+        return {
+            "days": [WEEKDAYS[d] for d in sorted(self.days)],
+            "start": self.start.strftime("%H:%M"),
+            "end": "24:00" if self.end is None else self.end.strftime("%H:%M"),
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Schedule:
+    """Weekly windows in one time zone, outside which a share shows nothing."""
+
+    windows: tuple[Window, ...]
+    time_zone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the time zone the windows' hours are in."""
+        return ZoneInfo(self.time_zone)
+
+    def window_at(self, now: datetime) -> tuple[datetime, datetime] | None:
+        """Return the (UTC start, UTC end) of the window open at `now`, or None."""
+        zone = self.zone
+        today = now.astimezone(zone).date()
+        # Comparisons in UTC: within one zone Python compares wall times and ignores DST folds.
+        instant = now.astimezone(UTC)
+        for day in (today - timedelta(days=1), today):
+            for window in self.windows:
+                if day.weekday() not in window.days:
+                    continue
+                start, end = window.bounds(day, zone)
+                if start <= instant < end:
+                    return start, end
+        return None
+
+    def contains(self, now: datetime) -> bool:
+        """Return True when `now` falls inside a window."""
+        return self.window_at(now) is not None
+
+    def open_until(self, now: datetime) -> datetime | None:
+        """Return when the open window ends, following windows that start as it ends."""
+        window = self.window_at(now)
+        if window is None:
+            return None
+        end = window[1]
+        # "Every day 00:00 to 24:00" or "22:00-24:00 then 00:00-06:00" must not close at midnight.
+        for _ in range(2 * len(WEEKDAYS) * len(self.windows)):
+            following = self.window_at(end)
+            if following is None or following[1] <= end:
+                break
+            end = following[1]
+        return end
+
+    def next_opening(self, now: datetime) -> datetime | None:
+        """Return when a window next opens after `now` (within eight days), or None."""
+        zone = self.zone
+        instant = now.astimezone(UTC)
+        today = instant.astimezone(zone).date()
+        starts = [
+            window.bounds(today + timedelta(days=offset), zone)[0]
+            for offset in range(8)
+            for window in self.windows
+            if (today + timedelta(days=offset)).weekday() in window.days
+        ]
+        later = [start for start in starts if start > instant]
+        return min(later) if later else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the schedule as plain data for storage and for the list action."""
+        return {"time_zone": self.time_zone, "windows": [w.as_dict() for w in self.windows]}
+
+
+def _parse_time(raw: object, *, end: bool) -> time | None:
+    """Read "HH:MM" (or "24:00" for an end); accept datetime.time as HA's time selector gives."""
+    if isinstance(raw, time):
+        return raw.replace(second=0, microsecond=0, tzinfo=None)
+    if not isinstance(raw, str):
+        raise ShareError("invalid_schedule", "times are HH:MM strings")
+    text = raw.strip()
+    if end and text == "24:00":
+        return None
+    # HA's time selector sends HH:MM:SS; seconds are dropped, windows are minute-precise.
+    if len(text) == 8 and text.endswith(":00"):  # noqa: PLR2004
+        text = text[:5]
+    match = _HHMM.match(text)
+    if match is None:
+        raise ShareError("invalid_schedule", f"not a time of day: {raw!r}")
+    return time(int(match[1]), int(match[2]))
+
+
+def _parse_days(raw: object) -> frozenset[int]:
+    """Read weekday names ("mon".."sun", as HA's weekday selector gives them)."""
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, Sequence) or not raw:
+        raise ShareError("invalid_schedule", "each window needs a list of days")
+    days: set[int] = set()
+    for name in raw:
+        key = str(name).strip().lower()[:3]
+        if key not in WEEKDAYS:
+            raise ShareError("invalid_schedule", f"not a day of the week: {name!r}")
+        days.add(WEEKDAYS.index(key))
+    return frozenset(days)
+
+
+def parse_schedule(raw: object, time_zone: str) -> Schedule | None:
+    """Validate weekly windows like [{"days": ["mon"], "start": "08:30", "end": "16:30"}].
+
+    An empty value means no schedule (the share works at any hour until it expires). Also accepts
+    {"time_zone": ..., "windows": [...]}, the stored form, whose zone then wins.
+    """
+    if raw is None or raw in ([], (), {}, ""):
+        return None
+    if isinstance(raw, Mapping):
+        time_zone = str(raw.get("time_zone", time_zone))
+        raw = raw.get("windows")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ShareError("invalid_time_zone", f"unknown time zone {time_zone!r}") from err
+    if not isinstance(raw, Sequence) or isinstance(raw, str) or not raw:
+        raise ShareError("invalid_schedule", "a schedule is a list of windows")
+    if len(raw) > MAX_WINDOWS:
+        raise ShareError("invalid_schedule", f"at most {MAX_WINDOWS} windows")
+    windows: list[Window] = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            raise ShareError("invalid_schedule", "each window has days, start and end")
+        start = _parse_time(item.get("start"), end=False)
+        end = _parse_time(item.get("end"), end=True)
+        if start is None or end == start:
+            raise ShareError("invalid_schedule", "a window must not be empty")
+        windows.append(Window(days=_parse_days(item.get("days")), start=start, end=end))
+    return Schedule(windows=tuple(windows), time_zone=time_zone)
+
+
+# --- PINs ------------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    """Encode bytes as unpadded base64, as PHC strings do."""
+    return base64.b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    """Decode unpadded base64."""
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def new_pin() -> str:
+    """Return a random PIN of PIN_DIGITS digits (leading zeros allowed)."""
+    return f"{secrets.randbelow(10**PIN_DIGITS):0{PIN_DIGITS}d}"
+
+
+def validate_pin(pin: str) -> str:
+    """Return the PIN if it is 6 to 12 digits; raise ShareError otherwise."""
+    if not isinstance(pin, str) or not _DIGITS.match(pin):
+        raise ShareError("invalid_pin", "a PIN is made of digits")
+    if not PIN_DIGITS <= len(pin) <= MAX_PIN_DIGITS:
+        raise ShareError("invalid_pin", f"a PIN has {PIN_DIGITS} to {MAX_PIN_DIGITS} digits")
+    return pin
+
+
+class PinHasher:
+    """Hash and check PINs with scrypt; parameters travel inside each hash ($scrypt$ln,r,p$...).
+
+    Both methods are slow on purpose (about 0.45 s and 128 MiB each at the defaults) and
+    synchronous: call them in an executor, never on the event loop, and at most two at a time
+    (e.g. behind an asyncio.Semaphore(2)) so that a burst of attempts cannot exhaust memory.
+    """
+
+    def __init__(
+        self, *, log2_n: int = SCRYPT_LOG2_N, r: int = SCRYPT_R, p: int = SCRYPT_P
+    ) -> None:
+        """Use the given cost for new hashes; weaker settings are for tests only."""
+        self.log2_n, self.r, self.p = log2_n, r, p
+        # Checking a PIN for no share runs scrypt against this random stand-in: the same work
+        # as a real check, and nothing can match it (verify also refuses it outright).
+        stand_in = secrets.token_bytes(SALT_BYTES), secrets.token_bytes(KEY_BYTES)
+        self._dummy = f"$scrypt$ln={log2_n},r={r},p={p}${_b64(stand_in[0])}${_b64(stand_in[1])}"
+
+    def hash(self, pin: str) -> str:
+        """Return a salted scrypt hash of the PIN with its parameters."""
+        salt = secrets.token_bytes(SALT_BYTES)
+        key = _scrypt(pin, salt, self.log2_n, self.r, self.p)
+        return f"$scrypt$ln={self.log2_n},r={self.r},p={self.p}${_b64(salt)}${_b64(key)}"
+
+    def verify(self, pin_hash: str | None, pin: str) -> bool:
+        """Return True when `pin` matches; with no hash, spend the same time and return False.
+
+        Passing None for an unknown, expired or revoked share keeps them indistinguishable by
+        timing from a wrong PIN.
+        """
+        parsed = _parse_pin_hash(self._dummy if pin_hash is None else pin_hash)
+        if parsed is None:
+            return False
+        log2_n, r, p, salt, expected = parsed
+        key = _scrypt(pin if isinstance(pin, str) else "", salt, log2_n, r, p)
+        return hmac.compare_digest(key, expected) and pin_hash is not None
+
+    def needs_rehash(self, pin_hash: str) -> bool:
+        """Return True when a stored hash is weaker than this hasher's settings."""
+        parsed = _parse_pin_hash(pin_hash)
+        return parsed is None or parsed[:3] != (self.log2_n, self.r, self.p)
+
+
+def _scrypt(pin: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
+    """Run scrypt with just enough memory allowed for its parameters."""
+    n = 1 << log2_n
+    # OpenSSL needs 128*r*(n+p+2) bytes and refuses anything over maxmem (32 MiB by default).
+    maxmem = 128 * r * (n + p + 2) + (1 << 20)
+    # Bytes past the digits cannot match a PIN; cap them so a huge body costs nothing extra.
+    secret = pin[: MAX_PIN_DIGITS * 2].encode("utf-8", "surrogatepass")
+    return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=KEY_BYTES)
+
+
+def _parse_pin_hash(text: str) -> tuple[int, int, int, bytes, bytes] | None:
+    """Split "$scrypt$ln=..,r=..,p=..$salt$key"; return None for anything else."""
+    parts = text.split("$") if isinstance(text, str) else []
+    if len(parts) != 5 or parts[0] or parts[1] != "scrypt":  # noqa: PLR2004
+        return None
+    try:
+        params = dict(item.split("=", 1) for item in parts[2].split(","))
+        log2_n, r, p = int(params["ln"]), int(params["r"]), int(params["p"])
+        salt, key = _unb64(parts[3]), _unb64(parts[4])
+    except (KeyError, ValueError):
+        return None
+    if not (1 <= log2_n <= MAX_SCRYPT_LOG2_N and 1 <= r <= 32 and 1 <= p <= 16 and key):  # noqa: PLR2004
+        return None
+    return log2_n, r, p, salt, key
+
+
+# --- Shares ----------------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    """Return the SHA-256 of a token, hex.
+
+    A fast hash is right for tokens: they hold 256 random bits, so there is nothing to guess
+    and no dictionary to slow down; a KDF would only hand attackers a cheap way to burn CPU.
+    """
+    data = token[:MAX_TOKEN_LENGTH].encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Share:
+    """One viewer's permission to watch one camera; immutable, replaced when its state changes."""
+
+    share_id: str
+    camera: str  # opaque key the HA layer chooses (e.g. the config entry id)
+    viewer_name: str
+    created_at: datetime
+    expires_at: datetime
+    schedule: Schedule | None = None
+    privacy: PrivacyLevel = PrivacyLevel.PEOPLE
+    # Hashes stay out of repr so that logging a share can never leak them.
+    token_hash: str = field(repr=False)
+    pin_hash: str = field(repr=False)
+    state: ShareState = ShareState.ACTIVE
+    reported_reason: str | None = None
+    reported_at: datetime | None = None
+
+    def public(self) -> dict[str, Any]:
+        """Return what the owner may see: everything but the hashes, JSON-ready."""
+        return {
+            "share_id": self.share_id,
+            "camera": self.camera,
+            "viewer_name": self.viewer_name,
+            "created_at": self.created_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "schedule": None if self.schedule is None else self.schedule.as_dict(),
+            "privacy": str(self.privacy),
+            "state": str(self.state),
+            "reported_reason": self.reported_reason,
+            "reported_at": None if self.reported_at is None else self.reported_at.isoformat(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stored form: the public fields plus the two hashes, never a secret."""
+        return {**self.public(), "token_hash": self.token_hash, "pin_hash": self.pin_hash}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Share:
+        """Rebuild a share from its stored form; raise ShareError when it is malformed."""
+        try:
+            reported_at = data.get("reported_at")
+            token_hash = str(data["token_hash"])
+            pin_hash = str(data["pin_hash"])
+            if len(token_hash) != 64 or _parse_pin_hash(pin_hash) is None:  # noqa: PLR2004
+                raise ShareError("invalid_storage", "a stored hash is malformed")
+            return cls(
+                share_id=str(data["share_id"]),
+                camera=str(data["camera"]),
+                viewer_name=str(data["viewer_name"]),
+                created_at=_aware(datetime.fromisoformat(data["created_at"])),
+                expires_at=_aware(datetime.fromisoformat(data["expires_at"])),
+                schedule=parse_schedule(data.get("schedule"), "UTC"),
+                privacy=PrivacyLevel(data.get("privacy", PrivacyLevel.PEOPLE)),
+                token_hash=token_hash,
+                pin_hash=pin_hash,
+                state=ShareState(data.get("state", ShareState.ACTIVE)),
+                reported_reason=data.get("reported_reason"),
+                reported_at=None
+                if reported_at is None
+                else _aware(datetime.fromisoformat(reported_at)),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, ShareError):
+                raise
+            raise ShareError("invalid_storage", f"stored share is malformed: {err}") from err
+
+
+def _aware(moment: datetime) -> datetime:
+    """Return the datetime if it carries a time zone; raise ShareError otherwise."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ShareError("invalid_expiry", "times must carry a time zone")
+    return moment
+
+
+def _clean_text(raw: object, limit: int, translation_key: str) -> str:
+    """Strip control characters and surrounding space; refuse empty or overlong text."""
+    if not isinstance(raw, str):
+        raise ShareError(translation_key, "text expected")
+    text = " ".join(_CONTROL.sub(" ", raw).split())
+    if not text or len(text) > limit:
+        raise ShareError(translation_key, f"between 1 and {limit} characters")
+    return text
+
+
+def is_viewable(share: Share, now: datetime) -> bool:
+    """Return True when the share shows pictures now: active, not expired, inside its hours."""
+    return (
+        share.state is ShareState.ACTIVE
+        and now < share.expires_at
+        and (share.schedule is None or share.schedule.contains(now))
+    )
+
+
+def closes_at(share: Share, now: datetime) -> datetime:
+    """Return when a stream open now must close: expiry or the end of the open window.
+
+    Returns `now` when the share is not viewable now. Revocation and suspension are events, not
+    times: the view closes streams when `revoke` or `suspend` names the share.
+    """
+    if not is_viewable(share, now):
+        return now
+    if share.schedule is None:
+        return share.expires_at
+    window_end = share.schedule.open_until(now)
+    return share.expires_at if window_end is None else min(share.expires_at, window_end)
+
+
+class ShareRegistry:
+    """All shares of one HA instance, indexed by public id and by token hash.
+
+    Thread-safe: `create` may run in an executor (it hashes a PIN) while the event loop looks
+    tokens up.
+    """
+
+    def __init__(self, hasher: PinHasher | None = None) -> None:
+        """Start empty; `hasher` makes and checks PIN hashes (OWASP settings by default)."""
+        self.hasher = hasher or PinHasher()
+        self._shares: dict[str, Share] = {}
+        self._by_token: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    is_viewable = staticmethod(is_viewable)
+    closes_at = staticmethod(closes_at)
+
+    def __len__(self) -> int:
+        """Return the number of shares kept, revoked ones included until they expire."""
+        return len(self._shares)
+
+    def get(self, share_id: str) -> Share | None:
+        """Return a share by its public id."""
+        return self._shares.get(share_id)
+
+    def shares(self) -> tuple[Share, ...]:
+        """Return every share, oldest first."""
+        return tuple(sorted(self._shares.values(), key=lambda s: (s.created_at, s.share_id)))
+
+    def create(
+        self,
+        *,
+        camera: str,
+        viewer_name: str,
+        now: datetime,
+        expires_at: datetime | None = None,
+        duration: timedelta | None = None,
+        schedule: object = None,
+        time_zone: str = "UTC",
+        privacy: str = PrivacyLevel.PEOPLE,
+        pin: str | None = None,
+    ) -> tuple[Share, str, str | None]:
+        """Create a share; return it, its token and the PIN when one was generated.
+
+        Give exactly one of `expires_at` (aware) and `duration`; the expiry must lie in the
+        future and at most MAX_SHARE_DAYS ahead: there is no share without an end. `schedule` is
+        what `parse_schedule` reads, in `time_zone`. Slow (it hashes the PIN): run it in an
+        executor. The token and PIN are returned once and kept nowhere.
+        """
+        _aware(now)
+        if not isinstance(camera, str) or not camera:
+            raise ShareError("invalid_camera", "a share needs a camera")
+        name = _clean_text(viewer_name, MAX_VIEWER_NAME, "invalid_viewer_name")
+        if (expires_at is None) == (duration is None):
+            raise ShareError("invalid_expiry", "give either expires_at or duration")
+        expiry = _aware(expires_at) if expires_at is not None else now + (duration or timedelta())
+        if expiry <= now:
+            raise ShareError("expiry_in_past", "a share must expire in the future")
+        if expiry - now > timedelta(days=MAX_SHARE_DAYS):
+            raise ShareError("expiry_too_far", f"a share lasts at most {MAX_SHARE_DAYS} days")
+        try:
+            level = PrivacyLevel(privacy)
+        except ValueError as err:
+            raise ShareError("invalid_privacy", f"unknown privacy level {privacy!r}") from err
+        parsed_schedule = parse_schedule(schedule, time_zone)
+        generated = pin is None
+        plain_pin = new_pin() if pin is None else validate_pin(pin)
+        if len(self._shares) >= MAX_SHARES:
+            raise ShareError("too_many_shares", f"at most {MAX_SHARES} shares")
+
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        pin_hash = self.hasher.hash(plain_pin)
+        with self._lock:
+            if len(self._shares) >= MAX_SHARES:
+                raise ShareError("too_many_shares", f"at most {MAX_SHARES} shares")
+            share_id = secrets.token_urlsafe(SHARE_ID_BYTES)
+            while share_id in self._shares:  # pragma: no cover - 48 random bits rarely collide
+                share_id = secrets.token_urlsafe(SHARE_ID_BYTES)
+            share = Share(
+                share_id=share_id,
+                camera=camera,
+                viewer_name=name,
+                created_at=now,
+                expires_at=expiry,
+                schedule=parsed_schedule,
+                privacy=level,
+                token_hash=hash_token(token),
+                pin_hash=pin_hash,
+            )
+            self._shares[share_id] = share
+            self._by_token[share.token_hash] = share_id
+        return share, token, plain_pin if generated else None
+
+    def lookup(self, token: str, now: datetime) -> Share | None:
+        """Return the share a token opens, or None for unknown, expired and revoked tokens.
+
+        Those three take the same path and give the same answer. A suspended share is
+        returned (check `share.state`): whoever holds its token is the viewer it was made for,
+        so after the PIN the view may tell them it waits for the owner; everyone else still
+        sees nothing, and `is_viewable` is False. The lookup is by hash: a dictionary probe on
+        a SHA-256 the caller cannot steer, so its timing tells nothing about stored tokens.
+        """
+        digest = hash_token(token) if isinstance(token, str) else ""
+        share = self._shares.get(self._by_token.get(digest, ""))
+        if (
+            share is None
+            or not hmac.compare_digest(share.token_hash, digest)
+            or share.state is ShareState.REVOKED
+            or now >= share.expires_at
+        ):
+            return None
+        return share
+
+    def verify_pin(self, share: Share | None, pin: str) -> bool:
+        """Check a PIN for a share, or burn the same time for None; slow, run it in an executor."""
+        return self.hasher.verify(None if share is None else share.pin_hash, pin)
+
+    def revoke(self, share_id: str) -> Share:
+        """Revoke a share for good; its token stops working at once. Return the revoked share."""
+        return self._replace(share_id, state=ShareState.REVOKED)
+
+    def suspend(self, share_id: str, reason: str, now: datetime) -> Share:
+        """Suspend a share because its viewer reported it; only the owner can resume it.
+
+        Suspending a suspended share keeps the first report's reason and time.
+        """
+        reason_text = _clean_text(reason, MAX_REPORT_REASON, "invalid_report_reason")
+        _aware(now)
+        with self._lock:
+            share = self._existing(share_id)
+            if share.state is ShareState.SUSPENDED:
+                return share
+            self._refuse_revoked(share)
+            return self._store(
+                dataclasses.replace(
+                    share, state=ShareState.SUSPENDED, reported_reason=reason_text, reported_at=now
+                )
+            )
+
+    def resume(self, share_id: str) -> Share:
+        """Let a suspended share work again (the owner's decision); keep the report on record."""
+        with self._lock:
+            share = self._existing(share_id)
+            self._refuse_revoked(share)
+            return self._store(dataclasses.replace(share, state=ShareState.ACTIVE))
+
+    def purge_expired(self, now: datetime) -> list[str]:
+        """Forget shares past their expiry, revoked ones too; return their ids."""
+        with self._lock:
+            gone = [s.share_id for s in self._shares.values() if now >= s.expires_at]
+            for share_id in gone:
+                share = self._shares.pop(share_id)
+                self._by_token.pop(share.token_hash, None)
+        return gone
+
+    def list_public(self, camera: str | None = None) -> list[dict[str, Any]]:
+        """Return the shares (of one camera, if given) without any hash, oldest first."""
+        return [s.public() for s in self.shares() if camera is None or s.camera == camera]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the registry for HA's Store: hashes only, never a token or a PIN."""
+        return {"version": STORAGE_VERSION, "shares": [s.to_dict() for s in self.shares()]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], hasher: PinHasher | None = None) -> ShareRegistry:
+        """Rebuild a registry from `to_dict` output; raise ShareError when it cannot be read.
+
+        Callers should treat an error as "no shares" (every link stops working), never guess.
+        """
+        if not isinstance(data, Mapping) or data.get("version") != STORAGE_VERSION:
+            raise ShareError("invalid_storage", "unknown share storage version")
+        raw_shares = data.get("shares")
+        if not isinstance(raw_shares, list):
+            raise ShareError("invalid_storage", "shares must be a list")
+        registry = cls(hasher)
+        for raw in raw_shares:
+            if not isinstance(raw, Mapping):
+                raise ShareError("invalid_storage", "a stored share is not a mapping")
+            share = Share.from_dict(raw)
+            registry._shares[share.share_id] = share
+            registry._by_token[share.token_hash] = share.share_id
+        return registry
+
+    def _replace(self, share_id: str, **changes: Any) -> Share:
+        """Store a changed copy of a share under the lock."""
+        with self._lock:
+            return self._store(dataclasses.replace(self._existing(share_id), **changes))
+
+    def _existing(self, share_id: str) -> Share:
+        """Return a share or raise ShareError("unknown_share")."""
+        share = self._shares.get(share_id)
+        if share is None:
+            raise ShareError("unknown_share", "no share with that id")
+        return share
+
+    @staticmethod
+    def _refuse_revoked(share: Share) -> None:
+        """Raise when a revoked share is asked to change: revocation is final."""
+        if share.state is ShareState.REVOKED:
+            raise ShareError("share_revoked", "a revoked share cannot change")
+
+    def _store(self, share: Share) -> Share:
+        """Put a share back in the index (the caller holds the lock)."""
+        self._shares[share.share_id] = share
+        return share
+
+
+# --- Lockout ---------------------------------------------------------------------------------
+
+FREE_FAILURES: Final = 5
+FIRST_DELAY: Final = 60.0
+MAX_DELAY: Final = 3600.0
+# A day without failures forgets them: a viewer's rare typos never add up to a lockout.
+FORGET_AFTER: Final = 86400.0
+MAX_ENTRIES: Final = 10_000
+
+
+@dataclass(slots=True)
+class _Failures:
+    """Failed attempts of one key and when the next attempt is allowed."""
+
+    count: int
+    last: float
+    allowed_at: float
+
+
+class Lockout:
+    """Growing delays after failed PIN attempts, per key; memory bounded.
+
+    Use two: one keyed by share id (protects a share's PIN from a guesser anywhere) and one
+    keyed by `client_key(address)` (stops one client spraying many shares, and bounds the
+    scrypt work strangers can cause). After FREE_FAILURES failures each further failure locks the
+    key for FIRST_DELAY seconds, doubling up to MAX_DELAY. A locked key is refused before any
+    PIN is hashed; the view answers 429 with Retry-After (never 401, which makes HA ban the
+    address for everyone behind it). Times are monotonic seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        free_failures: int = FREE_FAILURES,
+        first_delay: float = FIRST_DELAY,
+        max_delay: float = MAX_DELAY,
+        forget_after: float = FORGET_AFTER,
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
+        """Set the policy; the defaults follow the issue."""
+        self.free_failures = free_failures
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.forget_after = forget_after
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, _Failures] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Return how many keys have failures on record."""
+        return len(self._entries)
+
+    def check(self, key: str, now: float) -> float:
+        """Return the seconds `key` must wait before its next attempt (0 when it may try)."""
+        with self._lock:
+            entry = self._live(key, now)
+            return 0.0 if entry is None else max(0.0, entry.allowed_at - now)
+
+    def failure(self, key: str, now: float) -> float:
+        """Record a failed attempt; return the seconds the key must now wait."""
+        with self._lock:
+            entry = self._live(key, now) or _Failures(count=0, last=now, allowed_at=now)
+            entry.count += 1
+            entry.last = now
+            excess = entry.count - self.free_failures
+            if excess > 0:
+                delay = min(self.max_delay, self.first_delay * 2.0 ** min(excess - 1, 62))
+                entry.allowed_at = max(entry.allowed_at, now + delay)
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            # Evict the longest-quiet keys: a flood of new addresses cannot grow memory.
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+            return max(0.0, entry.allowed_at - now)
+
+    def success(self, key: str) -> None:
+        """Forget a key's failures after a correct PIN."""
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def _live(self, key: str, now: float) -> _Failures | None:
+        """Return a key's record unless it is old enough to forget (then drop it)."""
+        entry = self._entries.get(key)
+        if entry is not None and now - entry.last >= self.forget_after and now >= entry.allowed_at:
+            del self._entries[key]
+            return None
+        return entry
+
+
+def client_key(address: str) -> str:
+    """Return the lockout key of a client address: IPv4 as is, IPv6 by its /64.
+
+    One IPv6 host owns a whole /64 and can change address at will; counting per address would
+    hand it billions of fresh attempts.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def seconds_until(moment: datetime, now: datetime) -> float:
+    """Return the seconds from `now` to `moment`, never negative (for closing timers)."""
+    return max(0.0, (moment - now).total_seconds())

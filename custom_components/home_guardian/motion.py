@@ -1,0 +1,193 @@
+"""A camera's motion detection: the engine's detector on shared frames, as HA state and events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_ANALYSIS_FPS,
+    CONF_IGNORE_ZONES,
+    CONF_MIN_OBJECT_SIZE,
+    CONF_MOTION_DETECTION,
+    CONF_ONLY_ZONES,
+    CONF_SENSITIVITY,
+    DEFAULT_ANALYSIS_FPS,
+    DEFAULT_MIN_OBJECT_SIZE,
+    DEFAULT_MOTION_DETECTION,
+    DEFAULT_SENSITIVITY,
+    EVENT_MOTION,
+    LOGGER,
+    REGIONS_UPDATE_INTERVAL,
+)
+from .engine.geometry import Box, parse_polygons
+from .engine.motion import ANALYSIS_HEIGHT, MotionDetector, MotionSettings
+
+if TYPE_CHECKING:
+    from .engine.frame_source import FrameSource
+    from .engine.frames import Frame
+
+
+def motion_settings(options: Mapping[str, Any]) -> MotionSettings:
+    """Return the detector settings of a camera's options; zones are stored as JSON text."""
+    return MotionSettings(
+        sensitivity=int(options.get(CONF_SENSITIVITY, DEFAULT_SENSITIVITY)),
+        min_object_size=float(options.get(CONF_MIN_OBJECT_SIZE, DEFAULT_MIN_OBJECT_SIZE)) / 100,
+        ignore_zones=parse_zones(options.get(CONF_IGNORE_ZONES)),
+        only_zones=parse_zones(options.get(CONF_ONLY_ZONES)),
+    )
+
+
+def parse_zones(raw: object) -> tuple[tuple[tuple[float, float], ...], ...]:
+    """Parse zones typed as JSON text (or already parsed); raise ValueError when malformed."""
+    if isinstance(raw, str):
+        raw = raw.strip()
+        if not raw:
+            return ()
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"zones are not valid JSON: {err.msg}") from None
+    return parse_polygons(raw)
+
+
+@dataclass(kw_only=True, slots=True)
+class MotionState:
+    """What entities show of a camera's motion."""
+
+    enabled: bool
+    active: bool = False
+    regions: tuple[Box, ...] = ()
+    last_motion: datetime | None = None
+    # Monotonic time regions were last published, to keep attribute updates calm.
+    regions_published: float = field(default=-REGIONS_UPDATE_INTERVAL, repr=False)
+
+
+class CameraMotion:
+    """Run motion detection on a camera's frames in its reader thread and publish the result."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        source: FrameSource,
+        options: Mapping[str, Any],
+        *,
+        name: str,
+        on_change: Callable[[], None],
+        event_data: Callable[[], dict[str, Any]],
+    ) -> None:
+        """Prepare detection with the camera's options; nothing runs before start()."""
+        self.hass = hass
+        self.name = name
+        self._source = source
+        self.settings = motion_settings(options)
+        self._interval = 1.0 / float(options.get(CONF_ANALYSIS_FPS, DEFAULT_ANALYSIS_FPS))
+        self._on_change = on_change
+        self._event_data = event_data
+        self.state = MotionState(
+            enabled=bool(options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION))
+        )
+        self._unsubscribe: Callable[[], None] | None = None
+        # Each run has its own detector; results of a run that was stopped are dropped.
+        self._run = 0
+        self._region_listeners: list[Callable[[tuple[Box, ...]], None]] = []
+
+    @callback
+    def start(self) -> None:
+        """Subscribe to frames when detection is enabled."""
+        if self.state.enabled and self._unsubscribe is None:
+            self._run += 1
+            detector = MotionDetector(self.settings)
+            run = self._run
+            self._unsubscribe = self._source.add_frame_listener(
+                lambda frame: self._analyse(detector, run, frame), self._interval
+            )
+
+    @callback
+    def stop(self) -> None:
+        """Stop analysing frames; motion ends at once since nothing is watched any more."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._run += 1
+        if self.state.active:
+            self._publish(self._run, active=False, regions=())
+
+    @callback
+    def set_enabled(self, enabled: bool) -> None:
+        """Turn detection on or off without touching the camera connection."""
+        if enabled == self.state.enabled:
+            return
+        self.state.enabled = enabled
+        if enabled:
+            self.start()
+        else:
+            self.stop()
+        LOGGER.info("%s: motion detection %s", self.name, "enabled" if enabled else "disabled")
+        self._on_change()
+
+    @callback
+    def add_region_listener(
+        self, listener: Callable[[tuple[Box, ...]], None]
+    ) -> Callable[[], None]:
+        """Call `listener` on the event loop with every analysed frame's moving regions."""
+        self._region_listeners.append(listener)
+
+        def remove() -> None:
+            self._region_listeners.remove(listener)
+
+        return remove
+
+    def _analyse(self, detector: MotionDetector, run: int, frame: Frame) -> None:
+        """Analyse one frame in the reader thread and hand changes to the event loop."""
+        result = detector.process(frame.grey(ANALYSIS_HEIGHT), frame.monotonic)
+        active = detector.active
+        state = self.state
+        regions_due = time.monotonic() - state.regions_published >= REGIONS_UPDATE_INTERVAL
+        # Reading the state from this thread is a hint only; the loop decides what changed.
+        if active != state.active or (active and regions_due) or self._region_listeners:
+            self.hass.loop.call_soon_threadsafe(
+                self._publish, run, active, result.regions, frame.wall
+            )
+
+    @callback
+    def _publish(
+        self, run: int, active: bool, regions: tuple[Box, ...], wall: float | None = None
+    ) -> None:
+        """Update the state, tell entities, and fire an event when motion starts or ends."""
+        if run != self._run:
+            return
+        for listener in self._region_listeners:
+            listener(regions)
+        state = self.state
+        started, ended = active and not state.active, state.active and not active
+        now = time.monotonic()
+        due = now - state.regions_published >= REGIONS_UPDATE_INTERVAL
+        refresh = active and bool(regions) and due
+        if started or refresh:
+            state.regions = regions or state.regions
+            state.regions_published = now
+        if started:
+            moment = dt_util.utcnow() if wall is None else dt_util.utc_from_timestamp(wall)
+            state.last_motion = moment.replace(microsecond=0)
+        if ended:
+            state.regions = ()
+        state.active = active
+        if started or ended:
+            self.hass.bus.async_fire(
+                EVENT_MOTION,
+                {
+                    **self._event_data(),
+                    "motion": active,
+                    "regions": [box.as_list() for box in state.regions],
+                },
+            )
+        if started or ended or refresh:
+            self._on_change()

@@ -1,0 +1,200 @@
+"""Tests for motion at the Home Assistant level: sensors, events, the switch, zones, restarts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from homeassistant.components.camera import DOMAIN as CAMERA_DOMAIN
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant, State
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    mock_restore_cache_with_extra_data,
+)
+
+from custom_components.home_guardian.const import (
+    CONF_IGNORE_ZONES,
+    CONF_MOTION_DETECTION,
+    EVENT_MOTION,
+)
+from custom_components.home_guardian.engine.geometry import Box
+from custom_components.home_guardian.motion import motion_settings, parse_zones
+from tests.cameras.servers import HttpCamera, RtspCamera
+from tests.common import camera_entry, state_of, wait_for
+
+MOTION = "binary_sensor.living_room_motion"
+LAST_MOTION = "sensor.living_room_last_motion"
+CAMERA = "camera.living_room"
+WHOLE_PICTURE = "[[[0,0],[1,0],[1,1],[0,1]]]"
+
+
+async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add and set up a camera entry."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def test_people_walking_raise_motion_with_regions(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """People walking through real CCTV footage turn the sensor on and fire a small event."""
+    events: list[Event] = []
+    hass.bus.async_listen(EVENT_MOTION, events.append)
+    entry = await _set_up(hass, camera_entry(rtsp_camera.url))
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_ON, limit=20)
+
+    state = hass.states.get(MOTION)
+    assert state.attributes["device_class"] == "motion"
+    regions = state.attributes["regions"]
+    assert 1 <= len(regions) <= 8
+    for x, y, width, height in regions:
+        assert 0 <= x < 1
+        assert 0 <= y < 1
+        assert 0 < width <= 1
+        assert 0 < height <= 1
+
+    await wait_for(lambda: bool(events))
+    event = events[0]
+    assert event.data["motion"] is True
+    assert event.data["entity_id"] == CAMERA
+    assert event.data["config_entry_id"] == entry.entry_id
+    assert event.data["regions"]
+    assert len(str(event.data)) < 1000
+
+    last_motion = datetime.fromisoformat(state_of(hass, LAST_MOTION))
+    assert abs((datetime.now(UTC) - last_motion).total_seconds()) < 30
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_still_scene_has_no_motion(hass: HomeAssistant, http_camera: HttpCamera) -> None:
+    """A camera whose picture does not change reports no motion, and is not unavailable."""
+    entry = camera_entry(http_camera.url("/snapshot.jpg"), username="admin", password="s3cret pa$$")
+    await _set_up(hass, entry)
+    frames = entry.runtime_data.source.status.frames
+    await wait_for(lambda: entry.runtime_data.source.status.frames >= frames + 3)
+    assert state_of(hass, MOTION) == STATE_OFF
+    assert state_of(hass, LAST_MOTION) == "unknown"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_ignoring_the_whole_picture_ignores_everyone(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """Motion inside an ignored zone never counts."""
+    entry = camera_entry(rtsp_camera.url)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, options={CONF_IGNORE_ZONES: WHOLE_PICTURE})
+    await _set_up(hass, entry)
+    source = entry.runtime_data.source
+    await wait_for(lambda: source.status.frames >= 60)
+    assert state_of(hass, MOTION) == STATE_OFF
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_switching_detection_off_and_on(hass: HomeAssistant, rtsp_camera: RtspCamera) -> None:
+    """Detection switched off makes motion unavailable, survives a restart, and never reconnects."""
+    entry = await _set_up(hass, camera_entry(rtsp_camera.url))
+    assert hass.states.get(CAMERA).attributes.get("motion_detection") is True
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_ON)
+    connections = entry.runtime_data.source.status.connections
+
+    await hass.services.async_call(
+        CAMERA_DOMAIN, "disable_motion_detection", {ATTR_ENTITY_ID: CAMERA}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert entry.options[CONF_MOTION_DETECTION] is False
+    assert state_of(hass, MOTION) == STATE_UNAVAILABLE
+    assert "motion_detection" not in hass.states.get(CAMERA).attributes
+    assert entry.runtime_data.source.status.connections == connections
+
+    # A restart keeps the choice.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, MOTION) == STATE_UNAVAILABLE
+    assert entry.runtime_data.motion.state.enabled is False
+
+    await hass.services.async_call(
+        CAMERA_DOMAIN, "enable_motion_detection", {ATTR_ENTITY_ID: CAMERA}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert entry.options[CONF_MOTION_DETECTION] is True
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_ON)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_motion_unavailable_while_the_camera_is_down(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """A dead camera never reports "no motion": its motion sensor goes unavailable."""
+    entry = await _set_up(hass, camera_entry(rtsp_camera.url))
+    rtsp_camera.stop()
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_UNAVAILABLE, limit=20)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_last_motion_survives_a_restart(hass: HomeAssistant, http_camera: HttpCamera) -> None:
+    """The time of the last motion before a restart is kept until new motion is seen."""
+    before = datetime(2026, 3, 1, 8, 15, tzinfo=UTC)
+    entry = camera_entry(http_camera.url("/snapshot.jpg"), username="admin", password="s3cret pa$$")
+    entry.add_to_hass(hass)
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(LAST_MOTION, before.isoformat()),
+                {
+                    "native_value": {
+                        "__type": "<class 'datetime.datetime'>",
+                        "isoformat": before.isoformat(),
+                    },
+                    "native_unit_of_measurement": None,
+                },
+            )
+        ],
+    )
+    await _set_up(hass, entry)
+    assert datetime.fromisoformat(state_of(hass, LAST_MOTION)) == before
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_options_become_detector_settings() -> None:
+    """Options in the UI's units map onto the engine's settings."""
+    settings = motion_settings(
+        {"sensitivity": 80, "min_object_size": 0.5, "ignore_zones": WHOLE_PICTURE}
+    )
+    assert settings.sensitivity == 80
+    assert settings.min_object_size == pytest.approx(0.005)
+    assert settings.ignore_zones == (((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)),)
+    assert settings.only_zones == ()
+    assert motion_settings({}).min_object_size == pytest.approx(0.001)
+
+
+@pytest.mark.parametrize(
+    "raw", ["[[", "[[0,0],[1,1]]", "[[[0,0],[1,0],[2,2]]]", '"text"', "[[[0,0],[1,0]]]"]
+)
+def test_bad_zones_are_refused(raw: str) -> None:
+    """Malformed zone text raises a clear error instead of being half-used."""
+    with pytest.raises(ValueError, match=r"zone|JSON"):
+        parse_zones(raw)
+
+
+async def test_regions_reach_listeners_until_detection_stops(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """Every analysed frame's regions reach a listener (the privacy filter) on the event loop."""
+    entry = await _set_up(hass, camera_entry(rtsp_camera.url))
+    motion = entry.runtime_data.motion
+    seen: list[tuple[Box, ...]] = []
+    remove = motion.add_region_listener(seen.append)
+    await wait_for(lambda: any(seen))
+    remove()
+    count = len(seen)
+    motion.set_enabled(False)
+    assert motion.state.active is False
+    assert motion.state.regions == ()
+    await hass.async_block_till_done()
+    assert len(seen) <= count + 1
+    await hass.config_entries.async_unload(entry.entry_id)
