@@ -17,10 +17,11 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 import functools
+import importlib
 import math
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,9 +29,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .frames import JPEG_QUALITY, Frame, encode_jpeg
 from .geometry import Box, Point, polygon_mask
-
-if TYPE_CHECKING:
-    from types import ModuleType
 
 type RGB = NDArray[np.uint8]
 type Mask = NDArray[np.bool_]
@@ -84,7 +82,7 @@ class HaarFaceDetector:
 
     CASCADE: Final = "haarcascade_frontalface_default.xml"
 
-    def __init__(self, cv2: ModuleType, classifier: Any) -> None:
+    def __init__(self, cv2: Any, classifier: Any) -> None:
         """Wrap a loaded cascade; use `load` to make one."""
         self._cv2 = cv2
         self._classifier = classifier
@@ -98,8 +96,8 @@ class HaarFaceDetector:
         Importing OpenCV takes a while: call this once, in an executor.
         """
         try:
-            import cv2  # noqa: PLC0415 - optional, and slow to import
-
+            # Optional and slow to import; typed as Any since its stubs vary between versions.
+            cv2: Any = importlib.import_module("cv2")
             path = f"{cv2.data.haarcascades}{cls.CASCADE}"
             # OpenCV 5 dropped cascades; an empty classifier means the file was not there.
             classifier = cv2.CascadeClassifier(path)
@@ -121,7 +119,7 @@ class HaarFaceDetector:
         grey = cv2.equalizeHist(grey)
         with self._lock:
             found = self._classifier.detectMultiScale(
-                grey, scaleFactor=1.1, minNeighbors=4, minSize=(20, 20)
+                grey, scaleFactor=1.1, minNeighbors=3, minSize=(20, 20)
             )
         small_h, small_w = grey.shape[:2]
         return tuple(

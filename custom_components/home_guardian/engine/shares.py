@@ -536,8 +536,6 @@ class ShareRegistry:
         parsed_schedule = parse_schedule(schedule, time_zone)
         generated = pin is None
         plain_pin = new_pin() if pin is None else validate_pin(pin)
-        if len(self._shares) >= MAX_SHARES:
-            raise ShareError("too_many_shares", f"at most {MAX_SHARES} shares")
 
         token = secrets.token_urlsafe(TOKEN_BYTES)
         pin_hash = self.hasher.hash(plain_pin)
