@@ -41,8 +41,13 @@ async def _start(hass: HomeAssistant) -> str:
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["camera", "guardian"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "camera"}
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "camera"
     return result["flow_id"]
 
 

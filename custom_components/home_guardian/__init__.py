@@ -5,16 +5,52 @@ from __future__ import annotations
 from homeassistant.const import CONF_PASSWORD, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION, DOMAIN, LIVE_OPTIONS
-from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
+from .const import (
+    CONF_KIND,
+    CONF_MOTION_DETECTION,
+    DEFAULT_MOTION_DETECTION,
+    DOMAIN,
+    KIND_CAMERA,
+    KIND_GUARDIAN,
+    LIVE_OPTIONS,
+)
+from .coordinator import CameraConfigEntry, CameraCoordinator, HomeGuardianConfigEntry
 from .credentials import UnsealError, async_get_cipher, unseal
+from .guardian import GuardianConfigEntry, GuardianCoordinator
+from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR]
+PLATFORMS: dict[str, list[Platform]] = {
+    KIND_CAMERA: [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR],
+    KIND_GUARDIAN: [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SELECT, Platform.SENSOR],
+}
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions, which exist whether or not entries are loaded."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> bool:
-    """Connect to the camera and set up its entities."""
+    """Set up a camera or a guardian and its entities."""
+    kind = entry.data.get(CONF_KIND, KIND_CAMERA)
+    if kind == KIND_GUARDIAN:
+        guardian = GuardianCoordinator(hass, entry)  # type: ignore[arg-type]
+        entry.runtime_data = guardian
+        await guardian.async_start()
+    else:
+        entry.runtime_data = await _async_start_camera(hass, entry)  # type: ignore[arg-type]
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS[kind])
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    return True
+
+
+async def _async_start_camera(hass: HomeAssistant, entry: CameraConfigEntry) -> CameraCoordinator:
+    """Connect to the camera with its unsealed password."""
     try:
         password = unseal(await async_get_cipher(hass), entry.data.get(CONF_PASSWORD, ""))
     except UnsealError as err:
@@ -24,32 +60,38 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry)
         ) from err
     coordinator = CameraCoordinator(hass, entry, password)
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = coordinator
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
-    return True
+    return coordinator
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> bool:
-    """Unload the entities and stop reading the camera."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload the entities, then stop reading the camera or save the guardian."""
+    kind = entry.data.get(CONF_KIND, KIND_CAMERA)
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS[kind])
     if unloaded:
-        await entry.runtime_data.async_shutdown()
+        runtime = entry.runtime_data
+        if isinstance(runtime, GuardianCoordinator):
+            await runtime.async_save()
+        else:
+            await runtime.async_shutdown()
     return unloaded
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
     """Apply switched motion detection at once; reload for any other change of options."""
     runtime = entry.runtime_data
-    changed = {
-        key
-        for key in {*entry.options, *runtime.loaded_options}
-        if entry.options.get(key) != runtime.loaded_options.get(key)
-    }
-    if changed <= LIVE_OPTIONS:
-        runtime.loaded_options = dict(entry.options)
-        runtime.motion.set_enabled(
-            bool(entry.options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION))
-        )
-        return
+    if isinstance(runtime, CameraCoordinator):
+        changed = {
+            key
+            for key in {*entry.options, *runtime.loaded_options}
+            if entry.options.get(key) != runtime.loaded_options.get(key)
+        }
+        if changed <= LIVE_OPTIONS:
+            runtime.loaded_options = dict(entry.options)
+            runtime.motion.set_enabled(
+                bool(entry.options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION))
+            )
+            return
     await hass.config_entries.async_reload(entry.entry_id)
+
+
+__all__ = ["GuardianConfigEntry"]

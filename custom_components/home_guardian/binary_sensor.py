@@ -1,4 +1,4 @@
-"""Binary sensors of a camera: whether it is connected and whether something moves."""
+"""Binary sensors: a camera's connection and motion, a guardian's alerts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
-from .entity import HomeGuardianEntity
+from .engine.guardian import Alert
+from .entity import GuardianEntity, HomeGuardianEntity
+from .guardian import GuardianCoordinator, GuardianSnapshot
 
 PARALLEL_UPDATES = 0
 
@@ -55,14 +57,58 @@ BINARY_SENSORS: tuple[HomeGuardianBinarySensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class GuardianBinarySensorDescription(BinarySensorEntityDescription):
+    """Describe a guardian binary sensor."""
+
+    is_on_fn: Callable[[GuardianSnapshot], bool]
+    attributes_fn: Callable[[GuardianSnapshot], dict[str, Any]] | None = None
+
+
+GUARDIAN_BINARY_SENSORS: tuple[GuardianBinarySensorDescription, ...] = (
+    GuardianBinarySensorDescription(
+        key="inactivity",
+        translation_key="inactivity",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        is_on_fn=lambda snapshot: snapshot.alert is Alert.INACTIVITY,
+        attributes_fn=lambda snapshot: {
+            "level": snapshot.level if snapshot.alert is Alert.INACTIVITY else 0,
+            "reason": snapshot.reason.value
+            if snapshot.reason and snapshot.alert is Alert.INACTIVITY
+            else None,
+            "since": snapshot.alert_since.isoformat()
+            if snapshot.alert_since and snapshot.alert is Alert.INACTIVITY
+            else None,
+        },
+    ),
+    GuardianBinarySensorDescription(
+        key="cannot_monitor",
+        translation_key="cannot_monitor",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        is_on_fn=lambda snapshot: snapshot.alert is Alert.CANNOT_MONITOR,
+        attributes_fn=lambda snapshot: {
+            "blind_sources": sorted(
+                source for source, seeing in snapshot.sources.items() if not seeing
+            )
+        },
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: HomeGuardianConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the camera's binary sensors."""
+    """Add the binary sensors of a camera or of a guardian."""
+    runtime = entry.runtime_data
+    if isinstance(runtime, GuardianCoordinator):
+        async_add_entities(
+            GuardianBinarySensor(runtime, description) for description in GUARDIAN_BINARY_SENSORS
+        )
+        return
     async_add_entities(
-        HomeGuardianBinarySensor(entry.runtime_data, description) for description in BINARY_SENSORS
+        HomeGuardianBinarySensor(runtime, description) for description in BINARY_SENSORS
     )
 
 
@@ -90,3 +136,21 @@ class HomeGuardianBinarySensor(HomeGuardianEntity, BinarySensorEntity):
         if (attributes_fn := self.entity_description.attributes_fn) is None:
             return None
         return attributes_fn(self.coordinator)
+
+
+class GuardianBinarySensor(GuardianEntity, BinarySensorEntity):
+    """An alert of a guardian."""
+
+    entity_description: GuardianBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool:
+        """Return whether the alert is open."""
+        return self.entity_description.is_on_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the alert's details."""
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.coordinator.data)

@@ -27,7 +27,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the camera entity."""
-    async_add_entities([HomeGuardianCamera(entry.runtime_data)])
+    if isinstance(entry.runtime_data, CameraCoordinator):
+        async_add_entities([HomeGuardianCamera(entry.runtime_data)])
 
 
 class HomeGuardianCamera(HomeGuardianEntity, Camera):

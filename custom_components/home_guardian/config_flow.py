@@ -19,6 +19,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -28,26 +30,40 @@ from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
+    TimeSelector,
 )
 import voluptuous as vol
 
 from .const import (
+    CONF_ACTIVE_END,
+    CONF_ACTIVE_START,
     CONF_ANALYSIS_FPS,
+    CONF_BLIND_GRACE_MINUTES,
+    CONF_ESCALATE_AFTER_MINUTES,
+    CONF_EXPECTED_BY,
     CONF_IGNORE_ZONES,
+    CONF_INACTIVITY_MINUTES,
+    CONF_KIND,
+    CONF_LEARN,
     CONF_LIVE_VIEW,
     CONF_MIN_OBJECT_SIZE,
     CONF_MOTION_DETECTION,
+    CONF_NIGHT_INACTIVITY_MINUTES,
     CONF_ONLY_ZONES,
     CONF_SENSITIVITY,
     CONF_SNAPSHOT_URL,
+    CONF_SOURCES,
     CONF_STREAM_URL,
     CONF_SUBSTREAM_URL,
+    CONF_VISITORS_FACTOR,
     DEFAULT_ANALYSIS_FPS,
     DEFAULT_LIVE_VIEW,
     DEFAULT_MIN_OBJECT_SIZE,
     DEFAULT_MOTION_DETECTION,
     DEFAULT_SENSITIVITY,
     DOMAIN,
+    KIND_CAMERA,
+    KIND_GUARDIAN,
     LIVE_VIEW_FRAMES,
     LIVE_VIEW_STREAM,
     PROBE_TIMEOUT,
@@ -56,7 +72,9 @@ from .credentials import UnsealError, async_get_cipher, seal, unseal
 from .engine.frame_source import StreamError, grab_frame
 from .engine.frames import encode_jpeg
 from .engine.geometry import draw_zones
+from .engine.guardian import GuardianConfigError
 from .engine.urls import InvalidUrlError, StreamAddress, parse_camera_url
+from .guardian import guardian_config
 from .motion import parse_zones
 
 URL_FIELDS = (CONF_STREAM_URL, CONF_SUBSTREAM_URL, CONF_SNAPSHOT_URL)
@@ -106,6 +124,45 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Optional(CONF_ONLY_ZONES): _ZONES,
     }
 )
+# Sources a guardian can follow: anything whose changes show that someone is up and about.
+SOURCE_DOMAINS = [
+    "binary_sensor",
+    "button",
+    "cover",
+    "event",
+    "input_boolean",
+    "light",
+    "lock",
+    "media_player",
+    "sensor",
+    "switch",
+]
+_MINUTES = NumberSelectorConfig(
+    min=1, max=10080, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+)
+GUARDIAN_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_SOURCES): EntitySelector(
+            EntitySelectorConfig(domain=SOURCE_DOMAINS, multiple=True)
+        ),
+        vol.Required(CONF_ACTIVE_START, default="07:00:00"): TimeSelector(),
+        vol.Required(CONF_ACTIVE_END, default="22:00:00"): TimeSelector(),
+        vol.Required(CONF_INACTIVITY_MINUTES, default=180): NumberSelector(_MINUTES),
+        vol.Required(CONF_NIGHT_INACTIVITY_MINUTES, default=720): NumberSelector(_MINUTES),
+        vol.Optional(CONF_EXPECTED_BY): TextSelector(TextSelectorConfig(multiple=True)),
+        vol.Optional(CONF_ESCALATE_AFTER_MINUTES): TextSelector(TextSelectorConfig(multiple=True)),
+        vol.Required(CONF_LEARN, default=True): BooleanSelector(),
+        vol.Required(CONF_BLIND_GRACE_MINUTES, default=15): NumberSelector(
+            NumberSelectorConfig(
+                min=0, max=1440, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+            )
+        ),
+        vol.Required(CONF_VISITORS_FACTOR, default=2): NumberSelector(
+            NumberSelectorConfig(min=1, max=10, step=0.5, mode=NumberSelectorMode.BOX)
+        ),
+    }
+)
+GUARDIAN_FIELDS = tuple(str(key) for key in GUARDIAN_SCHEMA.schema)
 CREDENTIALS_SCHEMA = vol.Schema(
     {vol.Optional(CONF_USERNAME): _TEXT, vol.Optional(CONF_PASSWORD): _PASSWORD}
 )
@@ -167,10 +224,38 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
-        """Return the options flow."""
+        """Return the options flow of a camera or of a guardian."""
+        if config_entry.data.get(CONF_KIND) == KIND_GUARDIAN:
+            return GuardianOptionsFlow()
         return HomeGuardianOptionsFlow()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask whether to add a camera or a guardian."""
+        return self.async_show_menu(step_id="user", menu_options=[KIND_CAMERA, KIND_GUARDIAN])
+
+    async def async_step_guardian(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set up a guardian: what to watch, and when quiet is worrying."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            self._async_abort_entries_match({CONF_KIND: KIND_GUARDIAN, CONF_NAME: name})
+            options, errors = validate_guardian_input(self.hass, user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title=name, data={CONF_KIND: KIND_GUARDIAN, CONF_NAME: name}, options=options
+                )
+        return self.async_show_form(
+            step_id="guardian",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema({vol.Required(CONF_NAME): _TEXT}).extend(GUARDIAN_SCHEMA.schema),
+                user_input,
+            ),
+            errors=errors,
+        )
+
+    async def async_step_camera(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the camera's URLs and credentials, and connect to it."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -184,7 +269,7 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._title = user_input[CONF_NAME].strip() or data[CONF_STREAM_URL]
                 return await self.async_step_confirm()
         return self.async_show_form(
-            step_id="user",
+            step_id="camera",
             data_schema=self.add_suggested_values_to_schema(CAMERA_SCHEMA, user_input),
             errors=errors,
         )
@@ -211,6 +296,8 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change a camera's URLs or credentials, keeping its entities and history."""
         entry = self._get_reconfigure_entry()
+        if entry.data.get(CONF_KIND) == KIND_GUARDIAN:
+            return await self.async_step_reconfigure_guardian(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             data, errors = normalise_camera_input(user_input)
@@ -235,6 +322,31 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(CAMERA_SCHEMA, suggested),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure_guardian(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Rename a guardian or change what it watches."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            options, errors = validate_guardian_input(self.hass, user_input)
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry,
+                    title=name,
+                    data={**entry.data, CONF_NAME: name},
+                    options=options,
+                )
+        return self.async_show_form(
+            step_id="reconfigure_guardian",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema({vol.Required(CONF_NAME): _TEXT}).extend(GUARDIAN_SCHEMA.schema),
+                user_input or {CONF_NAME: entry.title, **guardian_form_values(entry.options)},
+            ),
             errors=errors,
         )
 
@@ -361,6 +473,62 @@ class HomeGuardianOptionsFlow(OptionsFlow):
     def async_remove(self) -> None:
         """Drop the preview when the flow ends in any way."""
         self.hass.data.get(PREVIEWS, {}).pop(self.flow_id, None)
+
+
+class GuardianOptionsFlow(OptionsFlow):
+    """Change what a guardian watches and when quiet is worrying."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Start at the guardian's own step, whose texts differ from a camera's options."""
+        return await self.async_step_guardian_options(user_input)
+
+    async def async_step_guardian_options(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the guardian's options."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options, errors = validate_guardian_input(self.hass, user_input)
+            if not errors:
+                return self.async_create_entry(data=options)
+        return self.async_show_form(
+            step_id="guardian_options",
+            data_schema=self.add_suggested_values_to_schema(
+                GUARDIAN_SCHEMA, user_input or guardian_form_values(self.config_entry.options)
+            ),
+            errors=errors,
+        )
+
+
+def validate_guardian_input(
+    hass: HomeAssistant, user_input: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Turn the guardian form into options, or return errors keyed by field."""
+    options = {key: user_input[key] for key in GUARDIAN_FIELDS if key in user_input}
+    options[CONF_EXPECTED_BY] = [str(item).strip() for item in options.get(CONF_EXPECTED_BY, [])]
+    try:
+        options[CONF_ESCALATE_AFTER_MINUTES] = [
+            float(str(item).strip()) for item in options.get(CONF_ESCALATE_AFTER_MINUTES, [])
+        ]
+    except ValueError:
+        return options, {CONF_ESCALATE_AFTER_MINUTES: "invalid_minutes"}
+    if not options.get(CONF_SOURCES):
+        return options, {CONF_SOURCES: "no_sources"}
+    try:
+        guardian_config(hass, options)
+    except GuardianConfigError as err:
+        field = err.option if err.option in GUARDIAN_FIELDS else "base"
+        return options, {field: err.key}
+    return options, {}
+
+
+def guardian_form_values(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return stored options as the form shows them (escalation delays as text)."""
+    values = dict(options)
+    values[CONF_ESCALATE_AFTER_MINUTES] = [
+        f"{minutes:g}" for minutes in options.get(CONF_ESCALATE_AFTER_MINUTES, [])
+    ]
+    return values
 
 
 @callback

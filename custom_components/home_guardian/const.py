@@ -46,3 +46,25 @@ LIVE_OPTIONS: Final = frozenset({CONF_MOTION_DETECTION})
 EVENT_MOTION: Final = "home_guardian_motion"
 # While motion lasts, new moving regions reach entities at most this often: attributes stay calm.
 REGIONS_UPDATE_INTERVAL: Final = 1.0
+
+# A config entry is either a camera or a guardian; camera entries predate the key.
+CONF_KIND: Final = "kind"
+KIND_CAMERA: Final = "camera"
+KIND_GUARDIAN: Final = "guardian"
+
+CONF_SOURCES: Final = "sources"
+CONF_ACTIVE_START: Final = "active_start"
+CONF_ACTIVE_END: Final = "active_end"
+CONF_INACTIVITY_MINUTES: Final = "inactivity_minutes"
+CONF_NIGHT_INACTIVITY_MINUTES: Final = "night_inactivity_minutes"
+CONF_EXPECTED_BY: Final = "expected_by"
+CONF_ESCALATE_AFTER_MINUTES: Final = "escalate_after_minutes"
+CONF_LEARN: Final = "learn"
+CONF_BLIND_GRACE_MINUTES: Final = "blind_grace_minutes"
+CONF_VISITORS_FACTOR: Final = "visitors_factor"
+
+EVENT_ALERT: Final = "home_guardian_alert"
+SERVICE_ACKNOWLEDGE: Final = "acknowledge"
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+# Time left for the guardian's store to catch up after a burst of activity.
+GUARDIAN_SAVE_DELAY: Final = 10.0

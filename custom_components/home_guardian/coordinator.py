@@ -29,6 +29,7 @@ from .const import (
 )
 from .engine.frame_source import FrameSource, Problem, SourceState, SourceStatus, grab_frame
 from .engine.urls import StreamAddress
+from .guardian import GuardianCoordinator
 from .motion import CameraMotion
 
 if TYPE_CHECKING:
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 
     from .engine.frames import Frame
 
-type HomeGuardianConfigEntry = ConfigEntry[CameraCoordinator]
+type CameraConfigEntry = ConfigEntry[CameraCoordinator]
+# Every entry is a camera or a guardian; platforms set up what fits the runtime they find.
+type HomeGuardianConfigEntry = ConfigEntry[CameraCoordinator | GuardianCoordinator]
 
 # Stills fetched from a snapshot URL are shared for this long, so a dashboard of many viewers
 # costs the camera one request.
@@ -56,9 +59,9 @@ def camera_addresses(data: Mapping[str, object], password: str) -> dict[str, Str
 class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
     """Own a camera's frame source and turn its health into honest availability."""
 
-    config_entry: HomeGuardianConfigEntry
+    config_entry: CameraConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: HomeGuardianConfigEntry, password: str) -> None:
+    def __init__(self, hass: HomeAssistant, entry: CameraConfigEntry, password: str) -> None:
         """Prepare the frame source for the analysis stream (the substream when there is one)."""
         super().__init__(
             hass,

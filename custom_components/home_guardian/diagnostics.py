@@ -1,4 +1,4 @@
-"""Diagnostics for a camera, with every credential redacted, including those inside URLs."""
+"""Diagnostics of a camera or a guardian, with every credential redacted, also inside URLs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from .config_flow import URL_FIELDS
 from .coordinator import HomeGuardianConfigEntry
 from .engine.urls import redact_url
+from .guardian import GuardianCoordinator
 
 TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
 
@@ -19,8 +20,15 @@ TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: HomeGuardianConfigEntry
 ) -> dict[str, Any]:
-    """Return the camera's settings and health, safe to paste into a public bug report."""
-    coordinator = entry.runtime_data
+    """Return the settings and health, safe to paste into a public bug report."""
+    runtime = entry.runtime_data
+    if isinstance(runtime, GuardianCoordinator):
+        return {
+            "entry": {"title": entry.title, "options": dict(entry.options)},
+            # Entity ids and times only: the guardian keeps no picture and no secret.
+            "state": runtime.guardian.to_dict(),
+        }
+    coordinator = runtime
     data = {
         key: redact_url(value) if key in URL_FIELDS else value for key, value in entry.data.items()
     }

@@ -1,4 +1,4 @@
-"""Sensors of a camera: when its last frame arrived and when it last saw motion."""
+"""Sensors: a camera's last frame and last motion; a guardian's activity and alert level."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ from datetime import datetime
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
+    SensorEntity,
     SensorEntityDescription,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
-from .entity import HomeGuardianEntity
+from .entity import GuardianEntity, HomeGuardianEntity
+from .guardian import GuardianCoordinator, GuardianSnapshot
 
 PARALLEL_UPDATES = 0
 
@@ -68,15 +70,47 @@ SENSORS: tuple[HomeGuardianSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class GuardianSensorDescription(SensorEntityDescription):
+    """Describe a guardian sensor."""
+
+    value_fn: Callable[[GuardianSnapshot], datetime | float | int | None]
+
+
+GUARDIAN_SENSORS: tuple[GuardianSensorDescription, ...] = (
+    GuardianSensorDescription(
+        key="last_activity",
+        translation_key="last_activity",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda snapshot: snapshot.last_activity,
+    ),
+    GuardianSensorDescription(
+        key="inactive_for",
+        translation_key="inactive_for",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        value_fn=lambda snapshot: int(snapshot.inactive_for.total_seconds() // 60),
+    ),
+    GuardianSensorDescription(
+        key="alert_level",
+        translation_key="alert_level",
+        value_fn=lambda snapshot: snapshot.level,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: HomeGuardianConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the camera's sensors."""
-    async_add_entities(
-        HomeGuardianSensor(entry.runtime_data, description) for description in SENSORS
-    )
+    """Add the sensors of a camera or of a guardian."""
+    runtime = entry.runtime_data
+    if isinstance(runtime, GuardianCoordinator):
+        async_add_entities(GuardianSensor(runtime, description) for description in GUARDIAN_SENSORS)
+        return
+    async_add_entities(HomeGuardianSensor(runtime, description) for description in SENSORS)
 
 
 class HomeGuardianSensor(HomeGuardianEntity, RestoreSensor):
@@ -102,3 +136,14 @@ class HomeGuardianSensor(HomeGuardianEntity, RestoreSensor):
     def native_value(self) -> datetime | None:
         """Return the sensor's value."""
         return self.entity_description.value_fn(self.coordinator)
+
+
+class GuardianSensor(GuardianEntity, SensorEntity):
+    """A sensor of a guardian."""
+
+    entity_description: GuardianSensorDescription
+
+    @property
+    def native_value(self) -> datetime | float | int | None:
+        """Return the sensor's value."""
+        return self.entity_description.value_fn(self.coordinator.data)

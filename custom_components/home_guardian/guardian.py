@@ -1,0 +1,246 @@
+"""A guardian's runtime: HA states in, the engine's decisions out as entities, events, storage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_state_change_event,
+    async_track_time_interval,
+)
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_SOURCES,
+    DOMAIN,
+    EVENT_ALERT,
+    GUARDIAN_SAVE_DELAY,
+    LOGGER,
+)
+from .engine.guardian import (
+    Alert,
+    AlertChange,
+    GuardianConfig,
+    InactivityGuardian,
+    Mode,
+    Reason,
+    StoredStateError,
+)
+
+STORAGE_VERSION = 1
+# The inactive-for sensor moves on this often; finer would only fill the recorder.
+INACTIVE_FOR_REFRESH = timedelta(minutes=1)
+# Options that are not the engine's own.
+_NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES})
+
+
+def guardian_config(hass: HomeAssistant, options: Mapping[str, Any]) -> GuardianConfig:
+    """Return the engine's config for a guardian's options, in Home Assistant's time zone."""
+    engine_options = {
+        key: value for key, value in options.items() if key not in _NOT_ENGINE_OPTIONS
+    }
+    return GuardianConfig.from_dict({**engine_options, "time_zone": hass.config.time_zone})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GuardianSnapshot:
+    """What the guardian's entities show, taken after every change."""
+
+    alert: Alert
+    level: int
+    reason: Reason | None
+    alert_since: datetime | None
+    last_activity: datetime | None
+    inactive_for: timedelta
+    mode: Mode
+    can_see: bool
+    sources: Mapping[str, bool]
+
+
+type GuardianConfigEntry = ConfigEntry[GuardianCoordinator]
+
+
+class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
+    """Feed a guardian with the states of its sources and publish what it decides."""
+
+    config_entry: GuardianConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: GuardianConfigEntry) -> None:
+        """Prepare the guardian; it starts watching in async_start."""
+        super().__init__(hass, LOGGER, config_entry=entry, name=entry.title)
+        self.sources: list[str] = list(entry.options.get(CONF_SOURCES, []))
+        self.config = guardian_config(hass, entry.options)
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.guardian.{entry.entry_id}"
+        )
+        self.guardian = InactivityGuardian(self.config)
+        self._cancel_timer: Callable[[], None] | None = None
+        self._due: datetime | None = None
+
+    async def async_start(self) -> None:
+        """Restore the saved state, catch up on the downtime and start following sources."""
+        now = dt_util.utcnow()
+        stored = await self._store.async_load()
+        if stored is not None:
+            try:
+                self.guardian = InactivityGuardian(self.config, stored)
+            except StoredStateError:
+                LOGGER.warning(
+                    "%s: the saved guardian state cannot be used; starting afresh", self.name
+                )
+        changes = self.guardian.resume(now)
+        known = set(self.guardian.sources)
+        for source in known - set(self.sources):
+            changes += self.guardian.forget_source(source, now)
+        for source in self.sources:
+            changes += self._observe(source, None, self.hass.states.get(source), now)
+        entry = self.config_entry
+        entry.async_on_unload(
+            async_track_state_change_event(self.hass, self.sources, self._async_source_changed)
+        )
+        entry.async_on_unload(
+            async_track_time_interval(self.hass, self._async_tick, INACTIVE_FOR_REFRESH)
+        )
+        entry.async_on_unload(self._cancel_scheduled)
+        self._publish(changes, now)
+
+    @callback
+    def _async_source_changed(self, event: Event[EventStateChangedData]) -> None:
+        """Tell the guardian what a source's new state means."""
+        now = dt_util.utcnow()
+        changes = self._observe(
+            event.data["entity_id"], event.data["old_state"], event.data["new_state"], now
+        )
+        self._publish(changes, now)
+
+    def _observe(
+        self, source: str, old: State | None, new: State | None, now: datetime
+    ) -> list[AlertChange]:
+        """Translate one state into seeing, blind or activity."""
+        if new is None or new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+            return self.guardian.set_seeing(source, False, now)
+        if new.domain == "binary_sensor":
+            # Only the moment a sensor turns on is activity: a presence sensor stuck on is no
+            # sign of life, and a person who fell may still be "present".
+            if new.state == STATE_ON and (old is None or old.state != STATE_ON):
+                return self.guardian.activity(source, now)
+            return self.guardian.set_seeing(source, True, now)
+        # Any other entity (a kettle switch, a light, a door lock, a phone charging) is activity
+        # whenever its state changes between real values.
+        if (
+            old is not None
+            and old.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+            and old.state != new.state
+        ):
+            return self.guardian.activity(source, now)
+        return self.guardian.set_seeing(source, True, now)
+
+    @callback
+    def _async_tick(self, now: datetime) -> None:
+        """Move the inactive-for sensor on; the wake-up timer stays as it is."""
+        self.async_set_updated_data(self._snapshot(dt_util.utcnow()))
+
+    @callback
+    def _async_due(self, now: datetime) -> None:
+        """Run the guardian when it asked to be woken."""
+        self._cancel_timer = None
+        now = dt_util.utcnow()
+        self._publish(self.guardian.evaluate(now), now)
+
+    @callback
+    def async_acknowledge(self) -> None:
+        """Take "I'm OK / handled" from a family member."""
+        now = dt_util.utcnow()
+        self._publish(self.guardian.acknowledge(now), now)
+
+    @callback
+    def async_set_mode(self, mode: Mode) -> None:
+        """Switch between home, away and visitors."""
+        now = dt_util.utcnow()
+        self._publish(self.guardian.set_mode(mode, now), now)
+
+    @callback
+    def async_test_alert(self) -> None:
+        """Fire a test alert event, so the family can check that notifications arrive."""
+        self.hass.bus.async_fire(
+            EVENT_ALERT,
+            {**self._event_base(), "alert": Alert.INACTIVITY.value, "level": 1, "test": True},
+        )
+
+    def _publish(self, changes: list[AlertChange], now: datetime) -> None:
+        """Fire the changes as events, save, refresh entities and set the next wake-up."""
+        for change in changes:
+            LOGGER.info(
+                "%s: %s (level %s, %s)", self.name, change.event, change.level, change.reason
+            )
+            self.hass.bus.async_fire(
+                EVENT_ALERT,
+                {
+                    **self._event_base(),
+                    "alert": change.event,
+                    "level": change.level,
+                    "reason": change.reason.value,
+                    "test": False,
+                },
+            )
+        self._store.async_delay_save(self.guardian.to_dict, GUARDIAN_SAVE_DELAY)
+        self.async_set_updated_data(self._snapshot(now))
+        self._schedule(now)
+
+    def _event_base(self) -> dict[str, Any]:
+        """Return what identifies this guardian, and its last activity, in its events."""
+        last = self.guardian.last_activity
+        return {
+            "config_entry_id": self.config_entry.entry_id,
+            "name": self.config_entry.title,
+            "last_activity": last.isoformat() if last else None,
+        }
+
+    def _snapshot(self, now: datetime) -> GuardianSnapshot:
+        """Return what entities show now."""
+        guardian = self.guardian
+        return GuardianSnapshot(
+            alert=guardian.alert,
+            level=guardian.level,
+            reason=guardian.alert_reason,
+            alert_since=guardian.alert_since,
+            last_activity=guardian.last_activity,
+            inactive_for=guardian.inactive_for(now),
+            mode=guardian.mode,
+            can_see=guardian.can_see,
+            sources=guardian.sources,
+        )
+
+    def _schedule(self, now: datetime) -> None:
+        """Wake up when the guardian next needs to look, and not before."""
+        due = self.guardian.next_check(now)
+        if due == self._due and self._cancel_timer is not None:
+            return
+        self._cancel_scheduled()
+        self._due = due
+        if due is not None:
+            self._cancel_timer = async_track_point_in_utc_time(self.hass, self._async_due, due)
+
+    @callback
+    def _cancel_scheduled(self) -> None:
+        """Cancel the pending wake-up."""
+        if self._cancel_timer is not None:
+            self._cancel_timer()
+            self._cancel_timer = None
+
+    async def async_save(self) -> None:
+        """Write the state now, as on unload."""
+        await self._store.async_save(self.guardian.to_dict())
+
+    async def _async_update_data(self) -> GuardianSnapshot:
+        """Return the current snapshot; the guardian pushes, it is never polled."""
+        return self._snapshot(dt_util.utcnow())

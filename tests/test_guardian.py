@@ -1,0 +1,387 @@
+"""Tests for the inactivity guardian in Home Assistant: flow, entities, alerts, restarts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant import config_entries
+from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.components.select import DOMAIN as SELECT_DOMAIN, SERVICE_SELECT_OPTION
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    ATTR_OPTION,
+    CONF_NAME,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.home_guardian.const import (
+    CONF_ACTIVE_END,
+    CONF_ACTIVE_START,
+    CONF_ESCALATE_AFTER_MINUTES,
+    CONF_EXPECTED_BY,
+    CONF_INACTIVITY_MINUTES,
+    CONF_KIND,
+    CONF_LEARN,
+    CONF_NIGHT_INACTIVITY_MINUTES,
+    CONF_SOURCES,
+    DOMAIN,
+    EVENT_ALERT,
+    KIND_GUARDIAN,
+)
+from custom_components.home_guardian.diagnostics import async_get_config_entry_diagnostics
+from tests.common import camera_entry, state_of
+
+HALL = "binary_sensor.hall_motion"
+KETTLE = "switch.kettle"
+INACTIVITY = "binary_sensor.grandma_inactivity"
+CANNOT_MONITOR = "binary_sensor.grandma_cannot_monitor"
+LAST_ACTIVITY = "sensor.grandma_last_activity"
+INACTIVE_FOR = "sensor.grandma_inactive_for"
+ALERT_LEVEL = "sensor.grandma_alert_level"
+MODE = "select.grandma_mode"
+ACKNOWLEDGE = "button.grandma_i_m_ok"
+TEST_ALERT = "button.grandma_test_alert"
+MORNING = "2026-03-02T08:00:00+00:00"
+
+OPTIONS: dict[str, Any] = {
+    CONF_SOURCES: [HALL, KETTLE],
+    CONF_ACTIVE_START: "07:00:00",
+    CONF_ACTIVE_END: "22:00:00",
+    CONF_INACTIVITY_MINUTES: 180,
+    CONF_NIGHT_INACTIVITY_MINUTES: 720,
+    CONF_EXPECTED_BY: [],
+    CONF_ESCALATE_AFTER_MINUTES: [30],
+    CONF_LEARN: False,
+}
+
+
+# The options as the form holds them: escalation delays are typed as text.
+FORM: dict[str, Any] = {**OPTIONS, CONF_ESCALATE_AFTER_MINUTES: ["30"]}
+
+
+@pytest.fixture(autouse=True)
+async def utc(hass: HomeAssistant) -> None:
+    """Run the guardian's wall-clock rules in UTC, so the times below read plainly."""
+    await hass.config.async_update(time_zone="UTC")
+
+
+@pytest.fixture
+def alerts(hass: HomeAssistant) -> list[Event]:
+    """Collect the guardian's alert events."""
+    events: list[Event] = []
+    hass.bus.async_listen(EVENT_ALERT, events.append)
+    return events
+
+
+def guardian_entry(**options: Any) -> MockConfigEntry:
+    """Return a guardian entry watching the hall's motion and the kettle."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Grandma",
+        data={CONF_KIND: KIND_GUARDIAN, CONF_NAME: "Grandma"},
+        options={**OPTIONS, **options},
+    )
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add and set up a guardian entry with its sources seeing."""
+    hass.states.async_set(HALL, STATE_OFF)
+    hass.states.async_set(KETTLE, STATE_OFF)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: float) -> None:
+    """Let time pass and run what fell due."""
+    freezer.tick(timedelta(minutes=minutes))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+async def test_quiet_day_raises_escalates_and_clears(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Three quiet hours raise an alert, 30 more minutes escalate it, activity clears it."""
+    freezer.move_to(MORNING)
+    await set_up(hass, guardian_entry())
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert state_of(hass, CANNOT_MONITOR) == STATE_OFF
+    assert state_of(hass, MODE) == "home"
+
+    hass.states.async_set(HALL, STATE_ON)
+    await hass.async_block_till_done()
+    assert dt_util.parse_datetime(state_of(hass, LAST_ACTIVITY)) == dt_util.parse_datetime(MORNING)
+    hass.states.async_set(HALL, STATE_OFF)
+
+    await advance(hass, freezer, 179)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert state_of(hass, INACTIVE_FOR) == "179"
+    await advance(hass, freezer, 1.5)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    state = hass.states.get(INACTIVITY)
+    assert state.attributes["level"] == 1
+    assert state.attributes["reason"] == "quiet"
+    assert state_of(hass, ALERT_LEVEL) == "1"
+    assert alerts[-1].data["alert"] == "inactivity"
+    assert alerts[-1].data["level"] == 1
+    assert alerts[-1].data["name"] == "Grandma"
+    assert alerts[-1].data["test"] is False
+
+    await advance(hass, freezer, 30)
+    assert state_of(hass, ALERT_LEVEL) == "2"
+    assert alerts[-1].data["level"] == 2
+
+    # The kettle switched on is a sign of life.
+    hass.states.async_set(KETTLE, STATE_ON)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert alerts[-1].data["alert"] == "cleared"
+    assert alerts[-1].data["level"] == 0
+    assert [event.data["alert"] for event in alerts] == ["inactivity", "inactivity", "cleared"]
+
+
+async def test_blind_sources_are_not_quiet(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """With every source unavailable the guardian says it cannot monitor, never "inactive"."""
+    freezer.move_to(MORNING)
+    await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_UNAVAILABLE)
+    hass.states.async_set(KETTLE, STATE_UNAVAILABLE)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 16)
+    assert state_of(hass, CANNOT_MONITOR) == STATE_ON
+    assert hass.states.get(CANNOT_MONITOR).attributes["blind_sources"] == [HALL, KETTLE]
+    await advance(hass, freezer, 6 * 60)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert {event.data["alert"] for event in alerts} == {"cannot_monitor"}
+
+    hass.states.async_set(HALL, STATE_OFF)
+    await hass.async_block_till_done()
+    assert state_of(hass, CANNOT_MONITOR) == STATE_OFF
+    assert alerts[-1].data["alert"] == "cleared"
+
+
+async def test_acknowledge_by_button_and_action(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """ "I'm OK" clears the alert and restarts the quiet time, from the button or the action."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await hass.services.async_call(
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: ACKNOWLEDGE}, blocking=True
+    )
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert alerts[-1].data["reason"] == "acknowledged"
+    await advance(hass, freezer, 179)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 2)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await hass.services.async_call(
+        DOMAIN, "acknowledge", {"config_entry_id": entry.entry_id}, blocking=True
+    )
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+
+
+async def test_acknowledge_action_errors(hass: HomeAssistant) -> None:
+    """The action names what is wrong with its target, in a translated error."""
+    camera = camera_entry("rtsp://camera.local/stream")
+    camera.add_to_hass(hass)
+    await set_up(hass, guardian_entry())
+    with pytest.raises(ServiceValidationError) as unknown:
+        await hass.services.async_call(
+            DOMAIN, "acknowledge", {"config_entry_id": "nope"}, blocking=True
+        )
+    assert unknown.value.translation_key == "guardian_not_found"
+    with pytest.raises(ServiceValidationError) as not_guardian:
+        await hass.services.async_call(
+            DOMAIN, "acknowledge", {"config_entry_id": camera.entry_id}, blocking=True
+        )
+    assert not_guardian.value.translation_key == "guardian_not_loaded"
+
+
+async def test_away_mode_pauses_and_survives_a_restart(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Away raises nothing however long it lasts, and stays away after a restart."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    await hass.services.async_call(
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: MODE, ATTR_OPTION: "away"},
+        blocking=True,
+    )
+    await advance(hass, freezer, 24 * 60)
+    assert alerts == []
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, MODE) == "away"
+
+
+async def test_restart_keeps_the_clock_and_fires_what_passed_while_down(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A restart does not reset the quiet time; a limit passed while down fires at start."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON)
+    await hass.async_block_till_done()
+    hass.states.async_set(HALL, STATE_OFF)
+    await advance(hass, freezer, 60)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+
+    # Home Assistant is down for three hours.
+    freezer.tick(timedelta(hours=3))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert dt_util.parse_datetime(state_of(hass, LAST_ACTIVITY)) == dt_util.parse_datetime(MORNING)
+    assert alerts[-1].data["alert"] == "inactivity"
+
+
+async def test_test_alert_button(hass: HomeAssistant, alerts: list[Event]) -> None:
+    """The test button fires an alert event marked as a test and changes nothing else."""
+    await set_up(hass, guardian_entry())
+    await hass.services.async_call(
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: TEST_ALERT}, blocking=True
+    )
+    assert alerts[-1].data["test"] is True
+    assert alerts[-1].data["alert"] == "inactivity"
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+
+
+async def test_removed_source_is_forgotten(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A source taken out of the options no longer keeps the guardian seeing."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    hass.config_entries.async_update_entry(entry, options={**OPTIONS, CONF_SOURCES: [HALL]})
+    await hass.async_block_till_done()
+    assert set(entry.runtime_data.guardian.sources) == {HALL}
+    hass.states.async_set(HALL, STATE_UNAVAILABLE)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 16)
+    assert state_of(hass, CANNOT_MONITOR) == STATE_ON
+
+
+async def test_diagnostics(hass: HomeAssistant) -> None:
+    """Diagnostics show the options and the saved state."""
+    entry = await set_up(hass, guardian_entry())
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["entry"]["options"][CONF_SOURCES] == [HALL, KETTLE]
+    assert diagnostics["state"]["mode"] == "home"
+
+
+async def _guardian_form(hass: HomeAssistant) -> str:
+    """Open the add flow at the guardian form and return the flow id."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "guardian"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "guardian"
+    return result["flow_id"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({CONF_SOURCES: []}, {CONF_SOURCES: "no_sources"}),
+        ({CONF_EXPECTED_BY: ["half past nine"]}, {CONF_EXPECTED_BY: "invalid_time"}),
+        ({CONF_EXPECTED_BY: ["07:00"]}, {CONF_EXPECTED_BY: "invalid_expected_by"}),
+        ({CONF_ESCALATE_AFTER_MINUTES: ["soon"]}, {CONF_ESCALATE_AFTER_MINUTES: "invalid_minutes"}),
+        (
+            {CONF_ESCALATE_AFTER_MINUTES: ["60", "30"]},
+            {CONF_ESCALATE_AFTER_MINUTES: "invalid_escalation"},
+        ),
+    ],
+)
+async def test_guardian_flow_errors(
+    hass: HomeAssistant, changes: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Bad options are named on their field and nothing typed is lost."""
+    flow_id = await _guardian_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Grandma", **FORM, **changes}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+
+
+async def test_guardian_flow_creates_and_refuses_duplicates(hass: HomeAssistant) -> None:
+    """A guardian is created with its options; a second one of the same name is refused."""
+    flow_id = await _guardian_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_NAME: " Grandma ",
+            **FORM,
+            CONF_EXPECTED_BY: ["09:30"],
+            CONF_ESCALATE_AFTER_MINUTES: ["30", "60"],
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Grandma"
+    entry = result["result"]
+    assert entry.options[CONF_EXPECTED_BY] == ["09:30"]
+    assert entry.options[CONF_ESCALATE_AFTER_MINUTES] == [30.0, 60.0]
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+
+    flow_id = await _guardian_form(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_NAME: "Grandma", **FORM})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_guardian_options_and_reconfigure(hass: HomeAssistant) -> None:
+    """Options change the rules; reconfigure renames; errors show on the field."""
+    entry = await set_up(hass, guardian_entry())
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "guardian_options"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**FORM, CONF_EXPECTED_BY: ["25:00"]}
+    )
+    assert result["errors"] == {CONF_EXPECTED_BY: "invalid_time"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**FORM, CONF_INACTIVITY_MINUTES: 120}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.runtime_data.config.inactivity_minutes == 120
+
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_guardian"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Grandma", **FORM, CONF_SOURCES: []}
+    )
+    assert result["errors"] == {CONF_SOURCES: "no_sources"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Grandma's flat", **FORM}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.title == "Grandma's flat"
