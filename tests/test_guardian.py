@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+import shutil
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -21,11 +23,13 @@ from homeassistant.const import (
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    async_mock_service,
 )
 
 from custom_components.home_guardian.const import (
@@ -43,8 +47,10 @@ from custom_components.home_guardian.const import (
     KIND_GUARDIAN,
 )
 from custom_components.home_guardian.diagnostics import async_get_config_entry_diagnostics
+from custom_components.home_guardian.logbook import async_describe_events
 from tests.common import camera_entry, state_of
 
+BLUEPRINTS = Path(__file__).parents[1] / "blueprints" / "automation" / "home_guardian"
 HALL = "binary_sensor.hall_motion"
 KETTLE = "switch.kettle"
 INACTIVITY = "binary_sensor.grandma_inactivity"
@@ -105,6 +111,12 @@ async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+def install_blueprint(folder: Path) -> None:
+    """Put the repository's blueprint where Home Assistant looks for blueprints."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(BLUEPRINTS / "inactivity_alert.yaml", folder / "inactivity_alert.yaml")
 
 
 async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: float) -> None:
@@ -385,3 +397,72 @@ async def test_guardian_options_and_reconfigure(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.title == "Grandma's flat"
+
+
+async def test_blueprint_tells_the_family_and_takes_i_am_ok(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """The blueprint notifies the one on duty, escalates to everyone and acts on "I'm OK"."""
+    await hass.async_add_executor_job(
+        install_blueprint, Path(hass.config.path("blueprints", "automation", "home_guardian"))
+    )
+    on_duty = async_mock_service(hass, "notify", "anna")
+    everyone = async_mock_service(hass, "notify", "family")
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": "home_guardian/inactivity_alert.yaml",
+                    "input": {
+                        "guardian": entry.entry_id,
+                        "on_duty": "notify.anna",
+                        "everyone": "notify.family",
+                    },
+                }
+            }
+        },
+    )
+    await hass.async_block_till_done()
+
+    await hass.services.async_call(
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: TEST_ALERT}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert on_duty[-1].data["title"] == "TEST: Grandma: no activity"
+    ok_action = f"HOME_GUARDIAN_OK_{entry.entry_id}"
+    assert on_duty[-1].data["data"]["actions"][0]["action"] == ok_action
+    assert everyone == []
+
+    await advance(hass, freezer, 181)
+    assert on_duty[-1].data["title"] == "Grandma: no activity"
+    assert "Level 1" in on_duty[-1].data["message"]
+    assert everyone == []
+    await advance(hass, freezer, 30)
+    assert "Level 2" in everyone[-1].data["message"]
+
+    # "I'm OK" tapped on a phone.
+    hass.bus.async_fire("mobile_app_notification_action", {"action": ok_action})
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert on_duty[-1].data["title"] == "Grandma: all is well"
+    assert on_duty[-1].data["message"].strip() == "Someone said all is OK."
+
+
+async def test_logbook_describes_alerts(hass: HomeAssistant) -> None:
+    """Each alert change reads as a short sentence in the logbook."""
+    described: dict[str, Any] = {}
+    async_describe_events(
+        hass, lambda _domain, event_type, describe: described.update({event_type: describe})
+    )
+    describe = described[EVENT_ALERT]
+    base = {"name": "Grandma", "config_entry_id": "x"}
+    raised = describe(Event(EVENT_ALERT, {**base, "alert": "inactivity", "level": 2}))
+    assert raised == {"name": "Grandma", "message": "raised an inactivity alert, level 2"}
+    cleared = describe(Event(EVENT_ALERT, {**base, "alert": "cleared", "reason": "activity"}))
+    assert cleared["message"] == "cleared its alert (activity)"
+    test = describe(Event(EVENT_ALERT, {**base, "alert": "inactivity", "level": 1, "test": True}))
+    assert test["message"].startswith("sent a test alert")

@@ -1,0 +1,42 @@
+"""Logbook entries for the guardian's alerts, so the family can see what happened and when."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.core import Event, HomeAssistant, callback
+
+from .const import DOMAIN, EVENT_ALERT
+
+# Logbook texts are not translated by Home Assistant; they stay short and plain.
+_MESSAGES = {
+    "inactivity": "raised an inactivity alert, level {level}",
+    "cannot_monitor": "cannot monitor: every source is blind",
+    "cleared": "cleared its alert ({reason})",
+}
+
+
+@callback
+def async_describe_events(
+    hass: HomeAssistant,
+    async_describe_event: Callable[[str, str, Callable[[Event], dict[str, Any]]], None],
+) -> None:
+    """Describe the guardian's alert events."""
+
+    @callback
+    def describe(event: Event) -> dict[str, Any]:
+        """Return the logbook entry of one alert change."""
+        data = event.data
+        message = _MESSAGES.get(data.get("alert", ""), "changed its alert").format(
+            level=data.get("level"), reason=data.get("reason") or "cleared"
+        )
+        if data.get("test"):
+            message = f"sent a test alert ({message})"
+        return {
+            LOGBOOK_ENTRY_NAME: data.get("name", "Home Guardian"),
+            LOGBOOK_ENTRY_MESSAGE: message,
+        }
+
+    async_describe_event(DOMAIN, EVENT_ALERT, describe)
