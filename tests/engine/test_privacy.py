@@ -340,6 +340,24 @@ def test_people_level_pixelates_detected_faces_too() -> None:
     assert changed(rgb[face], out[face]).mean() > 0.99
 
 
+def test_faces_are_held_briefly_and_detection_is_paced_at_level_people() -> None:
+    detector = FakeFaces(FACE)
+    flt = settled(face_detector=detector)
+    rgb = picture()
+    for step in range(10):  # two seconds of frames at 5 fps
+        flt.update_motion((), 4.0 + step * 0.2)
+        flt.apply(rgb, 4.0 + step * 0.2)
+    assert detector.calls == 5  # every 0.4 s, not every frame
+    every_frame = FakeFaces(FACE)
+    faces = PrivacyFilter(PrivacyLevel.FACES, face_detector=every_frame)
+    faces.apply(rgb, 0.0)
+    every_frame.faces = ()  # the cascade flickers: the face is missed in the next frames
+    face = pixel_box(FACE)
+    assert faces.masks(rgb, 0.9)[0][face].all()
+    assert not faces.masks(rgb, 1.1)[0].any()
+    assert every_frame.calls == 3
+
+
 def test_a_failing_face_detector_hides_everything() -> None:
     flt = PrivacyFilter(PrivacyLevel.FACES, face_detector=FakeFaces(broken=True))
     rgb = picture()

@@ -188,7 +188,10 @@ def test_chosen_pin_is_not_returned_and_verifies(registry: ShareRegistry) -> Non
     assert not registry.verify_pin(share, None)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("pin", ["12345", "1234567890123", "12a456", " 123456", "", 123456])
+@pytest.mark.parametrize(
+    "pin",
+    ["12345", "1234567890123", "12a456", " 123456", "123456\n", "\u0661" * 6, "", 123456],
+)
 def test_bad_pins_are_refused(registry: ShareRegistry, pin: object) -> None:
     with pytest.raises(ShareError) as err:
         make(registry, pin=pin)

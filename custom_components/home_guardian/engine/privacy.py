@@ -48,6 +48,11 @@ BLOCKS_PER_HEIGHT: Final = 20
 # Fixed zones are filled, not pixelated: not even their colours get out.
 ZONE_FILL: Final = (40, 40, 40)
 FACE_MARGIN: Final = 0.35
+# A face found stays masked this long: Haar cascades flicker, missing a face found a frame before.
+FACE_HOLD_SECONDS: Final = 1.0
+# At level people faces only add to the motion masks, so the costly detector (about 0.1 s a
+# frame at 640x360 on a small CPU) runs at most this often; at level faces it runs every frame.
+PEOPLE_FACE_INTERVAL: Final = 0.4
 # Faces are looked for on a copy at most this high; smaller faces than the cascade's minimum
 # (about 20 px) are not found there anyway.
 FACE_ANALYSIS_HEIGHT: Final = 480
@@ -151,8 +156,13 @@ class PrivacyFilter:
         settle_seconds: float = SETTLE_SECONDS,
         stale_seconds: float = STALE_SECONDS,
         face_detector: FaceDetector | None = None,
+        face_interval: float | None = None,
     ) -> None:
-        """Set the level and the zones (normalised polygons, as geometry.parse_polygons gives)."""
+        """Set the level and the zones (normalised polygons, as geometry.parse_polygons gives).
+
+        `face_interval` is the least time between face detections (default: every frame at
+        level faces, PEOPLE_FACE_INTERVAL at level people).
+        """
         self.level = PrivacyLevel(level)
         self.zones = tuple(tuple(polygon) for polygon in zones)
         self.hold_seconds = hold_seconds
@@ -160,6 +170,10 @@ class PrivacyFilter:
         self.settle_seconds = settle_seconds
         self.stale_seconds = stale_seconds
         self._faces = face_detector
+        if face_interval is None:
+            face_interval = PEOPLE_FACE_INTERVAL if self.level is PrivacyLevel.PEOPLE else 0.0
+        self.face_interval = face_interval
+        self._face_history: deque[tuple[float, tuple[Box, ...]]] = deque(maxlen=MAX_HISTORY)
         self._history: deque[tuple[float, tuple[Box, ...]]] = deque(maxlen=MAX_HISTORY)
         self._last_update: float | None = None
         self._settled_since: float | None = None
@@ -224,13 +238,28 @@ class PrivacyFilter:
         boxes: list[Box] = []
         if self._faces is not None:
             try:
-                faces = self._faces.detect(rgb)
+                faces = self._recent_faces(self._faces, rgb, at)
             except Exception:  # noqa: BLE001 - a broken detector must hide more, not crash
                 return (), True
             boxes.extend(self._grow(face, FACE_MARGIN, 0.0) for face in faces)
         if level is PrivacyLevel.PEOPLE:
             boxes.extend(self.people(at))
         return tuple(boxes), False
+
+    def _recent_faces(self, detector: FaceDetector, rgb: RGB, at: float) -> tuple[Box, ...]:
+        """Detect faces when due, and return every face found within FACE_HOLD_SECONDS."""
+        with self._lock:
+            history = self._face_history
+            # The tolerance keeps float noise (0.39999999999999947) from skipping a due frame.
+            due = not history or not 0.0 <= at - history[-1][0] < self.face_interval - 1e-6
+        if due:
+            found = detector.detect(rgb)
+            with self._lock:
+                history.append((at, found))
+        with self._lock:
+            while history and at - history[0][0] > FACE_HOLD_SECONDS:
+                history.popleft()
+            return tuple(box for _, boxes in history for box in boxes)
 
     def masks(self, rgb: RGB, at: float) -> tuple[Mask, Mask]:
         """Return the (pixelated, filled) masks `apply` would use now, for tests and previews."""
@@ -291,7 +320,17 @@ class PrivacyFilter:
 @functools.lru_cache(maxsize=8)
 def _zone_mask(zones: tuple[tuple[Point, ...], ...], width: int, height: int) -> Mask:
     """Rasterise zones once per picture size; the result is shared, so it is made read-only."""
-    mask = polygon_mask(zones, width, height) if zones else np.zeros((height, width), dtype=bool)
+    mask: Mask
+    if not zones:
+        mask = np.zeros((height, width), dtype=bool)
+    else:
+        drawn = polygon_mask(zones, width, height)
+        # One pixel more on every side: the rasteriser may leave edge pixels half inside out.
+        mask = drawn.copy()
+        mask[1:] |= drawn[:-1]
+        mask[:-1] |= drawn[1:]
+        mask[:, 1:] |= drawn[:, :-1]
+        mask[:, :-1] |= drawn[:, 1:]
     mask.flags.writeable = False
     return mask
 

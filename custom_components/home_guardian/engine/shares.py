@@ -65,8 +65,9 @@ KEY_BYTES: Final = 32
 MAX_SCRYPT_LOG2_N: Final = 20
 
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HHMM: Final = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_DIGITS: Final = re.compile(r"^\d+$")
+# fullmatch and [0-9]: "$" would accept a trailing newline and "\d" any script's digits.
+_HHMM: Final = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+_DIGITS: Final = re.compile(r"[0-9]+")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -200,7 +201,7 @@ def _parse_time(raw: object, *, end: bool) -> time | None:
     # HA's time selector sends HH:MM:SS; seconds are dropped, windows are minute-precise.
     if len(text) == 8 and text.endswith(":00"):  # noqa: PLR2004
         text = text[:5]
-    match = _HHMM.match(text)
+    match = _HHMM.fullmatch(text)
     if match is None:
         raise ShareError("invalid_schedule", f"not a time of day: {raw!r}")
     return time(int(match[1]), int(match[2]))
@@ -272,7 +273,7 @@ def new_pin() -> str:
 
 def validate_pin(pin: str) -> str:
     """Return the PIN if it is 6 to 12 digits; raise ShareError otherwise."""
-    if not isinstance(pin, str) or not _DIGITS.match(pin):
+    if not isinstance(pin, str) or not _DIGITS.fullmatch(pin):
         raise ShareError("invalid_pin", "a PIN is made of digits")
     if not PIN_DIGITS <= len(pin) <= MAX_PIN_DIGITS:
         raise ShareError("invalid_pin", f"a PIN has {PIN_DIGITS} to {MAX_PIN_DIGITS} digits")
@@ -402,7 +403,7 @@ class Share:
     def from_dict(cls, data: Mapping[str, Any]) -> Share:
         """Rebuild a share from its stored form; raise ShareError when it is malformed."""
         try:
-            reported_at = data.get("reported_at")
+            reported_at, reason = data.get("reported_at"), data.get("reported_reason")
             token_hash = str(data["token_hash"])
             pin_hash = str(data["pin_hash"])
             if len(token_hash) != 64 or _parse_pin_hash(pin_hash) is None:  # noqa: PLR2004
@@ -418,7 +419,7 @@ class Share:
                 token_hash=token_hash,
                 pin_hash=pin_hash,
                 state=ShareState(data.get("state", ShareState.ACTIVE)),
-                reported_reason=data.get("reported_reason"),
+                reported_reason=None if reason is None else str(reason),
                 reported_at=None
                 if reported_at is None
                 else _aware(datetime.fromisoformat(reported_at)),
