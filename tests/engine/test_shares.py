@@ -244,6 +244,7 @@ def test_hashes_are_salted_and_rehash_is_advised_for_weaker_ones(hasher: PinHash
         "$scrypt$ln=8,r=8$AAAA$AAAA",
         "$scrypt$ln=x,r=8,p=1$AAAA$AAAA",
         "$scrypt$ln=30,r=8,p=1$AAAA$AAAA",
+        "$scrypt$ln=20,r=32,p=1$AAAA$AAAA",  # 4 GiB: refused before scrypt runs
         "$scrypt$ln=8,r=8,p=1$A!A$AAAA",
         "$scrypt$ln=8,r=8,p=1$AAAA$",
     ],

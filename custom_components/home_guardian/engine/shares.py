@@ -61,8 +61,10 @@ SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
 SALT_BYTES: Final = 16
 KEY_BYTES: Final = 32
-# A stored hash asking for more than this is corrupt or hostile, not ours: refuse it.
+# A stored hash asking for more than this is corrupt or hostile, not ours: refuse it. There is
+# room to raise the cost fourfold (N=2^19 at r=8 takes 512 MiB).
 MAX_SCRYPT_LOG2_N: Final = 20
+MAX_SCRYPT_MEMORY: Final = 1 << 30
 
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # fullmatch and [0-9]: "$" would accept a trailing newline and "\d" any script's digits.
@@ -345,6 +347,8 @@ def _parse_pin_hash(text: str) -> tuple[int, int, int, bytes, bytes] | None:
     except (KeyError, ValueError):
         return None
     if not (1 <= log2_n <= MAX_SCRYPT_LOG2_N and 1 <= r <= 32 and 1 <= p <= 16 and key):  # noqa: PLR2004
+        return None
+    if 128 * r * (1 << log2_n) > MAX_SCRYPT_MEMORY:
         return None
     return log2_n, r, p, salt, key
 
