@@ -15,11 +15,8 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "custom_components" / "home_guardian"))
-
-from engine.frame_source import FrameSource
-from engine.urls import StreamAddress
-
+from custom_components.home_guardian.engine.frame_source import FrameSource
+from custom_components.home_guardian.engine.urls import StreamAddress
 from tests.cameras.servers import RtspCamera
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "vtest.avi"

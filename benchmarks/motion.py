@@ -14,18 +14,19 @@ from pathlib import Path
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
 from numpy.typing import NDArray
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "custom_components" / "home_guardian"))
-
-from engine.frame_source import iter_frames, open_stream
-from engine.motion import ANALYSIS_HEIGHT, MotionDetector, MotionSettings
-from engine.urls import StreamAddress
+from custom_components.home_guardian.engine.frame_source import iter_frames, open_stream
+from custom_components.home_guardian.engine.motion import (
+    ANALYSIS_HEIGHT,
+    MotionDetector,
+    MotionSettings,
+)
+from custom_components.home_guardian.engine.urls import StreamAddress
 
 VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"
 ANALYSIS_FPS = 5.0

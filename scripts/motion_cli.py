@@ -11,12 +11,15 @@ import sys
 import time
 from typing import NoReturn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "custom_components" / "home_guardian"))
+from engine_import import load_engine
 
-from engine.frame_source import StreamError, iter_frames, open_stream
-from engine.geometry import parse_polygons
-from engine.motion import ANALYSIS_HEIGHT, MotionDetector, MotionSettings, Zones
-from engine.urls import StreamAddress
+load_engine()
+
+
+from engine.frame_source import StreamError, iter_frames, open_stream  # noqa: E402 - after load_engine()
+from engine.geometry import parse_polygons  # noqa: E402 - after load_engine()
+from engine.motion import ANALYSIS_HEIGHT, MotionDetector, MotionSettings, Zones  # noqa: E402 - after load_engine()
+from engine.urls import StreamAddress  # noqa: E402 - after load_engine()
 
 DEFAULT_FPS = 5.0
 FALLBACK_RATE = 25.0
