@@ -21,6 +21,7 @@ from custom_components.home_guardian.const import (
     CONF_MIN_OBJECT_SIZE,
     CONF_MOTION_DETECTION,
     CONF_ONLY_ZONES,
+    CONF_PRIVACY_ZONES,
     CONF_SENSITIVITY,
     CONF_SNAPSHOT_URL,
     CONF_STREAM_URL,
@@ -332,6 +333,7 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_ANALYSIS_FPS: 5.0,
         CONF_IGNORE_ZONES: "",
         CONF_ONLY_ZONES: "",
+        CONF_PRIVACY_ZONES: "",
     }
 
 

@@ -188,7 +188,7 @@ async def test_regions_reach_listeners_until_detection_stops(
     entry = await _set_up(hass, camera_entry(rtsp_camera.url))
     motion = entry.runtime_data.motion
     seen: list[tuple[Box, ...]] = []
-    remove = motion.add_region_listener(seen.append)
+    remove = motion.add_region_listener(lambda regions, _at, _settled: seen.append(regions))
     await wait_for(lambda: any(seen))
     remove()
     count = len(seen)

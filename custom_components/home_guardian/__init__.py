@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from homeassistant.const import CONF_PASSWORD, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
@@ -21,16 +24,26 @@ from .coordinator import CameraConfigEntry, CameraCoordinator, HomeGuardianConfi
 from .credentials import UnsealError, async_get_cipher, unseal
 from .guardian import GuardianConfigEntry, GuardianCoordinator
 from .services import async_setup_services
+from .share_views import async_register_share_views
+from .sharing import SHARING, SharingManager
 
 PLATFORMS: dict[str, list[Platform]] = {
-    KIND_CAMERA: [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR],
+    KIND_CAMERA: [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR, Platform.SWITCH],
     KIND_GUARDIAN: [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SELECT, Platform.SENSOR],
 }
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+# Expired shares are forgotten this often; they stop working at their expiry regardless.
+PURGE_INTERVAL = timedelta(hours=1)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's actions, which exist whether or not entries are loaded."""
+    """Load the shares, register the viewer's pages and the actions, loaded entries or not."""
+    sharing = hass.data[SHARING] = SharingManager(hass)
+    await sharing.async_load()
+    async_register_share_views(hass)
+    async_track_time_interval(
+        hass, callback(lambda _: sharing.purge()), PURGE_INTERVAL, cancel_on_shutdown=True
+    )
     async_setup_services(hass)
     return True
 
@@ -90,6 +103,7 @@ async def _async_options_updated(hass: HomeAssistant, entry: HomeGuardianConfigE
             runtime.motion.set_enabled(
                 bool(entry.options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION))
             )
+            runtime.async_update_listeners()
             return
     await hass.config_entries.async_reload(entry.entry_id)
 

@@ -54,6 +54,14 @@ BINARY_SENSORS: tuple[HomeGuardianBinarySensorDescription, ...] = (
             "regions": [box.as_list() for box in coordinator.motion.state.regions]
         },
     ),
+    HomeGuardianBinarySensorDescription(
+        key="being_watched",
+        translation_key="being_watched",
+        device_class=BinarySensorDeviceClass.OCCUPANCY,
+        is_on_fn=lambda coordinator: coordinator.viewers > 0,
+        # People in the room must be told even while the camera reconnects.
+        always_available=True,
+    ),
 )
 
 

@@ -50,6 +50,7 @@ from .const import (
     CONF_MOTION_DETECTION,
     CONF_NIGHT_INACTIVITY_MINUTES,
     CONF_ONLY_ZONES,
+    CONF_PRIVACY_ZONES,
     CONF_SENSITIVITY,
     CONF_SNAPSHOT_URL,
     CONF_SOURCES,
@@ -122,8 +123,10 @@ OPTIONS_SCHEMA = vol.Schema(
         ),
         vol.Optional(CONF_IGNORE_ZONES): _ZONES,
         vol.Optional(CONF_ONLY_ZONES): _ZONES,
+        vol.Optional(CONF_PRIVACY_ZONES): _ZONES,
     }
 )
+ZONE_FIELDS = (CONF_IGNORE_ZONES, CONF_ONLY_ZONES, CONF_PRIVACY_ZONES)
 # Sources a guardian can follow: anything whose changes show that someone is up and about.
 SOURCE_DOMAINS = [
     "binary_sensor",
@@ -420,7 +423,7 @@ class HomeGuardianOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             options = {**self.config_entry.options, **user_input}
-            for field in (CONF_IGNORE_ZONES, CONF_ONLY_ZONES):
+            for field in ZONE_FIELDS:
                 options.setdefault(field, "")
                 try:
                     parse_zones(options[field])
@@ -428,7 +431,7 @@ class HomeGuardianOptionsFlow(OptionsFlow):
                     errors[field] = "invalid_zones"
             if not errors:
                 self._options = options
-                if options[CONF_IGNORE_ZONES].strip() or options[CONF_ONLY_ZONES].strip():
+                if any(options[field].strip() for field in ZONE_FIELDS):
                     return await self.async_step_zones()
                 return self.async_create_entry(data=options)
         return self.async_show_form(
@@ -463,10 +466,9 @@ class HomeGuardianOptionsFlow(OptionsFlow):
         frame = entry.runtime_data.fresh_frame()
         if frame is None:
             return None
-        ignore = parse_zones(self._options[CONF_IGNORE_ZONES])
-        only = parse_zones(self._options[CONF_ONLY_ZONES])
+        ignore, only, private = (parse_zones(self._options[field]) for field in ZONE_FIELDS)
         return await self.hass.async_add_executor_job(
-            lambda: encode_jpeg(draw_zones(frame.rgb(), ignore, only))
+            lambda: encode_jpeg(draw_zones(frame.rgb(), ignore, only, private))
         )
 
     @callback

@@ -41,7 +41,7 @@ DEFAULT_SENSITIVITY: Final = 50
 DEFAULT_MIN_OBJECT_SIZE: Final = 0.1
 DEFAULT_ANALYSIS_FPS: Final = 5.0
 # Options that the running camera applies at once; any other option change reloads the entry.
-LIVE_OPTIONS: Final = frozenset({CONF_MOTION_DETECTION})
+LIVE_OPTIONS: Final = frozenset({CONF_MOTION_DETECTION, "sharing"})
 
 EVENT_MOTION: Final = "home_guardian_motion"
 # While motion lasts, new moving regions reach entities at most this often: attributes stay calm.
@@ -68,3 +68,13 @@ SERVICE_ACKNOWLEDGE: Final = "acknowledge"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 # Time left for the guardian's store to catch up after a burst of activity.
 GUARDIAN_SAVE_DELAY: Final = 10.0
+
+# Sharing: off until the owner allows it, per camera.
+CONF_SHARING: Final = "sharing"
+CONF_PRIVACY_ZONES: Final = "privacy_zones"
+EVENT_VIEW: Final = "home_guardian_view"
+EVENT_SHARE_REPORTED: Final = "home_guardian_share_reported"
+SERVICE_CREATE_SHARE: Final = "create_share"
+SERVICE_REVOKE_SHARE: Final = "revoke_share"
+SERVICE_RESUME_SHARE: Final = "resume_share"
+SERVICE_LIST_SHARES: Final = "list_shares"

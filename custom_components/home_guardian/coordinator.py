@@ -16,6 +16,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_PRIVACY_ZONES,
     CONF_SNAPSHOT_URL,
     CONF_STREAM_URL,
     CONF_SUBSTREAM_URL,
@@ -30,7 +31,7 @@ from .const import (
 from .engine.frame_source import FrameSource, Problem, SourceState, SourceStatus, grab_frame
 from .engine.urls import StreamAddress
 from .guardian import GuardianCoordinator
-from .motion import CameraMotion
+from .motion import CameraMotion, parse_zones
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -86,6 +87,9 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
             on_change=self.async_update_listeners,
             event_data=self._event_data,
         )
+        # Viewers of this camera's shares right now, kept by the sharing broadcast.
+        self.viewers = 0
+        self.privacy_zones = parse_zones(entry.options.get(CONF_PRIVACY_ZONES))
         # Options this runtime was built with: a change of any other option needs a reload.
         self.loaded_options = dict(entry.options)
         self._unavailable_since: datetime | None = None
@@ -179,14 +183,19 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         return f"camera_unreachable_{self.config_entry.entry_id}"
 
     @callback
+    def camera_entity_id(self) -> str | None:
+        """Return the entity id of this camera's camera entity."""
+        return er.async_get(self.hass).async_get_entity_id(
+            "camera", DOMAIN, f"{self.config_entry.entry_id}_camera"
+        )
+
+    @callback
     def _event_data(self) -> dict[str, str | None]:
         """Return what identifies this camera in the events it fires."""
         entry = self.config_entry
         return {
             "config_entry_id": entry.entry_id,
-            "entity_id": er.async_get(self.hass).async_get_entity_id(
-                "camera", DOMAIN, f"{entry.entry_id}_camera"
-            ),
+            "entity_id": self.camera_entity_id(),
             "name": entry.title,
         }
 

@@ -1,4 +1,4 @@
-"""Logbook entries for the guardian's alerts, so the family can see what happened and when."""
+"""Logbook entries for guardian alerts and shared views, so everyone can see what happened."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .const import DOMAIN, EVENT_ALERT
+from .const import DOMAIN, EVENT_ALERT, EVENT_VIEW
 
 # Logbook texts are not translated by Home Assistant; they stay short and plain.
 _MESSAGES = {
@@ -39,4 +39,18 @@ def async_describe_events(
             LOGBOOK_ENTRY_MESSAGE: message,
         }
 
+    @callback
+    def describe_view(event: Event) -> dict[str, Any]:
+        """Return the logbook entry of a share viewer arriving or leaving."""
+        data = event.data
+        verb = "started watching" if data.get("watching") else "stopped watching"
+        entry = {
+            LOGBOOK_ENTRY_NAME: data.get("viewer_name", "A viewer"),
+            LOGBOOK_ENTRY_MESSAGE: f"{verb} {data.get('name', 'a camera')} through a share",
+        }
+        if data.get("entity_id"):
+            entry["entity_id"] = data["entity_id"]
+        return entry
+
     async_describe_event(DOMAIN, EVENT_ALERT, describe)
+    async_describe_event(DOMAIN, EVENT_VIEW, describe_view)

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from .engine.frames import Frame
 
 
+type RegionListener = Callable[[tuple[Box, ...], float, bool], None]
+
+
 def motion_settings(options: Mapping[str, Any]) -> MotionSettings:
     """Return the detector settings of a camera's options; zones are stored as JSON text."""
     return MotionSettings(
@@ -97,7 +100,7 @@ class CameraMotion:
         self._unsubscribe: Callable[[], None] | None = None
         # Each run has its own detector; results of a run that was stopped are dropped.
         self._run = 0
-        self._region_listeners: list[Callable[[tuple[Box, ...]], None]] = []
+        self._region_listeners: list[RegionListener] = []
 
     @callback
     def start(self) -> None:
@@ -134,10 +137,12 @@ class CameraMotion:
         self._on_change()
 
     @callback
-    def add_region_listener(
-        self, listener: Callable[[tuple[Box, ...]], None]
-    ) -> Callable[[], None]:
-        """Call `listener` on the event loop with every analysed frame's moving regions."""
+    def add_region_listener(self, listener: RegionListener) -> Callable[[], None]:
+        """Call `listener` on the event loop with every analysed frame's moving regions.
+
+        It gets the regions, the frame's monotonic time and whether the detector had settled
+        (not warming up or re-learning after a change of light).
+        """
         self._region_listeners.append(listener)
 
         def remove() -> None:
@@ -154,18 +159,31 @@ class CameraMotion:
         # Reading the state from this thread is a hint only; the loop decides what changed.
         if active != state.active or (active and regions_due) or self._region_listeners:
             self.hass.loop.call_soon_threadsafe(
-                self._publish, run, active, result.regions, frame.wall
+                self._publish,
+                run,
+                active,
+                result.regions,
+                frame.wall,
+                frame.monotonic,
+                result.rejected is None,
             )
 
     @callback
-    def _publish(
-        self, run: int, active: bool, regions: tuple[Box, ...], wall: float | None = None
+    def _publish(  # noqa: PLR0917 - one frame's outcome, handed over from the reader thread
+        self,
+        run: int,
+        active: bool,
+        regions: tuple[Box, ...],
+        wall: float | None = None,
+        at: float | None = None,
+        settled: bool = True,
     ) -> None:
         """Update the state, tell entities, and fire an event when motion starts or ends."""
         if run != self._run:
             return
-        for listener in self._region_listeners:
-            listener(regions)
+        if at is not None:
+            for listener in list(self._region_listeners):
+                listener(regions, at, settled)
         state = self.state
         started, ended = active and not state.active, state.active and not active
         now = time.monotonic()

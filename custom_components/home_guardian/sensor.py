@@ -11,6 +11,7 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
@@ -28,7 +29,7 @@ PARALLEL_UPDATES = 0
 class HomeGuardianSensorDescription(SensorEntityDescription):
     """Describe a camera sensor."""
 
-    value_fn: Callable[[CameraCoordinator], datetime | None]
+    value_fn: Callable[[CameraCoordinator], datetime | int | None]
     always_available: bool = False
     # Hands a value restored after a restart back to the runtime, which forgot it.
     restore_fn: Callable[[CameraCoordinator, datetime], None] | None = None
@@ -66,6 +67,13 @@ SENSORS: tuple[HomeGuardianSensorDescription, ...] = (
         # When motion was last seen stays true while the camera is away.
         always_available=True,
         restore_fn=_restore_last_motion,
+    ),
+    HomeGuardianSensorDescription(
+        key="viewers",
+        translation_key="viewers",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda coordinator: coordinator.viewers,
+        always_available=True,
     ),
 )
 
@@ -133,7 +141,7 @@ class HomeGuardianSensor(HomeGuardianEntity, RestoreSensor):
         return self.entity_description.always_available or super().available
 
     @property
-    def native_value(self) -> datetime | None:
+    def native_value(self) -> datetime | int | None:
         """Return the sensor's value."""
         return self.entity_description.value_fn(self.coordinator)
 

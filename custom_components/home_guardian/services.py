@@ -1,17 +1,59 @@
-"""The integration's actions: acknowledging a guardian's alert (and sharing, where enabled)."""
+"""The integration's actions: acknowledging a guardian's alert, and sharing cameras."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.network import NoURLAvailableError, get_url
+from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
-from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN, SERVICE_ACKNOWLEDGE
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    CONF_SHARING,
+    DOMAIN,
+    SERVICE_ACKNOWLEDGE,
+    SERVICE_CREATE_SHARE,
+    SERVICE_LIST_SHARES,
+    SERVICE_RESUME_SHARE,
+    SERVICE_REVOKE_SHARE,
+)
+from .coordinator import CameraCoordinator
+from .engine.privacy import PrivacyLevel
+from .engine.shares import ShareError
 from .guardian import GuardianCoordinator
+from .share_views import PAGE_URL
+from .sharing import async_get_sharing
 
 ACKNOWLEDGE_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+CREATE_SHARE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_ENTITY_ID): cv.entity_id,
+        vol.Required("viewer_name"): cv.string,
+        vol.Exclusive("duration", "end"): cv.positive_time_period,
+        vol.Exclusive("expires_at", "end"): cv.datetime,
+        vol.Optional("schedule"): vol.All(cv.ensure_list, [dict]),
+        vol.Optional("pin"): cv.string,
+        vol.Optional("privacy", default=PrivacyLevel.PEOPLE.value): vol.In(
+            [level.value for level in PrivacyLevel]
+        ),
+    }
+)
+SHARE_ID_SCHEMA = vol.Schema({vol.Required("share_id"): cv.string})
+LIST_SHARES_SCHEMA = vol.Schema({vol.Optional(ATTR_ENTITY_ID): cv.entity_id})
 
 
 @callback
@@ -20,28 +62,157 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_ACKNOWLEDGE, _async_acknowledge, schema=ACKNOWLEDGE_SCHEMA
     )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CREATE_SHARE,
+        _async_create_share,
+        schema=CREATE_SHARE_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_REVOKE_SHARE,
+        _async_revoke_share,
+        schema=SHARE_ID_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_RESUME_SHARE,
+        _async_resume_share,
+        schema=SHARE_ID_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_LIST_SHARES,
+        _async_list_shares,
+        schema=LIST_SHARES_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+
+
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    """Return a translated validation error."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
 
 
 def guardian_of(hass: HomeAssistant, entry_id: str) -> GuardianCoordinator:
     """Return the running guardian of a config entry, or raise a translated error."""
     entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="guardian_not_found",
-            translation_placeholders={"entry_id": entry_id},
-        )
+        raise _invalid("guardian_not_found", entry_id=entry_id)
     if entry.state is not ConfigEntryState.LOADED or not isinstance(
         entry.runtime_data, GuardianCoordinator
     ):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="guardian_not_loaded",
-            translation_placeholders={"name": entry.title},
-        )
+        raise _invalid("guardian_not_loaded", name=entry.title)
     return entry.runtime_data
+
+
+def camera_of(hass: HomeAssistant, entity_id: str) -> CameraCoordinator:
+    """Return the running camera behind a Home Guardian camera entity, or raise."""
+    registered = er.async_get(hass).async_get(entity_id)
+    entry = (
+        hass.config_entries.async_get_entry(registered.config_entry_id)
+        if registered is not None
+        and registered.platform == DOMAIN
+        and registered.config_entry_id is not None
+        else None
+    )
+    if entry is None or registered is None or registered.domain != "camera":
+        raise _invalid("not_a_camera", entity_id=entity_id)
+    runtime = getattr(entry, "runtime_data", None)
+    if entry.state is not ConfigEntryState.LOADED or not isinstance(runtime, CameraCoordinator):
+        raise _invalid("camera_not_loaded", name=entry.title)
+    return runtime
 
 
 async def _async_acknowledge(call: ServiceCall) -> None:
     """Take "I'm OK / handled" for a guardian's alert."""
     guardian_of(call.hass, call.data[ATTR_CONFIG_ENTRY_ID]).async_acknowledge()
+
+
+async def _async_create_share(call: ServiceCall) -> ServiceResponse:
+    """Create a share of a camera whose owner allowed sharing; return its link and PIN once."""
+    hass = call.hass
+    camera = camera_of(hass, call.data[ATTR_ENTITY_ID])
+    entry = camera.config_entry
+    if not entry.options.get(CONF_SHARING, False):
+        raise _invalid("sharing_not_allowed", name=entry.title)
+    if "duration" not in call.data and "expires_at" not in call.data:
+        raise _invalid("share_needs_end")
+    expires_at: datetime | None = call.data.get("expires_at")
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=dt_util.get_default_time_zone())
+    duration: timedelta | None = call.data.get("duration")
+    sharing = async_get_sharing(hass)
+    try:
+        share, token, pin = await hass.async_add_executor_job(
+            lambda: sharing.registry.create(
+                camera=entry.entry_id,
+                viewer_name=call.data["viewer_name"],
+                now=dt_util.utcnow(),
+                expires_at=expires_at,
+                duration=duration,
+                schedule=call.data.get("schedule"),
+                time_zone=hass.config.time_zone,
+                privacy=call.data["privacy"],
+                pin=call.data.get("pin"),
+            )
+        )
+    except ShareError as err:
+        raise _invalid(err.translation_key) from None
+    sharing.save()
+    if share.privacy is not PrivacyLevel.NONE:
+        sharing.async_ensure_faces()
+    response: dict[str, Any] = {
+        "share_id": share.share_id,
+        "url": f"{_base_url(hass)}{PAGE_URL}#{token}",
+        "expires_at": share.expires_at.isoformat(),
+    }
+    if pin is not None:
+        response["pin"] = pin
+    return response
+
+
+def _base_url(hass: HomeAssistant) -> str:
+    """Return the address outsiders reach Home Assistant at, the internal one failing that."""
+    try:
+        return get_url(hass, prefer_external=True, allow_cloud=False)
+    except NoURLAvailableError:
+        return ""
+
+
+async def _async_revoke_share(call: ServiceCall) -> ServiceResponse:
+    """Revoke a share for good; its open streams close within seconds."""
+    sharing = async_get_sharing(call.hass)
+    try:
+        share = sharing.registry.revoke(call.data["share_id"])
+    except ShareError as err:
+        raise _invalid(err.translation_key) from None
+    sharing.save()
+    return share.public()
+
+
+async def _async_resume_share(call: ServiceCall) -> ServiceResponse:
+    """Let a reported, suspended share work again: the owner's decision."""
+    sharing = async_get_sharing(call.hass)
+    try:
+        share = sharing.registry.resume(call.data["share_id"])
+    except ShareError as err:
+        raise _invalid(err.translation_key) from None
+    sharing.save()
+    return share.public()
+
+
+async def _async_list_shares(call: ServiceCall) -> ServiceResponse:
+    """List shares, never with a token or PIN, for one camera or all."""
+    sharing = async_get_sharing(call.hass)
+    sharing.purge()
+    camera = None
+    if ATTR_ENTITY_ID in call.data:
+        camera = camera_of(call.hass, call.data[ATTR_ENTITY_ID]).config_entry.entry_id
+    shares: list[JsonValueType] = list(sharing.registry.list_public(camera))
+    return {"shares": shares}

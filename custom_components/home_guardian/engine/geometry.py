@@ -92,16 +92,21 @@ def polygon_mask(
 IGNORE_COLOUR: Final = (230, 40, 40)
 ONLY_COLOUR: Final = (40, 200, 70)
 ZONE_OPACITY: Final = 0.45
+PRIVACY_COLOUR: Final = (40, 40, 40)
 
 
 def draw_zones(
     picture: NDArray[np.uint8],
     ignore_zones: Sequence[Sequence[Point]],
     only_zones: Sequence[Sequence[Point]],
+    privacy_zones: Sequence[Sequence[Point]] = (),
 ) -> Image.Image:
-    """Return the picture with ignored zones tinted red and counted-only zones tinted green."""
+    """Return the picture with ignored zones red, counted-only zones green, privacy zones dark."""
     height, width = picture.shape[:2]
     tinted = picture.astype(np.float32)
+    if privacy_zones:
+        # Shown as shared pictures show them: filled, nothing of them visible.
+        tinted[polygon_mask(privacy_zones, width, height)] = PRIVACY_COLOUR
     for zones, colour in ((only_zones, ONLY_COLOUR), (ignore_zones, IGNORE_COLOUR)):
         if not zones:
             continue
