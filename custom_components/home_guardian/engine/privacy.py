@@ -407,3 +407,10 @@ def _watermark(out: RGB, text: str) -> None:
     overlay = Image.new("RGBA", base.size, (0, 0, 0, WATERMARK_BOX_ALPHA))
     ImageDraw.Draw(overlay).text((pad, pad), label, font=font, fill=(255, 255, 255, 235))
     region[...] = np.asarray(Image.alpha_composite(base, overlay).convert("RGB"))
+
+
+def burn_watermark(filtered: RGB, text: str, quality: int = JPEG_QUALITY) -> bytes:
+    """Return a filtered picture with a viewer's watermark burned in, as JPEG; input untouched."""
+    out = filtered.copy()
+    _watermark(out, text)
+    return encode_jpeg(Image.fromarray(out), quality)
