@@ -17,13 +17,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 import json
+import os
 from pathlib import Path
 import sys
 from typing import Any, Final, NoReturn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "custom_components" / "home_guardian"))
+from engine_import import load_engine
 
-from engine.guardian import (
+load_engine()
+
+from engine.guardian import (  # noqa: E402 - after load_engine()
     AlertChange,
     GuardianConfig,
     GuardianConfigError,
@@ -186,8 +189,12 @@ def main(argv: list[str]) -> int:
     except TraceError as err:
         print(f"guardian-replay: {err}", file=sys.stderr)
         return 2
-    for change in replay(config, events):
-        print(output_line(change, config), flush=True)
+    try:
+        for change in replay(config, events):
+            print(output_line(change, config), flush=True)
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): not an error of the trace.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

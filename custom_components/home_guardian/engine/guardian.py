@@ -23,7 +23,8 @@ How the guardian decides, in plain words:
   since the start of the day, the earliest one decides. A guardian that started watching
   after today's active hours began skips today's deadline.
 - **Learned routine** (`learn`): the guardian may alert earlier when a normally busy time stays
-  silent, never later than the fixed rules above (see `routine.py` for the model).
+  silent, never later than the fixed rules above (see `routine.py` for the model). It takes its
+  notes whether or not `learn` is on, so switching it on can use the weeks already watched.
 - **Cannot monitor.** When every source has been blind for `blind_grace_minutes`, the guardian
   raises "cannot_monitor": never an inactivity alert and never a false all-clear. It clears when
   a source sees again. An inactivity alert that is already open stays open while blind.
@@ -57,9 +58,11 @@ How the guardian decides, in plain words:
 
 How the Home Assistant layer uses it: build `GuardianConfig.from_dict(options)`, create
 `InactivityGuardian(config, stored_state)`, call `resume(now)` once after restoring, then feed it
-`activity`, `set_seeing`, `acknowledge` and `set_mode` as things happen and call `evaluate` at
-`next_check(now)`. Every one of these returns the `AlertChange`s it caused, to fire as events.
-Save `to_dict()` after each call that returned changes or reported activity, and on shutdown.
+`activity`, `set_seeing` (and `forget_source` for a source no longer configured), `acknowledge`
+and `set_mode` as things happen, and call `evaluate` at `next_check(now)` (a few times a day, or
+hourly with learning on). Every one of these returns the `AlertChange`s it caused, to fire as
+events. Entities read `alert`, `level`, `last_activity`, `inactive_for(now)`, `mode` and
+`can_see`. Save `to_dict()` after each call that changed something, and on shutdown.
 The guardian never reads the wall clock: every call takes `now`, an aware datetime.
 """
 
@@ -140,12 +143,16 @@ class StoredStateError(ValueError):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AlertChange:
-    """One change of the guardian's alert: raised, escalated or cleared (alert NONE, level 0)."""
+    """One change of the guardian's alert: raised, escalated or cleared (alert NONE, level 0).
+
+    `previous` is the alert before the change, so a clearing says what ended.
+    """
 
     at: datetime
     alert: Alert
     level: int
     reason: Reason
+    previous: Alert = Alert.NONE
 
     @property
     def event(self) -> str:
@@ -238,7 +245,19 @@ _READERS: Final[dict[str, Callable[[str, Any], Any]]] = {
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class GuardianConfig:
-    """A guardian's options; build it from user input with `from_dict`, which validates."""
+    """A guardian's options; build it from user input with `from_dict`, which validates.
+
+    - `active_start`, `active_end`: local wall times of active hours (07:00 to 22:00).
+    - `inactivity_minutes`: quiet allowed in active hours (180).
+    - `night_inactivity_minutes`: quiet allowed outside them, from the last activity (720).
+    - `expected_by`: times by which activity since `active_start` is expected (none).
+    - `escalate_after_minutes`: minutes after the alert for level 2, level 3... (none).
+    - `learn`: let the learned routine bring alerts forward (off).
+    - `time_zone`: IANA name of the wall times' time zone ("UTC"; HA passes its own).
+    - `blind_grace_minutes`: how long every source may be blind before "cannot monitor" (15).
+    - `visitors_factor`: how much longer quiet may last in visitors mode (2).
+    - `learned_min_minutes`: the shortest quiet the learned routine may alert after (45).
+    """
 
     active_start: time = time(7, 0)
     active_end: time = time(22, 0)
@@ -678,11 +697,16 @@ class InactivityGuardian:
         if reason is Reason.ESCALATED:
             self._level += 1
             self._alert_reason = reason
-            return [AlertChange(at=at, alert=self._alert, level=self._level, reason=reason)]
+            return [
+                AlertChange(
+                    at=at, alert=self._alert, level=self._level, reason=reason, previous=self._alert
+                )
+            ]
         return self._raise(Alert.INACTIVITY, reason, at)
 
     def _raise(self, alert: Alert, reason: Reason, at: datetime) -> list[AlertChange]:
         """Open `alert` at level 1."""
+        previous = self._alert
         self._alert = alert
         self._level = 1
         self._alert_reason = reason
@@ -690,18 +714,19 @@ class InactivityGuardian:
         # Escalation delays count from when somebody could be told (`at`), not from when the
         # rule fell due while Home Assistant was down: the time up to `at` is accrued next.
         self._alert_age = (self._clock or at) - at
-        return [AlertChange(at=at, alert=alert, level=1, reason=reason)]
+        return [AlertChange(at=at, alert=alert, level=1, reason=reason, previous=previous)]
 
     def _clear(self, reason: Reason, at: datetime) -> list[AlertChange]:
         """Close the open alert, if any."""
-        if self._alert is Alert.NONE:
+        previous = self._alert
+        if previous is Alert.NONE:
             return []
         self._alert = Alert.NONE
         self._level = 0
         self._alert_reason = reason
         self._alert_since = None
         self._alert_age = _NONE
-        return [AlertChange(at=at, alert=Alert.NONE, level=0, reason=reason)]
+        return [AlertChange(at=at, alert=Alert.NONE, level=0, reason=reason, previous=previous)]
 
     def _restart_quiet(self, now: datetime) -> None:
         """Start counting quiet time afresh from `now`."""

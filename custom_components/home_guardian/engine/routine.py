@@ -3,9 +3,13 @@
 How the learned routine works, in plain words:
 
 - Every quarter-hour, the guardian notes how long the home has been quiet so far (nothing seen
-  moving while something could see), and files that under the hour of the week: Monday
+  moving while something could see), counted the way the fixed rule of that time counts it:
+  since the start of the day's active hours or the last activity, whichever is later, in active
+  hours; since the last activity at night. It files the note under the hour of the week: Monday
   07:00-08:00, Monday 08:00-09:00, and so on, 168 hours in all. Only ordinary time counts: mode
-  home, something could see, no alert open, Home Assistant running.
+  home, something could see for most of the quarter-hour, Home Assistant running. Time with an
+  alert open counts too: most alerts end with the person simply getting up, and a routine that
+  skipped them would never learn the lie-in it alerted on.
 - Recent weeks count most: a week's notes weigh half as much four weeks later, so the routine
   follows a changing life (a new job, summer mornings) within a month or so.
 - From the notes of an hour it takes the usual longest silence: the length that only one

@@ -1,0 +1,1040 @@
+"""Scenario tests for the inactivity guardian, through its API and through guardian-replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+import importlib
+import json
+from pathlib import Path
+import random
+import subprocess
+import sys
+from types import ModuleType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from custom_components.home_guardian.engine.guardian import (
+    Alert,
+    AlertChange,
+    GuardianConfig,
+    GuardianConfigError,
+    InactivityGuardian,
+    Mode,
+    Reason,
+    StoredStateError,
+)
+from custom_components.home_guardian.engine.routine import LearnedRoutine
+from custom_components.home_guardian.engine.schedule import (
+    DailySchedule,
+    hour_of_week,
+    next_hour_mark,
+    next_quarter_hour,
+    wall_instant,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+REPLAY = REPO / "scripts" / "guardian-replay"
+TRACES = Path(__file__).parent / "traces"
+ZONE = ZoneInfo("Europe/Berlin")
+BASE: dict[str, Any] = {
+    "active_start": "07:00",
+    "active_end": "22:00",
+    "inactivity_minutes": 180,
+    "night_inactivity_minutes": 720,
+    "expected_by": ["09:30"],
+    "escalate_after_minutes": [30, 90],
+    "learn": False,
+    "time_zone": "Europe/Berlin",
+}
+
+
+@pytest.fixture(scope="module")
+def cli() -> Iterator[ModuleType]:
+    """Import the replay command the way it runs, to replay traces without a subprocess."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        yield importlib.import_module("guardian_replay")
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+
+
+def at(text: str) -> datetime:
+    """Return a local time in Europe/Berlin, "2024-03-05 10:00", as an aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=ZONE)
+
+
+def event(when: str | datetime, kind: str, **fields: Any) -> dict[str, Any]:
+    """Return one trace event."""
+    moment = at(when) if isinstance(when, str) else when
+    return {"t": moment.isoformat(), "event": kind, **fields}
+
+
+def act(when: str | datetime, source: str = "kitchen") -> dict[str, Any]:
+    """Return an activity event."""
+    return event(when, "activity", source=source)
+
+
+def play(
+    cli: ModuleType, *events: dict[str, Any], **options: Any
+) -> list[tuple[datetime, str, int]]:
+    """Replay events (an end is added after the last) and return (time, alert, level) lines."""
+    lines = [json.dumps({"config": {**BASE, **options}}), *map(json.dumps, events)]
+    if events[-1]["event"] != "end":
+        lines.append(json.dumps({"t": events[-1]["t"], "event": "end"}))
+    config, parsed = cli.read_trace(lines)
+    out = []
+    for change in cli.replay(config, parsed):
+        line = json.loads(cli.output_line(change, config))
+        out.append((datetime.fromisoformat(line["t"]), line["alert"], line["level"]))
+    return out
+
+
+def line(when: str, alert: str, level: int = 1) -> tuple[datetime, str, int]:
+    """Return an expected output line."""
+    return (at(when), alert, 0 if alert == "cleared" else level)
+
+
+def routine_days(start: date, days: int, seed: int) -> list[dict[str, Any]]:
+    """Simulate an ordinary life: up between 06:30 and 08:00, busy with pauses, to bed by 23:00."""
+    rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
+    events = []
+    for offset in range(days):
+        day = datetime.combine(start + timedelta(days=offset), time(0), tzinfo=ZONE)
+        minute = rng.uniform(390, 480)
+        bed = rng.uniform(1290, 1380)
+        while minute < bed:
+            events.append(act(day + timedelta(minutes=minute)))
+            minute += rng.uniform(2, 100)
+        events.append(act(day + timedelta(minutes=bed), "bedroom"))
+        events.append(act(day + timedelta(minutes=rng.uniform(1560, 1740)), "bathroom"))
+    return events
+
+
+def new(**options: Any) -> InactivityGuardian:
+    """Return a guardian with the base options changed by `options`."""
+    return InactivityGuardian(GuardianConfig.from_dict({**BASE, **options}))
+
+
+# Everyday life.
+
+
+def test_normal_month_has_no_alerts(cli: ModuleType) -> None:
+    """A month of ordinary days, with or without learning, raises nothing."""
+    events = routine_days(date(2024, 3, 4), 31, seed=1)
+    assert play(cli, *events) == []
+    assert play(cli, *events, learn=True) == []
+
+
+def test_fall_mid_morning_alerts_after_the_allowed_quiet(cli: ModuleType) -> None:
+    """Quiet after 10:15 alerts at 13:15 exactly, escalates at +30 and +90 minutes."""
+    expected = [
+        line("2024-03-05 13:15", "inactivity", 1),
+        line("2024-03-05 13:45", "inactivity", 2),
+        line("2024-03-05 14:45", "inactivity", 3),
+        line("2024-03-05 16:20", "cleared"),
+    ]
+    assert (
+        play(
+            cli,
+            act("2024-03-04 21:40"),
+            act("2024-03-05 07:20"),
+            act("2024-03-05 10:15"),
+            act("2024-03-05 16:20", "hall"),
+            event("2024-03-05 19:00", "end"),
+        )
+        == expected
+    )
+
+
+def test_no_wake_up_alerts_at_the_deadline(cli: ModuleType) -> None:
+    """Nobody up by 09:30 is an alert at 09:30; without a deadline the day's count decides."""
+    events = (act("2024-03-04 22:30"), event("2024-03-05 12:00", "end"))
+    assert play(cli, *events) == [
+        line("2024-03-05 09:30", "inactivity", 1),
+        line("2024-03-05 10:00", "inactivity", 2),
+        line("2024-03-05 11:00", "inactivity", 3),
+    ]
+    assert play(cli, *events, expected_by=[], escalate_after_minutes=[]) == [
+        line("2024-03-05 10:00", "inactivity")
+    ]
+
+
+def test_only_the_first_deadline_of_a_day_can_fire(cli: ModuleType) -> None:
+    """Every deadline asks for activity since the day began; the earliest decides."""
+    events = (act("2024-03-04 22:30"), event("2024-03-05 12:00", "end"))
+    assert play(cli, *events, expected_by=["11:00", "08:30"], escalate_after_minutes=[]) == [
+        line("2024-03-05 08:30", "inactivity")
+    ]
+
+
+def test_evening_fall_is_found_by_the_night_count(cli: ModuleType) -> None:
+    """Quiet from 20:00 alerts after the night allowance, even though the morning has begun."""
+    assert play(
+        cli,
+        act("2024-03-04 20:00"),
+        event("2024-03-05 09:00", "end"),
+        expected_by=[],
+        night_inactivity_minutes=660,
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 07:00", "inactivity")]
+    assert play(
+        cli,
+        act("2024-03-04 20:00"),
+        event("2024-03-05 09:00", "end"),
+        expected_by=[],
+        night_inactivity_minutes=600,
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 06:00", "inactivity")]
+
+
+def test_active_hours_may_wrap_midnight(cli: ModuleType) -> None:
+    """Someone who lives by night: active 20:00 to 04:00, quiet allowed 2 hours then."""
+    options = {
+        "active_start": "20:00",
+        "active_end": "04:00",
+        "inactivity_minutes": 120,
+        "night_inactivity_minutes": 600,
+        "expected_by": ["21:00"],
+        "escalate_after_minutes": [],
+    }
+    night = (act("2024-03-05 20:30"), act("2024-03-05 22:00"), act("2024-03-06 00:00"))
+    assert play(cli, *night, event("2024-03-06 01:30", "end"), **options) == []
+    assert play(cli, *night, event("2024-03-06 03:00", "end"), **options) == [
+        line("2024-03-06 02:00", "inactivity")
+    ]
+    assert play(cli, act("2024-03-05 10:00"), event("2024-03-05 22:00", "end"), **options) == [
+        line("2024-03-05 20:00", "inactivity")
+    ]
+
+
+def test_activity_at_the_due_time_wins(cli: ModuleType) -> None:
+    """An event that arrives exactly when a limit is reached prevents the alert."""
+    assert play(cli, act("2024-03-05 10:00"), act("2024-03-05 13:00")) == []
+
+
+# Blindness.
+
+
+def test_night_of_camera_outage_is_cannot_monitor_only(cli: ModuleType) -> None:
+    """A camera blind all night: "cannot monitor" after the grace, cleared when it sees again."""
+    assert play(
+        cli,
+        act("2024-03-04 22:10", "living_room"),
+        event("2024-03-04 23:00", "blind", source="living_room"),
+        event("2024-03-05 06:30", "seeing", source="living_room"),
+        act("2024-03-05 07:45", "living_room"),
+        event("2024-03-05 10:00", "end"),
+    ) == [line("2024-03-04 23:15", "cannot_monitor"), line("2024-03-05 06:30", "cleared")]
+
+
+def test_blindness_without_grace_is_reported_at_once(cli: ModuleType) -> None:
+    """With no grace, every source going blind is "cannot monitor" the same minute."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 10:30", "blind", source="kitchen"),
+        event("2024-03-05 10:40", "seeing", source="kitchen"),
+        blind_grace_minutes=0,
+    ) == [line("2024-03-05 10:30", "cannot_monitor"), line("2024-03-05 10:40", "cleared")]
+
+
+def test_blind_time_is_not_quiet_time(cli: ModuleType) -> None:
+    """Quiet stops counting while blind: an hour blind makes the alert an hour later."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 11:00", "blind", source="kitchen"),
+        event("2024-03-05 12:00", "seeing", source="kitchen"),
+        event("2024-03-05 15:00", "end"),
+        escalate_after_minutes=[],
+        blind_grace_minutes=90,
+    ) == [line("2024-03-05 14:00", "inactivity")]
+
+
+def test_one_source_seeing_is_enough(cli: ModuleType) -> None:
+    """With one camera blind and another seeing, the guardian still watches."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00", "hall"),
+        event("2024-03-05 10:30", "blind", source="kitchen"),
+        event("2024-03-05 14:00", "end"),
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 13:00", "inactivity")]
+
+
+def test_blind_all_morning_postpones_the_deadline(cli: ModuleType) -> None:
+    """Blind from 06:00 to 11:00: no deadline alert then; the deadline's 2h30 count from 11:00."""
+    assert play(
+        cli,
+        act("2024-03-04 21:00"),
+        event("2024-03-05 06:00", "blind", source="kitchen"),
+        event("2024-03-05 11:00", "seeing", source="kitchen"),
+        event("2024-03-05 14:00", "end"),
+        escalate_after_minutes=[],
+    ) == [
+        line("2024-03-05 06:15", "cannot_monitor"),
+        line("2024-03-05 11:00", "cleared"),
+        line("2024-03-05 13:30", "inactivity"),
+    ]
+
+
+def test_blind_stretch_in_the_morning_pushes_the_deadline_back(cli: ModuleType) -> None:
+    """Seeing 07:00-08:00 then blind until 10:00: the deadline falls at 11:30, not 09:30."""
+    assert play(
+        cli,
+        act("2024-03-04 23:00"),
+        event("2024-03-05 08:00", "blind", source="kitchen"),
+        event("2024-03-05 10:00", "seeing", source="kitchen"),
+        event("2024-03-05 12:00", "end"),
+        escalate_after_minutes=[],
+    ) == [
+        line("2024-03-05 08:15", "cannot_monitor"),
+        line("2024-03-05 10:00", "cleared"),
+        line("2024-03-05 11:30", "inactivity"),
+    ]
+
+
+def test_open_inactivity_alert_stays_while_blind(cli: ModuleType) -> None:
+    """Blindness never clears an inactivity alert, and escalation goes on."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 13:10", "blind", source="kitchen"),
+        event("2024-03-05 20:00", "end"),
+    ) == [
+        line("2024-03-05 13:00", "inactivity", 1),
+        line("2024-03-05 13:30", "inactivity", 2),
+        line("2024-03-05 14:30", "inactivity", 3),
+    ]
+
+
+def test_activity_from_a_new_source_ends_cannot_monitor(cli: ModuleType) -> None:
+    """A source never heard of joins, seeing, at its first activity."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 10:30", "blind", source="kitchen"),
+        act("2024-03-05 11:00", "hall"),
+    ) == [line("2024-03-05 10:45", "cannot_monitor"), line("2024-03-05 11:00", "cleared")]
+
+
+def test_deadline_of_a_day_blind_throughout_is_cannot_monitor(cli: ModuleType) -> None:
+    """Blind the whole day: never an inactivity alert."""
+    assert play(
+        cli,
+        act("2024-03-04 21:00"),
+        event("2024-03-04 23:00", "blind", source="kitchen"),
+        event("2024-03-06 00:00", "end"),
+    ) == [line("2024-03-04 23:15", "cannot_monitor")]
+
+
+# Downtime.
+
+
+def test_downtime_across_a_deadline_fires_at_restart(cli: ModuleType) -> None:
+    """Down 06:00-11:00: the 09:30 deadline fires at 11:00; escalation counts from then."""
+    assert play(
+        cli,
+        act("2024-03-04 21:00"),
+        event("2024-03-05 06:00", "down", until=at("2024-03-05 11:00").isoformat()),
+        event("2024-03-05 13:00", "end"),
+    ) == [
+        line("2024-03-05 11:00", "inactivity", 1),
+        line("2024-03-05 11:30", "inactivity", 2),
+        line("2024-03-05 12:30", "inactivity", 3),
+    ]
+
+
+def test_downtime_across_a_quiet_limit_fires_at_restart(cli: ModuleType) -> None:
+    """A limit due at 13:00 while down until 15:00 fires at 15:00."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 11:00", "down", until=at("2024-03-05 15:00").isoformat()),
+        event("2024-03-05 15:10", "end"),
+    ) == [line("2024-03-05 15:00", "inactivity")]
+
+
+def test_restart_does_not_reset_the_quiet_count(cli: ModuleType) -> None:
+    """A ten-minute restart changes nothing: the alert still comes three hours after activity."""
+    assert play(
+        cli,
+        act("2024-03-05 08:00"),
+        event("2024-03-05 09:00", "down", until=at("2024-03-05 09:10").isoformat()),
+        event("2024-03-05 12:00", "end"),
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 11:00", "inactivity")]
+
+
+def test_downtime_while_blind_is_cannot_monitor(cli: ModuleType) -> None:
+    """Blind when HA stopped: the gap is blind too, "cannot monitor" at restart, no inactivity."""
+    assert play(
+        cli,
+        act("2024-03-04 21:00"),
+        event("2024-03-05 05:55", "blind", source="kitchen"),
+        event("2024-03-05 06:00", "down", until=at("2024-03-05 11:00").isoformat()),
+        event("2024-03-05 11:30", "seeing", source="kitchen"),
+        event("2024-03-05 14:30", "end"),
+        escalate_after_minutes=[],
+    ) == [
+        line("2024-03-05 11:00", "cannot_monitor"),
+        line("2024-03-05 11:30", "cleared"),
+        line("2024-03-05 14:00", "inactivity"),
+    ]
+
+
+# Clock changes.
+
+
+def test_dst_nights_neither_trigger_nor_suppress(cli: ModuleType) -> None:
+    """Ordinary nights across both DST changes are quiet; a fall the next day alerts on time."""
+    for night in ("2024-03-30", "2024-10-26"):
+        morning = (date.fromisoformat(night) + timedelta(days=1)).isoformat()
+        assert play(cli, act(f"{night} 22:30"), act(f"{morning} 07:15")) == []
+        assert play(
+            cli,
+            act(f"{night} 22:30"),
+            act(f"{morning} 07:15"),
+            act(f"{morning} 10:00"),
+            event(f"{morning} 13:30", "end"),
+            escalate_after_minutes=[],
+        ) == [line(f"{morning} 13:00", "inactivity")]
+        assert play(
+            cli, act(f"{night} 22:30"), event(f"{morning} 10:00", "end"), escalate_after_minutes=[]
+        ) == [line(f"{morning} 09:30", "inactivity")]
+
+
+def test_night_quiet_is_real_elapsed_time_across_dst(cli: ModuleType) -> None:
+    """Ten hours of quiet from 19:00: 05:00 on an ordinary night, 06:00 and 04:00 around DST."""
+    options = {
+        "inactivity_minutes": 240,
+        "night_inactivity_minutes": 600,
+        "expected_by": [],
+        "escalate_after_minutes": [],
+    }
+    for night, alert in (("2024-03-04", "05:00"), ("2024-03-30", "06:00"), ("2024-10-26", "04:00")):
+        morning = (date.fromisoformat(night) + timedelta(days=1)).isoformat()
+        assert play(cli, act(f"{night} 19:00"), event(f"{morning} 08:00", "end"), **options) == [
+            line(f"{morning} {alert}", "inactivity")
+        ]
+
+
+def test_backwards_clock_jump_neither_triggers_nor_suppresses(cli: ModuleType) -> None:
+    """The clock falls back 45 minutes at 11:00: the alert comes after 3 real hours of quiet."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 11:00", "seeing", source="kitchen"),
+        event("2024-03-05 10:15", "seeing", source="kitchen"),
+        event("2024-03-05 14:00", "end"),
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 12:15", "inactivity")]
+
+
+def test_backwards_clock_jump_keeps_an_open_alert() -> None:
+    """Jumping back after an alert neither clears it nor resets its escalation."""
+    guardian = new()
+    guardian.activity("kitchen", at("2024-03-05 10:00"))
+    assert [c.level for c in guardian.evaluate(at("2024-03-05 13:00"))] == [1]
+    assert guardian.evaluate(at("2024-03-05 13:05")) == []
+    assert guardian.evaluate(at("2024-03-05 12:00")) == []
+    assert guardian.alert is Alert.INACTIVITY
+    assert guardian.level == 1
+    changes = guardian.catch_up(at("2024-03-05 13:00"))
+    assert [(c.at, c.level, c.reason) for c in changes] == [
+        (at("2024-03-05 12:25"), 2, Reason.ESCALATED)
+    ]
+
+
+def test_backwards_jump_does_not_replay_a_new_day() -> None:
+    """Jumping back over the start of the day neither restarts the day's count nor its deadline."""
+    guardian = new(escalate_after_minutes=[])
+    guardian.activity("kitchen", at("2024-03-04 22:00"))
+    guardian.evaluate(at("2024-03-05 07:30"))
+    guardian.evaluate(at("2024-03-05 06:50"))
+    # 30 minutes of the day passed before the jump: the deadline's 2h30 run out at 08:50.
+    changes = guardian.catch_up(at("2024-03-05 09:30"))
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-05 08:50"), Reason.EXPECTED_BY)]
+
+
+def test_forward_jump_reported_by_the_host_adds_no_quiet() -> None:
+    """A jump the host knows was not elapsed time moves the clock without adding quiet."""
+    guardian = new(escalate_after_minutes=[])
+    guardian.activity("kitchen", at("2024-03-05 10:00"))
+    guardian.evaluate(at("2024-03-05 10:30"))
+    assert guardian.clock_jumped(at("2024-03-05 12:30")) == []
+    assert guardian.inactive_for(at("2024-03-05 12:30")) == timedelta(minutes=30)
+    changes = guardian.catch_up(at("2024-03-05 16:00"))
+    assert [c.at for c in changes] == [at("2024-03-05 15:00")]
+    assert guardian.clock_jumped(at("2024-03-05 12:00")) == []
+
+
+def test_forward_jump_over_the_start_of_the_day_starts_the_day() -> None:
+    """Jumping over 07:00 still starts the day: its deadline counts from there."""
+    guardian = new(escalate_after_minutes=[])
+    guardian.activity("kitchen", at("2024-03-04 22:00"))
+    guardian.evaluate(at("2024-03-05 06:00"))
+    guardian.clock_jumped(at("2024-03-05 08:00"))
+    changes = guardian.catch_up(at("2024-03-05 12:00"))
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-05 10:30"), Reason.EXPECTED_BY)]
+
+
+def test_wall_times_on_dst_days() -> None:
+    """A wall time in the spring gap happens at the jump; a repeated one the first time."""
+    assert wall_instant(ZONE, date(2024, 3, 31), time(2, 30)) == datetime(
+        2024, 3, 31, 1, tzinfo=UTC
+    )
+    assert wall_instant(ZONE, date(2024, 10, 27), time(2, 30)) == datetime(
+        2024, 10, 27, 0, 30, tzinfo=UTC
+    )
+    schedule = DailySchedule(zone=ZONE, active_start=time(2, 30), active_end=time(20, 0))
+    repeated_hour = datetime(2024, 10, 27, 1, 15, tzinfo=UTC)  # 02:15 CET, the second time
+    assert schedule.is_active(repeated_hour)
+    assert not schedule.is_active(datetime(2024, 10, 27, 0, 15, tzinfo=UTC))
+    assert next_quarter_hour(repeated_hour, ZONE) == datetime(2024, 10, 27, 1, 30, tzinfo=UTC)
+    assert next_hour_mark(repeated_hour, ZONE) == datetime(2024, 10, 27, 2, tzinfo=UTC)
+    assert hour_of_week(repeated_hour, ZONE) == 6 * 24 + 2
+    always = DailySchedule(zone=ZONE, active_start=time(7), active_end=time(7))
+    assert always.is_active(repeated_hour)
+    assert always.next_change(repeated_hour) == datetime(2024, 10, 27, 6, tzinfo=UTC)
+    assert always.deadline_budget(repeated_hour) is None
+
+
+# Escalation, acknowledgement and modes.
+
+
+def test_acknowledge_clears_and_restarts_the_count(cli: ModuleType) -> None:
+    """ "I'm OK" clears the alert; the next one comes three hours after it."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 14:40", "acknowledge"),
+        event("2024-03-05 18:00", "end"),
+    ) == [
+        line("2024-03-05 13:00", "inactivity", 1),
+        line("2024-03-05 13:30", "inactivity", 2),
+        line("2024-03-05 14:30", "inactivity", 3),
+        line("2024-03-05 14:40", "cleared"),
+        line("2024-03-05 17:40", "inactivity", 1),
+    ]
+
+
+def test_acknowledge_without_alert_restarts_the_count(cli: ModuleType) -> None:
+    """An acknowledgement with nothing open prints nothing but counts as a sign of life."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 12:00", "acknowledge"),
+        event("2024-03-05 15:30", "end"),
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 15:00", "inactivity")]
+
+
+def test_acknowledge_while_blind_silences_cannot_monitor_until_seeing(cli: ModuleType) -> None:
+    """Acknowledged blindness stays quiet until a source sees, then counts afresh."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 10:30", "blind", source="kitchen"),
+        event("2024-03-05 11:00", "acknowledge"),
+        event("2024-03-05 15:00", "seeing", source="kitchen"),
+        event("2024-03-05 15:10", "blind", source="kitchen"),
+        event("2024-03-05 16:00", "end"),
+    ) == [
+        line("2024-03-05 10:45", "cannot_monitor"),
+        line("2024-03-05 11:00", "cleared"),
+        line("2024-03-05 15:25", "cannot_monitor"),
+    ]
+
+
+def test_acknowledged_inactivity_while_blind_leaves_no_cannot_monitor(cli: ModuleType) -> None:
+    """ "Handled" during blindness covers the blindness too."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 13:10", "blind", source="kitchen"),
+        event("2024-03-05 13:20", "acknowledge"),
+        event("2024-03-05 18:00", "end"),
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 13:00", "inactivity"), line("2024-03-05 13:20", "cleared")]
+
+
+def test_away_pauses_everything_and_clears(cli: ModuleType) -> None:
+    """Away clears an open alert, then nothing, blindness included; home restarts the count."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 13:10", "mode", mode="away"),
+        event("2024-03-06 02:00", "blind", source="kitchen"),
+        event("2024-03-06 09:00", "seeing", source="kitchen"),
+        event("2024-03-07 12:00", "mode", mode="home"),
+        event("2024-03-07 16:00", "end"),
+        escalate_after_minutes=[],
+    ) == [
+        line("2024-03-05 13:00", "inactivity"),
+        line("2024-03-05 13:10", "cleared"),
+        line("2024-03-07 15:00", "inactivity"),
+    ]
+
+
+def test_coming_home_blind_raises_cannot_monitor_after_the_grace(cli: ModuleType) -> None:
+    """Blind while away is no problem; still blind at home it is, after the grace."""
+    assert play(
+        cli,
+        event("2024-03-05 09:00", "mode", mode="away"),
+        event("2024-03-05 12:00", "blind", source="kitchen"),
+        event("2024-03-05 20:00", "mode", mode="home"),
+        event("2024-03-05 21:00", "end"),
+    ) == [line("2024-03-05 20:15", "cannot_monitor")]
+
+
+def test_visitors_relax_the_limits_and_skip_the_deadline(cli: ModuleType) -> None:
+    """With visitors quiet may last twice as long and the morning deadline is off."""
+    assert play(
+        cli,
+        act("2024-03-04 21:00"),
+        event("2024-03-05 06:00", "mode", mode="visitors"),
+        act("2024-03-05 10:00"),
+        event("2024-03-05 17:00", "end"),
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 16:00", "inactivity")]
+    assert (
+        play(
+            cli,
+            act("2024-03-04 21:00"),
+            event("2024-03-05 06:00", "mode", mode="visitors"),
+            event("2024-03-05 11:30", "end"),
+        )
+        == []
+    )
+
+
+def test_mode_api() -> None:
+    """Modes come as enum or text; an unknown one is refused; the same mode changes nothing."""
+    guardian = new()
+    guardian.set_mode("visitors", at("2024-03-05 10:00"))
+    assert guardian.mode is Mode.VISITORS
+    assert guardian.set_mode(Mode.VISITORS, at("2024-03-05 11:00")) == []
+    assert guardian.inactive_for(at("2024-03-05 11:00")) == timedelta(hours=1)
+    with pytest.raises(ValueError, match="holiday"):
+        guardian.set_mode("holiday", at("2024-03-05 11:00"))
+
+
+# Learning.
+
+
+def busy_days(start: date, days: int) -> list[dict[str, Any]]:
+    """Return days with activity every ten minutes from 07:00 to 21:30."""
+    events = []
+    for offset in range(days):
+        day = datetime.combine(start + timedelta(days=offset), time(7), tzinfo=ZONE)
+        events += [act(day + timedelta(minutes=10 * k)) for k in range(88)]
+    return events
+
+
+def test_learning_alerts_earlier_when_a_busy_hour_stays_silent(cli: ModuleType) -> None:
+    """After three busy weeks, silence from 10:00 alerts at the 45-minute floor, not at 13:00."""
+    morning = datetime(2024, 3, 25, 7, tzinfo=ZONE)
+    events = busy_days(date(2024, 3, 4), 21)
+    events += [act(morning + timedelta(minutes=10 * k)) for k in range(19)]
+    events.append(event("2024-03-25 14:00", "end"))
+    assert play(cli, *events, learn=True, escalate_after_minutes=[]) == [
+        line("2024-03-25 10:45", "inactivity")
+    ]
+    assert play(cli, *events, escalate_after_minutes=[]) == [line("2024-03-25 13:00", "inactivity")]
+    assert play(cli, *events, learn=True, learned_min_minutes=60, escalate_after_minutes=[]) == [
+        line("2024-03-25 11:00", "inactivity")
+    ]
+
+
+def test_learning_never_alerts_later_than_the_fixed_rules(cli: ModuleType) -> None:
+    """A daily nap of 2h30 is learned as normal, and a nap that never ends meets the fixed limit."""
+    events = []
+    for offset in range(22):
+        day = datetime.combine(date(2024, 3, 4) + timedelta(days=offset), time(7), tzinfo=ZONE)
+        last = 43 if offset == 21 else 88
+        events += [act(day + timedelta(minutes=10 * k)) for k in range(last) if not 42 < k < 57]
+    events.append(event("2024-03-25 19:00", "end"))
+    expected = [line("2024-03-25 17:00", "inactivity")]
+    assert play(cli, *events, learn=True, escalate_after_minutes=[]) == expected
+    assert play(cli, *events, escalate_after_minutes=[]) == expected
+
+
+def test_learning_needs_two_weeks_of_watching() -> None:
+    """The routine applies only after two weeks of notes; the notes are kept while not learning."""
+    guardian = new(learn=False)
+    start = at("2024-03-04 00:00")
+    for hours in range(0, 14 * 24, 6):
+        guardian.activity("kitchen", start + timedelta(hours=hours))
+    guardian.evaluate(start + timedelta(days=14) - timedelta(minutes=15))
+    assert not guardian.routine_ready
+    guardian.evaluate(start + timedelta(days=14, hours=1))
+    assert guardian.routine_ready
+
+
+def test_routine_allowances() -> None:
+    """An hour with short silences gets a short allowance; one with long silences none."""
+    routine = LearnedRoutine()
+    assert routine.allowance(10) is None
+    for week in range(4):
+        for day in range(7):
+            routine.record(day * 24 + 10, [timedelta(minutes=5)] * 4)
+            routine.record(day * 24 + 14, [timedelta(hours=5 + week)] * 4)
+    assert routine.allowance(10) == timedelta(minutes=15) * 1.75
+    assert routine.allowance(14) is None
+    routine.record(3, [])
+    assert routine.notes == 4 * 7 * 8
+    restored = LearnedRoutine.from_dict(json.loads(json.dumps(routine.to_dict())))
+    assert restored.allowance(10) == routine.allowance(10)
+    for damaged in (
+        {"notes": -1, "counts": routine.to_dict()["counts"]},
+        {"notes": 1, "counts": [[0.0] * 17] * 3},
+        {"notes": 1, "counts": [[-1.0] * 17] * 168},
+    ):
+        with pytest.raises(ValueError, match="routine"):
+            LearnedRoutine.from_dict(damaged)
+
+
+# Storage.
+
+
+def scenario() -> list[tuple[str, Any, datetime]]:
+    """Return a week of life with learning, blindness, modes and an incident, as API calls."""
+    calls: list[tuple[str, Any, datetime]] = [
+        ("activity", item["source"], datetime.fromisoformat(item["t"]))
+        for item in routine_days(date(2024, 3, 4), 16, seed=3)
+    ]
+    calls += [
+        ("activity", "kitchen", at("2024-03-20 08:00")),
+        ("activity", "kitchen", at("2024-03-20 10:05")),
+        ("set_seeing", ("kitchen", False), at("2024-03-20 13:20")),
+        ("set_seeing", ("kitchen", True), at("2024-03-20 14:00")),
+        ("acknowledge", None, at("2024-03-20 16:00")),
+        ("set_mode", "visitors", at("2024-03-20 17:00")),
+        ("set_mode", "home", at("2024-03-21 09:00")),
+        ("set_seeing", ("kitchen", False), at("2024-03-21 23:00")),
+        ("activity", "hall", at("2024-03-22 08:00")),
+    ]
+    return sorted(calls, key=lambda c: c[2])
+
+
+def run_calls(
+    config: GuardianConfig, calls: list[tuple[str, Any, datetime]], restore_every: int | None
+) -> list[AlertChange]:
+    """Drive a guardian with `calls`, optionally restoring it from JSON every few calls."""
+    guardian = InactivityGuardian(config)
+    changes: list[AlertChange] = []
+    for number, (name, argument, moment) in enumerate(calls):
+        if restore_every and number % restore_every == 0:
+            guardian = InactivityGuardian(config, json.loads(json.dumps(guardian.to_dict())))
+        changes += guardian.catch_up(moment)
+        if name == "activity":
+            changes += guardian.activity(argument, moment)
+        elif name == "set_seeing":
+            changes += guardian.set_seeing(*argument, moment)
+        elif name == "acknowledge":
+            changes += guardian.acknowledge(moment)
+        else:
+            changes += guardian.set_mode(argument, moment)
+    return changes + guardian.catch_up(at("2024-03-23 00:00"))
+
+
+def test_persistence_round_trip_mid_incident_changes_nothing() -> None:
+    """Saving and restoring between any two calls gives exactly the uninterrupted run's alerts."""
+    config = GuardianConfig.from_dict({**BASE, "learn": True})
+    calls = scenario()
+    uninterrupted = run_calls(config, calls, None)
+    assert [c.event for c in uninterrupted][:3] == ["inactivity", "inactivity", "inactivity"]
+    assert run_calls(config, calls, 7) == uninterrupted
+    assert run_calls(config, calls[-12:], 1) == run_calls(config, calls[-12:], None)
+
+
+def test_state_survives_json_with_every_field() -> None:
+    """Everything the entities show comes back after a restore."""
+    guardian = new()
+    guardian.activity("kitchen", at("2024-03-05 10:00"))
+    guardian.set_seeing("hall", False, at("2024-03-05 10:05"))
+    guardian.catch_up(at("2024-03-05 13:40"))
+    guardian.evaluate(at("2024-03-05 13:40"))
+    restored = InactivityGuardian(guardian.config, json.loads(json.dumps(guardian.to_dict())))
+    assert restored.to_dict() == guardian.to_dict()
+    assert (restored.alert, restored.level, restored.alert_reason) == (
+        Alert.INACTIVITY,
+        2,
+        Reason.ESCALATED,
+    )
+    assert restored.alert_since == at("2024-03-05 13:00")
+    assert restored.last_activity == at("2024-03-05 10:00")
+    assert restored.sources == {"kitchen": True, "hall": False}
+    assert restored.inactive_for(at("2024-03-05 14:00")) == timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"version": 99},
+        {"version": None},
+        {"mode": "party"},
+        {"clock": 12},
+        {"clock": "not a time"},
+        {"clock": "2024-03-05T10:00:00"},
+        {"quiet_seconds": -5},
+        {"quiet_seconds": True},
+        {"sources": {"kitchen": "yes"}},
+        {"level": 0},
+        {"done": None},
+        {"routine": {"notes": 0}},
+        {"hour_quiet_seconds": None},
+    ],
+)
+def test_damaged_state_is_refused(damage: dict[str, Any]) -> None:
+    """Stored state that cannot be trusted raises StoredStateError: the HA layer starts over."""
+    guardian = new()
+    guardian.activity("kitchen", at("2024-03-05 10:00"))
+    guardian.evaluate(at("2024-03-05 13:10"))
+    with pytest.raises(StoredStateError):
+        InactivityGuardian(guardian.config, {**guardian.to_dict(), **damage})
+    with pytest.raises(StoredStateError):
+        InactivityGuardian(guardian.config, ["not", "a", "mapping"])  # type: ignore[arg-type]
+
+
+# The API around the rules.
+
+
+def test_api_basics() -> None:
+    """Properties before and after the first call; naive times are refused; sources come and go."""
+    guardian = new()
+    assert guardian.next_check(at("2024-03-05 10:00")) is None
+    assert guardian.inactive_for(at("2024-03-05 10:00")) == timedelta(0)
+    assert guardian.can_see
+    assert guardian.alert is Alert.NONE
+    assert guardian.level == 0
+    assert guardian.last_activity is None
+    with pytest.raises(ValueError, match="timezone-aware"):
+        guardian.evaluate(datetime(2024, 3, 5, 10))  # noqa: DTZ001 - the point of the test
+    guardian.set_seeing("kitchen", False, at("2024-03-05 10:00"))
+    guardian.set_seeing("hall", True, at("2024-03-05 10:00"))
+    changes = guardian.forget_source("hall", at("2024-03-05 10:05"))
+    assert changes == []
+    assert not guardian.can_see
+    assert guardian.inactive_for(at("2024-03-05 11:00")) == timedelta(minutes=5)
+    [change] = guardian.evaluate(at("2024-03-05 10:20"))
+    assert (change.at, change.alert, change.level, change.reason, change.event) == (
+        at("2024-03-05 10:20"),
+        Alert.CANNOT_MONITOR,
+        1,
+        Reason.BLIND,
+        "cannot_monitor",
+    )
+    [cleared] = guardian.forget_source("kitchen", at("2024-03-05 10:30"))
+    assert (cleared.alert, cleared.level, cleared.event, cleared.previous) == (
+        Alert.NONE,
+        0,
+        "cleared",
+        Alert.CANNOT_MONITOR,
+    )
+    assert change.previous is Alert.NONE
+    assert guardian.sources == {}
+
+
+def test_next_check_wakes_only_when_needed() -> None:
+    """Without learning a quiet day needs a handful of checks; with learning one an hour."""
+    for learn, most in ((False, 6), (True, 26)):
+        guardian = new(learn=learn, expected_by=[])
+        guardian.activity("kitchen", at("2024-03-05 06:30"))
+        moment = at("2024-03-05 06:30")
+        checks = 0
+        while (due := guardian.next_check(moment)) is not None and due < at("2024-03-06 06:30"):
+            assert due > moment
+            guardian.evaluate(due)
+            moment = due
+            checks += 1
+        assert checks <= most
+    assert guardian.next_check(at("2024-03-07 00:00")) == at("2024-03-07 00:00")
+
+
+def test_catch_up_refuses_a_stuck_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A next check that does not move forward is a bug, not a hang."""
+    guardian = new()
+    guardian.evaluate(at("2024-03-05 10:00"))
+    monkeypatch.setattr(guardian, "next_check", lambda now: now)
+    with pytest.raises(RuntimeError, match="does not move forward"):
+        guardian.catch_up(at("2024-03-05 12:00"))
+
+
+# Options.
+
+
+def test_config_defaults_and_formats() -> None:
+    """Every option has a default; times come as HH:MM, HH:MM:SS or time; unknown keys are left."""
+    config = GuardianConfig.from_dict({"name": "Grandma", "sources": ["binary_sensor.hall"]})
+    assert config == GuardianConfig()
+    assert config.zone == ZoneInfo("UTC")
+    config = GuardianConfig.from_dict(
+        {
+            "active_start": "6:30:15",
+            "active_end": time(21, 0),
+            "expected_by": ["10:00", "08:30"],
+            "escalate_after_minutes": [15, 45.5],
+            "blind_grace_minutes": 0,
+            "visitors_factor": 3,
+            "learn": True,
+        }
+    )
+    assert config.active_start == time(6, 30, 15)
+    assert config.active_end == time(21)
+    assert config.expected_by == (time(8, 30), time(10))
+    assert config.escalate_after_minutes == (15.0, 45.5)
+    assert config.blind_grace_minutes == 0
+    assert config.visitors_factor == 3.0
+
+
+@pytest.mark.parametrize(
+    ("options", "option", "key"),
+    [
+        ({"active_start": "7"}, "active_start", "invalid_time"),
+        ({"active_end": "24:00"}, "active_end", "invalid_time"),
+        ({"active_end": 7}, "active_end", "invalid_time"),
+        ({"inactivity_minutes": 0}, "inactivity_minutes", "invalid_minutes"),
+        ({"inactivity_minutes": "180"}, "inactivity_minutes", "invalid_minutes"),
+        ({"night_inactivity_minutes": True}, "night_inactivity_minutes", "invalid_minutes"),
+        ({"night_inactivity_minutes": 20000}, "night_inactivity_minutes", "invalid_minutes"),
+        ({"blind_grace_minutes": -1}, "blind_grace_minutes", "invalid_minutes"),
+        ({"learned_min_minutes": float("nan")}, "learned_min_minutes", "invalid_minutes"),
+        ({"expected_by": "09:30"}, "expected_by", "invalid_list"),
+        ({"expected_by": ["09:61"]}, "expected_by", "invalid_time"),
+        ({"expected_by": ["07:00"]}, "expected_by", "invalid_expected_by"),
+        ({"expected_by": ["09:00", "09:00"]}, "expected_by", "invalid_expected_by"),
+        ({"escalate_after_minutes": [30, 30]}, "escalate_after_minutes", "invalid_escalation"),
+        ({"escalate_after_minutes": [-5]}, "escalate_after_minutes", "invalid_minutes"),
+        ({"learn": "yes"}, "learn", "invalid_flag"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone", "invalid_time_zone"),
+        ({"time_zone": "../etc/passwd"}, "time_zone", "invalid_time_zone"),
+        ({"time_zone": 1}, "time_zone", "invalid_time_zone"),
+        ({"visitors_factor": 0.5}, "visitors_factor", "invalid_factor"),
+        ({"visitors_factor": "2"}, "visitors_factor", "invalid_factor"),
+    ],
+)
+def test_bad_config_is_refused(options: dict[str, Any], option: str, key: str) -> None:
+    """Bad options raise GuardianConfigError naming the option and a translation key."""
+    with pytest.raises(GuardianConfigError) as raised:
+        GuardianConfig.from_dict({**BASE, **options})
+    assert (raised.value.option, raised.value.key) == (option, key)
+    assert str(raised.value).startswith(f"{option}: ")
+
+
+def test_config_must_be_a_mapping() -> None:
+    """A config that is not an object of options is refused."""
+    with pytest.raises(GuardianConfigError) as raised:
+        GuardianConfig.from_dict(["07:00"])  # type: ignore[arg-type]
+    assert raised.value.key == "invalid_config"
+
+
+# The command.
+
+
+@pytest.mark.parametrize(
+    ("trace", "expected"),
+    [
+        (
+            "fall_mid_morning.jsonl",
+            [
+                '{"t": "2024-03-05T13:15:00+01:00", "alert": "inactivity", "level": 1}',
+                '{"t": "2024-03-05T13:45:00+01:00", "alert": "inactivity", "level": 2}',
+                '{"t": "2024-03-05T14:45:00+01:00", "alert": "inactivity", "level": 3}',
+                '{"t": "2024-03-05T15:00:00+01:00", "alert": "cleared", "level": 0}',
+            ],
+        ),
+        (
+            "camera_outage_night.jsonl",
+            [
+                '{"t": "2024-03-04T23:15:00+01:00", "alert": "cannot_monitor", "level": 1}',
+                '{"t": "2024-03-05T06:30:00+01:00", "alert": "cleared", "level": 0}',
+            ],
+        ),
+        (
+            "downtime_deadline.jsonl",
+            [
+                '{"t": "2024-03-05T11:00:00+01:00", "alert": "inactivity", "level": 1}',
+                '{"t": "2024-03-05T11:20:00+01:00", "alert": "cleared", "level": 0}',
+            ],
+        ),
+    ],
+)
+def test_replay_command_prints_alert_changes(trace: str, expected: list[str]) -> None:
+    """scripts/guardian-replay prints one JSON line per alert change, in the trace's zone."""
+    result = subprocess.run(
+        [str(REPLAY), str(TRACES / trace)], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == expected
+
+
+CONFIG_LINE = json.dumps({"config": BASE})
+END_LINE = json.dumps({"t": "2024-03-05T12:00:00+01:00", "event": "end"})
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([], "the trace is empty"),
+        (["{not json"], "line 1: not valid JSON"),
+        (["[1, 2]"], "line 1: expected a JSON object"),
+        (['{"t": "2024-03-05T10:00:00+01:00", "event": "end"}'], 'must be {"config"'),
+        ([json.dumps({"config": {**BASE, "inactivity_minutes": -3}})], "inactivity_minutes"),
+        ([CONFIG_LINE], 'finish with an "end" event'),
+        ([CONFIG_LINE, '{"t": "2024-03-05T10:00:00+01:00", "event": "jump"}'], "unknown event"),
+        ([CONFIG_LINE, '{"t": "2024-03-05T10:00:00", "event": "end"}'], "needs an offset"),
+        ([CONFIG_LINE, '{"t": "yesterday", "event": "end"}'], "not an ISO 8601 time"),
+        ([CONFIG_LINE, '{"event": "end"}'], "expected an ISO 8601 time"),
+        ([CONFIG_LINE, '{"t": "2024-03-05T10:00:00+01:00", "event": "activity"}'], "source"),
+        (
+            [CONFIG_LINE, '{"t": "2024-03-05T10:00:00+01:00", "event": "mode", "mode": "gone"}'],
+            "mode must be",
+        ),
+        (
+            [
+                CONFIG_LINE,
+                json.dumps(
+                    {
+                        "t": "2024-03-05T10:00:00+01:00",
+                        "event": "down",
+                        "until": "2024-03-05T09:00:00+01:00",
+                    }
+                ),
+            ],
+            "until is before t",
+        ),
+        ([CONFIG_LINE, END_LINE, END_LINE], "nothing may follow the end event"),
+    ],
+)
+def test_replay_command_refuses_bad_traces(tmp_path: Path, lines: list[str], message: str) -> None:
+    """Bad input: a one-line message on stderr, exit status 2, no output and no traceback."""
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = subprocess.run([str(REPLAY), str(trace)], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_replay_command_usage_and_files(tmp_path: Path, cli: ModuleType) -> None:
+    """Missing arguments, missing or undecodable files exit 2; "-" reads standard input."""
+    for arguments in ([], [str(tmp_path / "missing.jsonl")]):
+        result = subprocess.run(
+            [str(REPLAY), *arguments], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 2
+        assert result.stderr.startswith("guardian-replay: ")
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00")
+    assert cli.main([str(binary)]) == 2
+    trace = (TRACES / "camera_outage_night.jsonl").read_text(encoding="utf-8")
+    result = subprocess.run(
+        [str(REPLAY), "-"], input=trace, capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, len(result.stdout.splitlines())) == (0, 2)
