@@ -562,6 +562,17 @@ def test_acknowledged_inactivity_while_blind_leaves_no_cannot_monitor(cli: Modul
     ) == [line("2024-03-05 13:00", "inactivity"), line("2024-03-05 13:20", "cleared")]
 
 
+def test_acknowledge_with_nothing_open_does_not_silence_blindness(cli: ModuleType) -> None:
+    """An "I'm OK" in the grace period says nothing about the cameras."""
+    assert play(
+        cli,
+        act("2024-03-05 10:00"),
+        event("2024-03-05 10:30", "blind", source="kitchen"),
+        event("2024-03-05 10:35", "acknowledge"),
+        event("2024-03-05 11:00", "end"),
+    ) == [line("2024-03-05 10:45", "cannot_monitor")]
+
+
 def test_away_pauses_everything_and_clears(cli: ModuleType) -> None:
     """Away clears an open alert, then nothing, blindness included; home restarts the count."""
     assert play(

@@ -62,7 +62,8 @@ How the Home Assistant layer uses it: build `GuardianConfig.from_dict(options)`,
 and `set_mode` as things happen, and call `evaluate` at `next_check(now)` (a few times a day, or
 hourly with learning on). Every one of these returns the `AlertChange`s it caused, to fire as
 events. Entities read `alert`, `level`, `last_activity`, `inactive_for(now)`, `mode` and
-`can_see`. Save `to_dict()` after each call that changed something, and on shutdown.
+`can_see`. Save `to_dict()` (about 20 kB with the routine) after changes, with a delayed save
+since activity can come every minute, and on shutdown.
 The guardian never reads the wall clock: every call takes `now`, an aware datetime.
 """
 
@@ -467,7 +468,8 @@ class InactivityGuardian:
         now = _aware(now)
         changes = self._advance(now, inclusive=False)
         self._restart_quiet(now)
-        if not self.can_see:
+        if not self.can_see and self._alert is not Alert.NONE:
+            # "Handled" while blind covers the blindness too, until a source sees again.
             self._blind_acknowledged = True
         changes += self._clear(Reason.ACKNOWLEDGED, now)
         return changes + self._advance(now, inclusive=True)

@@ -77,7 +77,8 @@ class LearnedRoutine:
             return
         row = self._counts[hour]
         for index, count in enumerate(row):
-            row[index] = count * WEEKLY_DECAY
+            # Six decimals keep the stored routine small and make it restore exactly.
+            row[index] = round(count * WEEKLY_DECAY, 6)
         for length in quiet:
             row[min(int(length / BIN), BINS - 1)] += 1.0
         self._notes += len(quiet)
