@@ -110,7 +110,8 @@ class ShareSessionView(HomeAssistantView):
         hass = request.app[KEY_HASS]
         share = async_get_sharing(hass).session_share(request.cookies.get(COOKIE))
         if share is None:
-            return _refused(HTTPStatus.FORBIDDEN)
+            # No session yet is the normal first visit, not an error: the page asks for the PIN.
+            return web.Response(status=HTTPStatus.NO_CONTENT, headers=SECURITY_HEADERS)
         return web.json_response(_about(hass, share), headers=SECURITY_HEADERS)
 
     async def post(self, request: web.Request) -> web.Response:

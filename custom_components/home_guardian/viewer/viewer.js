@@ -29,12 +29,15 @@ function watch(about) {
 }
 
 async function report(reason) {
+  // Once reported, the stream ends on purpose: its end is not an error worth showing.
+  const picture = document.getElementById("picture");
+  picture.onerror = null;
   const response = await fetch(`${BASE}/report`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ reason }),
   });
-  document.getElementById("picture").src = "";
+  picture.removeAttribute("src");
   message(response.ok
     ? "Thank you. The share is suspended and its owner has been told."
     : "The report could not be sent. Please close this page.");
@@ -42,7 +45,7 @@ async function report(reason) {
 
 async function start() {
   const session = await fetch(`${BASE}/session`);
-  if (session.ok) {
+  if (session.status === 200) {
     watch(await session.json());
     return;
   }

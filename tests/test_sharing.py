@@ -1,0 +1,339 @@
+"""Tests for sharing: actions, the viewer's real HTTP views, closing streams, reports, the page."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from http import HTTPStatus
+import io
+import json
+import time
+from typing import Any
+
+from aiohttp import ClientResponse
+from homeassistant.components import persistent_notification
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from PIL import Image
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.home_guardian.const import (
+    DOMAIN,
+    EVENT_SHARE_REPORTED,
+    EVENT_VIEW,
+)
+from custom_components.home_guardian.engine.shares import PinHasher
+from custom_components.home_guardian.share_views import BASE, COOKIE
+from custom_components.home_guardian.sharing import async_get_sharing
+from tests.browser import chromium_page, require_chromium
+from tests.cameras.servers import RtspCamera
+from tests.common import camera_entry, state_of, wait_for
+
+CAMERA = "camera.living_room"
+SWITCH = "switch.living_room_sharing_allowed"
+WATCHED = "binary_sensor.living_room_being_watched"
+VIEWERS = "sensor.living_room_viewers"
+PIN = "246810"
+
+
+@pytest.fixture
+async def shared_camera(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> AsyncIterator[MockConfigEntry]:
+    """Set up the RTSP camera with sharing allowed and a PIN hash cheap enough for tests."""
+    entry = camera_entry(rtsp_camera.url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    # The real cost (scrypt 2^17) is measured in benchmarks/sharing.py; here it only slows tests.
+    async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
+    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def create_share(hass: HomeAssistant, **fields: Any) -> dict[str, Any]:
+    """Call create_share and return its response."""
+    response = await hass.services.async_call(
+        DOMAIN,
+        "create_share",
+        {
+            ATTR_ENTITY_ID: CAMERA,
+            "viewer_name": "Anna's parents",
+            "duration": {"hours": 1},
+            **fields,
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    return dict(response)
+
+
+def token_of(share: dict[str, Any]) -> str:
+    """Return the token in a share's link, which travels in the fragment."""
+    return str(share["url"]).split("#", 1)[1]
+
+
+async def read_frame(response: ClientResponse) -> bytes:
+    """Read one JPEG from a multipart stream."""
+    async with asyncio.timeout(20):
+        await response.content.readuntil(b"\r\n\r\n")
+        return await response.content.readuntil(b"\xff\xd9")
+
+
+async def test_sharing_is_off_until_allowed(hass: HomeAssistant, rtsp_camera: RtspCamera) -> None:
+    """A new camera cannot be shared; turning its switch on allows it, and it is kept."""
+    entry = camera_entry(rtsp_camera.url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, SWITCH) == STATE_OFF
+    assert state_of(hass, WATCHED) == STATE_OFF
+    with pytest.raises(ServiceValidationError) as refused:
+        await create_share(hass)
+    assert refused.value.translation_key == "sharing_not_allowed"
+    connections = entry.runtime_data.source.status.connections
+    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    assert state_of(hass, SWITCH) == STATE_ON
+    assert entry.options["sharing"] is True
+    assert entry.runtime_data.source.status.connections == connections
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("fields", "key"),
+    [
+        ({"duration": {"seconds": 0}}, "expiry_in_past"),
+        ({"duration": {"days": 400}}, "expiry_too_far"),
+        ({"pin": "12ab"}, "invalid_pin"),
+        (
+            {"schedule": [{"days": ["someday"], "start": "08:30", "end": "16:30"}]},
+            "invalid_schedule",
+        ),
+        ({"viewer_name": "   "}, "invalid_viewer_name"),
+    ],
+)
+async def test_create_share_refuses_bad_input(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, fields: dict[str, Any], key: str
+) -> None:
+    """Every bad request gets a translated error naming the problem."""
+    with pytest.raises(ServiceValidationError) as refused:
+        await create_share(hass, **fields)
+    assert refused.value.translation_key == key
+
+
+async def test_share_needs_an_end_and_a_camera(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """There is no share without an end, and only Home Guardian cameras are shared."""
+    with pytest.raises(ServiceValidationError) as endless:
+        await hass.services.async_call(
+            DOMAIN,
+            "create_share",
+            {ATTR_ENTITY_ID: CAMERA, "viewer_name": "Anna"},
+            blocking=True,
+            return_response=True,
+        )
+    assert endless.value.translation_key == "share_needs_end"
+    with pytest.raises(ServiceValidationError) as other:
+        await create_share(hass, entity_id="camera.somebody_elses")
+    assert other.value.translation_key == "not_a_camera"
+
+
+async def test_viewer_watches_with_the_right_pin_until_revoked(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Link and PIN open a filtered stream that people in the room are told about."""
+    views: list[Event] = []
+    hass.bus.async_listen(EVENT_VIEW, views.append)
+    share = await create_share(hass, pin=PIN)
+    assert "pin" not in share  # given, not generated
+    token = token_of(share)
+    assert len(token) >= 43  # 256 bits in URL-safe base64
+
+    client = await hass_client_no_auth()
+    wrong = await client.post(f"{BASE}/session", json={"token": token, "pin": "000000"})
+    assert wrong.status == HTTPStatus.FORBIDDEN
+    unknown = await client.post(f"{BASE}/session", json={"token": "x" * 43, "pin": PIN})
+    assert unknown.status == HTTPStatus.FORBIDDEN
+    assert await wrong.json() == await unknown.json()
+
+    opened = await client.post(f"{BASE}/session", json={"token": token, "pin": PIN})
+    assert opened.status == HTTPStatus.OK
+    assert opened.headers["Cache-Control"] == "no-store"
+    # Home Assistant sets its own X-Frame-Options; the page's policy forbids any framing.
+    assert "frame-ancestors 'none'" in opened.headers["Content-Security-Policy"]
+    about = await opened.json()
+    assert about["viewer_name"] == "Anna's parents"
+    assert about["camera"] == "Living room"
+    assert COOKIE in opened.cookies
+    assert opened.cookies[COOKIE]["httponly"]
+
+    stream = await client.get(f"{BASE}/stream")
+    assert stream.status == HTTPStatus.OK
+    assert stream.headers["Content-Type"].startswith("multipart/x-mixed-replace")
+    picture = await read_frame(stream)
+    with Image.open(io.BytesIO(picture)) as image:
+        assert image.size == (640, 360)
+    await wait_for(lambda: state_of(hass, WATCHED) == STATE_ON)
+    assert state_of(hass, VIEWERS) == "1"
+    assert views[-1].data["viewer_name"] == "Anna's parents"
+    assert views[-1].data["watching"] is True
+    assert views[-1].data["entity_id"] == CAMERA
+
+    started = time.monotonic()
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
+    )
+    async with asyncio.timeout(5):
+        while await stream.content.read(65536):
+            pass
+    assert time.monotonic() - started < 2.5
+    await wait_for(lambda: state_of(hass, WATCHED) == STATE_OFF)
+    assert views[-1].data["watching"] is False
+    assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
+
+    # Only hashes are stored: neither the token nor the PIN.
+    await wait_for(lambda: "home_guardian.shares" in hass_storage)
+    stored = json.dumps(hass_storage["home_guardian.shares"])
+    assert token not in stored
+    assert PIN not in stored
+
+
+async def test_failed_pins_lock_out_with_429_never_401(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """After five wrong PINs the share answers 429 with Retry-After, even to the right PIN."""
+    share = await create_share(hass, pin=PIN)
+    client = await hass_client_no_auth()
+    statuses = []
+    for _ in range(6):
+        response = await client.post(
+            f"{BASE}/session", json={"token": token_of(share), "pin": "999999"}
+        )
+        statuses.append(response.status)
+    assert statuses[:5] == [HTTPStatus.FORBIDDEN] * 5
+    assert statuses[5] == HTTPStatus.TOO_MANY_REQUESTS
+    locked = await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": PIN})
+    assert locked.status == HTTPStatus.TOO_MANY_REQUESTS
+    assert int(locked.headers["Retry-After"]) > 0
+    assert HTTPStatus.UNAUTHORIZED not in statuses
+    malformed = await client.post(f"{BASE}/session", data=b"not json")
+    assert malformed.status == HTTPStatus.BAD_REQUEST
+
+
+async def test_report_suspends_and_tells_the_owner(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A viewer's report closes the stream, suspends the share and notifies the owner."""
+    reports: list[Event] = []
+    hass.bus.async_listen(EVENT_SHARE_REPORTED, reports.append)
+    share = await create_share(hass)
+    assert len(share["pin"]) == 6
+    client = await hass_client_no_auth()
+    await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]})
+    stream = await client.get(f"{BASE}/stream")
+    await read_frame(stream)
+
+    reported = await client.post(f"{BASE}/report", json={"reason": "Someone here did not agree"})
+    assert reported.status == HTTPStatus.OK
+    async with asyncio.timeout(5):
+        while await stream.content.read(65536):
+            pass
+    assert reports[-1].data["share_id"] == share["share_id"]
+    assert reports[-1].data["reason"] == "Someone here did not agree"
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    notice = notifications[f"home_guardian_report_{share['share_id']}"]
+    assert "Someone here did not agree" in notice["message"]
+
+    listed = await hass.services.async_call(
+        DOMAIN, "list_shares", {ATTR_ENTITY_ID: CAMERA}, blocking=True, return_response=True
+    )
+    assert listed is not None
+    (entry,) = listed["shares"]
+    assert entry["state"] == "suspended"
+    assert "token_hash" not in entry
+    assert "pin_hash" not in entry
+    session = await client.get(f"{BASE}/session")
+    assert (await session.json())["suspended"] is True
+
+    resumed = await hass.services.async_call(
+        DOMAIN, "resume_share", {"share_id": share["share_id"]}, blocking=True, return_response=True
+    )
+    assert resumed is not None
+    assert resumed["state"] == "active"
+    assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.OK
+
+
+async def test_turning_sharing_off_closes_open_streams(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """The owner's switch closes every open stream within seconds."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]})
+    stream = await client.get(f"{BASE}/stream")
+    await read_frame(stream)
+    started = time.monotonic()
+    await hass.services.async_call("switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    async with asyncio.timeout(5):
+        while await stream.content.read(65536):
+            pass
+    assert time.monotonic() - started < 2.5
+
+
+async def test_unknown_share_actions(hass: HomeAssistant, shared_camera: MockConfigEntry) -> None:
+    """Revoking or resuming a share that does not exist is a clear error."""
+    for action in ("revoke_share", "resume_share"):
+        with pytest.raises(ServiceValidationError) as refused:
+            await hass.services.async_call(
+                DOMAIN, action, {"share_id": "nope"}, blocking=True, return_response=True
+            )
+        assert refused.value.translation_key == "unknown_share"
+
+
+async def test_viewer_page_in_chromium(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """On a real browser: PIN entry, the live picture with its notice, and the report button."""
+    require_chromium()
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    link = str(client.make_url(BASE)) + "#" + token_of(share)
+    async with chromium_page(width=412, height=915) as browser:
+        page = browser.page
+        await page.goto(link)
+        await page.fill("#pin-input", "000000")
+        await page.click("#pin-submit")
+        await page.wait_for_selector("#pin-error:has-text('does not open')")
+        await page.fill("#pin-input", share["pin"])
+        await page.click("#pin-submit")
+        await page.wait_for_selector("#watch:not([hidden])")
+        notice = await page.inner_text("#notice")
+        assert "Anna's parents" in notice
+        assert "Living room" in notice
+        assert "#" not in page.url  # the token left the address bar
+        # Polled from outside: the page's policy rightly forbids evaluating strings in it.
+        deadline = time.monotonic() + 20
+        while not await page.eval_on_selector("#picture", "image => image.naturalWidth"):
+            assert time.monotonic() < deadline, "the live picture never arrived"
+            await asyncio.sleep(0.2)
+        await wait_for(lambda: state_of(hass, WATCHED) == STATE_ON)
+        await page.click("#report-consent")
+        await page.wait_for_selector("#message:not([hidden])")
+        assert "suspended" in await page.inner_text("#message-text")
+        # The wrong PIN's 403 is logged by Chromium as a failed load; script errors are not allowed.
+        assert [error for error in browser.errors if "Failed to load resource" not in error] == []
+    listed = await hass.services.async_call(
+        DOMAIN, "list_shares", {}, blocking=True, return_response=True
+    )
+    assert listed is not None
+    assert listed["shares"][0]["state"] == "suspended"
