@@ -69,6 +69,7 @@ from .const import (
     LIVE_VIEW_STREAM,
     PROBE_TIMEOUT,
 )
+from .coordinator import HomeGuardianConfigEntry
 from .credentials import UnsealError, async_get_cipher, seal, unseal
 from .engine.frame_source import StreamError, grab_frame
 from .engine.frames import encode_jpeg
@@ -226,7 +227,7 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: HomeGuardianConfigEntry) -> OptionsFlow:
         """Return the options flow of a camera or of a guardian."""
         if config_entry.data.get(CONF_KIND) == KIND_GUARDIAN:
             return GuardianOptionsFlow()
