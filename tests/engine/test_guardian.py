@@ -348,6 +348,29 @@ def test_downtime_across_a_deadline_fires_at_restart(cli: ModuleType) -> None:
     ]
 
 
+def test_a_guardian_started_late_in_the_morning_moves_the_deadline_back(cli: ModuleType) -> None:
+    """Time before the guardian existed is unwatched: the deadline's 2h30 count from 08:00."""
+    assert play(
+        cli,
+        event("2024-03-05 08:00", "seeing", source="kitchen"),
+        event("2024-03-05 12:00", "end"),
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 10:30", "inactivity")]
+    assert play(
+        cli,
+        event("2024-03-05 08:00", "down", until=at("2024-03-05 11:00").isoformat()),
+        event("2024-03-05 11:05", "end"),
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 11:00", "inactivity")]
+    # Started after 09:30: today's deadline is gone, the day's quiet limit still counts.
+    assert play(
+        cli,
+        event("2024-03-05 10:00", "seeing", source="kitchen"),
+        event("2024-03-05 14:00", "end"),
+        escalate_after_minutes=[],
+    ) == [line("2024-03-05 13:00", "inactivity")]
+
+
 def test_downtime_across_a_quiet_limit_fires_at_restart(cli: ModuleType) -> None:
     """A limit due at 13:00 while down until 15:00 fires at 15:00."""
     assert play(
@@ -883,6 +906,7 @@ def test_config_defaults_and_formats() -> None:
     """Every option has a default; times come as HH:MM, HH:MM:SS or time; unknown keys are left."""
     config = GuardianConfig.from_dict({"name": "Grandma", "sources": ["binary_sensor.hall"]})
     assert config == GuardianConfig()
+    assert GuardianConfig.from_dict({"expected_by": None, "escalate_after_minutes": None}) == config
     assert config.zone == ZoneInfo("UTC")
     config = GuardianConfig.from_dict(
         {

@@ -20,8 +20,9 @@ How the guardian decides, in plain words:
   blind stretch postpones the deadline by as long as it lasted: a camera that was offline at
   09:00 cannot turn an unseen breakfast into an alert. Blind all along, the guardian cannot
   know: that is the "cannot monitor" problem instead. Since every deadline asks for activity
-  since the start of the day, the earliest one decides. A guardian that started watching
-  after today's active hours began skips today's deadline.
+  since the start of the day, the earliest one decides. A guardian that starts watching after
+  today's active hours began counts the time before as blind (the deadline moves back by it);
+  one that starts after the deadline leaves today's alone.
 - **Learned routine** (`learn`): the guardian may alert earlier when a normally busy time stays
   silent, never later than the fixed rules above (see `routine.py` for the model). It takes its
   notes whether or not `learn` is on, so switching it on can use the weeks already watched.
@@ -192,7 +193,9 @@ def _grace_option(option: str, value: Any) -> float:
 
 
 def _list_option(option: str, value: Any) -> list[Any]:
-    """Read a list option."""
+    """Read a list option; null means an empty list, as an emptied form field sends it."""
+    if value is None:
+        return []
     if not isinstance(value, list | tuple):
         raise GuardianConfigError(option, "invalid_list", f"expected a list, got {value!r}")
     return list(value)
@@ -546,6 +549,12 @@ class InactivityGuardian:
         changes: list[AlertChange] = []
         if self._clock is None or self._done is None:
             self._clock = self._done = now
+            day_start = self._schedule.last_active_start(now)
+            budget = self._schedule.deadline_budget(day_start)
+            if budget is not None and now < day_start + budget:
+                # Started after the day began: the unwatched time counts as blind, so today's
+                # deadline moves back by it rather than being dropped.
+                self._day_start = day_start
         elif now < self._clock:
             # A backwards jump: no time passes, and the quarter-hour in progress is unreliable.
             self._clock = now
@@ -615,7 +624,6 @@ class InactivityGuardian:
         day_start = self._day_start
         if (
             self._mode is not Mode.HOME
-            # Only a day watched from its start can miss a deadline.
             or day_start is None
             or day_start != self._schedule.last_active_start(start)
             or (self._quiet_since is not None and self._quiet_since >= day_start)
