@@ -1,0 +1,74 @@
+"""Measure what 1, 5 and 20 viewers of one shared camera cost, as the broadcast does the work.
+
+Run from the repository root: .venv/bin/python -m benchmarks.sharing_viewers
+Each new frame (5 a second, 640x360, real footage) is filtered once per privacy level, then
+watermarked and JPEG-encoded once per share, and the same bytes are handed to every open stream
+of that share, as `sharing.CameraBroadcast` does. Two audiences: many viewers of one share (a
+family watching together), and one share per viewer (a class, each parent with their own link).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+
+from benchmarks.sharing import footage
+from custom_components.home_guardian.engine.motion import MotionDetector, MotionSettings
+from custom_components.home_guardian.engine.privacy import (
+    PrivacyFilter,
+    PrivacyLevel,
+    burn_watermark,
+)
+
+FRAMES = 100  # 20 seconds at 5 fps
+FPS = 5.0
+
+
+def cpu() -> float:
+    """Return this process's CPU seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(viewers: int, shares: int) -> tuple[float, float]:
+    """Return CPU seconds per second of video and MiB handed out per second."""
+    frames = footage(FRAMES * 2)[::2]
+    detector = MotionDetector(MotionSettings())
+    privacy = PrivacyFilter(PrivacyLevel.PEOPLE)
+    names = [f"Viewer {index}" for index in range(shares)]
+    slots: list[bytes] = [b""] * viewers
+    sent = 0
+    started = cpu()
+    for at, rgb, grey in frames:
+        if grey is not None:
+            result = detector.process(grey, at)
+            privacy.update_motion(result.regions, at, settled=result.rejected is None)
+        filtered = privacy.apply(rgb, at)
+        pictures = [burn_watermark(filtered, f"{name} · 14:03:22") for name in names]
+        for index in range(viewers):
+            # A slot keeps a reference to the share's picture: fan-out copies nothing.
+            slots[index] = pictures[index % shares]
+            sent += len(slots[index])
+    seconds = len(frames) / FPS
+    return (cpu() - started) / seconds, sent / seconds / 2**20
+
+
+def main() -> None:
+    """Print the table."""
+    np.seterr(all="ignore")
+    print("| viewers | shares | CPU s per s | vs 1 viewer | MiB/s sent |")
+    print("|---|---|---|---|---|")
+    base, _ = run(1, 1)
+    for viewers, shares in ((1, 1), (5, 1), (20, 1), (5, 5), (20, 20)):
+        cost, rate = run(viewers, shares) if (viewers, shares) != (1, 1) else (base, run(1, 1)[1])
+        print(f"| {viewers} | {shares} | {cost:.3f} | {cost / base:.2f}x | {rate:.2f} |")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"\npeak RSS of the whole benchmark: {peak:.0f} MiB; wall {time.process_time():.1f} s CPU"
+    )
+
+
+if __name__ == "__main__":
+    main()
