@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from http import HTTPStatus
 import io
 import json
+import os
+from pathlib import Path
 import time
 from typing import Any
 
@@ -32,6 +34,8 @@ from tests.browser import chromium_page, require_chromium
 from tests.cameras.servers import RtspCamera
 from tests.common import camera_entry, state_of, wait_for
 
+# `scripts/screenshots` sets this to refresh the README's pictures from the real page.
+SCREENSHOTS = os.environ.get("HOME_GUARDIAN_SCREENSHOTS")
 CAMERA = "camera.living_room"
 SWITCH = "switch.living_room_sharing_allowed"
 WATCHED = "binary_sensor.living_room_being_watched"
@@ -321,12 +325,16 @@ async def test_viewer_page_in_chromium(
         assert "Anna's parents" in notice
         assert "Living room" in notice
         assert "#" not in page.url  # the token left the address bar
+        assert "pixelated" in await page.inner_text("#privacy")
         # Polled from outside: the page's policy rightly forbids evaluating strings in it.
         deadline = time.monotonic() + 20
         while not await page.eval_on_selector("#picture", "image => image.naturalWidth"):
             assert time.monotonic() < deadline, "the live picture never arrived"
             await asyncio.sleep(0.2)
         await wait_for(lambda: state_of(hass, WATCHED) == STATE_ON)
+        if SCREENSHOTS:
+            await asyncio.sleep(4)  # past the detector's settling, when people, not all, are hidden
+            await page.screenshot(path=Path(SCREENSHOTS) / "viewer.png")
         await page.click("#report-consent")
         await page.wait_for_selector("#message:not([hidden])")
         assert "suspended" in await page.inner_text("#message-text")

@@ -22,6 +22,13 @@ function watch(about) {
   const until = new Date(about.until).toLocaleString();
   document.getElementById("notice").textContent =
     `${about.camera}: shared by ${about.shared_by} with ${about.viewer_name} until ${until}.`;
+  const hidden = {
+    people: "People who move, and faces, are pixelated.",
+    faces: "Faces are pixelated.",
+    none: "Only private areas are hidden.",
+  }[about.privacy] || "";
+  document.getElementById("privacy").textContent =
+    `${hidden} Your name and the time are marked on the picture.`;
   const picture = document.getElementById("picture");
   picture.onerror = () => message("The picture is not available now. The share may have ended or be outside its hours.");
   picture.src = `${BASE}/stream?t=${Date.now()}`;
