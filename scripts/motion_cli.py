@@ -18,7 +18,7 @@ load_engine()
 
 from engine.frame_source import StreamError, iter_frames, open_stream  # noqa: E402 - after load_engine()
 from engine.geometry import parse_polygons  # noqa: E402 - after load_engine()
-from engine.motion import ANALYSIS_HEIGHT, MotionDetector, MotionSettings, Zones  # noqa: E402 - after load_engine()
+from engine.motion import ANALYSIS_HEIGHT, AnalysisPace, MotionDetector, MotionSettings, Zones  # noqa: E402 - after load_engine()
 from engine.urls import StreamAddress  # noqa: E402 - after load_engine()
 
 DEFAULT_FPS = 5.0
@@ -101,8 +101,7 @@ def analyse(video: str, settings: MotionSettings, fps: float) -> Report:
     try:
         stream = container.streams.video[0]
         rate = float(stream.average_rate or stream.guessed_rate or FALLBACK_RATE)
-        period = 1.0 / fps
-        due = 0.0
+        pace = AnalysisPace(fps)
         current: Interval | None = None
         frames = iter_frames(container)
         video_end = 0.0
@@ -116,9 +115,8 @@ def analyse(video: str, settings: MotionSettings, fps: float) -> Report:
             # Video time from the frame's position: live cameras pace themselves, files do not.
             at = (frame.sequence - 1) / rate
             video_end = at + 1.0 / rate
-            if at + 1e-9 < due:
+            if not pace.due(at, detector):
                 continue
-            due += period * max(1, int((at - due) / period) + 1)
             started = time.perf_counter()
             result = detector.process(frame.grey(ANALYSIS_HEIGHT), at)
             report.analysis_seconds += time.perf_counter() - started

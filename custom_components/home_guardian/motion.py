@@ -28,7 +28,7 @@ from .const import (
     REGIONS_UPDATE_INTERVAL,
 )
 from .engine.geometry import Box, parse_polygons
-from .engine.motion import ANALYSIS_HEIGHT, MotionDetector, MotionSettings
+from .engine.motion import ANALYSIS_HEIGHT, AnalysisPace, MotionDetector, MotionSettings
 
 if TYPE_CHECKING:
     from .engine.frame_source import FrameSource
@@ -91,7 +91,7 @@ class CameraMotion:
         self.name = name
         self._source = source
         self.settings = motion_settings(options)
-        self._interval = 1.0 / float(options.get(CONF_ANALYSIS_FPS, DEFAULT_ANALYSIS_FPS))
+        self._fps = float(options.get(CONF_ANALYSIS_FPS, DEFAULT_ANALYSIS_FPS))
         self._on_change = on_change
         self._event_data = event_data
         self.state = MotionState(
@@ -108,9 +108,11 @@ class CameraMotion:
         if self.state.enabled and self._unsubscribe is None:
             self._run += 1
             detector = MotionDetector(self.settings)
+            pace = AnalysisPace(self._fps)
             run = self._run
+            # Every frame is offered; the pace picks the few that are analysed.
             self._unsubscribe = self._source.add_frame_listener(
-                lambda frame: self._analyse(detector, run, frame), self._interval
+                lambda frame: self._analyse(detector, pace, run, frame)
             )
 
     @callback
@@ -150,8 +152,12 @@ class CameraMotion:
 
         return remove
 
-    def _analyse(self, detector: MotionDetector, run: int, frame: Frame) -> None:
-        """Analyse one frame in the reader thread and hand changes to the event loop."""
+    def _analyse(
+        self, detector: MotionDetector, pace: AnalysisPace, run: int, frame: Frame
+    ) -> None:
+        """Analyse a due frame in the reader thread and hand changes to the event loop."""
+        if not pace.due(frame.monotonic, detector):
+            return
         result = detector.process(frame.grey(ANALYSIS_HEIGHT), frame.monotonic)
         active = detector.active
         state = self.state
