@@ -466,3 +466,17 @@ async def test_logbook_describes_alerts(hass: HomeAssistant) -> None:
     assert cleared["message"] == "cleared its alert (activity)"
     test = describe(Event(EVENT_ALERT, {**base, "alert": "inactivity", "level": 1, "test": True}))
     assert test["message"].startswith("sent a test alert")
+    view = described["home_guardian_view"]
+    started = {
+        "name": "Classroom",
+        "viewer_name": "Anna",
+        "watching": True,
+        "entity_id": "camera.x",
+    }
+    assert view(Event("home_guardian_view", started)) == {
+        "name": "Anna",
+        "message": "started watching Classroom through a share",
+        "entity_id": "camera.x",
+    }
+    ended = view(Event("home_guardian_view", {**started, "watching": False, "entity_id": None}))
+    assert ended == {"name": "Anna", "message": "stopped watching Classroom through a share"}

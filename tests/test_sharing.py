@@ -17,6 +17,7 @@ from homeassistant.components import persistent_notification
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -27,6 +28,7 @@ from custom_components.home_guardian.const import (
     EVENT_SHARE_REPORTED,
     EVENT_VIEW,
 )
+from custom_components.home_guardian.engine.privacy import load_face_detector
 from custom_components.home_guardian.engine.shares import PinHasher
 from custom_components.home_guardian.share_views import BASE, COOKIE
 from custom_components.home_guardian.sharing import async_get_sharing
@@ -345,3 +347,37 @@ async def test_viewer_page_in_chromium(
     )
     assert listed is not None
     assert listed["shares"][0]["state"] == "suspended"
+
+
+async def test_face_detection_missing_raises_a_repair(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """Where OpenCV's face model cannot be loaded, a repair issue says so; sharing still works."""
+    share = await create_share(hass, privacy="faces")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    available = await hass.async_add_executor_job(load_face_detector) is not None
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "face_detection_unavailable")
+    assert (issue is None) == available
+    assert async_get_sharing(hass).registry.get(share["share_id"]) is not None
+
+
+async def test_unreadable_store_means_no_shares(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    rtsp_camera: RtspCamera,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Damaged share storage is never guessed at: every link stops working, and the log says so."""
+    hass_storage["home_guardian.shares"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "home_guardian.shares",
+        "data": {"version": 99, "shares": []},
+    }
+    entry = camera_entry(rtsp_camera.url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert len(async_get_sharing(hass).registry) == 0
+    assert "stored shares cannot be read" in caplog.text
+    await hass.config_entries.async_unload(entry.entry_id)
