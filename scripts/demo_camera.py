@@ -1,4 +1,4 @@
-"""Add the demo camera to a development Home Assistant's config entries, once.
+"""Add the demo camera, and a guardian watching its motion, to a development Home Assistant, once.
 
 Usage: python scripts/demo_camera.py CONFIG_DIR RTSP_URL
 Home Assistant reads `.storage/core.config_entries` at start; an entry written here in the
@@ -11,33 +11,30 @@ import hashlib
 import json
 from pathlib import Path
 import sys
+from typing import Any
 import uuid
 
 DOMAIN = "home_guardian"
 TITLE = "Demo camera"
+GUARDIAN = "Demo home"
 
 
-def main() -> int:
-    """Write the demo entry unless a Home Guardian camera with that URL exists."""
-    config_dir, url = Path(sys.argv[1]), sys.argv[2]
-    store = config_dir / ".storage" / "core.config_entries"
-    unique_id = hashlib.sha256(url.encode()).hexdigest()[:24]
-    if store.exists():
-        content = json.loads(store.read_text())
-    else:
-        content = {"version": 1, "minor_version": 1, "key": "core.config_entries"}
-        content["data"] = {"entries": []}
-    entries = content["data"]["entries"]
-    if any(e["domain"] == DOMAIN and e.get("unique_id") == unique_id for e in entries):
-        return 0
-    entry = {
+def new_entry(
+    content: dict[str, Any],
+    title: str,
+    data: dict[str, Any],
+    options: dict[str, Any],
+    unique_id: str | None,
+) -> dict[str, Any]:
+    """Return a config entry in the layout of the store's version."""
+    entry: dict[str, Any] = {
         "entry_id": uuid.uuid4().hex,
         "version": 1,
         "minor_version": 1,
         "domain": DOMAIN,
-        "title": TITLE,
-        "data": {"stream_url": url, "username": "", "password": ""},
-        "options": {},
+        "title": title,
+        "data": data,
+        "options": options,
         "source": "user",
         "unique_id": unique_id,
         "disabled_by": None,
@@ -50,10 +47,35 @@ def main() -> int:
         entry["discovery_keys"] = {}
     if content.get("minor_version", 1) >= 5:  # noqa: PLR2004
         entry["subentries"] = []
-    entries.append(entry)
-    store.parent.mkdir(parents=True, exist_ok=True)
-    store.write_text(json.dumps(content, indent=2))
-    print(f"added {TITLE} ({url})")
+    return entry
+
+
+def main() -> int:
+    """Write the demo camera and a guardian watching its motion, unless they exist."""
+    config_dir, url = Path(sys.argv[1]), sys.argv[2]
+    store = config_dir / ".storage" / "core.config_entries"
+    unique_id = hashlib.sha256(url.encode()).hexdigest()[:24]
+    if store.exists():
+        content = json.loads(store.read_text())
+    else:
+        content = {"version": 1, "minor_version": 1, "key": "core.config_entries"}
+        content["data"] = {"entries": []}
+    entries = content["data"]["entries"]
+    ours = [e for e in entries if e["domain"] == DOMAIN]
+    added = []
+    if not any(e.get("unique_id") == unique_id for e in ours):
+        data = {"stream_url": url, "username": "", "password": ""}
+        entries.append(new_entry(content, TITLE, data, {}, unique_id))
+        added.append(f"{TITLE} ({url})")
+    if not any(e["title"] == GUARDIAN for e in ours):
+        data = {"kind": "guardian", "name": GUARDIAN}
+        options = {"sources": ["binary_sensor.demo_camera_motion"], "learn": True}
+        entries.append(new_entry(content, GUARDIAN, data, options, None))
+        added.append(f"{GUARDIAN}, a guardian watching the demo camera's motion")
+    if added:
+        store.parent.mkdir(parents=True, exist_ok=True)
+        store.write_text(json.dumps(content, indent=2))
+        print("added " + " and ".join(added))
     return 0
 
 
