@@ -28,6 +28,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_time_changed,
     async_mock_service,
 )
@@ -88,9 +89,7 @@ async def utc(hass: HomeAssistant) -> None:
 @pytest.fixture
 def alerts(hass: HomeAssistant) -> list[Event]:
     """Collect the guardian's alert events."""
-    events: list[Event] = []
-    hass.bus.async_listen(EVENT_ALERT, events.append)
-    return events
+    return async_capture_events(hass, EVENT_ALERT)
 
 
 def guardian_entry(**options: Any) -> MockConfigEntry:

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 from homeassistant.components.camera import DOMAIN as CAMERA_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.core import HomeAssistant, State
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     mock_restore_cache_with_extra_data,
 )
 
@@ -41,8 +42,7 @@ async def test_people_walking_raise_motion_with_regions(
     hass: HomeAssistant, rtsp_camera: RtspCamera
 ) -> None:
     """People walking through real CCTV footage turn the sensor on and fire a small event."""
-    events: list[Event] = []
-    hass.bus.async_listen(EVENT_MOTION, events.append)
+    events = async_capture_events(hass, EVENT_MOTION)
     entry = await _set_up(hass, camera_entry(rtsp_camera.url))
     await wait_for(lambda: state_of(hass, MOTION) == STATE_ON, limit=20)
 

@@ -15,12 +15,12 @@ from typing import Any
 from aiohttp import ClientResponse
 from homeassistant.components import persistent_notification
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from PIL import Image
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.home_guardian.const import (
@@ -158,8 +158,7 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
     hass_storage: dict[str, Any],
 ) -> None:
     """Link and PIN open a filtered stream that people in the room are told about."""
-    views: list[Event] = []
-    hass.bus.async_listen(EVENT_VIEW, views.append)
+    views = async_capture_events(hass, EVENT_VIEW)
     share = await create_share(hass, pin=PIN)
     assert "pin" not in share  # given, not generated
     token = token_of(share)
@@ -240,8 +239,7 @@ async def test_report_suspends_and_tells_the_owner(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
     """A viewer's report closes the stream, suspends the share and notifies the owner."""
-    reports: list[Event] = []
-    hass.bus.async_listen(EVENT_SHARE_REPORTED, reports.append)
+    reports = async_capture_events(hass, EVENT_SHARE_REPORTED)
     share = await create_share(hass)
     assert len(share["pin"]) == 6
     client = await hass_client_no_auth()
