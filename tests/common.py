@@ -63,6 +63,14 @@ def camera_entry(
     )
 
 
+async def set_up_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add an entry to Home Assistant, set it up and let its first work finish."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
 async def wait_for(condition: Callable[[], bool], limit: float = 20.0) -> None:
     """Let real time pass until `condition` holds; real cameras take real seconds."""
     deadline = time.monotonic() + limit

@@ -15,6 +15,7 @@ from tests.common import (
     CAMERA_USER,
     camera_entry,
     require_rtsp_server,
+    set_up_entry,
     shared_clip,
 )
 
@@ -90,9 +91,7 @@ async def rtsp_entry(
 ) -> AsyncIterator[MockConfigEntry]:
     """Set up a camera entry for the authenticated RTSP camera, and unload it afterwards."""
     entry = camera_entry(rtsp_auth_camera.url, username=CAMERA_USER, password=CAMERA_PASSWORD)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up_entry(hass, entry)
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

@@ -24,7 +24,14 @@ from custom_components.home_guardian.const import (
     LIVE_VIEW_FRAMES,
 )
 from tests.cameras.servers import HttpCamera, RtspCamera
-from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry, state_of, wait_for
+from tests.common import (
+    CAMERA_PASSWORD,
+    CAMERA_USER,
+    camera_entry,
+    set_up_entry,
+    state_of,
+    wait_for,
+)
 
 CAMERA = "camera.living_room"
 
@@ -97,9 +104,7 @@ async def test_snapshot_url_is_used_for_stills(
         password=CAMERA_PASSWORD,
         **{CONF_SNAPSHOT_URL: http_camera.url("/snapshot.jpg")},
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up_entry(hass, entry)
     before = http_camera.served
     first = await async_get_image(hass, CAMERA)
     second = await async_get_image(hass, CAMERA)
@@ -120,9 +125,7 @@ async def test_broken_snapshot_url_falls_back_to_stream(
         password=CAMERA_PASSWORD,
         **{CONF_SNAPSHOT_URL: http_camera.url("/page.html")},
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up_entry(hass, entry)
     image = await async_get_image(hass, CAMERA)
     with Image.open(io.BytesIO(image.content)) as picture:
         assert picture.size == (640, 360)

@@ -9,7 +9,6 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVA
 from homeassistant.core import HomeAssistant, State
 import pytest
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_capture_events,
     mock_restore_cache_with_extra_data,
 )
@@ -22,7 +21,7 @@ from custom_components.home_guardian.const import (
 from custom_components.home_guardian.engine.geometry import Box
 from custom_components.home_guardian.motion import motion_settings, parse_zones
 from tests.cameras.servers import HttpCamera, RtspCamera
-from tests.common import camera_entry, state_of, wait_for
+from tests.common import camera_entry, set_up_entry, state_of, wait_for
 
 MOTION = "binary_sensor.living_room_motion"
 LAST_MOTION = "sensor.living_room_last_motion"
@@ -30,20 +29,12 @@ CAMERA = "camera.living_room"
 WHOLE_PICTURE = "[[[0,0],[1,0],[1,1],[0,1]]]"
 
 
-async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    """Add and set up a camera entry."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
 async def test_people_walking_raise_motion_with_regions(
     hass: HomeAssistant, rtsp_camera: RtspCamera
 ) -> None:
     """People walking through real CCTV footage turn the sensor on and fire a small event."""
     events = async_capture_events(hass, EVENT_MOTION)
-    entry = await _set_up(hass, camera_entry(rtsp_camera.url))
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
     await wait_for(lambda: state_of(hass, MOTION) == STATE_ON, limit=20)
 
     state = hass.states.get(MOTION)
@@ -72,7 +63,7 @@ async def test_people_walking_raise_motion_with_regions(
 async def test_still_scene_has_no_motion(hass: HomeAssistant, http_camera: HttpCamera) -> None:
     """A camera whose picture does not change reports no motion, and is not unavailable."""
     entry = camera_entry(http_camera.url("/snapshot.jpg"), username="admin", password="s3cret pa$$")
-    await _set_up(hass, entry)
+    await set_up_entry(hass, entry)
     frames = entry.runtime_data.source.status.frames
     await wait_for(lambda: entry.runtime_data.source.status.frames >= frames + 3)
     assert state_of(hass, MOTION) == STATE_OFF
@@ -87,7 +78,7 @@ async def test_ignoring_the_whole_picture_ignores_everyone(
     entry = camera_entry(rtsp_camera.url)
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(entry, options={CONF_IGNORE_ZONES: WHOLE_PICTURE})
-    await _set_up(hass, entry)
+    await set_up_entry(hass, entry)
     source = entry.runtime_data.source
     await wait_for(lambda: source.status.frames >= 60)
     assert state_of(hass, MOTION) == STATE_OFF
@@ -96,7 +87,7 @@ async def test_ignoring_the_whole_picture_ignores_everyone(
 
 async def test_switching_detection_off_and_on(hass: HomeAssistant, rtsp_camera: RtspCamera) -> None:
     """Detection switched off makes motion unavailable, survives a restart, and never reconnects."""
-    entry = await _set_up(hass, camera_entry(rtsp_camera.url))
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
     assert hass.states.get(CAMERA).attributes.get("motion_detection") is True
     await wait_for(lambda: state_of(hass, MOTION) == STATE_ON)
     connections = entry.runtime_data.source.status.connections
@@ -129,7 +120,7 @@ async def test_motion_unavailable_while_the_camera_is_down(
     hass: HomeAssistant, rtsp_camera: RtspCamera
 ) -> None:
     """A dead camera never reports "no motion": its motion sensor goes unavailable."""
-    entry = await _set_up(hass, camera_entry(rtsp_camera.url))
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
     rtsp_camera.stop()
     await wait_for(lambda: state_of(hass, MOTION) == STATE_UNAVAILABLE, limit=20)
     await hass.config_entries.async_unload(entry.entry_id)
@@ -155,7 +146,7 @@ async def test_last_motion_survives_a_restart(hass: HomeAssistant, http_camera: 
             )
         ],
     )
-    await _set_up(hass, entry)
+    await set_up_entry(hass, entry)
     assert datetime.fromisoformat(state_of(hass, LAST_MOTION)) == before
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -185,7 +176,7 @@ async def test_regions_reach_listeners_until_detection_stops(
     hass: HomeAssistant, rtsp_camera: RtspCamera
 ) -> None:
     """Every analysed frame's regions reach a listener (the privacy filter) on the event loop."""
-    entry = await _set_up(hass, camera_entry(rtsp_camera.url))
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
     motion = entry.runtime_data.motion
     seen: list[tuple[Box, ...]] = []
     remove = motion.add_region_listener(lambda regions, _at, _settled: seen.append(regions))

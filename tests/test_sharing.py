@@ -34,7 +34,7 @@ from custom_components.home_guardian.share_views import BASE, COOKIE
 from custom_components.home_guardian.sharing import async_get_sharing
 from tests.browser import chromium_page, require_chromium
 from tests.cameras.servers import RtspCamera
-from tests.common import camera_entry, state_of, wait_for
+from tests.common import camera_entry, set_up_entry, state_of, wait_for
 
 # `scripts/screenshots` sets this to refresh the README's pictures from the real page.
 SCREENSHOTS = os.environ.get("HOME_GUARDIAN_SCREENSHOTS")
@@ -51,9 +51,7 @@ async def shared_camera(
 ) -> AsyncIterator[MockConfigEntry]:
     """Set up the RTSP camera with sharing allowed and a PIN hash cheap enough for tests."""
     entry = camera_entry(rtsp_camera.url)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up_entry(hass, entry)
     # The real cost (scrypt 2^17) is measured in benchmarks/sharing.py; here it only slows tests.
     async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
     await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
@@ -95,9 +93,7 @@ async def read_frame(response: ClientResponse) -> bytes:
 async def test_sharing_is_off_until_allowed(hass: HomeAssistant, rtsp_camera: RtspCamera) -> None:
     """A new camera cannot be shared; turning its switch on allows it, and it is kept."""
     entry = camera_entry(rtsp_camera.url)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up_entry(hass, entry)
     assert state_of(hass, SWITCH) == STATE_OFF
     assert state_of(hass, WATCHED) == STATE_OFF
     with pytest.raises(ServiceValidationError) as refused:
@@ -373,9 +369,7 @@ async def test_unreadable_store_means_no_shares(
         "data": {"version": 99, "shares": []},
     }
     entry = camera_entry(rtsp_camera.url)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up_entry(hass, entry)
     assert len(async_get_sharing(hass).registry) == 0
     assert "stored shares cannot be read" in caplog.text
     await hass.config_entries.async_unload(entry.entry_id)
