@@ -8,7 +8,7 @@ import io
 from homeassistant import config_entries
 from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, UnknownFlow
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -235,6 +235,27 @@ async def test_user_flow_already_configured(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+async def test_abandoned_window_does_not_block_a_retry(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """A flow left open does not lock the camera out, and ends when the retry adds the camera."""
+    abandoned = await _start(hass)
+    user_input = {CONF_NAME: "Hall", CONF_STREAM_URL: rtsp_camera.url}
+    result = await hass.config_entries.flow.async_configure(abandoned, user_input)
+    assert result["step_id"] == "confirm"
+    retry = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(retry, user_input)
+    assert result["step_id"] == "confirm"
+    result = await hass.config_entries.flow.async_configure(retry, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    with pytest.raises(UnknownFlow):
+        await hass.config_entries.flow.async_configure(abandoned, {})
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_reconfigure(hass: HomeAssistant, rtsp_camera: RtspCamera) -> None:

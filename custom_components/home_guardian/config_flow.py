@@ -265,7 +265,11 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data, errors = normalise_camera_input(user_input)
             if not errors:
-                await self.async_set_unique_id(stream_fingerprint(data[CONF_STREAM_URL]))
+                # A window closed or reloaded mid-flow must not lock the camera out of a retry;
+                # when one flow adds the camera, Home Assistant ends the others.
+                await self.async_set_unique_id(
+                    stream_fingerprint(data[CONF_STREAM_URL]), raise_on_progress=False
+                )
                 self._abort_if_unique_id_configured()
                 errors = await self._async_probe(data)
             if not errors:
