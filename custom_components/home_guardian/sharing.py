@@ -23,7 +23,7 @@ from .engine.privacy import (
     FaceDetector,
     PrivacyFilter,
     PrivacyLevel,
-    burn_watermark,
+    SharedPicture,
     load_face_detector,
 )
 from .engine.shares import Lockout, PinHasher, Share, ShareError, ShareRegistry, is_viewable
@@ -175,14 +175,14 @@ class CameraBroadcast:
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     def _render(self, frame: Frame, shares: dict[str, Share]) -> dict[str, bytes]:
-        """Filter the frame once per level, then watermark and encode once per share."""
-        filtered = {
-            level: self._filters[level].apply(frame, frame.monotonic)
+        """Filter and encode the frame once per level; each share re-encodes only its watermark."""
+        pictures = {
+            level: SharedPicture(self._filters[level].apply(frame, frame.monotonic))
             for level in {share.privacy for share in shares.values()}
         }
         stamp = dt_util.as_local(dt_util.utc_from_timestamp(frame.wall)).strftime("%H:%M:%S")
         return {
-            share_id: burn_watermark(filtered[share.privacy], f"{share.viewer_name} · {stamp}")
+            share_id: pictures[share.privacy].for_viewer(f"{share.viewer_name} · {stamp}")
             for share_id, share in shares.items()
         }
 

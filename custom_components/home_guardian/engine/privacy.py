@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 import functools
 import importlib
@@ -29,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .frames import JPEG_QUALITY, Frame, encode_jpeg
 from .geometry import Box, Point, polygon_mask
+from .splice import SplicedJpeg, encode, interval_blocks
 
 type RGB = NDArray[np.uint8]
 type Mask = NDArray[np.bool_]
@@ -386,9 +388,23 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def _watermark(out: RGB, text: str) -> None:
-    """Burn `text` into the bottom-left corner on a semi-transparent dark box, in place."""
-    height, width = out.shape[:2]
+@dataclass(frozen=True, slots=True)
+class _Overlay:
+    """A watermark ready to composite: what of the picture shows through, and what is added."""
+
+    keep: NDArray[np.uint16]  # height x width x 1, 0 to 255
+    add: NDArray[np.uint16]  # height x width x 3, colour times opacity
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Return the overlay's width and height."""
+        return self.keep.shape[1], self.keep.shape[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _watermark_overlay(text: str, height: int, width: int) -> _Overlay | None:
+    """Return a picture size's watermark, a dark box with the text; None when it has no room."""
+    # Cached: a viewer's label changes once a second, the picture five times.
     size = max(WATERMARK_MIN_PX, round(height * WATERMARK_SHARE))
     font = _font(size)
     pad = max(2, size // 3)
@@ -398,19 +414,60 @@ def _watermark(out: RGB, text: str) -> None:
     while label and font.getlength(label) > room - 2 * pad:
         label = label[:-2] + "…" if len(label) > 1 else ""
     if not label:
-        return
+        return None
     _, _, right, bottom = (int(v) for v in font.getbbox(label))
-    box_w = min(width, right + 2 * pad)
-    box_h = min(height, bottom + 2 * pad)
-    region = out[height - box_h :, :box_w]
-    base = Image.fromarray(region).convert("RGBA")
-    overlay = Image.new("RGBA", base.size, (0, 0, 0, WATERMARK_BOX_ALPHA))
-    ImageDraw.Draw(overlay).text((pad, pad), label, font=font, fill=(255, 255, 255, 235))
-    region[...] = np.asarray(Image.alpha_composite(base, overlay).convert("RGB"))
+    image = Image.new(
+        "RGBA",
+        (min(width, right + 2 * pad), min(height, bottom + 2 * pad)),
+        (0, 0, 0, WATERMARK_BOX_ALPHA),
+    )
+    ImageDraw.Draw(image).text((pad, pad), label, font=font, fill=(255, 255, 255, 235))
+    rgba = np.asarray(image, dtype=np.uint16)
+    opacity = rgba[:, :, 3:]
+    return _Overlay(keep=255 - opacity, add=rgba[:, :, :3] * opacity)
 
 
-def burn_watermark(filtered: RGB, text: str, quality: int = JPEG_QUALITY) -> bytes:
-    """Return a filtered picture with a viewer's watermark burned in, as JPEG; input untouched."""
-    out = filtered.copy()
-    _watermark(out, text)
-    return encode_jpeg(Image.fromarray(out), quality)
+def _burn(region: RGB, overlay: _Overlay) -> None:
+    """Composite the overlay onto a region of its size, in place, in integers."""
+    # At most 255 x 255 + 127: the sum fits 16 bits because keep + opacity is 255.
+    region[...] = (region * overlay.keep + overlay.add + 127) // 255
+
+
+def _watermark(out: RGB, text: str) -> None:
+    """Burn `text` into the bottom-left corner on a semi-transparent dark box, in place."""
+    height, width = out.shape[:2]
+    overlay = _watermark_overlay(text, height, width)
+    if overlay is not None:
+        box_width, box_height = overlay.size
+        _burn(out[height - box_height :, :box_width], overlay)
+
+
+class SharedPicture:
+    """A filtered picture encoded once; each viewer's watermarked copy re-encodes only a band.
+
+    The JPEG restarts every few MCUs, so the band under a viewer's watermark, encoded alone,
+    replaces the same band of the shared encoding byte for byte (see `splice`).
+    """
+
+    def __init__(self, filtered: RGB, quality: int = JPEG_QUALITY) -> None:
+        """Encode the filtered picture once."""
+        self._filtered = filtered
+        self._quality = quality
+        height, width = filtered.shape[:2]
+        blocks = interval_blocks(width)
+        self._base = SplicedJpeg(
+            encode(Image.fromarray(filtered), quality, blocks), width, height, blocks
+        )
+
+    def for_viewer(self, text: str) -> bytes:
+        """Return the picture as JPEG with `text` burned into its bottom-left corner."""
+        height, width = self._filtered.shape[:2]
+        overlay = _watermark_overlay(text, height, width)
+        if overlay is None:
+            return self._base.jpeg
+        box_width, box_height = overlay.size
+        top, band_width = self._base.band(height - box_height, box_width)
+        band = self._filtered[top:, :band_width].copy()
+        _burn(band[band.shape[0] - box_height :, :box_width], overlay)
+        band_jpeg = encode(Image.fromarray(band), self._quality, self._base.blocks)
+        return self._base.with_band(top, band_jpeg)
