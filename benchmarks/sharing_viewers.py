@@ -49,7 +49,7 @@ def run(viewers: int, shares: int) -> tuple[float, float]:
         shared = SharedPicture(privacy.apply(rgb, at))
         # The time in the watermark ticks every second, as in the broadcast.
         stamp = f"14:03:{int(at) % 60:02d}"
-        pictures = [shared.for_viewer(f"{name} · {stamp}") for name in names]
+        pictures = [shared.for_viewer(name, stamp) for name in names]
         for index in range(viewers):
             # A slot keeps a reference to the share's picture: fan-out copies nothing.
             slots[index] = pictures[index % shares]
@@ -63,9 +63,13 @@ def main() -> None:
     np.seterr(all="ignore")
     print("| viewers | shares | CPU s per s | vs 1 viewer | MiB/s sent |")
     print("|---|---|---|---|---|")
-    base, _ = run(1, 1)
-    for viewers, shares in ((1, 1), (5, 1), (20, 1), (5, 5), (20, 20)):
-        cost, rate = run(viewers, shares) if (viewers, shares) != (1, 1) else (base, run(1, 1)[1])
+    # The cheapest of three runs each: other load on the machine only ever adds CPU.
+    costs = {
+        audience: min((run(*audience) for _ in range(3)), key=lambda figures: figures[0])
+        for audience in ((1, 1), (5, 1), (20, 1), (5, 5), (20, 20))
+    }
+    base = costs[1, 1][0]
+    for (viewers, shares), (cost, rate) in costs.items():
         print(f"| {viewers} | {shares} | {cost:.3f} | {cost / base:.2f}x | {rate:.2f} |")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

@@ -182,7 +182,7 @@ class CameraBroadcast:
         }
         stamp = dt_util.as_local(dt_util.utc_from_timestamp(frame.wall)).strftime("%H:%M:%S")
         return {
-            share_id: pictures[share.privacy].for_viewer(f"{share.viewer_name} · {stamp}")
+            share_id: pictures[share.privacy].for_viewer(share.viewer_name, stamp)
             for share_id, share in shares.items()
         }
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 import functools
 import importlib
@@ -30,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .frames import JPEG_QUALITY, Frame, encode_jpeg
 from .geometry import Box, Point, polygon_mask
-from .splice import SplicedJpeg, encode, interval_blocks
+from .splice import MCU, SplicedJpeg, encode, interval_blocks
 
 type RGB = NDArray[np.uint8]
 type Mask = NDArray[np.bool_]
@@ -62,7 +61,8 @@ MAX_HISTORY: Final = 512
 # Watermark: text height as a share of the picture height, never below a readable minimum.
 WATERMARK_SHARE: Final = 1 / 24
 WATERMARK_MIN_PX: Final = 12
-WATERMARK_BOX_ALPHA: Final = 150
+WATERMARK_BACKGROUND: Final = (24, 24, 24)
+WATERMARK_TEXT: Final = (255, 255, 255)
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -388,86 +388,119 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-@dataclass(frozen=True, slots=True)
-class _Overlay:
-    """A watermark ready to composite: what of the picture shows through, and what is added."""
+def _clean(text: str) -> str:
+    """Return text on one line, without control characters or runs of spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
-    keep: NDArray[np.uint16]  # height x width x 1, 0 to 255
-    add: NDArray[np.uint16]  # height x width x 3, colour times opacity
 
-    @property
-    def size(self) -> tuple[int, int]:
-        """Return the overlay's width and height."""
-        return self.keep.shape[1], self.keep.shape[0]
+@functools.lru_cache(maxsize=128)
+def _fit(name: str, size: int, room: float) -> str:
+    """Return the name, cut with an ellipsis until it is at most `room` pixels long."""
+    font = _font(size)
+    while name and font.getlength(name) > room:
+        name = name[:-2] + "…" if len(name) > 1 else ""
+    return name
+
+
+@functools.lru_cache(maxsize=128)
+def _strip(text: str, size: int) -> RGB:
+    """Return one line of white text on the watermark's background.
+
+    Cached: a viewer's name is drawn once, and the time once a second for every viewer at once.
+    """
+    font = _font(size)
+    image = Image.new(
+        "RGB", (math.ceil(font.getlength(text)), _line_height(size)), WATERMARK_BACKGROUND
+    )
+    ImageDraw.Draw(image).text((0, 0), text, font=font, fill=WATERMARK_TEXT)
+    strip = np.asarray(image)
+    strip.flags.writeable = False  # shared by every caller of the cache
+    return strip
+
+
+@functools.lru_cache(maxsize=8)
+def _line_height(size: int) -> int:
+    """Return the height of a line of text at a size, the same whatever the text."""
+    font = _font(size)
+    if isinstance(font, ImageFont.FreeTypeFont):
+        ascent, descent = font.getmetrics()
+        return ascent + descent
+    return int(font.getbbox("Ag")[3])  # pragma: no cover - Pillow built without FreeType
 
 
 @functools.lru_cache(maxsize=64)
-def _watermark_overlay(text: str, height: int, width: int) -> _Overlay | None:
-    """Return a picture size's watermark, a dark box with the text; None when it has no room."""
-    # Cached: a viewer's label changes once a second, the picture five times.
+def _caption(viewer: str, stamp: str, height: int, width: int) -> RGB | None:
+    """Return a picture size's watermark, text on a solid box; None when it has no room.
+
+    The box is solid and fills whole restart intervals of the JPEG, so a viewer's band holds
+    nothing of the picture and is encoded once a second, when its time changes (see
+    `SharedPicture`), rather than with every frame.
+    """
     size = max(WATERMARK_MIN_PX, round(height * WATERMARK_SHARE))
-    font = _font(size)
     pad = max(2, size // 3)
-    room = width - 2 * pad
-    label = " ".join(_CONTROL.sub(" ", text).split())
-    # Long names are cut to fit; the time at the end matters less than the name at the start.
-    while label and font.getlength(label) > room - 2 * pad:
-        label = label[:-2] + "…" if len(label) > 1 else ""
-    if not label:
+    room = width - 4 * pad
+    tail = _strip(f" · {stamp}", size) if stamp else None
+    if tail is not None and tail.shape[1] >= room:
+        tail = None  # too narrow for the time: the name matters more
+    # Long names are cut to fit beside the time, which tells when a leaked picture was taken.
+    name = _fit(_clean(viewer), size, room - (0 if tail is None else tail.shape[1]))
+    if not name:
         return None
-    _, _, right, bottom = (int(v) for v in font.getbbox(label))
-    image = Image.new(
-        "RGBA",
-        (min(width, right + 2 * pad), min(height, bottom + 2 * pad)),
-        (0, 0, 0, WATERMARK_BOX_ALPHA),
-    )
-    ImageDraw.Draw(image).text((pad, pad), label, font=font, fill=(255, 255, 255, 235))
-    rgba = np.asarray(image, dtype=np.uint16)
-    opacity = rgba[:, :, 3:]
-    return _Overlay(keep=255 - opacity, add=rgba[:, :, :3] * opacity)
+    pieces = [_strip(name, size)] if tail is None else [_strip(name, size), tail]
+    line = np.hstack(pieces)
+    line_height, line_width = line.shape[:2]
+    step = interval_blocks(width) * MCU
+    box_width = min(width, math.ceil((line_width + 2 * pad) / step) * step)
+    box_height = height - (height - min(height, line_height + 2 * pad)) // MCU * MCU
+    caption = np.empty((box_height, box_width, 3), dtype=np.uint8)
+    caption[...] = WATERMARK_BACKGROUND
+    top = max(0, (box_height - line_height) // 2)
+    shown = line[: box_height - top, : box_width - pad]
+    caption[top : top + shown.shape[0], pad : pad + shown.shape[1]] = shown
+    caption.flags.writeable = False  # shared by every caller of the cache
+    return caption
 
 
-def _burn(region: RGB, overlay: _Overlay) -> None:
-    """Composite the overlay onto a region of its size, in place, in integers."""
-    # At most 255 x 255 + 127: the sum fits 16 bits because keep + opacity is 255.
-    region[...] = (region * overlay.keep + overlay.add + 127) // 255
+@functools.lru_cache(maxsize=64)
+def _caption_band(
+    viewer: str, stamp: str, height: int, width: int, quality: int
+) -> tuple[int, bytes] | None:
+    """Return the first row of a viewer's caption and the caption encoded alone, or None."""
+    caption = _caption(viewer, stamp, height, width)
+    if caption is None:
+        return None
+    band = encode(Image.fromarray(caption), quality, interval_blocks(width))
+    return height - caption.shape[0], band
 
 
-def _watermark(out: RGB, text: str) -> None:
-    """Burn `text` into the bottom-left corner on a semi-transparent dark box, in place."""
+def _watermark(out: RGB, viewer: str, stamp: str = "") -> None:
+    """Burn the viewer's name and the time into the bottom-left corner, in place."""
     height, width = out.shape[:2]
-    overlay = _watermark_overlay(text, height, width)
-    if overlay is not None:
-        box_width, box_height = overlay.size
-        _burn(out[height - box_height :, :box_width], overlay)
+    caption = _caption(viewer, stamp, height, width)
+    if caption is not None:
+        out[height - caption.shape[0] :, : caption.shape[1]] = caption
 
 
 class SharedPicture:
-    """A filtered picture encoded once; each viewer's watermarked copy re-encodes only a band.
+    """A filtered picture encoded once; each viewer's watermark is put into a copy of the bytes.
 
-    The JPEG restarts every few MCUs, so the band under a viewer's watermark, encoded alone,
-    replaces the same band of the shared encoding byte for byte (see `splice`).
+    The JPEG restarts every few MCUs and the caption fills whole intervals, so the caption's
+    band, encoded alone, replaces the same band of the shared encoding byte for byte (see
+    `splice`): a viewer costs a copy of the picture's bytes, not an encoding.
     """
 
     def __init__(self, filtered: RGB, quality: int = JPEG_QUALITY) -> None:
         """Encode the filtered picture once."""
-        self._filtered = filtered
         self._quality = quality
-        height, width = filtered.shape[:2]
-        blocks = interval_blocks(width)
+        self._height, self._width = filtered.shape[:2]
+        blocks = interval_blocks(self._width)
         self._base = SplicedJpeg(
-            encode(Image.fromarray(filtered), quality, blocks), width, height, blocks
+            encode(Image.fromarray(filtered), quality, blocks), self._width, self._height, blocks
         )
 
-    def for_viewer(self, text: str) -> bytes:
-        """Return the picture as JPEG with `text` burned into its bottom-left corner."""
-        height, width = self._filtered.shape[:2]
-        overlay = _watermark_overlay(text, height, width)
-        if overlay is None:
+    def for_viewer(self, viewer: str, stamp: str) -> bytes:
+        """Return the picture as JPEG with the viewer's name and the time burned in."""
+        band = _caption_band(viewer, stamp, self._height, self._width, self._quality)
+        if band is None:
             return self._base.jpeg
-        box_width, box_height = overlay.size
-        top, band_width = self._base.band(height - box_height, box_width)
-        band = self._filtered[top:, :band_width].copy()
-        _burn(band[band.shape[0] - box_height :, :box_width], overlay)
-        band_jpeg = encode(Image.fromarray(band), self._quality, self._base.blocks)
-        return self._base.with_band(top, band_jpeg)
+        return self._base.with_band(*band)

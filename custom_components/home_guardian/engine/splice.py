@@ -72,13 +72,6 @@ class SplicedJpeg:
             self._parts += (_MARKERS[number % 8], piece)
         self._parts.append(_END)
 
-    def band(self, top: int, width: int) -> tuple[int, int]:
-        """Return (first row, width) of the least band holding rows `top`+ and columns < `width`."""
-        intervals = math.ceil(width / (self.blocks * MCU))
-        # A band that reaches the last interval takes the picture's own right edge with it.
-        band_width = self.width if intervals >= self.per_row else intervals * self.blocks * MCU
-        return top // MCU * MCU, band_width
-
     def with_band(self, top: int, band_jpeg: bytes) -> bytes:
         """Return the JPEG with the band starting at row `top` replaced by `band_jpeg`."""
         _, pieces = _split(band_jpeg)
