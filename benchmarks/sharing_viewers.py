@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import resource
 import time
+import tracemalloc
 
 import numpy as np
+from numpy.typing import NDArray
 
 from benchmarks.sharing import footage
 from custom_components.home_guardian.engine.motion import MotionDetector, MotionSettings
@@ -33,9 +35,11 @@ def cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(viewers: int, shares: int) -> tuple[float, float]:
+type Footage = list[tuple[float, NDArray[np.uint8], NDArray[np.uint8] | None]]
+
+
+def run(viewers: int, shares: int, frames: Footage) -> tuple[float, float]:
     """Return CPU seconds per second of video and MiB handed out per second."""
-    frames = footage(FRAMES * 2)[::2]
     detector = MotionDetector(MotionSettings())
     privacy = PrivacyFilter(PrivacyLevel.PEOPLE)
     names = [f"Viewer {index}" for index in range(shares)]
@@ -58,19 +62,33 @@ def run(viewers: int, shares: int) -> tuple[float, float]:
     return (cpu() - started) / seconds, sent / seconds / 2**20
 
 
+def peak_memory(viewers: int, shares: int, frames: Footage) -> float:
+    """Return the most memory, in MiB, that Python and numpy held at once during a run."""
+    tracemalloc.start()
+    try:
+        run(viewers, shares, frames)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def main() -> None:
     """Print the table."""
     np.seterr(all="ignore")
-    print("| viewers | shares | CPU s per s | vs 1 viewer | MiB/s sent |")
-    print("|---|---|---|---|---|")
+    frames = footage(FRAMES * 2)[::2]
+    print("| viewers | shares | CPU s per s | vs 1 viewer | MiB/s sent | peak MiB held |")
+    print("|---|---|---|---|---|---|")
     # The cheapest of three runs each: other load on the machine only ever adds CPU.
     costs = {
-        audience: min((run(*audience) for _ in range(3)), key=lambda figures: figures[0])
+        audience: min((run(*audience, frames) for _ in range(3)), key=lambda figures: figures[0])
         for audience in ((1, 1), (5, 1), (20, 1), (5, 5), (20, 20))
     }
     base = costs[1, 1][0]
     for (viewers, shares), (cost, rate) in costs.items():
-        print(f"| {viewers} | {shares} | {cost:.3f} | {cost / base:.2f}x | {rate:.2f} |")
+        held = peak_memory(viewers, shares, frames)
+        print(
+            f"| {viewers} | {shares} | {cost:.3f} | {cost / base:.2f}x | {rate:.2f} | {held:.1f} |"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"\npeak RSS of the whole benchmark: {peak:.0f} MiB; wall {time.process_time():.1f} s CPU"
