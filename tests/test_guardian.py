@@ -87,6 +87,21 @@ async def utc(hass: HomeAssistant) -> None:
 
 
 @pytest.fixture
+def elapsed() -> list[float | None]:
+    """Hold the host's elapsed-time clock still when a value is set; else it follows the wall."""
+    return [None]
+
+
+@pytest.fixture(autouse=True)
+def host_clock(monkeypatch: pytest.MonkeyPatch, elapsed: list[float | None]) -> None:
+    """Let the host's elapsed time follow the frozen wall clock, so moving time is not a jump."""
+    monkeypatch.setattr(
+        "custom_components.home_guardian.guardian.elapsed_seconds",
+        lambda: dt_util.utcnow().timestamp() if elapsed[0] is None else elapsed[0],
+    )
+
+
+@pytest.fixture
 def alerts(hass: HomeAssistant) -> list[Event]:
     """Collect the guardian's alert events."""
     return async_capture_events(hass, EVENT_ALERT)
@@ -162,6 +177,39 @@ async def test_quiet_day_raises_escalates_and_clears(
     assert alerts[-1].data["alert"] == "cleared"
     assert alerts[-1].data["level"] == 0
     assert [event.data["alert"] for event in alerts] == ["inactivity", "inactivity", "cleared"]
+
+
+async def test_clock_jumping_forward_is_not_quiet(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    elapsed: list[float | None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Hours the clock skips (NTP at boot) are not quiet; the hours after them are."""
+    freezer.move_to(MORNING)
+    await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 60)
+    # The wall clock leaps five hours while only a minute passes on the host.
+    elapsed[0] = dt_util.utcnow().timestamp()
+    freezer.tick(timedelta(hours=5))
+    elapsed[0] += 60
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert alerts == []
+    assert "the clock jumped forward" in caplog.text
+    # The hour before the leap and the minute lived through it count; the five hours do not.
+    assert state_of(hass, INACTIVE_FOR) == "61"
+    # From here on time is real again: two more hours make the three quiet hours.
+    elapsed[0] = None
+    await advance(hass, freezer, 118)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 1.5)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert alerts[-1].data["reason"] == "quiet"
 
 
 async def test_blind_sources_are_not_quiet(

@@ -26,6 +26,7 @@ from .const import (
     GUARDIAN_SAVE_DELAY,
     LOGGER,
 )
+from .engine.clock import ClockWatch, elapsed_seconds
 from .engine.guardian import (
     Alert,
     AlertChange,
@@ -85,10 +86,12 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self.guardian = InactivityGuardian(self.config)
         self._cancel_timer: Callable[[], None] | None = None
         self._due: datetime | None = None
+        self._clock = ClockWatch(elapsed_seconds)
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
-        now = dt_util.utcnow()
+        # Downtime is real time and counts (see resume); jumps count only from here on.
+        now, _ = self._now()
         stored = await self._store.async_load()
         if stored is not None:
             try:
@@ -113,11 +116,22 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         entry.async_on_unload(self._cancel_scheduled)
         self._publish(changes, now)
 
+    def _now(self) -> tuple[datetime, list[AlertChange]]:
+        """Return the time, and what a forward jump of the clock since the last look changed."""
+        now = dt_util.utcnow()
+        if (before := self._clock.jumped_forward(now)) is not None:
+            # NTP setting the clock of a host without a battery-backed clock, at boot: the
+            # hours skipped were never lived through, so they must not count as quiet; the
+            # time really lived up to the jump does.
+            LOGGER.warning("%s: the clock jumped forward; the gap is not quiet time", self.name)
+            return now, self.guardian.evaluate(before) + self.guardian.clock_jumped(now)
+        return now, []
+
     @callback
     def _async_source_changed(self, event: Event[EventStateChangedData]) -> None:
         """Tell the guardian what a source's new state means."""
-        now = dt_util.utcnow()
-        changes = self._observe(
+        now, changes = self._now()
+        changes += self._observe(
             event.data["entity_id"], event.data["old_state"], event.data["new_state"], now
         )
         self._publish(changes, now)
@@ -146,27 +160,31 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
 
     @callback
     def _async_tick(self, now: datetime) -> None:
-        """Move the inactive-for sensor on; the wake-up timer stays as it is."""
-        self.async_set_updated_data(self._snapshot(dt_util.utcnow()))
+        """Move the inactive-for sensor on, and notice jumps of the clock within a minute."""
+        now, changes = self._now()
+        if changes:
+            self._publish(changes, now)
+        else:
+            self.async_set_updated_data(self._snapshot(now))
 
     @callback
     def _async_due(self, now: datetime) -> None:
         """Run the guardian when it asked to be woken."""
         self._cancel_timer = None
-        now = dt_util.utcnow()
-        self._publish(self.guardian.evaluate(now), now)
+        now, changes = self._now()
+        self._publish(changes + self.guardian.evaluate(now), now)
 
     @callback
     def async_acknowledge(self) -> None:
         """Take "I'm OK / handled" from a family member."""
-        now = dt_util.utcnow()
-        self._publish(self.guardian.acknowledge(now), now)
+        now, changes = self._now()
+        self._publish(changes + self.guardian.acknowledge(now), now)
 
     @callback
     def async_set_mode(self, mode: Mode) -> None:
         """Switch between home, away and visitors."""
-        now = dt_util.utcnow()
-        self._publish(self.guardian.set_mode(mode, now), now)
+        now, changes = self._now()
+        self._publish(changes + self.guardian.set_mode(mode, now), now)
 
     @callback
     def async_test_alert(self) -> None:
