@@ -3,7 +3,7 @@
 Run from the repository root: .venv/bin/python -m benchmarks.sharing [--frames 200]
 The filter runs on real footage (../shared/data/video/vtest.avi scaled to 640x360) fed by the real
 motion detector at 5 fps, at each privacy level; face detection is measured where an OpenCV with
-Haar cascades is importable. The fan-out to 1, 5 and 20 viewers needs the HA layer and is not here.
+Haar cascades is importable. The fan-out to 1, 5 and 20 viewers is `benchmarks.sharing_viewers`.
 """
 
 from __future__ import annotations
