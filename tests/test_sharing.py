@@ -355,6 +355,21 @@ async def test_face_detection_missing_raises_a_repair(
     assert async_get_sharing(hass).registry.get(share["share_id"]) is not None
 
 
+async def test_face_detection_goes_through_home_assistants_requirements(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without --skip-pip, OpenCV is asked of Home Assistant's installer and its skip list."""
+    # The skip list keeps this test from installing anything into the environment.
+    hass.config.skip_pip = False
+    hass.config.skip_pip_packages = ["opencv-python-headless"]
+    await create_share(hass, privacy="faces")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert "Skipping requirement opencv-python-headless" in caplog.text
+    available = await hass.async_add_executor_job(load_face_detector) is not None
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "face_detection_unavailable")
+    assert (issue is None) == available
+
+
 async def test_unreadable_store_means_no_shares(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],

@@ -213,10 +213,12 @@ class SharingManager:
 
     async def _async_load_faces(self) -> None:
         """Install OpenCV through HA's requirements, load its face model, or raise a repair."""
-        try:
-            await async_process_requirements(self.hass, DOMAIN, [VISION_REQUIREMENT])
-        except RequirementsNotFound:
-            LOGGER.info("OpenCV cannot be installed here; faces are hidden as moving people")
+        # Home Assistant started with --skip-pip installs nothing: use OpenCV only if it is there.
+        if not self.hass.config.skip_pip:
+            try:
+                await async_process_requirements(self.hass, DOMAIN, [VISION_REQUIREMENT])
+            except RequirementsNotFound:
+                LOGGER.info("OpenCV cannot be installed here; faces are hidden as moving people")
         self.face_detector = await self.hass.async_add_executor_job(load_face_detector)
         if self.face_detector is None:
             ir.async_create_issue(
