@@ -9,6 +9,7 @@ import io
 import json
 import os
 from pathlib import Path
+import sys
 import time
 from typing import Any
 
@@ -344,15 +345,28 @@ async def test_viewer_page_in_chromium(
 
 
 async def test_face_detection_missing_raises_a_repair(
-    hass: HomeAssistant, shared_camera: MockConfigEntry
+    hass: HomeAssistant, shared_camera: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Where OpenCV's face model cannot be loaded, a repair issue says so; sharing still works."""
+    """Where OpenCV cannot be imported, as on HA OS, a repair issue says so; sharing works."""
+    monkeypatch.setitem(sys.modules, "cv2", None)  # what a missing package looks like
     share = await create_share(hass, privacy="faces")
     await hass.async_block_till_done(wait_background_tasks=True)
-    available = await hass.async_add_executor_job(load_face_detector) is not None
     issue = ir.async_get(hass).async_get_issue(DOMAIN, "face_detection_unavailable")
-    assert (issue is None) == available
+    assert issue is not None
+    assert issue.translation_key == "face_detection_unavailable"
+    assert async_get_sharing(hass).face_detector is None
     assert async_get_sharing(hass).registry.get(share["share_id"]) is not None
+
+
+async def test_face_detection_used_where_opencv_is_installed(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """With OpenCV installed, faces are detected and no repair issue is raised."""
+    pytest.importorskip("cv2", reason="OpenCV is not installed (requirements_test.txt)")
+    await create_share(hass, privacy="faces")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert async_get_sharing(hass).face_detector is not None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "face_detection_unavailable") is None
 
 
 async def test_face_detection_goes_through_home_assistants_requirements(
