@@ -31,7 +31,7 @@ from custom_components.home_guardian.const import (
 )
 from custom_components.home_guardian.credentials import async_get_cipher, seal, unseal
 from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
-from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry, wait_for
+from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry, set_up_entry, wait_for
 
 ZONE = "[[[0.1, 0.1], [0.4, 0.1], [0.4, 0.4], [0.1, 0.4]]]"
 ONLY = "[[[0.5, 0.5], [1, 0.5], [1, 1], [0.5, 1]]]"
@@ -358,6 +358,22 @@ async def test_options_flow(hass: HomeAssistant) -> None:
     }
 
 
+async def test_options_flow_clears_an_emptied_zone(hass: HomeAssistant) -> None:
+    """A zone emptied in the form (which leaves the field out) is removed, not kept."""
+    entry = camera_entry("rtsp://camera.local/stream")
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_PRIVACY_ZONES: ZONE, CONF_SENSITIVITY: 70}
+    )
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_LIVE_VIEW: LIVE_VIEW_FRAMES, CONF_SENSITIVITY: 70}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_PRIVACY_ZONES] == ""
+    assert entry.options[CONF_SENSITIVITY] == 70
+
+
 async def test_options_flow_refuses_bad_zones(hass: HomeAssistant) -> None:
     """Malformed zones are pointed out on their field; the rest of the input is kept."""
     entry = camera_entry("rtsp://camera.local/stream")
@@ -392,9 +408,7 @@ async def test_options_flow_previews_zones(
 ) -> None:
     """Zones are drawn over the live picture before they are saved, then take effect."""
     entry = camera_entry(rtsp_camera.url)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up_entry(hass, entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_IGNORE_ZONES: ZONE, CONF_ONLY_ZONES: ONLY}
@@ -426,9 +440,7 @@ async def test_options_flow_saves_zones_while_the_camera_is_away(
 ) -> None:
     """With no picture to draw on, checked zones are saved without a preview."""
     entry = camera_entry(rtsp_camera.url)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up_entry(hass, entry)
     rtsp_camera.stop()
     await wait_for(lambda: entry.runtime_data.fresh_frame() is None, limit=20)
     result = await hass.config_entries.options.async_init(entry.entry_id)

@@ -181,11 +181,24 @@ async def test_regions_reach_listeners_until_detection_stops(
     seen: list[tuple[Box, ...]] = []
     remove = motion.add_region_listener(lambda regions, _at, _settled: seen.append(regions))
     await wait_for(lambda: any(seen))
-    remove()
-    count = len(seen)
     motion.set_enabled(False)
     assert motion.state.active is False
     assert motion.state.regions == ()
     await hass.async_block_till_done()
-    assert len(seen) <= count + 1
+    count = len(seen)
+    # The camera keeps sending ten frames a second; with detection off none is analysed.
+    frames = entry.runtime_data.source.status.frames
+    await wait_for(lambda: entry.runtime_data.source.status.frames >= frames + 10)
+    await hass.async_block_till_done()
+    assert len(seen) == count
+    # Back on, regions flow again until the listener is removed.
+    motion.set_enabled(True)
+    await wait_for(lambda: len(seen) > count)
+    remove()
+    await hass.async_block_till_done()
+    count = len(seen)
+    frames = entry.runtime_data.source.status.frames
+    await wait_for(lambda: entry.runtime_data.source.status.frames >= frames + 10)
+    await hass.async_block_till_done()
+    assert len(seen) == count
     await hass.config_entries.async_unload(entry.entry_id)

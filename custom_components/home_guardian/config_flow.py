@@ -427,7 +427,9 @@ class HomeGuardianOptionsFlow(OptionsFlow):
         """Show the options; zones are checked, and shown over the picture before saving."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            options = {**self.config_entry.options, **user_input}
+            # A zone field emptied in the form is left out of it: the zone is gone, not kept.
+            kept = {k: v for k, v in self.config_entry.options.items() if k not in ZONE_FIELDS}
+            options = {**kept, **user_input}
             for field in ZONE_FIELDS:
                 options.setdefault(field, "")
                 try:

@@ -876,17 +876,23 @@ def test_api_basics() -> None:
 
 def test_next_check_wakes_only_when_needed() -> None:
     """Without learning a quiet day needs a handful of checks; with learning one an hour."""
+    counted: dict[bool, int] = {}
     for learn, most in ((False, 6), (True, 26)):
-        guardian = new(learn=learn, expected_by=[])
+        guardian = new(learn=learn, expected_by=[], escalate_after_minutes=[])
         guardian.activity("kitchen", at("2024-03-05 06:30"))
         moment = at("2024-03-05 06:30")
         checks = 0
+        raised: list[datetime] = []
         while (due := guardian.next_check(moment)) is not None and due < at("2024-03-06 06:30"):
             assert due > moment
-            guardian.evaluate(due)
+            raised += [change.at for change in guardian.evaluate(due)]
             moment = due
             checks += 1
-        assert checks <= most
+        assert 1 <= checks <= most
+        # The checks found the quiet in time: three quiet hours of the day, which starts at 07:00.
+        assert raised[0] == at("2024-03-05 10:00")
+        counted[learn] = checks
+    assert counted[True] > counted[False]
     assert guardian.next_check(at("2024-03-07 00:00")) == at("2024-03-07 00:00")
 
 

@@ -18,7 +18,6 @@ import pytest
 from custom_components.home_guardian.engine import motion as motion_module
 from custom_components.home_guardian.engine.frame_source import iter_frames, open_stream
 from custom_components.home_guardian.engine.frames import Frame
-from custom_components.home_guardian.engine.geometry import Box
 from custom_components.home_guardian.engine.motion import (
     ANALYSIS_HEIGHT,
     AnalysisPace,
@@ -317,10 +316,6 @@ def test_settings_are_clamped() -> None:
     )
 
 
-def test_box_type() -> None:
-    assert isinstance(Box(x=0, y=0, width=1, height=1), Box)
-
-
 def motion_command(*arguments: str) -> subprocess.CompletedProcess[str]:
     """Run scripts/motion as users do."""
     return subprocess.run(
@@ -396,45 +391,45 @@ def test_command_runs_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert motion_cli.main(["/nonexistent.mp4"]) == 2
 
 
-class _Confirming:
-    """A stand-in detector state: whether it waits for a confirming frame."""
-
-    def __init__(self) -> None:
-        """Start with nothing to confirm."""
-        self.confirming = False
-
-
-def test_pace_analyses_the_asked_rate_and_confirms_at_once() -> None:
-    """At 25 fps in, 5 a second are analysed; unconfirmed motion takes the very next frame."""
-    pace = AnalysisPace(5.0)
-    state = _Confirming()
-    times = [index / 25 for index in range(250)]
-    analysed = [at for at in times if pace.due(at, state)]  # type: ignore[arg-type]
-    assert len(analysed) == 50
-    assert analysed[:3] == [0.0, 0.2, 0.4]
-    pace = AnalysisPace(5.0)
-    assert pace.due(0.0, state)  # type: ignore[arg-type]
-    state.confirming = True
-    assert pace.due(0.04, state)  # type: ignore[arg-type]
-    state.confirming = False
-    assert not pace.due(0.08, state)  # type: ignore[arg-type]
-    assert pace.due(0.2, state)  # type: ignore[arg-type]
-
-
-def test_motion_is_confirmed_on_the_next_frame() -> None:
-    """A detector that saw motion once asks for confirmation, and is active after it."""
+def _detector_seeing_motion_once() -> MotionDetector:
+    """Return a real detector that saw motion in one frame and waits for a confirming one."""
     detector = MotionDetector(MotionSettings())
     rng = np.random.default_rng(3)
     scene = rng.integers(60, 120, size=(144, 192)).astype(np.uint8)
     for index in range(20):
         detector.process(scene, index * 0.2)
-    assert not detector.confirming
     moved = scene.copy()
     moved[40:100, 60:90] = 230
     detector.process(moved, 4.0)
+    return detector
+
+
+def test_pace_analyses_the_asked_rate_and_confirms_at_once() -> None:
+    """At 25 fps in, 5 a second are analysed; unconfirmed motion takes the very next frame."""
+    calm = MotionDetector(MotionSettings())
+    pace = AnalysisPace(5.0)
+    times = [index / 25 for index in range(250)]
+    analysed = [at for at in times if pace.due(at, calm)]
+    assert len(analysed) == 50
+    assert analysed[:3] == [0.0, 0.2, 0.4]
+    waiting = _detector_seeing_motion_once()
+    assert waiting.confirming
+    pace = AnalysisPace(5.0)
+    assert pace.due(0.0, calm)
+    assert pace.due(0.04, waiting)
+    assert not pace.due(0.08, calm)
+    assert pace.due(0.2, calm)
+
+
+def test_motion_is_confirmed_on_the_next_frame() -> None:
+    """A detector that saw motion once asks for confirmation, and is active after it."""
+    detector = _detector_seeing_motion_once()
     assert detector.confirming
-    moved2 = scene.copy()
-    moved2[40:100, 64:94] = 230
-    detector.process(moved2, 4.04)
+    assert not detector.active
+    rng = np.random.default_rng(3)
+    scene = rng.integers(60, 120, size=(144, 192)).astype(np.uint8)
+    moved = scene.copy()
+    moved[40:100, 64:94] = 230
+    detector.process(moved, 4.04)
     assert detector.active
     assert not detector.confirming
