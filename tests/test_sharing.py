@@ -178,6 +178,8 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
     assert about["camera"] == "Living room"
     assert COOKIE in opened.cookies
     assert opened.cookies[COOKIE]["httponly"]
+    # The session lasts as long as the share (an hour here), whatever the time zone.
+    assert 3500 < int(opened.cookies[COOKIE]["max-age"]) <= 3600
 
     stream = await client.get(f"{BASE}/stream")
     assert stream.status == HTTPStatus.OK

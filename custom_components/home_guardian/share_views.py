@@ -154,7 +154,8 @@ class ShareSessionView(HomeAssistantView):
             httponly=True,
             samesite="Strict",
             secure=request.secure,
-            expires=share.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+            # Seconds left, not a date: a share's end may be in any time zone.
+            max_age=max(0, int((share.expires_at - dt_util.utcnow()).total_seconds())),
         )
         return response
 
