@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.home_guardian.const import (
+    CONF_SENSITIVITY,
     DOMAIN,
     EVENT_SHARE_REPORTED,
     EVENT_VIEW,
@@ -291,6 +292,32 @@ async def test_turning_sharing_off_closes_open_streams(
         while await stream.content.read(65536):
             pass
     assert time.monotonic() - started < 2.5
+
+
+async def test_reloading_the_camera_closes_open_streams(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A camera reloaded (new options) ends streams at once; the viewer opens a fresh one."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]})
+    stream = await client.get(f"{BASE}/stream")
+    await read_frame(stream)
+    await wait_for(lambda: state_of(hass, VIEWERS) == "1")
+    started = time.monotonic()
+    hass.config_entries.async_update_entry(
+        shared_camera, options={**shared_camera.options, CONF_SENSITIVITY: 80}
+    )
+    async with asyncio.timeout(5):
+        while await stream.content.read(65536):
+            pass
+    assert time.monotonic() - started < 2.5
+    await hass.async_block_till_done()
+    again = await client.get(f"{BASE}/stream")
+    assert again.status == HTTPStatus.OK
+    assert (await read_frame(again))[:2] == b"\xff\xd8"
+    await wait_for(lambda: state_of(hass, VIEWERS) == "1")
+    again.close()
 
 
 async def test_unknown_share_actions(hass: HomeAssistant, shared_camera: MockConfigEntry) -> None:

@@ -25,7 +25,7 @@ from .credentials import UnsealError, async_get_cipher, unseal
 from .guardian import GuardianConfigEntry, GuardianCoordinator
 from .services import async_setup_services
 from .share_views import async_register_share_views
-from .sharing import SHARING, SharingManager
+from .sharing import SHARING, SharingManager, async_get_sharing
 
 PLATFORMS: dict[str, list[Platform]] = {
     KIND_CAMERA: [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR, Platform.SWITCH],
@@ -85,6 +85,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry
         if isinstance(runtime, GuardianCoordinator):
             await runtime.async_save()
         else:
+            async_get_sharing(hass).close_broadcast(entry.entry_id)
             await runtime.async_shutdown()
     return unloaded
 

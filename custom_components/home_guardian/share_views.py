@@ -16,7 +16,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .engine.shares import ShareError, ShareState, client_key
-from .sharing import SharingManager, async_get_sharing
+from .sharing import SharingManager, ViewerSlot, async_get_sharing
 
 if TYPE_CHECKING:
     from .coordinator import CameraCoordinator
@@ -196,16 +196,16 @@ async def _stream(
     sharing: SharingManager,
     share_id: str,
     camera: CameraCoordinator,
-    slot: Any,
+    slot: ViewerSlot,
     response: web.StreamResponse,
 ) -> None:
     """Write pictures until the share is revoked, suspended, expired or out of its hours."""
-    while True:
+    while not slot.closed:
         share = sharing.registry.get(share_id)
         if share is None or not sharing.viewable(share, camera):
             return
         picture = await slot.next(CHECK_INTERVAL)
-        if picture is None:
+        if picture is None or slot.closed:
             continue
         header = (
             f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(picture)}\r\n\r\n"

@@ -63,6 +63,13 @@ class ViewerSlot:
     share: Share
     picture: bytes | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when the camera goes away (unloaded or reloaded): the stream must end.
+    closed: bool = False
+
+    def close(self) -> None:
+        """End the stream at once, waking its writer."""
+        self.closed = True
+        self.ready.set()
 
     def put(self, picture: bytes) -> None:
         """Offer a new picture; a viewer too slow for the last one simply skips it."""
@@ -107,6 +114,8 @@ class CameraBroadcast:
         """Start a viewer's stream; the first viewer starts the broadcast."""
         slot = ViewerSlot(share=share)
         self.slots.add(slot)
+        # Stored shares asking for faces need the detector after a restart too.
+        async_get_sharing(self.hass).async_ensure_faces()
         if self._remove_listener is None:
             self._remove_listener = self.coordinator.motion.add_region_listener(self._motion)
         if self._task is None:
@@ -124,14 +133,33 @@ class CameraBroadcast:
         self.slots.discard(slot)
         self._viewers_changed(slot.share, watching=False)
         if not self.slots:
-            if self._remove_listener is not None:
-                self._remove_listener()
-                self._remove_listener = None
-            if self._task is not None:
-                self._task.cancel()
-                self._task = None
-            # Filters hold history of where people were; a new audience starts from nothing.
-            self._filters.clear()
+            self._stop()
+
+    @callback
+    def close(self) -> None:
+        """End every stream of a camera that is going away."""
+        for slot in self.slots:
+            slot.close()
+        self.slots.clear()
+        self._stop()
+
+    @callback
+    def faces_changed(self) -> None:
+        """Make the filters again, so that they use face detection that has just arrived."""
+        # Filters restart blind, hiding everything until motion settles: safe, and brief.
+        self._filters.clear()
+
+    @callback
+    def _stop(self) -> None:
+        """Stop following motion and making pictures."""
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        # Filters hold history of where people were; a new audience starts from nothing.
+        self._filters.clear()
 
     @callback
     def _motion(self, regions: tuple[Box, ...], at: float, settled: bool) -> None:
@@ -166,25 +194,38 @@ class CameraBroadcast:
             if frame is not None and frame.sequence != last_sequence:
                 last_sequence = frame.sequence
                 shares = {slot.share.share_id: slot.share for slot in self.slots}
-                for level in {share.privacy for share in shares.values()}:
-                    self.filter_for(level)
-                pictures = await self.hass.async_add_executor_job(self._render, frame, shares)
+                # Resolved here, on the loop: a viewer leaving may clear the filters meanwhile.
+                filters = {
+                    share.privacy: self.filter_for(share.privacy) for share in shares.values()
+                }
+                try:
+                    pictures = await self.hass.async_add_executor_job(
+                        _render, frame, shares, filters
+                    )
+                except Exception:  # noqa: BLE001 - one bad frame must not end every stream
+                    LOGGER.exception(
+                        "%s: a shared picture could not be made", self.coordinator.name
+                    )
+                    pictures = {}
                 for slot in list(self.slots):
                     if (picture := pictures.get(slot.share.share_id)) is not None:
                         slot.put(picture)
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
-    def _render(self, frame: Frame, shares: dict[str, Share]) -> dict[str, bytes]:
-        """Filter and encode the frame once per level; each share re-encodes only its watermark."""
-        pictures = {
-            level: SharedPicture(self._filters[level].apply(frame, frame.monotonic))
-            for level in {share.privacy for share in shares.values()}
-        }
-        stamp = dt_util.as_local(dt_util.utc_from_timestamp(frame.wall)).strftime("%H:%M:%S")
-        return {
-            share_id: pictures[share.privacy].for_viewer(share.viewer_name, stamp)
-            for share_id, share in shares.items()
-        }
+
+def _render(
+    frame: Frame, shares: dict[str, Share], filters: dict[PrivacyLevel, PrivacyFilter]
+) -> dict[str, bytes]:
+    """Filter and encode the frame once per level; each share adds only its watermark."""
+    pictures = {
+        level: SharedPicture(privacy_filter.apply(frame, frame.monotonic))
+        for level, privacy_filter in filters.items()
+    }
+    stamp = dt_util.as_local(dt_util.utc_from_timestamp(frame.wall)).strftime("%H:%M:%S")
+    return {
+        share_id: pictures[share.privacy].for_viewer(share.viewer_name, stamp)
+        for share_id, share in shares.items()
+    }
 
 
 class SharingManager:
@@ -232,6 +273,8 @@ class SharingManager:
             )
         else:
             ir.async_delete_issue(self.hass, DOMAIN, "face_detection_unavailable")
+            for broadcast in self.broadcasts.values():
+                broadcast.faces_changed()
 
     async def async_load(self) -> None:
         """Read the stored shares; an unreadable store means no share works, never a guess."""
@@ -260,6 +303,12 @@ class SharingManager:
             for key, session in self.sessions.items()
             if session.expires > now and self.registry.get(session.share_id) is not None
         }
+
+    @callback
+    def close_broadcast(self, entry_id: str) -> None:
+        """End the streams of a camera being unloaded; a reloaded camera starts afresh."""
+        if (broadcast := self.broadcasts.pop(entry_id, None)) is not None:
+            broadcast.close()
 
     def broadcast(self, coordinator: CameraCoordinator) -> CameraBroadcast:
         """Return a camera's broadcast, made on first use."""
