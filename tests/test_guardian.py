@@ -315,6 +315,23 @@ async def test_restart_keeps_the_clock_and_fires_what_passed_while_down(
     assert alerts[-1].data["alert"] == "inactivity"
 
 
+async def test_state_reaches_the_disk_while_a_source_keeps_changing(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """A kettle switching every few seconds does not keep the state from being written."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    key = f"home_guardian.guardian.{entry.entry_id}"
+    hass_storage.pop(key, None)
+    for step in range(8):
+        hass.states.async_set(KETTLE, STATE_ON if step % 2 == 0 else STATE_OFF)
+        await advance(hass, freezer, 3 / 60)  # three seconds
+    # 24 seconds of changes every 3 seconds: the state written within the 10-second delay.
+    assert key in hass_storage
+    saved = hass_storage[key]["data"]
+    assert saved["last_activity"] is not None
+
+
 async def test_test_alert_button(hass: HomeAssistant, alerts: list[Event]) -> None:
     """The test button fires an alert event marked as a test and changes nothing else."""
     await set_up(hass, guardian_entry())

@@ -87,6 +87,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._cancel_timer: Callable[[], None] | None = None
         self._due: datetime | None = None
         self._clock = ClockWatch(elapsed_seconds)
+        self._save_pending = False
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
@@ -210,9 +211,22 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                     "test": False,
                 },
             )
-        self._store.async_delay_save(self.guardian.to_dict, GUARDIAN_SAVE_DELAY)
+        self._save_soon()
         self.async_set_updated_data(self._snapshot(now))
         self._schedule(now)
+
+    def _save_soon(self) -> None:
+        """Write the state within the save delay; changes meanwhile join that one write."""
+        # Asking the store again would push its write back each time: a source that changes
+        # every few seconds would keep the state from ever reaching the disk before a power cut.
+        if not self._save_pending:
+            self._save_pending = True
+            self._store.async_delay_save(self._state_to_save, GUARDIAN_SAVE_DELAY)
+
+    def _state_to_save(self) -> dict[str, Any]:
+        """Return the state as it is when the store writes it."""
+        self._save_pending = False
+        return self.guardian.to_dict()
 
     def _event_base(self) -> dict[str, Any]:
         """Return what identifies this guardian, and its last activity, in its events."""
