@@ -16,6 +16,7 @@ from custom_components.home_guardian.engine.splice import (
     SplicedJpeg,
     encode,
     interval_blocks,
+    pieces,
 )
 from tests.common import shared_clip
 
@@ -99,9 +100,9 @@ def test_wrong_inputs_are_refused() -> None:
         SplicedJpeg(b"\xff\xd8\x00\x00", 160, 64, 5)
     jpeg = SplicedJpeg(encode(image, QUALITY, 5), 160, 64, 5)
     band = encode(Image.fromarray(rgb[32:]), QUALITY, 5)
-    assert jpeg.with_band(32, band) == jpeg.jpeg
+    assert jpeg.with_band(32, pieces(band)) == jpeg.jpeg
     with pytest.raises(ValueError, match="band"):
-        jpeg.with_band(24, band)  # not on an MCU row
+        jpeg.with_band(24, pieces(band))  # not on an MCU row
     wide = encode(Image.fromarray(np.zeros((32, 320, 3), dtype=np.uint8)), QUALITY, 5)
     with pytest.raises(ValueError, match="band"):
-        jpeg.with_band(32, wide)  # wider than the picture
+        jpeg.with_band(32, pieces(wide))  # wider than the picture

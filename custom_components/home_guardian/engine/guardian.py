@@ -672,8 +672,11 @@ class InactivityGuardian:
             if (budget := self._deadline_budget(start)) is not None:
                 # Seeing time since the day began: blind stretches postpone the deadline.
                 limits.append((self._day_quiet, budget, seeing, Reason.EXPECTED_BY))
-            allowance = self._routine.allowance(hour_of_week(start, self._zone))
-            if self._routine_applies() and allowance is not None:
+            if (
+                self._routine_applies()
+                and (allowance := self._routine.allowance(hour_of_week(start, self._zone)))
+                is not None
+            ):
                 floor = timedelta(minutes=config.learned_min_minutes)
                 limits.append((quiet, max(allowance, floor), seeing, Reason.ROUTINE))
         if self._alert is Alert.NONE and not seeing and not self._blind_acknowledged:

@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .frames import JPEG_QUALITY, Frame, encode_jpeg
 from .geometry import Box, Point, polygon_mask
-from .splice import MCU, SplicedJpeg, encode, interval_blocks
+from .splice import MCU, SplicedJpeg, encode, interval_blocks, pieces
 
 type RGB = NDArray[np.uint8]
 type Mask = NDArray[np.bool_]
@@ -464,13 +464,13 @@ def _caption(viewer: str, stamp: str, height: int, width: int) -> RGB | None:
 @functools.lru_cache(maxsize=64)
 def _caption_band(
     viewer: str, stamp: str, height: int, width: int, quality: int
-) -> tuple[int, bytes] | None:
+) -> tuple[int, list[bytes]] | None:
     """Return the first row of a viewer's caption and the caption encoded alone, or None."""
     caption = _caption(viewer, stamp, height, width)
     if caption is None:
         return None
     band = encode(Image.fromarray(caption), quality, interval_blocks(width))
-    return height - caption.shape[0], band
+    return height - caption.shape[0], pieces(band)
 
 
 def _watermark(out: RGB, viewer: str, stamp: str = "") -> None:

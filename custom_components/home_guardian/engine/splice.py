@@ -8,6 +8,8 @@ once, and each viewer's watermark costs only the encoding of the small band it c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+import functools
 import io
 import math
 import re
@@ -25,6 +27,7 @@ _MARKERS: Final = tuple(bytes((0xFF, 0xD0 + number)) for number in range(8))
 _END: Final = b"\xff\xd9"
 
 
+@functools.lru_cache(maxsize=16)
 def interval_blocks(width: int) -> int:
     """Return the MCUs per restart interval for a width: a divisor of a row, about 80 px wide."""
     per_row = math.ceil(width / MCU)
@@ -39,6 +42,11 @@ def encode(image: Image.Image, quality: int, blocks: int) -> bytes:
         buffer, format="JPEG", quality=quality, subsampling="4:2:0", restart_marker_blocks=blocks
     )
     return buffer.getvalue()
+
+
+def pieces(jpeg: bytes) -> list[bytes]:
+    """Return a JPEG's coded data cut at its restart markers, as `with_band` takes a band."""
+    return _split(jpeg)[1]
 
 
 def _split(jpeg: bytes) -> tuple[bytes, list[bytes]]:
@@ -72,16 +80,15 @@ class SplicedJpeg:
             self._parts += (_MARKERS[number % 8], piece)
         self._parts.append(_END)
 
-    def with_band(self, top: int, band_jpeg: bytes) -> bytes:
-        """Return the JPEG with the band starting at row `top` replaced by `band_jpeg`."""
-        _, pieces = _split(band_jpeg)
+    def with_band(self, top: int, band: Sequence[bytes]) -> bytes:
+        """Return the JPEG with the band from row `top` replaced by a band's `pieces`."""
         rows = math.ceil((self.height - top) / MCU)
-        across = len(pieces) // rows
-        if top % MCU or across * rows != len(pieces) or across > self.per_row:
+        across = len(band) // rows
+        if top % MCU or across * rows != len(band) or across > self.per_row:
             raise ValueError("the band does not fit the picture's restart intervals")
         parts = self._parts.copy()
         first = top // MCU
         for row in range(rows):
             start = 1 + 2 * (first + row) * self.per_row
-            parts[start : start + 2 * across : 2] = pieces[row * across : (row + 1) * across]
+            parts[start : start + 2 * across : 2] = band[row * across : (row + 1) * across]
         return b"".join(parts)
