@@ -32,7 +32,7 @@ STALE_SECONDS: Final = 30.0
 GLOBAL_CHANGE: Final = 0.5
 # A global brightness step of this many grey levels in one analysed frame is a light switched.
 LIGHT_STEP: Final = 10.0
-# Noise floor in grey levels: the area-averaged picture is never quieter than this.
+# Noise floor in grey levels: the scaled-down picture is never quieter than this.
 NOISE_FLOOR: Final = 1.5
 PRIOR_NOISE: Final = 3.0
 # A frame counts as moving only when the frame before or the one before that moved too.
@@ -128,7 +128,7 @@ def _cell_sum(values: NDArray[np.float32] | BoolArray) -> FloatArray:
     numbers = values.view(np.uint8) if values.dtype == np.bool_ else values
     rows = numbers[0::CELL] + numbers[1::CELL]
     for offset in range(2, CELL):
-        rows += values[offset::CELL]
+        rows += numbers[offset::CELL]
     cells = rows[:, 0::CELL] + rows[:, 1::CELL]
     for offset in range(2, CELL):
         cells += rows[:, offset::CELL]

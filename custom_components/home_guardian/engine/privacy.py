@@ -388,7 +388,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def _clean(text: str) -> str:
+def one_line(text: str) -> str:
     """Return text on one line, without control characters or runs of spaces."""
     return " ".join(_CONTROL.sub(" ", text).split())
 
@@ -443,7 +443,7 @@ def _caption(viewer: str, stamp: str, height: int, width: int) -> RGB | None:
     if tail is not None and tail.shape[1] >= room:
         tail = None  # too narrow for the time: the name matters more
     # Long names are cut to fit beside the time, which tells when a leaked picture was taken.
-    name = _fit(_clean(viewer), size, room - (0 if tail is None else tail.shape[1]))
+    name = _fit(one_line(viewer), size, room - (0 if tail is None else tail.shape[1]))
     if not name:
         return None
     pieces = [_strip(name, size)] if tail is None else [_strip(name, size), tail]

@@ -31,7 +31,7 @@ import threading
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .privacy import PrivacyLevel
+from .privacy import PrivacyLevel, one_line
 
 STORAGE_VERSION: Final = 1
 
@@ -70,7 +70,6 @@ WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # fullmatch and [0-9]: "$" would accept a trailing newline and "\d" any script's digits.
 _HHMM: Final = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _DIGITS: Final = re.compile(r"[0-9]+")
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class ShareError(ValueError):
@@ -445,7 +444,7 @@ def _clean_text(raw: object, limit: int, translation_key: str) -> str:
     """Strip control characters and surrounding space; refuse empty or overlong text."""
     if not isinstance(raw, str):
         raise ShareError(translation_key, "text expected")
-    text = " ".join(_CONTROL.sub(" ", raw).split())
+    text = one_line(raw)
     if not text or len(text) > limit:
         raise ShareError(translation_key, f"between 1 and {limit} characters")
     return text
