@@ -24,7 +24,6 @@ from PIL import Image
 # Imported through the package: putting the integration's folder on sys.path would let its
 # select.py shadow the standard library's select module.
 from custom_components.home_guardian.engine.frame_source import iter_frames, open_stream
-from custom_components.home_guardian.engine.frames import encode_jpeg
 from custom_components.home_guardian.engine.motion import (
     ANALYSIS_HEIGHT,
     MotionDetector,
@@ -34,6 +33,7 @@ from custom_components.home_guardian.engine.privacy import (
     FaceDetector,
     PrivacyFilter,
     PrivacyLevel,
+    SharedPicture,
     load_face_detector,
 )
 from custom_components.home_guardian.engine.shares import PinHasher, ShareRegistry
@@ -44,7 +44,7 @@ SIZE = (640, 360)
 RATE = 10.0
 # A bed in one corner: zones cost something at every level.
 ZONES = (((0.75, 0.05), (0.98, 0.05), (0.98, 0.3), (0.75, 0.3)),)
-WATERMARK = "Grandma · 2026-11-25 14:03:22"
+WATERMARK = ("Grandma", "14:03:22")
 
 type RGB = NDArray[np.uint8]
 type Row = tuple[str, list[float]]
@@ -84,9 +84,9 @@ def filter_times(
             result = detector.process(grey, at)
             flt.update_motion(result.regions, at, settled=result.rejected is None)
         start = time.perf_counter()
-        out = flt.apply(rgb, at, WATERMARK)
+        out = flt.apply(rgb, at)
         if jpeg:
-            encode_jpeg(Image.fromarray(out))
+            SharedPicture(out).for_viewer(*WATERMARK)
         times.append((time.perf_counter() - start) * 1000)
         # Past the settle time only: the first seconds hide everything by design.
         if at >= 5.0 and not jpeg:
@@ -138,12 +138,12 @@ def main() -> None:
     rows.append(
         (
             "filter 640x360, whole picture (settling)",
-            timed(lambda: blind.apply(rgb, 0.0, WATERMARK), 50),
+            timed(lambda: blind.apply(rgb, 0.0), 50),
             "",
         )
     )
     times, _ = filter_times(frames, PrivacyLevel.PEOPLE, None, jpeg=True)
-    rows.append(("filter + JPEG encode, level people", times, "once per frame, all viewers"))
+    rows.append(("filter + JPEG + one viewer's caption, people", times, "as each frame is shared"))
     if faces is not None:
         for level in (PrivacyLevel.FACES, PrivacyLevel.PEOPLE):
             times, hidden = filter_times(frames[:60], level, faces, jpeg=False)

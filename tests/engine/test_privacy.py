@@ -26,6 +26,8 @@ from custom_components.home_guardian.engine.privacy import (
     HaarFaceDetector,
     PrivacyFilter,
     PrivacyLevel,
+    SharedPicture,
+    _watermark,
     load_face_detector,
 )
 from custom_components.home_guardian.engine.urls import StreamAddress
@@ -34,6 +36,15 @@ from tests.common import SHARED_DATA, shared_clip
 type RGB = NDArray[np.uint8]
 
 HEIGHT, WIDTH = 360, 640
+
+
+def watermarked(rgb: RGB, text: str) -> RGB:
+    """Return a copy with the viewer's caption burned in, as each shared picture gets it."""
+    out = rgb.copy()
+    _watermark(out, text)
+    return out
+
+
 # A bed in the top-right corner, well away from the watermark in the bottom-left one.
 BED = ((0.6, 0.05), (0.95, 0.05), (0.95, 0.45), (0.6, 0.45))
 PERSON = Box(x=0.2, y=0.3, width=0.1, height=0.3)
@@ -134,7 +145,7 @@ def test_zones_are_always_filled(level: PrivacyLevel, warm: bool) -> None:
     if warm:
         flt.update_motion([PERSON], 4.0)
     rgb = picture()
-    out = flt.apply(rgb, 4.1, "Grandma · 14:03")
+    out = watermarked(flt.apply(rgb, 4.1), "Grandma · 14:03")
     zone = flt.masks(rgb, 4.1)[1]
     assert zone.mean() == pytest.approx(0.35 * 0.40, abs=0.01)
     assert (out[zone] == ZONE_FILL).all()
@@ -156,7 +167,7 @@ def test_watermark_marks_the_bottom_left_corner_only() -> None:
     rgb = picture()
     plain = flt.apply(rgb, 0.0)
     assert (plain == rgb).all()
-    marked = flt.apply(rgb, 0.0, "Grandma · 2026-11-25 14:03:22")
+    marked = watermarked(flt.apply(rgb, 0.0), "Grandma · 2026-11-25 14:03:22")
     diff = changed(rgb, marked)
     corner = diff[HEIGHT - 20 :, :150]
     assert corner.mean() > 0.9  # the solid box covers all of it
@@ -171,26 +182,25 @@ def test_watermark_marks_the_bottom_left_corner_only() -> None:
 def test_watermark_text_is_cleaned_and_cut_to_fit() -> None:
     flt = PrivacyFilter(PrivacyLevel.NONE)
     rgb = picture()
-    out = flt.apply(rgb, 0.0, "A very long viewer name\n" * 20)
+    out = watermarked(flt.apply(rgb, 0.0), "A very long viewer name\n" * 20)
     diff = changed(rgb, out)
     # One line across the width, cut to fit: not wrapped upwards, not spilling off the edge.
     assert diff[HEIGHT - 2, : WIDTH - 30].all()
     assert not diff[: HEIGHT - 40].any()
     tiny = picture()[:16, :12]
-    assert (flt.apply(tiny, 0.0, "Grandma") == tiny).all()  # no room: no watermark
+    assert (watermarked(flt.apply(tiny, 0.0), "Grandma") == tiny).all()  # no room: no watermark
 
 
 def test_watermark_grows_with_the_picture() -> None:
-    flt = PrivacyFilter(PrivacyLevel.NONE)
-    small = np.full((360, 640, 3), 200, dtype=np.uint8)
-    large = np.full((1080, 1920, 3), 200, dtype=np.uint8)
-    rows_small = changed(small, flt.apply(small, 0.0, "Grandma")).any(axis=1).sum()
-    rows_large = changed(large, flt.apply(large, 0.0, "Grandma")).any(axis=1).sum()
+    small = watermarked(np.full((360, 640, 3), 200, dtype=np.uint8), "Grandma")
+    large = watermarked(np.full((1080, 1920, 3), 200, dtype=np.uint8), "Grandma")
+    rows_small = (small != 200).any(axis=(1, 2)).sum()
+    rows_large = (large != 200).any(axis=(1, 2)).sum()
     # Three times the height; the box is rounded up to whole 16-pixel rows of the JPEG.
     assert rows_large > 2 * rows_small
     # The text itself: white pixels on the dark box.
-    text_small = (flt.apply(small, 0.0, "Grandma") == 255).all(axis=2).any(axis=1).sum()
-    text_large = (flt.apply(large, 0.0, "Grandma") == 255).all(axis=2).any(axis=1).sum()
+    text_small = (small == 255).all(axis=2).any(axis=1).sum()
+    text_large = (large == 255).all(axis=2).any(axis=1).sum()
     assert text_large > 2.5 * text_small
 
 
@@ -267,11 +277,11 @@ def test_input_is_never_modified_and_frames_are_accepted() -> None:
     rgb = picture()
     before = rgb.copy()
     frame = Frame(Image.fromarray(rgb), sequence=1, monotonic=0.0, wall=0.0)
-    out = flt.apply(frame, 0.0, "Grandma")
+    out = flt.apply(frame, 0.0)
     assert (rgb == before).all()
     assert (frame.rgb() == before).all()
     assert out.shape == rgb.shape
-    jpeg = flt.apply_jpeg(rgb, 0.0, "Grandma")
+    jpeg = SharedPicture(flt.apply(rgb, 0.0)).for_viewer("Grandma", "14:03")
     assert jpeg.startswith(b"\xff\xd8")
     assert Image.open(io.BytesIO(jpeg)).size == (WIDTH, HEIGHT)
 
@@ -571,7 +581,7 @@ def test_filtered_real_frame_differs_where_people_are() -> None:
             break
         result = detector.process(grey, when)
         flt.update_motion(result.regions, when, settled=result.rejected is None)
-    out = flt.apply(rgb, at, "Grandma · 14:03")
+    out = watermarked(flt.apply(rgb, at), "Grandma · 14:03")
     pixelated = flt.masks(rgb, at)[0]
     for x, y, w, h in VTEST_PEOPLE[541]:
         assert pixelated[y : y + h, x : x + w].all()

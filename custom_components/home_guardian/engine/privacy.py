@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from .frames import JPEG_QUALITY, Frame, encode_jpeg
+from .frames import JPEG_QUALITY, Frame
 from .geometry import Box, Point, polygon_mask
 from .splice import MCU, SplicedJpeg, encode, interval_blocks, pieces
 
@@ -144,7 +144,7 @@ class PrivacyFilter:
     """Hide people, faces and fixed zones in pictures, and burn in a watermark.
 
     Feed it the motion detector's regions with `update_motion` as they come, and pass every
-    shared picture through `apply` (or `apply_jpeg`) once, before it is fanned out to viewers.
+    shared picture through `apply` once, before it is fanned out to viewers (see `SharedPicture`).
     `at` is the same monotonic clock the motion detector uses. Safe to call from two threads.
     """
 
@@ -272,7 +272,7 @@ class PrivacyFilter:
         pixelated = np.repeat(np.repeat(blocks, block, axis=0), block, axis=1)[:height, :width]
         return pixelated, self._zone_mask(width, height)
 
-    def apply(self, picture: Frame | RGB, at: float, watermark_text: str | None = None) -> RGB:
+    def apply(self, picture: Frame | RGB, at: float) -> RGB:
         """Return a filtered copy; the input, often a shared cache, is never touched."""
         rgb = picture.rgb() if isinstance(picture, Frame) else picture
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:  # noqa: PLR2004
@@ -291,19 +291,7 @@ class PrivacyFilter:
             _pixelate(out, blocks, block)
             if has_zones:
                 out[zones] = ZONE_FILL
-        if watermark_text:
-            _watermark(out, watermark_text)
         return out
-
-    def apply_jpeg(
-        self,
-        picture: Frame | RGB,
-        at: float,
-        watermark_text: str | None = None,
-        quality: int = JPEG_QUALITY,
-    ) -> bytes:
-        """Return the filtered picture as JPEG, encoded once for every viewer."""
-        return encode_jpeg(Image.fromarray(self.apply(picture, at, watermark_text)), quality)
 
     def _zone_mask(self, width: int, height: int) -> Mask:
         """Return the fixed zones rasterised at this size (cached per size)."""
