@@ -9,6 +9,7 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVA
 from homeassistant.core import HomeAssistant, State
 import pytest
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     async_capture_events,
     mock_restore_cache_with_extra_data,
 )
@@ -172,6 +173,13 @@ def test_bad_zones_are_refused(raw: str) -> None:
         parse_zones(raw)
 
 
+async def frames_pass(hass: HomeAssistant, entry: MockConfigEntry, count: int) -> None:
+    """Wait until the camera has sent `count` more frames and their work is done."""
+    frames = entry.runtime_data.source.status.frames
+    await wait_for(lambda: entry.runtime_data.source.status.frames >= frames + count)
+    await hass.async_block_till_done()
+
+
 async def test_regions_reach_listeners_until_detection_stops(
     hass: HomeAssistant, rtsp_camera: RtspCamera
 ) -> None:
@@ -187,9 +195,7 @@ async def test_regions_reach_listeners_until_detection_stops(
     await hass.async_block_till_done()
     count = len(seen)
     # The camera keeps sending ten frames a second; with detection off none is analysed.
-    frames = entry.runtime_data.source.status.frames
-    await wait_for(lambda: entry.runtime_data.source.status.frames >= frames + 10)
-    await hass.async_block_till_done()
+    await frames_pass(hass, entry, 10)
     assert len(seen) == count
     # Back on, regions flow again until the listener is removed.
     motion.set_enabled(True)
@@ -197,8 +203,6 @@ async def test_regions_reach_listeners_until_detection_stops(
     remove()
     await hass.async_block_till_done()
     count = len(seen)
-    frames = entry.runtime_data.source.status.frames
-    await wait_for(lambda: entry.runtime_data.source.status.frames >= frames + 10)
-    await hass.async_block_till_done()
+    await frames_pass(hass, entry, 10)
     assert len(seen) == count
     await hass.config_entries.async_unload(entry.entry_id)

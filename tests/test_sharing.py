@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
 from homeassistant.components import persistent_notification
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
@@ -83,6 +84,22 @@ async def create_share(hass: HomeAssistant, **fields: Any) -> dict[str, Any]:
 def token_of(share: dict[str, Any]) -> str:
     """Return the token in a share's link, which travels in the fragment."""
     return str(share["url"]).split("#", 1)[1]
+
+
+async def watching(client: TestClient, share: dict[str, Any]) -> ClientResponse:
+    """Enter a share's PIN, open its stream and read the first picture; return the stream."""
+    await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]})
+    stream = await client.get(f"{BASE}/stream")
+    await read_frame(stream)
+    return stream
+
+
+async def seconds_until_closed(stream: ClientResponse, started: float) -> float:
+    """Read a stream to its end; return the seconds from `started` until it closed."""
+    async with asyncio.timeout(5):
+        while await stream.content.read(65536):
+            pass
+    return time.monotonic() - started
 
 
 async def read_frame(response: ClientResponse) -> bytes:
@@ -198,10 +215,7 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
     await hass.services.async_call(
         DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
     )
-    async with asyncio.timeout(5):
-        while await stream.content.read(65536):
-            pass
-    assert time.monotonic() - started < 2.5
+    assert await seconds_until_closed(stream, started) < 2.5
     await wait_for(lambda: state_of(hass, WATCHED) == STATE_OFF)
     assert views[-1].data["watching"] is False
     assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
@@ -243,9 +257,7 @@ async def test_report_suspends_and_tells_the_owner(
     share = await create_share(hass)
     assert len(share["pin"]) == 6
     client = await hass_client_no_auth()
-    await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]})
-    stream = await client.get(f"{BASE}/stream")
-    await read_frame(stream)
+    stream = await watching(client, share)
 
     reported = await client.post(f"{BASE}/report", json={"reason": "Someone here did not agree"})
     assert reported.status == HTTPStatus.OK
@@ -283,15 +295,10 @@ async def test_turning_sharing_off_closes_open_streams(
     """The owner's switch closes every open stream within seconds."""
     share = await create_share(hass)
     client = await hass_client_no_auth()
-    await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]})
-    stream = await client.get(f"{BASE}/stream")
-    await read_frame(stream)
+    stream = await watching(client, share)
     started = time.monotonic()
     await hass.services.async_call("switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
-    async with asyncio.timeout(5):
-        while await stream.content.read(65536):
-            pass
-    assert time.monotonic() - started < 2.5
+    assert await seconds_until_closed(stream, started) < 2.5
 
 
 async def test_reloading_the_camera_closes_open_streams(
@@ -300,18 +307,13 @@ async def test_reloading_the_camera_closes_open_streams(
     """A camera reloaded (new options) ends streams at once; the viewer opens a fresh one."""
     share = await create_share(hass)
     client = await hass_client_no_auth()
-    await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]})
-    stream = await client.get(f"{BASE}/stream")
-    await read_frame(stream)
+    stream = await watching(client, share)
     await wait_for(lambda: state_of(hass, VIEWERS) == "1")
     started = time.monotonic()
     hass.config_entries.async_update_entry(
         shared_camera, options={**shared_camera.options, CONF_SENSITIVITY: 80}
     )
-    async with asyncio.timeout(5):
-        while await stream.content.read(65536):
-            pass
-    assert time.monotonic() - started < 2.5
+    assert await seconds_until_closed(stream, started) < 2.5
     await hass.async_block_till_done()
     again = await client.get(f"{BASE}/stream")
     assert again.status == HTTPStatus.OK
