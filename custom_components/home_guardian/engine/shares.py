@@ -31,7 +31,8 @@ import threading
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .privacy import PrivacyLevel, one_line
+from .privacy import PrivacyLevel
+from .watermark import one_line
 
 STORAGE_VERSION: Final = 1
 
