@@ -32,7 +32,8 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .privacy import PrivacyLevel
-from .watermark import one_line, share_code
+from .text import one_line
+from .watermark import share_code
 
 STORAGE_VERSION: Final = 1
 
