@@ -33,18 +33,18 @@ from custom_components.home_guardian.engine.privacy import (
     FaceDetector,
     PrivacyFilter,
     PrivacyLevel,
-    SharedPicture,
     load_face_detector,
 )
 from custom_components.home_guardian.engine.shares import PinHasher, ShareRegistry
 from custom_components.home_guardian.engine.urls import StreamAddress
+from custom_components.home_guardian.engine.watermark import SharedPicture
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "vtest.avi"
 SIZE = (640, 360)
 RATE = 10.0
 # A bed in one corner: zones cost something at every level.
 ZONES = (((0.75, 0.05), (0.98, 0.05), (0.98, 0.3), (0.75, 0.3)),)
-WATERMARK = ("Grandma", "14:03:22")
+WATERMARK = ("Grandma", "K7QX2M", "14:03:22")
 
 type RGB = NDArray[np.uint8]
 type Row = tuple[str, list[float]]

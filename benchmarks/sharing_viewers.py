@@ -19,14 +19,23 @@ from numpy.typing import NDArray
 
 from benchmarks.sharing import footage
 from custom_components.home_guardian.engine.motion import MotionDetector, MotionSettings
-from custom_components.home_guardian.engine.privacy import (
-    PrivacyFilter,
-    PrivacyLevel,
-    SharedPicture,
-)
+from custom_components.home_guardian.engine.privacy import PrivacyFilter, PrivacyLevel
+from custom_components.home_guardian.engine.watermark import SharedPicture, share_code
 
 FRAMES = 100  # 20 seconds at 5 fps
 FPS = 5.0
+# Viewers' names in the scripts a caption must draw, long and short: shaping and reordering
+# Arabic and Hebrew, wide CJK glyphs and cut names cost more than plain ASCII.
+NAMES = (
+    "Anna's parents",
+    "张伟 (爷爷)",
+    "Дмитрий Шостакович",
+    "محمد عبد الله",
+    "Nguyễn Thị Minh Khai",
+    "山田 太郎 やまだ",
+    "שלום 12",
+    "A very long viewer name that does not fit beside the time at all",
+)
 
 
 def cpu() -> float:
@@ -42,7 +51,8 @@ def run(viewers: int, shares: int, frames: Footage) -> tuple[float, float]:
     """Return CPU seconds per second of video and MiB handed out per second."""
     detector = MotionDetector(MotionSettings())
     privacy = PrivacyFilter(PrivacyLevel.PEOPLE)
-    names = [f"Viewer {index}" for index in range(shares)]
+    names = [f"{NAMES[index % len(NAMES)]} {index}" for index in range(shares)]
+    codes = [share_code(f"share-{index}") for index in range(shares)]
     slots: list[bytes] = [b""] * viewers
     sent = 0
     started = cpu()
@@ -53,7 +63,9 @@ def run(viewers: int, shares: int, frames: Footage) -> tuple[float, float]:
         shared = SharedPicture(privacy.apply(rgb, at))
         # The time in the watermark ticks every second, as in the broadcast.
         stamp = f"14:03:{int(at) % 60:02d}"
-        pictures = [shared.for_viewer(name, stamp) for name in names]
+        pictures = [
+            shared.for_viewer(name, code, stamp) for name, code in zip(names, codes, strict=True)
+        ]
         for index in range(viewers):
             # A slot keeps a reference to the share's picture: fan-out copies nothing.
             slots[index] = pictures[index % shares]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from http import HTTPStatus
 import io
 import json
@@ -20,6 +21,9 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
@@ -31,8 +35,11 @@ from custom_components.home_guardian.const import (
     EVENT_SHARE_REPORTED,
     EVENT_VIEW,
 )
+from custom_components.home_guardian.engine.frames import JPEG_QUALITY
 from custom_components.home_guardian.engine.privacy import load_face_detector
 from custom_components.home_guardian.engine.shares import PinHasher
+from custom_components.home_guardian.engine.splice import encode, interval_blocks
+from custom_components.home_guardian.engine.watermark import CaptionText, share_code, watermark
 from custom_components.home_guardian.share_views import BASE, COOKIE
 from custom_components.home_guardian.sharing import async_get_sharing
 from tests.browser import chromium_page, require_chromium
@@ -225,6 +232,46 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
     stored = json.dumps(hass_storage["home_guardian.shares"])
     assert token not in stored
     assert PIN not in stored
+
+
+async def test_pictures_carry_the_viewers_name_in_any_script_and_the_share_code(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """The caption of a streamed picture draws a Chinese name and the code the owner sees."""
+    name = "张伟 (爷爷)"
+    share = await create_share(hass, viewer_name=name)
+    assert share["code"] == share_code(share["share_id"])
+    listed = await hass.services.async_call(
+        DOMAIN, "list_shares", {ATTR_ENTITY_ID: CAMERA}, blocking=True, return_response=True
+    )
+    assert listed is not None
+    assert [entry["code"] for entry in listed["shares"]] == [share["code"]]
+
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    picture = luma(await read_frame(stream))
+    # The caption's band is encoded alone, so its pixels decode the same as those of the
+    # caption drawn here, for the time of one of the last seconds.
+    now = dt_util.now()
+    for back in range(15):
+        stamp = (now - timedelta(seconds=back)).strftime("%H:%M:%S")
+        expected = np.zeros((360, 640, 3), dtype=np.uint8)
+        watermark(expected, CaptionText(name, share["code"], stamp))
+        box = (expected != 0).any(axis=2)
+        jpeg = encode(Image.fromarray(expected), JPEG_QUALITY, interval_blocks(640))
+        if (luma(jpeg)[box] == picture[box]).all():
+            break
+    else:
+        pytest.fail("no picture carried the caption with the name, the code and the time")
+    assert (picture[box] > 200).sum() > 500  # white text on the dark box
+    stream.close()
+
+
+def luma(jpeg: bytes) -> NDArray[np.uint8]:
+    """Return a JPEG's brightness as decoded, before any colour conversion."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        image.draft("YCbCr", image.size)
+        return np.asarray(image)[..., 0].copy()
 
 
 async def test_failed_pins_lock_out_with_429_never_401(

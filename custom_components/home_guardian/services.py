@@ -34,6 +34,7 @@ from .const import (
 from .coordinator import CameraCoordinator
 from .engine.privacy import PrivacyLevel
 from .engine.shares import ShareError
+from .engine.watermark import share_code
 from .guardian import GuardianCoordinator
 from .share_views import PAGE_URL
 from .sharing import async_get_sharing
@@ -171,6 +172,7 @@ async def _async_create_share(call: ServiceCall) -> ServiceResponse:
         "share_id": share.share_id,
         "url": f"{_base_url(hass)}{PAGE_URL}#{token}",
         "expires_at": share.expires_at.isoformat(),
+        "code": share_code(share.share_id),
     }
     if pin is not None:
         response["pin"] = pin

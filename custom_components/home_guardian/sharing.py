@@ -19,14 +19,9 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER
-from .engine.privacy import (
-    FaceDetector,
-    PrivacyFilter,
-    PrivacyLevel,
-    SharedPicture,
-    load_face_detector,
-)
+from .engine.privacy import FaceDetector, PrivacyFilter, PrivacyLevel, load_face_detector
 from .engine.shares import Lockout, PinHasher, Share, ShareError, ShareRegistry, is_viewable
+from .engine.watermark import SharedPicture, share_code
 
 if TYPE_CHECKING:
     from .coordinator import CameraCoordinator
@@ -223,7 +218,7 @@ def _render(
     }
     stamp = dt_util.as_local(dt_util.utc_from_timestamp(frame.wall)).strftime("%H:%M:%S")
     return {
-        share_id: pictures[share.privacy].for_viewer(share.viewer_name, stamp)
+        share_id: pictures[share.privacy].for_viewer(share.viewer_name, share_code(share_id), stamp)
         for share_id, share in shares.items()
     }
 

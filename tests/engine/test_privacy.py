@@ -1,4 +1,4 @@
-"""The privacy filter: zones, pixelation, hold, faces and watermark, on real footage too."""
+"""The privacy filter: zones, pixelation, hold and faces, on real footage too."""
 
 from __future__ import annotations
 
@@ -26,11 +26,14 @@ from custom_components.home_guardian.engine.privacy import (
     HaarFaceDetector,
     PrivacyFilter,
     PrivacyLevel,
-    SharedPicture,
-    _watermark,
     load_face_detector,
 )
 from custom_components.home_guardian.engine.urls import StreamAddress
+from custom_components.home_guardian.engine.watermark import (
+    CaptionText,
+    SharedPicture,
+    watermark,
+)
 from tests.common import SHARED_DATA, shared_clip
 
 type RGB = NDArray[np.uint8]
@@ -41,7 +44,7 @@ HEIGHT, WIDTH = 360, 640
 def watermarked(rgb: RGB, text: str) -> RGB:
     """Return a copy with the viewer's caption burned in, as each shared picture gets it."""
     out = rgb.copy()
-    _watermark(out, text)
+    watermark(out, CaptionText(text, "K7QX2M"))
     return out
 
 
@@ -162,48 +165,6 @@ def test_zone_colours_do_not_leak_into_neighbouring_blocks() -> None:
     assert left.max() <= max(ZONE_FILL)
 
 
-def test_watermark_marks_the_bottom_left_corner_only() -> None:
-    flt = PrivacyFilter(PrivacyLevel.NONE)
-    rgb = picture()
-    plain = flt.apply(rgb, 0.0)
-    assert (plain == rgb).all()
-    marked = watermarked(flt.apply(rgb, 0.0), "Grandma · 2026-11-25 14:03:22")
-    diff = changed(rgb, marked)
-    corner = diff[HEIGHT - 20 :, :150]
-    assert corner.mean() > 0.9  # the solid box covers all of it
-    assert not diff[: HEIGHT - 40].any()
-    assert not diff[:, WIDTH // 2 :].any()
-    # The box is solid and dark around the white text: nothing of the picture shows through.
-    box = marked[HEIGHT - 2 :, :100]
-    assert (box == box[0, 0]).all()
-    assert box[0, 0].max() < 50
-
-
-def test_watermark_text_is_cleaned_and_cut_to_fit() -> None:
-    flt = PrivacyFilter(PrivacyLevel.NONE)
-    rgb = picture()
-    out = watermarked(flt.apply(rgb, 0.0), "A very long viewer name\n" * 20)
-    diff = changed(rgb, out)
-    # One line across the width, cut to fit: not wrapped upwards, not spilling off the edge.
-    assert diff[HEIGHT - 2, : WIDTH - 30].all()
-    assert not diff[: HEIGHT - 40].any()
-    tiny = picture()[:16, :12]
-    assert (watermarked(flt.apply(tiny, 0.0), "Grandma") == tiny).all()  # no room: no watermark
-
-
-def test_watermark_grows_with_the_picture() -> None:
-    small = watermarked(np.full((360, 640, 3), 200, dtype=np.uint8), "Grandma")
-    large = watermarked(np.full((1080, 1920, 3), 200, dtype=np.uint8), "Grandma")
-    rows_small = (small != 200).any(axis=(1, 2)).sum()
-    rows_large = (large != 200).any(axis=(1, 2)).sum()
-    # Three times the height; the box is rounded up to whole 16-pixel rows of the JPEG.
-    assert rows_large > 2 * rows_small
-    # The text itself: white pixels on the dark box.
-    text_small = (small == 255).all(axis=2).any(axis=1).sum()
-    text_large = (large == 255).all(axis=2).any(axis=1).sum()
-    assert text_large > 2.5 * text_small
-
-
 # --- People -----------------------------------------------------------------------------------
 
 
@@ -281,7 +242,7 @@ def test_input_is_never_modified_and_frames_are_accepted() -> None:
     assert (rgb == before).all()
     assert (frame.rgb() == before).all()
     assert out.shape == rgb.shape
-    jpeg = SharedPicture(flt.apply(rgb, 0.0)).for_viewer("Grandma", "14:03")
+    jpeg = SharedPicture(flt.apply(rgb, 0.0)).for_viewer("Grandma", "K7QX2M", "14:03")
     assert jpeg.startswith(b"\xff\xd8")
     assert Image.open(io.BytesIO(jpeg)).size == (WIDTH, HEIGHT)
 

@@ -29,6 +29,7 @@ from custom_components.home_guardian.engine.shares import (
     parse_schedule,
     seconds_until,
 )
+from custom_components.home_guardian.engine.watermark import share_code
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 BERLIN = "Europe/Berlin"
@@ -102,6 +103,17 @@ def test_storage_and_lists_never_hold_a_token_or_pin(registry: ShareRegistry) ->
         assert share.pin_hash not in listed
     assert "hash" not in listed
     assert registry.to_dict()["version"] == STORAGE_VERSION
+
+
+def test_lists_carry_the_caption_code_which_is_not_stored(registry: ShareRegistry) -> None:
+    share, token, _ = make(registry)
+    (listed,) = registry.list_public()
+    assert listed["code"] == share_code(share.share_id)
+    assert share.public()["code"] == listed["code"]
+    # Derived from the public id, never from the token: a viewer's caption tells nothing secret.
+    assert listed["code"] != share_code(token)
+    assert "code" not in share.to_dict()
+    assert Share.from_dict(share.to_dict()).public() == share.public()
 
 
 def test_repr_hides_hashes(registry: ShareRegistry) -> None:

@@ -10,13 +10,17 @@ from numpy.typing import NDArray
 from PIL import Image
 import pytest
 
-from custom_components.home_guardian.engine.privacy import SharedPicture, _watermark
 from custom_components.home_guardian.engine.splice import (
     MCU,
     SplicedJpeg,
     encode,
     interval_blocks,
     pieces,
+)
+from custom_components.home_guardian.engine.watermark import (
+    CaptionText,
+    SharedPicture,
+    watermark,
 )
 from tests.common import shared_clip
 
@@ -25,7 +29,12 @@ type RGB = NDArray[np.uint8]
 QUALITY = 80
 # Sizes of real cameras and awkward ones: partial MCUs at the right and bottom edges.
 SIZES = [(360, 640), (576, 768), (1080, 1920), (350, 630), (100, 90), (17, 33)]
-LABELS = [("Anna's parents", "14:03:22"), ("x", ""), ("A very long viewer name " * 10, "9:00")]
+LABELS = [
+    CaptionText("Anna's parents", "K7QX2M", "14:03:22"),
+    CaptionText("x", "K7QX2M"),
+    CaptionText("A very long viewer name " * 10, "K7QX2M", "9:00"),
+    CaptionText("张伟 · Дмитрий · محمد", "23456Z", "9:00"),
+]
 
 
 def real_pictures() -> list[RGB]:
@@ -41,10 +50,10 @@ def decoded(jpeg: bytes) -> RGB:
         return np.array(picture.convert("RGB"))
 
 
-def full_encode(rgb: RGB, viewer: str, stamp: str) -> bytes:
+def full_encode(rgb: RGB, text: CaptionText) -> bytes:
     """Burn the watermark into a copy of the whole picture and encode all of it."""
     out = rgb.copy()
-    _watermark(out, viewer, stamp)
+    watermark(out, text)
     return encode(Image.fromarray(out), QUALITY, interval_blocks(rgb.shape[1]))
 
 
@@ -54,9 +63,9 @@ def test_spliced_pictures_equal_full_encodes_on_real_footage(height: int, width:
     for frame in real_pictures():
         rgb = np.asarray(Image.fromarray(frame).resize((width, height)))
         shared = SharedPicture(rgb, QUALITY)
-        for viewer, stamp in LABELS:
-            spliced = shared.for_viewer(viewer, stamp)
-            assert spliced == full_encode(rgb, viewer, stamp)
+        for text in LABELS:
+            spliced = shared.for_viewer(*text)
+            assert spliced == full_encode(rgb, text)
             with Image.open(io.BytesIO(spliced)) as picture:
                 assert picture.size == (width, height)
 
@@ -65,7 +74,7 @@ def test_viewers_differ_only_in_their_watermark() -> None:
     """Two viewers' pictures decode to the same pixels outside the bottom-left corner."""
     rgb = real_pictures()[1]
     shared = SharedPicture(rgb, QUALITY)
-    first, second = (decoded(shared.for_viewer(name, "9:00")) for name in ("Anna", "Ben"))
+    first, second = (decoded(shared.for_viewer(name, "K7QX2M", "9:00")) for name in ("Anna", "Ben"))
     differs = (first != second).any(axis=2)
     rows, cols = np.nonzero(differs)
     assert differs.any()
@@ -77,7 +86,8 @@ def test_no_room_for_a_watermark_gives_the_shared_encoding() -> None:
     """A picture too small for any text is sent as it was encoded for everyone."""
     rgb = np.full((16, 12, 3), 90, dtype=np.uint8)
     shared = SharedPicture(rgb, QUALITY)
-    assert shared.for_viewer("Grandma", "9:00") == encode(Image.fromarray(rgb), QUALITY, 1)
+    alone = encode(Image.fromarray(rgb), QUALITY, 1)
+    assert shared.for_viewer("Grandma", "K7QX2M", "9:00") == alone
 
 
 def test_restart_intervals_divide_a_row_and_stay_narrow() -> None:

@@ -2,8 +2,9 @@
 
 `PrivacyFilter` pixelates where people are or recently were (from motion regions, never relying
 on face detection, which misses side-on and distant faces), optionally detected faces, always
-fills fixed privacy zones, and burns in a watermark naming the viewer. Pure numpy and Pillow;
-OpenCV is used for faces only when the installed package brings its own Haar cascade.
+fills fixed privacy zones; the caption naming the viewer is added afterwards, per viewer (see
+`watermark`). Pure numpy; OpenCV is used for faces only when the installed package brings its
+own Haar cascade.
 
 Limits, stated honestly: at level "people" a person who stays perfectly still longer than the
 hold time after their last movement is no longer masked, and one already standing still when the
@@ -19,17 +20,14 @@ from enum import StrEnum
 import functools
 import importlib
 import math
-import re
 import threading
 from typing import Any, Final, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageDraw, ImageFont
 
-from .frames import JPEG_QUALITY, Frame
+from .frames import Frame
 from .geometry import Box, Point, polygon_mask
-from .splice import MCU, SplicedJpeg, encode, interval_blocks, pieces
 
 type RGB = NDArray[np.uint8]
 type Mask = NDArray[np.bool_]
@@ -58,12 +56,6 @@ PEOPLE_FACE_INTERVAL: Final = 0.4
 # (about 20 px) are not found there anyway.
 FACE_ANALYSIS_HEIGHT: Final = 480
 MAX_HISTORY: Final = 512
-# Watermark: text height as a share of the picture height, never below a readable minimum.
-WATERMARK_SHARE: Final = 1 / 24
-WATERMARK_MIN_PX: Final = 12
-WATERMARK_BACKGROUND: Final = (24, 24, 24)
-WATERMARK_TEXT: Final = (255, 255, 255)
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class PrivacyLevel(StrEnum):
@@ -141,10 +133,11 @@ def load_face_detector() -> FaceDetector | None:
 
 
 class PrivacyFilter:
-    """Hide people, faces and fixed zones in pictures, and burn in a watermark.
+    """Hide people, faces and fixed zones in pictures.
 
     Feed it the motion detector's regions with `update_motion` as they come, and pass every
-    shared picture through `apply` once, before it is fanned out to viewers (see `SharedPicture`).
+    shared picture through `apply` once, before it is fanned out to viewers (see
+    `watermark.SharedPicture`).
     `at` is the same monotonic clock the motion detector uses. Safe to call from two threads.
     """
 
@@ -365,130 +358,3 @@ def _pixelate(out: RGB, blocks: NDArray[np.bool_], block: int) -> None:
     chosen = blocks[r0:r1, c0:c1][:, None, :, None, None]
     np.copyto(grid, means[:, None, :, None, :], where=chosen)
     crop[...] = padded[: crop.shape[0], : crop.shape[1]]
-
-
-@functools.lru_cache(maxsize=8)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """Return Pillow's built-in font at a size (the bitmap one where FreeType is missing)."""
-    try:
-        return ImageFont.load_default(size=size)
-    except ImportError:  # pragma: no cover - Pillow built without FreeType
-        return ImageFont.load_default()
-
-
-def one_line(text: str) -> str:
-    """Return text on one line, without control characters or runs of spaces."""
-    return " ".join(_CONTROL.sub(" ", text).split())
-
-
-@functools.lru_cache(maxsize=128)
-def _fit(name: str, size: int, room: float) -> str:
-    """Return the name, cut with an ellipsis until it is at most `room` pixels long."""
-    font = _font(size)
-    while name and font.getlength(name) > room:
-        name = name[:-2] + "…" if len(name) > 1 else ""
-    return name
-
-
-@functools.lru_cache(maxsize=128)
-def _strip(text: str, size: int) -> RGB:
-    """Return one line of white text on the watermark's background.
-
-    Cached: a viewer's name is drawn once, and the time once a second for every viewer at once.
-    """
-    font = _font(size)
-    image = Image.new(
-        "RGB", (math.ceil(font.getlength(text)), _line_height(size)), WATERMARK_BACKGROUND
-    )
-    ImageDraw.Draw(image).text((0, 0), text, font=font, fill=WATERMARK_TEXT)
-    strip = np.asarray(image)
-    strip.flags.writeable = False  # shared by every caller of the cache
-    return strip
-
-
-@functools.lru_cache(maxsize=8)
-def _line_height(size: int) -> int:
-    """Return the height of a line of text at a size, the same whatever the text."""
-    font = _font(size)
-    if isinstance(font, ImageFont.FreeTypeFont):
-        ascent, descent = font.getmetrics()
-        return ascent + descent
-    return int(font.getbbox("Ag")[3])  # pragma: no cover - Pillow built without FreeType
-
-
-@functools.lru_cache(maxsize=64)
-def _caption(viewer: str, stamp: str, height: int, width: int) -> RGB | None:
-    """Return a picture size's watermark, text on a solid box; None when it has no room.
-
-    The box is solid and fills whole restart intervals of the JPEG, so a viewer's band holds
-    nothing of the picture and is encoded once a second, when its time changes (see
-    `SharedPicture`), rather than with every frame.
-    """
-    size = max(WATERMARK_MIN_PX, round(height * WATERMARK_SHARE))
-    pad = max(2, size // 3)
-    room = width - 4 * pad
-    tail = _strip(f" · {stamp}", size) if stamp else None
-    if tail is not None and tail.shape[1] >= room:
-        tail = None  # too narrow for the time: the name matters more
-    # Long names are cut to fit beside the time, which tells when a leaked picture was taken.
-    name = _fit(one_line(viewer), size, room - (0 if tail is None else tail.shape[1]))
-    if not name:
-        return None
-    pieces = [_strip(name, size)] if tail is None else [_strip(name, size), tail]
-    line = np.hstack(pieces)
-    line_height, line_width = line.shape[:2]
-    step = interval_blocks(width) * MCU
-    box_width = min(width, math.ceil((line_width + 2 * pad) / step) * step)
-    box_height = height - (height - min(height, line_height + 2 * pad)) // MCU * MCU
-    caption = np.empty((box_height, box_width, 3), dtype=np.uint8)
-    caption[...] = WATERMARK_BACKGROUND
-    top = max(0, (box_height - line_height) // 2)
-    shown = line[: box_height - top, : box_width - pad]
-    caption[top : top + shown.shape[0], pad : pad + shown.shape[1]] = shown
-    caption.flags.writeable = False  # shared by every caller of the cache
-    return caption
-
-
-@functools.lru_cache(maxsize=64)
-def _caption_band(
-    viewer: str, stamp: str, height: int, width: int, quality: int
-) -> tuple[int, list[bytes]] | None:
-    """Return the first row of a viewer's caption and the caption encoded alone, or None."""
-    caption = _caption(viewer, stamp, height, width)
-    if caption is None:
-        return None
-    band = encode(Image.fromarray(caption), quality, interval_blocks(width))
-    return height - caption.shape[0], pieces(band)
-
-
-def _watermark(out: RGB, viewer: str, stamp: str = "") -> None:
-    """Burn the viewer's name and the time into the bottom-left corner, in place."""
-    height, width = out.shape[:2]
-    caption = _caption(viewer, stamp, height, width)
-    if caption is not None:
-        out[height - caption.shape[0] :, : caption.shape[1]] = caption
-
-
-class SharedPicture:
-    """A filtered picture encoded once; each viewer's watermark is put into a copy of the bytes.
-
-    The JPEG restarts every few MCUs and the caption fills whole intervals, so the caption's
-    band, encoded alone, replaces the same band of the shared encoding byte for byte (see
-    `splice`): a viewer costs a copy of the picture's bytes, not an encoding.
-    """
-
-    def __init__(self, filtered: RGB, quality: int = JPEG_QUALITY) -> None:
-        """Encode the filtered picture once."""
-        self._quality = quality
-        self._height, self._width = filtered.shape[:2]
-        blocks = interval_blocks(self._width)
-        self._base = SplicedJpeg(
-            encode(Image.fromarray(filtered), quality, blocks), self._width, self._height, blocks
-        )
-
-    def for_viewer(self, viewer: str, stamp: str) -> bytes:
-        """Return the picture as JPEG with the viewer's name and the time burned in."""
-        band = _caption_band(viewer, stamp, self._height, self._width, self._quality)
-        if band is None:
-            return self._base.jpeg
-        return self._base.with_band(*band)

@@ -31,7 +31,9 @@ import threading
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .privacy import PrivacyLevel, one_line
+from .privacy import PrivacyLevel
+from .text import one_line
+from .watermark import share_code
 
 STORAGE_VERSION: Final = 1
 
@@ -384,9 +386,14 @@ class Share:
     reported_at: datetime | None = None
 
     def public(self) -> dict[str, Any]:
-        """Return what the owner may see: everything but the hashes, JSON-ready."""
+        """Return what the owner may see: everything but the hashes, JSON-ready.
+
+        `code` is what the share's pictures carry in their caption: a leaked picture's code
+        finds its share here.
+        """
         return {
             "share_id": self.share_id,
+            "code": share_code(self.share_id),
             "camera": self.camera,
             "viewer_name": self.viewer_name,
             "created_at": self.created_at.isoformat(),
@@ -400,7 +407,9 @@ class Share:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the stored form: the public fields plus the two hashes, never a secret."""
-        return {**self.public(), "token_hash": self.token_hash, "pin_hash": self.pin_hash}
+        # The code is derived from the id whenever it is shown; storing it would only go stale.
+        stored = {key: value for key, value in self.public().items() if key != "code"}
+        return {**stored, "token_hash": self.token_hash, "pin_hash": self.pin_hash}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Share:
