@@ -72,7 +72,7 @@ async def _async_start_camera(hass: HomeAssistant, entry: CameraConfigEntry) -> 
             translation_domain=DOMAIN, translation_key="invalid_auth"
         ) from err
     coordinator = CameraCoordinator(hass, entry, password)
-    await coordinator.async_config_entry_first_refresh()
+    coordinator.async_start()
     return coordinator
 
 
