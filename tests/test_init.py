@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import threading
 from typing import Any
 
+from cryptography.fernet import Fernet
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -17,7 +20,14 @@ from custom_components.home_guardian.const import DOMAIN
 from custom_components.home_guardian.credentials import async_get_cipher, seal
 from custom_components.home_guardian.engine.frame_source import Problem
 from tests.cameras.servers import RtspCamera, SilentServer
-from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry, state_of, wait_for
+from tests.common import (
+    CAMERA_PASSWORD,
+    CAMERA_USER,
+    camera_entry,
+    set_up_entry,
+    state_of,
+    wait_for,
+)
 
 CAMERA = "camera.living_room"
 
@@ -146,3 +156,56 @@ async def test_sealed_password_connects(hass: HomeAssistant, rtsp_auth_camera: R
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.LOADED
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_key_file_from_a_newer_version_is_read_and_kept(
+    hass: HomeAssistant, rtsp_auth_camera: RtspCamera, hass_storage: dict[str, Any]
+) -> None:
+    """A key file written by a newer version still opens passwords, and is never rewritten."""
+    key = Fernet.generate_key().decode()
+    newer = {
+        "version": 2,
+        "minor_version": 1,
+        "key": "home_guardian.key",
+        "data": {"key": key, "rotated_keys": ["from the future"]},
+    }
+    hass_storage["home_guardian.key"] = copy.deepcopy(newer)
+    sealed = seal(Fernet(key.encode()), CAMERA_PASSWORD)
+    entry = camera_entry(rtsp_auth_camera.url, username=CAMERA_USER, password=sealed)
+    await set_up_entry(hass, entry)
+    assert state_of(hass, CAMERA) == "streaming"
+    await hass.async_block_till_done()
+    assert hass_storage["home_guardian.key"] == newer
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "key_store_newer")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["detail"] == "2"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_damaged_key_file_is_kept_and_only_its_cameras_wait(
+    hass: HomeAssistant,
+    rtsp_camera: RtspCamera,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A damaged key file is left as it is; cameras without a password load all the same."""
+    damaged = {"version": 1, "minor_version": 1, "key": "home_guardian.key", "data": {"kee": 1}}
+    hass_storage["home_guardian.key"] = copy.deepcopy(damaged)
+    sealed = camera_entry("rtsp://127.0.0.1:1/other", password="sealed:gAAAAA-unknown")
+    sealed.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(sealed.entry_id)
+    assert sealed.state is ConfigEntryState.SETUP_ERROR
+    # Signing in again could not help: the key, not the password, is missing.
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+    plain = camera_entry(rtsp_camera.url)
+    plain.add_to_hass(hass)
+    hass.config_entries.async_update_entry(plain, unique_id="plain")
+    assert await hass.config_entries.async_setup(plain.entry_id)
+    await wait_for(lambda: plain.runtime_data.last_update_success)
+    await hass.async_block_till_done()
+    assert hass_storage["home_guardian.key"] == damaged
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "key_store_unreadable") is not None
+    # Home Assistant logs every ConfigEntryError with its trace; nothing else does.
+    assert [r.name for r in tracebacks(caplog)] == ["homeassistant.config_entries"]
+    assert await hass.config_entries.async_unload(plain.entry_id)
