@@ -16,12 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
+import contextlib
+import ctypes
 import json
 import logging
 from pathlib import Path
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -49,6 +52,21 @@ def threads() -> int:
 def open_files() -> int:
     """Return this process's open file descriptors."""
     return sum(1 for _ in Path("/proc/self/fd").iterdir())
+
+
+def reader_threads() -> int:
+    """Return the integration's camera reader threads that are alive."""
+    return sum(t.name.startswith("home_guardian ") for t in threading.enumerate())
+
+
+def trimmed_rss_mib() -> float:
+    """Return resident memory after the C allocator gives free pages back to the system.
+
+    Freed memory stays in glibc's arenas until reused; trimming shows what is still held.
+    """
+    with contextlib.suppress(OSError):  # not glibc: musl gives pages back by itself
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return rss_mib()
 
 
 def rss_mib() -> float:
@@ -145,8 +163,10 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             figures |= {
                 "threads_before_cameras": baseline[0],
                 "threads_after_removal": threads(),
+                "reader_threads_after_removal": reader_threads(),
                 "rss_mib_before_cameras": round(baseline[1], 1),
                 "rss_mib_after_removal": round(rss_mib(), 1),
+                "rss_mib_after_removal_trimmed": round(trimmed_rss_mib(), 1),
                 "open_files_before_cameras": baseline[2],
                 "open_files_after_removal": open_files(),
             }

@@ -357,3 +357,19 @@ def test_snapshots_and_mjpeg_parts_over_the_byte_cap_are_refused(
     with pytest.raises(StreamError) as err:
         grab_frame(StreamAddress(url=mjpeg_camera.url))
     assert err.value.problem is Problem.TOO_LARGE
+
+
+def test_a_cut_mjpeg_stream_is_a_lost_connection(mjpeg_camera: MjpegCamera) -> None:
+    """A camera that dies mid-picture has lost its connection; its address was right."""
+    source = FrameSource(StreamAddress(url=mjpeg_camera.url), name="test")
+    problems: list[Problem | None] = []
+    source.add_status_listener(lambda status: problems.append(status.problem))
+    source.start()
+    try:
+        assert source.wait_for_first(10).frames
+        mjpeg_camera.stop()
+        wait_until(lambda: source.status.state is SourceState.RETRYING)
+    finally:
+        source.stop()
+    assert Problem.NOT_VIDEO not in problems
+    assert source.status.problem in {Problem.CANNOT_CONNECT, Problem.TIMEOUT}

@@ -176,7 +176,11 @@ def iter_frames(
     except av.error.FFmpegError as err:
         if time.monotonic() - last_packet >= READ_TIMEOUT:
             raise StreamError(Problem.TIMEOUT, type(err).__name__) from None
-        raise _stream_error(err) from None
+        error = _stream_error(err)
+        if sequence > first_sequence and error.problem is Problem.NOT_VIDEO:
+            # Cut off mid-picture after sending pictures: a lost connection, not a wrong address.
+            raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
+        raise error from None
 
 
 def _check_size(width: int, height: int) -> None:
