@@ -209,3 +209,27 @@ async def test_damaged_key_file_is_kept_and_only_its_cameras_wait(
     # Home Assistant logs every ConfigEntryError with its trace; nothing else does.
     assert [r.name for r in tracebacks(caplog)] == ["homeassistant.config_entries"]
     assert await hass.config_entries.async_unload(plain.entry_id)
+
+
+async def test_entities_become_available_when_the_camera_answers(
+    hass: HomeAssistant, rtsp_camera: RtspCamera, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A camera off at start is read as soon as it is on, with no setup retry in between."""
+    rtsp_camera.stop()
+    entry = camera_entry(rtsp_camera.url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await wait_for(lambda: entry.runtime_data.source.status.problem is not None)
+    await hass.async_block_till_done()
+    assert state_of(hass, CAMERA) == STATE_UNAVAILABLE
+    rtsp_camera.start()
+    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", limit=30)
+    assert state_of(hass, "binary_sensor.living_room_connected") == "on"
+    assert entry.state is ConfigEntryState.LOADED
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.home_guardian")]
+    assert [r.getMessage() for r in ours if r.levelno >= logging.INFO] == [
+        "Living room cannot be reached yet (cannot_connect); retrying in the background",
+        "Living room answered; its entities are available",
+    ]
+    assert tracebacks(caplog) == []
+    assert await hass.config_entries.async_unload(entry.entry_id)
