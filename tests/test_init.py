@@ -183,6 +183,25 @@ async def test_key_file_from_a_newer_version_is_read_and_kept(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_key_file_of_a_newer_minor_version_is_used_quietly(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """A newer minor version is compatible: its key is used, the file kept, nobody bothered."""
+    key = Fernet.generate_key()
+    newer = {
+        "version": 1,
+        "minor_version": 3,
+        "key": "home_guardian.key",
+        "data": {"key": key.decode()},
+    }
+    hass_storage["home_guardian.key"] = copy.deepcopy(newer)
+    cipher = await async_get_cipher(hass)
+    assert Fernet(key).decrypt(seal(cipher, "pw").removeprefix("sealed:").encode()) == b"pw"
+    await hass.async_block_till_done()
+    assert hass_storage["home_guardian.key"] == newer
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "key_store_newer") is None
+
+
 async def test_damaged_key_file_is_kept_and_only_its_cameras_wait(
     hass: HomeAssistant,
     rtsp_camera: RtspCamera,

@@ -33,11 +33,12 @@ class KeyUnavailableError(UnsealError):
 class _NewerStoreError(Exception):
     """The key file was written by a newer version; carries what it holds, unconverted."""
 
-    def __init__(self, version: int, data: dict[str, Any]) -> None:
-        """Keep the version found and the data as read."""
+    def __init__(self, version: int, data: dict[str, Any], *, compatible: bool) -> None:
+        """Keep the major version found, the data as read, and whether only the minor is newer."""
         super().__init__(version)
         self.version = version
         self.data = data
+        self.compatible = compatible
 
 
 class _KeyStore(Store[dict[str, Any]]):
@@ -47,8 +48,10 @@ class _KeyStore(Store[dict[str, Any]]):
         self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
     ) -> dict[str, Any]:
         """Refuse to convert a newer file, before Store would save over it."""
-        if old_major_version > self.version:
-            raise _NewerStoreError(old_major_version, old_data)
+        if (old_major_version, old_minor_version) > (self.version, self.minor_version):
+            raise _NewerStoreError(
+                old_major_version, old_data, compatible=old_major_version == self.version
+            )
         return old_data
 
 
@@ -67,7 +70,9 @@ async def async_get_cipher(hass: HomeAssistant) -> Fernet:
     try:
         data = await store.async_load()
     except _NewerStoreError as newer:
-        _raise_issue(hass, store, "key_store_newer", str(newer.version))
+        # A newer minor version only adds what this one can ignore; a major one needs telling.
+        if not newer.compatible:
+            _raise_issue(hass, store, "key_store_newer", str(newer.version))
         data = newer.data
     if data is None:
         data = {"key": Fernet.generate_key().decode()}
