@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_guardian.config_flow import stream_fingerprint
 from custom_components.home_guardian.const import CONF_STREAM_URL, DOMAIN
+from custom_components.home_guardian.coordinator import CameraCoordinator
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 VIDEO = SHARED_DATA / "video"
@@ -64,10 +65,17 @@ def camera_entry(
 
 
 async def set_up_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    """Add an entry to Home Assistant, set it up and let its first work finish."""
+    """Add an entry to Home Assistant, set it up and, for a camera, wait for its first picture.
+
+    Setup itself never waits for a camera; tests that look at a live camera do.
+    """
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    if isinstance(entry.runtime_data, CameraCoordinator):
+        coordinator = entry.runtime_data
+        await wait_for(lambda: coordinator.last_update_success, limit=20)
+        await hass.async_block_till_done()
     return entry
 
 

@@ -80,7 +80,7 @@ async def test_frames_live_view_for_single_session_cameras(
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(entry, options={CONF_LIVE_VIEW: LIVE_VIEW_FRAMES})
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await wait_for(lambda: state_of(hass, CAMERA) == "streaming")
     assert hass.states.get(CAMERA).attributes[ATTR_SUPPORTED_FEATURES] == 0
     assert await async_get_stream_source(hass, CAMERA) is None
 

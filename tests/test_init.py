@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import logging
 import threading
 from typing import Any
 
+from cryptography.fernet import Fernet
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_guardian.const import DOMAIN
 from custom_components.home_guardian.credentials import async_get_cipher, seal
+from custom_components.home_guardian.engine.frame_source import Problem
 from tests.cameras.servers import RtspCamera, SilentServer
-from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry
+from tests.common import (
+    CAMERA_PASSWORD,
+    CAMERA_USER,
+    camera_entry,
+    set_up_entry,
+    state_of,
+    wait_for,
+)
+
+CAMERA = "camera.living_room"
 
 
 def reader_threads() -> list[threading.Thread]:
@@ -31,28 +47,74 @@ async def test_setup_and_unload(hass: HomeAssistant, rtsp_entry: MockConfigEntry
     assert reader_threads() == []
 
 
-async def test_unreachable_camera_retries_setup(hass: HomeAssistant, socket_enabled: None) -> None:
-    """A camera that is off at start leaves the entry retrying, with no thread left behind."""
+def tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """Return the log records that carry a traceback."""
+    return [record for record in caplog.records if record.exc_info or record.exc_text]
+
+
+async def test_unreachable_camera_loads_and_keeps_trying(
+    hass: HomeAssistant, socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A camera that is off at start loads unavailable, says so once, and retries quietly."""
     server = SilentServer()
     port = server.port
     server.stop()
     entry = camera_entry(f"rtsp://127.0.0.1:{port}/stream")
     entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert "cannot be reached yet (cannot_connect)" in entry.reason
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert state_of(hass, CAMERA) == STATE_UNAVAILABLE
+    # Refused at once, then retried after 1 and 2 seconds: three failures, one line.
+    await asyncio.sleep(3.5)
+    assert entry.runtime_data.source.status.problem is Problem.CANNOT_CONNECT
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.home_guardian")]
+    assert [r.getMessage() for r in ours if r.levelno >= logging.WARNING] == [
+        "Living room cannot be reached yet (cannot_connect); retrying in the background"
+    ]
+    assert tracebacks(caplog) == []
+    assert len(reader_threads()) == 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
     assert reader_threads() == []
 
 
-async def test_hung_camera_does_not_hold_setup(
-    hass: HomeAssistant, silent_server: SilentServer, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("host", ["hung", "camera.invalid"])
+async def test_setup_never_waits_for_the_camera(
+    hass: HomeAssistant,
+    silent_server: SilentServer,
+    caplog: pytest.LogCaptureFixture,
+    host: str,
 ) -> None:
-    """A camera that accepts and never answers delays setup only by the bounded wait."""
-    monkeypatch.setattr("custom_components.home_guardian.coordinator.SETUP_TIMEOUT", 1.0)
+    """A camera that never answers, or whose name never resolves, does not hold setup."""
+    url = (
+        f"rtsp://127.0.0.1:{silent_server.port}/stream"
+        if host == "hung"
+        else "rtsp://camera.invalid/stream"
+    )
+    entry = camera_entry(url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    if host == "hung":
+        # Setup returned while the reader was still on its first attempt.
+        assert entry.runtime_data.source.status.problem is None
+    await hass.async_block_till_done()
+    assert state_of(hass, CAMERA) == STATE_UNAVAILABLE
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert tracebacks(caplog) == []
+
+
+async def test_stopping_while_a_camera_hangs_is_quiet(
+    hass: HomeAssistant, silent_server: SilentServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stopping Home Assistant while a camera hangs logs no traceback and leaves no reader."""
     entry = camera_entry(f"rtsp://127.0.0.1:{silent_server.port}/stream")
     entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_stop()
+    assert tracebacks(caplog) == []
+    assert "CancelledError" not in caplog.text
+    await wait_for(lambda: reader_threads() == [], limit=15)
 
 
 async def test_wrong_password_starts_reauth(
@@ -61,11 +123,13 @@ async def test_wrong_password_starts_reauth(
     """A camera refusing the stored password asks the user to sign in again."""
     entry = camera_entry(rtsp_auth_camera.url, username=CAMERA_USER, password="changed")
     entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await wait_for(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
-    assert CAMERA_PASSWORD not in str(entry.reason)
+    assert state_of(hass, CAMERA) == STATE_UNAVAILABLE
+    assert entry.runtime_data.source.status.problem is Problem.INVALID_AUTH
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_password_that_cannot_be_opened_starts_reauth(
@@ -91,4 +155,100 @@ async def test_sealed_password_connects(hass: HomeAssistant, rtsp_auth_camera: R
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_key_file_from_a_newer_version_is_read_and_kept(
+    hass: HomeAssistant, rtsp_auth_camera: RtspCamera, hass_storage: dict[str, Any]
+) -> None:
+    """A key file written by a newer version still opens passwords, and is never rewritten."""
+    key = Fernet.generate_key().decode()
+    newer = {
+        "version": 2,
+        "minor_version": 1,
+        "key": "home_guardian.key",
+        "data": {"key": key, "rotated_keys": ["from the future"]},
+    }
+    hass_storage["home_guardian.key"] = copy.deepcopy(newer)
+    sealed = seal(Fernet(key.encode()), CAMERA_PASSWORD)
+    entry = camera_entry(rtsp_auth_camera.url, username=CAMERA_USER, password=sealed)
+    await set_up_entry(hass, entry)
+    assert state_of(hass, CAMERA) == "streaming"
+    await hass.async_block_till_done()
+    assert hass_storage["home_guardian.key"] == newer
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "key_store_newer")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["detail"] == "2"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_key_file_of_a_newer_minor_version_is_used_quietly(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """A newer minor version is compatible: its key is used, the file kept, nobody bothered."""
+    key = Fernet.generate_key()
+    newer = {
+        "version": 1,
+        "minor_version": 3,
+        "key": "home_guardian.key",
+        "data": {"key": key.decode()},
+    }
+    hass_storage["home_guardian.key"] = copy.deepcopy(newer)
+    cipher = await async_get_cipher(hass)
+    assert Fernet(key).decrypt(seal(cipher, "pw").removeprefix("sealed:").encode()) == b"pw"
+    await hass.async_block_till_done()
+    assert hass_storage["home_guardian.key"] == newer
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "key_store_newer") is None
+
+
+async def test_damaged_key_file_is_kept_and_only_its_cameras_wait(
+    hass: HomeAssistant,
+    rtsp_camera: RtspCamera,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A damaged key file is left as it is; cameras without a password load all the same."""
+    damaged = {"version": 1, "minor_version": 1, "key": "home_guardian.key", "data": {"kee": 1}}
+    hass_storage["home_guardian.key"] = copy.deepcopy(damaged)
+    sealed = camera_entry("rtsp://127.0.0.1:1/other", password="sealed:gAAAAA-unknown")
+    sealed.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(sealed.entry_id)
+    assert sealed.state is ConfigEntryState.SETUP_ERROR
+    # Signing in again could not help: the key, not the password, is missing.
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+    plain = camera_entry(rtsp_camera.url)
+    plain.add_to_hass(hass)
+    hass.config_entries.async_update_entry(plain, unique_id="plain")
+    assert await hass.config_entries.async_setup(plain.entry_id)
+    await wait_for(lambda: plain.runtime_data.last_update_success)
+    await hass.async_block_till_done()
+    assert hass_storage["home_guardian.key"] == damaged
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "key_store_unreadable") is not None
+    # Home Assistant logs every ConfigEntryError with its trace; nothing else does.
+    assert [r.name for r in tracebacks(caplog)] == ["homeassistant.config_entries"]
+    assert await hass.config_entries.async_unload(plain.entry_id)
+
+
+async def test_entities_become_available_when_the_camera_answers(
+    hass: HomeAssistant, rtsp_camera: RtspCamera, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A camera off at start is read as soon as it is on, with no setup retry in between."""
+    rtsp_camera.stop()
+    entry = camera_entry(rtsp_camera.url)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await wait_for(lambda: entry.runtime_data.source.status.problem is not None)
+    await hass.async_block_till_done()
+    assert state_of(hass, CAMERA) == STATE_UNAVAILABLE
+    rtsp_camera.start()
+    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", limit=30)
+    assert state_of(hass, "binary_sensor.living_room_connected") == "on"
+    assert entry.state is ConfigEntryState.LOADED
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.home_guardian")]
+    assert [r.getMessage() for r in ours if r.levelno >= logging.INFO] == [
+        "Living room cannot be reached yet (cannot_connect); retrying in the background",
+        "Living room answered; its entities are available",
+    ]
+    assert tracebacks(caplog) == []
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -107,6 +107,9 @@ async def test_switching_detection_off_and_on(hass: HomeAssistant, rtsp_camera: 
     await hass.async_block_till_done()
     assert state_of(hass, MOTION) == STATE_UNAVAILABLE
     assert entry.runtime_data.motion.state.enabled is False
+    # Setup does not wait for the camera; its services apply once it is back.
+    await wait_for(lambda: state_of(hass, CAMERA) == "streaming")
+    assert state_of(hass, MOTION) == STATE_UNAVAILABLE
 
     await hass.services.async_call(
         CAMERA_DOMAIN, "enable_motion_detection", {ATTR_ENTITY_ID: CAMERA}, blocking=True

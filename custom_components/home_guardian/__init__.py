@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from homeassistant.const import CONF_PASSWORD, Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
@@ -21,7 +21,7 @@ from .const import (
     LIVE_OPTIONS,
 )
 from .coordinator import CameraConfigEntry, CameraCoordinator, HomeGuardianConfigEntry
-from .credentials import UnsealError, async_get_cipher, unseal
+from .credentials import KeyUnavailableError, UnsealError, async_get_cipher, is_sealed, unseal
 from .guardian import GuardianConfigEntry, GuardianCoordinator
 from .services import async_setup_services
 from .share_views import async_register_share_views
@@ -64,15 +64,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry)
 
 async def _async_start_camera(hass: HomeAssistant, entry: CameraConfigEntry) -> CameraCoordinator:
     """Connect to the camera with its unsealed password."""
+    stored = entry.data.get(CONF_PASSWORD, "")
     try:
-        password = unseal(await async_get_cipher(hass), entry.data.get(CONF_PASSWORD, ""))
+        # Only a sealed password needs the key file, so cameras without one never depend on it.
+        password = unseal(await async_get_cipher(hass), stored) if is_sealed(stored) else stored
+    except KeyUnavailableError as err:
+        # The key file is kept for a backup to replace; a new password could not be sealed now.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="key_store_unreadable"
+        ) from err
     except UnsealError as err:
         # The key that sealed the password is gone (a partial restore): ask for it again.
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="invalid_auth"
         ) from err
     coordinator = CameraCoordinator(hass, entry, password)
-    await coordinator.async_config_entry_first_refresh()
+    coordinator.async_start()
     return coordinator
 
 

@@ -18,10 +18,8 @@ LIVE_VIEW_STREAM: Final = "stream"
 LIVE_VIEW_FRAMES: Final = "frames"
 DEFAULT_LIVE_VIEW: Final = LIVE_VIEW_STREAM
 
-# How long the flow and setup wait for a first frame: a camera that has not answered by then
-# is not worth keeping a user or Home Assistant's start waiting for.
+# How long the config flow waits for a first frame; setup never waits for the camera.
 PROBE_TIMEOUT: Final = 15.0
-SETUP_TIMEOUT: Final = 10.0
 # Frames older than this mean the camera is gone, whatever the connection claims.
 STALE_AFTER: Final = 10.0
 STATUS_INTERVAL: Final = timedelta(seconds=2)

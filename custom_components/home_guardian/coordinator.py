@@ -8,9 +8,9 @@ import time
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_USERNAME
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.const import CONF_USERNAME, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -23,7 +23,6 @@ from .const import (
     DOMAIN,
     LOGGER,
     REPAIR_AFTER,
-    SETUP_TIMEOUT,
     SNAPSHOT_POLL_INTERVAL,
     STALE_AFTER,
     STATUS_INTERVAL,
@@ -93,6 +92,11 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         # Options this runtime was built with: a change of any other option needs a reload.
         self.loaded_options = dict(entry.options)
         self._unavailable_since: datetime | None = None
+        # Whether the camera has answered since start (a picture or a failure), whether that
+        # first answer was a failure, and whether it has sent pictures since.
+        self._answered = False
+        self._waited = False
+        self._streamed = False
         self._snapshot: tuple[float, bytes] | None = None
         self._snapshot_lock = asyncio.Lock()
 
@@ -101,49 +105,63 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         """Return how old the latest frame may be before the camera counts as gone."""
         return max(STALE_AFTER, 3 * self.source.poll_interval)
 
-    async def _async_setup(self) -> None:
-        """Start reading and wait, within a bound, for the camera's first answer."""
-        settled = asyncio.Event()
+    @callback
+    def async_start(self) -> None:
+        """Start reading without waiting: entities stay unavailable until the camera answers.
+
+        Home Assistant's start never waits for a camera, whether it is off, hung or unknown
+        to DNS; setup is not retried either, since the reader reconnects by itself.
+        """
+        # Unavailable until the first picture, and the first failure is not an outage to log.
+        self.data = self.source.status
+        self.last_update_success = False
 
         def on_status(status: SourceStatus) -> None:
             # Called from the reader thread: hand over to the event loop.
-            self.hass.loop.call_soon_threadsafe(self._async_status_changed, status, settled)
+            self.hass.loop.call_soon_threadsafe(self._async_status_changed, status)
 
-        self.source.add_status_listener(on_status)
+        entry = self.config_entry
+        entry.async_on_unload(self.source.add_status_listener(on_status))
+        entry.async_on_unload(
+            self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._async_hass_stopping)
+        )
         self.motion.start()
         self.source.start()
-        try:
-            async with asyncio.timeout(SETUP_TIMEOUT):
-                await settled.wait()
-        except TimeoutError:
-            pass
-        status = self.source.status
-        if status.frames:
-            return
+
+    async def _async_hass_stopping(self, _event: Event) -> None:
+        """Let the reader go when Home Assistant stops; entries are not unloaded then."""
         await self.async_shutdown()
-        if status.problem is Problem.INVALID_AUTH:
-            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="camera_not_ready",
-            translation_placeholders={"problem": str(status.problem or Problem.TIMEOUT)},
-        )
 
     @callback
-    def _async_status_changed(self, status: SourceStatus, settled: asyncio.Event) -> None:
+    def _async_status_changed(self, status: SourceStatus) -> None:
         """Refresh at once when the stream starts or fails, rather than at the next poll."""
-        if status.frames or status.problem is not None:
-            settled.set()
-        if self.data is not None and not self._shutdown_requested:
-            self.config_entry.async_create_background_task(
-                self.hass, self.async_refresh(), f"{DOMAIN} status {self.name}"
-            )
+        if self._shutdown_requested:
+            return
+        if not self._answered and (status.frames or status.problem is not None):
+            self._answered = True
+            if not status.frames:
+                # One line while the camera stays away; the reader keeps trying in the background.
+                self._waited = True
+                LOGGER.warning(
+                    "%s cannot be reached yet (%s); retrying in the background",
+                    self.name,
+                    status.problem,
+                )
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{DOMAIN} status {self.name}"
+        )
 
     async def _async_update_data(self) -> SourceStatus:
         """Return the source's health, failing when frames have stopped."""
         status = self.source.status
         fresh = self.source.latest_if_fresh(self.stale_after) is not None
         if status.state is SourceState.STREAMING and fresh:
+            if not self._streamed:
+                # The first pictures since start are no recovery for the coordinator to log.
+                self._streamed = True
+                self.last_update_success = True
+                if self._waited:
+                    LOGGER.info("%s answered; its entities are available", self.name)
             self._mark_available()
             return status
         self._mark_unavailable()
@@ -229,4 +247,9 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         """Stop the reader thread without blocking the event loop."""
         await super().async_shutdown()
         self.motion.stop()
-        await self.hass.async_add_executor_job(self.source.stop)
+        if self.hass.is_stopping:
+            # A reader stuck on a hung camera must not hold Home Assistant's stop: it is told
+            # to end, and ends by itself within its timeout or with the process.
+            self.source.stop(timeout=0)
+        else:
+            await self.hass.async_add_executor_job(self.source.stop)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import gc
+import io
+import logging
 from pathlib import Path
 import threading
 import time
 
+import numpy as np
+from PIL import Image
 import pytest
 
+from custom_components.home_guardian.engine import frame_source
 from custom_components.home_guardian.engine.frame_source import (
     FrameSource,
     Problem,
@@ -225,3 +232,144 @@ def test_corrupt_packets_are_skipped(tmp_path: Path) -> None:
     finally:
         container.close()
     assert len(frames) > 50
+
+
+def native_threads() -> int:
+    """Count this process's threads, FFmpeg's decoder threads included."""
+    return len(list(Path("/proc/self/task").iterdir()))
+
+
+def test_each_reconnect_frees_its_decoder_at_once(rtsp_camera: RtspCamera) -> None:
+    """Decoder threads and buffers go with their connection, with the garbage collector off."""
+    before = native_threads()
+    source = FrameSource(StreamAddress(url=rtsp_camera.url), name="test")
+    gc.disable()
+    try:
+        source.start()
+        assert source.wait_for_first(10).frames
+        streaming = native_threads()
+        for connection in range(2, 5):
+            rtsp_camera.stop()
+            wait_until(lambda: source.status.state is SourceState.RETRYING)
+            rtsp_camera.start()
+            wait_until(
+                lambda n=connection: (
+                    source.status.connections == n and source.status.state is SourceState.STREAMING
+                )
+            )
+            assert native_threads() == streaming
+        source.stop()
+        assert native_threads() == before
+    finally:
+        gc.enable()
+        source.stop()
+
+
+def test_a_camera_that_drops_often_is_back_quickly(rtsp_camera: RtspCamera) -> None:
+    """After a short connection that delivered pictures, the next attempt is not held back."""
+    source = FrameSource(StreamAddress(url=rtsp_camera.url), name="test")
+    source.start()
+    recoveries: list[float] = []
+    try:
+        assert source.wait_for_first(10).frames
+        for connection in range(2, 7):
+            time.sleep(1.0)  # a few seconds of pictures, far below any "healthy" threshold
+            rtsp_camera.stop()
+            wait_until(lambda: source.status.state is SourceState.RETRYING)
+            started = time.monotonic()
+            rtsp_camera.start()
+            wait_until(
+                lambda n=connection: (
+                    source.status.connections == n and source.status.state is SourceState.STREAMING
+                ),
+                timeout=40,
+            )
+            recoveries.append(time.monotonic() - started)
+    finally:
+        source.stop()
+    # A doubling wait would reach 8 s and more by the fourth drop.
+    assert max(recoveries) < 5.0, recoveries
+
+
+def big_picture(width: int, height: int, *, noise: bool = False) -> bytes:
+    """Return a JPEG of the given size, plain or of random noise (which compresses badly)."""
+    rng = np.random.default_rng(7)
+    pixels = (
+        rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        if noise
+        else np.full((height, width, 3), 128, dtype=np.uint8)
+    )
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def huge_snapshot_camera(socket_enabled: None) -> Iterator[HttpCamera]:
+    """Serve a 20-megapixel snapshot, beyond any home camera."""
+    camera = HttpCamera(big_picture(5000, 4000))
+    camera.start()
+    yield camera
+    camera.stop()
+
+
+def test_pictures_over_the_pixel_cap_are_refused(
+    huge_snapshot_camera: HttpCamera, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A picture beyond the cap is refused before it is kept, with one clear warning."""
+    address = StreamAddress(url=huge_snapshot_camera.url("/snapshot.jpg"))
+    with pytest.raises(StreamError) as err:
+        grab_frame(address)
+    assert err.value.problem is Problem.TOO_LARGE
+    source = FrameSource(address, name="test", backoff_max=0.1)
+    source.start()
+    try:
+        wait_until(lambda: huge_snapshot_camera.served >= 4)
+    finally:
+        source.stop()
+    assert source.latest is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        (
+            "test: refused too_large: pictures of 5000x4000, over 16777216 pixels;"
+            " lower the camera's resolution"
+        )
+    ]
+
+
+def test_snapshots_and_mjpeg_parts_over_the_byte_cap_are_refused(
+    socket_enabled: None, mjpeg_camera: MjpegCamera, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot or an MJPEG part larger than the cap is refused before it is decoded."""
+    camera = HttpCamera(big_picture(1000, 1000, noise=True))
+    camera.start()
+    try:
+        address = StreamAddress(url=camera.url("/snapshot.jpg"))
+        frame, _ = grab_frame(address)
+        assert frame.width == 1000
+        monkeypatch.setattr(frame_source, "MAX_PICTURE_BYTES", 100_000)
+        with pytest.raises(StreamError) as err:
+            grab_frame(address)
+        assert err.value.problem is Problem.TOO_LARGE
+    finally:
+        camera.stop()
+    monkeypatch.setattr(frame_source, "MAX_PICTURE_BYTES", 1_000)
+    with pytest.raises(StreamError) as err:
+        grab_frame(StreamAddress(url=mjpeg_camera.url))
+    assert err.value.problem is Problem.TOO_LARGE
+
+
+def test_a_cut_mjpeg_stream_is_a_lost_connection(mjpeg_camera: MjpegCamera) -> None:
+    """A camera that dies mid-picture has lost its connection; its address was right."""
+    source = FrameSource(StreamAddress(url=mjpeg_camera.url), name="test")
+    problems: list[Problem | None] = []
+    source.add_status_listener(lambda status: problems.append(status.problem))
+    source.start()
+    try:
+        assert source.wait_for_first(10).frames
+        mjpeg_camera.stop()
+        wait_until(lambda: source.status.state is SourceState.RETRYING)
+    finally:
+        source.stop()
+    assert Problem.NOT_VIDEO not in problems
+    assert source.status.problem in {Problem.CANNOT_CONNECT, Problem.TIMEOUT}

@@ -69,4 +69,4 @@ def test_huge_frames_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
             next(iter_frames(container))
     finally:
         container.close()
-    assert err.value.problem is Problem.NOT_VIDEO
+    assert err.value.problem is Problem.TOO_LARGE

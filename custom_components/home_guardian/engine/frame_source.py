@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 import logging
@@ -14,18 +14,18 @@ import av
 import av.error
 
 from .frames import Frame
+from .reconnect import MAX_BACKOFF, ReconnectPolicy
 from .urls import StreamAddress
 
 _LOGGER = logging.getLogger(__name__)
 
 OPEN_TIMEOUT: Final = 10.0
 READ_TIMEOUT: Final = 5.0
-BACKOFF_INITIAL: Final = 1.0
-BACKOFF_MAX: Final = 60.0
-# A connection that delivered frames this long counts as healthy, so the next failure starts over.
-HEALTHY_AFTER: Final = 30.0
-# Past 8K, a "frame" is a broken or hostile camera, and decoding it would only eat memory.
-MAX_PIXELS: Final = 7680 * 4320
+# Past 16 megapixels (beyond 4K and the largest fisheye cameras), a "frame" is a broken or
+# hostile camera: one such picture costs 25 MB decoded and 50 MB as RGB, for nothing.
+MAX_PIXELS: Final = 4096 * 4096
+# A snapshot or MJPEG part this large is no camera's picture; a 4K JPEG is 1 to 3 MB.
+MAX_PICTURE_BYTES: Final = 16 * 1024 * 1024
 MAX_BAD_PACKETS: Final = 50
 # Demuxers that hold one picture: the URL is a snapshot, polled rather than streamed.
 STILL_FORMATS: Final = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe", "bmp_pipe"})
@@ -51,6 +51,7 @@ class Problem(StrEnum):
     INVALID_AUTH = "invalid_auth"
     NOT_FOUND = "not_found"
     NOT_VIDEO = "not_video"
+    TOO_LARGE = "too_large"
 
 
 class StreamError(Exception):
@@ -99,9 +100,25 @@ def open_stream(
     except OSError as err:  # files that do not exist or cannot be read
         raise StreamError(Problem.NOT_FOUND, type(err).__name__) from None
     if not container.streams.video:
-        container.close()
+        close_container(container)
         raise StreamError(Problem.NOT_VIDEO, "no video stream")
     return container
+
+
+def close_container(container: av.container.InputContainer) -> None:
+    """Close a container and free its decoders, their threads and buffers now.
+
+    PyAV before 14 keeps a container and its streams in a reference cycle, so their decoders
+    (each with its own threads and frame pool) outlive the connection until a full garbage
+    collection, which a busy Home Assistant may not run for hours. Closing each decoder here
+    frees them at once; newer PyAV, which has no such method, drops the streams on close.
+    """
+    for stream in container.streams:
+        context = getattr(stream, "codec_context", None)
+        close = getattr(context, "close", None)
+        if close is not None and getattr(context, "is_open", False):
+            close(strict=False)
+    container.close()
 
 
 def is_still(container: av.container.InputContainer) -> bool:
@@ -116,12 +133,15 @@ def iter_frames(
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
     first_sequence: int = 0,
-) -> Iterator[Frame]:
+) -> Generator[Frame]:
     """Decode a container's video into frames until it ends, skipping corrupt packets."""
     stream = container.streams.video[0]
     # Frame threads add latency; slice threads use both cores without holding frames back.
     stream.thread_type = "SLICE"
-    keeps_jpeg = stream.codec_context.name == "mjpeg"
+    context = stream.codec_context
+    keeps_jpeg = context.name == "mjpeg"
+    # The size found while probing refuses a huge stream before its first picture is decoded.
+    _check_size(context.width or 0, context.height or 0)
     sequence = first_sequence
     bad_packets = 0
     last_packet = time.monotonic()
@@ -130,6 +150,10 @@ def iter_frames(
             last_packet = time.monotonic()
             if should_stop():
                 return
+            if packet.size > MAX_PICTURE_BYTES:
+                raise StreamError(
+                    Problem.TOO_LARGE, f"a picture of {packet.size} bytes, over {MAX_PICTURE_BYTES}"
+                )
             try:
                 decoded = stream.decode(packet)
             except av.error.FFmpegError:
@@ -139,8 +163,7 @@ def iter_frames(
                     raise StreamError(Problem.NOT_VIDEO, "too many corrupt packets") from None
                 continue
             for picture in decoded:
-                if picture.width * picture.height > MAX_PIXELS:
-                    raise StreamError(Problem.NOT_VIDEO, "frames too large")
+                _check_size(picture.width, picture.height)
                 bad_packets = 0
                 sequence += 1
                 yield Frame(
@@ -153,18 +176,32 @@ def iter_frames(
     except av.error.FFmpegError as err:
         if time.monotonic() - last_packet >= READ_TIMEOUT:
             raise StreamError(Problem.TIMEOUT, type(err).__name__) from None
-        raise _stream_error(err) from None
+        error = _stream_error(err)
+        if sequence > first_sequence and error.problem is Problem.NOT_VIDEO:
+            # Cut off mid-picture after sending pictures: a lost connection, not a wrong address.
+            raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
+        raise error from None
+
+
+def _check_size(width: int, height: int) -> None:
+    """Refuse pictures too large for any camera, before they eat memory."""
+    if width * height > MAX_PIXELS:
+        raise StreamError(
+            Problem.TOO_LARGE, f"pictures of {width}x{height}, over {MAX_PIXELS} pixels"
+        )
 
 
 def grab_frame(address: StreamAddress, *, timeout: float = OPEN_TIMEOUT) -> tuple[Frame, bool]:
     """Open a URL, decode its first picture, and say whether it is a still image."""
     deadline = time.monotonic() + timeout
     container = open_stream(address, open_timeout=timeout, read_timeout=timeout)
+    frames = iter_frames(container, should_stop=lambda: time.monotonic() > deadline)
     try:
-        for frame in iter_frames(container, should_stop=lambda: time.monotonic() > deadline):
+        for frame in frames:
             return frame, is_still(container)
     finally:
-        container.close()
+        frames.close()
+        close_container(container)
     raise StreamError(
         Problem.TIMEOUT if time.monotonic() > deadline else Problem.NOT_VIDEO, "no frame"
     )
@@ -186,7 +223,7 @@ def _stream_error(err: av.error.FFmpegError) -> StreamError:
 
 
 class FrameSource:
-    """Read one stream in a thread, keep its latest frame, and reconnect with capped backoff."""
+    """Read one stream in a thread, keep its latest frame, and reconnect when it drops."""
 
     def __init__(
         self,
@@ -196,7 +233,7 @@ class FrameSource:
         poll_interval: float = 5.0,
         open_timeout: float = OPEN_TIMEOUT,
         read_timeout: float = READ_TIMEOUT,
-        backoff_max: float = BACKOFF_MAX,
+        backoff_max: float = MAX_BACKOFF,
     ) -> None:
         """Prepare to read `address`; nothing connects before start()."""
         self.address = address
@@ -205,6 +242,7 @@ class FrameSource:
         self._open_timeout = open_timeout
         self._read_timeout = read_timeout
         self._backoff_max = backoff_max
+        self._warned_too_large = False
         self._status = SourceStatus()
         self._latest: Frame | None = None
         self._frame_listeners: list[_Subscription] = []
@@ -291,28 +329,33 @@ class FrameSource:
 
     def _run(self) -> None:
         """Connect, read, and reconnect after failures until stopped."""
-        delay = BACKOFF_INITIAL
+        policy = ReconnectPolicy(cap=self._backoff_max)
         while not self._stop.is_set():
-            connected_at = time.monotonic()
+            frames_before = self._status.frames
             try:
                 self._read_once()
             except StreamError as err:
-                # Log once per change of problem, not per retry, so hours offline stay quiet.
-                if err.problem is not self._status.problem:
-                    _LOGGER.debug("%s: %s", self.name, err)
-                self._set_status(state=SourceState.RETRYING, problem=err.problem)
+                self._report(err)
             except Exception:
                 _LOGGER.exception("%s: unexpected error while reading", self.name)
                 self._set_status(state=SourceState.RETRYING, problem=Problem.CANNOT_CONNECT)
             else:
                 # A still image was read; poll again after the interval, as snapshot cameras expect.
-                delay = BACKOFF_INITIAL
+                policy.reset()
                 self._stop.wait(self.poll_interval)
                 continue
-            if time.monotonic() - connected_at > HEALTHY_AFTER:
-                delay = BACKOFF_INITIAL
-            self._stop.wait(delay)
-            delay = min(delay * 2, self._backoff_max)
+            delivered = self._status.frames > frames_before
+            self._stop.wait(policy.next_delay(delivered_pictures=delivered))
+
+    def _report(self, err: StreamError) -> None:
+        """Record why the connection ended, logging once per change of problem, not per retry."""
+        if err.problem is not self._status.problem:
+            _LOGGER.debug("%s: %s", self.name, err)
+        if err.problem is Problem.TOO_LARGE and not self._warned_too_large:
+            # Worth a warning: only a camera's settings (resolution, quality) can fix it.
+            self._warned_too_large = True
+            _LOGGER.warning("%s: refused %s; lower the camera's resolution", self.name, err)
+        self._set_status(state=SourceState.RETRYING, problem=err.problem)
 
     def _read_once(self) -> None:
         """Read one connection until it ends; return normally only for a still image."""
@@ -321,17 +364,20 @@ class FrameSource:
         container = open_stream(
             self.address, open_timeout=self._open_timeout, read_timeout=self._read_timeout
         )
+        frames = iter_frames(
+            container, should_stop=self._stop.is_set, first_sequence=self._status.frames
+        )
         try:
             self._set_status(connections=self._status.connections + 1)
-            for frame in iter_frames(
-                container, should_stop=self._stop.is_set, first_sequence=self._status.frames
-            ):
+            for frame in frames:
                 self._publish(frame)
             if self._stop.is_set() or is_still(container):
                 return
             raise StreamError(Problem.CANNOT_CONNECT, "stream ended")
         finally:
-            container.close()
+            # Everything this connection held goes now, not when the collector finds it.
+            frames.close()
+            close_container(container)
 
     def _publish(self, frame: Frame) -> None:
         """Make a frame the latest and hand it to listeners that are due."""

@@ -1,0 +1,37 @@
+"""Tests for the reconnect policy: quick after pictures, growing only while connecting fails."""
+
+from __future__ import annotations
+
+from custom_components.home_guardian.engine.reconnect import ReconnectPolicy
+
+
+def test_waits_grow_only_while_connecting_fails() -> None:
+    """Failed attempts double the wait up to the cap; the cap holds however long it lasts."""
+    policy = ReconnectPolicy(quick=1.0, first=1.0, cap=30.0)
+    waits = [policy.next_delay(delivered_pictures=False) for _ in range(8)]
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+
+
+def test_a_connection_with_pictures_makes_the_next_attempt_quick() -> None:
+    """However short the connection and however many failures before, pictures start over."""
+    policy = ReconnectPolicy(quick=0.5, first=1.0, cap=30.0)
+    for _ in range(10):
+        policy.next_delay(delivered_pictures=False)
+    assert policy.next_delay(delivered_pictures=True) == 0.5
+    # A camera that drops every few seconds is retried quickly every time.
+    for _ in range(20):
+        assert policy.next_delay(delivered_pictures=True) == 0.5
+    assert policy.next_delay(delivered_pictures=False) == 1.0
+    assert policy.next_delay(delivered_pictures=False) == 2.0
+
+
+def test_reset_and_a_cap_below_the_first_wait() -> None:
+    """A still picture starts the count over; a tiny cap is never exceeded."""
+    policy = ReconnectPolicy(quick=1.0, first=1.0, cap=30.0)
+    policy.next_delay(delivered_pictures=False)
+    policy.next_delay(delivered_pictures=False)
+    policy.reset()
+    assert policy.next_delay(delivered_pictures=False) == 1.0
+    tiny = ReconnectPolicy(quick=5.0, first=2.0, cap=0.5)
+    assert tiny.next_delay(delivered_pictures=False) == 2.0
+    assert tiny.next_delay(delivered_pictures=True) == 2.0
