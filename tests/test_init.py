@@ -40,7 +40,9 @@ async def test_unreachable_camera_retries_setup(hass: HomeAssistant, socket_enab
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert "cannot be reached yet (cannot_connect)" in entry.reason
+    # The reason says what is wrong in words, not as a code.
+    assert "it cannot be reached" in entry.reason
+    assert "cannot_connect" not in entry.reason
     assert reader_threads() == []
 
 

@@ -14,6 +14,14 @@ CONF_SUBSTREAM_URL: Final = "substream_url"
 CONF_SNAPSHOT_URL: Final = "snapshot_url"
 CONF_LIVE_VIEW: Final = "live_view"
 
+# A camera read through a camera entity Home Assistant already has, rather than by URL.
+CONF_CAMERA_ENTITY: Final = "camera_entity"
+CONF_READ_MODE: Final = "read_mode"
+READ_STREAM: Final = "stream"
+READ_PICTURES: Final = "pictures"
+CONF_PICTURES_PER_SECOND: Final = "pictures_per_second"
+DEFAULT_PICTURES_PER_SECOND: Final = 1.0
+
 LIVE_VIEW_STREAM: Final = "stream"
 LIVE_VIEW_FRAMES: Final = "frames"
 DEFAULT_LIVE_VIEW: Final = LIVE_VIEW_STREAM

@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .camera_source import SourceCamera
 from .const import (
+    CONF_CAMERA_ENTITY,
     CONF_PRIVACY_ZONES,
     CONF_SNAPSHOT_URL,
     CONF_STREAM_URL,
@@ -73,12 +76,19 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
             always_update=False,
         )
         self.addresses = camera_addresses(entry.data, password)
-        self.stream_address = self.addresses[CONF_STREAM_URL]
-        self.source = FrameSource(
-            self.addresses.get(CONF_SUBSTREAM_URL, self.stream_address),
-            name=entry.title,
-            poll_interval=SNAPSHOT_POLL_INTERVAL,
-        )
+        # A camera Home Assistant already has is read through its entity, not by URL.
+        self.source_camera: SourceCamera | None = None
+        self.stream_address: StreamAddress | None = None
+        if CONF_CAMERA_ENTITY in entry.data:
+            self.source_camera = SourceCamera(hass, entry.entry_id, entry.title, entry.data)
+            self.source = self.source_camera.frame_source(entry.title, entry.options)
+        else:
+            self.stream_address = self.addresses[CONF_STREAM_URL]
+            self.source = FrameSource(
+                self.addresses.get(CONF_SUBSTREAM_URL, self.stream_address),
+                name=entry.title,
+                poll_interval=SNAPSHOT_POLL_INTERVAL,
+            )
         self.motion = CameraMotion(
             hass,
             self.source,
@@ -110,6 +120,7 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
             self.hass.loop.call_soon_threadsafe(self._async_status_changed, status, settled)
 
         self.source.add_status_listener(on_status)
+        self._async_follow_source_camera()
         self.motion.start()
         self.source.start()
         try:
@@ -121,12 +132,30 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         if status.frames:
             return
         await self.async_shutdown()
-        if status.problem is Problem.INVALID_AUTH:
+        if status.problem is Problem.INVALID_AUTH and self.source_camera is None:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
-        raise ConfigEntryNotReady(
+        # UpdateFailed, not ConfigEntryNotReady: the coordinator turns it into a quiet retry
+        # whose message says the problem in words, where the latter logs a traceback.
+        raise UpdateFailed(
             translation_domain=DOMAIN,
-            translation_key="camera_not_ready",
-            translation_placeholders={"problem": str(status.problem or Problem.TIMEOUT)},
+            translation_key=f"no_pictures_{status.problem or Problem.TIMEOUT}",
+        )
+
+    @callback
+    def _async_follow_source_camera(self) -> None:
+        """Look again at once when the camera entity this one reads from changes state."""
+        if self.source_camera is None or (entity_id := self.source_camera.entity_id) is None:
+            return
+
+        @callback
+        def on_change(_event: object) -> None:
+            if self.data is not None and not self._shutdown_requested:
+                self.config_entry.async_create_background_task(
+                    self.hass, self.async_refresh(), f"{DOMAIN} source {self.name}"
+                )
+
+        self.config_entry.async_on_unload(
+            async_track_state_change_event(self.hass, entity_id, on_change)
         )
 
     @callback
@@ -143,17 +172,18 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         """Return the source's health, failing when frames have stopped."""
         status = self.source.status
         fresh = self.source.latest_if_fresh(self.stale_after) is not None
-        if status.state is SourceState.STREAMING and fresh:
+        # A source entity that is unavailable makes this camera blind, whatever still streams.
+        blind = self.source_camera.async_problem() if self.source_camera else None
+        if status.state is SourceState.STREAMING and fresh and blind is None:
             self._mark_available()
             return status
         self._mark_unavailable()
-        if status.problem is Problem.INVALID_AUTH:
+        # Credentials of a camera read through an entity belong to the other integration.
+        if status.problem is Problem.INVALID_AUTH and self.source_camera is None:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
-        raise UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="camera_unavailable",
-            translation_placeholders={"problem": str(status.problem or Problem.TIMEOUT)},
-        )
+        problem = blind or status.problem or Problem.TIMEOUT
+        # The log line says what is wrong in words, from the problem's own message.
+        raise UpdateFailed(translation_domain=DOMAIN, translation_key=f"no_pictures_{problem}")
 
     def _mark_available(self) -> None:
         """Forget an outage and withdraw its repair issue."""

@@ -161,10 +161,15 @@ class HttpCamera:
     """A plain HTTP server for snapshots and for the faults of bad cameras."""
 
     def __init__(
-        self, jpeg: bytes, username: str | None = None, password: str | None = None
+        self,
+        jpeg: bytes,
+        username: str | None = None,
+        password: str | None = None,
+        frames: list[bytes] | None = None,
     ) -> None:
-        """Serve `jpeg` at /snapshot.jpg; other paths show what broken cameras send."""
+        """Serve `jpeg` at /snapshot.jpg, `frames` in turn at /frames.jpg; others are faults."""
         self.jpeg = jpeg
+        self.frames = frames or [jpeg]
         self.requests = 0
         self.served = 0
         expected = (
@@ -185,6 +190,9 @@ class HttpCamera:
                     return
                 if self.path.startswith("/snapshot.jpg"):
                     body, kind = owner.jpeg, "image/jpeg"
+                elif self.path.startswith("/frames.jpg"):
+                    # A snapshot camera in a live room: each request sees the next moment.
+                    body, kind = owner.frames[owner.served % len(owner.frames)], "image/jpeg"
                 elif self.path == "/page.html":
                     body, kind = (
                         b"<!doctype html><html><body><h1>Login</h1></body></html>" * 50,

@@ -225,3 +225,33 @@ def test_corrupt_packets_are_skipped(tmp_path: Path) -> None:
     finally:
         container.close()
     assert len(frames) > 50
+
+
+def test_address_provider_is_asked_at_every_connection(rtsp_camera: RtspCamera) -> None:
+    """Addresses that expire are asked for again at each reconnect; its failures are problems."""
+    asked: list[float] = []
+    fail = threading.Event()
+
+    def provide() -> StreamAddress:
+        asked.append(time.monotonic())
+        if fail.is_set():
+            raise StreamError(Problem.SOURCE_UNAVAILABLE, "gone")
+        return StreamAddress(url=rtsp_camera.url)
+
+    source = FrameSource(
+        StreamAddress(url="not yet"), name="test", backoff_max=1, address_provider=provide
+    )
+    source.start()
+    try:
+        assert source.wait_for_first(10).frames
+        assert len(asked) == 1
+        assert source.address.url == rtsp_camera.url
+        fail.set()
+        rtsp_camera.stop()
+        wait_until(lambda: source.status.problem is Problem.SOURCE_UNAVAILABLE)
+        fail.clear()
+        rtsp_camera.start()
+        wait_until(lambda: source.status.connections == 2)
+    finally:
+        source.stop()
+    assert len(asked) >= 3
