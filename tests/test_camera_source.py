@@ -61,7 +61,7 @@ async def test_generic_rtsp_camera_is_read_by_its_stream(
     assert attributes["source_entity"] == source
     assert attributes["read_by"] == "stream"
     assert "pictures_per_second" not in attributes
-    assert state_of(hass, MOTION) in {"on", "off"}
+    await wait_for(lambda: state_of(hass, MOTION) in {"on", "off"}, limit=10)
     coordinator = entry.runtime_data
     assert coordinator.source.status.connections == 1
     # Live view hands Home Assistant's stream the source camera's own address.

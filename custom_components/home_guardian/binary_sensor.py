@@ -63,8 +63,11 @@ BINARY_SENSORS: tuple[HomeGuardianBinarySensorDescription, ...] = (
         key="motion",
         device_class=BinarySensorDeviceClass.MOTION,
         is_on_fn=lambda coordinator: coordinator.motion.state.active,
-        # With detection off, "no motion" would be a lie: nothing is looking.
-        available_fn=lambda coordinator: coordinator.motion.state.enabled,
+        # With detection off, or before it has looked at the camera's pictures since they
+        # (re)started, "no motion" would be a lie: nothing has looked.
+        available_fn=lambda coordinator: (
+            coordinator.motion.state.enabled and coordinator.motion.state.analysed
+        ),
         attributes_fn=lambda coordinator: {
             "regions": [box.as_list() for box in coordinator.motion.state.regions]
         },

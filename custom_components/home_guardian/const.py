@@ -49,7 +49,19 @@ DEFAULT_SENSITIVITY: Final = 50
 DEFAULT_MIN_OBJECT_SIZE: Final = 0.1
 DEFAULT_ANALYSIS_FPS: Final = 5.0
 # Options that the running camera applies at once; any other option change reloads the entry.
-LIVE_OPTIONS: Final = frozenset({CONF_MOTION_DETECTION, "sharing"})
+# Privacy zones reload: every running share's filter must start again from the new zones.
+LIVE_OPTIONS: Final = frozenset(
+    {
+        CONF_MOTION_DETECTION,
+        CONF_SENSITIVITY,
+        CONF_MIN_OBJECT_SIZE,
+        CONF_ANALYSIS_FPS,
+        CONF_IGNORE_ZONES,
+        CONF_ONLY_ZONES,
+        CONF_PICTURES_PER_SECOND,
+        "sharing",
+    }
+)
 
 EVENT_MOTION: Final = "home_guardian_motion"
 # While motion lasts, new moving regions reach entities at most this often: attributes stay calm.

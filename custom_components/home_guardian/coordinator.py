@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_USERNAME
@@ -16,7 +16,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .camera_source import SourceCamera
+from .camera_source import SourceCamera, picture_interval
 from .const import (
     CONF_CAMERA_ENTITY,
     CONF_PRIVACY_ZONES,
@@ -25,6 +25,7 @@ from .const import (
     CONF_SUBSTREAM_URL,
     DOMAIN,
     LOGGER,
+    READ_PICTURES,
     REPAIR_AFTER,
     SETUP_TIMEOUT,
     SNAPSHOT_POLL_INTERVAL,
@@ -105,6 +106,13 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         self._unavailable_since: datetime | None = None
         self._snapshot: tuple[float, bytes] | None = None
         self._snapshot_lock = asyncio.Lock()
+
+    @callback
+    def apply_options(self, options: Mapping[str, Any]) -> None:
+        """Apply options that need no new connection: motion settings and the picture pace."""
+        self.motion.apply(options)
+        if self.source_camera is not None and self.source_camera.mode == READ_PICTURES:
+            self.source.poll_interval = picture_interval(options)
 
     @property
     def stale_after(self) -> float:

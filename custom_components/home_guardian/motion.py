@@ -27,11 +27,12 @@ from .const import (
     LOGGER,
     REGIONS_UPDATE_INTERVAL,
 )
+from .engine.frame_source import SourceState
 from .engine.geometry import Box, parse_polygons
 from .engine.motion import ANALYSIS_HEIGHT, AnalysisPace, MotionDetector, MotionSettings
 
 if TYPE_CHECKING:
-    from .engine.frame_source import FrameSource
+    from .engine.frame_source import FrameSource, SourceStatus
     from .engine.frames import Frame
 
 
@@ -67,6 +68,9 @@ class MotionState:
 
     enabled: bool
     active: bool = False
+    # False from a (re)connection until the detector has judged a frame: "no motion" before
+    # anything was looked at would be a guess, so the sensor stays unavailable until then.
+    analysed: bool = False
     regions: tuple[Box, ...] = ()
     last_motion: datetime | None = None
     # Monotonic time regions were last published, to keep attribute updates calm.
@@ -98,6 +102,7 @@ class CameraMotion:
             enabled=bool(options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION))
         )
         self._unsubscribe: Callable[[], None] | None = None
+        self._unsubscribe_status: Callable[[], None] | None = None
         # Each run has its own detector; results of a run that was stopped are dropped.
         self._run = 0
         self._region_listeners: list[RegionListener] = []
@@ -105,8 +110,11 @@ class CameraMotion:
     @callback
     def start(self) -> None:
         """Subscribe to frames when detection is enabled."""
+        if self._unsubscribe_status is None:
+            self._unsubscribe_status = self._source.add_status_listener(self._status_changed)
         if self.state.enabled and self._unsubscribe is None:
             self._run += 1
+            self.state.analysed = False
             detector = MotionDetector(self.settings)
             pace = AnalysisPace(self._fps)
             run = self._run
@@ -121,9 +129,31 @@ class CameraMotion:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._unsubscribe_status is not None:
+            self._unsubscribe_status()
+            self._unsubscribe_status = None
         self._run += 1
         if self.state.active:
             self._publish(self._run, active=False, regions=())
+
+    @callback
+    def apply(self, options: Mapping[str, Any]) -> None:
+        """Apply changed detection options at once, without touching the camera connection.
+
+        A new detector learns the scene with the new settings; the sensor keeps its state until
+        that detector has judged a frame, so the change does not make it flicker.
+        """
+        settings = motion_settings(options)
+        fps = float(options.get(CONF_ANALYSIS_FPS, DEFAULT_ANALYSIS_FPS))
+        if (settings, fps) != (self.settings, self._fps):
+            self.settings, self._fps = settings, fps
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+                analysed = self.state.analysed
+                self.start()
+                self.state.analysed = analysed
+        self.set_enabled(bool(options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION)))
 
     @callback
     def set_enabled(self, enabled: bool) -> None:
@@ -173,6 +203,28 @@ class CameraMotion:
                 frame.monotonic,
                 result.rejected is None,
             )
+        if not state.analysed and result.rejected != "warmup":
+            # After the frame's own outcome, so the sensor's first state is this frame's.
+            self.hass.loop.call_soon_threadsafe(self._mark_analysed, run)
+
+    def _status_changed(self, status: SourceStatus) -> None:
+        """Forget the last analysis when the camera stops streaming (called in its thread)."""
+        if status.state is not SourceState.STREAMING:
+            self.hass.loop.call_soon_threadsafe(self._forget_analysis)
+
+    @callback
+    def _forget_analysis(self) -> None:
+        """Make the sensor unavailable until a frame of the new connection has been judged."""
+        if self.state.analysed:
+            self.state.analysed = False
+            self._on_change()
+
+    @callback
+    def _mark_analysed(self, run: int) -> None:
+        """Make the sensor available once the detector has judged a frame of this run."""
+        if run == self._run and not self.state.analysed:
+            self.state.analysed = True
+            self._on_change()
 
     @callback
     def _publish(  # noqa: PLR0917 - one frame's outcome, handed over from the reader thread
