@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 import io
 import logging
 
@@ -10,19 +12,35 @@ from homeassistant.components.camera import async_get_image, async_get_stream_so
 from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+import numpy as np
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.home_guardian.camera_source import async_stored_source
 from custom_components.home_guardian.const import (
+    CONF_ACTIVE_END,
+    CONF_ACTIVE_START,
+    CONF_BLIND_GRACE_MINUTES,
     CONF_CAMERA_ENTITY,
+    CONF_INACTIVITY_MINUTES,
+    CONF_KIND,
+    CONF_LEARN,
+    CONF_NIGHT_INACTIVITY_MINUTES,
     CONF_PICTURES_PER_SECOND,
+    CONF_PRIVACY_ZONES,
     CONF_READ_MODE,
+    CONF_SOURCES,
     DOMAIN,
+    KIND_GUARDIAN,
     READ_PICTURES,
     READ_STREAM,
 )
+from custom_components.home_guardian.engine.shares import PinHasher
+from custom_components.home_guardian.share_views import BASE
+from custom_components.home_guardian.sharing import async_get_sharing
 from tests.camera_entities import OddCamera, add_generic_camera
 from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera
 from tests.common import CAMERA_PASSWORD, CAMERA_USER, set_up_entry, state_of, wait_for
@@ -200,6 +218,81 @@ async def test_bad_stream_source_at_run_time_is_blind(
     await hass.async_block_till_done()
 
 
-async def test_name_defaults_to_the_source_camera(hass: HomeAssistant) -> None:
-    """Placeholder so the module imports CONF_NAME for later flow tests."""
-    assert CONF_NAME == "name"
+async def test_guardian_sees_a_blind_source_camera_as_blind(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """A guardian watching this camera's motion says it cannot monitor while the source is gone."""
+    generic, source = await add_generic_camera(hass, "Hall", stream=rtsp_camera.url)
+    entry = await set_up_entry(hass, entity_camera_entry(source, READ_STREAM))
+    await wait_for(lambda: state_of(hass, MOTION) in {"on", "off"}, limit=10)
+    guardian = await set_up_entry(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            title="Grandma",
+            data={CONF_KIND: KIND_GUARDIAN, CONF_NAME: "Grandma"},
+            options={
+                CONF_SOURCES: [MOTION],
+                CONF_ACTIVE_START: "00:00:00",
+                CONF_ACTIVE_END: "23:59:00",
+                CONF_INACTIVITY_MINUTES: 600,
+                CONF_NIGHT_INACTIVITY_MINUTES: 600,
+                CONF_LEARN: False,
+                CONF_BLIND_GRACE_MINUTES: 0,
+            },
+        ),
+    )
+    cannot_monitor = "binary_sensor.grandma_cannot_monitor"
+    assert state_of(hass, cannot_monitor) == "off"
+    assert await hass.config_entries.async_unload(generic.entry_id)
+    await wait_for(lambda: state_of(hass, cannot_monitor) == "on", limit=20)
+    assert hass.states.get(cannot_monitor).attributes["blind_sources"] == [MOTION]
+    assert state_of(hass, "binary_sensor.grandma_inactivity") == "off"
+    assert await hass.config_entries.async_setup(generic.entry_id)
+    await wait_for(lambda: state_of(hass, cannot_monitor) == "off", limit=40)
+    assert await hass.config_entries.async_unload(guardian.entry_id)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_shared_picture_camera_hides_privacy_zones(
+    hass: HomeAssistant, frames_camera: HttpCamera, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A camera read by pictures is shared like any other, its privacy zone filled."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
+    _, source = await add_generic_camera(hass, "Path", still=frames_camera.url("/frames.jpg"))
+    left_half = "[[[0,0],[0.5,0],[0.5,1],[0,1]]]"
+    entry = await set_up_entry(
+        hass,
+        entity_camera_entry(
+            source, READ_PICTURES, **{CONF_PICTURES_PER_SECOND: 2, CONF_PRIVACY_ZONES: left_half}
+        ),
+    )
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.porch_sharing_allowed"}, blocking=True
+    )
+    share = await hass.services.async_call(
+        DOMAIN,
+        "create_share",
+        {"entity_id": CAMERA, "viewer_name": "Nan", "duration": {"hours": 1}},
+        blocking=True,
+        return_response=True,
+    )
+    client = await hass_client_no_auth()
+    token = str(share["url"]).split("#", 1)[1]
+    opened = await client.post(f"{BASE}/session", json={"token": token, "pin": share["pin"]})
+    assert opened.status == HTTPStatus.OK
+    stream = await client.get(f"{BASE}/stream")
+    async with asyncio.timeout(20):
+        await stream.content.readuntil(b"\r\n\r\n")
+        picture = await stream.content.readuntil(b"\xff\xd9")
+    with Image.open(io.BytesIO(picture)) as image:
+        grey = np.asarray(image.convert("L"), dtype=np.float32)
+    height, width = grey.shape
+    # The hidden half is one flat fill (above the watermark's corner band); the other half
+    # shows the path's detail.
+    assert grey[: height - 64, : width // 2 - 8].std() < 3
+    assert grey[: height - 64, width // 2 + 8 :].std() > 10
+    await wait_for(lambda: state_of(hass, "binary_sensor.porch_being_watched") == "on")
+    stream.close()
+    assert await hass.config_entries.async_unload(entry.entry_id)
