@@ -182,7 +182,15 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         fresh = self.source.latest_if_fresh(self.stale_after) is not None
         # A source entity that is unavailable makes this camera blind, whatever still streams.
         blind = self.source_camera.async_problem() if self.source_camera else None
-        if status.state is SourceState.STREAMING and fresh and blind is None:
+        # A camera that closed its session and is being reconnected, while its last picture is
+        # still fresh, is not an outage: cameras that drop every session each minute would
+        # otherwise blink unavailable, and fill the log and the logbook, every minute. A camera
+        # that stopped answering (a timeout) is not given that grace: it is frozen or gone.
+        reconnecting = (
+            status.state in {SourceState.CONNECTING, SourceState.RETRYING}
+            and status.problem is Problem.CANNOT_CONNECT
+        )
+        if (status.state is SourceState.STREAMING or reconnecting) and fresh and blind is None:
             self._mark_available()
             return status
         self._mark_unavailable()
@@ -204,6 +212,8 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         now = dt_util.utcnow()
         if self._unavailable_since is None:
             self._unavailable_since = now
+            # After an outage, motion is shown again only once a new picture has been judged.
+            self.motion.forget_analysis()
         elif now - self._unavailable_since >= REPAIR_AFTER:
             ir.async_create_issue(
                 self.hass,

@@ -27,12 +27,11 @@ from .const import (
     LOGGER,
     REGIONS_UPDATE_INTERVAL,
 )
-from .engine.frame_source import SourceState
 from .engine.geometry import Box, parse_polygons
 from .engine.motion import ANALYSIS_HEIGHT, AnalysisPace, MotionDetector, MotionSettings
 
 if TYPE_CHECKING:
-    from .engine.frame_source import FrameSource, SourceStatus
+    from .engine.frame_source import FrameSource
     from .engine.frames import Frame
 
 
@@ -102,7 +101,6 @@ class CameraMotion:
             enabled=bool(options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION))
         )
         self._unsubscribe: Callable[[], None] | None = None
-        self._unsubscribe_status: Callable[[], None] | None = None
         # Each run has its own detector; results of a run that was stopped are dropped.
         self._run = 0
         self._region_listeners: list[RegionListener] = []
@@ -110,8 +108,6 @@ class CameraMotion:
     @callback
     def start(self) -> None:
         """Subscribe to frames when detection is enabled."""
-        if self._unsubscribe_status is None:
-            self._unsubscribe_status = self._source.add_status_listener(self._status_changed)
         if self.state.enabled and self._unsubscribe is None:
             self._run += 1
             self.state.analysed = False
@@ -129,9 +125,6 @@ class CameraMotion:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._unsubscribe_status is not None:
-            self._unsubscribe_status()
-            self._unsubscribe_status = None
         self._run += 1
         if self.state.active:
             self._publish(self._run, active=False, regions=())
@@ -207,14 +200,9 @@ class CameraMotion:
             # After the frame's own outcome, so the sensor's first state is this frame's.
             self.hass.loop.call_soon_threadsafe(self._mark_analysed, run)
 
-    def _status_changed(self, status: SourceStatus) -> None:
-        """Forget the last analysis when the camera stops streaming (called in its thread)."""
-        if status.state is not SourceState.STREAMING:
-            self.hass.loop.call_soon_threadsafe(self._forget_analysis)
-
     @callback
-    def _forget_analysis(self) -> None:
-        """Make the sensor unavailable until a frame of the new connection has been judged."""
+    def forget_analysis(self) -> None:
+        """Make the sensor unavailable until a frame after an outage has been judged."""
         if self.state.analysed:
             self.state.analysed = False
             self._on_change()
