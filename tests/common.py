@@ -52,6 +52,12 @@ def require_rtsp_server() -> None:
         pytest.skip("gst-rtsp-server or FFmpeg is not installed (see tests/apt-packages.txt)")
 
 
+def require_vlc() -> None:
+    """Skip when VLC, the second RTSP stack of the tests, is not installed."""
+    if shutil.which("cvlc") is None or shutil.which("ffmpeg") is None:
+        pytest.skip("VLC or FFmpeg is not installed (see tests/apt-packages.txt)")
+
+
 def camera_entry(
     url: str, *, username: str = "", password: str = "", **extra: str
 ) -> MockConfigEntry:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import subprocess
 
+from homeassistant import config_entries
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from tests.camera_entities import add_odd_cameras
 from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
 from tests.common import (
     CAMERA_PASSWORD,
@@ -75,6 +77,41 @@ def http_camera(socket_enabled: None, snapshot_jpeg: bytes) -> Iterator[HttpCame
     camera.start()
     yield camera
     camera.stop()
+
+
+@pytest.fixture(scope="session")
+def clip_jpegs(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """Return 20 s of the shared footage as pictures, four a second, as a snapshot camera sends."""
+    clip = shared_clip("vtest.avi")
+    folder = tmp_path_factory.mktemp("frames")
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-y", "-i", str(clip), "-t", "20",
+            "-vf", "fps=4,scale=640:-2", "-q:v", "5", str(folder / "%03d.jpg"),
+        ],
+        check=True,
+    )  # fmt: skip
+    return [path.read_bytes() for path in sorted(folder.glob("*.jpg"))]
+
+
+@pytest.fixture
+def frames_camera(
+    socket_enabled: None, snapshot_jpeg: bytes, clip_jpegs: list[bytes]
+) -> Iterator[HttpCamera]:
+    """Serve the footage as a snapshot camera does: each request gets the next picture."""
+    camera = HttpCamera(snapshot_jpeg, frames=clip_jpegs)
+    camera.start()
+    yield camera
+    camera.stop()
+
+
+@pytest.fixture
+def odd_cameras() -> Iterator[Callable[..., Awaitable[MockConfigEntry]]]:
+    """Return the helper that adds odd camera integrations, and forget their flows afterwards."""
+    before = set(config_entries.HANDLERS)
+    yield add_odd_cameras
+    for domain in set(config_entries.HANDLERS) - before:
+        config_entries.HANDLERS.pop(domain)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 import io
 
@@ -9,6 +10,8 @@ from homeassistant import config_entries
 from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, UnknownFlow
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -16,23 +19,30 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.home_guardian.const import (
     CONF_ANALYSIS_FPS,
+    CONF_CAMERA_ENTITY,
     CONF_IGNORE_ZONES,
     CONF_LIVE_VIEW,
     CONF_MIN_OBJECT_SIZE,
     CONF_MOTION_DETECTION,
     CONF_ONLY_ZONES,
+    CONF_PICTURES_PER_SECOND,
     CONF_PRIVACY_ZONES,
+    CONF_READ_MODE,
     CONF_SENSITIVITY,
     CONF_SNAPSHOT_URL,
     CONF_STREAM_URL,
     CONF_SUBSTREAM_URL,
     DOMAIN,
     LIVE_VIEW_FRAMES,
+    READ_PICTURES,
+    READ_STREAM,
 )
 from custom_components.home_guardian.credentials import async_get_cipher, seal, unseal
+from tests.camera_entities import OddCamera, add_generic_camera
 from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
 from tests.common import CAMERA_PASSWORD, CAMERA_USER, camera_entry, set_up_entry, wait_for
 
+type AddOddCameras = Callable[..., Awaitable[MockConfigEntry]]
 ZONE = "[[[0.1, 0.1], [0.4, 0.1], [0.4, 0.4], [0.1, 0.4]]]"
 ONLY = "[[[0.5, 0.5], [1, 0.5], [1, 1], [0.5, 1]]]"
 
@@ -43,7 +53,7 @@ async def _start(hass: HomeAssistant) -> str:
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["camera", "guardian"]
+    assert result["menu_options"] == ["camera", "camera_entity", "guardian"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "camera"}
     )
@@ -469,3 +479,195 @@ async def test_abandoned_flow_drops_preview(
 
 
 __all__ = ["MockConfigEntry"]
+
+
+async def _start_camera_entity(hass: HomeAssistant) -> str:
+    """Start a flow for a camera Home Assistant already has and return its id."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    assert result["menu_options"] == ["camera", "camera_entity", "guardian"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "camera_entity"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "camera_entity"
+    return result["flow_id"]
+
+
+async def test_camera_entity_flow_reads_the_stream(
+    hass: HomeAssistant,
+    rtsp_auth_camera: RtspCamera,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A generic RTSP camera is read by its stream, previewed, and stored by its registry id."""
+    # The web server's routes freeze with the first client: register ours before it.
+    assert await async_setup_component(hass, DOMAIN, {})
+    _, source = await add_generic_camera(
+        hass, "Front door", stream=rtsp_auth_camera.url, username=CAMERA_USER,
+        password=CAMERA_PASSWORD,
+    )  # fmt: skip
+    flow_id = await _start_camera_entity(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_CAMERA_ENTITY: source})
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["name"] == "Front door"
+    client = await hass_client_no_auth()
+    response = await client.get(result["description_placeholders"]["preview"])
+    assert (await response.read())[:2] == b"\xff\xd8"
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Front door"
+    stored = er.async_get(hass).async_get(source).id
+    assert result["data"][CONF_CAMERA_ENTITY] == stored
+    assert result["data"][CONF_READ_MODE] == READ_STREAM
+    assert CAMERA_PASSWORD not in str(result["data"])
+    await hass.async_block_till_done()
+    ours = er.async_get(hass).async_get_entity_id(
+        "camera", DOMAIN, f"{result['result'].entry_id}_camera"
+    )
+    assert ours != source
+    assert hass.states.get(ours).state == "streaming"
+
+    # The same camera entity cannot be added twice.
+    flow_id = await _start_camera_entity(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_CAMERA_ENTITY: source})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_camera_entity_flow_cloud_pictures(
+    hass: HomeAssistant, clip_jpegs: list[bytes], odd_cameras: AddOddCameras
+) -> None:
+    """A cloud camera without a stream is read by pictures, and the form says it is a cloud's."""
+    await odd_cameras(
+        hass, "cloudcam", [OddCamera("Nursery", images=clip_jpegs)], iot_class="cloud_polling"
+    )
+    flow_id = await _start_camera_entity(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: " Baby room ", CONF_CAMERA_ENTITY: "camera.nursery"}
+    )
+    assert result["step_id"] == "confirm_cloud"
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Baby room"
+    assert result["data"][CONF_READ_MODE] == READ_PICTURES
+    await hass.async_block_till_done()
+    entry = result["result"]
+
+    # The owner sets the pace of pictures, only on cameras read by pictures.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert CONF_PICTURES_PER_SECOND in result["data_schema"].schema
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PICTURES_PER_SECOND: 2}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_PICTURES_PER_SECOND] == 2
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_camera_entity_flow_errors(
+    hass: HomeAssistant,
+    rtsp_camera: RtspCamera,
+    snapshot_jpeg: bytes,
+    odd_cameras: AddOddCameras,
+) -> None:
+    """Every camera entity that cannot be read gets its own error, and the form stays."""
+    generic, unavailable = await add_generic_camera(hass, "Shed", stream=rtsp_camera.url)
+    assert await hass.config_entries.async_unload(generic.entry_id)
+    await odd_cameras(
+        hass,
+        "oddcam",
+        [
+            OddCamera("Raises", stream=RuntimeError("integration bug")),
+            OddCamera("Garbage", stream=b"\x00\x01"),
+            OddCamera("Flash", stream="rtmp://127.0.0.1/live"),
+            OddCamera("Dead", stream="rtsp://127.0.0.1:1/stream"),
+            OddCamera("Blank"),
+            OddCamera("Scrambled", image=snapshot_jpeg[: len(snapshot_jpeg) // 4]),
+        ],
+    )
+    flow_id = await _start_camera_entity(hass)
+    for entity_id, error in (
+        ("camera.nowhere", "source_not_found"),
+        (unavailable, "source_unavailable"),
+        ("camera.raises", "unsupported_stream"),
+        ("camera.garbage", "unsupported_stream"),
+        ("camera.flash", "unsupported_stream"),
+        ("camera.dead", "cannot_connect"),
+        ("camera.blank", "no_picture"),
+        ("camera.scrambled", "no_picture"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_CAMERA_ENTITY: entity_id}
+        )
+        assert result["type"] is FlowResultType.FORM, entity_id
+        assert result["errors"] == {CONF_CAMERA_ENTITY: error}, entity_id
+
+    # Our own cameras are left out of the form, and refused if one appears while it is open.
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_CAMERA_ENTITY: "camera.living_room"}
+    )
+    assert result["errors"] == {CONF_CAMERA_ENTITY: "own_camera"}
+    selector = result["data_schema"].schema[CONF_CAMERA_ENTITY]
+    assert selector.config["exclude_entities"] == ["camera.living_room"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_camera_entity(
+    hass: HomeAssistant, rtsp_camera: RtspCamera, mjpeg_camera: MjpegCamera
+) -> None:
+    """A camera read through an entity can be renamed or moved to another entity."""
+    _, first = await add_generic_camera(hass, "Hall", stream=rtsp_camera.url)
+    _, second = await add_generic_camera(hass, "Garden", stream=mjpeg_camera.url)
+    registry = er.async_get(hass)
+    taken = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="camera_entity_camera.taken",
+        data={CONF_CAMERA_ENTITY: "camera.taken", CONF_READ_MODE: READ_STREAM},
+    )
+    taken.add_to_hass(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Hall",
+        unique_id=f"camera_entity_{registry.async_get(first).id}",
+        data={CONF_CAMERA_ENTITY: registry.async_get(first).id, CONF_READ_MODE: READ_STREAM},
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_camera_entity"
+    schema = result["data_schema"].schema
+    suggested = {str(key): key.description["suggested_value"] for key in schema}
+    assert suggested == {CONF_NAME: "Hall", CONF_CAMERA_ENTITY: first}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CAMERA_ENTITY: "camera.nowhere"}
+    )
+    assert result["errors"] == {CONF_CAMERA_ENTITY: "source_not_found"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CAMERA_ENTITY: "camera.taken"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CAMERA_ENTITY: first, CONF_NAME: " Hallway "}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.title == "Hallway"
+    await hass.async_block_till_done()
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CAMERA_ENTITY: second}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.title == "Hallway"
+    assert entry.data[CONF_CAMERA_ENTITY] == registry.async_get(second).id
+    assert entry.unique_id == f"camera_entity_{registry.async_get(second).id}"
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)

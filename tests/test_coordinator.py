@@ -7,17 +7,27 @@ import logging
 
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_guardian.const import DOMAIN
 from tests.cameras.servers import RtspCamera
-from tests.common import CAMERA_PASSWORD, state_of, wait_for
+from tests.common import (
+    CAMERA_PASSWORD,
+    camera_entry,
+    require_rtsp_server,
+    set_up_entry,
+    shared_clip,
+    state_of,
+    wait_for,
+)
 
 CAMERA = "camera.living_room"
 CONNECTED = "binary_sensor.living_room_connected"
+MOTION = "binary_sensor.living_room_motion"
 
 
 async def test_camera_killed_and_restarted(
@@ -100,3 +110,37 @@ async def test_password_changed_at_runtime_starts_reauth(
         limit=30,
     )
     assert state_of(hass, CAMERA) == STATE_UNAVAILABLE
+
+
+async def test_camera_dropping_every_session_does_not_flicker(
+    hass: HomeAssistant, socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A camera that closes its session on a timer (every minute in life) is reconnected quietly.
+
+    Reconnecting takes about a second, well inside the 10 s a picture stays fresh: no entity
+    goes unavailable, nothing is logged as an outage, and motion keeps its state.
+    """
+    require_rtsp_server()
+    camera = RtspCamera(clip=shared_clip("vtest.avi"), extra=("--drop-every", "4"))
+    camera.start()
+    try:
+        entry = await set_up_entry(hass, camera_entry(camera.url))
+        await wait_for(lambda: state_of(hass, MOTION) in {"on", "off"}, limit=10)
+        changes: list[tuple[str, str]] = []
+
+        @callback
+        def on_change(event: Event[EventStateChangedData]) -> None:
+            new = event.data["new_state"]
+            changes.append((event.data["entity_id"], new.state if new else "removed"))
+
+        unsubscribe = async_track_state_change_event(hass, [CAMERA, CONNECTED, MOTION], on_change)
+        caplog.clear()
+        await wait_for(lambda: entry.runtime_data.source.status.connections >= 4, limit=30)
+        unsubscribe()
+        assert (CAMERA, STATE_UNAVAILABLE) not in changes
+        assert (CONNECTED, "off") not in changes
+        assert (MOTION, STATE_UNAVAILABLE) not in changes
+        assert "sends no pictures" not in caplog.text
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        camera.stop()

@@ -70,7 +70,10 @@ async def test_unreachable_camera_loads_and_keeps_trying(
     assert entry.runtime_data.source.status.problem is Problem.CANNOT_CONNECT
     ours = [r for r in caplog.records if r.name.startswith("custom_components.home_guardian")]
     assert [r.getMessage() for r in ours if r.levelno >= logging.WARNING] == [
-        "Living room cannot be reached yet (cannot_connect); retrying in the background"
+        (
+            "Living room: The camera sends no pictures: it cannot be reached."
+            " Check that it has power and network; retrying in the background"
+        )
     ]
     assert tracebacks(caplog) == []
     assert len(reader_threads()) == 1
@@ -247,7 +250,10 @@ async def test_entities_become_available_when_the_camera_answers(
     assert entry.state is ConfigEntryState.LOADED
     ours = [r for r in caplog.records if r.name.startswith("custom_components.home_guardian")]
     assert [r.getMessage() for r in ours if r.levelno >= logging.INFO] == [
-        "Living room cannot be reached yet (cannot_connect); retrying in the background",
+        (
+            "Living room: The camera sends no pictures: it cannot be reached."
+            " Check that it has power and network; retrying in the background"
+        ),
         "Living room answered; its entities are available",
     ]
     assert tracebacks(caplog) == []

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 from homeassistant.components.camera import DOMAIN as CAMERA_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -15,8 +17,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.home_guardian.const import (
+    CONF_ANALYSIS_FPS,
     CONF_IGNORE_ZONES,
+    CONF_MIN_OBJECT_SIZE,
     CONF_MOTION_DETECTION,
+    CONF_SENSITIVITY,
     EVENT_MOTION,
 )
 from custom_components.home_guardian.engine.geometry import Box
@@ -208,4 +213,81 @@ async def test_regions_reach_listeners_until_detection_stops(
     count = len(seen)
     await frames_pass(hass, entry, 10)
     assert len(seen) == count
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconnect_keeps_motion_unavailable_until_a_frame_is_judged(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """After a reconnect the sensor never says "off" before a new frame has been looked at."""
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+    motion = entry.runtime_data.motion
+    await wait_for(lambda: state_of(hass, MOTION) in {STATE_ON, STATE_OFF})
+    rtsp_camera.stop()
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_UNAVAILABLE, limit=20)
+    judged: list[bool] = []
+    remove = motion.add_region_listener(
+        lambda _regions, _at, settled: judged.append(settled) if settled else None
+    )
+    shown: list[tuple[str, int]] = []
+
+    @callback
+    def on_change(event: Event[EventStateChangedData]) -> None:
+        if (new := event.data["new_state"]) is not None:
+            shown.append((new.state, len(judged)))
+
+    unsubscribe = async_track_state_change_event(hass, MOTION, on_change)
+    rtsp_camera.start()
+    await wait_for(lambda: state_of(hass, MOTION) in {STATE_ON, STATE_OFF}, limit=40)
+    unsubscribe()
+    remove()
+    first_shown = next((state, count) for state, count in shown if state != STATE_UNAVAILABLE)
+    # The first state after the reconnect is a judged frame's, not the default "off".
+    assert first_shown[1] >= 1
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_motion_options_apply_without_reloading(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """Sensitivity, size, pace and zones apply at once: no reconnect, no entity unavailable."""
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+    runtime = entry.runtime_data
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_ON, limit=20)
+    went_unavailable: list[str] = []
+
+    @callback
+    def on_change(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is None or new.state == STATE_UNAVAILABLE:
+            went_unavailable.append(event.data["entity_id"])
+
+    entity_ids = [
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    ]
+    unsubscribe = async_track_state_change_event(hass, entity_ids, on_change)
+    connections = runtime.source.status.connections
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SENSITIVITY: 30,
+            CONF_MIN_OBJECT_SIZE: 0.5,
+            CONF_ANALYSIS_FPS: 2,
+            CONF_IGNORE_ZONES: WHOLE_PICTURE,
+        },
+    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    assert entry.runtime_data is runtime
+    assert runtime.motion.settings.sensitivity == 30
+    assert runtime.motion.settings.ignore_zones
+    # The whole picture ignored: motion ends, with the sensor available all along.
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_OFF, limit=20)
+    await frames_pass(hass, entry, 30)
+    assert state_of(hass, MOTION) == STATE_OFF
+    unsubscribe()
+    assert went_unavailable == []
+    assert runtime.source.status.connections == connections
     await hass.config_entries.async_unload(entry.entry_id)

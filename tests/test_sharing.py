@@ -30,7 +30,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.home_guardian.const import (
-    CONF_SENSITIVITY,
+    CONF_PRIVACY_ZONES,
     DOMAIN,
     EVENT_SHARE_REPORTED,
     EVENT_VIEW,
@@ -357,8 +357,10 @@ async def test_reloading_the_camera_closes_open_streams(
     stream = await watching(client, share)
     await wait_for(lambda: state_of(hass, VIEWERS) == "1")
     started = time.monotonic()
+    # New privacy zones reload the camera: every share's filter starts again from them.
     hass.config_entries.async_update_entry(
-        shared_camera, options={**shared_camera.options, CONF_SENSITIVITY: 80}
+        shared_camera,
+        options={**shared_camera.options, CONF_PRIVACY_ZONES: "[[[0,0],[0.2,0],[0.2,0.2]]]"},
     )
     assert await seconds_until_closed(stream, started) < 2.5
     await hass.async_block_till_done()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from homeassistant.const import CONF_PASSWORD, Platform
 from homeassistant.core import HomeAssistant, callback
@@ -13,8 +15,8 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import (
     CONF_KIND,
-    CONF_MOTION_DETECTION,
-    DEFAULT_MOTION_DETECTION,
+    CONF_LIVE_VIEW,
+    DEFAULT_LIVE_VIEW,
     DOMAIN,
     KIND_CAMERA,
     KIND_GUARDIAN,
@@ -32,6 +34,8 @@ PLATFORMS: dict[str, list[Platform]] = {
     KIND_GUARDIAN: [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SELECT, Platform.SENSOR],
 }
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+# Options whose absence means these values, so that saving the defaults does not reload.
+OPTION_DEFAULTS: dict[str, Any] = {CONF_LIVE_VIEW: DEFAULT_LIVE_VIEW}
 # Expired shares are forgotten this often; they stop working at their expiry regardless.
 PURGE_INTERVAL = timedelta(hours=1)
 
@@ -98,22 +102,26 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
-    """Apply switched motion detection at once; reload for any other change of options."""
+    """Apply motion options at once; reload for any other change of options."""
     runtime = entry.runtime_data
     if isinstance(runtime, CameraCoordinator):
         changed = {
             key
             for key in {*entry.options, *runtime.loaded_options}
-            if entry.options.get(key) != runtime.loaded_options.get(key)
+            if _effective(entry.options, key) != _effective(runtime.loaded_options, key)
         }
         if changed <= LIVE_OPTIONS:
             runtime.loaded_options = dict(entry.options)
-            runtime.motion.set_enabled(
-                bool(entry.options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION))
-            )
+            runtime.apply_options(entry.options)
             runtime.async_update_listeners()
             return
     await hass.config_entries.async_reload(entry.entry_id)
+
+
+def _effective(options: Mapping[str, Any], key: str) -> Any:
+    """Return an option as it acts: the form's first save writes defaults that change nothing."""
+    value = options.get(key)
+    return OPTION_DEFAULTS.get(key) if value is None or value == "" else value
 
 
 __all__ = ["GuardianConfigEntry"]

@@ -15,6 +15,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import READ_PICTURES
 from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
 from .engine.guardian import Alert
 from .entity import GuardianEntity, HomeGuardianEntity
@@ -32,7 +33,20 @@ class HomeGuardianBinarySensorDescription(BinarySensorEntityDescription):
     always_available: bool = False
     # A further condition for availability, on top of a working camera.
     available_fn: Callable[[CameraCoordinator], bool] = lambda _: True
-    attributes_fn: Callable[[CameraCoordinator], dict[str, Any]] | None = None
+    attributes_fn: Callable[[CameraCoordinator], dict[str, Any] | None] | None = None
+
+
+def _source_camera_attributes(coordinator: CameraCoordinator) -> dict[str, Any] | None:
+    """Say which camera entity this camera reads, and whether by video or by pictures."""
+    if (source_camera := coordinator.source_camera) is None:
+        return None
+    attributes: dict[str, Any] = {
+        "source_entity": source_camera.entity_id,
+        "read_by": source_camera.mode,
+    }
+    if source_camera.mode == READ_PICTURES:
+        attributes["pictures_per_second"] = round(1 / coordinator.source.poll_interval, 2)
+    return attributes
 
 
 BINARY_SENSORS: tuple[HomeGuardianBinarySensorDescription, ...] = (
@@ -43,13 +57,17 @@ BINARY_SENSORS: tuple[HomeGuardianBinarySensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         is_on_fn=lambda coordinator: coordinator.last_update_success,
         always_available=True,
+        attributes_fn=_source_camera_attributes,
     ),
     HomeGuardianBinarySensorDescription(
         key="motion",
         device_class=BinarySensorDeviceClass.MOTION,
         is_on_fn=lambda coordinator: coordinator.motion.state.active,
-        # With detection off, "no motion" would be a lie: nothing is looking.
-        available_fn=lambda coordinator: coordinator.motion.state.enabled,
+        # With detection off, or before it has looked at the camera's pictures since they
+        # (re)started, "no motion" would be a lie: nothing has looked.
+        available_fn=lambda coordinator: (
+            coordinator.motion.state.enabled and coordinator.motion.state.analysed
+        ),
         attributes_fn=lambda coordinator: {
             "regions": [box.as_list() for box in coordinator.motion.state.regions]
         },

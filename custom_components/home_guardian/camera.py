@@ -10,7 +10,13 @@ from homeassistant.components.camera import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_LIVE_VIEW, CONF_MOTION_DETECTION, DEFAULT_LIVE_VIEW, LIVE_VIEW_STREAM
+from .const import (
+    CONF_LIVE_VIEW,
+    CONF_MOTION_DETECTION,
+    DEFAULT_LIVE_VIEW,
+    LIVE_VIEW_STREAM,
+    READ_PICTURES,
+)
 from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
 from .entity import HomeGuardianEntity
 
@@ -40,6 +46,10 @@ class HomeGuardianCamera(HomeGuardianEntity, Camera):
         Camera.__init__(self)
         entry = coordinator.config_entry
         self._uses_stream = entry.options.get(CONF_LIVE_VIEW, DEFAULT_LIVE_VIEW) == LIVE_VIEW_STREAM
+        source_camera = coordinator.source_camera
+        if source_camera is not None and source_camera.mode == READ_PICTURES:
+            # A camera read by pictures has no stream to give: live view is its pictures.
+            self._uses_stream = False
         if self._uses_stream:
             self._attr_supported_features = CameraEntityFeature.STREAM
         self._attr_frame_interval = FRAMES_LIVE_VIEW_INTERVAL
@@ -53,6 +63,10 @@ class HomeGuardianCamera(HomeGuardianEntity, Camera):
         """Return the main stream for HLS and WebRTC, credentials included, never logged."""
         if not self._uses_stream:
             return None
+        if (source_camera := self.coordinator.source_camera) is not None:
+            # Asked afresh each time: the other integration's address may have expired.
+            return await source_camera.async_stream_url()
+        assert self.coordinator.stream_address is not None  # noqa: S101 - URL cameras have one
         return self.coordinator.stream_address.url_with_credentials()
 
     async def async_camera_image(

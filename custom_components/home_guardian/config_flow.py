@@ -16,6 +16,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -34,11 +35,13 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
+from .camera_source import async_probe_source, async_source_error, async_stored_source
 from .const import (
     CONF_ACTIVE_END,
     CONF_ACTIVE_START,
     CONF_ANALYSIS_FPS,
     CONF_BLIND_GRACE_MINUTES,
+    CONF_CAMERA_ENTITY,
     CONF_ESCALATE_AFTER_MINUTES,
     CONF_EXPECTED_BY,
     CONF_IGNORE_ZONES,
@@ -50,7 +53,9 @@ from .const import (
     CONF_MOTION_DETECTION,
     CONF_NIGHT_INACTIVITY_MINUTES,
     CONF_ONLY_ZONES,
+    CONF_PICTURES_PER_SECOND,
     CONF_PRIVACY_ZONES,
+    CONF_READ_MODE,
     CONF_SENSITIVITY,
     CONF_SNAPSHOT_URL,
     CONF_SOURCES,
@@ -61,6 +66,7 @@ from .const import (
     DEFAULT_LIVE_VIEW,
     DEFAULT_MIN_OBJECT_SIZE,
     DEFAULT_MOTION_DETECTION,
+    DEFAULT_PICTURES_PER_SECOND,
     DEFAULT_SENSITIVITY,
     DOMAIN,
     KIND_CAMERA,
@@ -68,6 +74,7 @@ from .const import (
     LIVE_VIEW_FRAMES,
     LIVE_VIEW_STREAM,
     PROBE_TIMEOUT,
+    READ_PICTURES,
 )
 from .coordinator import HomeGuardianConfigEntry
 from .credentials import UnsealError, async_get_cipher, seal, unseal
@@ -80,6 +87,8 @@ from .guardian import guardian_config
 from .motion import parse_zones
 
 URL_FIELDS = (CONF_STREAM_URL, CONF_SUBSTREAM_URL, CONF_SNAPSHOT_URL)
+# The menu's choice of a camera Home Assistant already has, and its step.
+CAMERA_ENTITY_STEP = "camera_entity"
 PREVIEWS = f"{DOMAIN}_previews"
 PREVIEW_URL = "/api/home_guardian/preview/{flow_id}"
 
@@ -128,6 +137,14 @@ OPTIONS_SCHEMA = vol.Schema(
     }
 )
 ZONE_FIELDS = (CONF_IGNORE_ZONES, CONF_ONLY_ZONES, CONF_PRIVACY_ZONES)
+# Cameras read by pictures take them at the owner's pace.
+PICTURES_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_PICTURES_PER_SECOND, default=DEFAULT_PICTURES_PER_SECOND): NumberSelector(
+            NumberSelectorConfig(min=0.1, max=5, step=0.1, mode=NumberSelectorMode.BOX)
+        )
+    }
+)
 # Sources a guardian can follow: anything whose changes show that someone is up and about.
 SOURCE_DOMAINS = [
     "binary_sensor",
@@ -235,7 +252,9 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask whether to add a camera or a guardian."""
-        return self.async_show_menu(step_id="user", menu_options=[KIND_CAMERA, KIND_GUARDIAN])
+        return self.async_show_menu(
+            step_id="user", menu_options=[KIND_CAMERA, CAMERA_ENTITY_STEP, KIND_GUARDIAN]
+        )
 
     async def async_step_guardian(
         self, user_input: dict[str, Any] | None = None
@@ -282,17 +301,58 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_camera_entity(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask which camera Home Assistant already has to read, and read it."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            entity_id = user_input[CONF_CAMERA_ENTITY]
+            stored = async_stored_source(self.hass, entity_id)
+            await self.async_set_unique_id(f"camera_entity_{stored}", raise_on_progress=False)
+            self._abort_if_unique_id_configured()
+            data, errors, cloud = await self._async_probe_entity(entity_id)
+            if not errors:
+                self._data = data
+                state = self.hass.states.get(entity_id)
+                self._title = (user_input.get(CONF_NAME) or "").strip() or (
+                    state.name if state else entity_id
+                )
+                # Pictures of a cloud camera already leave the home; the owner should know.
+                return await (
+                    self.async_step_confirm_cloud() if cloud else self.async_step_confirm()
+                )
+        return self.async_show_form(
+            step_id=CAMERA_ENTITY_STEP,
+            data_schema=self.add_suggested_values_to_schema(
+                self._camera_entity_schema(), user_input
+            ),
+            errors=errors,
+        )
+
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show what the camera sees before adding it."""
+        return await self._async_confirm("confirm", user_input)
+
+    async def async_step_confirm_cloud(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show what a cloud camera sees, saying its pictures already pass through a cloud."""
+        return await self._async_confirm("confirm_cloud", user_input)
+
+    async def _async_confirm(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Show the preview, and add the camera once the user agrees."""
         if user_input is not None:
             self.hass.data.get(PREVIEWS, {}).pop(self.flow_id, None)
             return self.async_create_entry(
                 title=self._title, data=await self._async_sealed(self._data)
             )
         return self.async_show_form(
-            step_id="confirm",
+            step_id=step_id,
             description_placeholders={
                 "name": self._title,
                 "preview": PREVIEW_URL.format(flow_id=self.flow_id),
@@ -306,6 +366,8 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         if entry.data.get(CONF_KIND) == KIND_GUARDIAN:
             return await self.async_step_reconfigure_guardian(user_input)
+        if CONF_CAMERA_ENTITY in entry.data:
+            return await self.async_step_reconfigure_camera_entity(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             data, errors = normalise_camera_input(user_input)
@@ -332,6 +394,71 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=self.add_suggested_values_to_schema(CAMERA_SCHEMA, suggested),
             errors=errors,
         )
+
+    async def async_step_reconfigure_camera_entity(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Rename a camera read through an entity, or read another entity instead."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            entity_id = user_input[CONF_CAMERA_ENTITY]
+            unique_id = f"camera_entity_{async_stored_source(self.hass, entity_id)}"
+            if unique_id != entry.unique_id:
+                await self.async_set_unique_id(unique_id)
+                self._abort_if_unique_id_configured()
+            data, errors, _ = await self._async_probe_entity(entity_id)
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry,
+                    unique_id=unique_id,
+                    title=(user_input.get(CONF_NAME) or "").strip() or entry.title,
+                    data={**entry.data, **data},
+                )
+        registry = er.async_get(self.hass)
+        current = er.async_resolve_entity_id(registry, entry.data[CONF_CAMERA_ENTITY])
+        return self.async_show_form(
+            step_id="reconfigure_camera_entity",
+            data_schema=self.add_suggested_values_to_schema(
+                self._camera_entity_schema(),
+                user_input or {CONF_NAME: entry.title, CONF_CAMERA_ENTITY: current},
+            ),
+            errors=errors,
+        )
+
+    def _camera_entity_schema(self) -> vol.Schema:
+        """Return the form of a camera entity source; our own cameras are left out of it."""
+        ours = [
+            entity.entity_id
+            for entity in er.async_get(self.hass).entities.values()
+            if entity.platform == DOMAIN and entity.domain == "camera"
+        ]
+        return vol.Schema(
+            {
+                vol.Optional(CONF_NAME): _TEXT,
+                vol.Required(CONF_CAMERA_ENTITY): EntitySelector(
+                    EntitySelectorConfig(domain="camera", exclude_entities=ours)
+                ),
+            }
+        )
+
+    async def _async_probe_entity(
+        self, entity_id: str
+    ) -> tuple[dict[str, Any], dict[str, str], bool]:
+        """Read a camera entity as the camera will; return its data, errors and cloudiness."""
+        if (error := async_source_error(self.hass, entity_id)) is not None:
+            return {}, {CONF_CAMERA_ENTITY: error}, False
+        try:
+            probe = await async_probe_source(self.hass, entity_id)
+        except StreamError as err:
+            return {}, {CONF_CAMERA_ENTITY: str(err.problem)}, False
+        _async_register_preview_view(self.hass)
+        self.hass.data.setdefault(PREVIEWS, {})[self.flow_id] = probe.preview
+        data = {
+            CONF_CAMERA_ENTITY: async_stored_source(self.hass, entity_id),
+            CONF_READ_MODE: probe.mode,
+        }
+        return data, {}, probe.cloud
 
     async def async_step_reconfigure_guardian(
         self, user_input: dict[str, Any] | None = None
@@ -441,10 +568,13 @@ class HomeGuardianOptionsFlow(OptionsFlow):
                 if any(options[field].strip() for field in ZONE_FIELDS):
                     return await self.async_step_zones()
                 return self.async_create_entry(data=options)
+        schema = OPTIONS_SCHEMA
+        if self.config_entry.data.get(CONF_READ_MODE) == READ_PICTURES:
+            schema = schema.extend(PICTURES_SCHEMA.schema)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, user_input or self.config_entry.options
+                schema, user_input or self.config_entry.options
             ),
             errors=errors,
         )

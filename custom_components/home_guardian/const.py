@@ -14,6 +14,14 @@ CONF_SUBSTREAM_URL: Final = "substream_url"
 CONF_SNAPSHOT_URL: Final = "snapshot_url"
 CONF_LIVE_VIEW: Final = "live_view"
 
+# A camera read through a camera entity Home Assistant already has, rather than by URL.
+CONF_CAMERA_ENTITY: Final = "camera_entity"
+CONF_READ_MODE: Final = "read_mode"
+READ_STREAM: Final = "stream"
+READ_PICTURES: Final = "pictures"
+CONF_PICTURES_PER_SECOND: Final = "pictures_per_second"
+DEFAULT_PICTURES_PER_SECOND: Final = 1.0
+
 LIVE_VIEW_STREAM: Final = "stream"
 LIVE_VIEW_FRAMES: Final = "frames"
 DEFAULT_LIVE_VIEW: Final = LIVE_VIEW_STREAM
@@ -39,7 +47,19 @@ DEFAULT_SENSITIVITY: Final = 50
 DEFAULT_MIN_OBJECT_SIZE: Final = 0.1
 DEFAULT_ANALYSIS_FPS: Final = 5.0
 # Options that the running camera applies at once; any other option change reloads the entry.
-LIVE_OPTIONS: Final = frozenset({CONF_MOTION_DETECTION, "sharing"})
+# Privacy zones reload: every running share's filter must start again from the new zones.
+LIVE_OPTIONS: Final = frozenset(
+    {
+        CONF_MOTION_DETECTION,
+        CONF_SENSITIVITY,
+        CONF_MIN_OBJECT_SIZE,
+        CONF_ANALYSIS_FPS,
+        CONF_IGNORE_ZONES,
+        CONF_ONLY_ZONES,
+        CONF_PICTURES_PER_SECOND,
+        "sharing",
+    }
+)
 
 EVENT_MOTION: Final = "home_guardian_motion"
 # While motion lasts, new moving regions reach entities at most this often: attributes stay calm.

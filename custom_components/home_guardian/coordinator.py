@@ -5,23 +5,28 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_USERNAME, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.translation import async_get_exception_message
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .camera_source import SourceCamera, picture_interval
 from .const import (
+    CONF_CAMERA_ENTITY,
     CONF_PRIVACY_ZONES,
     CONF_SNAPSHOT_URL,
     CONF_STREAM_URL,
     CONF_SUBSTREAM_URL,
     DOMAIN,
     LOGGER,
+    READ_PICTURES,
     REPAIR_AFTER,
     SNAPSHOT_POLL_INTERVAL,
     STALE_AFTER,
@@ -72,12 +77,19 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
             always_update=False,
         )
         self.addresses = camera_addresses(entry.data, password)
-        self.stream_address = self.addresses[CONF_STREAM_URL]
-        self.source = FrameSource(
-            self.addresses.get(CONF_SUBSTREAM_URL, self.stream_address),
-            name=entry.title,
-            poll_interval=SNAPSHOT_POLL_INTERVAL,
-        )
+        # A camera Home Assistant already has is read through its entity, not by URL.
+        self.source_camera: SourceCamera | None = None
+        self.stream_address: StreamAddress | None = None
+        if CONF_CAMERA_ENTITY in entry.data:
+            self.source_camera = SourceCamera(hass, entry.entry_id, entry.title, entry.data)
+            self.source = self.source_camera.frame_source(entry.title, entry.options)
+        else:
+            self.stream_address = self.addresses[CONF_STREAM_URL]
+            self.source = FrameSource(
+                self.addresses.get(CONF_SUBSTREAM_URL, self.stream_address),
+                name=entry.title,
+                poll_interval=SNAPSHOT_POLL_INTERVAL,
+            )
         self.motion = CameraMotion(
             hass,
             self.source,
@@ -99,6 +111,13 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         self._streamed = False
         self._snapshot: tuple[float, bytes] | None = None
         self._snapshot_lock = asyncio.Lock()
+
+    @callback
+    def apply_options(self, options: Mapping[str, Any]) -> None:
+        """Apply options that need no new connection: motion settings and the picture pace."""
+        self.motion.apply(options)
+        if self.source_camera is not None and self.source_camera.mode == READ_PICTURES:
+            self.source.poll_interval = picture_interval(options)
 
     @property
     def stale_after(self) -> float:
@@ -125,12 +144,30 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         entry.async_on_unload(
             self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._async_hass_stopping)
         )
+        self._async_follow_source_camera()
         self.motion.start()
         self.source.start()
 
     async def _async_hass_stopping(self, _event: Event) -> None:
         """Let the reader go when Home Assistant stops; entries are not unloaded then."""
         await self.async_shutdown()
+
+    @callback
+    def _async_follow_source_camera(self) -> None:
+        """Look again at once when the camera entity this one reads from changes state."""
+        if self.source_camera is None or (entity_id := self.source_camera.entity_id) is None:
+            return
+
+        @callback
+        def on_change(_event: object) -> None:
+            if self.data is not None and not self._shutdown_requested:
+                self.config_entry.async_create_background_task(
+                    self.hass, self.async_refresh(), f"{DOMAIN} source {self.name}"
+                )
+
+        self.config_entry.async_on_unload(
+            async_track_state_change_event(self.hass, entity_id, on_change)
+        )
 
     @callback
     def _async_status_changed(self, status: SourceStatus) -> None:
@@ -143,9 +180,11 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
                 # One line while the camera stays away; the reader keeps trying in the background.
                 self._waited = True
                 LOGGER.warning(
-                    "%s cannot be reached yet (%s); retrying in the background",
+                    "%s: %s; retrying in the background",
                     self.name,
-                    status.problem,
+                    async_get_exception_message(
+                        DOMAIN, f"no_pictures_{status.problem or Problem.TIMEOUT}"
+                    ),
                 )
         self.config_entry.async_create_background_task(
             self.hass, self.async_refresh(), f"{DOMAIN} status {self.name}"
@@ -155,7 +194,17 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         """Return the source's health, failing when frames have stopped."""
         status = self.source.status
         fresh = self.source.latest_if_fresh(self.stale_after) is not None
-        if status.state is SourceState.STREAMING and fresh:
+        # A source entity that is unavailable makes this camera blind, whatever still streams.
+        blind = self.source_camera.async_problem() if self.source_camera else None
+        # A camera that closed its session and is being reconnected, while its last picture is
+        # still fresh, is not an outage: cameras that drop every session each minute would
+        # otherwise blink unavailable, and fill the log and the logbook, every minute. A camera
+        # that stopped answering (a timeout) is not given that grace: it is frozen or gone.
+        reconnecting = (
+            status.state in {SourceState.CONNECTING, SourceState.RETRYING}
+            and status.problem is Problem.CANNOT_CONNECT
+        )
+        if (status.state is SourceState.STREAMING or reconnecting) and fresh and blind is None:
             if not self._streamed:
                 # The first pictures since start are no recovery for the coordinator to log.
                 self._streamed = True
@@ -165,13 +214,12 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
             self._mark_available()
             return status
         self._mark_unavailable()
-        if status.problem is Problem.INVALID_AUTH:
+        # Credentials of a camera read through an entity belong to the other integration.
+        if status.problem is Problem.INVALID_AUTH and self.source_camera is None:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
-        raise UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="camera_unavailable",
-            translation_placeholders={"problem": str(status.problem or Problem.TIMEOUT)},
-        )
+        problem = blind or status.problem or Problem.TIMEOUT
+        # The log line says what is wrong in words, from the problem's own message.
+        raise UpdateFailed(translation_domain=DOMAIN, translation_key=f"no_pictures_{problem}")
 
     def _mark_available(self) -> None:
         """Forget an outage and withdraw its repair issue."""
@@ -184,6 +232,8 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         now = dt_util.utcnow()
         if self._unavailable_since is None:
             self._unavailable_since = now
+            # After an outage, motion is shown again only once a new picture has been judged.
+            self.motion.forget_analysis()
         elif now - self._unavailable_since >= REPAIR_AFTER:
             ir.async_create_issue(
                 self.hass,

@@ -39,6 +39,13 @@ async def async_get_config_entry_diagnostics(
             "options": dict(entry.options),
         },
         "analysis_stream": coordinator.source.address.redacted(),
+        "source_camera": None
+        if coordinator.source_camera is None
+        else {
+            "entity_id": coordinator.source_camera.entity_id,
+            "read_by": coordinator.source_camera.mode,
+            "seconds_between_pictures": coordinator.source.poll_interval,
+        },
         "status": asdict(coordinator.source.status),
         "available": coordinator.last_update_success,
     }

@@ -67,6 +67,9 @@ class MotionState:
 
     enabled: bool
     active: bool = False
+    # False from a (re)connection until the detector has judged a frame: "no motion" before
+    # anything was looked at would be a guess, so the sensor stays unavailable until then.
+    analysed: bool = False
     regions: tuple[Box, ...] = ()
     last_motion: datetime | None = None
     # Monotonic time regions were last published, to keep attribute updates calm.
@@ -107,6 +110,7 @@ class CameraMotion:
         """Subscribe to frames when detection is enabled."""
         if self.state.enabled and self._unsubscribe is None:
             self._run += 1
+            self.state.analysed = False
             detector = MotionDetector(self.settings)
             pace = AnalysisPace(self._fps)
             run = self._run
@@ -124,6 +128,25 @@ class CameraMotion:
         self._run += 1
         if self.state.active:
             self._publish(self._run, active=False, regions=())
+
+    @callback
+    def apply(self, options: Mapping[str, Any]) -> None:
+        """Apply changed detection options at once, without touching the camera connection.
+
+        A new detector learns the scene with the new settings; the sensor keeps its state until
+        that detector has judged a frame, so the change does not make it flicker.
+        """
+        settings = motion_settings(options)
+        fps = float(options.get(CONF_ANALYSIS_FPS, DEFAULT_ANALYSIS_FPS))
+        if (settings, fps) != (self.settings, self._fps):
+            self.settings, self._fps = settings, fps
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+                analysed = self.state.analysed
+                self.start()
+                self.state.analysed = analysed
+        self.set_enabled(bool(options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION)))
 
     @callback
     def set_enabled(self, enabled: bool) -> None:
@@ -173,6 +196,23 @@ class CameraMotion:
                 frame.monotonic,
                 result.rejected is None,
             )
+        if not state.analysed and result.rejected != "warmup":
+            # After the frame's own outcome, so the sensor's first state is this frame's.
+            self.hass.loop.call_soon_threadsafe(self._mark_analysed, run)
+
+    @callback
+    def forget_analysis(self) -> None:
+        """Make the sensor unavailable until a frame after an outage has been judged."""
+        if self.state.analysed:
+            self.state.analysed = False
+            self._on_change()
+
+    @callback
+    def _mark_analysed(self, run: int) -> None:
+        """Make the sensor available once the detector has judged a frame of this run."""
+        if run == self._run and not self.state.analysed:
+            self.state.analysed = True
+            self._on_change()
 
     @callback
     def _publish(  # noqa: PLR0917 - one frame's outcome, handed over from the reader thread

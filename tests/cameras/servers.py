@@ -48,6 +48,8 @@ class RtspCamera:
     width: int = 640
     height: int = 360
     fps: int = 10
+    # Options of cameras that behave differently: see rtsp_server.py.
+    extra: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[str] | None = None
 
@@ -74,6 +76,7 @@ class RtspCamera:
         ]
         if self.username:
             command += ["--user", self.username, "--password", self.password or ""]
+        command += self.extra
         # A clean environment: the test venv's variables must not leak into the system Python.
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")}
         self.process = subprocess.Popen(
@@ -161,10 +164,15 @@ class HttpCamera:
     """A plain HTTP server for snapshots and for the faults of bad cameras."""
 
     def __init__(
-        self, jpeg: bytes, username: str | None = None, password: str | None = None
+        self,
+        jpeg: bytes,
+        username: str | None = None,
+        password: str | None = None,
+        frames: list[bytes] | None = None,
     ) -> None:
-        """Serve `jpeg` at /snapshot.jpg; other paths show what broken cameras send."""
+        """Serve `jpeg` at /snapshot.jpg, `frames` in turn at /frames.jpg; others are faults."""
         self.jpeg = jpeg
+        self.frames = frames or [jpeg]
         self.requests = 0
         self.served = 0
         expected = (
@@ -185,6 +193,9 @@ class HttpCamera:
                     return
                 if self.path.startswith("/snapshot.jpg"):
                     body, kind = owner.jpeg, "image/jpeg"
+                elif self.path.startswith("/frames.jpg"):
+                    # A snapshot camera in a live room: each request sees the next moment.
+                    body, kind = owner.frames[owner.served % len(owner.frames)], "image/jpeg"
                 elif self.path == "/page.html":
                     body, kind = (
                         b"<!doctype html><html><body><h1>Login</h1></body></html>" * 50,
@@ -239,3 +250,51 @@ class SilentServer:
     def stop(self) -> None:
         """Close the port."""
         self.sock.close()
+
+
+@dataclass
+class VlcRtspCamera:
+    """A second RTSP stack: VLC's own RTSP server looping a clip as it is (no re-encoding).
+
+    VLC offers RTP over UDP only, as many cheap cameras do, and ends the session (RTCP BYE) when
+    its clip loops. It refuses to run as root, so under root it runs as `nobody`.
+    """
+
+    clip: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the stream URL."""
+        return f"rtsp://127.0.0.1:{self.port}/stream"
+
+    def start(self) -> None:
+        """Start VLC and wait until it accepts clients."""
+        command = [
+            "cvlc", "--quiet", "--intf", "dummy", "--no-audio-time-stretch", "--loop",
+            str(self.clip), "--sout", f"#rtp{{sdp={self.url}}}", "--sout-keep",
+        ]  # fmt: skip
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.clip.parent)}
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        )
+        wait_for_listen(self.port)
+        # VLC listens before its clip is open, and answers badly until then: wait for a stream.
+        deadline = time.monotonic() + 15
+        probe = ["ffprobe", "-v", "quiet", "-rw_timeout", "3000000", "-show_streams", self.url]
+        while subprocess.run(probe, capture_output=True, check=False, timeout=10).returncode:
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("VLC did not start streaming")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Stop VLC."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            self.process = None

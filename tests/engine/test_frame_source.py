@@ -373,3 +373,32 @@ def test_a_cut_mjpeg_stream_is_a_lost_connection(mjpeg_camera: MjpegCamera) -> N
         source.stop()
     assert Problem.NOT_VIDEO not in problems
     assert source.status.problem in {Problem.CANNOT_CONNECT, Problem.TIMEOUT}
+
+def test_address_provider_is_asked_at_every_connection(rtsp_camera: RtspCamera) -> None:
+    """Addresses that expire are asked for again at each reconnect; its failures are problems."""
+    asked: list[float] = []
+    fail = threading.Event()
+
+    def provide() -> StreamAddress:
+        asked.append(time.monotonic())
+        if fail.is_set():
+            raise StreamError(Problem.SOURCE_UNAVAILABLE, "gone")
+        return StreamAddress(url=rtsp_camera.url)
+
+    source = FrameSource(
+        StreamAddress(url="not yet"), name="test", backoff_max=1, address_provider=provide
+    )
+    source.start()
+    try:
+        assert source.wait_for_first(10).frames
+        assert len(asked) == 1
+        assert source.address.url == rtsp_camera.url
+        fail.set()
+        rtsp_camera.stop()
+        wait_until(lambda: source.status.problem is Problem.SOURCE_UNAVAILABLE)
+        fail.clear()
+        rtsp_camera.start()
+        wait_until(lambda: source.status.connections == 2)
+    finally:
+        source.stop()
+    assert len(asked) >= 3

@@ -31,6 +31,8 @@ MAX_BAD_PACKETS: Final = 50
 STILL_FORMATS: Final = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe", "bmp_pipe"})
 
 type FrameListener = Callable[[Frame], None]
+# Returns the address to connect to now; may raise StreamError when there is none to give.
+type AddressProvider = Callable[[], StreamAddress]
 type StatusListener = Callable[["SourceStatus"], None]
 
 
@@ -52,6 +54,11 @@ class Problem(StrEnum):
     NOT_FOUND = "not_found"
     NOT_VIDEO = "not_video"
     TOO_LARGE = "too_large"
+    # Cameras read through another camera (a Home Assistant entity) fail in their own ways.
+    SOURCE_UNAVAILABLE = "source_unavailable"
+    UNSUPPORTED_STREAM = "unsupported_stream"
+    NO_PICTURE = "no_picture"
+    SAME_PICTURE = "same_picture"
 
 
 class StreamError(Exception):
@@ -234,9 +241,11 @@ class FrameSource:
         open_timeout: float = OPEN_TIMEOUT,
         read_timeout: float = READ_TIMEOUT,
         backoff_max: float = MAX_BACKOFF,
+        address_provider: AddressProvider | None = None,
     ) -> None:
-        """Prepare to read `address`; nothing connects before start()."""
+        """Prepare to read `address` (or what `address_provider` gives); nothing connects yet."""
         self.address = address
+        self._address_provider = address_provider
         self.name = name
         self.poll_interval = poll_interval
         self._open_timeout = open_timeout
@@ -361,6 +370,9 @@ class FrameSource:
         """Read one connection until it ends; return normally only for a still image."""
         if self._status.state is not SourceState.STREAMING:
             self._set_status(state=SourceState.CONNECTING)
+        if self._address_provider is not None:
+            # Cloud cameras hand out addresses that expire: ask again at every connection.
+            self.address = self._address_provider()
         container = open_stream(
             self.address, open_timeout=self._open_timeout, read_timeout=self._read_timeout
         )

@@ -1,0 +1,92 @@
+"""Read a camera that gives pictures rather than a stream, at a pace its owner sets.
+
+Some cameras can only be asked for a picture: cloud cameras shown over WebRTC, battery cameras,
+snapshot-only models. `PictureSource` asks a callable for one picture per interval and publishes
+it through the same status, listeners and backoff as a stream, so motion, stills and sharing
+cannot tell the difference, except in the pace.
+
+Decided edge cases:
+- A picture byte for byte equal to the previous one is not a new frame. Integrations that fail
+  often hand back their last good picture; counting it would show a frozen room as a quiet one.
+  The source reports `same_picture`, and the frame ages until the camera counts as gone.
+- A picture that does not decode, or is larger than a frame may be, is `no_picture`.
+- The callable's own failures arrive as `StreamError`s and are retried with backoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import io
+import time
+from typing import Final
+import warnings
+
+from PIL import Image, UnidentifiedImageError
+
+from .frame_source import MAX_PIXELS, FrameSource, Problem, SourceState, StreamError
+from .frames import Frame
+from .urls import StreamAddress
+
+DEFAULT_PICTURE_INTERVAL: Final = 1.0
+# Integrations cache a picture for a moment, so one repeat is normal; this many in a row is not.
+SAME_PICTURES_REPORTED: Final = 3
+
+# Returns one encoded picture (JPEG or any format Pillow reads); raises StreamError otherwise.
+type PictureProvider = Callable[[], bytes]
+
+
+def decode_picture(data: bytes, *, sequence: int) -> Frame:
+    """Decode an encoded picture into a frame; raise StreamError when it is not one."""
+    if not data:
+        raise StreamError(Problem.NO_PICTURE, "empty picture")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > MAX_PIXELS:
+                raise StreamError(Problem.NO_PICTURE, "picture too large")
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise StreamError(Problem.NO_PICTURE, type(err).__name__) from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise StreamError(Problem.NO_PICTURE, "picture too large") from None
+    # The camera's own JPEG is what stills and shares send, with no second encoding.
+    jpeg = data if image.format == "JPEG" else None
+    picture = image if image.mode in {"RGB", "L"} else image.convert("RGB")
+    return Frame(
+        picture, sequence=sequence, monotonic=time.monotonic(), wall=time.time(), jpeg=jpeg
+    )
+
+
+class PictureSource(FrameSource):
+    """Ask for one picture per interval and share it as a frame source shares its frames."""
+
+    def __init__(
+        self,
+        fetch: PictureProvider,
+        *,
+        name: str,
+        interval: float = DEFAULT_PICTURE_INTERVAL,
+        description: str = "pictures",
+    ) -> None:
+        """Prepare to call `fetch` every `interval` seconds; `description` names it in logs."""
+        super().__init__(StreamAddress(url=description), name=name, poll_interval=interval)
+        self._fetch = fetch
+        self._previous: bytes | None = None
+        self._repeats = 0
+
+    def _read_once(self) -> None:
+        """Fetch and publish one picture; return normally so the next one waits its turn."""
+        if self._status.state is not SourceState.STREAMING:
+            self._set_status(state=SourceState.CONNECTING)
+        data = self._fetch()
+        if data == self._previous:
+            self._repeats += 1
+            if self._repeats >= SAME_PICTURES_REPORTED:
+                self._set_status(problem=Problem.SAME_PICTURE)
+            return
+        self._repeats = 0
+        frame = decode_picture(data, sequence=self._status.frames + 1)
+        self._previous = data
+        self._set_status(connections=self._status.connections + 1)
+        self._publish(frame)
