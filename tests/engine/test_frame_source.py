@@ -374,6 +374,7 @@ def test_a_cut_mjpeg_stream_is_a_lost_connection(mjpeg_camera: MjpegCamera) -> N
     assert Problem.NOT_VIDEO not in problems
     assert source.status.problem in {Problem.CANNOT_CONNECT, Problem.TIMEOUT}
 
+
 def test_address_provider_is_asked_at_every_connection(rtsp_camera: RtspCamera) -> None:
     """Addresses that expire are asked for again at each reconnect; its failures are problems."""
     asked: list[float] = []
