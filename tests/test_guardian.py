@@ -8,7 +8,7 @@ import shutil
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant import config_entries
+from homeassistant import config_entries, loader
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
 from homeassistant.components.select import DOMAIN as SELECT_DOMAIN, SERVICE_SELECT_OPTION
 from homeassistant.config_entries import ConfigEntryState
@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
     async_mock_service,
+    async_test_home_assistant,
 )
 
 from custom_components.home_guardian.const import (
@@ -53,6 +54,8 @@ from tests.common import camera_entry, set_up_entry, state_of
 
 BLUEPRINTS = Path(__file__).parents[1] / "blueprints" / "automation" / "home_guardian"
 HALL = "binary_sensor.hall_motion"
+BED = "binary_sensor.bedroom_presence"
+PRESENCE_CLASS = {"device_class": "occupancy"}
 KETTLE = "switch.kettle"
 INACTIVITY = "binary_sensor.grandma_inactivity"
 CANNOT_MONITOR = "binary_sensor.grandma_cannot_monitor"
@@ -63,6 +66,7 @@ MODE = "select.grandma_mode"
 ACKNOWLEDGE = "button.grandma_i_m_ok"
 TEST_ALERT = "button.grandma_test_alert"
 MORNING = "2026-03-02T08:00:00+00:00"
+MOTION_CLASS = {"device_class": "motion"}
 
 OPTIONS: dict[str, Any] = {
     CONF_SOURCES: [HALL, KETTLE],
@@ -119,7 +123,7 @@ def guardian_entry(**options: Any) -> MockConfigEntry:
 
 async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
     """Add and set up a guardian entry with its sources seeing."""
-    hass.states.async_set(HALL, STATE_OFF)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
     hass.states.async_set(KETTLE, STATE_OFF)
     return await set_up_entry(hass, entry)
 
@@ -147,10 +151,11 @@ async def test_quiet_day_raises_escalates_and_clears(
     assert state_of(hass, CANNOT_MONITOR) == STATE_OFF
     assert state_of(hass, MODE) == "home"
 
-    hass.states.async_set(HALL, STATE_ON)
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
     await hass.async_block_till_done()
     assert dt_util.parse_datetime(state_of(hass, LAST_ACTIVITY)) == dt_util.parse_datetime(MORNING)
-    hass.states.async_set(HALL, STATE_OFF)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
 
     await advance(hass, freezer, 179)
     assert state_of(hass, INACTIVITY) == STATE_OFF
@@ -179,6 +184,108 @@ async def test_quiet_day_raises_escalates_and_clears(
     assert [event.data["alert"] for event in alerts] == ["inactivity", "inactivity", "cleared"]
 
 
+async def test_motion_that_stays_on_is_activity_until_it_looks_stuck(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A motion sensor on for hours is somebody moving, until four hours make it look stuck."""
+    freezer.move_to(MORNING)
+    await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    # Three and a half hours of uninterrupted motion: longer than the three-hour limit.
+    await advance(hass, freezer, 210)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    last = dt_util.parse_datetime(state_of(hass, LAST_ACTIVITY) or "")
+    assert last is not None
+    assert dt_util.utcnow() - last <= timedelta(minutes=1)
+    assert "without a pause" not in caplog.text
+    # At four hours it stops counting, with one line in the log; quiet counts from there.
+    await advance(hass, freezer, 31)
+    assert caplog.text.count(f"{HALL} has been on for 240 minutes without a pause") == 1
+    await advance(hass, freezer, 178)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 2)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert alerts[-1].data["reason"] == "quiet"
+    assert caplog.text.count("without a pause") == 1
+    # Its next change counts again.
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert alerts[-1].data["alert"] == "cleared"
+
+
+async def test_presence_is_not_activity(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Somebody present, but not moving, is no sign of life: only motion and changes are."""
+    freezer.move_to(MORNING)
+    hass.states.async_set(BED, STATE_OFF, PRESENCE_CLASS)
+    await set_up(hass, guardian_entry(sources=[HALL, KETTLE, BED]))
+    hass.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(BED, STATE_OFF, PRESENCE_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+
+
+async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    hass_storage: dict[str, Any],
+) -> None:
+    """Home Assistant stops and starts again: a presence sensor on throughout is no all-clear."""
+    freezer.move_to(MORNING)
+    hass.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
+    entry = await set_up(hass, guardian_entry(sources=[HALL, BED]))
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    since = hass.states.get(INACTIVITY).attributes["since"]
+    # An options change reloads the guardian, which reads every source afresh.
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "learn": True})
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await hass.async_stop()
+    key = f"home_guardian.guardian.{entry.entry_id}"
+    assert hass_storage[key]["data"]["alert"] == "inactivity"
+
+    # Ten minutes later a fresh Home Assistant starts from what was stored.
+    freezer.tick(timedelta(minutes=10))
+    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
+        restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+        await restarted.config.async_update(time_zone="UTC")
+        restarted.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
+        restarted.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+        copy = MockConfigEntry(
+            domain=DOMAIN,
+            entry_id=entry.entry_id,
+            title=entry.title,
+            data=dict(entry.data),
+            options=dict(entry.options),
+        )
+        await set_up_entry(restarted, copy)
+        events = async_capture_events(restarted, EVENT_ALERT)
+        assert state_of(restarted, INACTIVITY) == STATE_ON
+        assert restarted.states.get(INACTIVITY).attributes["since"] == since
+        assert state_of(restarted, INACTIVE_FOR) == "191"
+        # The alert carries on: it escalates on time, and motion still clears it.
+        await advance(restarted, freezer, 21)
+        assert state_of(restarted, ALERT_LEVEL) == "2"
+        restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        await restarted.async_block_till_done()
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        assert [event.data["alert"] for event in events] == ["inactivity", "cleared"]
+        await restarted.async_stop()
+    assert [event.data["alert"] for event in alerts] == ["inactivity"]
+
+
 async def test_clock_jumping_forward_is_not_quiet(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -189,7 +296,9 @@ async def test_clock_jumping_forward_is_not_quiet(
     """Hours the clock skips (NTP at boot) are not quiet; the hours after them are."""
     freezer.move_to(MORNING)
     await set_up(hass, guardian_entry())
-    hass.states.async_set(HALL, STATE_ON)
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
     await hass.async_block_till_done()
     await advance(hass, freezer, 60)
     # The wall clock leaps five hours while only a minute passes on the host.
@@ -228,7 +337,8 @@ async def test_blind_sources_are_not_quiet(
     assert state_of(hass, INACTIVITY) == STATE_OFF
     assert {event.data["alert"] for event in alerts} == {"cannot_monitor"}
 
-    hass.states.async_set(HALL, STATE_OFF)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
     await hass.async_block_till_done()
     assert state_of(hass, CANNOT_MONITOR) == STATE_OFF
     assert alerts[-1].data["alert"] == "cleared"
@@ -299,9 +409,10 @@ async def test_restart_keeps_the_clock_and_fires_what_passed_while_down(
     """A restart does not reset the quiet time; a limit passed while down fires at start."""
     freezer.move_to(MORNING)
     entry = await set_up(hass, guardian_entry())
-    hass.states.async_set(HALL, STATE_ON)
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
     await hass.async_block_till_done()
-    hass.states.async_set(HALL, STATE_OFF)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
     await advance(hass, freezer, 60)
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED

@@ -62,6 +62,9 @@ CONF_ESCALATE_AFTER_MINUTES: Final = "escalate_after_minutes"
 CONF_LEARN: Final = "learn"
 CONF_BLIND_GRACE_MINUTES: Final = "blind_grace_minutes"
 CONF_VISITORS_FACTOR: Final = "visitors_factor"
+# The owner's choice of kind per source (motion, presence, change, alarm), over the derived one.
+CONF_SOURCE_KINDS: Final = "source_kinds"
+CONF_MOTION_STUCK_MINUTES: Final = "motion_stuck_minutes"
 
 EVENT_ALERT: Final = "home_guardian_alert"
 SERVICE_ACKNOWLEDGE: Final = "acknowledge"

@@ -8,7 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import (
+    ATTR_DEVICE_CLASS,
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
@@ -20,6 +25,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_SOURCE_KINDS,
     CONF_SOURCES,
     DOMAIN,
     EVENT_ALERT,
@@ -36,12 +42,13 @@ from .engine.guardian import (
     Reason,
     StoredStateError,
 )
+from .engine.sources import Kind, kind_for
 
 STORAGE_VERSION = 1
 # The inactive-for sensor moves on this often; finer would only fill the recorder.
 INACTIVE_FOR_REFRESH = timedelta(minutes=1)
 # Options that are not the engine's own.
-_NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES})
+_NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES, CONF_SOURCE_KINDS})
 
 
 def guardian_config(hass: HomeAssistant, options: Mapping[str, Any]) -> GuardianConfig:
@@ -88,6 +95,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._due: datetime | None = None
         self._clock = ClockWatch(elapsed_seconds)
         self._save_pending = False
+        self._stuck_logged: frozenset[str] = frozenset()
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
@@ -106,15 +114,22 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         for source in known - set(self.sources):
             changes += self.guardian.forget_source(source, now)
         for source in self.sources:
-            changes += self._observe(source, None, self.hass.states.get(source), now)
+            # What a source shows at start-up is where its next change starts from: a presence
+            # sensor still on after a restart is no sign of life (nor is anything else).
+            changes += self._observe(source, self.hass.states.get(source), now, baseline=True)
         entry = self.config_entry
         entry.async_on_unload(
             async_track_state_change_event(self.hass, self.sources, self._async_source_changed)
         )
         entry.async_on_unload(
-            async_track_time_interval(self.hass, self._async_tick, INACTIVE_FOR_REFRESH)
+            async_track_time_interval(
+                self.hass, self._async_tick, INACTIVE_FOR_REFRESH, cancel_on_shutdown=True
+            )
         )
         entry.async_on_unload(self._cancel_scheduled)
+        entry.async_on_unload(
+            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
+        )
         self._publish(changes, now)
 
     def _now(self) -> tuple[datetime, list[AlertChange]]:
@@ -132,40 +147,37 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     def _async_source_changed(self, event: Event[EventStateChangedData]) -> None:
         """Tell the guardian what a source's new state means."""
         now, changes = self._now()
-        changes += self._observe(
-            event.data["entity_id"], event.data["old_state"], event.data["new_state"], now
-        )
+        changes += self._observe(event.data["entity_id"], event.data["new_state"], now)
         self._publish(changes, now)
 
+    def source_kind(self, source: str, state: State | None) -> Kind:
+        """Return what a source's states mean: the owner's choice, else its domain and class."""
+        chosen = self.config_entry.options.get(CONF_SOURCE_KINDS, {}).get(source)
+        if chosen in set(Kind):
+            return Kind(chosen)
+        device_class = state.attributes.get(ATTR_DEVICE_CLASS) if state is not None else None
+        return kind_for(source.partition(".")[0], device_class)
+
     def _observe(
-        self, source: str, old: State | None, new: State | None, now: datetime
+        self, source: str, new: State | None, now: datetime, *, baseline: bool = False
     ) -> list[AlertChange]:
-        """Translate one state into seeing, blind or activity."""
-        if new is None or new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
-            return self.guardian.set_seeing(source, False, now)
-        if new.domain == "binary_sensor":
-            # Only the moment a sensor turns on is activity: a presence sensor stuck on is no
-            # sign of life, and a person who fell may still be "present".
-            if new.state == STATE_ON and (old is None or old.state != STATE_ON):
-                return self.guardian.activity(source, now)
-            return self.guardian.set_seeing(source, True, now)
-        # Any other entity (a kettle switch, a light, a door lock, a phone charging) is activity
-        # whenever its state changes between real values.
-        if (
-            old is not None
-            and old.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
-            and old.state != new.state
-        ):
-            return self.guardian.activity(source, now)
-        return self.guardian.set_seeing(source, True, now)
+        """Hand one state to the guardian: blind when unavailable or unknown, else its value."""
+        blind = new is None or new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+        value = None if blind or new is None else new.state
+        return self.guardian.source_state(
+            source, value, now, kind=self.source_kind(source, new), baseline=baseline
+        )
 
     @callback
     def _async_tick(self, now: datetime) -> None:
         """Move the inactive-for sensor on, and notice jumps of the clock within a minute."""
         now, changes = self._now()
+        # A motion sensor that stays on moves the last activity on without any state change.
+        changes += self.guardian.evaluate(now)
         if changes:
             self._publish(changes, now)
         else:
+            self._note_stuck_sources()
             self.async_set_updated_data(self._snapshot(now))
 
     @callback
@@ -179,13 +191,13 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     def async_acknowledge(self) -> None:
         """Take "I'm OK / handled" from a family member."""
         now, changes = self._now()
-        self._publish(changes + self.guardian.acknowledge(now), now)
+        self._publish(changes + self.guardian.acknowledge(now), now, save_now=True)
 
     @callback
     def async_set_mode(self, mode: Mode) -> None:
         """Switch between home, away and visitors."""
         now, changes = self._now()
-        self._publish(changes + self.guardian.set_mode(mode, now), now)
+        self._publish(changes + self.guardian.set_mode(mode, now), now, save_now=True)
 
     @callback
     def async_test_alert(self) -> None:
@@ -195,7 +207,9 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             {**self._event_base(), "alert": Alert.INACTIVITY.value, "level": 1, "test": True},
         )
 
-    def _publish(self, changes: list[AlertChange], now: datetime) -> None:
+    def _publish(
+        self, changes: list[AlertChange], now: datetime, *, save_now: bool = False
+    ) -> None:
         """Fire the changes as events, save, refresh entities and set the next wake-up."""
         for change in changes:
             LOGGER.info(
@@ -211,15 +225,34 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                     "test": False,
                 },
             )
-        self._save_soon()
+        # An alert, an acknowledgement or a mode must survive a power cut a moment later;
+        # activity alone may wait for the save delay.
+        self._save_soon(at_once=save_now or bool(changes))
+        self._note_stuck_sources()
         self.async_set_updated_data(self._snapshot(now))
         self._schedule(now)
 
-    def _save_soon(self) -> None:
-        """Write the state within the save delay; changes meanwhile join that one write."""
+    def _note_stuck_sources(self) -> None:
+        """Log once when a motion source stays on so long that it no longer counts."""
+        stuck = self.guardian.stuck_sources
+        for source in sorted(stuck - self._stuck_logged):
+            LOGGER.warning(
+                "%s: %s has been on for %s minutes without a pause; it counts as activity "
+                "again when it changes",
+                self.name,
+                source,
+                round(self.config.motion_stuck_minutes),
+            )
+        self._stuck_logged = stuck
+
+    def _save_soon(self, *, at_once: bool) -> None:
+        """Write the state within the save delay (at once when asked); changes join that write."""
         # Asking the store again would push its write back each time: a source that changes
         # every few seconds would keep the state from ever reaching the disk before a power cut.
-        if not self._save_pending:
+        if at_once:
+            self._save_pending = True
+            self._store.async_delay_save(self._state_to_save, 0)
+        elif not self._save_pending:
             self._save_pending = True
             self._store.async_delay_save(self._state_to_save, GUARDIAN_SAVE_DELAY)
 
@@ -268,6 +301,11 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         if self._cancel_timer is not None:
             self._cancel_timer()
             self._cancel_timer = None
+
+    async def _async_stop(self, _event: Event) -> None:
+        """Stop deciding and write the state as Home Assistant shuts down."""
+        self._cancel_scheduled()
+        await self.async_save()
 
     async def async_save(self) -> None:
         """Write the state now, as on unload."""

@@ -83,14 +83,15 @@ from .routine import LearnedRoutine
 from .schedule import (
     QUARTER_HOUR,
     DailySchedule,
-    hour_of_week,
-    is_hour_mark,
     is_quarter_mark,
-    next_hour_mark,
     next_quarter_hour,
+    quarter_of_week,
 )
+from .sources import Kind, Meaning, meaning
 
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 2
+# Version 1 kept the routine as quarter-hour notes by hour; it is started afresh from it.
+_ROUTINE_STARTS_AFRESH: Final = 1
 MAX_MINUTES: Final = 7 * 24 * 60
 # A quarter-hour counts toward the routine only if something could see for half of it.
 _WATCHED_QUARTER: Final = QUARTER_HOUR / 2
@@ -244,6 +245,7 @@ _READERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "blind_grace_minutes": _grace_option,
     "visitors_factor": _factor_option,
     "learned_min_minutes": _minutes_option,
+    "motion_stuck_minutes": _minutes_option,
 }
 
 
@@ -261,6 +263,7 @@ class GuardianConfig:
     - `blind_grace_minutes`: how long every source may be blind before "cannot monitor" (15).
     - `visitors_factor`: how much longer quiet may last in visitors mode (2).
     - `learned_min_minutes`: the shortest quiet the learned routine may alert after (45).
+    - `motion_stuck_minutes`: how long a motion source may stay on and still count (240).
     """
 
     active_start: time = time(7, 0)
@@ -274,6 +277,7 @@ class GuardianConfig:
     blind_grace_minutes: float = 15.0
     visitors_factor: float = 2.0
     learned_min_minutes: float = 45.0
+    motion_stuck_minutes: float = 240.0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GuardianConfig:
@@ -371,8 +375,14 @@ class InactivityGuardian:
         self._alert_age = _NONE
         self._quarter_seeing = _NONE
         self._quarter_valid = False
-        self._hour_quiet: list[timedelta] = []
         self._unobserved = False
+        # Whether the silence in progress is ordinary enough for the routine to learn from.
+        self._silence_valid = False
+        # What each source last showed while running, and when each motion source that counts
+        # turned on; neither is stored: after a restart only new changes mean anything.
+        self._states: dict[str, str] = {}
+        self._held: dict[str, datetime] = {}
+        self._stuck: set[str] = set()
         if state is not None:
             self._restore(state)
 
@@ -428,12 +438,18 @@ class InactivityGuardian:
         """Tell whether the learned routine has enough history to be used."""
         return self._routine.ready
 
+    @property
+    def stuck_sources(self) -> frozenset[str]:
+        """Return the motion sources on for too long, which do not count until they change."""
+        return frozenset(self._stuck)
+
     def inactive_for(self, now: datetime) -> timedelta:
         """Return the quiet time at `now`: time since activity during which something could see."""
         now = _aware(now)
         if self._clock is None:
             return _NONE
-        extra = now - self._clock if self.can_see and now > self._clock else _NONE
+        start = max(self._clock, *self._hold_ends()) if self._held else self._clock
+        extra = now - start if self.can_see and now > start else _NONE
         return self._quiet + extra
 
     # What happens.
@@ -442,13 +458,59 @@ class InactivityGuardian:
         """Record activity from `source`; it clears an inactivity alert and restarts quiet time."""
         now = _aware(now)
         changes = self._advance(now, inclusive=False)
+        changes += self._activity(source, now)
+        return changes + self._advance(now, inclusive=True)
+
+    def source_state(
+        self,
+        source: str,
+        state: str | None,
+        now: datetime,
+        *,
+        kind: Kind = Kind.MOTION,
+        baseline: bool = False,
+    ) -> list[AlertChange]:
+        """Record the state `source` shows now (None: unavailable or unknown, so blind).
+
+        `baseline` marks a state read at start-up rather than a change seen while running:
+        it is where the next change starts from, never activity by itself (see `sources.py`).
+        """
+        now = _aware(now)
+        changes = self._advance(now, inclusive=False)
+        if state is None:
+            self._states.pop(source, None)
+            self._held.pop(source, None)
+            self._sources[source] = False
+            changes += self._sight_changed(now)
+            return changes + self._advance(now, inclusive=True)
+        before = None if baseline else self._states.get(source)
+        self._states[source] = state
+        if before is None:
+            # A motion source already on when first seen does not count until it changes.
+            self._held.pop(source, None)
+        match meaning(kind, before, state):
+            case Meaning.MOTION_STARTS:
+                self._stuck.discard(source)
+                changes += self._activity(source, now)
+                self._held[source] = now
+            case Meaning.MOTION_ENDS | Meaning.ACTIVITY:
+                self._stuck.discard(source)
+                self._held.pop(source, None)
+                changes += self._activity(source, now)
+            case _:
+                self._sources[source] = True
+                changes += self._sight_changed(now)
+        return changes + self._advance(now, inclusive=True)
+
+    def _activity(self, source: str, now: datetime) -> list[AlertChange]:
+        """Count activity from `source` at `now`, once time has run up to it."""
         self._sources[source] = True
         self._last_activity = now
         self._restart_quiet(now)
+        changes: list[AlertChange] = []
         if self._alert is Alert.INACTIVITY:
             changes += self._clear(Reason.ACTIVITY, now)
-        changes += self._sight_changed(now)
-        return changes + self._advance(now, inclusive=True)
+        return changes + self._sight_changed(now)
 
     def set_seeing(self, source: str, seeing: bool, now: datetime) -> list[AlertChange]:
         """Record whether `source` can see; unknown sources are added."""
@@ -463,6 +525,9 @@ class InactivityGuardian:
         now = _aware(now)
         changes = self._advance(now, inclusive=False)
         self._sources.pop(source, None)
+        self._states.pop(source, None)
+        self._held.pop(source, None)
+        self._stuck.discard(source)
         changes += self._sight_changed(now)
         return changes + self._advance(now, inclusive=True)
 
@@ -559,6 +624,7 @@ class InactivityGuardian:
             # A backwards jump: no time passes, and the quarter-hour in progress is unreliable.
             self._clock = now
             self._quarter_valid = False
+            self._silence_valid = False
         while True:
             boundary = self._next_boundary(self._done)
             if boundary <= self._clock and (boundary < now or inclusive):
@@ -582,16 +648,24 @@ class InactivityGuardian:
         candidates = [
             next_quarter_hour(after, self._zone),
             self._schedule.next_change(after),
+            *(end for end in self._hold_ends() if end > after),
         ]
         return min(candidates)
 
     def _next_wake(self, after: datetime) -> datetime:
         """Return the next boundary after which the rules in force change."""
-        candidates = [self._schedule.next_change(after)]
-        if self._config.learn:
-            # The routine's expectation changes hour by hour.
-            candidates.append(next_hour_mark(after, self._zone))
-        return min(candidates)
+        return min(
+            [self._schedule.next_change(after), *(end for end in self._hold_ends() if end > after)]
+        )
+
+    def _hold_ends(self) -> list[datetime]:
+        """Return when each motion source that is on stops counting, if it stays on."""
+        limit = timedelta(minutes=self._config.motion_stuck_minutes)
+        return [start + limit for start in self._held.values()]
+
+    def _moving(self, at: datetime) -> bool:
+        """Tell whether a motion source that counts is on from `at` to the next boundary."""
+        return any(end > at for end in self._hold_ends())
 
     def _accrue(self, start: datetime, end: datetime) -> None:
         """Count the time from `start` to `end`, during which nothing changes."""
@@ -602,20 +676,35 @@ class InactivityGuardian:
         # moving, and a routine that skipped them would never learn the lie-in it alerted on.
         if self._unobserved or self._mode is not Mode.HOME:
             self._quarter_valid = False
+            self._silence_valid = False
         if self._alert is not Alert.NONE:
             self._alert_age += elapsed
         if not self.can_see:
             self._blind += elapsed
             return
+        self._quarter_seeing += elapsed
+        if self._moving(start):
+            # Someone is moving all along: this is activity, not quiet.
+            self._last_activity = end
+            self._quiet_since = end
+            self._quiet = self._day_quiet = _NONE
+            self._silence_valid = True
+            return
         self._quiet += elapsed
         self._day_quiet += elapsed
-        self._quarter_seeing += elapsed
 
     def _cross(self, boundary: datetime) -> None:
         """Do what the wall clock asks at `boundary`."""
+        for source, end in zip(list(self._held), self._hold_ends(), strict=True):
+            if end <= boundary:
+                # On for too long to be somebody moving: stop counting it until it changes.
+                del self._held[source]
+                self._stuck.add(source)
         if is_quarter_mark(boundary, self._zone):
             self._close_quarter(boundary)
         if self._schedule.is_active_start(boundary):
+            # The night's silence ends here for the routine; the morning's begins.
+            self._note_silence(boundary)
             self._day_start = boundary
             self._day_quiet = _NONE
 
@@ -632,24 +721,41 @@ class InactivityGuardian:
         return self._schedule.deadline_budget(day_start)
 
     def _close_quarter(self, mark: datetime) -> None:
-        """Tally the quarter-hour that ends at `mark`; at the top of an hour, teach the routine."""
+        """Tally the quarter-hour that ends at `mark` toward the routine's readiness."""
         if self._quarter_valid and self._quarter_seeing >= _WATCHED_QUARTER:
-            # Note the quiet the way the fixed rule in force counts it, so that a night's
-            # sleep does not make every morning hour look like hours of silence.
-            active = self._schedule.is_active(mark - timedelta(microseconds=1))
-            self._hour_quiet.append(self._day_quiet if active else self._quiet)
+            self._routine.watched()
         self._quarter_seeing = _NONE
         self._quarter_valid = True
-        if is_hour_mark(mark, self._zone):
-            # The hour's notes go in together, so an hour's allowance stays put while it runs.
-            self._routine.record(hour_of_week(mark - QUARTER_HOUR, self._zone), self._hour_quiet)
-            self._hour_quiet = []
+        self._routine.age_to(mark.astimezone(self._zone).date())
+
+    def _silence(self, at: datetime) -> tuple[datetime | None, timedelta]:
+        """Return when the silence in progress began and its length, as the rule in force counts."""
+        if not self._schedule.is_active(at):
+            return self._quiet_since, self._quiet
+        day_start = self._schedule.last_active_start(at)
+        since = self._quiet_since
+        return (day_start if since is None or since < day_start else since), self._day_quiet
+
+    def _note_silence(self, at: datetime) -> None:
+        """File the silence that ends at `at` with the routine, if it was an ordinary one."""
+        start, length = self._silence(at - timedelta(microseconds=1))
+        if self._silence_valid and start is not None and self._mode is Mode.HOME:
+            self._routine.record(quarter_of_week(start, self._zone), length)
+        self._silence_valid = True
 
     # Rules.
 
-    def _routine_applies(self) -> bool:
-        """Tell whether the learned routine may bring alerts forward now."""
-        return self._config.learn and self._mode is Mode.HOME and self._routine.ready
+    def _routine_allowance(self, start: datetime) -> timedelta | None:
+        """Return the quiet the learned routine allows the silence in progress, if it applies."""
+        if not (self._config.learn and self._mode is Mode.HOME and self._routine.ready):
+            return None
+        began, _ = self._silence(start)
+        if began is None:
+            return None
+        allowance = self._routine.allowance(quarter_of_week(began, self._zone))
+        if allowance is None:
+            return None
+        return max(allowance, timedelta(minutes=self._config.learned_min_minutes))
 
     def _limits(self, start: datetime) -> list[tuple[timedelta, timedelta, bool, Reason]]:
         """Return each rule in force at `start`: counter, limit, whether it grows, reason."""
@@ -658,6 +764,8 @@ class InactivityGuardian:
         config = self._config
         seeing = self.can_see
         limits: list[tuple[timedelta, timedelta, bool, Reason]] = []
+        # Quiet counts stand still while a motion source that counts is on.
+        quiet_grows = seeing and not self._moving(start)
         if self._alert is not Alert.INACTIVITY:
             factor = config.visitors_factor if self._mode is Mode.VISITORS else 1.0
             day_limit = timedelta(minutes=config.inactivity_minutes * factor)
@@ -665,20 +773,15 @@ class InactivityGuardian:
             active = self._schedule.is_active(start)
             quiet = self._day_quiet if active else self._quiet
             if active:
-                limits.append((quiet, day_limit, seeing, Reason.QUIET))
+                limits.append((quiet, day_limit, quiet_grows, Reason.QUIET))
             if not active or self._quiet > self._day_quiet:
                 # A silence that began before today's active hours keeps the night's count.
-                limits.append((self._quiet, night_limit, seeing, Reason.NIGHT_QUIET))
+                limits.append((self._quiet, night_limit, quiet_grows, Reason.NIGHT_QUIET))
             if (budget := self._deadline_budget(start)) is not None:
                 # Seeing time since the day began: blind stretches postpone the deadline.
-                limits.append((self._day_quiet, budget, seeing, Reason.EXPECTED_BY))
-            if (
-                self._routine_applies()
-                and (allowance := self._routine.allowance(hour_of_week(start, self._zone)))
-                is not None
-            ):
-                floor = timedelta(minutes=config.learned_min_minutes)
-                limits.append((quiet, max(allowance, floor), seeing, Reason.ROUTINE))
+                limits.append((self._day_quiet, budget, quiet_grows, Reason.EXPECTED_BY))
+            if (allowance := self._routine_allowance(start)) is not None:
+                limits.append((quiet, allowance, quiet_grows, Reason.ROUTINE))
         if self._alert is Alert.NONE and not seeing and not self._blind_acknowledged:
             grace = timedelta(minutes=config.blind_grace_minutes)
             limits.append((self._blind, grace, True, Reason.BLIND))
@@ -743,6 +846,7 @@ class InactivityGuardian:
 
     def _restart_quiet(self, now: datetime) -> None:
         """Start counting quiet time afresh from `now`."""
+        self._note_silence(now)
         self._quiet_since = now
         self._quiet = self._day_quiet = _NONE
 
@@ -791,14 +895,14 @@ class InactivityGuardian:
                 "seeing_seconds": seconds(self._quarter_seeing),
                 "valid": self._quarter_valid,
             },
-            "hour_quiet_seconds": [seconds(quiet) for quiet in self._hour_quiet],
+            "silence_valid": self._silence_valid,
             "routine": self._routine.to_dict(),
         }
 
     def _restore(self, data: Mapping[str, Any]) -> None:
         """Load `to_dict` data; raise StoredStateError if it cannot be used."""
         version = data.get("version") if isinstance(data, Mapping) else None
-        if version != STATE_VERSION:
+        if version not in (STATE_VERSION, _ROUTINE_STARTS_AFRESH):
             raise StoredStateError(f"unsupported guardian state version {version!r}")
         try:
             self._sources = _stored_sources(data["sources"])
@@ -821,8 +925,9 @@ class InactivityGuardian:
             quarter = data["quarter"]
             self._quarter_seeing = _stored_seconds(quarter["seeing_seconds"])
             self._quarter_valid = bool(quarter["valid"])
-            self._hour_quiet = [_stored_seconds(v) for v in data["hour_quiet_seconds"]][:4]
-            self._routine = LearnedRoutine.from_dict(data["routine"])
+            if version == STATE_VERSION:
+                self._silence_valid = bool(data["silence_valid"])
+                self._routine = LearnedRoutine.from_dict(data["routine"])
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise StoredStateError(f"stored guardian state is damaged ({err})") from None
         if (self._clock is None) != (self._done is None) or (
