@@ -56,6 +56,9 @@ BLUEPRINTS = Path(__file__).parents[1] / "blueprints" / "automation" / "home_gua
 HALL = "binary_sensor.hall_motion"
 BED = "binary_sensor.bedroom_presence"
 PRESENCE_CLASS = {"device_class": "occupancy"}
+HELP = "input_boolean.help"
+SOS = "event.sos_button"
+ALARM = "binary_sensor.grandma_alarm"
 KETTLE = "switch.kettle"
 INACTIVITY = "binary_sensor.grandma_inactivity"
 CANNOT_MONITOR = "binary_sensor.grandma_cannot_monitor"
@@ -284,6 +287,80 @@ async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(
         assert [event.data["alert"] for event in events] == ["inactivity", "cleared"]
         await restarted.async_stop()
     assert [event.data["alert"] for event in alerts] == ["inactivity"]
+
+
+async def test_alarm_source_raises_at_once_and_survives_a_restart(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A help button raises one alarm at its level at once; only "I'm OK" ends it."""
+    freezer.move_to(MORNING)
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"help": {}}})
+    hass.states.async_set(SOS, "2026-03-01T10:00:00.000+00:00", {"event_type": "pressed"})
+    entry = await set_up(
+        hass, guardian_entry(alarm_sources=[HELP, SOS], alarm_level=3, escalate_after_minutes=[])
+    )
+    assert state_of(hass, ALARM) == STATE_OFF
+    for _ in range(50):
+        await hass.services.async_call("input_boolean", "toggle", {ATTR_ENTITY_ID: HELP})
+    await hass.async_block_till_done()
+    assert state_of(hass, ALARM) == STATE_ON
+    assert hass.states.get(ALARM).attributes["level"] == 3
+    assert state_of(hass, ALERT_LEVEL) == "3"
+    assert [(e.data["alert"], e.data["level"], e.data["reason"]) for e in alerts] == [
+        ("alarm", 3, "alarm")
+    ]
+    # Movement is no answer to a call for help, and neither is a restart.
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, ALARM) == STATE_ON
+    assert len(alerts) == 1
+    await hass.services.async_call(
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: ACKNOWLEDGE}, blocking=True
+    )
+    assert state_of(hass, ALARM) == STATE_OFF
+    assert alerts[-1].data["alert"] == "cleared"
+    # An event entity's new event is an alarm too.
+    hass.states.async_set(SOS, "2026-03-02T08:01:00.000+00:00", {"event_type": "pressed"})
+    await hass.async_block_till_done()
+    assert state_of(hass, ALARM) == STATE_ON
+    descriptions: dict[str, Any] = {}
+    async_describe_events(hass, lambda _d, event, describe: descriptions.update({event: describe}))
+    assert "asked for help" in descriptions[EVENT_ALERT](alerts[-1])["message"]
+
+
+async def test_source_kinds_are_shown_and_can_be_changed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The options show each source's kind from its class; the owner's choice is kept."""
+    freezer.move_to(MORNING)
+    hass.states.async_set(BED, STATE_OFF, PRESENCE_CLASS)
+    entry = await set_up(hass, guardian_entry(sources=[HALL, KETTLE, BED]))
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**FORM, CONF_SOURCES: [HALL, KETTLE, BED]}
+    )
+    assert result["step_id"] == "guardian_kinds"
+    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    assert defaults == {HALL: "motion", KETTLE: "change", BED: "presence"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {HALL: "motion", KETTLE: "change", BED: "motion"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options["source_kinds"] == {BED: "motion"}
+    # Read as motion now: on for an hour is an hour of activity.
+    hass.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 60)
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], FORM)
+    assert {str(key): key.default() for key in result["data_schema"].schema} == {
+        HALL: "motion",
+        KETTLE: "change",
+    }
 
 
 async def test_clock_jumping_forward_is_not_quiet(
@@ -553,6 +630,9 @@ async def test_guardian_options_and_reconfigure(hass: HomeAssistant) -> None:
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**FORM, CONF_INACTIVITY_MINUTES: 120}
     )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "guardian_kinds"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.runtime_data.config.inactivity_minutes == 120

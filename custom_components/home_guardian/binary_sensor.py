@@ -100,6 +100,18 @@ GUARDIAN_BINARY_SENSORS: tuple[GuardianBinarySensorDescription, ...] = (
             )
         },
     ),
+    GuardianBinarySensorDescription(
+        key="alarm",
+        translation_key="alarm",
+        device_class=BinarySensorDeviceClass.SAFETY,
+        is_on_fn=lambda snapshot: snapshot.alert is Alert.ALARM,
+        attributes_fn=lambda snapshot: {
+            "level": snapshot.level if snapshot.alert is Alert.ALARM else 0,
+            "since": snapshot.alert_since.isoformat()
+            if snapshot.alert_since and snapshot.alert is Alert.ALARM
+            else None,
+        },
+    ),
 )
 
 

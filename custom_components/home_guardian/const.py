@@ -65,6 +65,9 @@ CONF_VISITORS_FACTOR: Final = "visitors_factor"
 # The owner's choice of kind per source (motion, presence, change, alarm), over the derived one.
 CONF_SOURCE_KINDS: Final = "source_kinds"
 CONF_MOTION_STUCK_MINUTES: Final = "motion_stuck_minutes"
+# Sources that raise an alarm at once (a fall detector, an SOS button), and its level.
+CONF_ALARM_SOURCES: Final = "alarm_sources"
+CONF_ALARM_LEVEL: Final = "alarm_level"
 
 EVENT_ALERT: Final = "home_guardian_alert"
 SERVICE_ACKNOWLEDGE: Final = "acknowledge"

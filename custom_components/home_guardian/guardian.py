@@ -25,6 +25,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_ALARM_SOURCES,
     CONF_SOURCE_KINDS,
     CONF_SOURCES,
     DOMAIN,
@@ -48,7 +49,7 @@ STORAGE_VERSION = 1
 # The inactive-for sensor moves on this often; finer would only fill the recorder.
 INACTIVE_FOR_REFRESH = timedelta(minutes=1)
 # Options that are not the engine's own.
-_NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES, CONF_SOURCE_KINDS})
+_NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES, CONF_SOURCE_KINDS, CONF_ALARM_SOURCES})
 
 
 def guardian_config(hass: HomeAssistant, options: Mapping[str, Any]) -> GuardianConfig:
@@ -57,6 +58,13 @@ def guardian_config(hass: HomeAssistant, options: Mapping[str, Any]) -> Guardian
         key: value for key, value in options.items() if key not in _NOT_ENGINE_OPTIONS
     }
     return GuardianConfig.from_dict({**engine_options, "time_zone": hass.config.time_zone})
+
+
+def derived_kind(hass: HomeAssistant, source: str) -> Kind:
+    """Return the kind an entity's domain and device class give it."""
+    state = hass.states.get(source)
+    device_class = state.attributes.get(ATTR_DEVICE_CLASS) if state is not None else None
+    return kind_for(source.partition(".")[0], device_class)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -85,7 +93,11 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     def __init__(self, hass: HomeAssistant, entry: GuardianConfigEntry) -> None:
         """Prepare the guardian; it starts watching in async_start."""
         super().__init__(hass, LOGGER, config_entry=entry, name=entry.title)
-        self.sources: list[str] = list(entry.options.get(CONF_SOURCES, []))
+        # Alarm sources are followed like the others; what their states mean differs.
+        self.alarm_sources: list[str] = list(entry.options.get(CONF_ALARM_SOURCES) or [])
+        self.sources: list[str] = list(
+            dict.fromkeys([*entry.options.get(CONF_SOURCES, []), *self.alarm_sources])
+        )
         self.config = guardian_config(hass, entry.options)
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.guardian.{entry.entry_id}"
@@ -152,6 +164,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
 
     def source_kind(self, source: str, state: State | None) -> Kind:
         """Return what a source's states mean: the owner's choice, else its domain and class."""
+        if source in self.alarm_sources:
+            return Kind.ALARM
         chosen = self.config_entry.options.get(CONF_SOURCE_KINDS, {}).get(source)
         if chosen in set(Kind):
             return Kind(chosen)

@@ -113,6 +113,7 @@ class Alert(StrEnum):
     NONE = "none"
     INACTIVITY = "inactivity"
     CANNOT_MONITOR = "cannot_monitor"
+    ALARM = "alarm"
 
 
 class Reason(StrEnum):
@@ -128,6 +129,7 @@ class Reason(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     SEEING = "seeing"
     AWAY = "away"
+    ALARM = "alarm"
 
 
 class GuardianConfigError(ValueError):
@@ -159,7 +161,7 @@ class AlertChange:
 
     @property
     def event(self) -> str:
-        """Return "inactivity", "cannot_monitor" or "cleared", as events and traces name it."""
+        """Return "inactivity", "cannot_monitor", "alarm" or "cleared", as events name it."""
         return "cleared" if self.alert is Alert.NONE else self.alert.value
 
 
@@ -186,6 +188,15 @@ def _minutes_option(option: str, value: Any, *, allow_zero: bool = False) -> flo
             option, "invalid_minutes", f"must be above 0 and at most {MAX_MINUTES}, got {value!r}"
         )
     return float(value)
+
+
+def _level_option(option: str, value: Any) -> int:
+    """Read an alert level from 1 to 9."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise GuardianConfigError(option, "invalid_level", f"expected a level, got {value!r}")
+    if not 1 <= value <= 9:  # noqa: PLR2004
+        raise GuardianConfigError(option, "invalid_level", f"must be 1 to 9, got {value!r}")
+    return int(value)
 
 
 def _grace_option(option: str, value: Any) -> float:
@@ -246,6 +257,7 @@ _READERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "visitors_factor": _factor_option,
     "learned_min_minutes": _minutes_option,
     "motion_stuck_minutes": _minutes_option,
+    "alarm_level": _level_option,
 }
 
 
@@ -264,6 +276,7 @@ class GuardianConfig:
     - `visitors_factor`: how much longer quiet may last in visitors mode (2).
     - `learned_min_minutes`: the shortest quiet the learned routine may alert after (45).
     - `motion_stuck_minutes`: how long a motion source may stay on and still count (240).
+    - `alarm_level`: the level at which an alarm source's alert starts (2).
     """
 
     active_start: time = time(7, 0)
@@ -278,6 +291,7 @@ class GuardianConfig:
     visitors_factor: float = 2.0
     learned_min_minutes: float = 45.0
     motion_stuck_minutes: float = 240.0
+    alarm_level: int = 2
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GuardianConfig:
@@ -478,11 +492,7 @@ class InactivityGuardian:
         now = _aware(now)
         changes = self._advance(now, inclusive=False)
         if state is None:
-            self._states.pop(source, None)
-            self._held.pop(source, None)
-            self._sources[source] = False
-            changes += self._sight_changed(now)
-            return changes + self._advance(now, inclusive=True)
+            return changes + self.set_seeing(source, False, now)
         before = None if baseline else self._states.get(source)
         self._states[source] = state
         if before is None:
@@ -497,10 +507,28 @@ class InactivityGuardian:
                 self._stuck.discard(source)
                 self._held.pop(source, None)
                 changes += self._activity(source, now)
+            case Meaning.ALARM:
+                self._sources.setdefault(source, True)
+                changes += self._alarm(now)
             case _:
                 self._sources[source] = True
                 changes += self._sight_changed(now)
         return changes + self._advance(now, inclusive=True)
+
+    def alarm(self, now: datetime) -> list[AlertChange]:
+        """Raise an alarm now: somebody asked for help (a fall detector, an SOS button)."""
+        now = _aware(now)
+        changes = self._advance(now, inclusive=False)
+        changes += self._alarm(now)
+        return changes + self._advance(now, inclusive=True)
+
+    def _alarm(self, now: datetime) -> list[AlertChange]:
+        """Open the alarm at its level, unless one is open already (a button pressed again)."""
+        if self._alert is Alert.ALARM:
+            return []
+        changes = self._raise(Alert.ALARM, Reason.ALARM, now)
+        self._level = self._config.alarm_level
+        return [replace(changes[0], level=self._level)]
 
     def _activity(self, source: str, now: datetime) -> list[AlertChange]:
         """Count activity from `source` at `now`, once time has run up to it."""
@@ -517,6 +545,10 @@ class InactivityGuardian:
         now = _aware(now)
         changes = self._advance(now, inclusive=False)
         self._sources[source] = seeing
+        if not seeing:
+            # A source back from blindness starts from its next change, like at start-up.
+            self._states.pop(source, None)
+            self._held.pop(source, None)
         changes += self._sight_changed(now)
         return changes + self._advance(now, inclusive=True)
 
@@ -553,7 +585,8 @@ class InactivityGuardian:
                 self._blind_acknowledged = False
             self._mode = mode
             self._restart_quiet(now)
-            if mode is Mode.AWAY:
+            # A call for help stays open whoever is thought to be home.
+            if mode is Mode.AWAY and self._alert is not Alert.ALARM:
                 changes += self._clear(Reason.AWAY, now)
         return changes + self._advance(now, inclusive=True)
 
@@ -739,7 +772,12 @@ class InactivityGuardian:
     def _note_silence(self, at: datetime) -> None:
         """File the silence that ends at `at` with the routine, if it was an ordinary one."""
         start, length = self._silence(at - timedelta(microseconds=1))
-        if self._silence_valid and start is not None and self._mode is Mode.HOME:
+        if (
+            self._silence_valid
+            and start is not None
+            and self._mode is Mode.HOME
+            and self._schedule.is_active(start)
+        ):
             self._routine.record(quarter_of_week(start, self._zone), length)
         self._silence_valid = True
 
@@ -747,7 +785,14 @@ class InactivityGuardian:
 
     def _routine_allowance(self, start: datetime) -> timedelta | None:
         """Return the quiet the learned routine allows the silence in progress, if it applies."""
-        if not (self._config.learn and self._mode is Mode.HOME and self._routine.ready):
+        if not (
+            self._config.learn
+            and self._mode is Mode.HOME
+            and self._routine.ready
+            # A night's silence ends when the person wakes, whenever it began: the night
+            # limit and the morning's deadlines judge it, not the time it began.
+            and self._schedule.is_active(start)
+        ):
             return None
         began, _ = self._silence(start)
         if began is None:
@@ -759,14 +804,14 @@ class InactivityGuardian:
 
     def _limits(self, start: datetime) -> list[tuple[timedelta, timedelta, bool, Reason]]:
         """Return each rule in force at `start`: counter, limit, whether it grows, reason."""
-        if self._mode is Mode.AWAY:
+        if self._mode is Mode.AWAY and self._alert is not Alert.ALARM:
             return []
         config = self._config
         seeing = self.can_see
         limits: list[tuple[timedelta, timedelta, bool, Reason]] = []
         # Quiet counts stand still while a motion source that counts is on.
         quiet_grows = seeing and not self._moving(start)
-        if self._alert is not Alert.INACTIVITY:
+        if self._alert in {Alert.NONE, Alert.CANNOT_MONITOR}:
             factor = config.visitors_factor if self._mode is Mode.VISITORS else 1.0
             day_limit = timedelta(minutes=config.inactivity_minutes * factor)
             night_limit = timedelta(minutes=config.night_inactivity_minutes * factor)
@@ -786,7 +831,7 @@ class InactivityGuardian:
             grace = timedelta(minutes=config.blind_grace_minutes)
             limits.append((self._blind, grace, True, Reason.BLIND))
         delays = config.escalate_after_minutes
-        if self._alert is Alert.INACTIVITY and self._level <= len(delays):
+        if self._alert in {Alert.INACTIVITY, Alert.ALARM} and self._level <= len(delays):
             delay = timedelta(minutes=delays[self._level - 1])
             limits.append((self._alert_age, delay, True, Reason.ESCALATED))
         return limits
