@@ -180,14 +180,16 @@ HOUSEHOLDS = (
     ),
     replace(_NAPPER, name="nap ends before 15:00", nap_end=(15.0, -9.0, -1.0)),
     replace(_NAPPER, name="nap ends on 15:00", nap_end=(15.0, -2.0, 2.0)),
-    # The weekly outing: Sunday late morning, out for two hours, nobody says so.
-    replace(_NAPPER, outing=(6, 10.75, 2.0)),
+    # The weekly outing: Sunday late morning, out for two hours, nobody says so; the family
+    # knows and allows four quiet hours.
+    replace(_NAPPER, outing=(6, 10.75, 2.0), options={**_DAY, "inactivity_minutes": 240}),
     replace(
         _EARLY_RISER,
         name="weekly market",
         outing=(2, 9.5, 2.5),
         nap_chance=0.3,
         evening=19.5,
+        options={**_EARLY, "inactivity_minutes": 240},
     ),
     Household(
         name="shift worker",
@@ -207,7 +209,8 @@ HOUSEHOLDS = (
         options={
             "active_start": "05:00",
             "active_end": "02:00",
-            "inactivity_minutes": 180,
+            # On the late shift the morning is asleep: the family allows six quiet hours.
+            "inactivity_minutes": 360,
             "night_inactivity_minutes": 720,
             "expected_by": [],
         },
@@ -465,12 +468,13 @@ def incident(
     guardian = InactivityGuardian(config, saved)
     # As at start-up, the camera's motion sensor starts from what it shows (off at 16:00).
     guardian.source_state(CAMERA, "off", branch, kind=Kind.MOTION, baseline=True)
-    # Nobody moves after `start`: no activity, and no television switched on or off.
+    # Nobody moves after `start`: no activity, no television switched on or off, and no
+    # phone leaving for work to set the mode (a planned trip never falls on incident days).
     events = [
         e
         for e in month.events
         if branch < e.at < start + HORIZON
-        and (e.kind not in {"activity", "on", "off"} or e.at < start)
+        and (e.kind not in {"activity", "on", "off", "mode"} or e.at < start)
     ]
     # The person was last active at `start`.
     events = sorted([*events, Event(at=start, kind="activity")])

@@ -261,6 +261,10 @@ _READERS: Final[dict[str, Callable[[str, Any], Any]]] = {
 }
 
 
+# Every option a guardian's config knows.
+OPTIONS: Final = frozenset(_READERS)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class GuardianConfig:
     """A guardian's options; build it from user input with `from_dict`, which validates.
@@ -526,8 +530,10 @@ class InactivityGuardian:
         """Open the alarm at its level, unless one is open already (a button pressed again)."""
         if self._alert is Alert.ALARM:
             return []
+        # An inactivity alert already escalated further keeps its urgency.
+        level = max(self._config.alarm_level, self._level if self._alert is Alert.INACTIVITY else 0)
         changes = self._raise(Alert.ALARM, Reason.ALARM, now)
-        self._level = self._config.alarm_level
+        self._level = level
         return [replace(changes[0], level=self._level)]
 
     def _activity(self, source: str, now: datetime) -> list[AlertChange]:
@@ -715,7 +721,6 @@ class InactivityGuardian:
         if not self.can_see:
             self._blind += elapsed
             return
-        self._quarter_seeing += elapsed
         if self._moving(start):
             # Someone is moving all along: this is activity, not quiet.
             self._last_activity = end
@@ -723,6 +728,8 @@ class InactivityGuardian:
             self._quiet = self._day_quiet = _NONE
             self._silence_valid = True
             return
+        # Only time in which a silence could begin tells the routine how often they do.
+        self._quarter_seeing += elapsed
         self._quiet += elapsed
         self._day_quiet += elapsed
 
@@ -756,7 +763,7 @@ class InactivityGuardian:
     def _close_quarter(self, mark: datetime) -> None:
         """Tally the quarter-hour that ends at `mark` toward the routine's readiness."""
         if self._quarter_valid and self._quarter_seeing >= _WATCHED_QUARTER:
-            self._routine.watched()
+            self._routine.watched(quarter_of_week(mark - QUARTER_HOUR, self._zone))
         self._quarter_seeing = _NONE
         self._quarter_valid = True
         self._routine.age_to(mark.astimezone(self._zone).date())

@@ -51,6 +51,15 @@ OTHER_WEEKDAY: Final = 0.5
 # Longer silences weighing less than this together are too rare to call usual.
 USUAL_WEIGHT: Final = 1 / 3
 MARGIN: Final = 1.75
+# The false alerts the routine may cause, per quarter-hour watched: 0.05 in a month of 16-hour
+# days. Silences longer than those seen are likely in this proportion, as their tail suggests.
+FALSE_ALERT_BUDGET: Final = 0.05 / (30 * 64)
+# What is assumed of long silences before there are any: two of them, 30 minutes past the
+# shortest filed.
+PRIOR_SILENCES: Final = 2.0
+PRIOR_EXCESS: Final = timedelta(minutes=30)
+# Watched quarter-hours (kernel-weighted) around a time before the routine has its say there.
+ENOUGH_WATCHING: Final = 40.0
 READY_NOTES: Final = 14 * QUARTERS_PER_DAY
 # Weights this small after decay are dropped, so the stored routine stays small.
 _FORGOTTEN: Final = 0.01
@@ -64,6 +73,7 @@ class LearnedRoutine:
         *,
         silences: Mapping[int, Mapping[int, float]] | None = None,
         notes: int = 0,
+        watched: Mapping[int, float] | None = None,
         day: date | None = None,
     ) -> None:
         """Start empty or from stored weights."""
@@ -71,6 +81,7 @@ class LearnedRoutine:
             slot: dict(row) for slot, row in (silences or {}).items()
         }
         self._notes = notes
+        self._watched: dict[int, float] = dict(watched or {})
         self._day = day
         self._allowances: dict[int, timedelta | None] = {}
 
@@ -84,9 +95,12 @@ class LearnedRoutine:
         """Tell whether the routine has seen enough to be used."""
         return self._notes >= READY_NOTES
 
-    def watched(self) -> None:
-        """Count one quarter-hour watched in ordinary conditions."""
+    def watched(self, slot: int) -> None:
+        """Count one quarter-hour of the week watched in ordinary conditions, nobody moving."""
         self._notes += 1
+        slot %= QUARTERS_PER_WEEK
+        self._watched[slot] = self._watched.get(slot, 0.0) + 1.0
+        self._allowances.clear()
 
     def record(self, slot: int, length: timedelta) -> None:
         """File a silence of `length` that began in quarter-hour `slot` of the week."""
@@ -104,6 +118,11 @@ class LearnedRoutine:
             return
         factor = DAILY_DECAY ** (day - self._day).days
         self._day = day
+        self._watched = {
+            slot: round(weight * factor, 6)
+            for slot, weight in self._watched.items()
+            if weight * factor >= _FORGOTTEN
+        }
         for slot in list(self._silences):
             row = {
                 index: round(weight * factor, 6)
@@ -128,26 +147,29 @@ class LearnedRoutine:
     def _compute_allowance(self, slot: int) -> timedelta | None:
         """Work out `allowance` from the weights around `slot`."""
         weights = [0.0] * BINS
+        watched = 0.0
         for weekday in range(7):
             same_day = 1.0 if weekday == 0 else OTHER_WEEKDAY
             for offset in range(-SPAN, SPAN + 1):
                 near = 1 - abs(offset) / (SPAN + 1)
                 other = (slot + offset + weekday * QUARTERS_PER_DAY) % QUARTERS_PER_WEEK
+                watched += self._watched.get(other, 0.0) * near * same_day
                 for index, weight in self._silences.get(other, {}).items():
                     weights[index] += weight * near * same_day
-        tail = 0.0
-        for index in range(BINS - 1, -1, -1):
-            tail += weights[index]
-            if tail >= USUAL_WEIGHT:
-                if index == BINS - 1:
-                    return None
-                return (index + 1) * BIN * MARGIN
-        return timedelta(0)
+        if watched < ENOUGH_WATCHING:
+            # Hardly watched with nobody moving (a television keeping the camera busy every
+            # evening): too little is known to alert early.
+            return None
+        usual = _usual_longest(weights)
+        if usual is None:
+            return None
+        return max(usual * MARGIN, _tail_allowance(weights, watched))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the routine as JSON-safe data."""
         return {
             "notes": self._notes,
+            "watched": {str(slot): weight for slot, weight in sorted(self._watched.items())},
             "day": self._day.isoformat() if self._day else None,
             "silences": {
                 str(slot): {str(index): weight for index, weight in sorted(row.items())}
@@ -160,6 +182,7 @@ class LearnedRoutine:
         """Rebuild a routine from `to_dict` data; raise ValueError if it does not fit."""
         notes = data["notes"]
         day = data["day"]
+        watched = {int(slot): float(weight) for slot, weight in data["watched"].items()}
         silences = {
             int(slot): {int(index): float(weight) for index, weight in row.items()}
             for slot, row in data["silences"].items()
@@ -170,10 +193,49 @@ class LearnedRoutine:
             or notes < 0
             or not (day is None or isinstance(day, str))
             or any(
+                not 0 <= slot < QUARTERS_PER_WEEK or not 0 <= weight < math.inf
+                for slot, weight in watched.items()
+            )
+            or any(
                 not 0 <= slot < QUARTERS_PER_WEEK
                 or any(not 0 <= i < BINS or not 0 <= w < math.inf for i, w in row.items())
                 for slot, row in silences.items()
             )
         ):
             raise ValueError("routine")
-        return cls(silences=silences, notes=notes, day=date.fromisoformat(day) if day else None)
+        return cls(
+            silences=silences,
+            notes=notes,
+            watched=watched,
+            day=date.fromisoformat(day) if day else None,
+        )
+
+
+def _usual_longest(weights: list[float]) -> timedelta | None:
+    """Return the longest silence still carrying real weight; None past the last bin."""
+    tail = 0.0
+    for index in range(BINS - 1, -1, -1):
+        tail += weights[index]
+        if tail >= USUAL_WEIGHT:
+            return None if index == BINS - 1 else (index + 1) * BIN
+    return timedelta(0)
+
+
+def _tail_allowance(weights: list[float], watched: float) -> timedelta:
+    """Return the length that silences beginning here pass only as often as the budget allows.
+
+    Long silences are taken to fade out like an exponential tail: as many as were filed per
+    quarter-hour watched, lasting on average as far past `SHORTEST_FILED` as those filed did.
+    """
+    count = sum(weights)
+    excess = sum(
+        weight * ((index + 0.5) * BIN - SHORTEST_FILED).total_seconds()
+        for index, weight in enumerate(weights)
+    )
+    mean_excess = (excess + PRIOR_SILENCES * PRIOR_EXCESS.total_seconds()) / (
+        count + PRIOR_SILENCES
+    )
+    rate = count / watched
+    if rate <= FALSE_ALERT_BUDGET:
+        return SHORTEST_FILED
+    return SHORTEST_FILED + timedelta(seconds=mean_excess * math.log(rate / FALSE_ALERT_BUDGET))
