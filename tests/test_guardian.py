@@ -23,6 +23,7 @@ from homeassistant.const import (
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -361,6 +362,73 @@ async def test_source_kinds_are_shown_and_can_be_changed(
         HALL: "motion",
         KETTLE: "change",
     }
+
+
+@pytest.mark.parametrize(
+    ("stored_version", "damage"),
+    [(2, {}), (1, {"routine": "garbled", "version": 9}), (1, {"clock": 5, "sources": None})],
+)
+async def test_unreadable_state_keeps_the_alert_and_says_so(  # noqa: PLR0917
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    hass_storage: dict[str, Any],
+    stored_version: int,
+    damage: dict[str, Any],
+) -> None:
+    """A store from a newer version, or damaged, loads what it can and raises a repair issue."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    await advance(hass, freezer, 181)
+    key = f"home_guardian.guardian.{entry.entry_id}"
+    # Written at once: a power cut now would not lose the alert.
+    assert hass_storage[key]["data"]["alert"] == "inactivity"
+    since = hass.states.get(INACTIVITY).attributes["since"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    stored = hass_storage[key]
+    hass_storage[key] = {**stored, "version": stored_version, "data": {**stored["data"], **damage}}
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert hass.states.get(INACTIVITY).attributes["since"] == since
+    assert [event.data["alert"] for event in alerts] == ["inactivity"]
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, f"guardian_state_unreadable_{entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_key == "guardian_state_unreadable"
+    # Movement still clears it: the guardian works on.
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+
+
+async def test_missing_and_odd_sources_are_said_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A removed source raises a repair issue until it is back; odd states a log line, once."""
+    freezer.move_to(MORNING)
+    gone = "binary_sensor.old_hall_motion"
+    entry = await set_up(
+        hass,
+        guardian_entry(sources=[HALL, KETTLE, gone], source_kinds={KETTLE: "motion"}),
+    )
+    issue_id = f"guardian_source_missing_{entry.entry_id}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"name": "Grandma", "sources": gone}
+    assert caplog.text.count(f"{gone} not found") == 1
+    # The kettle read as motion shows watts: said once, and the guardian works on.
+    for watts in ("1200", "0", "1800"):
+        hass.states.async_set(KETTLE, watts)
+        await hass.async_block_till_done()
+    assert caplog.text.count("which is neither on nor off") == 1
+    assert caplog.text.count(f"{gone} not found") == 1
+    hass.states.async_set(gone, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
 async def test_clock_jumping_forward_is_not_quiet(

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+import shutil
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
     EVENT_HOMEASSISTANT_STOP,
+    STATE_OFF,
+    STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_state_change_event,
     async_track_time_interval,
 )
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -60,6 +67,12 @@ def guardian_config(hass: HomeAssistant, options: Mapping[str, Any]) -> Guardian
     return GuardianConfig.from_dict({**engine_options, "time_zone": hass.config.time_zone})
 
 
+def _copy_if_present(path: Path, backup: Path) -> None:
+    """Copy the store's file aside; a store kept only in memory (tests) has none."""
+    with suppress(FileNotFoundError):
+        shutil.copyfile(path, backup)
+
+
 def derived_kind(hass: HomeAssistant, source: str) -> Kind:
     """Return the kind an entity's domain and device class give it."""
     state = hass.states.get(source)
@@ -85,6 +98,25 @@ class GuardianSnapshot:
 type GuardianConfigEntry = ConfigEntry[GuardianCoordinator]
 
 
+class StoreFromNewerVersionError(Exception):
+    """The guardian's store was written by a newer version of Home Guardian."""
+
+    def __init__(self, data: Any) -> None:
+        """Keep the stored data, from which the guardian still takes what it can."""
+        super().__init__("stored by a newer version")
+        self.data = data
+
+
+class GuardianStore(Store[dict[str, Any]]):
+    """The guardian's store, which never rewrites state from a version it does not know."""
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Refuse state of another version, leaving the file as it is."""
+        raise StoreFromNewerVersionError(old_data)
+
+
 class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     """Feed a guardian with the states of its sources and publish what it decides."""
 
@@ -99,28 +131,30 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             dict.fromkeys([*entry.options.get(CONF_SOURCES, []), *self.alarm_sources])
         )
         self.config = guardian_config(hass, entry.options)
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.guardian.{entry.entry_id}"
-        )
+        self._store = GuardianStore(hass, STORAGE_VERSION, f"{DOMAIN}.guardian.{entry.entry_id}")
         self.guardian = InactivityGuardian(self.config)
         self._cancel_timer: Callable[[], None] | None = None
         self._due: datetime | None = None
         self._clock = ClockWatch(elapsed_seconds)
         self._save_pending = False
         self._stuck_logged: frozenset[str] = frozenset()
+        self._missing: list[str] = []
+        self._odd_states: set[str] = set()
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
         # Downtime is real time and counts (see resume); jumps count only from here on.
         now, _ = self._now()
-        stored = await self._store.async_load()
-        if stored is not None:
-            try:
-                self.guardian = InactivityGuardian(self.config, stored)
-            except StoredStateError:
-                LOGGER.warning(
-                    "%s: the saved guardian state cannot be used; starting afresh", self.name
-                )
+        try:
+            stored = await self._store.async_load()
+        except StoreFromNewerVersionError as err:
+            await self._async_keep_unreadable(err.data)
+        else:
+            if stored is not None:
+                try:
+                    self.guardian = InactivityGuardian(self.config, stored)
+                except StoredStateError:
+                    await self._async_keep_unreadable(stored)
         changes = self.guardian.resume(now)
         known = set(self.guardian.sources)
         for source in known - set(self.sources):
@@ -130,6 +164,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             # sensor still on after a restart is no sign of life (nor is anything else).
             changes += self._observe(source, self.hass.states.get(source), now, baseline=True)
         entry = self.config_entry
+        # Entities of other integrations may still be on their way while Home Assistant starts.
+        entry.async_on_unload(async_at_started(self.hass, self._async_check_missing))
         entry.async_on_unload(
             async_track_state_change_event(self.hass, self.sources, self._async_source_changed)
         )
@@ -143,6 +179,29 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
         )
         self._publish(changes, now)
+
+    async def _async_keep_unreadable(self, data: Any) -> None:
+        """Carry on with what the stored state still tells, keeping a copy of it and saying so."""
+        self.guardian = InactivityGuardian.salvaged(self.config, data)
+        path = Path(self._store.path)
+        backup = path.with_name(f"{path.name}.unreadable")
+        # The file as it was stays beside the new one, for a newer version or for a look.
+        await self.hass.async_add_executor_job(_copy_if_present, path, backup)
+        LOGGER.warning(
+            "%s: the saved guardian state is damaged or from a newer version; carrying on with "
+            "what it tells (a copy is kept as %s)",
+            self.name,
+            backup,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"guardian_state_unreadable_{self.config_entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="guardian_state_unreadable",
+            translation_placeholders={"name": self.config_entry.title, "backup": str(backup)},
+        )
 
     def _now(self) -> tuple[datetime, list[AlertChange]]:
         """Return the time, and what a forward jump of the clock since the last look changed."""
@@ -161,6 +220,35 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         now, changes = self._now()
         changes += self._observe(event.data["entity_id"], event.data["new_state"], now)
         self._publish(changes, now)
+        if self.hass.is_running:
+            self._async_check_missing(self.hass)
+
+    @callback
+    def _async_check_missing(self, _hass: HomeAssistant) -> None:
+        """Raise a repair issue while sources do not exist (removed or renamed), once."""
+        missing = [source for source in self.sources if self.hass.states.get(source) is None]
+        if missing == self._missing:
+            return
+        self._missing = missing
+        issue_id = f"guardian_source_missing_{self.config_entry.entry_id}"
+        if not missing:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        LOGGER.warning(
+            "%s: %s not found; counted as blind until back", self.name, ", ".join(missing)
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="guardian_source_missing",
+            translation_placeholders={
+                "name": self.config_entry.title,
+                "sources": ", ".join(missing),
+            },
+        )
 
     def source_kind(self, source: str, state: State | None) -> Kind:
         """Return what a source's states mean: the owner's choice, else its domain and class."""
@@ -178,9 +266,22 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         """Hand one state to the guardian: blind when unavailable or unknown, else its value."""
         blind = new is None or new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
         value = None if blind or new is None else new.state
-        return self.guardian.source_state(
-            source, value, now, kind=self.source_kind(source, new), baseline=baseline
-        )
+        kind = self.source_kind(source, new)
+        if (
+            kind in {Kind.MOTION, Kind.PRESENCE}
+            and value not in {None, STATE_ON, STATE_OFF}
+            and source not in self._odd_states
+        ):
+            # A sensor whose states are not on and off cannot say "moving" or "present".
+            self._odd_states.add(source)
+            LOGGER.warning(
+                "%s: %s is read as %s but shows %r, which is neither on nor off",
+                self.name,
+                source,
+                kind,
+                value,
+            )
+        return self.guardian.source_state(source, value, now, kind=kind, baseline=baseline)
 
     @callback
     def _async_tick(self, now: datetime) -> None:
@@ -264,8 +365,11 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         # Asking the store again would push its write back each time: a source that changes
         # every few seconds would keep the state from ever reaching the disk before a power cut.
         if at_once:
-            self._save_pending = True
-            self._store.async_delay_save(self._state_to_save, 0)
+            # A write now replaces any delayed one.
+            self._save_pending = False
+            self.config_entry.async_create_background_task(
+                self.hass, self._store.async_save(self.guardian.to_dict()), "home_guardian save"
+            )
         elif not self._save_pending:
             self._save_pending = True
             self._store.async_delay_save(self._state_to_save, GUARDIAN_SAVE_DELAY)

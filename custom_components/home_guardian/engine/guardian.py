@@ -71,6 +71,7 @@ The guardian never reads the wall clock: every call takes `now`, an aware dateti
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -913,6 +914,40 @@ class InactivityGuardian:
         return []
 
     # Storage.
+
+    @classmethod
+    def salvaged(cls, config: GuardianConfig, data: Any) -> InactivityGuardian:
+        """Start from what can be read of state that `__init__` refused (damaged, or newer).
+
+        The open alert (with its level and `since`), the mode, the last activity and the quiet
+        count are what a family must not lose; each is taken if it reads, else left fresh.
+        """
+        guardian = cls(config)
+        if not isinstance(data, Mapping):
+            return guardian
+        readable = (KeyError, TypeError, ValueError, AttributeError)
+        with suppress(*readable):
+            guardian._mode = Mode(data["mode"])
+        with suppress(*readable):
+            alert, level = Alert(data["alert"]), int(data["level"])
+            since = _stored_moment(data["alert_since"])
+            if alert is not Alert.NONE and level >= 1 and since is not None:
+                guardian._alert, guardian._level, guardian._alert_since = alert, level, since
+                guardian._alert_reason = Reason(data["alert_reason"])
+        with suppress(*readable):
+            guardian._last_activity = _stored_moment(data["last_activity"])
+        with suppress(*readable):
+            clock = _stored_moment(data["clock"])
+            quiet_since = _stored_moment(data["quiet_since"])
+            quiet = _stored_seconds(data["quiet_seconds"])
+            day_quiet = _stored_seconds(data["day_quiet_seconds"])
+            guardian._clock = guardian._done = clock
+            guardian._quiet_since, guardian._quiet, guardian._day_quiet = (
+                quiet_since,
+                quiet,
+                day_quiet,
+            )
+        return guardian
 
     def to_dict(self) -> dict[str, Any]:
         """Return the whole state as JSON-safe data, for HA's Store."""
