@@ -16,16 +16,25 @@ How the learned routine works, in plain words:
   active hours is filed there, and the morning starts a new silence, so waking up late is
   judged against the usual mornings rather than against the night.
 - Recent weeks count most: every filed silence weighs half as much four weeks later.
+- It also counts, for each quarter-hour of the week, how long it was watched with nobody
+  moving (time in which a silence could have begun).
 - For a silence that began at a given time, the routine looks at the silences filed within an
   hour either side of it (nearer ones weigh more: 1 at the same quarter-hour down to 0.2 an
-  hour away), on the same weekday at full weight and on the other weekdays at half weight. The
-  **usual longest silence** is the longest one still carrying real weight there: the length
-  that the longer filed silences, all together, weigh less than a third of one fresh silence.
-  So a silence seen even once in the last weeks at about that time is usual, not an alarm.
-- The guardian allows 1.75 times that usual longest silence, and never less than
-  `learned_min_minutes`: a silence that begins when the home is normally busy alerts early, one
-  that begins when a long nap usually begins gets a long allowance, and where silences of
-  more than 16 hours are usual the routine has no say.
+  hour away), on the same weekday at full weight and on the other weekdays at half weight. It
+  allows the longer of two lengths:
+  - 1.75 times the **usual longest silence**: the longest one still carrying real weight there
+    (the longer filed silences, all together, weigh less than a third of one fresh silence), so
+    a silence seen even once in the last weeks at about that time is usual, not an alarm;
+  - the length that silences beginning then would pass only 0.05 times a month: long silences
+    are taken to fade out like an exponential tail, as often as they began per quarter-hour
+    watched and lasting as far past 20 minutes as the filed ones did on average (with two
+    assumed silences of 50 minutes before there are any). Rare but possible silences are
+    allowed for before they are ever seen.
+  The guardian never allows less than `learned_min_minutes`. Where silences of more than 16
+  hours are usual, or the time was hardly watched with nobody moving (a television keeping the
+  camera busy every evening), the routine has no say.
+- It applies only in active hours: a night's silence ends when the person wakes, whatever time
+  it began; the night limit and `expected_by` judge it.
 - The routine starts to apply after two weeks of watched quarter-hours.
 - It can only bring an alert forward: the fixed limits (`inactivity_minutes`,
   `night_inactivity_minutes`, `expected_by`) always apply as the latest time to alert.
