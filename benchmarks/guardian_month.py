@@ -38,12 +38,9 @@ import statistics
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from custom_components.home_guardian.engine.guardian import (
-    Alert,
-    AlertChange,
-    GuardianConfig,
-    InactivityGuardian,
-)
+from custom_components.home_guardian.engine.alerts import Alert, AlertChange
+from custom_components.home_guardian.engine.config import GuardianConfig
+from custom_components.home_guardian.engine.guardian import InactivityGuardian
 from custom_components.home_guardian.engine.sources import Kind
 
 ZONE = ZoneInfo("Europe/Berlin")

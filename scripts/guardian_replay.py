@@ -32,14 +32,9 @@ from engine_import import load_engine
 
 load_engine()
 
-from engine.guardian import (  # noqa: E402 - after load_engine()
-    OPTIONS,
-    AlertChange,
-    GuardianConfig,
-    GuardianConfigError,
-    InactivityGuardian,
-    Mode,
-)
+from engine.alerts import AlertChange, Mode  # noqa: E402 - after load_engine()
+from engine.config import OPTIONS, GuardianConfig, GuardianConfigError  # noqa: E402
+from engine.guardian import InactivityGuardian  # noqa: E402
 from engine.sources import Kind  # noqa: E402 - after load_engine()
 
 SOURCE_EVENTS: Final = frozenset({"activity", "blind", "seeing", "state"})

@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
-from .engine.guardian import Alert
+from .engine.alerts import Alert
 from .entity import GuardianEntity, HomeGuardianEntity
 from .guardian import GuardianCoordinator, GuardianSnapshot
 

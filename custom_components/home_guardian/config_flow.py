@@ -74,10 +74,10 @@ from .const import (
 )
 from .coordinator import HomeGuardianConfigEntry
 from .credentials import UnsealError, async_get_cipher, seal, unseal
+from .engine.config import GuardianConfigError
 from .engine.frame_source import StreamError, grab_frame
 from .engine.frames import encode_jpeg
 from .engine.geometry import draw_zones
-from .engine.guardian import GuardianConfigError
 from .engine.sources import Kind
 from .engine.urls import InvalidUrlError, StreamAddress, parse_camera_url
 from .guardian import derived_kind, guardian_config

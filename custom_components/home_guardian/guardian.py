@@ -40,17 +40,12 @@ from .const import (
     GUARDIAN_SAVE_DELAY,
     LOGGER,
 )
+from .engine.alerts import Alert, AlertChange, Mode, Reason
 from .engine.clock import ClockWatch, elapsed_seconds
-from .engine.guardian import (
-    Alert,
-    AlertChange,
-    GuardianConfig,
-    InactivityGuardian,
-    Mode,
-    Reason,
-    StoredStateError,
-)
+from .engine.config import GuardianConfig
+from .engine.guardian import InactivityGuardian
 from .engine.sources import Kind, kind_for
+from .engine.state import StoredStateError
 
 STORAGE_VERSION = 1
 # The inactive-for sensor moves on this often; finer would only fill the recorder.

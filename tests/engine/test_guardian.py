@@ -16,16 +16,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.home_guardian.engine.guardian import (
-    Alert,
-    AlertChange,
-    GuardianConfig,
-    GuardianConfigError,
-    InactivityGuardian,
-    Mode,
-    Reason,
-    StoredStateError,
-)
+from custom_components.home_guardian.engine.alerts import Alert, AlertChange, Mode, Reason
+from custom_components.home_guardian.engine.config import GuardianConfig, GuardianConfigError
+from custom_components.home_guardian.engine.guardian import InactivityGuardian
 from custom_components.home_guardian.engine.routine import LearnedRoutine
 from custom_components.home_guardian.engine.schedule import (
     DailySchedule,
@@ -35,6 +28,7 @@ from custom_components.home_guardian.engine.schedule import (
     wall_instant,
 )
 from custom_components.home_guardian.engine.sources import Kind, Meaning, kind_for, meaning
+from custom_components.home_guardian.engine.state import StoredStateError
 
 REPO = Path(__file__).resolve().parents[2]
 REPLAY = REPO / "scripts" / "guardian-replay"

@@ -20,6 +20,7 @@ from unavailable is where the next change starts from, never activity or an alar
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Final
 
@@ -74,3 +75,66 @@ def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
             return Meaning.ACTIVITY
         case Kind.ALARM:
             return Meaning.NOTHING if after == OFF else Meaning.ALARM
+
+
+class SourceBook:
+    """What each source last showed while running, and which motion sources count as moving.
+
+    Nothing here is stored: after a restart every source starts from the state it shows then.
+    A motion source counts as moving from the change that turned it on until it turns off, or
+    until `stuck_after` has passed, when it is taken as stuck until its next change.
+    """
+
+    def __init__(self, stuck_after: timedelta) -> None:
+        """Start knowing nothing of any source."""
+        self._stuck_after = stuck_after
+        self._states: dict[str, str] = {}
+        self._moving_since: dict[str, datetime] = {}
+        self._stuck: set[str] = set()
+
+    @property
+    def stuck(self) -> frozenset[str]:
+        """Return the motion sources on for too long, which count again when they change."""
+        return frozenset(self._stuck)
+
+    def report(
+        self, source: str, state: str, kind: Kind, now: datetime, *, baseline: bool
+    ) -> Meaning:
+        """Note what `source` shows at `now` and return what that means."""
+        before = None if baseline else self._states.get(source)
+        self._states[source] = state
+        if before is None:
+            # A motion source already on when first seen does not count until it changes.
+            self._moving_since.pop(source, None)
+        found = meaning(kind, before, state)
+        if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
+            self._stuck.discard(source)
+            self._moving_since.pop(source, None)
+        if found is Meaning.MOTION_STARTS:
+            self._moving_since[source] = now
+        return found
+
+    def lost(self, source: str) -> None:
+        """Forget what a source showed: it went blind, or is no longer followed."""
+        self._states.pop(source, None)
+        self._moving_since.pop(source, None)
+
+    def forget(self, source: str) -> None:
+        """Forget a source entirely."""
+        self.lost(source)
+        self._stuck.discard(source)
+
+    def stops_counting(self) -> list[datetime]:
+        """Return when each moving source stops counting, if it stays on."""
+        return [start + self._stuck_after for start in self._moving_since.values()]
+
+    def moving(self, at: datetime) -> bool:
+        """Tell whether a motion source counts as moving from `at` to the next boundary."""
+        return any(end > at for end in self.stops_counting())
+
+    def expire(self, boundary: datetime) -> None:
+        """Take motion sources on since `stuck_after` before `boundary` as stuck."""
+        for source, start in list(self._moving_since.items()):
+            if start + self._stuck_after <= boundary:
+                del self._moving_since[source]
+                self._stuck.add(source)
