@@ -132,10 +132,10 @@ async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry
     return await set_up_entry(hass, entry)
 
 
-def install_blueprint(folder: Path) -> None:
-    """Put the repository's blueprint where Home Assistant looks for blueprints."""
+def install_blueprint(folder: Path, name: str = "inactivity_alert.yaml") -> None:
+    """Put one of the repository's blueprints where Home Assistant looks for blueprints."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(BLUEPRINTS / "inactivity_alert.yaml", folder / "inactivity_alert.yaml")
+    shutil.copy(BLUEPRINTS / name, folder / name)
 
 
 async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: float) -> None:
@@ -772,6 +772,62 @@ async def test_blueprint_tells_the_family_and_takes_i_am_ok(
     assert state_of(hass, INACTIVITY) == STATE_OFF
     assert on_duty[-1].data["title"] == "Grandma: all is well"
     assert on_duty[-1].data["message"].strip() == "Someone said all is OK."
+
+
+async def test_morning_summary_sensors_event_and_blueprint(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """The day's first activity fills the wake-up sensor and sends one short morning message."""
+    await hass.async_add_executor_job(
+        install_blueprint,
+        Path(hass.config.path("blueprints", "automation", "home_guardian")),
+        "morning_message.yaml",
+    )
+    family = async_mock_service(hass, "notify", "family")
+    summaries = async_capture_events(hass, "home_guardian_daily_summary")
+    freezer.move_to("2026-03-02T02:00:00+00:00")
+    entry = await set_up(hass, guardian_entry())
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": "home_guardian/morning_message.yaml",
+                    "input": {
+                        "guardian": entry.entry_id,
+                        "notify": "notify.family",
+                        "person": "Mum",
+                    },
+                }
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    # Up once in the night, then from 07:12 on.
+    for wait, state in ((0, STATE_ON), (3, STATE_OFF), (309, STATE_ON), (3, STATE_OFF)):
+        await advance(hass, freezer, wait)
+        hass.states.async_set(HALL, state, MOTION_CLASS)
+        await hass.async_block_till_done()
+    await hass.async_block_till_done()
+    assert len(summaries) == 1
+    assert summaries[0].data["night_activity"] == 1
+    assert summaries[0].data["usual"] is None
+    assert family[-1].data["title"] == "Mum: good morning"
+    assert family[-1].data["message"].startswith("Mum was up at 07:12, the first mornings")
+    assert "(moving 1 time in the night)" in family[-1].data["message"]
+    wake_up = dt_util.parse_datetime(state_of(hass, "sensor.grandma_woke_up_at") or "")
+    assert wake_up == dt_util.parse_datetime("2026-03-02T07:12:00+00:00")
+    assert state_of(hass, "sensor.grandma_activity_today") == "1"
+    assert state_of(hass, "sensor.grandma_night_activity") == "1"
+    # The kettle later on is no second summary, and the counts survive a restart.
+    hass.states.async_set(KETTLE, STATE_ON)
+    await hass.async_block_till_done()
+    assert len(summaries) == 1
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.grandma_activity_today") == "2"
+    assert hass_storage[f"home_guardian.summary.{entry.entry_id}"]["data"]["activity_today"] == 2
 
 
 async def test_logbook_describes_alerts(hass: HomeAssistant) -> None:

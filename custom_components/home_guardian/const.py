@@ -70,6 +70,10 @@ CONF_ALARM_SOURCES: Final = "alarm_sources"
 CONF_ALARM_LEVEL: Final = "alarm_level"
 
 EVENT_ALERT: Final = "home_guardian_alert"
+# Once a day, at the first activity of the day: the wake-up, the night and yesterday.
+EVENT_DAILY_SUMMARY: Final = "home_guardian_daily_summary"
+# The day's counts may wait this long to reach the disk; a lost minute of counts is harmless.
+SUMMARY_SAVE_DELAY: Final = 60.0
 SERVICE_ACKNOWLEDGE: Final = "acknowledge"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 # Time left for the guardian's store to catch up after a burst of activity.

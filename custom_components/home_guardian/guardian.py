@@ -37,15 +37,19 @@ from .const import (
     CONF_SOURCES,
     DOMAIN,
     EVENT_ALERT,
+    EVENT_DAILY_SUMMARY,
     GUARDIAN_SAVE_DELAY,
     LOGGER,
+    SUMMARY_SAVE_DELAY,
 )
 from .engine.alerts import Alert, AlertChange, Mode, Reason
 from .engine.clock import ClockWatch, elapsed_seconds
 from .engine.config import GuardianConfig
 from .engine.guardian import InactivityGuardian
+from .engine.schedule import DailySchedule
 from .engine.sources import Kind, kind_for
 from .engine.state import StoredStateError
+from .engine.summary import DailySummary, DaySummary
 
 STORAGE_VERSION = 1
 # The inactive-for sensor moves on this often; finer would only fill the recorder.
@@ -88,6 +92,10 @@ class GuardianSnapshot:
     mode: Mode
     can_see: bool
     sources: Mapping[str, bool]
+    wake_up: datetime | None
+    activity_today: int
+    usual_activity: float | None
+    night_activity: int
 
 
 type GuardianConfigEntry = ConfigEntry[GuardianCoordinator]
@@ -128,6 +136,10 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self.config = guardian_config(hass, entry.options)
         self._store = GuardianStore(hass, STORAGE_VERSION, f"{DOMAIN}.guardian.{entry.entry_id}")
         self.guardian = InactivityGuardian(self.config)
+        self._summary_store = GuardianStore(
+            hass, STORAGE_VERSION, f"{DOMAIN}.summary.{entry.entry_id}"
+        )
+        self.summary = DailySummary(self._active_hours())
         self._cancel_timer: Callable[[], None] | None = None
         self._due: datetime | None = None
         self._clock = ClockWatch(elapsed_seconds)
@@ -150,6 +162,11 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                     self.guardian = InactivityGuardian(self.config, stored)
                 except StoredStateError:
                     await self._async_keep_unreadable(stored)
+        try:
+            summary = await self._summary_store.async_load()
+        except StoreFromNewerVersionError:
+            summary = None  # Counts of a few days, not worth a repair issue: start afresh.
+        self.summary = DailySummary(self._active_hours(), summary)
         changes = self.guardian.resume(now)
         known = set(self.guardian.sources)
         for source in known - set(self.sources):
@@ -213,7 +230,12 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     def _async_source_changed(self, event: Event[EventStateChangedData]) -> None:
         """Tell the guardian what a source's new state means."""
         now, changes = self._now()
+        counted = self.guardian.activity_seen
         changes += self._observe(event.data["entity_id"], event.data["new_state"], now)
+        if self.guardian.activity_seen > counted:
+            if (day := self.summary.activity(now)) is not None:
+                self._fire_summary(day)
+            self._summary_store.async_delay_save(self.summary.to_dict, SUMMARY_SAVE_DELAY)
         self._publish(changes, now)
         if self.hass.is_running:
             self._async_check_missing(self.hass)
@@ -374,6 +396,35 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._save_pending = False
         return self.guardian.to_dict()
 
+    def _fire_summary(self, day: DaySummary) -> None:
+        """Tell automations how the night went and when the day began."""
+
+        def moment(value: datetime | None) -> str | None:
+            """Write an instant in local time, as a message shows it."""
+            return dt_util.as_local(value).isoformat() if value else None
+
+        self.hass.bus.async_fire(
+            EVENT_DAILY_SUMMARY,
+            {
+                "config_entry_id": self.config_entry.entry_id,
+                "name": self.config_entry.title,
+                "wake_up": moment(day.wake_up),
+                "usual_wake_up": moment(day.usual_wake_up),
+                "usual": day.usual,
+                "night_activity": day.night_activity,
+                "yesterday_activity": day.yesterday_activity,
+                "usual_activity": day.usual_activity,
+            },
+        )
+
+    def _active_hours(self) -> DailySchedule:
+        """Return the guardian's active hours."""
+        return DailySchedule(
+            zone=self.config.zone,
+            active_start=self.config.active_start,
+            active_end=self.config.active_end,
+        )
+
     def _event_base(self) -> dict[str, Any]:
         """Return what identifies this guardian, and its last activity, in its events."""
         last = self.guardian.last_activity
@@ -396,6 +447,14 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             mode=guardian.mode,
             can_see=guardian.can_see,
             sources=guardian.sources,
+            wake_up=self.summary.wake_up,
+            activity_today=self.summary.activity_today,
+            usual_activity=(
+                self.summary.usual_activity(weekday)
+                if (weekday := self.summary.weekday) is not None
+                else None
+            ),
+            night_activity=self.summary.night_activity,
         )
 
     def _schedule(self, now: datetime) -> None:
@@ -423,6 +482,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     async def async_save(self) -> None:
         """Write the state now, as on unload."""
         await self._store.async_save(self.guardian.to_dict())
+        await self._summary_store.async_save(self.summary.to_dict())
 
     async def _async_update_data(self) -> GuardianSnapshot:
         """Return the current snapshot; the guardian pushes, it is never polled."""

@@ -29,6 +29,7 @@ from custom_components.home_guardian.engine.schedule import (
 )
 from custom_components.home_guardian.engine.sources import Kind, Meaning, kind_for, meaning
 from custom_components.home_guardian.engine.state import StoredStateError
+from custom_components.home_guardian.engine.summary import DailySummary, DaySummary
 
 REPO = Path(__file__).resolve().parents[2]
 REPLAY = REPO / "scripts" / "guardian-replay"
@@ -874,6 +875,47 @@ def test_kinds_from_domain_and_device_class() -> None:
     assert meaning(Kind.ALARM, "off", "on") is Meaning.ALARM
     assert meaning(Kind.ALARM, "on", "off") is Meaning.NOTHING
     assert meaning(Kind.MOTION, "unknown", "detected") is Meaning.ACTIVITY
+
+
+# The daily summary.
+
+
+def test_daily_summary_counts_days_nights_and_wake_ups() -> None:
+    """One summary a day, at the wake-up: usual or not, the night's and yesterday's activity."""
+    schedule = DailySchedule(zone=ZONE, active_start=time(7), active_end=time(22))
+    summary = DailySummary(schedule)
+    told: list[DaySummary] = []
+    for day in range(10):
+        morning = datetime.combine(date(2024, 3, 4) + timedelta(days=day), time(0), tzinfo=ZONE)
+        if day == 8:
+            continue  # A day with no activity at all counts as zero for its weekday.
+        for moment in (morning + timedelta(hours=3), morning + timedelta(hours=3, minutes=5)):
+            assert summary.activity(moment) is None
+        wake = morning + timedelta(hours=10 if day == 9 else 7, minutes=day)
+        said = [summary.activity(wake + timedelta(minutes=m)) for m in range(0, 5 * 60, 60)]
+        told.extend(day_summary for day_summary in said if day_summary is not None)
+        assert summary.activity(morning + timedelta(hours=23)) is None
+    assert len(told) == 9
+    assert [t.usual for t in told] == [None] * 7 + [True, False]
+    last = told[-1]
+    assert last.wake_up == at("2024-03-13 10:09")
+    usual_wake_up = last.usual_wake_up
+    assert usual_wake_up is not None
+    assert usual_wake_up.astimezone(ZONE).strftime("%H:%M") == "07:03"
+    # The night's two visits (yesterday evening's 23:00 visit belongs to the night before).
+    assert last.night_activity == 2
+    # Yesterday had nothing; that weekday usually has five.
+    assert (last.yesterday_activity, last.usual_activity) == (0, 5)
+    assert told[7].yesterday_activity == 5
+    assert summary.activity_today == 5
+    assert summary.weekday == 2
+    assert summary.usual_activity(2) == 5
+    assert summary.usual_activity(1) == 2.5
+    restored = DailySummary(schedule, json.loads(json.dumps(summary.to_dict())))
+    assert restored.to_dict() == summary.to_dict()
+    assert (
+        DailySummary(schedule, {"day": "not a day"}).to_dict() == DailySummary(schedule).to_dict()
+    )
 
 
 # Storage.

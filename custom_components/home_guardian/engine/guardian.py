@@ -80,6 +80,10 @@ class InactivityGuardian(Timeline):
     at `now`: an event that arrives exactly when a limit is reached wins over the limit.
     """
 
+    # How many bouts of activity began since the guardian was created (not stored): a motion
+    # sensor's start counts, its end (the same bout) does not.
+    activity_seen = 0
+
     # Properties the entities show.
 
     @property
@@ -147,6 +151,7 @@ class InactivityGuardian(Timeline):
         """Record activity from `source`; it clears an inactivity alert and restarts quiet time."""
         now = aware(now)
         changes = self._advance(now, inclusive=False)
+        self.activity_seen += 1
         changes += self._activity(source, now)
         return changes + self._advance(now, inclusive=True)
 
@@ -169,7 +174,10 @@ class InactivityGuardian(Timeline):
         if state is None:
             return changes + self.set_seeing(source, False, now)
         match self._book.report(source, state, kind, now, baseline=baseline):
-            case Meaning.MOTION_STARTS | Meaning.MOTION_ENDS | Meaning.ACTIVITY:
+            case Meaning.MOTION_STARTS | Meaning.ACTIVITY:
+                self.activity_seen += 1
+                changes += self._activity(source, now)
+            case Meaning.MOTION_ENDS:
                 changes += self._activity(source, now)
             case Meaning.ALARM:
                 self._state.sources.setdefault(source, True)
