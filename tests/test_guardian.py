@@ -387,6 +387,9 @@ async def test_unreadable_state_keeps_the_alert_and_says_so(  # noqa: PLR0917
     assert await hass.config_entries.async_unload(entry.entry_id)
     stored = hass_storage[key]
     hass_storage[key] = {**stored, "version": stored_version, "data": {**stored["data"], **damage}}
+    # The day's counts from a newer version are simply started afresh.
+    summary_key = f"home_guardian.summary.{entry.entry_id}"
+    hass_storage[summary_key] = {**hass_storage[summary_key], "version": 2}
 
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

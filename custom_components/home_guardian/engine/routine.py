@@ -25,10 +25,10 @@ How the learned routine works, in plain words:
   - 1.75 times the **usual longest silence**: the longest one still carrying real weight there
     (the longer filed silences, all together, weigh less than a third of one fresh silence), so
     a silence seen even once in the last weeks at about that time is usual, not an alarm;
-  - the length that silences beginning then would pass only 0.05 times a month: long silences
+  - the length that silences beginning then would pass only 0.1 times a month: long silences
     are taken to fade out like an exponential tail, as often as they began per quarter-hour
-    watched and lasting as far past 20 minutes as the filed ones did on average (with two
-    assumed silences of 50 minutes before there are any). Rare but possible silences are
+    watched and lasting as far past 20 minutes as the filed ones did on average (with one
+    assumed silence of 50 minutes besides them). Rare but possible silences are
     allowed for before they are ever seen.
   The guardian never allows less than `learned_min_minutes`. Where silences of more than 16
   hours are usual, or the time was hardly watched with nobody moving (a television keeping the
@@ -60,12 +60,12 @@ OTHER_WEEKDAY: Final = 0.5
 # Longer silences weighing less than this together are too rare to call usual.
 USUAL_WEIGHT: Final = 1 / 3
 MARGIN: Final = 1.75
-# The false alerts the routine may cause, per quarter-hour watched: 0.05 in a month of 16-hour
+# The false alerts the routine may cause, per quarter-hour watched: 0.1 in a month of 16-hour
 # days. Silences longer than those seen are likely in this proportion, as their tail suggests.
-FALSE_ALERT_BUDGET: Final = 0.05 / (30 * 64)
-# What is assumed of long silences before there are any: two of them, 30 minutes past the
-# shortest filed.
-PRIOR_SILENCES: Final = 2.0
+FALSE_ALERT_BUDGET: Final = 0.1 / (30 * 64)
+# What is assumed of long silences before there are any: one, 30 minutes past the shortest
+# filed.
+PRIOR_SILENCES: Final = 1.0
 PRIOR_EXCESS: Final = timedelta(minutes=30)
 # Watched quarter-hours (kernel-weighted) around a time before the routine has its say there.
 ENOUGH_WATCHING: Final = 40.0
