@@ -239,6 +239,22 @@ async def test_presence_is_not_activity(
     assert state_of(hass, INACTIVITY) == STATE_ON
 
 
+async def test_presence_without_activity_warns_when_enabled(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Someone present in the bathroom half an hour with nothing moving: an alert, if enabled."""
+    freezer.move_to(MORNING)
+    hass.states.async_set(BED, STATE_OFF, PRESENCE_CLASS)
+    await set_up(hass, guardian_entry(sources=[HALL, BED], presence_limit_minutes=30))
+    hass.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 29)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 2)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert hass.states.get(INACTIVITY).attributes["reason"] == "presence"
+
+
 async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -52,6 +52,7 @@ from .const import (
     CONF_MOTION_DETECTION,
     CONF_NIGHT_INACTIVITY_MINUTES,
     CONF_ONLY_ZONES,
+    CONF_PRESENCE_LIMIT_MINUTES,
     CONF_PRIVACY_ZONES,
     CONF_SENSITIVITY,
     CONF_SNAPSHOT_URL,
@@ -175,6 +176,11 @@ GUARDIAN_SCHEMA = vol.Schema(
         ),
         vol.Required(CONF_ALARM_LEVEL, default=2): NumberSelector(
             NumberSelectorConfig(min=1, max=9, step=1, mode=NumberSelectorMode.BOX)
+        ),
+        vol.Required(CONF_PRESENCE_LIMIT_MINUTES, default=0): NumberSelector(
+            NumberSelectorConfig(
+                min=0, max=1440, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+            )
         ),
     }
 )

@@ -68,6 +68,8 @@ CONF_MOTION_STUCK_MINUTES: Final = "motion_stuck_minutes"
 # Sources that raise an alarm at once (a fall detector, an SOS button), and its level.
 CONF_ALARM_SOURCES: Final = "alarm_sources"
 CONF_ALARM_LEVEL: Final = "alarm_level"
+# Someone present (mmWave, occupancy) this long with no activity at all is a warning; 0: off.
+CONF_PRESENCE_LIMIT_MINUTES: Final = "presence_limit_minutes"
 
 EVENT_ALERT: Final = "home_guardian_alert"
 # Once a day, at the first activity of the day: the wake-up, the night and yesterday.

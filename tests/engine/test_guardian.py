@@ -864,6 +864,26 @@ def test_states_seen_at_start_up_are_not_activity() -> None:
     ]
 
 
+def test_presence_too_long_without_activity_is_a_warning_when_enabled() -> None:
+    """Present 30 minutes with nothing moving anywhere alerts, if the owner set the limit."""
+    for limit, expected in ((30, [(at("2024-03-04 10:30"), Reason.PRESENCE)]), (0, [])):
+        guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=limit)
+        guardian.source_state("bath", "off", at("2024-03-04 08:00"), kind=Kind.PRESENCE)
+        guardian.activity("hall", at("2024-03-04 09:50"))
+        guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE)
+        changes = guardian.catch_up(at("2024-03-04 11:00"))
+        assert [(c.at, c.reason) for c in changes] == expected
+    # Out again before the limit: nothing; a bath with somebody moving about: nothing either.
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    guardian.source_state("bath", "off", at("2024-03-04 08:00"), kind=Kind.PRESENCE)
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE)
+    guardian.source_state("bath", "off", at("2024-03-04 10:20"), kind=Kind.PRESENCE)
+    guardian.source_state("bath", "on", at("2024-03-04 11:00"), kind=Kind.PRESENCE)
+    guardian.activity("bath_motion", at("2024-03-04 11:20"))
+    assert guardian.catch_up(at("2024-03-04 11:45")) == []
+    assert guardian.next_check(at("2024-03-04 11:45")) == at("2024-03-04 11:50")
+
+
 def test_kinds_from_domain_and_device_class() -> None:
     """Motion and presence classes of binary sensors have their kinds; the rest are changes."""
     assert kind_for("binary_sensor", "motion") is Kind.MOTION
@@ -1154,6 +1174,10 @@ def test_config_defaults_and_formats() -> None:
         ({"time_zone": 1}, "time_zone", "invalid_time_zone"),
         ({"visitors_factor": 0.5}, "visitors_factor", "invalid_factor"),
         ({"visitors_factor": "2"}, "visitors_factor", "invalid_factor"),
+        ({"alarm_level": 0}, "alarm_level", "invalid_level"),
+        ({"alarm_level": 2.5}, "alarm_level", "invalid_level"),
+        ({"presence_limit_minutes": -1}, "presence_limit_minutes", "invalid_minutes"),
+        ({"motion_stuck_minutes": 0}, "motion_stuck_minutes", "invalid_minutes"),
     ],
 )
 def test_bad_config_is_refused(options: dict[str, Any], option: str, key: str) -> None:

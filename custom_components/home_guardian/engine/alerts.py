@@ -38,6 +38,7 @@ class Reason(StrEnum):
     SEEING = "seeing"
     AWAY = "away"
     ALARM = "alarm"
+    PRESENCE = "presence"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -122,6 +122,7 @@ _READERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "learned_min_minutes": _minutes_option,
     "motion_stuck_minutes": _minutes_option,
     "alarm_level": _level_option,
+    "presence_limit_minutes": _grace_option,
 }
 
 
@@ -145,6 +146,8 @@ class GuardianConfig:
     - `learned_min_minutes`: the shortest quiet the learned routine may alert after (45).
     - `motion_stuck_minutes`: how long a motion source may stay on and still count (240).
     - `alarm_level`: the level at which an alarm source's alert starts (2).
+    - `presence_limit_minutes`: how long someone may be present with no activity at all before
+      an alert, as after a fall in the bathroom (0: off).
     """
 
     active_start: time = time(7, 0)
@@ -160,6 +163,7 @@ class GuardianConfig:
     learned_min_minutes: float = 45.0
     motion_stuck_minutes: float = 240.0
     alarm_level: int = 2
+    presence_limit_minutes: float = 0.0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GuardianConfig:

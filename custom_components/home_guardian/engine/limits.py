@@ -10,6 +10,8 @@ the counter grows while nothing happens, and the reason an alert gives when it f
 - the day's first `expected_by` deadline, as seeing time since the day's start, while nothing
   has happened since (`expected_by`; home mode only);
 - the learned routine's allowance for the silence in progress (`routine`, see `routine.py`);
+- with `presence_limit_minutes` set, someone present (a presence source on) with no activity
+  anywhere may last that long (`presence`): a person on the bathroom floor is still "present";
 - blindness may last `blind_grace_minutes` before "cannot monitor" (`blind`);
 - an open inactivity alert or alarm rises a level at each `escalate_after_minutes` (`escalated`).
 
@@ -94,6 +96,7 @@ def rules_in_force(
     *,
     seeing: bool,
     moving: bool,
+    present_since: datetime | None = None,
 ) -> list[Rule]:
     """Return each rule in force at `start`, the fixed rules before the routine."""
     if state.mode is Mode.AWAY and state.alert is not Alert.ALARM:
@@ -116,6 +119,10 @@ def rules_in_force(
             rules.append(Rule(state.day_quiet, budget, quiet_grows, Reason.EXPECTED_BY))
         if (allowance := routine_allowance(state, config, schedule, start)) is not None:
             rules.append(Rule(quiet, allowance, quiet_grows, Reason.ROUTINE))
+        if config.presence_limit_minutes and present_since is not None:
+            present = min(state.quiet, max(start - present_since, timedelta(0)))
+            limit = timedelta(minutes=config.presence_limit_minutes * factor)
+            rules.append(Rule(present, limit, quiet_grows, Reason.PRESENCE))
     if state.alert is Alert.NONE and not seeing and not state.blind_acknowledged:
         grace = timedelta(minutes=config.blind_grace_minutes)
         rules.append(Rule(state.blind, grace, True, Reason.BLIND))

@@ -90,6 +90,7 @@ class SourceBook:
         self._stuck_after = stuck_after
         self._states: dict[str, str] = {}
         self._moving_since: dict[str, datetime] = {}
+        self._present_since: dict[str, datetime] = {}
         self._stuck: set[str] = set()
 
     @property
@@ -103,6 +104,12 @@ class SourceBook:
         """Note what `source` shows at `now` and return what that means."""
         before = None if baseline else self._states.get(source)
         self._states[source] = state
+        if kind is Kind.PRESENCE:
+            # Someone there since this change, or (at start-up) since at least now.
+            if state != ON:
+                self._present_since.pop(source, None)
+            elif before != ON:
+                self._present_since.setdefault(source, now)
         if before is None:
             # A motion source already on when first seen does not count until it changes.
             self._moving_since.pop(source, None)
@@ -118,11 +125,16 @@ class SourceBook:
         """Forget what a source showed: it went blind, or is no longer followed."""
         self._states.pop(source, None)
         self._moving_since.pop(source, None)
+        self._present_since.pop(source, None)
 
     def forget(self, source: str) -> None:
         """Forget a source entirely."""
         self.lost(source)
         self._stuck.discard(source)
+
+    def present_since(self) -> datetime | None:
+        """Return since when someone has been present without a break, if anyone is."""
+        return min(self._present_since.values(), default=None)
 
     def stops_counting(self) -> list[datetime]:
         """Return when each moving source stops counting, if it stays on."""

@@ -235,6 +235,7 @@ class Timeline(ABC):
             start,
             seeing=self.can_see,
             moving=self._book.moving(start),
+            present_since=self._book.present_since(),
         )
         return first_due(rules, start, end)
 
