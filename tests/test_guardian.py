@@ -50,11 +50,14 @@ from custom_components.home_guardian.const import (
     KIND_GUARDIAN,
 )
 from custom_components.home_guardian.diagnostics import async_get_config_entry_diagnostics
+from custom_components.home_guardian.engine.sources import Kind
 from custom_components.home_guardian.logbook import async_describe_events
-from tests.common import camera_entry, set_up_entry, state_of
+from tests.cameras.servers import RtspCamera
+from tests.common import camera_entry, set_up_entry, state_of, wait_for
 
 BLUEPRINTS = Path(__file__).parents[1] / "blueprints" / "automation" / "home_guardian"
 HALL = "binary_sensor.hall_motion"
+CAMERA_MOTION = "binary_sensor.living_room_motion"
 BED = "binary_sensor.bedroom_presence"
 PRESENCE_CLASS = {"device_class": "occupancy"}
 HELP = "input_boolean.help"
@@ -221,6 +224,31 @@ async def test_motion_that_stays_on_is_activity_until_it_looks_stuck(
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVITY) == STATE_OFF
     assert alerts[-1].data["alert"] == "cleared"
+
+
+async def test_a_real_cameras_motion_counts_while_it_is_on(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """People walking in real footage from the RTSP test camera: activity for as long as seen."""
+    camera = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+    entry = await set_up_entry(hass, guardian_entry(sources=[CAMERA_MOTION]))
+    coordinator = entry.runtime_data
+    assert coordinator.source_kind(CAMERA_MOTION, hass.states.get(CAMERA_MOTION)) is Kind.MOTION
+
+    def moving() -> bool:
+        """Tell whether the camera sees motion that the guardian saw begin."""
+        return (
+            state_of(hass, CAMERA_MOTION) == STATE_ON
+            and coordinator.guardian.last_activity is not None
+        )
+
+    await wait_for(moving, limit=40)
+    # No await in between: the sensor is still on, so nothing counts as quiet.
+    assert coordinator.guardian.inactive_for(dt_util.utcnow()) == timedelta(0)
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(camera.entry_id)
+    await hass.async_block_till_done()
 
 
 async def test_presence_is_not_activity(
