@@ -299,6 +299,10 @@ def main(argv: list[str]) -> int:
     except BrokenPipeError:
         # The reader stopped early (`| head`): not an error of the trace.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (ArithmeticError, RuntimeError, ValueError) as err:
+        # A trace the checks let through but the guardian cannot follow: still one line.
+        print(f"guardian-replay: cannot replay the trace: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

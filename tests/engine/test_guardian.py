@@ -1344,6 +1344,27 @@ def test_replay_command_refuses_bad_traces(tmp_path: Path, lines: list[str], mes
     assert len(result.stderr.splitlines()) == 1
 
 
+def test_replay_command_never_shows_a_traceback(
+    tmp_path: Path,
+    cli: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Whatever goes wrong while replaying, the command says it in one line and exits 2."""
+
+    def stuck(_self: object, _until: datetime) -> list[AlertChange]:
+        """Fail as a guardian whose clock would not move would."""
+        raise RuntimeError("the guardian's next check does not move forward")
+
+    # The command's own copy of the engine, as it runs.
+    monkeypatch.setattr(cli.InactivityGuardian, "catch_up", stuck)
+    assert cli.main([str(TRACES / "fall_mid_morning.jsonl")]) == 2
+    error = capsys.readouterr().err
+    assert error.splitlines() == [
+        "guardian-replay: cannot replay the trace: the guardian's next check does not move forward"
+    ]
+
+
 def test_replay_command_usage_and_files(tmp_path: Path, cli: ModuleType) -> None:
     """Missing arguments, missing or undecodable files exit 2; "-" reads standard input."""
     for arguments in ([], [str(tmp_path / "missing.jsonl")]):
