@@ -2,12 +2,18 @@
 
 The trace is JSON lines: first `{"config": {...}}` (the guardian's options), then events in
 time order, each with `"t"` (ISO 8601 with offset) and `"event"`: `activity`, `blind` and
-`seeing` (with `"source"`), `down` (with `"until"`: Home Assistant not running in between),
-`acknowledge`, `mode` (with `"mode"`: home, away or visitors), and last `end`. Between events
-the clock stops at every time the guardian asks to be checked, so alerts print at the exact
-time they fall due. A `t` earlier than the one before is a clock that jumped backwards.
-Output lines are `{"t": ..., "alert": "inactivity" | "cannot_monitor" | "cleared", "level": N}`
-with `t` in the configured time zone. Bad input: a message on stderr and exit status 2.
+`seeing` (with `"source"`), `state` (with `"source"` and `"state"`, such as "on" or "off"),
+`down` (with `"until"`: Home Assistant not running in between), `acknowledge`, `mode` (with
+`"mode"`: home, away or visitors), and last `end`. A source's first event may give its
+`"kind"` (motion, presence, change or alarm; motion when not given), which says what its
+states mean. As in Home Assistant, a source's first `state` is what the guardian finds when it
+starts watching it, never a change; after `down`, every source's last state is read afresh
+the same way. Between events the clock stops at every time the guardian asks to be checked,
+so alerts print at the exact time they fall due. A `t` earlier than the one before is a clock
+that jumped backwards. Output lines are `{"t": ..., "alert": "inactivity" | "cannot_monitor" |
+"alarm" | "cleared", "level": N, "reason": ...}` with `t` in the configured time zone. Bad
+input (an unknown option, event or field, a time outside 1971-2200, a trace longer than five
+years): a one-line message on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 import json
 import os
 from pathlib import Path
@@ -26,16 +32,30 @@ from engine_import import load_engine
 
 load_engine()
 
-from engine.guardian import (  # noqa: E402 - after load_engine()
-    AlertChange,
-    GuardianConfig,
-    GuardianConfigError,
-    InactivityGuardian,
-    Mode,
-)
+from engine.alerts import AlertChange, Mode  # noqa: E402 - after load_engine()
+from engine.config import OPTIONS, GuardianConfig, GuardianConfigError  # noqa: E402
+from engine.guardian import InactivityGuardian  # noqa: E402
+from engine.sources import Kind  # noqa: E402 - after load_engine()
 
-SOURCE_EVENTS: Final = frozenset({"activity", "blind", "seeing"})
+SOURCE_EVENTS: Final = frozenset({"activity", "blind", "seeing", "state"})
 EVENTS: Final = SOURCE_EVENTS | {"down", "acknowledge", "mode", "end"}
+# The fields each event may have besides "t" and "event".
+FIELDS: Final = {
+    "activity": {"source", "kind"},
+    "blind": {"source", "kind"},
+    "seeing": {"source", "kind"},
+    "state": {"source", "kind", "state"},
+    "down": {"until"},
+    "acknowledge": set(),
+    "mode": {"mode"},
+    "end": set(),
+}
+# Times a household trace can have; beyond them a replay would run for hours (or overflow).
+EARLIEST: Final = datetime(1971, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
+LONGEST: Final = timedelta(days=5 * 366)
+# Values quoted in error messages are cut to this many characters.
+SHORT: Final = 60
 
 
 class TraceError(Exception):
@@ -60,6 +80,8 @@ class TraceEvent:
     source: str = ""
     until: datetime | None = None
     mode: Mode = Mode.HOME
+    state: str = ""
+    source_kind: Kind = Kind.MOTION
 
 
 def _instant(value: Any, where: str) -> datetime:
@@ -72,19 +94,26 @@ def _instant(value: Any, where: str) -> datetime:
         raise TraceError(f"{where}: not an ISO 8601 time: {value!r}") from None
     if moment.utcoffset() is None:
         raise TraceError(f"{where}: the time needs an offset: {value!r}")
+    try:
+        instant = moment.astimezone(UTC)
+    except OverflowError:
+        instant = EARLIEST - timedelta(days=1)
+    if not EARLIEST <= instant < LATEST:
+        raise TraceError(f"{where}: {value!r} is not between 1971 and 2200")
     return moment
 
 
-def _event(number: int, record: dict[str, Any]) -> TraceEvent:
-    """Check one event line."""
+def _event(number: int, record: dict[str, Any], kinds: dict[str, Kind]) -> TraceEvent:
+    """Check one event line; `kinds` holds each source's kind, set by its first event."""
     where = f"line {number}"
     kind = record.get("event")
-    if kind not in EVENTS:
-        raise TraceError(f"{where}: unknown event {kind!r}")
+    if not isinstance(kind, str) or kind not in EVENTS:
+        raise TraceError(f"{where}: unknown event {_short(kind)}")
+    for key in record:
+        if key not in {"t", "event", *FIELDS[kind]}:
+            raise TraceError(f"{where}: unknown field {_short(key)} for a {kind} event")
     at = _instant(record.get("t"), f"{where}: t")
-    source = record.get("source", "")
-    if kind in SOURCE_EVENTS and (not isinstance(source, str) or not source):
-        raise TraceError(f"{where}: {kind} needs a source name")
+    source, source_kind, state = _source_fields(where, kind, record, kinds)
     until = None
     if kind == "down":
         until = _instant(record.get("until"), f"{where}: until")
@@ -96,25 +125,81 @@ def _event(number: int, record: dict[str, Any]) -> TraceEvent:
             mode = Mode(record.get("mode"))
         except ValueError:
             raise TraceError(
-                f"{where}: mode must be home, away or visitors, got {record.get('mode')!r}"
+                f"{where}: mode must be home, away or visitors, got {_short(record.get('mode'))}"
             ) from None
-    return TraceEvent(line=number, at=at, kind=kind, source=source, until=until, mode=mode)
+    return TraceEvent(
+        line=number,
+        at=at,
+        kind=kind,
+        source=source,
+        until=until,
+        mode=mode,
+        state=state,
+        source_kind=source_kind,
+    )
+
+
+def _source_fields(
+    where: str, kind: str, record: dict[str, Any], kinds: dict[str, Kind]
+) -> tuple[str, Kind, str]:
+    """Check an event's source, its kind and its state."""
+    source = record.get("source", "")
+    if kind in SOURCE_EVENTS and (not isinstance(source, str) or not source):
+        raise TraceError(f"{where}: {kind} needs a source name")
+    source_kind = kinds.get(source, Kind.MOTION)
+    if "kind" in record:
+        try:
+            given = Kind(record["kind"])
+        except ValueError:
+            raise TraceError(
+                f"{where}: kind must be motion, presence, change or alarm, got "
+                f"{_short(record['kind'])}"
+            ) from None
+        if source in kinds and given is not kinds[source]:
+            raise TraceError(f"{where}: kind: {source} is already a {kinds[source]} source")
+        source_kind = given
+    if kind in SOURCE_EVENTS:
+        kinds.setdefault(source, source_kind)
+    state = record.get("state", "")
+    if kind == "state" and (not isinstance(state, str) or not state):
+        raise TraceError(f'{where}: state needs a state, such as "on" or "off"')
+    return source, source_kind, state
+
+
+def _short(value: Any) -> str:
+    """Return a value for an error message, cut short."""
+    text = repr(value)
+    return text if len(text) <= SHORT else text[: SHORT - 3] + "..."
 
 
 def _config(number: int, record: dict[str, Any]) -> GuardianConfig:
     """Check the config line."""
     if not isinstance(record.get("config"), dict):
         raise TraceError(f'line {number}: the first line must be {{"config": {{...}}}}')
+    for key in record:
+        if key != "config":
+            raise TraceError(f"line {number}: unknown field {_short(key)} beside config")
+    for key in record["config"]:
+        if key not in OPTIONS:
+            raise TraceError(f"line {number}: config: unknown option {_short(key)}")
     try:
         return GuardianConfig.from_dict(record["config"])
     except GuardianConfigError as err:
         raise TraceError(f"line {number}: config: {err}") from None
 
 
+def _check_span(number: int, events: list[TraceEvent]) -> None:
+    """Refuse a trace whose last event lies more than five years from its first."""
+    for moment in (events[-1].at, events[-1].until):
+        if moment is not None and abs(moment - events[0].at) > LONGEST:
+            raise TraceError(f"line {number}: the trace spans more than five years")
+
+
 def read_trace(lines: Iterable[str]) -> tuple[GuardianConfig, list[TraceEvent]]:
     """Parse and check a whole trace before anything runs."""
     config: GuardianConfig | None = None
     events: list[TraceEvent] = []
+    kinds: dict[str, Kind] = {}
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -122,6 +207,8 @@ def read_trace(lines: Iterable[str]) -> tuple[GuardianConfig, list[TraceEvent]]:
             record = json.loads(text)
         except ValueError:
             raise TraceError(f"line {number}: not valid JSON") from None
+        except RecursionError:
+            raise TraceError(f"line {number}: nested too deeply") from None
         if not isinstance(record, dict):
             raise TraceError(f"line {number}: expected a JSON object")
         if config is None:
@@ -129,7 +216,8 @@ def read_trace(lines: Iterable[str]) -> tuple[GuardianConfig, list[TraceEvent]]:
             continue
         if events and events[-1].kind == "end":
             raise TraceError(f"line {number}: nothing may follow the end event")
-        events.append(_event(number, record))
+        events.append(_event(number, record, kinds))
+        _check_span(number, events)
     if config is None:
         raise TraceError('the trace is empty: it must start with {"config": {...}}')
     if not events or events[-1].kind != "end":
@@ -140,11 +228,18 @@ def read_trace(lines: Iterable[str]) -> tuple[GuardianConfig, list[TraceEvent]]:
 def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[AlertChange]:
     """Run the events through a guardian, as Home Assistant would, and yield alert changes."""
     guardian = InactivityGuardian(config)
+    # What each source last showed, to be read afresh after a restart as Home Assistant does.
+    states: dict[str, tuple[str, Kind]] = {}
     for event in events:
         yield from guardian.catch_up(event.at)
         match event.kind:
             case "activity":
                 yield from guardian.activity(event.source, event.at)
+            case "state":
+                yield from guardian.source_state(
+                    event.source, event.state, event.at, kind=event.source_kind
+                )
+                states[event.source] = (event.state, event.source_kind)
             case "blind" | "seeing":
                 yield from guardian.set_seeing(event.source, event.kind == "seeing", event.at)
             case "acknowledge":
@@ -156,7 +251,12 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
                 # Home Assistant stops: only what it stored survives, through JSON as in a Store.
                 stored = json.loads(json.dumps(guardian.to_dict()))
                 guardian = InactivityGuardian(config, stored)
-                yield from guardian.resume(event.until or event.at)
+                back = event.until or event.at
+                yield from guardian.resume(back)
+                for source, (state, source_kind) in states.items():
+                    yield from guardian.source_state(
+                        source, state, back, kind=source_kind, baseline=True
+                    )
             case _:  # "end"
                 yield from guardian.evaluate(event.at)
 
@@ -168,6 +268,7 @@ def output_line(change: AlertChange, config: GuardianConfig) -> str:
             "t": change.at.astimezone(config.zone).isoformat(),
             "alert": change.event,
             "level": change.level,
+            "reason": change.reason.value,
         }
     )
 
@@ -179,7 +280,10 @@ def main(argv: list[str]) -> int:
     try:
         arguments = parser.parse_args(argv)
         if arguments.trace == "-":
-            config, events = read_trace(sys.stdin)
+            try:
+                config, events = read_trace(sys.stdin)
+            except UnicodeDecodeError as err:
+                raise TraceError(f"standard input: cannot read ({err})") from None
         else:
             try:
                 with Path(arguments.trace).open(encoding="utf-8") as file:
@@ -195,6 +299,10 @@ def main(argv: list[str]) -> int:
     except BrokenPipeError:
         # The reader stopped early (`| head`): not an error of the trace.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (ArithmeticError, RuntimeError, ValueError) as err:
+        # A trace the checks let through but the guardian cannot follow: still one line.
+        print(f"guardian-replay: cannot replay the trace: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -207,9 +207,10 @@ async def test_bad_stream_source_at_run_time_is_blind(
     await odd_cameras(hass, "oddcam", [OddCamera("Odd", stream=answer)])
     entry = entity_camera_entry("camera.odd", READ_STREAM)
     entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state.recoverable
-    assert state_of(hass, CAMERA) is None
+    # Setup never waits for a camera: the entry loads and its camera stays blind.
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await wait_for(lambda: "gives no stream address Home Guardian can read" in caplog.text)
+    assert state_of(hass, CAMERA) == STATE_UNAVAILABLE
     logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
     assert problem not in logged
     assert "Traceback" not in caplog.text

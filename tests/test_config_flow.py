@@ -526,7 +526,7 @@ async def test_camera_entity_flow_reads_the_stream(
         "camera", DOMAIN, f"{result['result'].entry_id}_camera"
     )
     assert ours != source
-    assert hass.states.get(ours).state == "streaming"
+    await wait_for(lambda: hass.states.get(ours).state == "streaming")
 
     # The same camera entity cannot be added twice.
     flow_id = await _start_camera_entity(hass)

@@ -8,7 +8,7 @@ import shutil
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant import config_entries
+from homeassistant import config_entries, loader
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
 from homeassistant.components.select import DOMAIN as SELECT_DOMAIN, SERVICE_SELECT_OPTION
 from homeassistant.config_entries import ConfigEntryState
@@ -23,6 +23,7 @@ from homeassistant.const import (
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -31,6 +32,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
     async_mock_service,
+    async_test_home_assistant,
 )
 
 from custom_components.home_guardian.const import (
@@ -48,11 +50,19 @@ from custom_components.home_guardian.const import (
     KIND_GUARDIAN,
 )
 from custom_components.home_guardian.diagnostics import async_get_config_entry_diagnostics
+from custom_components.home_guardian.engine.sources import Kind
 from custom_components.home_guardian.logbook import async_describe_events
-from tests.common import camera_entry, set_up_entry, state_of
+from tests.cameras.servers import RtspCamera
+from tests.common import camera_entry, set_up_entry, state_of, wait_for
 
 BLUEPRINTS = Path(__file__).parents[1] / "blueprints" / "automation" / "home_guardian"
 HALL = "binary_sensor.hall_motion"
+CAMERA_MOTION = "binary_sensor.living_room_motion"
+BED = "binary_sensor.bedroom_presence"
+PRESENCE_CLASS = {"device_class": "occupancy"}
+HELP = "input_boolean.help"
+SOS = "event.sos_button"
+ALARM = "binary_sensor.grandma_alarm"
 KETTLE = "switch.kettle"
 INACTIVITY = "binary_sensor.grandma_inactivity"
 CANNOT_MONITOR = "binary_sensor.grandma_cannot_monitor"
@@ -63,6 +73,7 @@ MODE = "select.grandma_mode"
 ACKNOWLEDGE = "button.grandma_i_m_ok"
 TEST_ALERT = "button.grandma_test_alert"
 MORNING = "2026-03-02T08:00:00+00:00"
+MOTION_CLASS = {"device_class": "motion"}
 
 OPTIONS: dict[str, Any] = {
     CONF_SOURCES: [HALL, KETTLE],
@@ -119,15 +130,15 @@ def guardian_entry(**options: Any) -> MockConfigEntry:
 
 async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
     """Add and set up a guardian entry with its sources seeing."""
-    hass.states.async_set(HALL, STATE_OFF)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
     hass.states.async_set(KETTLE, STATE_OFF)
     return await set_up_entry(hass, entry)
 
 
-def install_blueprint(folder: Path) -> None:
-    """Put the repository's blueprint where Home Assistant looks for blueprints."""
+def install_blueprint(folder: Path, name: str = "inactivity_alert.yaml") -> None:
+    """Put one of the repository's blueprints where Home Assistant looks for blueprints."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(BLUEPRINTS / "inactivity_alert.yaml", folder / "inactivity_alert.yaml")
+    shutil.copy(BLUEPRINTS / name, folder / name)
 
 
 async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: float) -> None:
@@ -147,10 +158,11 @@ async def test_quiet_day_raises_escalates_and_clears(
     assert state_of(hass, CANNOT_MONITOR) == STATE_OFF
     assert state_of(hass, MODE) == "home"
 
-    hass.states.async_set(HALL, STATE_ON)
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
     await hass.async_block_till_done()
     assert dt_util.parse_datetime(state_of(hass, LAST_ACTIVITY)) == dt_util.parse_datetime(MORNING)
-    hass.states.async_set(HALL, STATE_OFF)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
 
     await advance(hass, freezer, 179)
     assert state_of(hass, INACTIVITY) == STATE_OFF
@@ -179,6 +191,293 @@ async def test_quiet_day_raises_escalates_and_clears(
     assert [event.data["alert"] for event in alerts] == ["inactivity", "inactivity", "cleared"]
 
 
+async def test_motion_that_stays_on_is_activity_until_it_looks_stuck(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A motion sensor on for hours is somebody moving, until four hours make it look stuck."""
+    freezer.move_to(MORNING)
+    await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    # Three and a half hours of uninterrupted motion: longer than the three-hour limit.
+    await advance(hass, freezer, 210)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    last = dt_util.parse_datetime(state_of(hass, LAST_ACTIVITY) or "")
+    assert last is not None
+    assert dt_util.utcnow() - last <= timedelta(minutes=1)
+    assert "without a pause" not in caplog.text
+    # At four hours it stops counting, with one line in the log; quiet counts from there.
+    await advance(hass, freezer, 31)
+    assert caplog.text.count(f"{HALL} has been on for 240 minutes without a pause") == 1
+    await advance(hass, freezer, 178)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 2)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert alerts[-1].data["reason"] == "quiet"
+    assert caplog.text.count("without a pause") == 1
+    # Its next change counts again.
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert alerts[-1].data["alert"] == "cleared"
+
+
+async def test_a_real_cameras_motion_counts_while_it_is_on(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """People walking in real footage from the RTSP test camera: activity for as long as seen."""
+    camera = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+    entry = await set_up_entry(hass, guardian_entry(sources=[CAMERA_MOTION]))
+    coordinator = entry.runtime_data
+    assert coordinator.source_kind(CAMERA_MOTION, hass.states.get(CAMERA_MOTION)) is Kind.MOTION
+
+    def moving() -> bool:
+        """Tell whether the camera sees motion that the guardian saw begin."""
+        return (
+            state_of(hass, CAMERA_MOTION) == STATE_ON
+            and coordinator.guardian.last_activity is not None
+        )
+
+    await wait_for(moving, limit=40)
+    # No await in between: the sensor is still on, so nothing counts as quiet.
+    assert coordinator.guardian.inactive_for(dt_util.utcnow()) == timedelta(0)
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(camera.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_presence_is_not_activity(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Somebody present, but not moving, is no sign of life: only motion and changes are."""
+    freezer.move_to(MORNING)
+    hass.states.async_set(BED, STATE_OFF, PRESENCE_CLASS)
+    await set_up(hass, guardian_entry(sources=[HALL, KETTLE, BED]))
+    hass.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(BED, STATE_OFF, PRESENCE_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+
+
+async def test_presence_without_activity_warns_when_enabled(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Someone present in the bathroom half an hour with nothing moving: an alert, if enabled."""
+    freezer.move_to(MORNING)
+    hass.states.async_set(BED, STATE_OFF, PRESENCE_CLASS)
+    await set_up(hass, guardian_entry(sources=[HALL, BED], presence_limit_minutes=30))
+    hass.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 29)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 2)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert hass.states.get(INACTIVITY).attributes["reason"] == "presence"
+
+
+async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    hass_storage: dict[str, Any],
+) -> None:
+    """Home Assistant stops and starts again: a presence sensor on throughout is no all-clear."""
+    freezer.move_to(MORNING)
+    hass.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
+    entry = await set_up(hass, guardian_entry(sources=[HALL, BED]))
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    since = hass.states.get(INACTIVITY).attributes["since"]
+    # An options change reloads the guardian, which reads every source afresh.
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "learn": True})
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await hass.async_stop()
+    key = f"home_guardian.guardian.{entry.entry_id}"
+    assert hass_storage[key]["data"]["alert"] == "inactivity"
+
+    # Ten minutes later a fresh Home Assistant starts from what was stored.
+    freezer.tick(timedelta(minutes=10))
+    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
+        restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+        await restarted.config.async_update(time_zone="UTC")
+        restarted.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
+        restarted.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+        copy = MockConfigEntry(
+            domain=DOMAIN,
+            entry_id=entry.entry_id,
+            title=entry.title,
+            data=dict(entry.data),
+            options=dict(entry.options),
+        )
+        await set_up_entry(restarted, copy)
+        events = async_capture_events(restarted, EVENT_ALERT)
+        assert state_of(restarted, INACTIVITY) == STATE_ON
+        assert restarted.states.get(INACTIVITY).attributes["since"] == since
+        assert state_of(restarted, INACTIVE_FOR) == "191"
+        # The alert carries on: it escalates on time, and motion still clears it.
+        await advance(restarted, freezer, 21)
+        assert state_of(restarted, ALERT_LEVEL) == "2"
+        restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        await restarted.async_block_till_done()
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        assert [event.data["alert"] for event in events] == ["inactivity", "cleared"]
+        await restarted.async_stop()
+    assert [event.data["alert"] for event in alerts] == ["inactivity"]
+
+
+async def test_alarm_source_raises_at_once_and_survives_a_restart(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A help button raises one alarm at its level at once; only "I'm OK" ends it."""
+    freezer.move_to(MORNING)
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"help": {}}})
+    hass.states.async_set(SOS, "2026-03-01T10:00:00.000+00:00", {"event_type": "pressed"})
+    entry = await set_up(
+        hass, guardian_entry(alarm_sources=[HELP, SOS], alarm_level=3, escalate_after_minutes=[])
+    )
+    assert state_of(hass, ALARM) == STATE_OFF
+    for _ in range(50):
+        await hass.services.async_call("input_boolean", "toggle", {ATTR_ENTITY_ID: HELP})
+    await hass.async_block_till_done()
+    assert state_of(hass, ALARM) == STATE_ON
+    assert hass.states.get(ALARM).attributes["level"] == 3
+    assert state_of(hass, ALERT_LEVEL) == "3"
+    assert [(e.data["alert"], e.data["level"], e.data["reason"]) for e in alerts] == [
+        ("alarm", 3, "alarm")
+    ]
+    # Movement is no answer to a call for help, and neither is a restart.
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, ALARM) == STATE_ON
+    assert len(alerts) == 1
+    await hass.services.async_call(
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: ACKNOWLEDGE}, blocking=True
+    )
+    assert state_of(hass, ALARM) == STATE_OFF
+    assert alerts[-1].data["alert"] == "cleared"
+    # An event entity's new event is an alarm too.
+    hass.states.async_set(SOS, "2026-03-02T08:01:00.000+00:00", {"event_type": "pressed"})
+    await hass.async_block_till_done()
+    assert state_of(hass, ALARM) == STATE_ON
+    descriptions: dict[str, Any] = {}
+    async_describe_events(hass, lambda _d, event, describe: descriptions.update({event: describe}))
+    assert "asked for help" in descriptions[EVENT_ALERT](alerts[-1])["message"]
+
+
+async def test_source_kinds_are_shown_and_can_be_changed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The options show each source's kind from its class; the owner's choice is kept."""
+    freezer.move_to(MORNING)
+    hass.states.async_set(BED, STATE_OFF, PRESENCE_CLASS)
+    entry = await set_up(hass, guardian_entry(sources=[HALL, KETTLE, BED]))
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**FORM, CONF_SOURCES: [HALL, KETTLE, BED]}
+    )
+    assert result["step_id"] == "guardian_kinds"
+    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    assert defaults == {HALL: "motion", KETTLE: "change", BED: "presence"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {HALL: "motion", KETTLE: "change", BED: "motion"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options["source_kinds"] == {BED: "motion"}
+    # Read as motion now: on for an hour is an hour of activity.
+    hass.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 60)
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], FORM)
+    assert {str(key): key.default() for key in result["data_schema"].schema} == {
+        HALL: "motion",
+        KETTLE: "change",
+    }
+
+
+@pytest.mark.parametrize(
+    ("stored_version", "damage"),
+    [(2, {}), (1, {"routine": "garbled", "version": 9}), (1, {"clock": 5, "sources": None})],
+)
+async def test_unreadable_state_keeps_the_alert_and_says_so(  # noqa: PLR0917
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    hass_storage: dict[str, Any],
+    stored_version: int,
+    damage: dict[str, Any],
+) -> None:
+    """A store from a newer version, or damaged, loads what it can and raises a repair issue."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    await advance(hass, freezer, 181)
+    key = f"home_guardian.guardian.{entry.entry_id}"
+    # Written at once: a power cut now would not lose the alert.
+    assert hass_storage[key]["data"]["alert"] == "inactivity"
+    since = hass.states.get(INACTIVITY).attributes["since"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    stored = hass_storage[key]
+    hass_storage[key] = {**stored, "version": stored_version, "data": {**stored["data"], **damage}}
+    # The day's counts from a newer version are simply started afresh.
+    summary_key = f"home_guardian.summary.{entry.entry_id}"
+    hass_storage[summary_key] = {**hass_storage[summary_key], "version": 2}
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert hass.states.get(INACTIVITY).attributes["since"] == since
+    assert [event.data["alert"] for event in alerts] == ["inactivity"]
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, f"guardian_state_unreadable_{entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_key == "guardian_state_unreadable"
+    # Movement still clears it: the guardian works on.
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+
+
+async def test_missing_and_odd_sources_are_said_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A removed source raises a repair issue until it is back; odd states a log line, once."""
+    freezer.move_to(MORNING)
+    gone = "binary_sensor.old_hall_motion"
+    entry = await set_up(
+        hass,
+        guardian_entry(sources=[HALL, KETTLE, gone], source_kinds={KETTLE: "motion"}),
+    )
+    issue_id = f"guardian_source_missing_{entry.entry_id}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"name": "Grandma", "sources": gone}
+    assert caplog.text.count(f"{gone} not found") == 1
+    # The kettle read as motion shows watts: said once, and the guardian works on.
+    for watts in ("1200", "0", "1800"):
+        hass.states.async_set(KETTLE, watts)
+        await hass.async_block_till_done()
+    assert caplog.text.count("which is neither on nor off") == 1
+    assert caplog.text.count(f"{gone} not found") == 1
+    hass.states.async_set(gone, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
 async def test_clock_jumping_forward_is_not_quiet(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -189,7 +488,9 @@ async def test_clock_jumping_forward_is_not_quiet(
     """Hours the clock skips (NTP at boot) are not quiet; the hours after them are."""
     freezer.move_to(MORNING)
     await set_up(hass, guardian_entry())
-    hass.states.async_set(HALL, STATE_ON)
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
     await hass.async_block_till_done()
     await advance(hass, freezer, 60)
     # The wall clock leaps five hours while only a minute passes on the host.
@@ -228,7 +529,8 @@ async def test_blind_sources_are_not_quiet(
     assert state_of(hass, INACTIVITY) == STATE_OFF
     assert {event.data["alert"] for event in alerts} == {"cannot_monitor"}
 
-    hass.states.async_set(HALL, STATE_OFF)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
     await hass.async_block_till_done()
     assert state_of(hass, CANNOT_MONITOR) == STATE_OFF
     assert alerts[-1].data["alert"] == "cleared"
@@ -299,9 +601,10 @@ async def test_restart_keeps_the_clock_and_fires_what_passed_while_down(
     """A restart does not reset the quiet time; a limit passed while down fires at start."""
     freezer.move_to(MORNING)
     entry = await set_up(hass, guardian_entry())
-    hass.states.async_set(HALL, STATE_ON)
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
     await hass.async_block_till_done()
-    hass.states.async_set(HALL, STATE_OFF)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
     await advance(hass, freezer, 60)
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
@@ -442,6 +745,9 @@ async def test_guardian_options_and_reconfigure(hass: HomeAssistant) -> None:
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**FORM, CONF_INACTIVITY_MINUTES: 120}
     )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "guardian_kinds"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.runtime_data.config.inactivity_minutes == 120
@@ -513,6 +819,62 @@ async def test_blueprint_tells_the_family_and_takes_i_am_ok(
     assert state_of(hass, INACTIVITY) == STATE_OFF
     assert on_duty[-1].data["title"] == "Grandma: all is well"
     assert on_duty[-1].data["message"].strip() == "Someone said all is OK."
+
+
+async def test_morning_summary_sensors_event_and_blueprint(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """The day's first activity fills the wake-up sensor and sends one short morning message."""
+    await hass.async_add_executor_job(
+        install_blueprint,
+        Path(hass.config.path("blueprints", "automation", "home_guardian")),
+        "morning_message.yaml",
+    )
+    family = async_mock_service(hass, "notify", "family")
+    summaries = async_capture_events(hass, "home_guardian_daily_summary")
+    freezer.move_to("2026-03-02T02:00:00+00:00")
+    entry = await set_up(hass, guardian_entry())
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": "home_guardian/morning_message.yaml",
+                    "input": {
+                        "guardian": entry.entry_id,
+                        "notify": "notify.family",
+                        "person": "Mum",
+                    },
+                }
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    # Up once in the night, then from 07:12 on.
+    for wait, state in ((0, STATE_ON), (3, STATE_OFF), (309, STATE_ON), (3, STATE_OFF)):
+        await advance(hass, freezer, wait)
+        hass.states.async_set(HALL, state, MOTION_CLASS)
+        await hass.async_block_till_done()
+    await hass.async_block_till_done()
+    assert len(summaries) == 1
+    assert summaries[0].data["night_activity"] == 1
+    assert summaries[0].data["usual"] is None
+    assert family[-1].data["title"] == "Mum: good morning"
+    assert family[-1].data["message"].startswith("Mum was up at 07:12, the first mornings")
+    assert "(moving 1 time in the night)" in family[-1].data["message"]
+    wake_up = dt_util.parse_datetime(state_of(hass, "sensor.grandma_woke_up_at") or "")
+    assert wake_up == dt_util.parse_datetime("2026-03-02T07:12:00+00:00")
+    assert state_of(hass, "sensor.grandma_activity_today") == "1"
+    assert state_of(hass, "sensor.grandma_night_activity") == "1"
+    # The kettle later on is no second summary, and the counts survive a restart.
+    hass.states.async_set(KETTLE, STATE_ON)
+    await hass.async_block_till_done()
+    assert len(summaries) == 1
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.grandma_activity_today") == "2"
+    assert hass_storage[f"home_guardian.summary.{entry.entry_id}"]["data"]["activity_today"] == 2
 
 
 async def test_logbook_describes_alerts(hass: HomeAssistant) -> None:

@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import READ_PICTURES
 from .coordinator import CameraCoordinator, HomeGuardianConfigEntry
-from .engine.guardian import Alert
+from .engine.alerts import Alert
 from .entity import GuardianEntity, HomeGuardianEntity
 from .guardian import GuardianCoordinator, GuardianSnapshot
 
@@ -116,6 +116,18 @@ GUARDIAN_BINARY_SENSORS: tuple[GuardianBinarySensorDescription, ...] = (
             "blind_sources": sorted(
                 source for source, seeing in snapshot.sources.items() if not seeing
             )
+        },
+    ),
+    GuardianBinarySensorDescription(
+        key="alarm",
+        translation_key="alarm",
+        device_class=BinarySensorDeviceClass.SAFETY,
+        is_on_fn=lambda snapshot: snapshot.alert is Alert.ALARM,
+        attributes_fn=lambda snapshot: {
+            "level": snapshot.level if snapshot.alert is Alert.ALARM else 0,
+            "since": snapshot.alert_since.isoformat()
+            if snapshot.alert_since and snapshot.alert is Alert.ALARM
+            else None,
         },
     ),
 )

@@ -39,6 +39,8 @@ from .camera_source import async_probe_source, async_source_error, async_stored_
 from .const import (
     CONF_ACTIVE_END,
     CONF_ACTIVE_START,
+    CONF_ALARM_LEVEL,
+    CONF_ALARM_SOURCES,
     CONF_ANALYSIS_FPS,
     CONF_BLIND_GRACE_MINUTES,
     CONF_CAMERA_ENTITY,
@@ -54,10 +56,12 @@ from .const import (
     CONF_NIGHT_INACTIVITY_MINUTES,
     CONF_ONLY_ZONES,
     CONF_PICTURES_PER_SECOND,
+    CONF_PRESENCE_LIMIT_MINUTES,
     CONF_PRIVACY_ZONES,
     CONF_READ_MODE,
     CONF_SENSITIVITY,
     CONF_SNAPSHOT_URL,
+    CONF_SOURCE_KINDS,
     CONF_SOURCES,
     CONF_STREAM_URL,
     CONF_SUBSTREAM_URL,
@@ -78,12 +82,13 @@ from .const import (
 )
 from .coordinator import HomeGuardianConfigEntry
 from .credentials import UnsealError, async_get_cipher, seal, unseal
+from .engine.config import GuardianConfigError
 from .engine.frame_source import StreamError, grab_frame
 from .engine.frames import encode_jpeg
 from .engine.geometry import draw_zones
-from .engine.guardian import GuardianConfigError
+from .engine.sources import Kind
 from .engine.urls import InvalidUrlError, StreamAddress, parse_camera_url
-from .guardian import guardian_config
+from .guardian import derived_kind, guardian_config
 from .motion import parse_zones
 
 URL_FIELDS = (CONF_STREAM_URL, CONF_SUBSTREAM_URL, CONF_SNAPSHOT_URL)
@@ -158,6 +163,8 @@ SOURCE_DOMAINS = [
     "sensor",
     "switch",
 ]
+# Sources that can call for help: a fall detector, an SOS button, a helper toggled by a phone.
+ALARM_DOMAINS = ["binary_sensor", "event", "input_boolean"]
 _MINUTES = NumberSelectorConfig(
     min=1, max=10080, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
 )
@@ -181,8 +188,21 @@ GUARDIAN_SCHEMA = vol.Schema(
         vol.Required(CONF_VISITORS_FACTOR, default=2): NumberSelector(
             NumberSelectorConfig(min=1, max=10, step=0.5, mode=NumberSelectorMode.BOX)
         ),
+        vol.Optional(CONF_ALARM_SOURCES): EntitySelector(
+            EntitySelectorConfig(domain=ALARM_DOMAINS, multiple=True)
+        ),
+        vol.Required(CONF_ALARM_LEVEL, default=2): NumberSelector(
+            NumberSelectorConfig(min=1, max=9, step=1, mode=NumberSelectorMode.BOX)
+        ),
+        vol.Required(CONF_PRESENCE_LIMIT_MINUTES, default=0): NumberSelector(
+            NumberSelectorConfig(
+                min=0, max=1440, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+            )
+        ),
     }
 )
+# The kinds an owner may give an activity source; alarms are chosen in their own field.
+ACTIVITY_KINDS = [Kind.MOTION.value, Kind.PRESENCE.value, Kind.CHANGE.value]
 GUARDIAN_FIELDS = tuple(str(key) for key in GUARDIAN_SCHEMA.schema)
 CREDENTIALS_SCHEMA = vol.Schema(
     {vol.Optional(CONF_USERNAME): _TEXT, vol.Optional(CONF_PASSWORD): _PASSWORD}
@@ -474,7 +494,11 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
                     entry,
                     title=name,
                     data={**entry.data, CONF_NAME: name},
-                    options=options,
+                    # The kinds chosen in the options stay; they are not on this form.
+                    options={
+                        **options,
+                        CONF_SOURCE_KINDS: entry.options.get(CONF_SOURCE_KINDS, {}),
+                    },
                 )
         return self.async_show_form(
             step_id="reconfigure_guardian",
@@ -617,6 +641,8 @@ class HomeGuardianOptionsFlow(OptionsFlow):
 class GuardianOptionsFlow(OptionsFlow):
     """Change what a guardian watches and when quiet is worrying."""
 
+    _options: dict[str, Any]
+
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Start at the guardian's own step, whose texts differ from a camera's options."""
         return await self.async_step_guardian_options(user_input)
@@ -629,7 +655,8 @@ class GuardianOptionsFlow(OptionsFlow):
         if user_input is not None:
             options, errors = validate_guardian_input(self.hass, user_input)
             if not errors:
-                return self.async_create_entry(data=options)
+                self._options = options
+                return await self.async_step_guardian_kinds()
         return self.async_show_form(
             step_id="guardian_options",
             data_schema=self.add_suggested_values_to_schema(
@@ -637,6 +664,36 @@ class GuardianOptionsFlow(OptionsFlow):
             ),
             errors=errors,
         )
+
+    async def async_step_guardian_kinds(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show what each activity source's states mean, and let the owner change it."""
+        sources = self._options[CONF_SOURCES]
+        derived = {source: derived_kind(self.hass, source).value for source in sources}
+        if user_input is not None:
+            # Only a choice that differs from what the entity says is kept, so that a sensor
+            # given a device class later is read by it.
+            self._options[CONF_SOURCE_KINDS] = {
+                source: user_input[source]
+                for source in sources
+                if user_input.get(source, derived[source]) != derived[source]
+            }
+            return self.async_create_entry(data=self._options)
+        chosen = self.config_entry.options.get(CONF_SOURCE_KINDS, {})
+        schema = vol.Schema(
+            {
+                vol.Required(source, default=chosen.get(source, derived[source])): SelectSelector(
+                    SelectSelectorConfig(
+                        options=ACTIVITY_KINDS,
+                        translation_key="source_kind",
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                )
+                for source in sources
+            }
+        )
+        return self.async_show_form(step_id="guardian_kinds", data_schema=schema)
 
 
 def validate_guardian_input(
@@ -653,6 +710,8 @@ def validate_guardian_input(
         return options, {CONF_ESCALATE_AFTER_MINUTES: "invalid_minutes"}
     if not options.get(CONF_SOURCES):
         return options, {CONF_SOURCES: "no_sources"}
+    if CONF_ALARM_LEVEL in options:
+        options[CONF_ALARM_LEVEL] = int(options[CONF_ALARM_LEVEL])
     try:
         guardian_config(hass, options)
     except GuardianConfigError as err:

@@ -80,8 +80,20 @@ CONF_ESCALATE_AFTER_MINUTES: Final = "escalate_after_minutes"
 CONF_LEARN: Final = "learn"
 CONF_BLIND_GRACE_MINUTES: Final = "blind_grace_minutes"
 CONF_VISITORS_FACTOR: Final = "visitors_factor"
+# The owner's choice of kind per source (motion, presence, change, alarm), over the derived one.
+CONF_SOURCE_KINDS: Final = "source_kinds"
+CONF_MOTION_STUCK_MINUTES: Final = "motion_stuck_minutes"
+# Sources that raise an alarm at once (a fall detector, an SOS button), and its level.
+CONF_ALARM_SOURCES: Final = "alarm_sources"
+CONF_ALARM_LEVEL: Final = "alarm_level"
+# Someone present (mmWave, occupancy) this long with no activity at all is a warning; 0: off.
+CONF_PRESENCE_LIMIT_MINUTES: Final = "presence_limit_minutes"
 
 EVENT_ALERT: Final = "home_guardian_alert"
+# Once a day, at the first activity of the day: the wake-up, the night and yesterday.
+EVENT_DAILY_SUMMARY: Final = "home_guardian_daily_summary"
+# The day's counts may wait this long to reach the disk; a lost minute of counts is harmless.
+SUMMARY_SAVE_DELAY: Final = 60.0
 SERVICE_ACKNOWLEDGE: Final = "acknowledge"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 # Time left for the guardian's store to catch up after a burst of activity.

@@ -3,45 +3,59 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+import shutil
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import (
+    ATTR_DEVICE_CLASS,
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_state_change_event,
     async_track_time_interval,
 )
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_ALARM_SOURCES,
+    CONF_SOURCE_KINDS,
     CONF_SOURCES,
     DOMAIN,
     EVENT_ALERT,
+    EVENT_DAILY_SUMMARY,
     GUARDIAN_SAVE_DELAY,
     LOGGER,
+    SUMMARY_SAVE_DELAY,
 )
+from .engine.alerts import Alert, AlertChange, Mode, Reason
 from .engine.clock import ClockWatch, elapsed_seconds
-from .engine.guardian import (
-    Alert,
-    AlertChange,
-    GuardianConfig,
-    InactivityGuardian,
-    Mode,
-    Reason,
-    StoredStateError,
-)
+from .engine.config import GuardianConfig
+from .engine.guardian import InactivityGuardian
+from .engine.schedule import DailySchedule
+from .engine.sources import Kind, kind_for
+from .engine.state import StoredStateError
+from .engine.summary import DailySummary, DaySummary
 
 STORAGE_VERSION = 1
 # The inactive-for sensor moves on this often; finer would only fill the recorder.
 INACTIVE_FOR_REFRESH = timedelta(minutes=1)
 # Options that are not the engine's own.
-_NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES})
+_NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES, CONF_SOURCE_KINDS, CONF_ALARM_SOURCES})
 
 
 def guardian_config(hass: HomeAssistant, options: Mapping[str, Any]) -> GuardianConfig:
@@ -50,6 +64,19 @@ def guardian_config(hass: HomeAssistant, options: Mapping[str, Any]) -> Guardian
         key: value for key, value in options.items() if key not in _NOT_ENGINE_OPTIONS
     }
     return GuardianConfig.from_dict({**engine_options, "time_zone": hass.config.time_zone})
+
+
+def _copy_if_present(path: Path, backup: Path) -> None:
+    """Copy the store's file aside; a store kept only in memory (tests) has none."""
+    with suppress(FileNotFoundError):
+        shutil.copyfile(path, backup)
+
+
+def derived_kind(hass: HomeAssistant, source: str) -> Kind:
+    """Return the kind an entity's domain and device class give it."""
+    state = hass.states.get(source)
+    device_class = state.attributes.get(ATTR_DEVICE_CLASS) if state is not None else None
+    return kind_for(source.partition(".")[0], device_class)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -65,9 +92,32 @@ class GuardianSnapshot:
     mode: Mode
     can_see: bool
     sources: Mapping[str, bool]
+    wake_up: datetime | None
+    activity_today: int
+    usual_activity: float | None
+    night_activity: int
 
 
 type GuardianConfigEntry = ConfigEntry[GuardianCoordinator]
+
+
+class StoreFromNewerVersionError(Exception):
+    """The guardian's store was written by a newer version of Home Guardian."""
+
+    def __init__(self, data: Any) -> None:
+        """Keep the stored data, from which the guardian still takes what it can."""
+        super().__init__("stored by a newer version")
+        self.data = data
+
+
+class GuardianStore(Store[dict[str, Any]]):
+    """The guardian's store, which never rewrites state from a version it does not know."""
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Refuse state of another version, leaving the file as it is."""
+        raise StoreFromNewerVersionError(old_data)
 
 
 class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
@@ -78,44 +128,92 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     def __init__(self, hass: HomeAssistant, entry: GuardianConfigEntry) -> None:
         """Prepare the guardian; it starts watching in async_start."""
         super().__init__(hass, LOGGER, config_entry=entry, name=entry.title)
-        self.sources: list[str] = list(entry.options.get(CONF_SOURCES, []))
-        self.config = guardian_config(hass, entry.options)
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.guardian.{entry.entry_id}"
+        # Alarm sources are followed like the others; what their states mean differs.
+        self.alarm_sources: list[str] = list(entry.options.get(CONF_ALARM_SOURCES) or [])
+        self.sources: list[str] = list(
+            dict.fromkeys([*entry.options.get(CONF_SOURCES, []), *self.alarm_sources])
         )
+        self.config = guardian_config(hass, entry.options)
+        self._store = GuardianStore(hass, STORAGE_VERSION, f"{DOMAIN}.guardian.{entry.entry_id}")
         self.guardian = InactivityGuardian(self.config)
+        self._summary_store = GuardianStore(
+            hass, STORAGE_VERSION, f"{DOMAIN}.summary.{entry.entry_id}"
+        )
+        self.summary = DailySummary(self._active_hours())
         self._cancel_timer: Callable[[], None] | None = None
         self._due: datetime | None = None
         self._clock = ClockWatch(elapsed_seconds)
         self._save_pending = False
+        self._stuck_logged: frozenset[str] = frozenset()
+        self._missing: list[str] = []
+        self._odd_states: set[str] = set()
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
         # Downtime is real time and counts (see resume); jumps count only from here on.
         now, _ = self._now()
-        stored = await self._store.async_load()
-        if stored is not None:
-            try:
-                self.guardian = InactivityGuardian(self.config, stored)
-            except StoredStateError:
-                LOGGER.warning(
-                    "%s: the saved guardian state cannot be used; starting afresh", self.name
-                )
+        try:
+            stored = await self._store.async_load()
+        except StoreFromNewerVersionError as err:
+            await self._async_keep_unreadable(err.data)
+        else:
+            if stored is not None:
+                try:
+                    self.guardian = InactivityGuardian(self.config, stored)
+                except StoredStateError:
+                    await self._async_keep_unreadable(stored)
+        try:
+            summary = await self._summary_store.async_load()
+        except StoreFromNewerVersionError:
+            summary = None  # Counts of a few days, not worth a repair issue: start afresh.
+        self.summary = DailySummary(self._active_hours(), summary)
         changes = self.guardian.resume(now)
         known = set(self.guardian.sources)
         for source in known - set(self.sources):
             changes += self.guardian.forget_source(source, now)
         for source in self.sources:
-            changes += self._observe(source, None, self.hass.states.get(source), now)
+            # What a source shows at start-up is where its next change starts from: a presence
+            # sensor still on after a restart is no sign of life (nor is anything else).
+            changes += self._observe(source, self.hass.states.get(source), now, baseline=True)
         entry = self.config_entry
+        # Entities of other integrations may still be on their way while Home Assistant starts.
+        entry.async_on_unload(async_at_started(self.hass, self._async_check_missing))
         entry.async_on_unload(
             async_track_state_change_event(self.hass, self.sources, self._async_source_changed)
         )
         entry.async_on_unload(
-            async_track_time_interval(self.hass, self._async_tick, INACTIVE_FOR_REFRESH)
+            async_track_time_interval(
+                self.hass, self._async_tick, INACTIVE_FOR_REFRESH, cancel_on_shutdown=True
+            )
         )
         entry.async_on_unload(self._cancel_scheduled)
+        entry.async_on_unload(
+            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
+        )
         self._publish(changes, now)
+
+    async def _async_keep_unreadable(self, data: Any) -> None:
+        """Carry on with what the stored state still tells, keeping a copy of it and saying so."""
+        self.guardian = InactivityGuardian.salvaged(self.config, data)
+        path = Path(self._store.path)
+        backup = path.with_name(f"{path.name}.unreadable")
+        # The file as it was stays beside the new one, for a newer version or for a look.
+        await self.hass.async_add_executor_job(_copy_if_present, path, backup)
+        LOGGER.warning(
+            "%s: the saved guardian state is damaged or from a newer version; carrying on with "
+            "what it tells (a copy is kept as %s)",
+            self.name,
+            backup,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"guardian_state_unreadable_{self.config_entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="guardian_state_unreadable",
+            translation_placeholders={"name": self.config_entry.title, "backup": str(backup)},
+        )
 
     def _now(self) -> tuple[datetime, list[AlertChange]]:
         """Return the time, and what a forward jump of the clock since the last look changed."""
@@ -132,40 +230,86 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     def _async_source_changed(self, event: Event[EventStateChangedData]) -> None:
         """Tell the guardian what a source's new state means."""
         now, changes = self._now()
-        changes += self._observe(
-            event.data["entity_id"], event.data["old_state"], event.data["new_state"], now
-        )
+        counted = self.guardian.activity_seen
+        changes += self._observe(event.data["entity_id"], event.data["new_state"], now)
+        if self.guardian.activity_seen > counted:
+            if (day := self.summary.activity(now)) is not None:
+                self._fire_summary(day)
+            self._summary_store.async_delay_save(self.summary.to_dict, SUMMARY_SAVE_DELAY)
         self._publish(changes, now)
+        if self.hass.is_running:
+            self._async_check_missing(self.hass)
+
+    @callback
+    def _async_check_missing(self, _hass: HomeAssistant) -> None:
+        """Raise a repair issue while sources do not exist (removed or renamed), once."""
+        missing = [source for source in self.sources if self.hass.states.get(source) is None]
+        if missing == self._missing:
+            return
+        self._missing = missing
+        issue_id = f"guardian_source_missing_{self.config_entry.entry_id}"
+        if not missing:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        LOGGER.warning(
+            "%s: %s not found; counted as blind until back", self.name, ", ".join(missing)
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="guardian_source_missing",
+            translation_placeholders={
+                "name": self.config_entry.title,
+                "sources": ", ".join(missing),
+            },
+        )
+
+    def source_kind(self, source: str, state: State | None) -> Kind:
+        """Return what a source's states mean: the owner's choice, else its domain and class."""
+        if source in self.alarm_sources:
+            return Kind.ALARM
+        chosen = self.config_entry.options.get(CONF_SOURCE_KINDS, {}).get(source)
+        if chosen in set(Kind):
+            return Kind(chosen)
+        device_class = state.attributes.get(ATTR_DEVICE_CLASS) if state is not None else None
+        return kind_for(source.partition(".")[0], device_class)
 
     def _observe(
-        self, source: str, old: State | None, new: State | None, now: datetime
+        self, source: str, new: State | None, now: datetime, *, baseline: bool = False
     ) -> list[AlertChange]:
-        """Translate one state into seeing, blind or activity."""
-        if new is None or new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
-            return self.guardian.set_seeing(source, False, now)
-        if new.domain == "binary_sensor":
-            # Only the moment a sensor turns on is activity: a presence sensor stuck on is no
-            # sign of life, and a person who fell may still be "present".
-            if new.state == STATE_ON and (old is None or old.state != STATE_ON):
-                return self.guardian.activity(source, now)
-            return self.guardian.set_seeing(source, True, now)
-        # Any other entity (a kettle switch, a light, a door lock, a phone charging) is activity
-        # whenever its state changes between real values.
+        """Hand one state to the guardian: blind when unavailable or unknown, else its value."""
+        blind = new is None or new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+        value = None if blind or new is None else new.state
+        kind = self.source_kind(source, new)
         if (
-            old is not None
-            and old.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
-            and old.state != new.state
+            kind in {Kind.MOTION, Kind.PRESENCE}
+            and value not in {None, STATE_ON, STATE_OFF}
+            and source not in self._odd_states
         ):
-            return self.guardian.activity(source, now)
-        return self.guardian.set_seeing(source, True, now)
+            # A sensor whose states are not on and off cannot say "moving" or "present".
+            self._odd_states.add(source)
+            LOGGER.warning(
+                "%s: %s is read as %s but shows %r, which is neither on nor off",
+                self.name,
+                source,
+                kind,
+                value,
+            )
+        return self.guardian.source_state(source, value, now, kind=kind, baseline=baseline)
 
     @callback
     def _async_tick(self, now: datetime) -> None:
         """Move the inactive-for sensor on, and notice jumps of the clock within a minute."""
         now, changes = self._now()
+        # A motion sensor that stays on moves the last activity on without any state change.
+        changes += self.guardian.evaluate(now)
         if changes:
             self._publish(changes, now)
         else:
+            self._note_stuck_sources()
             self.async_set_updated_data(self._snapshot(now))
 
     @callback
@@ -179,13 +323,13 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     def async_acknowledge(self) -> None:
         """Take "I'm OK / handled" from a family member."""
         now, changes = self._now()
-        self._publish(changes + self.guardian.acknowledge(now), now)
+        self._publish(changes + self.guardian.acknowledge(now), now, save_now=True)
 
     @callback
     def async_set_mode(self, mode: Mode) -> None:
         """Switch between home, away and visitors."""
         now, changes = self._now()
-        self._publish(changes + self.guardian.set_mode(mode, now), now)
+        self._publish(changes + self.guardian.set_mode(mode, now), now, save_now=True)
 
     @callback
     def async_test_alert(self) -> None:
@@ -195,7 +339,9 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             {**self._event_base(), "alert": Alert.INACTIVITY.value, "level": 1, "test": True},
         )
 
-    def _publish(self, changes: list[AlertChange], now: datetime) -> None:
+    def _publish(
+        self, changes: list[AlertChange], now: datetime, *, save_now: bool = False
+    ) -> None:
         """Fire the changes as events, save, refresh entities and set the next wake-up."""
         for change in changes:
             LOGGER.info(
@@ -211,15 +357,37 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                     "test": False,
                 },
             )
-        self._save_soon()
+        # An alert, an acknowledgement or a mode must survive a power cut a moment later;
+        # activity alone may wait for the save delay.
+        self._save_soon(at_once=save_now or bool(changes))
+        self._note_stuck_sources()
         self.async_set_updated_data(self._snapshot(now))
         self._schedule(now)
 
-    def _save_soon(self) -> None:
-        """Write the state within the save delay; changes meanwhile join that one write."""
+    def _note_stuck_sources(self) -> None:
+        """Log once when a motion source stays on so long that it no longer counts."""
+        stuck = self.guardian.stuck_sources
+        for source in sorted(stuck - self._stuck_logged):
+            LOGGER.warning(
+                "%s: %s has been on for %s minutes without a pause; it counts as activity "
+                "again when it changes",
+                self.name,
+                source,
+                round(self.config.motion_stuck_minutes),
+            )
+        self._stuck_logged = stuck
+
+    def _save_soon(self, *, at_once: bool) -> None:
+        """Write the state within the save delay (at once when asked); changes join that write."""
         # Asking the store again would push its write back each time: a source that changes
         # every few seconds would keep the state from ever reaching the disk before a power cut.
-        if not self._save_pending:
+        if at_once:
+            # A write now replaces any delayed one.
+            self._save_pending = False
+            self.config_entry.async_create_background_task(
+                self.hass, self._store.async_save(self.guardian.to_dict()), "home_guardian save"
+            )
+        elif not self._save_pending:
             self._save_pending = True
             self._store.async_delay_save(self._state_to_save, GUARDIAN_SAVE_DELAY)
 
@@ -227,6 +395,35 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         """Return the state as it is when the store writes it."""
         self._save_pending = False
         return self.guardian.to_dict()
+
+    def _fire_summary(self, day: DaySummary) -> None:
+        """Tell automations how the night went and when the day began."""
+
+        def moment(value: datetime | None) -> str | None:
+            """Write an instant in local time, as a message shows it."""
+            return dt_util.as_local(value).isoformat() if value else None
+
+        self.hass.bus.async_fire(
+            EVENT_DAILY_SUMMARY,
+            {
+                "config_entry_id": self.config_entry.entry_id,
+                "name": self.config_entry.title,
+                "wake_up": moment(day.wake_up),
+                "usual_wake_up": moment(day.usual_wake_up),
+                "usual": day.usual,
+                "night_activity": day.night_activity,
+                "yesterday_activity": day.yesterday_activity,
+                "usual_activity": day.usual_activity,
+            },
+        )
+
+    def _active_hours(self) -> DailySchedule:
+        """Return the guardian's active hours."""
+        return DailySchedule(
+            zone=self.config.zone,
+            active_start=self.config.active_start,
+            active_end=self.config.active_end,
+        )
 
     def _event_base(self) -> dict[str, Any]:
         """Return what identifies this guardian, and its last activity, in its events."""
@@ -250,6 +447,14 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             mode=guardian.mode,
             can_see=guardian.can_see,
             sources=guardian.sources,
+            wake_up=self.summary.wake_up,
+            activity_today=self.summary.activity_today,
+            usual_activity=(
+                self.summary.usual_activity(weekday)
+                if (weekday := self.summary.weekday) is not None
+                else None
+            ),
+            night_activity=self.summary.night_activity,
         )
 
     def _schedule(self, now: datetime) -> None:
@@ -269,9 +474,15 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             self._cancel_timer()
             self._cancel_timer = None
 
+    async def _async_stop(self, _event: Event) -> None:
+        """Stop deciding and write the state as Home Assistant shuts down."""
+        self._cancel_scheduled()
+        await self.async_save()
+
     async def async_save(self) -> None:
         """Write the state now, as on unload."""
         await self._store.async_save(self.guardian.to_dict())
+        await self._summary_store.async_save(self.summary.to_dict())
 
     async def _async_update_data(self) -> GuardianSnapshot:
         """Return the current snapshot; the guardian pushes, it is never polled."""

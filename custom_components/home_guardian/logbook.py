@@ -14,6 +14,7 @@ from .const import DOMAIN, EVENT_ALERT, EVENT_VIEW
 _MESSAGES = {
     "inactivity": "raised an inactivity alert, level {level}",
     "cannot_monitor": "cannot monitor: every source is blind",
+    "alarm": "raised an alarm: somebody asked for help, level {level}",
     "cleared": "cleared its alert ({reason})",
 }
 

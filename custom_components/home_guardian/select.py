@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import HomeGuardianConfigEntry
-from .engine.guardian import Mode
+from .engine.alerts import Mode
 from .entity import GuardianEntity
 from .guardian import GuardianCoordinator
 

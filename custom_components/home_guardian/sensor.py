@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     RestoreSensor,
@@ -83,6 +84,7 @@ class GuardianSensorDescription(SensorEntityDescription):
     """Describe a guardian sensor."""
 
     value_fn: Callable[[GuardianSnapshot], datetime | float | int | None]
+    attributes_fn: Callable[[GuardianSnapshot], dict[str, Any]] | None = None
 
 
 GUARDIAN_SENSORS: tuple[GuardianSensorDescription, ...] = (
@@ -104,6 +106,28 @@ GUARDIAN_SENSORS: tuple[GuardianSensorDescription, ...] = (
         key="alert_level",
         translation_key="alert_level",
         value_fn=lambda snapshot: snapshot.level,
+    ),
+    GuardianSensorDescription(
+        key="wake_up",
+        translation_key="wake_up",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda snapshot: snapshot.wake_up,
+    ),
+    GuardianSensorDescription(
+        key="activity_today",
+        translation_key="activity_today",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda snapshot: snapshot.activity_today,
+        attributes_fn=lambda snapshot: {
+            "usual": round(snapshot.usual_activity, 1)
+            if snapshot.usual_activity is not None
+            else None
+        },
+    ),
+    GuardianSensorDescription(
+        key="night_activity",
+        translation_key="night_activity",
+        value_fn=lambda snapshot: snapshot.night_activity,
     ),
 )
 
@@ -155,3 +179,9 @@ class GuardianSensor(GuardianEntity, SensorEntity):
     def native_value(self) -> datetime | float | int | None:
         """Return the sensor's value."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the sensor's attributes, where it has any."""
+        attributes_fn = self.entity_description.attributes_fn
+        return attributes_fn(self.coordinator.data) if attributes_fn else None

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 QUARTER_HOUR: Final = timedelta(minutes=15)
 HOURS_PER_WEEK: Final = 168
+QUARTERS_PER_DAY: Final = 96
+QUARTERS_PER_WEEK: Final = 7 * QUARTERS_PER_DAY
 _ONE_DAY: Final = timedelta(days=1)
 
 
@@ -73,6 +75,12 @@ def hour_of_week(moment: datetime, zone: ZoneInfo) -> int:
     """Return the local hour of the week of `moment`: 0 is Monday 00:00-01:00, 167 Sunday 23:00."""
     local = moment.astimezone(zone)
     return local.weekday() * 24 + local.hour
+
+
+def quarter_of_week(moment: datetime, zone: ZoneInfo) -> int:
+    """Return the local quarter-hour of the week of `moment`: 0 is Monday 00:00-00:15."""
+    local = moment.astimezone(zone)
+    return (local.weekday() * 24 + local.hour) * 4 + local.minute // 15
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

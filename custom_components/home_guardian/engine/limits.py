@@ -1,0 +1,149 @@
+"""Say which limits and deadlines are in force, and which of them falls due first.
+
+Each rule is a counter (quiet, blind or alert time so far), the limit it may reach, whether
+the counter grows while nothing happens, and the reason an alert gives when it fires:
+
+- in active hours, quiet since the later of the last activity and the day's start may reach
+  `inactivity_minutes` (`quiet`); at night, and for a silence that began before the day did,
+  quiet since the last activity may reach `night_inactivity_minutes` (`night_quiet`); both are
+  multiplied by `visitors_factor` in visitors mode;
+- the day's first `expected_by` deadline, as seeing time since the day's start, while nothing
+  has happened since (`expected_by`; home mode only);
+- the learned routine's allowance for the silence in progress (`routine`, see `routine.py`);
+- with `presence_limit_minutes` set, someone present (a presence source on) with no activity
+  anywhere may last that long (`presence`): a person on the bathroom floor is still "present";
+- blindness may last `blind_grace_minutes` before "cannot monitor" (`blind`);
+- an open inactivity alert or alarm rises a level at each `escalate_after_minutes` (`escalated`).
+
+Quiet counts stand still while blind or while a motion source counts as moving. In away mode
+nothing is in force but an open alarm's escalation. An open inactivity alert or alarm stops
+the quiet rules; an open "cannot monitor" does not, so a silence goes on being judged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from .alerts import Alert, Mode, Reason
+from .config import GuardianConfig
+from .schedule import DailySchedule, quarter_of_week
+from .state import GuardianState
+
+
+class Rule(NamedTuple):
+    """One rule in force: a counter, the limit it may reach, whether it grows, the reason."""
+
+    counter: timedelta
+    limit: timedelta
+    grows: bool
+    reason: Reason
+
+
+def silence(
+    state: GuardianState, schedule: DailySchedule, at: datetime
+) -> tuple[datetime | None, timedelta]:
+    """Return when the silence in progress began and its length, as the rule in force counts."""
+    if not schedule.is_active(at):
+        return state.quiet_since, state.quiet
+    day_start = schedule.last_active_start(at)
+    since = state.quiet_since
+    return (day_start if since is None or since < day_start else since), state.day_quiet
+
+
+def deadline_budget(
+    state: GuardianState, schedule: DailySchedule, start: datetime
+) -> timedelta | None:
+    """Return the seeing time after which today's deadline is missed, if one is pending."""
+    day_start = state.day_start
+    if (
+        state.mode is not Mode.HOME
+        or day_start is None
+        or day_start != schedule.last_active_start(start)
+        or (state.quiet_since is not None and state.quiet_since >= day_start)
+    ):
+        return None
+    return schedule.deadline_budget(day_start)
+
+
+def routine_allowance(
+    state: GuardianState, config: GuardianConfig, schedule: DailySchedule, start: datetime
+) -> timedelta | None:
+    """Return the quiet the learned routine allows the silence in progress, if it applies."""
+    if not (
+        config.learn
+        and state.mode is Mode.HOME
+        and state.routine.ready
+        # A night's silence ends when the person wakes, whenever it began: the night limit and
+        # the morning's deadlines judge it, not the time it began.
+        and schedule.is_active(start)
+    ):
+        return None
+    began, _ = silence(state, schedule, start)
+    if began is None:
+        return None
+    allowance = state.routine.allowance(quarter_of_week(began, schedule.zone))
+    if allowance is None:
+        return None
+    return max(allowance, timedelta(minutes=config.learned_min_minutes))
+
+
+def rules_in_force(
+    state: GuardianState,
+    config: GuardianConfig,
+    schedule: DailySchedule,
+    start: datetime,
+    *,
+    seeing: bool,
+    moving: bool,
+    present_since: datetime | None = None,
+) -> list[Rule]:
+    """Return each rule in force at `start`, the fixed rules before the routine."""
+    if state.mode is Mode.AWAY and state.alert is not Alert.ALARM:
+        return []
+    rules: list[Rule] = []
+    quiet_grows = seeing and not moving
+    if state.alert in {Alert.NONE, Alert.CANNOT_MONITOR}:
+        factor = config.visitors_factor if state.mode is Mode.VISITORS else 1.0
+        day_limit = timedelta(minutes=config.inactivity_minutes * factor)
+        night_limit = timedelta(minutes=config.night_inactivity_minutes * factor)
+        active = schedule.is_active(start)
+        quiet = state.day_quiet if active else state.quiet
+        if active:
+            rules.append(Rule(quiet, day_limit, quiet_grows, Reason.QUIET))
+        if not active or state.quiet > state.day_quiet:
+            # A silence that began before today's active hours keeps the night's count.
+            rules.append(Rule(state.quiet, night_limit, quiet_grows, Reason.NIGHT_QUIET))
+        if (budget := deadline_budget(state, schedule, start)) is not None:
+            # Seeing time since the day began: blind stretches postpone the deadline.
+            rules.append(Rule(state.day_quiet, budget, quiet_grows, Reason.EXPECTED_BY))
+        if (allowance := routine_allowance(state, config, schedule, start)) is not None:
+            rules.append(Rule(quiet, allowance, quiet_grows, Reason.ROUTINE))
+        if config.presence_limit_minutes and present_since is not None:
+            present = min(state.quiet, max(start - present_since, timedelta(0)))
+            limit = timedelta(minutes=config.presence_limit_minutes * factor)
+            rules.append(Rule(present, limit, quiet_grows, Reason.PRESENCE))
+    if state.alert is Alert.NONE and not seeing and not state.blind_acknowledged:
+        grace = timedelta(minutes=config.blind_grace_minutes)
+        rules.append(Rule(state.blind, grace, True, Reason.BLIND))
+    delays = config.escalate_after_minutes
+    if state.alert in {Alert.INACTIVITY, Alert.ALARM} and state.level <= len(delays):
+        delay = timedelta(minutes=delays[state.level - 1])
+        rules.append(Rule(state.alert_age, delay, True, Reason.ESCALATED))
+    return rules
+
+
+def first_due(rules: list[Rule], start: datetime, end: datetime) -> tuple[datetime, Reason] | None:
+    """Return the first rule to fire between `start` and `end` (nothing changes in between)."""
+    first: tuple[datetime, Reason] | None = None
+    for counter, limit, grows, reason in rules:
+        if counter >= limit:
+            due = start
+        elif grows:
+            due = start + (limit - counter)
+        else:
+            continue
+        # Ties go to the rule listed first: the fixed rules before the routine.
+        if due <= end and (first is None or due < first[0]):
+            first = (due, reason)
+    return first

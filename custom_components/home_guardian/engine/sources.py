@@ -1,0 +1,152 @@
+"""Say what a source's state change means for the guardian, by the kind of source it is.
+
+The kinds, in plain words:
+
+- **motion** (a camera's motion sensor, a PIR, Frigate motion): activity for as long as it is
+  on, not only when it turns on; turning off is activity too (someone was moving until then).
+  A motion source that stays on longer than `motion_stuck_minutes` (a draught, a fault, a
+  camera watching a television) stops counting from then on; its next change counts again.
+- **presence** (mmWave, occupancy): someone is there. That is not activity: a person lying on
+  the floor is still "present". Its changes only tell that the source can see.
+- **change** (doors, contacts, appliances, lights, power, buttons): every change between two
+  real states is activity.
+- **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
+  once; it is not activity.
+
+Only a change observed while running means anything: the state a source has when the guardian
+starts (at start-up, after a restart, a reload or an options change) or when it comes back
+from unavailable is where the next change starts from, never activity or an alarm by itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum, StrEnum
+from typing import Final
+
+ON: Final = "on"
+OFF: Final = "off"
+
+# Binary-sensor device classes whose "on" means somebody is there, not that somebody moves.
+_PRESENCE_CLASSES: Final = frozenset({"occupancy", "presence"})
+_MOTION_CLASSES: Final = frozenset({"motion", "moving"})
+
+
+class Kind(StrEnum):
+    """What a source's states say about the person watched over."""
+
+    MOTION = "motion"
+    PRESENCE = "presence"
+    CHANGE = "change"
+    ALARM = "alarm"
+
+
+class Meaning(Enum):
+    """What one observed state change means."""
+
+    NOTHING = "nothing"
+    ACTIVITY = "activity"
+    MOTION_STARTS = "motion_starts"
+    MOTION_ENDS = "motion_ends"
+    ALARM = "alarm"
+
+
+def kind_for(domain: str, device_class: str | None) -> Kind:
+    """Return the kind a source has unless its owner says otherwise."""
+    if domain == "binary_sensor" and device_class in _MOTION_CLASSES:
+        return Kind.MOTION
+    if domain == "binary_sensor" and device_class in _PRESENCE_CLASSES:
+        return Kind.PRESENCE
+    return Kind.CHANGE
+
+
+def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
+    """Return what a change from `before` (None: not observed) to `after` means."""
+    if before is None or before == after:
+        return Meaning.NOTHING
+    match kind:
+        case Kind.MOTION:
+            if after == ON:
+                return Meaning.MOTION_STARTS
+            return Meaning.MOTION_ENDS if before == ON else Meaning.ACTIVITY
+        case Kind.PRESENCE:
+            return Meaning.NOTHING
+        case Kind.CHANGE:
+            return Meaning.ACTIVITY
+        case Kind.ALARM:
+            return Meaning.NOTHING if after == OFF else Meaning.ALARM
+
+
+class SourceBook:
+    """What each source last showed while running, and which motion sources count as moving.
+
+    Nothing here is stored: after a restart every source starts from the state it shows then.
+    A motion source counts as moving from the change that turned it on until it turns off, or
+    until `stuck_after` has passed, when it is taken as stuck until its next change.
+    """
+
+    def __init__(self, stuck_after: timedelta) -> None:
+        """Start knowing nothing of any source."""
+        self._stuck_after = stuck_after
+        self._states: dict[str, str] = {}
+        self._moving_since: dict[str, datetime] = {}
+        self._present_since: dict[str, datetime] = {}
+        self._stuck: set[str] = set()
+
+    @property
+    def stuck(self) -> frozenset[str]:
+        """Return the motion sources on for too long, which count again when they change."""
+        return frozenset(self._stuck)
+
+    def report(
+        self, source: str, state: str, kind: Kind, now: datetime, *, baseline: bool
+    ) -> Meaning:
+        """Note what `source` shows at `now` and return what that means."""
+        before = None if baseline else self._states.get(source)
+        self._states[source] = state
+        if kind is Kind.PRESENCE:
+            # Someone there since this change, or (at start-up) since at least now.
+            if state != ON:
+                self._present_since.pop(source, None)
+            elif before != ON:
+                self._present_since.setdefault(source, now)
+        if before is None:
+            # A motion source already on when first seen does not count until it changes.
+            self._moving_since.pop(source, None)
+        found = meaning(kind, before, state)
+        if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
+            self._stuck.discard(source)
+            self._moving_since.pop(source, None)
+        if found is Meaning.MOTION_STARTS:
+            self._moving_since[source] = now
+        return found
+
+    def lost(self, source: str) -> None:
+        """Forget what a source showed: it went blind, or is no longer followed."""
+        self._states.pop(source, None)
+        self._moving_since.pop(source, None)
+        self._present_since.pop(source, None)
+
+    def forget(self, source: str) -> None:
+        """Forget a source entirely."""
+        self.lost(source)
+        self._stuck.discard(source)
+
+    def present_since(self) -> datetime | None:
+        """Return since when someone has been present without a break, if anyone is."""
+        return min(self._present_since.values(), default=None)
+
+    def stops_counting(self) -> list[datetime]:
+        """Return when each moving source stops counting, if it stays on."""
+        return [start + self._stuck_after for start in self._moving_since.values()]
+
+    def moving(self, at: datetime) -> bool:
+        """Tell whether a motion source counts as moving from `at` to the next boundary."""
+        return any(end > at for end in self.stops_counting())
+
+    def expire(self, boundary: datetime) -> None:
+        """Take motion sources on since `stuck_after` before `boundary` as stuck."""
+        for source, start in list(self._moving_since.items()):
+            if start + self._stuck_after <= boundary:
+                del self._moving_since[source]
+                self._stuck.add(source)

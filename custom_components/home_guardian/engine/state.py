@@ -1,0 +1,201 @@
+"""Hold what a guardian must remember across restarts, and write and read it as plain data.
+
+`GuardianState` is everything a restart must not lose: the mode, engine time, the quiet and
+blind counts, the open alert and the learned routine. What sources last showed is not in it:
+after a restart only changes seen while running mean anything (see `sources.py`).
+
+`dump` writes it as JSON-safe data for Home Assistant's store; `load` reads that back and
+raises `StoredStateError` on anything it cannot trust. State of version 1 (the routine kept
+by hour) keeps everything but the routine, which starts afresh. `salvage` takes what can still
+be read of state that `load` refused (damaged, or written by a newer version): the open alert
+with its level and `since`, the mode, the last activity and the quiet count, since those are
+what a family must not lose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from .alerts import Alert, Mode, Reason
+from .routine import LearnedRoutine
+
+STATE_VERSION: Final = 2
+# Version 1 kept the routine as quarter-hour notes by hour; it is started afresh from it.
+_ROUTINE_STARTS_AFRESH: Final = 1
+NONE: Final = timedelta(0)
+_READABLE: Final = (KeyError, TypeError, ValueError, AttributeError)
+
+
+class StoredStateError(ValueError):
+    """Stored guardian state that cannot be restored (corrupt, or from a newer version)."""
+
+
+def aware(moment: datetime) -> datetime:
+    """Return `moment` in UTC; refuse naive datetimes, whose instant nobody knows."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("the guardian needs timezone-aware datetimes")
+    return moment.astimezone(UTC)
+
+
+@dataclass(kw_only=True, slots=True)
+class GuardianState:
+    """Everything a guardian remembers across restarts."""
+
+    mode: Mode = Mode.HOME
+    # Whether each known source can see.
+    sources: dict[str, bool] = field(default_factory=dict)
+    # Engine time; boundaries (day starts, quarter-hours) are done up to `done`, which stays
+    # ahead of `clock` after a backwards clock jump so that none happens twice.
+    clock: datetime | None = None
+    done: datetime | None = None
+    last_activity: datetime | None = None
+    quiet_since: datetime | None = None
+    # Durations are kept as counters, not as "now minus then", so that a clock jump cannot
+    # invent or erase elapsed time.
+    quiet: timedelta = NONE
+    day_quiet: timedelta = NONE
+    day_start: datetime | None = None
+    blind: timedelta = NONE
+    blind_acknowledged: bool = False
+    alert: Alert = Alert.NONE
+    level: int = 0
+    alert_reason: Reason | None = None
+    alert_since: datetime | None = None
+    alert_age: timedelta = NONE
+    # Seeing time with nobody moving in the quarter-hour in progress, and whether it counts.
+    quarter_seeing: timedelta = NONE
+    quarter_valid: bool = False
+    # Whether the silence in progress is ordinary enough for the routine to learn from.
+    silence_valid: bool = False
+    routine: LearnedRoutine = field(default_factory=LearnedRoutine)
+
+
+def dump(state: GuardianState) -> dict[str, Any]:
+    """Return the state as JSON-safe data, for Home Assistant's store."""
+    return {
+        "version": STATE_VERSION,
+        "mode": state.mode.value,
+        "sources": dict(state.sources),
+        "clock": _moment(state.clock),
+        "done": _moment(state.done),
+        "last_activity": _moment(state.last_activity),
+        "quiet_since": _moment(state.quiet_since),
+        "quiet_seconds": _seconds(state.quiet),
+        "day_quiet_seconds": _seconds(state.day_quiet),
+        "day_start": _moment(state.day_start),
+        "blind_seconds": _seconds(state.blind),
+        "blind_acknowledged": state.blind_acknowledged,
+        "alert": state.alert.value,
+        "level": state.level,
+        "alert_reason": state.alert_reason.value if state.alert_reason else None,
+        "alert_since": _moment(state.alert_since),
+        "alert_seconds": _seconds(state.alert_age),
+        "quarter": {
+            "seeing_seconds": _seconds(state.quarter_seeing),
+            "valid": state.quarter_valid,
+        },
+        "silence_valid": state.silence_valid,
+        "routine": state.routine.to_dict(),
+    }
+
+
+def load(data: Mapping[str, Any]) -> GuardianState:
+    """Read `dump` data; raise StoredStateError if it cannot be used."""
+    version = data.get("version") if isinstance(data, Mapping) else None
+    if version not in (STATE_VERSION, _ROUTINE_STARTS_AFRESH):
+        raise StoredStateError(f"unsupported guardian state version {version!r}")
+    try:
+        reason = data["alert_reason"]
+        quarter = data["quarter"]
+        state = GuardianState(
+            sources=_stored_sources(data["sources"]),
+            mode=Mode(data["mode"]),
+            clock=_stored_moment(data["clock"]),
+            done=_stored_moment(data["done"]),
+            last_activity=_stored_moment(data["last_activity"]),
+            quiet_since=_stored_moment(data["quiet_since"]),
+            quiet=_stored_seconds(data["quiet_seconds"]),
+            day_quiet=_stored_seconds(data["day_quiet_seconds"]),
+            day_start=_stored_moment(data["day_start"]),
+            blind=_stored_seconds(data["blind_seconds"]),
+            blind_acknowledged=bool(data["blind_acknowledged"]),
+            alert=Alert(data["alert"]),
+            level=int(data["level"]),
+            alert_reason=Reason(reason) if reason is not None else None,
+            alert_since=_stored_moment(data["alert_since"]),
+            alert_age=_stored_seconds(data["alert_seconds"]),
+            quarter_seeing=_stored_seconds(quarter["seeing_seconds"]),
+            quarter_valid=bool(quarter["valid"]),
+        )
+        if version == STATE_VERSION:
+            state.silence_valid = bool(data["silence_valid"])
+            state.routine = LearnedRoutine.from_dict(data["routine"])
+    except _READABLE as err:
+        raise StoredStateError(f"stored guardian state is damaged ({err})") from None
+    if (state.clock is None) != (state.done is None) or (
+        (state.alert is Alert.NONE) != (state.level == 0)
+    ):
+        raise StoredStateError("stored guardian state is inconsistent")
+    return state
+
+
+def salvage(data: Any) -> GuardianState:
+    """Return what can be read of state that `load` refused; the rest starts fresh."""
+    state = GuardianState()
+    if not isinstance(data, Mapping):
+        return state
+    with suppress(*_READABLE):
+        state.mode = Mode(data["mode"])
+    with suppress(*_READABLE):
+        alert, level = Alert(data["alert"]), int(data["level"])
+        since = _stored_moment(data["alert_since"])
+        if alert is not Alert.NONE and level >= 1 and since is not None:
+            state.alert, state.level, state.alert_since = alert, level, since
+            state.alert_reason = Reason(data["alert_reason"])
+    with suppress(*_READABLE):
+        state.last_activity = _stored_moment(data["last_activity"])
+    with suppress(*_READABLE):
+        clock = _stored_moment(data["clock"])
+        quiet_since = _stored_moment(data["quiet_since"])
+        quiet = _stored_seconds(data["quiet_seconds"])
+        day_quiet = _stored_seconds(data["day_quiet_seconds"])
+        state.clock = state.done = clock
+        state.quiet_since, state.quiet, state.day_quiet = quiet_since, quiet, day_quiet
+    return state
+
+
+def _moment(value: datetime | None) -> str | None:
+    """Write an instant."""
+    return value.isoformat() if value is not None else None
+
+
+def _seconds(value: timedelta) -> float:
+    """Write a duration."""
+    return value / timedelta(seconds=1)
+
+
+def _stored_sources(value: Any) -> dict[str, bool]:
+    """Read the sources written by `dump`."""
+    if not all(isinstance(k, str) and isinstance(v, bool) for k, v in value.items()):
+        raise TypeError("sources")
+    return dict(value)
+
+
+def _stored_moment(value: Any) -> datetime | None:
+    """Read an instant written by `dump`."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("instant")
+    return aware(datetime.fromisoformat(value))
+
+
+def _stored_seconds(value: Any) -> timedelta:
+    """Read a duration written by `dump`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError("duration")
+    return timedelta(seconds=value)

@@ -1,0 +1,250 @@
+"""Let a guardian's time run: count quiet, blind and alert time, and fire what falls due.
+
+Engine time moves only when the guardian is called with a later `now`. On the way it stops at
+every wall-clock mark where something happens (a quarter-hour, the start or end of active
+hours, the moment a motion source that stays on stops counting) and at every moment a rule
+falls due (`limits.py`), so alerts fire at the exact instant they became due even when the
+guardian is only called much later. Between two stops nothing changes, so the counters grow
+linearly: quiet while something can see and nobody moves, blind while nothing can see, the
+open alert's age always. At quarter-hours the routine counts the watched time; at the start
+of active hours the night's silence is filed and the day's count starts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from .alerts import Alert, AlertChange, Mode, Reason
+from .config import GuardianConfig
+from .limits import first_due, rules_in_force, silence
+from .schedule import (
+    QUARTER_HOUR,
+    DailySchedule,
+    is_quarter_mark,
+    next_quarter_hour,
+    quarter_of_week,
+)
+from .sources import SourceBook
+from .state import NONE, GuardianState, aware, load
+
+# A quarter-hour counts toward the routine only if something could see for half of it.
+_WATCHED_QUARTER: Final = QUARTER_HOUR / 2
+
+
+class Timeline(ABC):
+    """A guardian's state, sources and rules over time; subclasses say what firing a rule does."""
+
+    def __init__(self, config: GuardianConfig, state: Mapping[str, Any] | None = None) -> None:
+        """Start a new guardian, or continue from `to_dict` data saved earlier."""
+        config.validate()
+        self._config = config
+        self._zone = config.zone
+        self._schedule = DailySchedule(
+            zone=self._zone,
+            active_start=config.active_start,
+            active_end=config.active_end,
+            deadlines=config.expected_by,
+        )
+        self._state = load(state) if state is not None else GuardianState()
+        self._book = SourceBook(timedelta(minutes=config.motion_stuck_minutes))
+        # True while catching up on time Home Assistant was not running.
+        self._unobserved = False
+
+    @property
+    def can_see(self) -> bool:
+        """Tell whether at least one source can see (true before any source is known)."""
+        return not self._state.sources or any(self._state.sources.values())
+
+    def evaluate(self, now: datetime) -> list[AlertChange]:
+        """Let time run up to `now` and return the alert changes that became due."""
+        return self._advance(aware(now), inclusive=True)
+
+    def resume(self, now: datetime) -> list[AlertChange]:
+        """Catch up after restoring saved state: the time since it was saved was downtime."""
+        self._unobserved = True
+        try:
+            return self._advance(aware(now), inclusive=True)
+        finally:
+            self._unobserved = False
+
+    def clock_jumped(self, now: datetime) -> list[AlertChange]:
+        """Move to `now` after a wall-clock jump that was not real elapsed time.
+
+        Wall-clock boundaries passed on the way (a new day of active hours) still apply; no
+        quiet time is added, so neither quiet limits nor deadlines come closer.
+        """
+        now = aware(now)
+        if self._state.clock is None or now <= self._state.clock:
+            return self._advance(now, inclusive=True)
+        while (boundary := self._next_boundary(self._state.done or now)) <= now:
+            self._state.clock = boundary
+            self._cross(boundary)
+            self._state.done = boundary
+        self._state.clock = now
+        self._state.quarter_valid = False
+        return self._advance(now, inclusive=True)
+
+    def next_check(self, now: datetime) -> datetime | None:
+        """Return when `evaluate` should run next (at the latest), or None if never needed."""
+        now = aware(now)
+        if self._state.clock is None:
+            return None
+        wake = self._next_wake(self._state.clock)
+        due = self._first_due(self._state.clock, wake)
+        return max(min(wake, due[0]) if due else wake, now)
+
+    def catch_up(self, until: datetime) -> list[AlertChange]:
+        """Evaluate at every check time before `until`, as a simulated clock would."""
+        until = aware(until)
+        changes: list[AlertChange] = []
+        while (
+            self._state.clock is not None
+            and (due := self.next_check(self._state.clock)) is not None
+        ):
+            if due >= until:
+                break
+            if due <= self._state.clock:
+                raise RuntimeError("the guardian's next check does not move forward")
+            changes += self.evaluate(due)
+        return changes
+
+    # Time running.
+
+    def _advance(self, now: datetime, *, inclusive: bool) -> list[AlertChange]:
+        """Run engine time to `now`, firing what falls due (at `now` too when `inclusive`)."""
+        changes: list[AlertChange] = []
+        if self._state.clock is None or self._state.done is None:
+            self._state.clock = self._state.done = now
+            day_start = self._schedule.last_active_start(now)
+            budget = self._schedule.deadline_budget(day_start)
+            if budget is not None and now < day_start + budget:
+                # Started after the day began: the unwatched time counts as blind, so today's
+                # deadline moves back by it rather than being dropped.
+                self._state.day_start = day_start
+        elif now < self._state.clock:
+            # A backwards jump: no time passes, and the quarter-hour in progress is unreliable.
+            self._state.clock = now
+            self._state.quarter_valid = False
+            self._state.silence_valid = False
+        while True:
+            boundary = self._next_boundary(self._state.done)
+            if boundary <= self._state.clock and (boundary < now or inclusive):
+                self._cross(boundary)
+                self._state.done = boundary
+                continue
+            end = min(self._next_boundary(self._state.clock), now)
+            due = self._first_due(self._state.clock, end)
+            if due is not None and (due[0] < now or inclusive):
+                self._accrue(self._state.clock, due[0])
+                self._state.clock = due[0]
+                changes += self._fire(due[1], now)
+                continue
+            if self._state.clock == now:
+                return changes
+            self._accrue(self._state.clock, end)
+            self._state.clock = end
+
+    def _next_boundary(self, after: datetime) -> datetime:
+        """Return the next instant after `after` where something happens by the wall clock."""
+        candidates = [
+            next_quarter_hour(after, self._zone),
+            self._schedule.next_change(after),
+            *(end for end in self._book.stops_counting() if end > after),
+        ]
+        return min(candidates)
+
+    def _next_wake(self, after: datetime) -> datetime:
+        """Return the next boundary after which the rules in force change."""
+        return min(
+            [
+                self._schedule.next_change(after),
+                *(end for end in self._book.stops_counting() if end > after),
+            ]
+        )
+
+    def _accrue(self, start: datetime, end: datetime) -> None:
+        """Count the time from `start` to `end`, during which nothing changes."""
+        elapsed = end - start
+        if elapsed <= NONE:
+            return
+        # Time with an alert open is still learned from: most alerts end with the person
+        # moving, and a routine that skipped them would never learn the lie-in it alerted on.
+        if self._unobserved or self._state.mode is not Mode.HOME:
+            self._state.quarter_valid = False
+            self._state.silence_valid = False
+        if self._state.alert is not Alert.NONE:
+            self._state.alert_age += elapsed
+        if not self.can_see:
+            self._state.blind += elapsed
+            return
+        if self._book.moving(start):
+            # Someone is moving all along: this is activity, not quiet.
+            self._state.last_activity = end
+            self._state.quiet_since = end
+            self._state.quiet = self._state.day_quiet = NONE
+            self._state.silence_valid = True
+            return
+        # Only time in which a silence could begin tells the routine how often they do.
+        self._state.quarter_seeing += elapsed
+        self._state.quiet += elapsed
+        self._state.day_quiet += elapsed
+
+    def _cross(self, boundary: datetime) -> None:
+        """Do what the wall clock asks at `boundary`."""
+        # On for too long to be somebody moving: stop counting it until it changes.
+        self._book.expire(boundary)
+        if is_quarter_mark(boundary, self._zone):
+            self._close_quarter(boundary)
+        if self._schedule.is_active_start(boundary):
+            # The night's silence ends here for the routine; the morning's begins.
+            self._note_silence(boundary)
+            self._state.day_start = boundary
+            self._state.day_quiet = NONE
+
+    def _close_quarter(self, mark: datetime) -> None:
+        """Tally the quarter-hour that ends at `mark` toward the routine's readiness."""
+        if self._state.quarter_valid and self._state.quarter_seeing >= _WATCHED_QUARTER:
+            self._state.routine.watched(quarter_of_week(mark - QUARTER_HOUR, self._zone))
+        self._state.quarter_seeing = NONE
+        self._state.quarter_valid = True
+        self._state.routine.age_to(mark.astimezone(self._zone).date())
+
+    def _note_silence(self, at: datetime) -> None:
+        """File the silence that ends at `at` with the routine, if it was an ordinary one."""
+        start, length = silence(self._state, self._schedule, at - timedelta(microseconds=1))
+        if (
+            self._state.silence_valid
+            and start is not None
+            and self._state.mode is Mode.HOME
+            and self._schedule.is_active(start)
+        ):
+            self._state.routine.record(quarter_of_week(start, self._zone), length)
+        self._state.silence_valid = True
+
+    # Rules.
+
+    def _first_due(self, start: datetime, end: datetime) -> tuple[datetime, Reason] | None:
+        """Return the first rule to fire between `start` and `end` (nothing changes in between)."""
+        rules = rules_in_force(
+            self._state,
+            self._config,
+            self._schedule,
+            start,
+            seeing=self.can_see,
+            moving=self._book.moving(start),
+            present_since=self._book.present_since(),
+        )
+        return first_due(rules, start, end)
+
+    def _restart_quiet(self, now: datetime) -> None:
+        """Start counting quiet time afresh from `now`."""
+        self._note_silence(now)
+        self._state.quiet_since = now
+        self._state.quiet = self._state.day_quiet = NONE
+
+    @abstractmethod
+    def _fire(self, reason: Reason, at: datetime) -> list[AlertChange]:
+        """Apply a rule that fell due; the change is stamped `at`, when it could be noticed."""
