@@ -167,10 +167,9 @@ def test_no_motion_without_movement(
     assert not any(r.motion for r in results[WARMUP:]), name
 
 
-def test_lighting_steps_are_reported() -> None:
+def test_light_steps_are_fitted_not_reported_as_motion() -> None:
     results, _ = run(camera(20, step(1.6)))
     assert results[0].rejected == "warmup"
-    assert results[10].rejected == "lighting"
     assert not results[10].regions
 
 
@@ -184,7 +183,10 @@ def test_people_walking_raise_motion() -> None:
 
 
 def test_dog_raises_motion() -> None:
-    _, states = run(clip("dog_indoor.mp4"))
+    """The clip is shorter than settling: it plays twice, as a looping camera would."""
+    pictures = clip("dog_indoor.mp4")
+    length = pictures[-1][0] + 0.2
+    _, states = run((*pictures, *((at + length, grey) for at, grey in pictures)))
     assert any(states)
 
 
@@ -256,14 +258,14 @@ def test_sensitivity_orders_small_objects() -> None:
 
 def test_hold_keeps_motion_on_then_lets_go() -> None:
     pictures = list(camera(40, unchanged, sigma=3.0))
-    for index in range(5, 10):
+    for index in range(15, 20):
         at, grey = pictures[index]
         moved = grey.copy()
-        moved[40:80, 10 * index : 10 * index + 20] = 0
+        moved[40:80, 8 * index : 8 * index + 20] = 0
         pictures[index] = (at, moved)
     _, states = run(iter(pictures), MotionSettings(hold_seconds=2.0))
-    assert states[9]
-    assert states[9 + 9]  # 1.8 s later
+    assert states[19]
+    assert states[19 + 9]  # 1.8 s later
     assert not states[-1]
 
 
@@ -284,8 +286,12 @@ def test_restarts_after_a_gap_or_a_new_size() -> None:
     detector = MotionDetector(MotionSettings())
     grey = np.full((144, 192), 100, dtype=np.uint8)
     assert detector.process(grey, 0.0).rejected == "warmup"
-    assert detector.process(grey, 0.2).rejected is None
+    for index in range(1, 9):
+        detector.process(grey, index * 0.2)
+    assert detector.settled
+    assert detector.process(grey, 2.0).rejected is None
     assert detector.process(grey, 100.0).rejected == "warmup"
+    assert not detector.settled
     assert detector.process(np.full((72, 96), 100, dtype=np.uint8), 100.2).rejected == "warmup"
     detector.reset()
     assert detector.process(grey, 100.4).rejected == "warmup"
@@ -334,10 +340,9 @@ def test_command_reports_intervals_and_costs() -> None:
     report = json.loads(result.stdout)
     assert report["frames_decoded"] == 41
     assert 5 <= report["frames_analysed"] <= 10
-    assert report["intervals"]
-    interval = report["intervals"][0]
-    assert 0 <= interval["start"] < interval["end"] <= 1.6
-    assert interval["peak_area"] > 0
+    # The clip (1.5 s) is shorter than settling: no motion is claimed before the detector knows.
+    assert report["intervals"] == []
+    assert report["settled_at"] is None
     for key in ("decode_ms_per_frame", "analysis_ms_per_frame", "cpu_seconds"):
         assert report[key] > 0
 
