@@ -3,20 +3,22 @@
 Motion detection compares each frame with a learned picture of the empty scene. Light changes
 that picture everywhere at once: a lamp switched on, an infrared switch, auto-exposure, a
 flickering tube or a TV's glow. Before comparing, the background is mapped onto the frame's
-light with a gain and an offset per tile of a coarse grid, blended bilinearly between tiles, so
-that a lamp at one side (bright near it, dim far away) is light, not motion.
+light: a gain that varies smoothly over the picture (a quadratic surface, so that a lamp at
+one side brightens what is near it more) and one offset.
 
 Decided:
 - Fits are robust (two trimmed refits): people and moved things are outliers, light moves
-  everything in a tile together.
-- A tile may differ from the whole picture's fit only as much as the light changed overall,
-  plus a little: when the light is steady, a person filling a tile is never fitted away as
-  light, and when a lamp switches, each part of the picture still gets its own gain.
-- Flat tiles (a wall, the night) carry no gain information; they take an offset only.
+  everything together. A quadratic surface cannot bend around a person, as tiles could.
+- The offset is one number: with an offset surface too, gain and offset trade places wherever
+  brightness follows position (a bright sky above a dark street) and the fit goes wild.
+- Most frames have steady light: one robust gain and offset are fitted first, and the smooth
+  fit is only spent when they show a change.
+- A little ridge towards "no change" keeps flat scenes (a wall, the night) well posed.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 import numpy as np
@@ -25,60 +27,60 @@ from numpy.typing import NDArray
 type FloatArray = NDArray[np.float32]
 type BoolArray = NDArray[np.bool_]
 
-# Terms of the smooth model of gain and offset over the picture: 1, x, y, x², xy, y².
+# Terms of the smooth gain over the picture: 1, x, y, x², xy, y².
 SMOOTH_TERMS: Final = 6
 RIDGE: Final = 1e-4
 # Below this spread of brightness (grey levels squared) a gain cannot be told from an offset.
 FLAT_SPREAD: Final = 4.0
 MIN_SAMPLES: Final = 8
+# Light this close to unchanged is one gain and offset: the smooth fit is spent on real changes.
+STEADY_GAIN: Final = 0.01
+STEADY_OFFSET: Final = 1.0
 # A real camera never scales light by more than this between two analysed frames.
 MAX_GAIN: Final = 4.0
 
 
 def fit_light(
     background: FloatArray, frame: FloatArray, usable: BoolArray
-) -> tuple[FloatArray, FloatArray, float]:
-    """Return per-cell gain and offset mapping background cells onto frame cells, and the step.
+) -> tuple[FloatArray, FloatArray]:
+    """Return the gain and offset mapping background cells onto frame cells.
 
     `background` and `frame` are cell means; `usable` marks cells neither clipped nor ignored.
-    The step is the mean absolute change of brightness the fit explains, in grey levels.
+    Both results broadcast over the cells: 1 x 1 when one gain and offset explain the change
+    (steady light, most frames, and cheap), one value per cell when the light changed.
     """
-    rows, cols = background.shape
-    terms = _terms(rows, cols)
     x, y = background[usable], frame[usable]
-    gains: FloatArray
-    offsets: FloatArray
+    gain, offset = _fit(x, y)
+    uniform = (np.full((1, 1), gain, dtype=np.float32), np.full((1, 1), offset, dtype=np.float32))
+    if abs(gain - 1.0) <= STEADY_GAIN and abs(offset) <= STEADY_OFFSET:
+        return uniform
+    rows, cols = background.shape
     if x.size < MIN_SAMPLES * SMOOTH_TERMS:
-        gain, offset = _fit(x, y)
-        gains = np.full((rows, cols), gain, dtype=np.float32)
-        offsets = np.full((rows, cols), offset, dtype=np.float32)
-    else:
-        basis = terms[:, usable]
-        # The gain varies smoothly (a lamp lights what is near it more); the offset (a camera's
-        # black level, infrared's lift) is one number: more freedom makes the two trade places.
-        design = np.concatenate([basis * x, np.ones((1, x.size))]).T.astype(np.float64)
-        prior = np.zeros(SMOOTH_TERMS + 1)
-        prior[0] = 1.0
-        keep: BoolArray = np.ones(x.size, dtype=bool)
-        params = prior
-        # Two trimmed refits: people and moved objects are outliers, light moves everything.
-        for _ in range(2):
-            a, b = design[keep], y[keep].astype(np.float64)
-            normal = a.T @ a
-            # A little pull towards "no change" keeps flat scenes (gain unknowable) well posed.
-            ridge = RIDGE * float(np.trace(normal)) / normal.shape[0]
-            params = np.linalg.solve(
-                normal + ridge * np.eye(normal.shape[0]), a.T @ b + ridge * prior
-            )
-            residual = np.abs(design @ params - y).astype(np.float32)
-            keep = residual <= max(3.0, 2.5 * _median(residual))
-        gains = np.tensordot(params[:SMOOTH_TERMS], terms, axes=1).astype(np.float32)
-        offsets = np.full((rows, cols), params[SMOOTH_TERMS], dtype=np.float32)
-        np.clip(gains, 1.0 / MAX_GAIN, MAX_GAIN, out=gains)
-    step = float(np.abs(x * (gains[usable] - 1.0) + offsets[usable]).mean()) if x.size else 0.0
-    return gains, offsets, step
+        return uniform
+    terms = _terms(rows, cols)
+    basis = terms[:, usable]
+    # The gain varies smoothly (a lamp lights what is near it more); the offset (a camera's
+    # black level, infrared's lift) is one number: more freedom makes the two trade places.
+    design = np.concatenate([basis * x, np.ones((1, x.size))]).T.astype(np.float64)
+    prior = np.zeros(SMOOTH_TERMS + 1)
+    prior[0] = 1.0
+    keep: BoolArray = np.ones(x.size, dtype=bool)
+    params = prior
+    # Two trimmed refits: people and moved objects are outliers, light moves everything.
+    for _ in range(2):
+        a, b = design[keep], y[keep].astype(np.float64)
+        normal = a.T @ a
+        # A little pull towards "no change" keeps flat scenes (gain unknowable) well posed.
+        ridge = RIDGE * float(np.trace(normal)) / normal.shape[0]
+        params = np.linalg.solve(normal + ridge * np.eye(normal.shape[0]), a.T @ b + ridge * prior)
+        residual = np.abs(design @ params - y).astype(np.float32)
+        keep = residual <= max(3.0, 2.5 * median(residual))
+    gains = np.tensordot(params[:SMOOTH_TERMS], terms, axes=1).astype(np.float32)
+    np.clip(gains, 1.0 / MAX_GAIN, MAX_GAIN, out=gains)
+    return gains, np.full((1, 1), params[SMOOTH_TERMS], dtype=np.float32)
 
 
+@functools.cache
 def _terms(rows: int, cols: int) -> FloatArray:
     """Return the smooth model's terms over the cell grid: 1, x, y, x², xy, y²."""
     y_axis, x_axis = np.mgrid[0:rows, 0:cols].astype(np.float32)
@@ -89,8 +91,8 @@ def _terms(rows: int, cols: int) -> FloatArray:
     )
 
 
-def _median(values: FloatArray) -> float:
-    """Return the median, by partition, which is cheaper than np.median on small arrays."""
+def median(values: FloatArray) -> float:
+    """Return the median, by partition, which is cheaper than np.median."""
     middle = values.size // 2
     return float(np.partition(values, middle)[middle])
 
@@ -110,11 +112,11 @@ def _fit(x: FloatArray, y: FloatArray) -> tuple[float, float]:
         centred = xs - x_mean
         spread = float(np.dot(centred, centred)) / xs.size
         if spread < FLAT_SPREAD:
-            gain, offset = 1.0, _median(ys - xs)
+            gain, offset = 1.0, median(ys - xs)
         else:
             gain = float(np.dot(centred, ys - y_mean)) / xs.size / spread
             gain = min(MAX_GAIN, max(1.0 / MAX_GAIN, gain))
             offset = y_mean - gain * x_mean
         residual = np.abs(y - (gain * x + offset))
-        keep = residual <= max(3.0, 2.5 * _median(residual))
+        keep = residual <= max(3.0, 2.5 * median(residual))
     return gain, offset

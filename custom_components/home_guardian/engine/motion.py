@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 
 from .blobs import MAX_REGIONS, find_regions
 from .geometry import Box, Point, polygon_mask
-from .lighting import fit_light
+from .lighting import fit_light, median
 
 __all__ = [
     "ANALYSIS_HEIGHT",
@@ -76,7 +76,11 @@ STALE_SECONDS: Final = 30.0
 # More than this share of the picture changed after the light fit is a cut or a moved camera.
 GLOBAL_CHANGE: Final = 0.5
 # Grey levels at which a camera's pixels saturate, and below which nothing shows a gain.
-CLIPPED: Final = 250.0
+CLIPPED: Final = 250
+# A background cell this bright is mostly saturated, whatever its pixels say.
+CLIPPED_CELL: Final = 245.0
+# A light change that moves no cell by this many grey levels leaves the background as it is.
+UNCHANGED_LEVELS: Final = 0.25
 DARK: Final = 5.0
 # Within this many times its threshold, a cell's change just after a light change is the light.
 RELIT_MARGIN: Final = 2.0
@@ -150,6 +154,8 @@ class _Layout:
     cell_pixels: FloatArray
     analysed_count: int
     analysed_pixel_count: int
+    # Some pixels are in ignore zones: pixel masks must be applied.
+    ignores: bool
 
 
 def _layout(settings: MotionSettings, height: int, width: int) -> _Layout:
@@ -177,6 +183,7 @@ def _layout(settings: MotionSettings, height: int, width: int) -> _Layout:
         cell_pixels=np.maximum(cell_pixels, 1.0),
         analysed_count=max(1, int(analysed_cells.sum())),
         analysed_pixel_count=max(1, int(cell_pixels[analysed_cells].sum())),
+        ignores=not bool(analysed.all()),
     )
 
 
@@ -201,7 +208,7 @@ def _cell_mean(values: FloatArray) -> FloatArray:
     return cells
 
 
-def _cells_of(pixels: FloatArray) -> FloatArray:
+def _cells_of[T: np.generic](pixels: NDArray[T]) -> NDArray[T]:
     """Return a view of a cropped picture as rows x CELL x cols x CELL, for per-cell factors."""
     rows, cols = pixels.shape[0] // CELL, pixels.shape[1] // CELL
     return pixels.reshape(rows, CELL, cols, CELL)
@@ -245,6 +252,8 @@ class MotionDetector:
         self.settings = settings
         self._layout: _Layout | None = None
         self._background: FloatArray | None = None
+        # The background's cell means, kept in step with it rather than summed again.
+        self._background_cells: FloatArray | None = None
         self._variance: FloatArray | None = None
         self._cell_variance: FloatArray | None = None
         self._samples = 0
@@ -310,24 +319,30 @@ class MotionDetector:
         if layout is None or (layout.rows, layout.cols) != (height // CELL, width // CELL):
             layout = self._layout = _layout(self.settings, height, width)
             self.reset()
-        frame = grey[: layout.rows * CELL, : layout.cols * CELL].astype(np.float32)
+        picture = grey[: layout.rows * CELL, : layout.cols * CELL]
         gap = math.inf if self._last_at is None else at - self._last_at
         if self._background is None or not 0.0 <= gap <= GAP_SECONDS:
             if gap > STALE_SECONDS:
                 self._variance = self._cell_variance = None
-            self._warm_up(frame, at)
+            self._warm_up(picture.astype(np.float32), at)
             return MotionResult(motion=False, rejected="warmup")
         self._last_at = at
-        frame_cells = _cell_mean(frame)
-        background_cells, uncertainty = self._relight(frame, frame_cells, gap, layout)
+        assert self._background_cells is not None  # noqa: S101 - kept with the background
+        difference = np.subtract(picture, self._background, dtype=np.float32)
+        cell_difference = _cell_mean(difference)
+        frame_cells = self._background_cells + cell_difference
+        uncertainty, mapped = self._relight(picture, frame_cells, gap, layout)
+        if mapped:
+            difference = np.subtract(picture, self._background, dtype=np.float32)
+            cell_difference = _cell_mean(difference)
         if not self._settled:
-            return self._learn_warming(frame, frame_cells - background_cells, at)
-        seen = self._compare(frame, frame_cells - background_cells, uncertainty, layout)
+            return self._learn_warming(difference, cell_difference, at)
+        seen = self._compare(difference, cell_difference, uncertainty, layout)
         moving = seen.filled | seen.shifted
         changed_area = float(moving.sum()) / layout.analysed_count
         if changed_area > GLOBAL_CHANGE or seen.everywhere:
             # A cut or a moved camera: nothing of the old background is any use; the noise is.
-            self._rebase(frame, at, frames_needed=1)
+            self._rebase(picture.astype(np.float32), at, frames_needed=1)
             return MotionResult(motion=False, area=changed_area, rejected="lighting")
 
         # A cell seen only by its mean counts when it, or a neighbour, moved in the frame before:
@@ -339,83 +354,95 @@ class MotionDetector:
         recent = self._stir(frame_cells, seen.cell_sigma, at)
         # Where the light just changed, what differs only a little more than the doubt allows is
         # the light fitted imperfectly, not a person: it is learned fast with the rest.
-        levels = self.settings.threshold_levels
-        relit = (uncertainty > levels / 2) & (
-            np.abs(seen.cell_difference) < RELIT_MARGIN * seen.cell_threshold
+        relit = (uncertainty > self.settings.threshold_levels / 2) & (
+            np.abs(cell_difference) < RELIT_MARGIN * seen.cell_threshold
         )
         self._learn(seen, moving, moving & recent & ~relit, relit, gap)
         return self._regions(seen, confirmed & layout.counted_cells, layout)
 
     def _relight(
-        self, frame: FloatArray, frame_cells: FloatArray, gap: float, layout: _Layout
-    ) -> tuple[FloatArray, FloatArray]:
-        """Map the background onto the frame's light; return its cells and the light's doubt."""
-        background = self._background
+        self, picture: NDArray[np.uint8], frame_cells: FloatArray, gap: float, layout: _Layout
+    ) -> tuple[FloatArray, bool]:
+        """Map the background onto the frame's light; return the light's doubt per cell.
+
+        Also says whether the background was changed (the light had changed).
+        """
+        background, background_cells = self._background, self._background_cells
         assert background is not None  # noqa: S101 - checked by the caller
-        background_cells = _cell_mean(background)
+        assert background_cells is not None  # noqa: S101 - kept with the background
         # Clipped pixels say nothing of the gain: cells holding any are left out of the fit.
-        clipped = _cell_sum(np.maximum(frame, background) >= CLIPPED) > 0
+        clipped = (_cell_sum(picture >= CLIPPED) > 0) | (background_cells >= CLIPPED_CELL)
         usable = layout.analysed_cells & ~clipped & (frame_cells > DARK)
-        gains, offsets, _ = fit_light(background_cells, frame_cells, usable)
+        gains, offsets = fit_light(background_cells, frame_cells, usable)
         # What a light change did to a cell is only known so well: allow a share of it as error
         # for a moment, while the background follows that cell's new light fast. Next to
         # saturated pixels a light change is not a gain at all (blooming, ringing).
-        applied = np.abs(background_cells * (gains - 1.0) + offsets)
-        error = np.where(_spread(clipped, 1), np.float32(1.0), np.float32(LIGHT_ERROR))
+        applied = np.abs(background_cells * (gains - np.float32(1.0)) + offsets)
         previous = self._uncertainty
         if previous is None or previous.shape != applied.shape:
             previous = np.zeros_like(applied)
-        uncertainty: FloatArray = np.maximum(
-            previous * np.float32(math.exp(-gap / LIGHT_SETTLE_SECONDS)), error * applied
-        ).astype(np.float32)
+        previous *= np.float32(math.exp(-gap / LIGHT_SETTLE_SECONDS))
+        if float(applied.max()) < UNCHANGED_LEVELS:
+            # Light as it was: nothing to map (most frames, and the cheapest path).
+            self._uncertainty = previous
+            return previous, False
+        error = np.where(_spread(clipped, 1), np.float32(1.0), np.float32(LIGHT_ERROR))
+        uncertainty: FloatArray = np.maximum(previous, error * applied)
         self._uncertainty = uncertainty
-        pixels = _cells_of(background)
-        pixels *= gains[:, None, :, None]
-        pixels += offsets[:, None, :, None]
+        if gains.size == 1:
+            background *= gains[0, 0]
+            background += offsets[0, 0]
+        else:
+            pixels = _cells_of(background)
+            pixels *= gains[:, None, :, None]
+            pixels += offsets[:, None, :, None]
         np.clip(background, 0.0, 255.0, out=background)
+        self._background_cells = _cell_mean(background)
         if self._reference is not None:
             self._reference = (self._reference * gains + offsets).astype(np.float32)
-        # Noise never shrinks with the light as fast as the picture does: compression and the
-        # sensor's floor stay. Only a brighter picture scales it up at once.
-        squared_gains = np.maximum(gains * gains, np.float32(1.0))
+        # Noise scales with the light; the floors in _compare keep a dark picture's from vanishing.
+        squared_gains = gains * gains
         if self._variance is not None and self._cell_variance is not None:
-            _cells_of(self._variance)[...] *= squared_gains[:, None, :, None]
+            if gains.size == 1:
+                self._variance *= squared_gains[0, 0]
+            else:
+                _cells_of(self._variance)[...] *= squared_gains[:, None, :, None]
             self._cell_variance *= squared_gains
-        return (background_cells * gains + offsets).astype(np.float32), uncertainty
+            np.minimum(self._variance, np.float32(NOISE_CAP), out=self._variance)
+            np.minimum(self._cell_variance, np.float32(NOISE_CAP), out=self._cell_variance)
+        return uncertainty, True
 
     def _compare(
         self,
-        frame: FloatArray,
+        difference: FloatArray,
         cell_difference: FloatArray,
         uncertainty: FloatArray,
         layout: _Layout,
     ) -> _Evidence:
         """Return what differs between the frame and the background beyond noise and light."""
-        background, variance, cell_variance = (
-            self._background,
-            self._variance,
-            self._cell_variance,
-        )
-        assert background is not None  # noqa: S101 - settled detectors have all three
-        assert variance is not None  # noqa: S101
+        variance, cell_variance = self._variance, self._cell_variance
+        assert variance is not None  # noqa: S101 - settled detectors have both
         assert cell_variance is not None  # noqa: S101
-        difference = frame - background
         absolute = np.abs(difference)
         # Noise: per pixel where the scene flickers, and the picture's overall level right now.
-        sample = absolute[::3, ::3].ravel()
-        global_noise = 1.4826 * float(np.partition(sample, sample.size // 2)[sample.size // 2])
+        global_noise = 1.4826 * median(absolute[::3, ::3].ravel())
         # A background of few frames still holds their noise: the difference is noisier by that.
         inflate = np.float32(1.0 + 1.0 / min(self._samples, BACKGROUND_FRAMES))
         sigmas, levels = self.settings.threshold_sigmas, self.settings.threshold_levels
-        sigma = np.sqrt(np.maximum(variance * inflate, max(NOISE_FLOOR, global_noise) ** 2))
-        threshold = sigmas * sigma + levels
-        _cells_of(threshold)[...] += uncertainty[:, None, :, None]
-        changed = (absolute > threshold) & layout.analysed_pixels
+        floor = np.float32(max(NOISE_FLOOR, global_noise) ** 2 / inflate)
+        sigma = np.sqrt(np.maximum(variance, floor) * inflate)
+        threshold = sigma * np.float32(sigmas)
+        threshold += np.float32(levels)
+        if float(uncertainty.max()) > 0.0:
+            _cells_of(threshold)[...] += uncertainty[:, None, :, None]
+        changed = absolute > threshold
+        if layout.ignores:
+            changed &= layout.analysed_pixels
         changed_pixels = _cell_sum(changed)
         cell_sigma = np.sqrt(np.maximum(cell_variance * inflate, CELL_NOISE_FLOOR**2))
         cell_threshold = sigmas * cell_sigma + levels / 2 + uncertainty
         # Half the pixels beyond their usual noise, seen by the median: the whole picture changed.
-        typical_noise = math.sqrt(float(np.median(variance[::3, ::3])))
+        typical_noise = math.sqrt(median(variance[::3, ::3].ravel()))
         return _Evidence(
             difference=difference,
             absolute=absolute,
@@ -433,15 +460,21 @@ class MotionDetector:
         """Group the counted cells into objects and measure them in changed pixels."""
         if not counted.any():
             return MotionResult(motion=False)
+        pixels_changed = seen.changed_pixels.astype(np.int32)
         # A cell found by its mean: its size is its pixels that changed clearly the same way.
-        levels = self.settings.threshold_levels
-        weak = (seen.absolute > np.maximum(seen.sigma, levels / 2)) & layout.analysed_pixels
-        brighter = _pixels_of(seen.cell_difference > 0)
-        same_way = weak & ((seen.difference > 0) == brighter)
-        pixels_changed = np.where(seen.filled, seen.changed_pixels, _cell_sum(same_way))
+        rows, cols = np.nonzero(counted & ~seen.filled)
+        if rows.size:
+            levels = np.float32(self.settings.threshold_levels / 2)
+            blocks = _cells_of(seen.difference)[rows, :, cols, :]
+            noise = np.maximum(_cells_of(seen.sigma)[rows, :, cols, :], levels)
+            sign = np.sign(seen.cell_difference[rows, cols])[:, None, None]
+            clear = blocks * sign > noise
+            if layout.ignores:
+                clear &= _cells_of(layout.analysed_pixels)[rows, :, cols, :]
+            pixels_changed[rows, cols] = clear.sum(axis=(1, 2))
         regions, object_pixels = find_regions(
             counted,
-            pixels_changed.astype(np.int32),
+            pixels_changed,
             cell=CELL,
             minimum=self.settings.min_object_size * layout.analysed_pixel_count,
             height=layout.height,
@@ -466,10 +499,11 @@ class MotionDetector:
         layout = self._layout
         assert layout is not None  # noqa: S101 - set before any frame is analysed
         self._background = frame.copy()
+        self._background_cells = _cell_mean(frame)
         self._samples = 1
         self._needed = frames_needed
         self._last_at = at
-        self._reference = _cell_mean(frame)
+        self._reference = self._background_cells.copy()
         self._reference_at = at
         self._stirred_at = np.full((layout.rows, layout.cols), -math.inf, dtype=np.float32)
         self._moved = None
@@ -477,38 +511,42 @@ class MotionDetector:
         self._settled = frames_needed <= 1 and self._variance is not None
 
     def _learn_warming(
-        self, frame: FloatArray, cell_difference: FloatArray, at: float
+        self, difference: FloatArray, cell_difference: FloatArray, at: float
     ) -> MotionResult:
         """Average the frame into the background and learn the noise while settling."""
-        background, layout = self._background, self._layout
+        background, background_cells, layout = (
+            self._background,
+            self._background_cells,
+            self._layout,
+        )
         assert background is not None  # noqa: S101 - set by the caller's checks
+        assert background_cells is not None  # noqa: S101
         assert layout is not None  # noqa: S101
-        difference = frame - background
         samples = self._samples
         if self._cell_variance is not None:
             # A cut or a light step the fit cannot explain, while settling: start again from here.
             bound = np.maximum(4.0 * np.sqrt(self._cell_variance), np.float32(10.0))
             jumped = (np.abs(cell_difference) > bound) & layout.analysed_cells
             if float(jumped.sum()) / layout.analysed_count > GLOBAL_CHANGE:
-                self._rebase(frame, at, frames_needed=self._needed)
+                self._rebase(background + difference, at, frames_needed=self._needed)
                 return MotionResult(motion=False, rejected="warmup")
         # A background of n frames differs from a new frame by the noise times sqrt(1 + 1/n).
-        unbiased = samples / (samples + 1.0)
-        squared = (np.minimum(difference * difference, np.float32(NOISE_CAP)) * unbiased).astype(
-            np.float32
-        )
-        cell_squared = (
-            np.minimum(cell_difference * cell_difference, np.float32(NOISE_CAP)) * unbiased
-        ).astype(np.float32)
+        unbiased = np.float32(samples / (samples + 1.0))
+        squared = np.minimum(difference * difference, np.float32(NOISE_CAP))
+        squared *= unbiased
+        cell_squared = np.minimum(cell_difference * cell_difference, np.float32(NOISE_CAP))
+        cell_squared *= unbiased
         if self._variance is None or self._cell_variance is None:
             self._variance, self._cell_variance = squared, cell_squared
         else:
             weight = np.float32(1.0 / (samples + (WARMUP_FRAMES if self._noise_known else 0)))
             self._variance += weight * (squared - self._variance)
             self._cell_variance += weight * (cell_squared - self._cell_variance)
-        background += difference / np.float32(samples + 1)
+        share = np.float32(1.0 / (samples + 1))
+        background += share * difference
+        background_cells += share * cell_difference
         self._samples = samples + 1
-        self._reference = _cell_mean(background)
+        self._reference = background_cells.copy()
         self._reference_at = at
         if self._samples >= self._needed and at - self._warm_since >= WARMUP_SECONDS:
             self._settled = True
@@ -536,40 +574,37 @@ class MotionDetector:
         elapsed: float,
     ) -> None:
         """Blend the frame into the background and the noise, slowly where things move."""
-        background, variance, cell_variance = (
-            self._background,
-            self._variance,
-            self._cell_variance,
-        )
+        background, background_cells = self._background, self._background_cells
+        variance, cell_variance = self._variance, self._cell_variance
         assert background is not None  # noqa: S101 - set by the caller's checks
+        assert background_cells is not None  # noqa: S101
         assert variance is not None  # noqa: S101
         assert cell_variance is not None  # noqa: S101
         self._samples += 1
         # What differs but has not stirred for a while has stopped (a parked chair, the ghost
         # of something that left): the background takes it in at the still rate.
-        still_rate = 1.0 - math.exp(-elapsed / BACKGROUND_SECONDS)
-        moving_rate = 1.0 - math.exp(-elapsed / FOREGROUND_SECONDS)
-        relit_rate = 1.0 - math.exp(-elapsed / SETTLE_BACKGROUND_SECONDS)
-        rate = np.where(
-            keep_out,
-            np.float32(moving_rate),
-            np.where(relit, np.float32(relit_rate), np.float32(still_rate)),
-        )
-        _cells_of(background)[...] += rate[:, None, :, None] * _cells_of(seen.difference)
-        # Moving cells keep their noise estimate; others learn it, capped against outliers.
-        noise_rate = np.where(
-            moving, np.float32(0.0), np.float32(1.0 - math.exp(-elapsed / NOISE_SECONDS))
-        )
+        still_rate = np.float32(1.0 - math.exp(-elapsed / BACKGROUND_SECONDS))
+        noise_rate = np.float32(1.0 - math.exp(-elapsed / NOISE_SECONDS))
         squared = np.minimum(seen.absolute * seen.absolute, np.float32(NOISE_CAP))
-        _cells_of(variance)[...] += noise_rate[:, None, :, None] * _cells_of(squared - variance)
-        cell_difference = seen.cell_difference
-        cell_squared = np.minimum(cell_difference * cell_difference, np.float32(NOISE_CAP))
-        cell_variance += noise_rate * (cell_squared - cell_variance)
-
-
-def _pixels_of(cells: BoolArray) -> BoolArray:
-    """Return a cell mask spread to every pixel of each cell."""
-    return np.repeat(np.repeat(cells, CELL, axis=0), CELL, axis=1)
+        squared -= variance
+        cell_squared = np.minimum(seen.cell_difference**2, np.float32(NOISE_CAP)) - cell_variance
+        if not (keep_out.any() or relit.any() or moving.any()):
+            # Nothing moves and the light is steady: one rate for the whole picture.
+            background += still_rate * seen.difference
+            background_cells += still_rate * seen.cell_difference
+            variance += noise_rate * squared
+            cell_variance += noise_rate * cell_squared
+            return
+        moving_rate = np.float32(1.0 - math.exp(-elapsed / FOREGROUND_SECONDS))
+        relit_rate = np.float32(1.0 - math.exp(-elapsed / SETTLE_BACKGROUND_SECONDS))
+        rate = np.where(keep_out, moving_rate, np.where(relit, relit_rate, still_rate))
+        # Per-cell rates move each cell's mean by exactly rate x its mean difference.
+        _cells_of(background)[...] += rate[:, None, :, None] * _cells_of(seen.difference)
+        background_cells += rate * seen.cell_difference
+        # Moving cells keep their noise estimate; others learn it, capped against outliers.
+        cell_noise_rate = np.where(moving, np.float32(0.0), noise_rate)
+        _cells_of(variance)[...] += cell_noise_rate[:, None, :, None] * _cells_of(squared)
+        cell_variance += cell_noise_rate * cell_squared
 
 
 class AnalysisPace:
