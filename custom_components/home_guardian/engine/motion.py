@@ -75,6 +75,12 @@ GAP_SECONDS: Final = 2.0
 STALE_SECONDS: Final = 30.0
 # More than this share of the picture changed after the light fit is a cut or a moved camera.
 GLOBAL_CHANGE: Final = 0.5
+# Moving cells over this share of the picture, strewn thinly over most of a 4 x 4 grid of zones
+# about evenly (no zone three times the typical one), are a keyframe's redrawing, not objects.
+PULSE_SHARE: Final = 0.05
+ZONES: Final = 4
+SCATTERED: Final = 0.875
+EVEN: Final = 3.0
 # Grey levels at which a camera's pixels saturate, and below which nothing shows a gain.
 CLIPPED: Final = 250
 # A background cell this bright is mostly saturated, whatever its pixels say.
@@ -214,6 +220,23 @@ def _cells_of[T: np.generic](pixels: NDArray[T]) -> NDArray[T]:
     return pixels.reshape(rows, CELL, cols, CELL)
 
 
+def _scattered(moving: BoolArray) -> bool:
+    """Return True when moving cells are strewn thinly over nearly the whole picture.
+
+    A person, however close, fills a few zones of a 4 x 4 grid densely; a keyframe that
+    re-draws texture and noise touches almost every zone, about evenly.
+    """
+    rows, cols = moving.shape[0] // ZONES, moving.shape[1] // ZONES
+    if rows == 0 or cols == 0:
+        return False
+    zones = (
+        moving[: rows * ZONES, : cols * ZONES].reshape(ZONES, rows, ZONES, cols).mean(axis=(1, 3))
+    )
+    touched = int((zones > 0).sum())
+    typical = float(np.median(zones))
+    return touched >= SCATTERED * ZONES * ZONES and float(zones.max()) <= EVEN * typical
+
+
 def _spread(mask: BoolArray, reach: int) -> BoolArray:
     """Return the mask grown by `reach` cells each way (a square neighbourhood)."""
     grown = mask.copy()
@@ -344,6 +367,16 @@ class MotionDetector:
             # A cut or a moved camera: nothing of the old background is any use; the noise is.
             self._rebase(picture.astype(np.float32), at, frames_needed=1)
             return MotionResult(motion=False, area=changed_area, rejected="lighting")
+
+        if changed_area > PULSE_SHARE and _scattered(moving):
+            # A keyframe redrew the whole picture's texture: specks everywhere and no shape.
+            # Take the new rendering in fast, keep what clearly differs, and judge next frame.
+            # Whatever it hides this frame shows again in the next, which is judged normally.
+            self._moved = None
+            self._uncertainty = np.maximum(uncertainty, np.abs(cell_difference))
+            everything = np.ones_like(moving)
+            self._learn(seen, moving, ~everything, everything, gap)
+            return MotionResult(motion=False)
 
         # A cell seen only by its mean counts when it, or a neighbour, moved in the frame before:
         # noise and keyframes shift a cell's mean for one frame or everywhere thinly; people
