@@ -513,7 +513,7 @@ def found_walker(result: MotionResult, at: float, start: float, speed: float) ->
     left, right = walker_box(at, start, speed, width)
     for box in result.regions:
         x0, y0, x1, y1 = box.to_pixels(width, ANALYSIS_HEIGHT)
-        if x0 < right and left < x1 and y0 < 70 + 48 and 70 < y1:
+        if x0 < right and left < x1 and y0 < 70 + 48 and y1 > 70:
             return True
     return False
 
