@@ -352,7 +352,7 @@ def evaluate(clip: Clip, path: Path) -> Outcome:
                 outcome.note_still(active=detector.active)
     finally:
         container.close()
-    if outcome.since is not None:
+    if outcome.since is not None and has_walker:
         outcome.blind.append(math.inf)
     return outcome
 
