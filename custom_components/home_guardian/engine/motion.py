@@ -246,14 +246,15 @@ def _scattered(moving: BoolArray) -> bool:
 
 def _spread(mask: BoolArray, reach: int) -> BoolArray:
     """Return the mask grown by `reach` cells each way (a square neighbourhood)."""
-    grown = mask.copy()
-    for _ in range(reach):
-        step = grown.copy()
-        step[1:, :] |= grown[:-1, :]
-        step[:-1, :] |= grown[1:, :]
-        step[:, 1:] |= step[:, :-1].copy()
-        step[:, :-1] |= step[:, 1:].copy()
-        grown = step
+    rows, cols = mask.shape
+    padded = np.zeros((rows + 2 * reach, cols + 2 * reach), dtype=bool)
+    padded[reach : reach + rows, reach : reach + cols] = mask
+    tall = padded[:rows, :].copy()
+    for offset in range(1, 2 * reach + 1):
+        tall |= padded[offset : offset + rows, :]
+    grown = tall[:, :cols].copy()
+    for offset in range(1, 2 * reach + 1):
+        grown |= tall[:, offset : offset + cols]
     return grown
 
 
@@ -464,7 +465,7 @@ class MotionDetector:
         assert cell_variance is not None  # noqa: S101
         absolute = np.abs(difference)
         # Noise: per pixel where the scene flickers, and the picture's overall level right now.
-        global_noise = 1.4826 * median(absolute[::3, ::3].ravel())
+        global_noise = 1.4826 * median(absolute[::4, ::4].ravel())
         # A background of few frames still holds their noise: the difference is noisier by that.
         inflate = np.float32(1.0 + 1.0 / min(self._samples, BACKGROUND_FRAMES))
         sigmas, levels = self.settings.threshold_sigmas, self.settings.threshold_levels
@@ -481,7 +482,7 @@ class MotionDetector:
         cell_sigma = np.sqrt(np.maximum(cell_variance * inflate, CELL_NOISE_FLOOR**2))
         cell_threshold = sigmas * cell_sigma + levels / 2 + uncertainty
         # Half the pixels beyond their usual noise, seen by the median: the whole picture changed.
-        typical_noise = math.sqrt(median(variance[::3, ::3].ravel()))
+        typical_noise = math.sqrt(median(variance[::6, ::6].ravel()))
         return _Evidence(
             difference=difference,
             absolute=absolute,
