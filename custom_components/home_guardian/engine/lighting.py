@@ -72,9 +72,11 @@ def fit_light(
     for _ in range(2):
         a, b = design[keep], y[keep].astype(np.float64)
         normal = a.T @ a
-        # A little pull towards "no change" keeps flat scenes (gain unknowable) well posed.
-        ridge = RIDGE * float(np.trace(normal)) / normal.shape[0]
-        params = np.linalg.solve(normal + ridge * np.eye(normal.shape[0]), a.T @ b + ridge * prior)
+        # A little pull towards "no change" keeps flat scenes (gain unknowable) well posed; it is
+        # scaled per term, or the offset (a column of ones) would be pulled far harder than the
+        # gains (columns of grey levels).
+        ridge = RIDGE * np.diag(normal)
+        params = np.linalg.solve(normal + np.diag(ridge), a.T @ b + ridge * prior)
         residual = np.abs(design @ params - y).astype(np.float32)
         keep = residual <= max(3.0, 2.5 * median(residual))
     gains = np.tensordot(params[:SMOOTH_TERMS], terms, axes=1).astype(np.float32)

@@ -96,6 +96,9 @@ NOISE_FLOOR: Final = 1.5
 CELL_NOISE_FLOOR: Final = 0.5
 # Squared differences are capped when learning noise, so one passer-by does not teach it.
 NOISE_CAP: Final = 400.0
+# The noise estimate is doubted by NOISE_DOUBT / sqrt(frames seen) until NOISE_FRAMES.
+NOISE_DOUBT: Final = 1.5
+NOISE_FRAMES: Final = 40
 # The background averages about this many frames; fewer (after a rebase) leave its own noise in.
 BACKGROUND_FRAMES: Final = 20
 # Slow movement: a frame is compared with one this old, and what changed keeps learning slow.
@@ -292,6 +295,7 @@ class MotionDetector:
         self._warm_since = -math.inf
         self._settled = False
         self._noise_known = False
+        self._noise_samples = 1
         self._last_at: float | None = None
         # A frame's cell means about STIR_SECONDS old, in the background's light.
         self._reference: FloatArray | None = None
@@ -467,7 +471,10 @@ class MotionDetector:
         # Noise: per pixel where the scene flickers, and the picture's overall level right now.
         global_noise = 1.4826 * median(absolute[::4, ::4].ravel())
         # A background of few frames still holds their noise: the difference is noisier by that.
-        inflate = np.float32(1.0 + 1.0 / min(self._samples, BACKGROUND_FRAMES))
+        # A noise learned from few frames is itself uncertain (8 frames: easily a third off):
+        # doubt it, less and less, until it has seen NOISE_FRAMES frames.
+        doubt = max(0.0, NOISE_DOUBT * (self._noise_samples**-0.5 - NOISE_FRAMES**-0.5))
+        inflate = np.float32(1.0 + 1.0 / min(self._samples, BACKGROUND_FRAMES) + doubt)
         sigmas, levels = self.settings.threshold_sigmas, self.settings.threshold_levels
         floor = np.float32(max(NOISE_FLOOR, global_noise) ** 2 / inflate)
         sigma = np.sqrt(np.maximum(variance, floor) * inflate)
@@ -578,6 +585,7 @@ class MotionDetector:
         cell_squared *= unbiased
         if self._variance is None or self._cell_variance is None:
             self._variance, self._cell_variance = squared, cell_squared
+            self._noise_samples = 1
         else:
             weight = np.float32(1.0 / (samples + (WARMUP_FRAMES if self._noise_known else 0)))
             self._variance += weight * (squared - self._variance)
@@ -586,6 +594,7 @@ class MotionDetector:
         background += share * difference
         background_cells += share * cell_difference
         self._samples = samples + 1
+        self._noise_samples += 1
         self._reference = background_cells.copy()
         self._reference_at = at
         if self._samples >= self._needed and at - self._warm_since >= WARMUP_SECONDS:
@@ -621,6 +630,7 @@ class MotionDetector:
         assert variance is not None  # noqa: S101
         assert cell_variance is not None  # noqa: S101
         self._samples += 1
+        self._noise_samples += 1
         # What differs but has not stirred for a while has stopped (a parked chair, the ghost
         # of something that left): the background takes it in at the still rate.
         still_rate = np.float32(1.0 - math.exp(-elapsed / BACKGROUND_SECONDS))
