@@ -654,3 +654,20 @@ def test_slow_walker_in_a_dark_noisy_room_is_seen() -> None:
     assert not any(
         r.motion and not found_walker(r, i / FPS, start, speed) for i, r in enumerate(results)
     )
+
+
+def test_a_cut_while_settling_starts_settling_over() -> None:
+    """Averaging two different scenes would leave a ghost of each: start again at the cut."""
+    first = scene(4)
+    second = [(at + 0.8, np.ascontiguousarray(grey[::-1, :])) for at, grey in scene(20, seed=3)]
+    detector = MotionDetector(MotionSettings())
+    settled_at = None
+    for at, grey in [*first, *second]:
+        result = detector.process(grey, at)
+        assert not result.motion
+        if detector.settled and settled_at is None:
+            settled_at = at
+    assert settled_at is not None
+    # Eight frames of the new scene are needed: the four before the cut do not count.
+    assert settled_at >= 0.8 + (motion_module.WARMUP_FRAMES - 1) / FPS - 1e-9
+    assert not detector.active
