@@ -18,7 +18,14 @@ load_engine()
 
 from engine.frame_source import StreamError, iter_frames, open_stream  # noqa: E402 - after load_engine()
 from engine.geometry import parse_polygons  # noqa: E402 - after load_engine()
-from engine.motion import ANALYSIS_HEIGHT, AnalysisPace, MotionDetector, MotionSettings, Zones  # noqa: E402 - after load_engine()
+from engine.motion import (  # noqa: E402 - after load_engine()
+    ANALYSIS_HEIGHT,
+    AnalysisPace,
+    MotionDetector,
+    MotionResult,
+    MotionSettings,
+    Zones,
+)
 from engine.urls import StreamAddress  # noqa: E402 - after load_engine()
 
 DEFAULT_FPS = 5.0
@@ -55,6 +62,24 @@ class Report:
     frames_analysed: int = 0
     decode_seconds: float = 0.0
     analysis_seconds: float = 0.0
+    settled_at: float | None = None
+    # The interval still running, while the detector stays active.
+    open: Interval | None = None
+
+    def record(self, at: float, detector: MotionDetector, result: MotionResult) -> None:
+        """Count one analysed frame and extend or close the running interval."""
+        self.frames_analysed += 1
+        if self.settled_at is None and detector.settled:
+            self.settled_at = at
+        if not detector.active:
+            self.open = None
+            return
+        if self.open is None:
+            self.open = Interval(start=at, end=at)
+            self.intervals.append(self.open)
+        if result.motion:
+            self.open.end = at + detector.settings.hold_seconds
+            self.open.peak_area = max(self.open.peak_area, result.area)
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -102,7 +127,6 @@ def analyse(video: str, settings: MotionSettings, fps: float) -> Report:
         stream = container.streams.video[0]
         rate = float(stream.average_rate or stream.guessed_rate or FALLBACK_RATE)
         pace = AnalysisPace(fps)
-        current: Interval | None = None
         frames = iter_frames(container)
         video_end = 0.0
         while True:
@@ -120,18 +144,9 @@ def analyse(video: str, settings: MotionSettings, fps: float) -> Report:
             started = time.perf_counter()
             result = detector.process(frame.grey(ANALYSIS_HEIGHT), at)
             report.analysis_seconds += time.perf_counter() - started
-            report.frames_analysed += 1
-            if detector.active:
-                if current is None:
-                    current = Interval(start=at, end=at)
-                    report.intervals.append(current)
-                if result.motion:
-                    current.end = at + settings.hold_seconds
-                    current.peak_area = max(current.peak_area, result.area)
-            elif current is not None:
-                current = None
-        if current is not None:
-            current.end = min(current.end, video_end)
+            report.record(at, detector, result)
+        if report.open is not None:
+            report.open.end = min(report.open.end, video_end)
     finally:
         container.close()
     return report
@@ -167,6 +182,8 @@ def main(argv: list[str]) -> int:
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
         "frames_decoded": report.frames_decoded,
         "frames_analysed": report.frames_analysed,
+        # Seconds into the clip when the background and its noise were learned; null if never.
+        "settled_at": None if report.settled_at is None else round(report.settled_at, 3),
     }
     print(json.dumps(output))
     return 0

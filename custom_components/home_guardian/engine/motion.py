@@ -1,4 +1,29 @@
-"""Find what moves in small greyscale frames, ignoring light, noise and compression."""
+"""Find what moves in small greyscale frames, ignoring light, noise and compression.
+
+Each analysed frame is compared with a learned background (the scene without what moves) after
+the background has been mapped onto the frame's light (see lighting.py). A 4 x 4 cell moves when
+enough of its pixels changed beyond their own learned noise, or when its mean changed beyond
+the cell's own learned noise: the first finds textured things, the second dim and low-contrast
+ones in a noisy room, where single pixels drown. Moving cells group into objects (blobs.py).
+
+Decided, and why:
+- Settling: the first frame is a poor background (its noise is frozen into it) and nothing is
+  known yet of the noise. Until WARMUP_FRAMES frames over WARMUP_SECONDS have been averaged in,
+  the detector is not settled: it reports `rejected="warmup"` and never motion. The same after
+  a reset, a new picture size, or a gap in frames (a reconnect); the noise learned before a
+  short gap is kept, since the camera is the same.
+- Light: a change the fit explains is not motion, however large or fast (a lamp, an infrared
+  switch, a 2 Hz flicker); what the fit leaves, locally, still is. Only when more than half of
+  the picture is left changed (a cut, a moved camera) is the background taken anew, keeping
+  the noise: one analysed frame later the detector looks again.
+- Low-bitrate keyframes re-draw the noise and texture of the whole picture at once: changed
+  pixels spread thinly everywhere fill few cells, and a cell seen only by its mean must have
+  moved in the frame before too (near it) to count.
+- Slow walkers: whatever differs from the background is learned into it slowly while it, or
+  something near it, changed within the last STOPPED_SECONDS against a frame a second older.
+  Only things that stopped (a parked chair, the ghost where something left) fade in fast.
+- Size: an object's size is its changed pixels, so the minimum means what it says.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +35,19 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from .blobs import MAX_REGIONS, find_regions
 from .geometry import Box, Point, polygon_mask
+from .lighting import fit_light, median
+
+__all__ = [
+    "ANALYSIS_HEIGHT",
+    "MAX_REGIONS",
+    "AnalysisPace",
+    "MotionDetector",
+    "MotionResult",
+    "MotionSettings",
+    "Zones",
+]
 
 # 144 rows keep a distant walker several pixels wide, and cost well under a millisecond a frame.
 ANALYSIS_HEIGHT: Final = 144
@@ -18,23 +55,56 @@ ANALYSIS_HEIGHT: Final = 144
 CELL: Final = 4
 # A cell moves when this share of its analysed pixels changed; isolated noisy pixels never do.
 CELL_FILL: Final = 0.25
-MAX_REGIONS: Final = 8
 # Background memory: unmoving pixels follow the scene within seconds, moving ones barely.
 BACKGROUND_SECONDS: Final = 4.0
 FOREGROUND_SECONDS: Final = 60.0
 NOISE_SECONDS: Final = 8.0
-# After a lighting step the background is rebuilt fast while the camera's exposure settles.
-SETTLE_SECONDS: Final = 1.0
+# A light change is modelled to within this share of what it did to each cell; the doubt fades
+# as the background follows the new light, fast, for about LIGHT_SETTLE_SECONDS.
+LIGHT_ERROR: Final = 0.5
+LIGHT_SETTLE_SECONDS: Final = 1.0
 SETTLE_BACKGROUND_SECONDS: Final = 0.25
-# A pause this long (a reconnect, a paused stream) makes the old background worthless.
+# Settling: frames averaged and time spent before the background and its noise are trusted.
+WARMUP_FRAMES: Final = 8
+WARMUP_SECONDS: Final = 1.5
+# With the noise already known (a short gap), a few frames make a background good enough.
+REWARM_FRAMES: Final = 3
+# A gap this long between analysed frames (a reconnect, a paused stream): settle again.
+GAP_SECONDS: Final = 2.0
+# A pause this long makes even the learned noise worthless.
 STALE_SECONDS: Final = 30.0
-# More than this share of the picture changing at once is light or a moved camera, not a person.
+# More than this share of the picture changed after the light fit is a cut or a moved camera.
 GLOBAL_CHANGE: Final = 0.5
-# A global brightness step of this many grey levels in one analysed frame is a light switched.
-LIGHT_STEP: Final = 10.0
+# Moving cells over this share of the picture, strewn thinly over most of a 4 x 4 grid of zones
+# about evenly (no zone three times the typical one), are a keyframe's redrawing, not objects.
+PULSE_SHARE: Final = 0.05
+ZONES: Final = 4
+SCATTERED: Final = 0.875
+EVEN: Final = 3.0
+# Grey levels at which a camera's pixels saturate, and below which nothing shows a gain.
+CLIPPED: Final = 250
+# A background cell this bright is mostly saturated, whatever its pixels say.
+CLIPPED_CELL: Final = 245.0
+# A light change that moves no cell by this many grey levels leaves the background as it is.
+UNCHANGED_LEVELS: Final = 0.25
+DARK: Final = 5.0
+# Within this many times its threshold, a cell's change just after a light change is the light.
+RELIT_MARGIN: Final = 2.0
 # Noise floor in grey levels: the scaled-down picture is never quieter than this.
 NOISE_FLOOR: Final = 1.5
-PRIOR_NOISE: Final = 3.0
+# A cell's mean is four times steadier than a pixel; its floor is lower by as much.
+CELL_NOISE_FLOOR: Final = 0.5
+# Squared differences are capped when learning noise, so one passer-by does not teach it.
+NOISE_CAP: Final = 400.0
+# The noise estimate is doubted by NOISE_DOUBT / sqrt(frames seen) until NOISE_FRAMES.
+NOISE_DOUBT: Final = 1.5
+NOISE_FRAMES: Final = 40
+# The background averages about this many frames; fewer (after a rebase) leave its own noise in.
+BACKGROUND_FRAMES: Final = 20
+# Slow movement: a frame is compared with one this old, and what changed keeps learning slow.
+STIR_SECONDS: Final = 1.0
+STOPPED_SECONDS: Final = 2.0
+STIR_REACH: Final = 2
 # A frame counts as moving only when the frame before or the one before that moved too.
 CONFIRM_FRAMES: Final = 2
 CONFIRM_WINDOW: Final = 3
@@ -92,6 +162,9 @@ class _Layout:
     counted_cells: BoolArray
     cell_pixels: FloatArray
     analysed_count: int
+    analysed_pixel_count: int
+    # Some pixels are in ignore zones: pixel masks must be applied.
+    ignores: bool
 
 
 def _layout(settings: MotionSettings, height: int, width: int) -> _Layout:
@@ -118,6 +191,8 @@ def _layout(settings: MotionSettings, height: int, width: int) -> _Layout:
         counted_cells=counted_cells & analysed_cells,
         cell_pixels=np.maximum(cell_pixels, 1.0),
         analysed_count=max(1, int(analysed_cells.sum())),
+        analysed_pixel_count=max(1, int(cell_pixels[analysed_cells].sum())),
+        ignores=not bool(analysed.all()),
     )
 
 
@@ -135,49 +210,99 @@ def _cell_sum(values: NDArray[np.float32] | BoolArray) -> FloatArray:
     return cells.astype(np.float32, copy=False)
 
 
-def _median(values: FloatArray) -> float:
-    """Return the median, by partition, which is cheaper than np.median on small arrays."""
-    middle = values.size // 2
-    return float(np.partition(values, middle)[middle])
+def _cell_mean(values: FloatArray) -> FloatArray:
+    """Average a picture over CELL x CELL squares."""
+    cells = _cell_sum(values)
+    cells *= np.float32(1.0 / (CELL * CELL))
+    return cells
 
 
-def _fit_light(background: FloatArray, frame: FloatArray, usable: BoolArray) -> tuple[float, float]:
-    """Return gain and offset mapping background cells to frame cells, ignoring outliers."""
-    x, y = background[usable], frame[usable]
-    if x.size < 8:  # noqa: PLR2004 - too little to fit; assume the light did not change
-        return 1.0, 0.0
-    keep: BoolArray = np.ones(x.size, dtype=bool)
-    gain, offset = 1.0, 0.0
-    # Two trimmed refits: people and moved objects are outliers, light changes everything.
-    for _ in range(2):
-        xs, ys = x[keep], y[keep]
-        x_mean, y_mean = float(xs.mean()), float(ys.mean())
-        centred = xs - x_mean
-        spread = float(np.dot(centred, centred)) / max(1, xs.size)
-        if xs.size < 8 or spread < 4.0:  # noqa: PLR2004 - flat scene: only an offset is knowable
-            gain, offset = 1.0, _median(y - x)
-        else:
-            gain = float(np.dot(centred, ys - y_mean)) / xs.size / spread
-            # A real camera never scales light by more than this between two analysed frames.
-            gain = min(4.0, max(0.25, gain))
-            offset = y_mean - gain * x_mean
-        residual = np.abs(y - (gain * x + offset))
-        keep = residual <= max(3.0, 2.5 * _median(residual))
-    return gain, offset
+def _expand(cells: FloatArray) -> FloatArray:
+    """Return per-cell values spread over each cell's pixels, as a contiguous picture."""
+    # Repeating, then working on contiguous arrays, is three times faster than broadcasting
+    # over a rows x CELL x cols x CELL view.
+    return np.repeat(np.repeat(cells, CELL, axis=0), CELL, axis=1)
+
+
+def _cells_of[T: np.generic](pixels: NDArray[T]) -> NDArray[T]:
+    """Return a view of a cropped picture as rows x CELL x cols x CELL, for per-cell factors."""
+    rows, cols = pixels.shape[0] // CELL, pixels.shape[1] // CELL
+    return pixels.reshape(rows, CELL, cols, CELL)
+
+
+def _scattered(moving: BoolArray) -> bool:
+    """Return True when moving cells are strewn thinly over nearly the whole picture.
+
+    A person, however close, fills a few zones of a 4 x 4 grid densely; a keyframe that
+    re-draws texture and noise touches almost every zone, about evenly.
+    """
+    rows, cols = moving.shape[0] // ZONES, moving.shape[1] // ZONES
+    if rows == 0 or cols == 0:
+        return False
+    zones = (
+        moving[: rows * ZONES, : cols * ZONES].reshape(ZONES, rows, ZONES, cols).mean(axis=(1, 3))
+    )
+    touched = int((zones > 0).sum())
+    typical = float(np.median(zones))
+    return touched >= SCATTERED * ZONES * ZONES and float(zones.max()) <= EVEN * typical
+
+
+def _spread(mask: BoolArray, reach: int) -> BoolArray:
+    """Return the mask grown by `reach` cells each way (a square neighbourhood)."""
+    rows, cols = mask.shape
+    padded = np.zeros((rows + 2 * reach, cols + 2 * reach), dtype=bool)
+    padded[reach : reach + rows, reach : reach + cols] = mask
+    tall = padded[:rows, :].copy()
+    for offset in range(1, 2 * reach + 1):
+        tall |= padded[offset : offset + rows, :]
+    grown = tall[:, :cols].copy()
+    for offset in range(1, 2 * reach + 1):
+        grown |= tall[:, offset : offset + cols]
+    return grown
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Evidence:
+    """What differs between one frame and the background: pixel by pixel and cell by cell."""
+
+    difference: FloatArray
+    absolute: FloatArray
+    sigma: FloatArray
+    cell_difference: FloatArray
+    cell_sigma: FloatArray
+    cell_threshold: FloatArray
+    changed_pixels: FloatArray
+    filled: BoolArray
+    shifted: BoolArray
+    # The median pixel changed beyond the usual noise: the whole picture is new.
+    everywhere: bool
 
 
 class MotionDetector:
     """Compare each frame with a learned background and say whether something moved."""
 
     def __init__(self, settings: MotionSettings) -> None:
-        """Start with no background; the first frame becomes it."""
+        """Start with no background; the first frames become it."""
         self.settings = settings
         self._layout: _Layout | None = None
         self._background: FloatArray | None = None
-        self._previous: FloatArray | None = None
+        # The background's cell means, kept in step with it rather than summed again.
+        self._background_cells: FloatArray | None = None
         self._variance: FloatArray | None = None
+        self._cell_variance: FloatArray | None = None
+        self._samples = 0
+        self._needed = WARMUP_FRAMES
+        self._warm_since = -math.inf
+        self._settled = False
+        self._noise_known = False
+        self._noise_samples = 1
         self._last_at: float | None = None
-        self._settle_until = -math.inf
+        # A frame's cell means about STIR_SECONDS old, in the background's light.
+        self._reference: FloatArray | None = None
+        self._reference_at = -math.inf
+        self._stirred_at: FloatArray | None = None
+        self._moved: BoolArray | None = None
+        self._uncertainty: FloatArray | None = None
         self._recent: deque[bool] = deque(maxlen=CONFIRM_WINDOW)
         self._active_until = -math.inf
         self._now = -math.inf
@@ -186,6 +311,11 @@ class MotionDetector:
     def active(self) -> bool:
         """Return the debounced state: on from confirmed motion until hold_seconds after it."""
         return self._now < self._active_until
+
+    @property
+    def settled(self) -> bool:
+        """Return True once the background and its noise are learned well enough to judge."""
+        return self._settled
 
     @property
     def confirming(self) -> bool:
@@ -198,10 +328,12 @@ class MotionDetector:
         )
 
     def reset(self) -> None:
-        """Forget the background, as after a reconnect."""
+        """Forget the background and the noise, as after a reconnect to another stream."""
         self._background = None
         self._variance = None
+        self._cell_variance = None
         self._last_at = None
+        self._settled = False
         self._recent.clear()
 
     def process(self, grey: NDArray[np.uint8], at: float) -> MotionResult:
@@ -221,146 +353,308 @@ class MotionDetector:
         layout = self._layout
         if layout is None or (layout.rows, layout.cols) != (height // CELL, width // CELL):
             layout = self._layout = _layout(self.settings, height, width)
-            self._background = None
-        frame = grey[: layout.rows * CELL, : layout.cols * CELL].astype(np.float32)
-        background, variance, last_at = self._background, self._variance, self._last_at
-        if (
-            background is None
-            or variance is None
-            or last_at is None
-            or not 0.0 <= at - last_at <= STALE_SECONDS
-        ):
-            self._rebase(frame, at)
-            self._variance = np.full_like(frame, PRIOR_NOISE**2)
+            self.reset()
+        picture = grey[: layout.rows * CELL, : layout.cols * CELL]
+        gap = math.inf if self._last_at is None else at - self._last_at
+        if self._background is None or not 0.0 <= gap <= GAP_SECONDS:
+            if gap > STALE_SECONDS:
+                self._variance = self._cell_variance = None
+            self._warm_up(picture.astype(np.float32), at)
             return MotionResult(motion=False, rejected="warmup")
-        elapsed = at - last_at
         self._last_at = at
+        assert self._background_cells is not None  # noqa: S101 - kept with the background
+        difference = np.subtract(picture, self._background, dtype=np.float32)
+        cell_difference = _cell_mean(difference)
+        frame_cells = self._background_cells + cell_difference
+        uncertainty, mapped = self._relight(picture, frame_cells, gap, layout)
+        if mapped:
+            difference = np.subtract(picture, self._background, dtype=np.float32)
+            cell_difference = _cell_mean(difference)
+        if not self._settled:
+            return self._learn_warming(difference, cell_difference, at)
+        seen = self._compare(difference, cell_difference, uncertainty, layout)
+        moving = seen.filled | seen.shifted
+        changed_area = float(moving.sum()) / layout.analysed_count
+        if changed_area > GLOBAL_CHANGE or seen.everywhere:
+            # A cut or a moved camera: nothing of the old background is any use; the noise is.
+            self._rebase(picture.astype(np.float32), at, frames_needed=1)
+            return MotionResult(motion=False, area=changed_area, rejected="lighting")
 
-        # Light: map the background's brightness onto this frame's before comparing them.
-        area = float(CELL * CELL)
-        frame_cells = _cell_sum(frame) / area
-        background_cells = _cell_sum(background) / area
-        usable = layout.analysed_cells & (frame_cells < 250.0) & (frame_cells > 5.0)  # noqa: PLR2004
-        gain, offset = _fit_light(background_cells, frame_cells, usable)
-        background *= gain
-        background += offset
+        if changed_area > PULSE_SHARE and _scattered(moving):
+            # A keyframe redrew the whole picture's texture: specks everywhere and no shape.
+            # Take the new rendering in fast, keep what clearly differs, and judge next frame.
+            # Whatever it hides this frame shows again in the next, which is judged normally.
+            self._moved = None
+            self._uncertainty = np.maximum(uncertainty, np.abs(cell_difference))
+            everything = np.ones_like(moving)
+            self._learn(seen, moving, ~everything, everything, gap)
+            return MotionResult(motion=False)
+
+        # A cell seen only by its mean counts when it, or a neighbour, moved in the frame before:
+        # noise and keyframes shift a cell's mean for one frame or everywhere thinly; people
+        # persist.
+        moved_before, self._moved = self._moved, moving
+        persisted = _spread(moved_before, 1) if moved_before is not None else np.zeros_like(moving)
+        confirmed = seen.filled | (seen.shifted & persisted)
+        recent = self._stir(frame_cells, seen.cell_sigma, at)
+        # Where the light just changed, what differs only a little more than the doubt allows is
+        # the light fitted imperfectly, not a person: it is learned fast with the rest.
+        relit = (uncertainty > self.settings.threshold_levels / 2) & (
+            np.abs(cell_difference) < RELIT_MARGIN * seen.cell_threshold
+        )
+        self._learn(seen, moving, moving & recent & ~relit, relit, gap)
+        return self._regions(seen, confirmed & layout.counted_cells, layout)
+
+    def _relight(
+        self, picture: NDArray[np.uint8], frame_cells: FloatArray, gap: float, layout: _Layout
+    ) -> tuple[FloatArray, bool]:
+        """Map the background onto the frame's light; return the light's doubt per cell.
+
+        Also says whether the background was changed (the light had changed).
+        """
+        background, background_cells = self._background, self._background_cells
+        assert background is not None  # noqa: S101 - checked by the caller
+        assert background_cells is not None  # noqa: S101 - kept with the background
+        # Clipped pixels say nothing of the gain: cells holding any are left out of the fit.
+        clipped = (_cell_sum(picture >= CLIPPED) > 0) | (background_cells >= CLIPPED_CELL)
+        usable = layout.analysed_cells & ~clipped & (frame_cells > DARK)
+        gains, offsets = fit_light(background_cells, frame_cells, usable)
+        # What a light change did to a cell is only known so well: allow a share of it as error
+        # for a moment, while the background follows that cell's new light fast. Next to
+        # saturated pixels a light change is not a gain at all (blooming, ringing).
+        applied = np.abs(background_cells * (gains - np.float32(1.0)) + offsets)
+        previous = self._uncertainty
+        if previous is None or previous.shape != applied.shape:
+            previous = np.zeros_like(applied)
+        previous *= np.float32(math.exp(-gap / LIGHT_SETTLE_SECONDS))
+        if float(applied.max()) < UNCHANGED_LEVELS:
+            # Light as it was: nothing to map (most frames, and the cheapest path).
+            self._uncertainty = previous
+            return previous, False
+        error = np.where(_spread(clipped, 1), np.float32(1.0), np.float32(LIGHT_ERROR))
+        uncertainty: FloatArray = np.maximum(previous, error * applied)
+        self._uncertainty = uncertainty
+        if gains.size == 1:
+            background *= gains[0, 0]
+            background += offsets[0, 0]
+        else:
+            background *= _expand(gains)
+            background += offsets[0, 0]
         np.clip(background, 0.0, 255.0, out=background)
-        step = (
-            float(np.abs(background_cells[usable] * (gain - 1.0) + offset).mean())
-            if usable.any()
-            else 0.0
+        self._background_cells = _cell_mean(background)
+        if self._reference is not None:
+            self._reference = (self._reference * gains + offsets).astype(np.float32)
+        # Noise scales with the light; the floors in _compare keep a dark picture's from vanishing.
+        squared_gains = gains * gains
+        if self._variance is not None and self._cell_variance is not None:
+            if gains.size == 1:
+                self._variance *= squared_gains[0, 0]
+            else:
+                self._variance *= _expand(squared_gains)
+            self._cell_variance *= squared_gains
+            np.minimum(self._variance, np.float32(NOISE_CAP), out=self._variance)
+            np.minimum(self._cell_variance, np.float32(NOISE_CAP), out=self._cell_variance)
+        return uncertainty, True
+
+    def _compare(
+        self,
+        difference: FloatArray,
+        cell_difference: FloatArray,
+        uncertainty: FloatArray,
+        layout: _Layout,
+    ) -> _Evidence:
+        """Return what differs between the frame and the background beyond noise and light."""
+        variance, cell_variance = self._variance, self._cell_variance
+        assert variance is not None  # noqa: S101 - settled detectors have both
+        assert cell_variance is not None  # noqa: S101
+        absolute = np.abs(difference)
+        # Noise: per pixel where the scene flickers, and the picture's overall level right now.
+        global_noise = 1.4826 * median(absolute[::4, ::4].ravel())
+        # A background of few frames still holds their noise: the difference is noisier by that.
+        # A noise learned from few frames is itself uncertain (8 frames: easily a third off):
+        # doubt it, less and less, until it has seen NOISE_FRAMES frames.
+        doubt = max(0.0, NOISE_DOUBT * (self._noise_samples**-0.5 - NOISE_FRAMES**-0.5))
+        inflate = np.float32(1.0 + 1.0 / min(self._samples, BACKGROUND_FRAMES) + doubt)
+        sigmas, levels = self.settings.threshold_sigmas, self.settings.threshold_levels
+        floor = np.float32(max(NOISE_FLOOR, global_noise) ** 2 / inflate)
+        sigma = np.sqrt(np.maximum(variance, floor) * inflate)
+        threshold = sigma * np.float32(sigmas)
+        threshold += np.float32(levels)
+        if float(uncertainty.max()) > 0.0:
+            threshold += _expand(uncertainty)
+        changed = absolute > threshold
+        if layout.ignores:
+            changed &= layout.analysed_pixels
+        changed_pixels = _cell_sum(changed)
+        cell_sigma = np.sqrt(np.maximum(cell_variance * inflate, CELL_NOISE_FLOOR**2))
+        cell_threshold = sigmas * cell_sigma + levels / 2 + uncertainty
+        # Half the pixels beyond their usual noise, seen by the median: the whole picture changed.
+        typical_noise = math.sqrt(median(variance[::6, ::6].ravel()))
+        return _Evidence(
+            difference=difference,
+            absolute=absolute,
+            sigma=sigma,
+            cell_difference=cell_difference,
+            cell_sigma=cell_sigma,
+            cell_threshold=cell_threshold,
+            changed_pixels=changed_pixels,
+            filled=(changed_pixels / layout.cell_pixels >= CELL_FILL) & layout.analysed_cells,
+            shifted=(np.abs(cell_difference) > cell_threshold) & layout.analysed_cells,
+            everywhere=global_noise > sigmas * typical_noise + levels,
         )
 
-        difference = np.abs(frame - background)
-        # Noise: per pixel where the scene flickers, and the picture's overall level right now.
-        sample = difference[::3, ::3].ravel()
-        global_noise = 1.4826 * float(np.partition(sample, sample.size // 2)[sample.size // 2])
-        floor = max(NOISE_FLOOR, global_noise) ** 2
-        sigma = np.sqrt(np.maximum(variance, floor))
-        threshold = self.settings.threshold_sigmas * sigma + self.settings.threshold_levels
-        changed = (difference > threshold) & layout.analysed_pixels
-        changed_share = _cell_sum(changed) / layout.cell_pixels
-        moving_cells = (changed_share >= CELL_FILL) & layout.analysed_cells
-        changed_area = float(moving_cells.sum()) / layout.analysed_count
+    def _regions(self, seen: _Evidence, counted: BoolArray, layout: _Layout) -> MotionResult:
+        """Group the counted cells into objects and measure them in changed pixels."""
+        if not counted.any():
+            return MotionResult(motion=False)
+        pixels_changed = seen.changed_pixels.astype(np.int32)
+        # A cell found by its mean: its size is its pixels that changed clearly the same way.
+        rows, cols = np.nonzero(counted & ~seen.filled)
+        if rows.size:
+            levels = np.float32(self.settings.threshold_levels / 2)
+            blocks = _cells_of(seen.difference)[rows, :, cols, :]
+            noise = np.maximum(_cells_of(seen.sigma)[rows, :, cols, :], levels)
+            sign = np.sign(seen.cell_difference[rows, cols])[:, None, None]
+            clear = blocks * sign > noise
+            if layout.ignores:
+                clear &= _cells_of(layout.analysed_pixels)[rows, :, cols, :]
+            pixels_changed[rows, cols] = clear.sum(axis=(1, 2))
+        regions, object_pixels = find_regions(
+            counted,
+            pixels_changed,
+            cell=CELL,
+            minimum=self.settings.min_object_size * layout.analysed_pixel_count,
+            height=layout.height,
+            width=layout.width,
+        )
+        return MotionResult(
+            motion=bool(regions),
+            regions=regions,
+            area=object_pixels / layout.analysed_pixel_count,
+        )
 
-        # A big brightness step leaves clipped highlights and shadows no gain can map: start over.
-        if changed_area > GLOBAL_CHANGE or step > LIGHT_STEP:
-            self._rebase(frame, at)
-            self._settle_until = at + SETTLE_SECONDS
-            return MotionResult(motion=False, area=changed_area, rejected="lighting")
-
-        settling = at < self._settle_until
-        previous = self._previous
-        learning_cells = moving_cells
-        if previous is not None:
-            # What differs from the background but not from the last frame has stopped moving
-            # (a parked chair, a ghost where something left): let the background take it in.
-            stirring = _cell_sum(np.abs(frame - previous) > threshold) / layout.cell_pixels
-            learning_cells = moving_cells & (stirring >= CELL_FILL)
-        self._previous = frame
-        self._learn(frame, difference, learning_cells, elapsed, settling=settling)
-        if settling:
-            return MotionResult(motion=False, area=changed_area, rejected="lighting")
-
-        counted = moving_cells & layout.counted_cells
-        regions, counted_area = self._blobs(counted, layout)
-        return MotionResult(motion=bool(regions), regions=regions, area=counted_area, rejected=None)
-
-    def _rebase(self, frame: FloatArray, at: float) -> None:
-        """Take this frame as the whole background."""
-        self._background = frame.copy()
-        self._previous = frame
-        self._last_at = at
+    def _warm_up(self, frame: FloatArray, at: float) -> None:
+        """Start learning from this frame; judge nothing until settled."""
+        known_noise = self._noise_known = self._variance is not None
+        self._rebase(frame, at, frames_needed=REWARM_FRAMES if known_noise else WARMUP_FRAMES)
+        self._warm_since = at if not known_noise else at - WARMUP_SECONDS
+        self._settled = False
         self._recent.clear()
+
+    def _rebase(self, frame: FloatArray, at: float, *, frames_needed: int) -> None:
+        """Take this frame as the whole background."""
+        layout = self._layout
+        assert layout is not None  # noqa: S101 - set before any frame is analysed
+        self._background = frame.copy()
+        self._background_cells = _cell_mean(frame)
+        self._samples = 1
+        self._needed = frames_needed
+        self._last_at = at
+        self._reference = self._background_cells.copy()
+        self._reference_at = at
+        self._stirred_at = np.full((layout.rows, layout.cols), -math.inf, dtype=np.float32)
+        self._moved = None
+        # Only a detector whose noise is learned may judge the very next frame.
+        self._settled = frames_needed <= 1 and self._variance is not None
+
+    def _learn_warming(
+        self, difference: FloatArray, cell_difference: FloatArray, at: float
+    ) -> MotionResult:
+        """Average the frame into the background and learn the noise while settling."""
+        background, background_cells, layout = (
+            self._background,
+            self._background_cells,
+            self._layout,
+        )
+        assert background is not None  # noqa: S101 - set by the caller's checks
+        assert background_cells is not None  # noqa: S101
+        assert layout is not None  # noqa: S101
+        samples = self._samples
+        if self._cell_variance is not None:
+            # A cut or a light step the fit cannot explain, while settling: start again from here.
+            bound = np.maximum(4.0 * np.sqrt(self._cell_variance), np.float32(10.0))
+            jumped = (np.abs(cell_difference) > bound) & layout.analysed_cells
+            if float(jumped.sum()) / layout.analysed_count > GLOBAL_CHANGE:
+                self._rebase(background + difference, at, frames_needed=self._needed)
+                return MotionResult(motion=False, rejected="warmup")
+        # A background of n frames differs from a new frame by the noise times sqrt(1 + 1/n).
+        unbiased = np.float32(samples / (samples + 1.0))
+        squared = np.minimum(difference * difference, np.float32(NOISE_CAP))
+        squared *= unbiased
+        cell_squared = np.minimum(cell_difference * cell_difference, np.float32(NOISE_CAP))
+        cell_squared *= unbiased
+        if self._variance is None or self._cell_variance is None:
+            self._variance, self._cell_variance = squared, cell_squared
+            self._noise_samples = 1
+        else:
+            weight = np.float32(1.0 / (samples + (WARMUP_FRAMES if self._noise_known else 0)))
+            self._variance += weight * (squared - self._variance)
+            self._cell_variance += weight * (cell_squared - self._cell_variance)
+        share = np.float32(1.0 / (samples + 1))
+        background += share * difference
+        background_cells += share * cell_difference
+        self._samples = samples + 1
+        self._noise_samples += 1
+        self._reference = background_cells.copy()
+        self._reference_at = at
+        if self._samples >= self._needed and at - self._warm_since >= WARMUP_SECONDS:
+            self._settled = True
+        return MotionResult(motion=False, rejected="warmup")
+
+    def _stir(self, frame_cells: FloatArray, cell_sigma: FloatArray, at: float) -> BoolArray:
+        """Return cells near a change against a frame a second older within STOPPED_SECONDS."""
+        reference, stirred_at = self._reference, self._stirred_at
+        assert reference is not None  # noqa: S101 - set with the background
+        assert stirred_at is not None  # noqa: S101
+        threshold = self.settings.threshold_sigmas * cell_sigma * math.sqrt(2.0)
+        stirring = np.abs(frame_cells - reference) > threshold + self.settings.threshold_levels / 2
+        stirred_at[stirring] = at
+        if at - self._reference_at >= STIR_SECONDS:
+            self._reference = frame_cells.copy()
+            self._reference_at = at
+        return _spread((at - stirred_at) <= STOPPED_SECONDS, STIR_REACH)
 
     def _learn(
         self,
-        frame: FloatArray,
-        difference: FloatArray,
+        seen: _Evidence,
         moving: BoolArray,
+        keep_out: BoolArray,
+        relit: BoolArray,
         elapsed: float,
-        *,
-        settling: bool,
     ) -> None:
-        """Blend the frame into the background and the noise estimate, slowly where things move."""
-        background, variance = self._background, self._variance
+        """Blend the frame into the background and the noise, slowly where things move."""
+        background, background_cells = self._background, self._background_cells
+        variance, cell_variance = self._variance, self._cell_variance
         assert background is not None  # noqa: S101 - set by the caller's checks
+        assert background_cells is not None  # noqa: S101
         assert variance is not None  # noqa: S101
-        still_seconds = SETTLE_BACKGROUND_SECONDS if settling else BACKGROUND_SECONDS
-        still_rate = 1.0 - math.exp(-elapsed / still_seconds)
-        moving_rate = 1.0 - math.exp(-elapsed / FOREGROUND_SECONDS)
-        rate = np.where(moving, np.float32(moving_rate), np.float32(still_rate))
-        rows, cols = moving.shape
-        # Per-cell rates broadcast over each cell's pixels without building a full-size mask.
-        pixel_rate = rate[:, None, :, None]
-        background.reshape(rows, CELL, cols, CELL)[...] += pixel_rate * (
-            frame - background
-        ).reshape(rows, CELL, cols, CELL)
-        # Outliers are capped so that one passing person does not teach the pixel to be noisy;
-        # moving cells keep their noise estimate.
-        noise_rate = np.where(
-            moving, np.float32(0.0), np.float32(1.0 - math.exp(-elapsed / NOISE_SECONDS))
-        )
-        squared = np.minimum(difference * difference, np.float32(400.0))
-        variance.reshape(rows, CELL, cols, CELL)[...] += noise_rate[:, None, :, None] * (
-            squared - variance
-        ).reshape(rows, CELL, cols, CELL)
-
-    def _blobs(self, moving: BoolArray, layout: _Layout) -> tuple[tuple[Box, ...], float]:
-        """Group moving cells into blobs big enough to count; return their boxes and area."""
-        if not moving.any():
-            return (), 0.0
-        # Dilation joins the pieces of one person (head, torso, legs) into one blob.
-        grown = moving.copy()
-        grown[1:, :] |= moving[:-1, :]
-        grown[:-1, :] |= moving[1:, :]
-        wide = grown.copy()
-        wide[:, 1:] |= grown[:, :-1]
-        wide[:, :-1] |= grown[:, 1:]
-        minimum = self.settings.min_object_size * layout.analysed_count
-        blobs = [blob for blob in _components(wide, moving) if blob[0] > 0 and blob[0] >= minimum]
-        if not blobs:
-            return (), 0.0
-        blobs.sort(reverse=True)
-        if len(blobs) > MAX_REGIONS:
-            # The privacy filter must still cover everything: the rest become one box.
-            rest = blobs[MAX_REGIONS - 1 :]
-            merged = (
-                sum(b[0] for b in rest),
-                min(b[1] for b in rest),
-                min(b[2] for b in rest),
-                max(b[3] for b in rest),
-                max(b[4] for b in rest),
-            )
-            blobs = [*blobs[: MAX_REGIONS - 1], merged]
-        # Cells cover the cropped picture; boxes are shares of the full one, a few pixels bigger.
-        sy, sx = CELL / layout.height, CELL / layout.width
-        regions = tuple(
-            Box(x=left * sx, y=top * sy, width=(right - left) * sx, height=(bottom - top) * sy)
-            for _, top, left, bottom, right in blobs
-        )
-        area = sum(b[0] for b in blobs) / layout.analysed_count
-        return regions, area
+        assert cell_variance is not None  # noqa: S101
+        self._samples += 1
+        self._noise_samples += 1
+        # What differs but has not stirred for a while has stopped (a parked chair, the ghost
+        # of something that left): the background takes it in at the still rate.
+        still_rate = np.float32(1.0 - math.exp(-elapsed / BACKGROUND_SECONDS))
+        noise_rate = np.float32(1.0 - math.exp(-elapsed / NOISE_SECONDS))
+        squared = np.minimum(seen.absolute * seen.absolute, np.float32(NOISE_CAP))
+        squared -= variance
+        cell_squared = np.minimum(seen.cell_difference**2, np.float32(NOISE_CAP)) - cell_variance
+        if not (keep_out.any() or relit.any() or moving.any()):
+            # Nothing moves and the light is steady: one rate for the whole picture.
+            background += still_rate * seen.difference
+            background_cells += still_rate * seen.cell_difference
+            variance += noise_rate * squared
+            cell_variance += noise_rate * cell_squared
+            return
+        moving_rate = np.float32(1.0 - math.exp(-elapsed / FOREGROUND_SECONDS))
+        relit_rate = np.float32(1.0 - math.exp(-elapsed / SETTLE_BACKGROUND_SECONDS))
+        rate = np.where(keep_out, moving_rate, np.where(relit, relit_rate, still_rate))
+        # Per-cell rates move each cell's mean by exactly rate x its mean difference.
+        background += _expand(rate) * seen.difference
+        background_cells += rate * seen.cell_difference
+        # Moving cells keep their noise estimate; others learn it, capped against outliers.
+        cell_noise_rate = np.where(moving, np.float32(0.0), noise_rate)
+        variance += _expand(cell_noise_rate) * squared
+        cell_variance += cell_noise_rate * cell_squared
 
 
 class AnalysisPace:
@@ -383,51 +677,3 @@ class AnalysisPace:
             self._due = (at if math.isinf(self._due) else self._due) + self.period * (missed + 1)
             return True
         return detector.confirming
-
-
-def _components(mask: BoolArray, weights: BoolArray) -> list[tuple[int, int, int, int, int]]:
-    """Return the 8-connected groups of True cells as (weight, top, left, bottom, right).
-
-    Groups are found by joining runs of cells row by row (union-find over runs, not cells):
-    a few dozen runs a frame instead of hundreds of cells keeps this well under 0.1 ms.
-    """
-    rows = mask.shape[0]
-    padded = np.zeros((rows, mask.shape[1] + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    edges = np.diff(padded, axis=1)
-    run_rows, starts = np.nonzero(edges == 1)
-    _, ends = np.nonzero(edges == -1)
-    # Moving cells in each run, from per-row running totals.
-    totals = np.zeros((rows, mask.shape[1] + 1), dtype=np.int32)
-    np.cumsum(weights, axis=1, out=totals[:, 1:])
-    sizes = totals[run_rows, ends] - totals[run_rows, starts]
-    run_list = list(zip(run_rows.tolist(), starts.tolist(), ends.tolist(), strict=True))
-    parent = list(range(len(run_list)))
-
-    def root(index: int) -> int:
-        while parent[index] != index:
-            parent[index] = parent[parent[index]]
-            index = parent[index]
-        return index
-
-    previous: list[int] = []  # runs of the row above
-    current: list[int] = []
-    current_row = -1
-    for index, (row, start, end) in enumerate(run_list):
-        if row != current_row:
-            previous = current if row == current_row + 1 else []
-            current, current_row = [], row
-        for other in previous:
-            _, other_start, other_end = run_list[other]
-            # Diagonal neighbours touch too: runs join when they overlap with one cell of slack.
-            if other_start <= end and start <= other_end:
-                parent[root(other)] = root(index)
-        current.append(index)
-    groups: dict[int, list[int]] = {}
-    for index, (row, start, end) in enumerate(run_list):
-        group = groups.setdefault(root(index), [0, row, start, row + 1, end])
-        group[0] += int(sizes[index])
-        group[2] = min(group[2], start)
-        group[3] = row + 1
-        group[4] = max(group[4], end)
-    return [(g[0], g[1], g[2], g[3], g[4]) for g in groups.values()]
