@@ -9,13 +9,16 @@ import io
 import json
 import os
 from pathlib import Path
+import re
 import sys
+import threading
 import time
 from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from homeassistant.components import persistent_notification
+from homeassistant.components.recorder import Recorder
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -23,7 +26,11 @@ from homeassistant.helpers import issue_registry as ir
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+import voluptuous as vol
 
 from custom_components.home_guardian.const import (
     CONF_SENSITIVITY,
@@ -31,10 +38,11 @@ from custom_components.home_guardian.const import (
     EVENT_SHARE_REPORTED,
     EVENT_VIEW,
 )
+from custom_components.home_guardian.engine.attempts import AttemptGate, Lockout, PinBudget
 from custom_components.home_guardian.engine.privacy import load_face_detector
-from custom_components.home_guardian.engine.shares import PinHasher
+from custom_components.home_guardian.engine.shares import PinHasher, ShareState, SuspendCause
 from custom_components.home_guardian.share_views import BASE, COOKIE
-from custom_components.home_guardian.sharing import async_get_sharing
+from custom_components.home_guardian.sharing import PIN_CHECKS_AT_ONCE, async_get_sharing
 from tests.browser import chromium_page, require_chromium
 from tests.cameras.servers import RtspCamera
 from tests.common import camera_entry, set_up_entry, state_of, wait_for
@@ -45,7 +53,11 @@ CAMERA = "camera.living_room"
 SWITCH = "switch.living_room_sharing_allowed"
 WATCHED = "binary_sensor.living_room_being_watched"
 VIEWERS = "sensor.living_room_viewers"
-PIN = "246810"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrations: None) -> None:
+    """Load the integration; the recorder's database must be chosen before HA starts."""
 
 
 @pytest.fixture
@@ -79,6 +91,11 @@ async def create_share(hass: HomeAssistant, **fields: Any) -> dict[str, Any]:
     )
     assert response is not None
     return dict(response)
+
+
+def wrong_pin(share: dict[str, Any]) -> str:
+    """Return a six-digit PIN that is not the share's."""
+    return f"{(int(share['pin']) + 1) % 10**6:06d}"
 
 
 def token_of(share: dict[str, Any]) -> str:
@@ -131,7 +148,6 @@ async def test_sharing_is_off_until_allowed(hass: HomeAssistant, rtsp_camera: Rt
     [
         ({"duration": {"seconds": 0}}, "expiry_in_past"),
         ({"duration": {"days": 400}}, "expiry_too_far"),
-        ({"pin": "12ab"}, "invalid_pin"),
         (
             {"schedule": [{"days": ["someday"], "start": "08:30", "end": "16:30"}]},
             "invalid_schedule",
@@ -174,19 +190,21 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
 ) -> None:
     """Link and PIN open a filtered stream that people in the room are told about."""
     views = async_capture_events(hass, EVENT_VIEW)
-    share = await create_share(hass, pin=PIN)
-    assert "pin" not in share  # given, not generated
+    share = await create_share(hass)
+    pin = share["pin"]
+    assert len(pin) == 6
+    assert pin.isdigit()
     token = token_of(share)
     assert len(token) >= 43  # 256 bits in URL-safe base64
 
     client = await hass_client_no_auth()
-    wrong = await client.post(f"{BASE}/session", json={"token": token, "pin": "000000"})
+    wrong = await client.post(f"{BASE}/session", json={"token": token, "pin": wrong_pin(share)})
     assert wrong.status == HTTPStatus.FORBIDDEN
-    unknown = await client.post(f"{BASE}/session", json={"token": "x" * 43, "pin": PIN})
+    unknown = await client.post(f"{BASE}/session", json={"token": "x" * 43, "pin": pin})
     assert unknown.status == HTTPStatus.FORBIDDEN
     assert await wrong.json() == await unknown.json()
 
-    opened = await client.post(f"{BASE}/session", json={"token": token, "pin": PIN})
+    opened = await client.post(f"{BASE}/session", json={"token": token, "pin": pin})
     assert opened.status == HTTPStatus.OK
     assert opened.headers["Cache-Control"] == "no-store"
     # Home Assistant sets its own X-Frame-Options; the page's policy forbids any framing.
@@ -224,29 +242,214 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
     await wait_for(lambda: "home_guardian.shares" in hass_storage)
     stored = json.dumps(hass_storage["home_guardian.shares"])
     assert token not in stored
-    assert PIN not in stored
+    assert pin not in stored
 
 
 async def test_failed_pins_lock_out_with_429_never_401(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
     """After five wrong PINs the share answers 429 with Retry-After, even to the right PIN."""
-    share = await create_share(hass, pin=PIN)
+    share = await create_share(hass)
     client = await hass_client_no_auth()
     statuses = []
     for _ in range(6):
         response = await client.post(
-            f"{BASE}/session", json={"token": token_of(share), "pin": "999999"}
+            f"{BASE}/session", json={"token": token_of(share), "pin": wrong_pin(share)}
         )
         statuses.append(response.status)
     assert statuses[:5] == [HTTPStatus.FORBIDDEN] * 5
     assert statuses[5] == HTTPStatus.TOO_MANY_REQUESTS
-    locked = await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": PIN})
+    locked = await client.post(
+        f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]}
+    )
     assert locked.status == HTTPStatus.TOO_MANY_REQUESTS
     assert int(locked.headers["Retry-After"]) > 0
     assert HTTPStatus.UNAUTHORIZED not in statuses
     malformed = await client.post(f"{BASE}/session", data=b"not json")
     assert malformed.status == HTTPStatus.BAD_REQUEST
+
+
+class CountingHasher(PinHasher):
+    """Real scrypt that counts the checks it runs and the most it ran at once."""
+
+    def __init__(self, log2_n: int) -> None:
+        """Hash at the given cost."""
+        super().__init__(log2_n=log2_n)
+        self._count_lock = threading.Lock()
+        self.started = 0
+        self.running = 0
+        self.most_at_once = 0
+
+    def verify(self, pin_hash: str | None, pin: str) -> bool:
+        """Check a PIN, counting."""
+        with self._count_lock:
+            self.started += 1
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            return super().verify(pin_hash, pin)
+        finally:
+            with self._count_lock:
+                self.running -= 1
+
+
+def counting_hasher(hass: HomeAssistant, log2_n: int = 12) -> CountingHasher:
+    """Make shares created from now on hash (and check) PINs through a counting hasher."""
+    hasher = CountingHasher(log2_n)
+    async_get_sharing(hass).registry.hasher = hasher
+    return hasher
+
+
+async def hang_up_after_sending(client: TestClient, body: dict[str, str], after: float) -> None:
+    """POST a PIN attempt over a raw connection and close it `after` seconds later."""
+    url = client.make_url(f"{BASE}/session")
+    data = json.dumps(body).encode()
+    head = (
+        f"POST {url.path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"Origin: http://{url.host}:{url.port}\r\nSec-Fetch-Site: same-origin\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    _, writer = await asyncio.open_connection(url.host, url.port)
+    writer.write(head.encode() + data)
+    await writer.drain()
+    await asyncio.sleep(after)
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_a_burst_of_guesses_gets_no_more_than_the_lockout_allows(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Thirty guesses at once: six are checked, as one after another would be; the last fails."""
+    hasher = counting_hasher(hass)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    pins = [wrong_pin(share)] * 29 + [share["pin"]]
+    responses = await asyncio.gather(
+        *(
+            client.post(f"{BASE}/session", json={"token": token_of(share), "pin": pin})
+            for pin in pins
+        )
+    )
+    statuses = [response.status for response in responses]
+    assert hasher.started == 6
+    assert statuses.count(HTTPStatus.TOO_MANY_REQUESTS) >= 24
+    assert HTTPStatus.OK not in statuses
+    assert HTTPStatus.UNAUTHORIZED not in statuses
+    assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
+    # Still locked for the right PIN, which only a lockout's end lets through.
+    late = await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": pins[-1]})
+    assert late.status == HTTPStatus.TOO_MANY_REQUESTS
+
+
+async def test_hanging_up_frees_no_slot_and_skips_no_count(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Clients that close the connection mid-check: each guess is counted, slots stay held."""
+    # Costly enough (64 MiB, a few tenths of a second) that every client leaves mid-hash.
+    hasher = counting_hasher(hass, log2_n=16)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    body = {"token": token_of(share), "pin": wrong_pin(share)}
+    await asyncio.gather(*(hang_up_after_sending(client, body, 0.05) for _ in range(12)))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hasher.running == 0
+    assert hasher.started == 6
+    assert hasher.most_at_once <= PIN_CHECKS_AT_ONCE
+    right = await client.post(
+        f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]}
+    )
+    assert right.status == HTTPStatus.TOO_MANY_REQUESTS
+
+
+async def test_past_the_global_budget_attempts_are_refused_at_once(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Home Assistant as a whole checks only so many PINs a minute; past that, 429 at once."""
+    sharing = async_get_sharing(hass)
+    sharing.attempts = AttemptGate(budget=PinBudget(per_window=3))
+    hasher = counting_hasher(hass)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    statuses = []
+    for n in range(4):
+        # Different links, so that only the budget can refuse the fourth.
+        response = await client.post(f"{BASE}/session", json={"token": f"{n}" * 43, "pin": "1"})
+        statuses.append(response.status)
+    assert statuses == [HTTPStatus.FORBIDDEN] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
+    assert hasher.started == 3
+    busy = await client.post(
+        f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]}
+    )
+    assert busy.status == HTTPStatus.TOO_MANY_REQUESTS
+    assert 0 < int(busy.headers["Retry-After"]) <= 60
+
+
+async def test_many_wrong_pins_suspend_the_share_and_tell_the_owner(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A share whose PIN is being guessed stops, even for the right PIN, until its owner decides."""
+    sharing = async_get_sharing(hass)
+    sharing.attempts = AttemptGate(
+        share_lockout=Lockout(free_failures=50),
+        client_lockout=Lockout(free_failures=50),
+        suspend_after=3,
+    )
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    for _ in range(3):
+        wrong = await client.post(
+            f"{BASE}/session", json={"token": token_of(share), "pin": wrong_pin(share)}
+        )
+        assert wrong.status == HTTPStatus.FORBIDDEN
+    stored = sharing.registry.get(share["share_id"])
+    assert stored is not None
+    assert stored.state is ShareState.SUSPENDED
+    assert stored.suspended_for is SuspendCause.WRONG_PINS
+    assert owner_was_told(hass, share)
+    right = await client.post(
+        f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]}
+    )
+    assert right.status == HTTPStatus.FORBIDDEN
+
+
+def owner_was_told(hass: HomeAssistant, share: dict[str, Any]) -> bool:
+    """Return True when the owner has a notice about the share."""
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    return f"home_guardian_report_{share['share_id']}" in notifications
+
+
+@pytest.mark.parametrize("persistent_database", [True])
+async def test_no_pin_or_link_reaches_the_recorders_database(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """PINs are generated, never given in a recorded action call; nothing secret is recorded."""
+    with pytest.raises(vol.Invalid):
+        await create_share(hass, pin="13572468")
+    shares = [await create_share(hass, viewer_name=f"Viewer {n}") for n in range(3)]
+    client = await hass_client_no_auth()
+    opened = await client.post(
+        f"{BASE}/session", json={"token": token_of(shares[0]), "pin": shares[0]["pin"]}
+    )
+    assert opened.status == HTTPStatus.OK
+    await async_wait_recording_done(hass)
+    database = Path(recorder_mock.db_url.removeprefix("sqlite:///"))
+    recorded = b"".join(
+        path.read_bytes()
+        for path in (database, database.with_name(database.name + "-wal"))
+        if path.exists()
+    )
+    assert b"home_guardian" in recorded  # the calls themselves were recorded
+    for secret in ["13572468", *(share["pin"] for share in shares)]:
+        # Bounded like a PIN in text; "." keeps microseconds of recorded times out of it.
+        found = re.search(rb"(?<![0-9A-Za-z.])" + secret.encode() + rb"(?![0-9A-Za-z])", recorded)
+        assert found is None, f"a PIN is in the recorder's database: {found}"
+    for share in shares:
+        assert token_of(share).encode() not in recorded
+        assert b"#" + token_of(share).encode()[:16] not in recorded
 
 
 async def test_report_suspends_and_tells_the_owner(
@@ -343,7 +546,7 @@ async def test_viewer_page_in_chromium(
     async with chromium_page(width=412, height=915) as browser:
         page = browser.page
         await page.goto(link)
-        await page.fill("#pin-input", "000000")
+        await page.fill("#pin-input", wrong_pin(share))
         await page.click("#pin-submit")
         await page.wait_for_selector("#pin-error:has-text('does not open')")
         await page.fill("#pin-input", share["pin"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
@@ -46,7 +45,6 @@ CREATE_SHARE_SCHEMA = vol.Schema(
         vol.Exclusive("duration", "end"): cv.positive_time_period,
         vol.Exclusive("expires_at", "end"): cv.datetime,
         vol.Optional("schedule"): vol.All(cv.ensure_list, [dict]),
-        vol.Optional("pin"): cv.string,
         vol.Optional("privacy", default=PrivacyLevel.PEOPLE.value): vol.In(
             [level.value for level in PrivacyLevel]
         ),
@@ -159,7 +157,6 @@ async def _async_create_share(call: ServiceCall) -> ServiceResponse:
                 schedule=call.data.get("schedule"),
                 time_zone=hass.config.time_zone,
                 privacy=call.data["privacy"],
-                pin=call.data.get("pin"),
             )
         )
     except ShareError as err:
@@ -167,14 +164,13 @@ async def _async_create_share(call: ServiceCall) -> ServiceResponse:
     sharing.save()
     if share.privacy is not PrivacyLevel.NONE:
         sharing.async_ensure_faces()
-    response: dict[str, Any] = {
+    # The response goes to the caller only: Home Assistant records the call, not its answer.
+    return {
         "share_id": share.share_id,
         "url": f"{_base_url(hass)}{PAGE_URL}#{token}",
+        "pin": pin,
         "expires_at": share.expires_at.isoformat(),
     }
-    if pin is not None:
-        response["pin"] = pin
-    return response
 
 
 def _base_url(hass: HomeAssistant) -> str:

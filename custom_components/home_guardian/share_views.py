@@ -6,7 +6,6 @@ from http import HTTPStatus
 import json
 import math
 from pathlib import Path
-import time
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
@@ -15,7 +14,7 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .engine.shares import ShareError, ShareState, client_key
+from .engine.shares import ShareError, ShareState
 from .sharing import SharingManager, ViewerSlot, async_get_sharing
 
 if TYPE_CHECKING:
@@ -123,29 +122,12 @@ class ShareSessionView(HomeAssistantView):
             token, pin = str(body["token"]), str(body["pin"])
         except (ValueError, KeyError, TypeError):
             return _refused(HTTPStatus.BAD_REQUEST)
-        now = time.monotonic()
-        share = sharing.registry.lookup(token, dt_util.utcnow())
-        # Whether or not the token exists, the same keys are checked and the same work done.
-        share_key = share.share_id if share is not None else f"unknown:{token[:16]}"
-        client = client_key(request.remote or "")
-        wait = max(
-            sharing.share_lockout.check(share_key, now), sharing.client_lockout.check(client, now)
-        )
-        if wait > 0:
-            return _refused(HTTPStatus.TOO_MANY_REQUESTS, wait)
-        async with sharing.pin_checks:
-            correct = await hass.async_add_executor_job(sharing.registry.verify_pin, share, pin)
-        if share is None or not correct:
-            now = time.monotonic()
-            wait = max(
-                sharing.share_lockout.failure(share_key, now),
-                sharing.client_lockout.failure(client, now),
-            )
-            if wait > 0:
-                return _refused(HTTPStatus.TOO_MANY_REQUESTS, wait)
+        attempt = await sharing.async_try_pin(token, pin, request.remote or "")
+        share = attempt.share
+        if share is None:
+            if attempt.wait > 0:
+                return _refused(HTTPStatus.TOO_MANY_REQUESTS, attempt.wait)
             return _refused(HTTPStatus.FORBIDDEN)
-        sharing.share_lockout.success(share_key)
-        sharing.client_lockout.success(client)
         response = web.json_response(_about(hass, share), headers=SECURITY_HEADERS)
         response.set_cookie(
             COOKIE,

@@ -19,6 +19,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER
+from .engine.attempts import Admission, AttemptGate, Refusal, client_key
 from .engine.privacy import (
     FaceDetector,
     PrivacyFilter,
@@ -26,7 +27,7 @@ from .engine.privacy import (
     SharedPicture,
     load_face_detector,
 )
-from .engine.shares import Lockout, PinHasher, Share, ShareError, ShareRegistry, is_viewable
+from .engine.shares import PinHasher, Share, ShareError, ShareRegistry, ShareState, is_viewable
 
 if TYPE_CHECKING:
     from .coordinator import CameraCoordinator
@@ -37,7 +38,8 @@ SHARING: HassKey[SharingManager] = HassKey(f"{DOMAIN}_sharing")
 STORAGE_VERSION: Final = 1
 # Shared pictures go out at this rate: enough to see a room, little CPU per camera.
 SHARE_FPS: Final = 5.0
-# PIN checks are slow and memory-hard on purpose; this many at once bound the memory they take.
+# PIN checks are slow and memory-hard on purpose (128 MiB each); this many at once bound the
+# memory they take. A slot is held until the hash has finished, whatever the client does.
 PIN_CHECKS_AT_ONCE: Final = 2
 MAX_SESSIONS: Final = 1000
 # The vision extra: OpenCV 4 ships the Haar face model (5.0 dropped it). Never a manifest
@@ -46,6 +48,15 @@ VISION_REQUIREMENT: Final = "opencv-python-headless>=4.8,<5"
 LEARN_MORE_URL: Final = (
     "https://github.com/home-guardian/home-guardian#privacy-levels-and-their-limits"
 )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PinAttempt:
+    """The outcome of a viewer's PIN attempt: the share it opened, or how long to wait."""
+
+    share: Share | None
+    # Seconds before the next attempt may be made; 0 for a plain wrong PIN or unknown link.
+    wait: float = 0.0
 
 
 @dataclass(kw_only=True, slots=True)
@@ -236,9 +247,8 @@ class SharingManager:
         self.hass = hass
         self.registry = ShareRegistry(PinHasher())
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.shares")
-        self.share_lockout = Lockout()
-        self.client_lockout = Lockout()
-        self.pin_checks = asyncio.Semaphore(PIN_CHECKS_AT_ONCE)
+        self.attempts = AttemptGate()
+        self.pin_slots = asyncio.Semaphore(PIN_CHECKS_AT_ONCE)
         self.sessions: dict[str, ViewerSession] = {}
         self.broadcasts: dict[str, CameraBroadcast] = {}
         self.face_detector: FaceDetector | None = None
@@ -344,6 +354,62 @@ class SharingManager:
             and is_viewable(share, dt_util.utcnow())
         )
 
+    async def async_try_pin(self, token: str, pin: str, address: str) -> PinAttempt:
+        """Check a viewer's token and PIN through the lockouts and the budget."""
+        share = self.registry.lookup(token, dt_util.utcnow())
+        # Whether or not the token exists, the same keys are checked and the same work done.
+        share_key = share.share_id if share is not None else f"unknown:{token[:16]}"
+        admitted = self.attempts.admit(share_key, client_key(address), time.monotonic())
+        if isinstance(admitted, Refusal):
+            return PinAttempt(share=None, wait=admitted.wait)
+        check = self.hass.async_create_background_task(
+            self._async_check_pin(share, pin, admitted), f"{DOMAIN} PIN check"
+        )
+        # The check owns its slot and its outcome. A client hanging up cancels this handler
+        # (aiohttp's handler cancellation), never the hash: the slot stays taken until the
+        # executor's thread has let go of its 128 MiB, and the attempt stays counted.
+        return await asyncio.shield(check)
+
+    async def _async_check_pin(
+        self, share: Share | None, pin: str, admitted: Admission
+    ) -> PinAttempt:
+        """Hash the PIN in the executor, one slot per check, and settle the attempt."""
+        async with self.pin_slots:
+            correct = await self.hass.async_add_executor_job(self.registry.verify_pin, share, pin)
+        verdict = self.attempts.settle(admitted, correct=correct, now=time.monotonic())
+        if share is None:
+            return PinAttempt(share=None, wait=verdict.wait)
+        if verdict.suspend:
+            self.suspend_for_wrong_pins(share)
+        # The share may have been revoked or suspended while its PIN was being checked.
+        current = self.registry.get(share.share_id)
+        if verdict.correct and current is not None and is_viewable_state(current):
+            return PinAttempt(share=current)
+        return PinAttempt(share=None, wait=verdict.wait)
+
+    @callback
+    def suspend_for_wrong_pins(self, share: Share) -> None:
+        """Suspend a share whose PIN someone is guessing, and tell the owner."""
+        current = self.registry.get(share.share_id)
+        if current is None or current.state is not ShareState.ACTIVE:
+            return
+        share = self.registry.suspend_for_wrong_pins(share.share_id, dt_util.utcnow())
+        self.save()
+        entry = self.hass.config_entries.async_get_entry(share.camera)
+        camera_name = entry.title if entry is not None else DOMAIN
+        persistent_notification.async_create(
+            self.hass,
+            f"Someone holding the link made for {share.viewer_name} to {camera_name} entered "
+            "too many wrong PINs. The share is suspended. Revoke it with the action "
+            "home_guardian.revoke_share, or let it work again with home_guardian.resume_share "
+            f"(share id {share.share_id}).",
+            title="Home Guardian: a share was suspended",
+            notification_id=f"{DOMAIN}_report_{share.share_id}",
+        )
+        LOGGER.warning(
+            "%s: share %s is suspended after too many wrong PINs", camera_name, share.share_id
+        )
+
     @callback
     def report(self, share: Share, reason: str, camera_name: str) -> None:
         """Suspend a share at a viewer's report and tell the owner at once."""
@@ -367,6 +433,11 @@ class SharingManager:
             },
         )
         LOGGER.warning("%s: share %s was reported and is suspended", camera_name, share.share_id)
+
+
+def is_viewable_state(share: Share) -> bool:
+    """Return True when a share is active and not expired (its hours aside)."""
+    return share.state is ShareState.ACTIVE and dt_util.utcnow() < share.expires_at
 
 
 @callback
