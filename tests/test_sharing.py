@@ -17,12 +17,12 @@ from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
-from homeassistant.components import persistent_notification
 from homeassistant.components.recorder import Recorder
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
@@ -42,7 +42,12 @@ from custom_components.home_guardian.engine.attempts import AttemptGate, Lockout
 from custom_components.home_guardian.engine.privacy import load_face_detector
 from custom_components.home_guardian.engine.shares import PinHasher, ShareState, SuspendCause
 from custom_components.home_guardian.share_views import BASE, COOKIE
-from custom_components.home_guardian.sharing import PIN_CHECKS_AT_ONCE, async_get_sharing
+from custom_components.home_guardian.sharing import (
+    PIN_CHECKS_AT_ONCE,
+    STREAMS_PER_SESSION,
+    async_get_sharing,
+    markdown_text,
+)
 from tests.browser import chromium_page, require_chromium
 from tests.cameras.servers import RtspCamera
 from tests.common import camera_entry, set_up_entry, state_of, wait_for
@@ -51,6 +56,7 @@ from tests.common import camera_entry, set_up_entry, state_of, wait_for
 SCREENSHOTS = os.environ.get("HOME_GUARDIAN_SCREENSHOTS")
 CAMERA = "camera.living_room"
 SWITCH = "switch.living_room_sharing_allowed"
+EXTERNAL_URL = "https://home.example.org"
 WATCHED = "binary_sensor.living_room_being_watched"
 VIEWERS = "sensor.living_room_viewers"
 
@@ -70,6 +76,8 @@ async def shared_camera(
     # The real cost (scrypt 2^17) is measured in benchmarks/sharing.py; here it only slows tests.
     async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
     await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    # Links go out over HTTPS only: a test home has an external address like a real one.
+    await hass.config.async_update(external_url=EXTERNAL_URL)
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
@@ -93,6 +101,17 @@ async def create_share(hass: HomeAssistant, **fields: Any) -> dict[str, Any]:
     return dict(response)
 
 
+def same_origin(client: TestClient) -> dict[str, str]:
+    """Return the headers a browser adds to a request from the viewer's own page."""
+    url = client.make_url("/")
+    return {"Origin": f"{url.scheme}://{url.host}:{url.port}", "Sec-Fetch-Site": "same-origin"}
+
+
+async def post(client: TestClient, endpoint: str, body: dict[str, str]) -> ClientResponse:
+    """POST JSON to a viewer endpoint as the viewer's page does."""
+    return await client.post(f"{BASE}/{endpoint}", json=body, headers=same_origin(client))
+
+
 def wrong_pin(share: dict[str, Any]) -> str:
     """Return a six-digit PIN that is not the share's."""
     return f"{(int(share['pin']) + 1) % 10**6:06d}"
@@ -105,7 +124,7 @@ def token_of(share: dict[str, Any]) -> str:
 
 async def watching(client: TestClient, share: dict[str, Any]) -> ClientResponse:
     """Enter a share's PIN, open its stream and read the first picture; return the stream."""
-    await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]})
+    await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
     stream = await client.get(f"{BASE}/stream")
     await read_frame(stream)
     return stream
@@ -198,13 +217,13 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
     assert len(token) >= 43  # 256 bits in URL-safe base64
 
     client = await hass_client_no_auth()
-    wrong = await client.post(f"{BASE}/session", json={"token": token, "pin": wrong_pin(share)})
+    wrong = await post(client, "session", {"token": token, "pin": wrong_pin(share)})
     assert wrong.status == HTTPStatus.FORBIDDEN
-    unknown = await client.post(f"{BASE}/session", json={"token": "x" * 43, "pin": pin})
+    unknown = await post(client, "session", {"token": "x" * 43, "pin": pin})
     assert unknown.status == HTTPStatus.FORBIDDEN
     assert await wrong.json() == await unknown.json()
 
-    opened = await client.post(f"{BASE}/session", json={"token": token, "pin": pin})
+    opened = await post(client, "session", {"token": token, "pin": pin})
     assert opened.status == HTTPStatus.OK
     assert opened.headers["Cache-Control"] == "no-store"
     # Home Assistant sets its own X-Frame-Options; the page's policy forbids any framing.
@@ -253,19 +272,21 @@ async def test_failed_pins_lock_out_with_429_never_401(
     client = await hass_client_no_auth()
     statuses = []
     for _ in range(6):
-        response = await client.post(
-            f"{BASE}/session", json={"token": token_of(share), "pin": wrong_pin(share)}
+        response = await post(
+            client, "session", {"token": token_of(share), "pin": wrong_pin(share)}
         )
         statuses.append(response.status)
     assert statuses[:5] == [HTTPStatus.FORBIDDEN] * 5
     assert statuses[5] == HTTPStatus.TOO_MANY_REQUESTS
-    locked = await client.post(
-        f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]}
-    )
+    locked = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
     assert locked.status == HTTPStatus.TOO_MANY_REQUESTS
     assert int(locked.headers["Retry-After"]) > 0
     assert HTTPStatus.UNAUTHORIZED not in statuses
-    malformed = await client.post(f"{BASE}/session", data=b"not json")
+    malformed = await client.post(
+        f"{BASE}/session",
+        data=b"not json",
+        headers={**same_origin(client), "Content-Type": "application/json"},
+    )
     assert malformed.status == HTTPStatus.BAD_REQUEST
 
 
@@ -326,10 +347,7 @@ async def test_a_burst_of_guesses_gets_no_more_than_the_lockout_allows(
     client = await hass_client_no_auth()
     pins = [wrong_pin(share)] * 29 + [share["pin"]]
     responses = await asyncio.gather(
-        *(
-            client.post(f"{BASE}/session", json={"token": token_of(share), "pin": pin})
-            for pin in pins
-        )
+        *(post(client, "session", {"token": token_of(share), "pin": pin}) for pin in pins)
     )
     statuses = [response.status for response in responses]
     assert hasher.started == 6
@@ -338,7 +356,7 @@ async def test_a_burst_of_guesses_gets_no_more_than_the_lockout_allows(
     assert HTTPStatus.UNAUTHORIZED not in statuses
     assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
     # Still locked for the right PIN, which only a lockout's end lets through.
-    late = await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": pins[-1]})
+    late = await post(client, "session", {"token": token_of(share), "pin": pins[-1]})
     assert late.status == HTTPStatus.TOO_MANY_REQUESTS
 
 
@@ -356,9 +374,7 @@ async def test_hanging_up_frees_no_slot_and_skips_no_count(
     assert hasher.running == 0
     assert hasher.started == 6
     assert hasher.most_at_once <= PIN_CHECKS_AT_ONCE
-    right = await client.post(
-        f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]}
-    )
+    right = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
     assert right.status == HTTPStatus.TOO_MANY_REQUESTS
 
 
@@ -374,13 +390,11 @@ async def test_past_the_global_budget_attempts_are_refused_at_once(
     statuses = []
     for n in range(4):
         # Different links, so that only the budget can refuse the fourth.
-        response = await client.post(f"{BASE}/session", json={"token": f"{n}" * 43, "pin": "1"})
+        response = await post(client, "session", {"token": f"{n}" * 43, "pin": "1"})
         statuses.append(response.status)
     assert statuses == [HTTPStatus.FORBIDDEN] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
     assert hasher.started == 3
-    busy = await client.post(
-        f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]}
-    )
+    busy = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
     assert busy.status == HTTPStatus.TOO_MANY_REQUESTS
     assert 0 < int(busy.headers["Retry-After"]) <= 60
 
@@ -398,25 +412,21 @@ async def test_many_wrong_pins_suspend_the_share_and_tell_the_owner(
     share = await create_share(hass)
     client = await hass_client_no_auth()
     for _ in range(3):
-        wrong = await client.post(
-            f"{BASE}/session", json={"token": token_of(share), "pin": wrong_pin(share)}
-        )
+        wrong = await post(client, "session", {"token": token_of(share), "pin": wrong_pin(share)})
         assert wrong.status == HTTPStatus.FORBIDDEN
     stored = sharing.registry.get(share["share_id"])
     assert stored is not None
     assert stored.state is ShareState.SUSPENDED
     assert stored.suspended_for is SuspendCause.WRONG_PINS
     assert owner_was_told(hass, share)
-    right = await client.post(
-        f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]}
-    )
+    right = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
     assert right.status == HTTPStatus.FORBIDDEN
 
 
 def owner_was_told(hass: HomeAssistant, share: dict[str, Any]) -> bool:
-    """Return True when the owner has a notice about the share."""
-    notifications = persistent_notification._async_get_or_create_notifications(hass)
-    return f"home_guardian_report_{share['share_id']}" in notifications
+    """Return True when the owner has a fixable repair issue about the share."""
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"share_suspended_{share['share_id']}")
+    return issue is not None and issue.is_fixable
 
 
 @pytest.mark.parametrize("persistent_database", [True])
@@ -431,9 +441,7 @@ async def test_no_pin_or_link_reaches_the_recorders_database(
         await create_share(hass, pin="13572468")
     shares = [await create_share(hass, viewer_name=f"Viewer {n}") for n in range(3)]
     client = await hass_client_no_auth()
-    opened = await client.post(
-        f"{BASE}/session", json={"token": token_of(shares[0]), "pin": shares[0]["pin"]}
-    )
+    opened = await post(client, "session", {"token": token_of(shares[0]), "pin": shares[0]["pin"]})
     assert opened.status == HTTPStatus.OK
     await async_wait_recording_done(hass)
     database = Path(recorder_mock.db_url.removeprefix("sqlite:///"))
@@ -452,26 +460,49 @@ async def test_no_pin_or_link_reaches_the_recorders_database(
         assert b"#" + token_of(share).encode()[:16] not in recorded
 
 
-async def test_report_suspends_and_tells_the_owner(
-    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+async def test_report_suspends_once_and_asks_the_owner_in_repairs(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_client: ClientSessionGenerator,
 ) -> None:
-    """A viewer's report closes the stream, suspends the share and notifies the owner."""
+    """A report closes the stream and suspends; the owner resumes it from Repairs, no id typed."""
+    assert await async_setup_component(hass, "repairs", {})
     reports = async_capture_events(hass, EVENT_SHARE_REPORTED)
     share = await create_share(hass)
-    assert len(share["pin"]) == 6
     client = await hass_client_no_auth()
     stream = await watching(client, share)
+    family = await hass_client_no_auth()  # a second viewer of the same link
+    await post(family, "session", {"token": token_of(share), "pin": share["pin"]})
 
-    reported = await client.post(f"{BASE}/report", json={"reason": "Someone here did not agree"})
+    reported = await post(client, "report", {"reason": "no_consent"})
     assert reported.status == HTTPStatus.OK
     async with asyncio.timeout(5):
         while await stream.content.read(65536):
             pass
-    assert reports[-1].data["share_id"] == share["share_id"]
-    assert reports[-1].data["reason"] == "Someone here did not agree"
-    notifications = persistent_notification._async_get_or_create_notifications(hass)
-    notice = notifications[f"home_guardian_report_{share['share_id']}"]
-    assert "Someone here did not agree" in notice["message"]
+    (event,) = reports
+    assert event.data["share_id"] == share["share_id"]
+    assert event.data["reason"] == "no_consent"
+    assert event.data["camera"] == "Living room"
+    assert event.data["entity_id"] == CAMERA
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"share_suspended_{share['share_id']}")
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_key == "share_no_consent"
+    assert issue.translation_placeholders == {
+        "viewer": "Anna\\'s parents",
+        "camera": "Living room",
+        "entity_id": "camera\\.living\\_room",
+        "reason": "no\\_consent",
+    }
+    # One report per share until the owner decides: the other viewer's is refused, unrecorded.
+    again = await post(family, "report", {"reason": "not_for_me"})
+    assert again.status == HTTPStatus.FORBIDDEN
+    assert len(reports) == 1
+    # The reporter's session is over; the other viewer is told once why, then knows nothing.
+    assert (await client.get(f"{BASE}/session")).status == HTTPStatus.NO_CONTENT
+    assert await (await family.get(f"{BASE}/session")).json() == {"state": "suspended"}
+    assert (await family.get(f"{BASE}/session")).status == HTTPStatus.NO_CONTENT
 
     listed = await hass.services.async_call(
         DOMAIN, "list_shares", {ATTR_ENTITY_ID: CAMERA}, blocking=True, return_response=True
@@ -479,17 +510,234 @@ async def test_report_suspends_and_tells_the_owner(
     assert listed is not None
     (entry,) = listed["shares"]
     assert entry["state"] == "suspended"
+    assert entry["camera"] == "Living room"
+    assert entry["entity_id"] == CAMERA
     assert "token_hash" not in entry
     assert "pin_hash" not in entry
-    session = await client.get(f"{BASE}/session")
-    assert (await session.json())["suspended"] is True
 
-    resumed = await hass.services.async_call(
-        DOMAIN, "resume_share", {"share_id": share["share_id"]}, blocking=True, return_response=True
-    )
+    owner = await hass_client()
+    flow = await (
+        await owner.post(
+            "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue.issue_id}
+        )
+    ).json()
+    assert flow["type"] == "menu"
+    assert flow["menu_options"] == ["resume", "revoke"]
+    assert flow["description_placeholders"]["entity_id"] == "camera\\.living\\_room"
+    done = await (
+        await owner.post(
+            f"/api/repairs/issues/fix/{flow['flow_id']}", json={"next_step_id": "resume"}
+        )
+    ).json()
+    assert done["type"] == "create_entry"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue.issue_id) is None
+    resumed = async_get_sharing(hass).registry.get(share["share_id"])
     assert resumed is not None
-    assert resumed["state"] == "active"
-    assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.OK
+    assert resumed.state is ShareState.ACTIVE
+    watching_again = await watching(client, share)
+    watching_again.close()
+
+
+async def test_revoking_from_repairs_ends_the_share(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """The other choice in Repairs revokes; a flow for a share decided meanwhile just stops."""
+    assert await async_setup_component(hass, "repairs", {})
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await watching(client, share)
+    assert (await post(client, "report", {"reason": "not_for_me"})).status == HTTPStatus.OK
+    issue_id = f"share_suspended_{share['share_id']}"
+    owner = await hass_client()
+    flows = [
+        await (
+            await owner.post(
+                "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+            )
+        ).json()
+        for _ in range(2)
+    ]
+    revoked = await (
+        await owner.post(
+            f"/api/repairs/issues/fix/{flows[0]['flow_id']}", json={"next_step_id": "revoke"}
+        )
+    ).json()
+    assert revoked["type"] == "create_entry"
+    stored = async_get_sharing(hass).registry.get(share["share_id"])
+    assert stored is not None
+    assert stored.state is ShareState.REVOKED
+    late = await (
+        await owner.post(
+            f"/api/repairs/issues/fix/{flows[1]['flow_id']}", json={"next_step_id": "resume"}
+        )
+    ).json()
+    assert late == {**late, "type": "abort", "reason": "share_decided"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Origin": "http://{host}:1", "Sec-Fetch-Site": "same-site"}, None),  # another port
+        ({"Origin": "http://{host}:1"}, None),  # a browser without Sec-Fetch-Site
+        ({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, None),
+        ({"Sec-Fetch-Site": "same-origin"}, None),  # no Origin at all
+        ({"Origin": "null"}, None),
+        ({"Origin": "http://{host}:{port}", "Content-Type": "text/plain"}, b"{}"),
+        (
+            {"Origin": "http://{host}:{port}", "Content-Type": "application/x-www-form-urlencoded"},
+            b"reason=no_consent",
+        ),
+    ],
+)
+async def test_only_the_viewers_own_page_may_report_or_enter_a_pin(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    headers: dict[str, str],
+    body: bytes | None,
+) -> None:
+    """Reports and PINs from another origin, or not as JSON, are refused and change nothing."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await watching(client, share)
+    url = client.make_url("/")
+    sent = {key: value.format(host=url.host, port=url.port) for key, value in headers.items()}
+    report = {"reason": "no_consent"}
+    attempt = {"token": token_of(share), "pin": share["pin"]}
+    for endpoint, payload in (("report", report), ("session", attempt)):
+        if body is None:
+            response = await client.post(f"{BASE}/{endpoint}", json=payload, headers=sent)
+        else:
+            response = await client.post(f"{BASE}/{endpoint}", data=body, headers=sent)
+        assert response.status == HTTPStatus.FORBIDDEN, endpoint
+    stored = async_get_sharing(hass).registry.get(share["share_id"])
+    assert stored is not None
+    assert stored.state is ShareState.ACTIVE
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "[click](https://evil.example)",
+        "![](https://evil.example/pixel.png)",
+        "<b>x</b>",
+        "x" * 5000,
+    ],
+)
+async def test_reports_are_fixed_choices_never_a_strangers_words(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    reason: str,
+) -> None:
+    """Free text, markdown, HTML or a long body is refused; only the page's two reasons count."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await watching(client, share)
+    assert (await post(client, "report", {"reason": reason})).status in {
+        HTTPStatus.BAD_REQUEST,
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    }
+    assert not owner_was_told(hass, share)
+
+
+def test_text_for_the_owner_is_inert_and_bounded() -> None:
+    """Names put into a repair issue show as typed: no link, image or HTML can come of them."""
+    text = markdown_text("[a](https://x.example) ![i](http://y/p.png) <img src=x> www.z.com\n#h")
+    assert text == (
+        "\\[a\\]\\(https\\:\\/\\/x\\.example\\) \\!\\[i\\]\\(http\\:\\/\\/y\\/p\\.png\\) "
+        "\\<img src\\=x\\> www\\.z\\.com \\#h"
+    )
+    assert len(markdown_text("é" * 1000)) == 200
+
+
+async def test_a_revoked_share_answers_as_unknown_everywhere(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """After revocation: the watching page is told once, then every endpoint knows nothing."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
+    )
+    assert await (await client.get(f"{BASE}/session")).json() == {"state": "revoked"}
+    assert (await client.get(f"{BASE}/session")).status == HTTPStatus.NO_CONTENT
+    assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
+    assert (await post(client, "report", {"reason": "no_consent"})).status == HTTPStatus.FORBIDDEN
+    right = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    unknown = await post(client, "session", {"token": "y" * 43, "pin": share["pin"]})
+    assert right.status == unknown.status == HTTPStatus.FORBIDDEN
+    assert await right.json() == await unknown.json()
+    stream.close()
+
+
+async def test_no_picture_ready_after_the_revocation_is_sent(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A picture that lands the moment after the revocation never leaves Home Assistant."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    (slot,) = async_get_sharing(hass).broadcasts[shared_camera.entry_id].slots
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
+    )
+    # As a picture rendered in the executor while the revocation ran would be handed over.
+    slot.put(b"\xff\xd8RENDERED AFTER THE REVOCATION\xff\xd9")
+    received = b""
+    async with asyncio.timeout(5):
+        while chunk := await stream.content.read(65536):
+            received += chunk
+    assert b"RENDERED AFTER THE REVOCATION" not in received
+
+
+async def test_viewers_are_counted_by_session_with_few_streams_each(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Forty streams of one session: two stay open, and the Viewers sensor reads one."""
+    views = async_capture_events(hass, EVENT_VIEW)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    first = await watching(client, share)
+    streams = [await client.get(f"{BASE}/stream") for _ in range(39)]
+    assert all(stream.status == HTTPStatus.OK for stream in streams)
+    await read_frame(streams[-1])
+    sharing = async_get_sharing(hass)
+    assert len(sharing.broadcasts[shared_camera.entry_id].slots) <= STREAMS_PER_SESSION
+    assert await seconds_until_closed(first, time.monotonic()) < 2.5
+    await wait_for(lambda: state_of(hass, VIEWERS) == "1")
+    assert [event.data["watching"] for event in views] == [True]
+    other = await hass_client_no_auth()
+    await watching(other, share)
+    await wait_for(lambda: state_of(hass, VIEWERS) == "2")
+    for stream in streams:
+        stream.close()
+
+
+async def test_links_need_an_https_address_unless_asked_for_home(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """No HTTPS external address: refused with how to set one; a home link only when asked."""
+    await hass.config.async_update(external_url="http://home.example.org:8123")
+    with pytest.raises(ServiceValidationError) as refused:
+        await create_share(hass)
+    assert refused.value.translation_key == "no_https_url"
+    assert async_get_sharing(hass).registry.shares() == ()
+    await hass.config.async_update(external_url=None, internal_url="http://192.168.1.20:8123")
+    with pytest.raises(ServiceValidationError):
+        await create_share(hass)
+    home = await create_share(hass, home_network=True)
+    assert home["url"].startswith("http://192.168.1.20:8123/api/home_guardian/share#")
+    await hass.config.async_update(internal_url=None)
+    await hass.config.async_update(external_url=EXTERNAL_URL)
+    share = await create_share(hass)
+    assert share["url"].startswith(f"{EXTERNAL_URL}/api/home_guardian/share#")
+    assert share["camera"] == "Living room"
+    assert share["entity_id"] == CAMERA
 
 
 async def test_turning_sharing_off_closes_open_streams(

@@ -88,6 +88,13 @@ class ShareState(StrEnum):
     REVOKED = "revoked"
 
 
+class ReportReason(StrEnum):
+    """What a viewer may report; fixed choices, so no stranger's words reach the owner."""
+
+    NOT_FOR_ME = "not_for_me"
+    NO_CONSENT = "no_consent"
+
+
 class SuspendCause(StrEnum):
     """Why a share waits for its owner."""
 
@@ -470,6 +477,46 @@ def is_viewable(share: Share, now: datetime) -> bool:
     )
 
 
+class ViewerState(StrEnum):
+    """What a viewer's page shows: the picture, or why there is none."""
+
+    LIVE = "live"
+    OUTSIDE_HOURS = "outside_hours"
+    SHARING_OFF = "sharing_off"
+    CAMERA_OFFLINE = "camera_offline"
+    # The three ends: the share will not come back (suspended: not without its owner).
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    SUSPENDED = "suspended"
+
+
+ENDED: Final = frozenset({ViewerState.REVOKED, ViewerState.EXPIRED, ViewerState.SUSPENDED})
+
+
+def viewer_state(  # noqa: PLR0911 - one answer per state, in order of precedence
+    share: Share | None, now: datetime, *, sharing_allowed: bool, camera_online: bool
+) -> ViewerState:
+    """Return what a viewer of `share` sees now; a forgotten share has expired.
+
+    Ends come first (they are final for the viewer), then the owner's switch, the share's
+    hours, and last the camera: "outside the hours" is the truer answer at night even when
+    the camera happens to be off.
+    """
+    if share is None:
+        return ViewerState.EXPIRED
+    if share.state is ShareState.REVOKED:
+        return ViewerState.REVOKED
+    if now >= share.expires_at:
+        return ViewerState.EXPIRED
+    if share.state is ShareState.SUSPENDED:
+        return ViewerState.SUSPENDED
+    if not sharing_allowed:
+        return ViewerState.SHARING_OFF
+    if share.schedule is not None and not share.schedule.contains(now):
+        return ViewerState.OUTSIDE_HOURS
+    return ViewerState.LIVE if camera_online else ViewerState.CAMERA_OFFLINE
+
+
 def closes_at(share: Share, now: datetime) -> datetime:
     """Return when a stream open now must close: expiry or the end of the open window.
 
@@ -591,6 +638,13 @@ class ShareRegistry:
             or share.state is not ShareState.ACTIVE
             or now >= share.expires_at
         ):
+            return None
+        return share
+
+    def get_active(self, share_id: str, now: datetime) -> Share | None:
+        """Return a share by its public id if it is active and not expired."""
+        share = self._shares.get(share_id)
+        if share is None or share.state is not ShareState.ACTIVE or now >= share.expires_at:
             return None
         return share
 

@@ -85,7 +85,7 @@ document.addEventListener("DOMContentLoaded", () => {
       error.textContent = "This PIN does not open this link, or the link is no longer valid.";
     }
   });
-  document.getElementById("report-wrong").addEventListener("click", () => report("I should not be seeing this"));
-  document.getElementById("report-consent").addEventListener("click", () => report("Someone here did not agree"));
+  document.getElementById("report-wrong").addEventListener("click", () => report("not_for_me"));
+  document.getElementById("report-consent").addEventListener("click", () => report("no_consent"));
   start();
 });
