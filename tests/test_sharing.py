@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from http import HTTPStatus
 import io
 import json
@@ -23,7 +24,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from PIL import Image
+from playwright.async_api import Page
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -40,7 +43,12 @@ from custom_components.home_guardian.const import (
 )
 from custom_components.home_guardian.engine.attempts import AttemptGate, Lockout, PinBudget
 from custom_components.home_guardian.engine.privacy import load_face_detector
-from custom_components.home_guardian.engine.shares import PinHasher, ShareState, SuspendCause
+from custom_components.home_guardian.engine.shares import (
+    WEEKDAYS,
+    PinHasher,
+    ShareState,
+    SuspendCause,
+)
 from custom_components.home_guardian.share_views import BASE, COOKIE
 from custom_components.home_guardian.sharing import (
     PIN_CHECKS_AT_ONCE,
@@ -233,8 +241,9 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
     assert about["camera"] == "Living room"
     assert COOKIE in opened.cookies
     assert opened.cookies[COOKIE]["httponly"]
-    # The session lasts as long as the share (an hour here), whatever the time zone.
-    assert 3500 < int(opened.cookies[COOKIE]["max-age"]) <= 3600
+    # The session lasts as long as the share (an hour here) and the few minutes it takes to
+    # tell a watching page that the share has expired, whatever the time zone.
+    assert 3800 < int(opened.cookies[COOKIE]["max-age"]) <= 3900
 
     stream = await client.get(f"{BASE}/stream")
     assert stream.status == HTTPStatus.OK
@@ -805,11 +814,7 @@ async def test_viewer_page_in_chromium(
         assert "Living room" in notice
         assert "#" not in page.url  # the token left the address bar
         assert "pixelated" in await page.inner_text("#privacy")
-        # Polled from outside: the page's policy rightly forbids evaluating strings in it.
-        deadline = time.monotonic() + 20
-        while not await page.eval_on_selector("#picture", "image => image.naturalWidth"):
-            assert time.monotonic() < deadline, "the live picture never arrived"
-            await asyncio.sleep(0.2)
+        await picture_arrives(page)
         await wait_for(lambda: state_of(hass, WATCHED) == STATE_ON)
         if SCREENSHOTS:
             await asyncio.sleep(4)  # past the detector's settling, when people, not all, are hidden
@@ -824,6 +829,149 @@ async def test_viewer_page_in_chromium(
     )
     assert listed is not None
     assert listed["shares"][0]["state"] == "suspended"
+
+
+async def picture_arrives(page: Page) -> None:
+    """Wait until the page shows a live picture."""
+    # Polled from outside: the page's policy rightly forbids evaluating strings in it.
+    deadline = time.monotonic() + 20
+    while not await page.eval_on_selector("#picture", "image => image.naturalWidth"):
+        assert time.monotonic() < deadline, "the live picture never arrived"
+        await asyncio.sleep(0.2)
+
+
+def closing_window() -> tuple[list[dict[str, Any]], datetime]:
+    """Return a schedule open now that closes at a minute's turn at least 20 s away, and when."""
+    now = dt_util.now()
+    closes = (now + timedelta(seconds=80)).replace(second=0, microsecond=0)
+    opens = closes - timedelta(hours=1)
+    window = {"days": list(WEEKDAYS), "start": f"{opens:%H:%M}", "end": f"{closes:%H:%M}"}
+    return [window], closes
+
+
+async def until(moment: datetime) -> float:
+    """Sleep until a wall-clock moment; return the monotonic time it came."""
+    await asyncio.sleep(max(0.0, (moment - dt_util.now()).total_seconds()))
+    return time.monotonic()
+
+
+async def stop_the_picture(
+    hass: HomeAssistant,
+    case: str,
+    *,
+    share: dict[str, Any],
+    camera: RtspCamera,
+    client: TestClient,
+    closes: datetime | None,
+) -> float:
+    """Make the picture stop for the reason `case` names; return the monotonic time it did."""
+    if case == "revoked":
+        await hass.services.async_call(
+            DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
+        )
+    elif case == "expired":
+        return await until(datetime.fromisoformat(share["expires_at"]))
+    elif case == "suspended":
+        # Another viewer of the same link reports it.
+        await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+        assert (await post(client, "report", {"reason": "no_consent"})).ok
+    elif case == "outside_hours":
+        assert closes is not None
+        return await until(closes)
+    elif case == "sharing_off":
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True
+        )
+    else:
+        camera.stop()
+        (entry,) = hass.config_entries.async_entries(DOMAIN)
+        await wait_for(lambda: entry.runtime_data.fresh_frame() is None, limit=30)
+    return time.monotonic()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("revoked", "ended this share"),
+        ("expired", "has expired"),
+        ("suspended", "suspended until its owner decides"),
+        ("outside_hours", "only at set hours"),
+        ("sharing_off", "paused sharing"),
+        ("camera_offline", "camera is not available"),
+    ],
+    ids=lambda case: case[0],
+)
+async def test_viewer_page_tells_why_the_picture_stopped(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    rtsp_camera: RtspCamera,
+    hass_client_no_auth: ClientSessionGenerator,
+    case: tuple[str, str],
+) -> None:
+    """In Chromium: each end or pause shows its own message within 2 s, and no picture or button."""
+    require_chromium()
+    reason, says = case
+    fields: dict[str, Any] = {}
+    closes = None
+    if reason == "expired":
+        fields["duration"] = {"seconds": 25}
+    if reason == "outside_hours":
+        fields["schedule"], closes = closing_window()
+    share = await create_share(hass, **fields)
+    client = await hass_client_no_auth()
+    async with chromium_page(width=412, height=915) as browser:
+        page = browser.page
+        await page.goto(str(client.make_url(BASE)) + "#" + token_of(share))
+        await page.fill("#pin-input", share["pin"])
+        await page.click("#pin-submit")
+        await picture_arrives(page)
+        assert await page.is_visible("#report-wrong")
+        other_viewer = await hass_client_no_auth()
+        changed = await stop_the_picture(
+            hass, reason, share=share, camera=rtsp_camera, client=other_viewer, closes=closes
+        )
+        await page.wait_for_selector(f"#message-text:has-text('{says}')", timeout=5000)
+        assert time.monotonic() - changed < 2.0
+        assert await page.get_attribute("#picture", "src") is None
+        assert not await page.is_visible("#picture")
+        assert not await page.is_visible("#report-wrong")
+        assert not await page.is_visible("#report-consent")
+        if reason == "outside_hours":
+            assert "opens again" in await page.inner_text("#message-text")
+        if reason == "sharing_off":
+            # A pause passes: allowed again, the picture comes back by itself.
+            await hass.services.async_call(
+                "switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True
+            )
+            await picture_arrives(page)
+            assert await page.is_visible("#report-wrong")
+        # Chromium asks for /favicon.ico by itself and logs the 404; script errors count.
+        assert [error for error in browser.errors if "Failed to load resource" not in error] == []
+
+
+async def test_viewer_page_for_an_unknown_or_forgotten_link(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """In Chromium: a link without its token, or a session forgotten, says the link has ended."""
+    require_chromium()
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    async with chromium_page() as browser:
+        page = browser.page
+        await page.goto(str(client.make_url(BASE)) + "#" + token_of(share))
+        await page.fill("#pin-input", share["pin"])
+        await page.click("#pin-submit")
+        await picture_arrives(page)
+        # As after a restart: the session is gone, and with it anything the page may show.
+        sharing = async_get_sharing(hass)
+        for secret in list(sharing.sessions):
+            sharing.forget_session(secret)
+        await page.wait_for_selector("#message-text:has-text('has ended or does not exist')")
+        assert await page.get_attribute("#picture", "src") is None
+        # A link that lost its token (cut when copied) says the same.
+        await page.goto(str(client.make_url(BASE)) + "?again")
+        await page.wait_for_selector("#message-text:has-text('has ended or does not exist')")
+        assert await page.get_attribute("#picture", "src") is None
 
 
 async def test_face_detection_missing_raises_a_repair(

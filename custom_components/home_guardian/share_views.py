@@ -182,8 +182,10 @@ class ShareSessionView(HomeAssistantView):
             # Over HTTPS (directly, or through a proxy Home Assistant trusts) the cookie never
             # travels in clear text.
             secure=request.secure,
-            # Seconds left, not a date: a share's end may be in any time zone.
-            max_age=max(0, int((share.expires_at - dt_util.utcnow()).total_seconds())),
+            # Seconds the session lasts, not a date: a share's end may be in any time zone.
+            max_age=max(
+                0, int((sharing.sessions[secret].expires - dt_util.utcnow()).total_seconds())
+            ),
         )
         return response
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 import re
 import secrets
 import time
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 SHARING: HassKey[SharingManager] = HassKey(f"{DOMAIN}_sharing")
 _MARKDOWN_SPECIAL: Final = re.compile(r"([!-/:-@\[-`{-~])")
+# A session outlives its share a little, so that a watching page can be told it has expired.
+SESSION_OUTLIVES_SHARE: Final = timedelta(minutes=5)
 # Two streams per viewer: a reloaded page opens its new stream before the old one is gone.
 STREAMS_PER_SESSION: Final = 2
 STORAGE_VERSION: Final = 1
@@ -372,7 +374,9 @@ class SharingManager:
             oldest = min(self.sessions, key=lambda key: self.sessions[key].expires)
             self.forget_session(oldest)
         secret = secrets.token_urlsafe(32)
-        self.sessions[secret] = ViewerSession(share_id=share.share_id, expires=share.expires_at)
+        self.sessions[secret] = ViewerSession(
+            share_id=share.share_id, expires=share.expires_at + SESSION_OUTLIVES_SHARE
+        )
         return secret
 
     def session(self, secret: str | None) -> ViewerSession | None:
