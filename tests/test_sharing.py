@@ -276,17 +276,21 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
 async def test_failed_pins_lock_out_with_429_never_401(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """After five wrong PINs the share answers 429 with Retry-After, even to the right PIN."""
+    """Six wrong PINs lock the share: 429 with Retry-After, even to the right PIN."""
     share = await create_share(hass)
     client = await hass_client_no_auth()
     statuses = []
+    response_headers = []
     for _ in range(6):
         response = await post(
             client, "session", {"token": token_of(share), "pin": wrong_pin(share)}
         )
         statuses.append(response.status)
-    assert statuses[:5] == [HTTPStatus.FORBIDDEN] * 5
-    assert statuses[5] == HTTPStatus.TOO_MANY_REQUESTS
+        response_headers.append(response.headers)
+    # Six checked and wrong (the sixth says how long to wait), then refused unchecked.
+    assert statuses == [HTTPStatus.FORBIDDEN] * 6
+    assert "Retry-After" not in response_headers[4]
+    assert 0 < int(response_headers[5]["Retry-After"]) <= 60
     locked = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
     assert locked.status == HTTPStatus.TOO_MANY_REQUESTS
     assert int(locked.headers["Retry-After"]) > 0
@@ -360,7 +364,9 @@ async def test_a_burst_of_guesses_gets_no_more_than_the_lockout_allows(
     )
     statuses = [response.status for response in responses]
     assert hasher.started == 6
-    assert statuses.count(HTTPStatus.TOO_MANY_REQUESTS) >= 24
+    # Checked and wrong answer 403, refused unchecked 429: seen from outside too.
+    assert statuses.count(HTTPStatus.FORBIDDEN) == 6
+    assert statuses.count(HTTPStatus.TOO_MANY_REQUESTS) == 24
     assert HTTPStatus.OK not in statuses
     assert HTTPStatus.UNAUTHORIZED not in statuses
     assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN

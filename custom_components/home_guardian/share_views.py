@@ -167,9 +167,11 @@ class ShareSessionView(HomeAssistantView):
         attempt = await sharing.async_try_pin(token, pin, request.remote or "")
         share = attempt.share
         if share is None:
-            if attempt.wait > 0:
+            # 429: not checked at all. 403: checked and wrong, with how long the next must
+            # wait when this one used up the last free attempt.
+            if not attempt.checked:
                 return _refused(HTTPStatus.TOO_MANY_REQUESTS, attempt.wait)
-            return _refused(HTTPStatus.FORBIDDEN)
+            return _refused(HTTPStatus.FORBIDDEN, attempt.wait or None)
         secret = sharing.open_session(share)
         state, _ = sharing.state_of(sharing.sessions[secret])
         response = web.json_response(_about(hass, share, state), headers=SECURITY_HEADERS)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+import os
 import re
 import secrets
+import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.requirements import RequirementsNotFound, async_process_requirements
@@ -54,9 +61,14 @@ STREAMS_PER_SESSION: Final = 2
 STORAGE_VERSION: Final = 1
 # Shared pictures go out at this rate: enough to see a room, little CPU per camera.
 SHARE_FPS: Final = 5.0
-# PIN checks are slow and memory-hard on purpose (128 MiB each); this many at once bound the
-# memory they take. A slot is held until the hash has finished, whatever the client does.
-PIN_CHECKS_AT_ONCE: Final = 2
+# PIN checks are slow and memory-hard on purpose (128 MiB each). They run one at a time in a
+# thread of their own: its one thread is the only slot, held until the hash has finished,
+# whatever the client does, so no crowd can take more memory than one check's. The global
+# budget (engine.attempts) keeps its queue short; 30 a minute take about 15 s of its time.
+PIN_CHECKS_AT_ONCE: Final = 1
+# The lowest CPU priority: under a flood, a watching viewer's pictures come before strangers'
+# guesses, and a guess only waits longer.
+PIN_THREAD_NICE: Final = 19
 MAX_SESSIONS: Final = 1000
 # The vision extra: OpenCV 4 ships the Haar face model (5.0 dropped it). Never a manifest
 # requirement: HA OS and the HA container (musl) have no wheel for it.
@@ -71,6 +83,8 @@ class PinAttempt:
     """The outcome of a viewer's PIN attempt: the share it opened, or how long to wait."""
 
     share: Share | None
+    # False when the attempt was refused before any check (locked out, or the budget spent).
+    checked: bool = True
     # Seconds before the next attempt may be made; 0 for a plain wrong PIN or unknown link.
     wait: float = 0.0
 
@@ -283,7 +297,12 @@ class SharingManager:
         self.registry = ShareRegistry(PinHasher())
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.shares")
         self.attempts = AttemptGate()
-        self.pin_slots = asyncio.Semaphore(PIN_CHECKS_AT_ONCE)
+        self.pin_checker = ThreadPoolExecutor(
+            max_workers=PIN_CHECKS_AT_ONCE,
+            thread_name_prefix=f"{DOMAIN}_pin",
+            initializer=_yield_the_cpu,
+        )
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
         self.sessions: dict[str, ViewerSession] = {}
         self.broadcasts: dict[str, CameraBroadcast] = {}
         self.face_detector: FaceDetector | None = None
@@ -320,6 +339,12 @@ class SharingManager:
             ir.async_delete_issue(self.hass, DOMAIN, "face_detection_unavailable")
             for broadcast in self.broadcasts.values():
                 broadcast.faces_changed()
+
+    async def _async_stop(self, _event: Event) -> None:
+        """Let the PIN thread finish its check and end with Home Assistant."""
+        await self.hass.async_add_executor_job(
+            partial(self.pin_checker.shutdown, wait=True, cancel_futures=True)
+        )
 
     async def async_load(self) -> None:
         """Read the stored shares; an unreadable store means no share works, never a guess."""
@@ -445,7 +470,7 @@ class SharingManager:
         share_key = share.share_id if share is not None else f"unknown:{token[:16]}"
         admitted = self.attempts.admit(share_key, client_key(address), time.monotonic())
         if isinstance(admitted, Refusal):
-            return PinAttempt(share=None, wait=admitted.wait)
+            return PinAttempt(share=None, checked=False, wait=admitted.wait)
         check = self.hass.async_create_background_task(
             self._async_check_pin(share, pin, admitted), f"{DOMAIN} PIN check"
         )
@@ -458,8 +483,9 @@ class SharingManager:
         self, share: Share | None, pin: str, admitted: Admission
     ) -> PinAttempt:
         """Hash the PIN in the executor, one slot per check, and settle the attempt."""
-        async with self.pin_slots:
-            correct = await self.hass.async_add_executor_job(self.registry.verify_pin, share, pin)
+        correct = await self.hass.loop.run_in_executor(
+            self.pin_checker, self.registry.verify_pin, share, pin
+        )
         verdict = self.attempts.settle(admitted, correct=correct, now=time.monotonic())
         if share is None:
             return PinAttempt(share=None, wait=verdict.wait)
@@ -553,6 +579,14 @@ class SharingManager:
             "camera", DOMAIN, f"{share.camera}_camera"
         )
         return {"camera": entry.title if entry is not None else None, "entity_id": entity_id}
+
+
+def _yield_the_cpu() -> None:
+    """Put the calling thread at the lowest CPU priority, where the system allows it."""
+    # On Linux a thread has its own nice value; elsewhere this would touch the whole process.
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PIN_THREAD_NICE)
 
 
 def suspended_issue_id(share_id: str) -> str:

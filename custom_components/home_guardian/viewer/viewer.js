@@ -141,11 +141,14 @@ document.addEventListener("DOMContentLoaded", () => {
       // The session cookie now opens the share; the token leaves the address bar.
       history.replaceState(null, "", location.pathname);
       follow(await response.json());
-    } else if (response.status === 429) {
-      const wait = Math.ceil(Number(response.headers.get("Retry-After") || 60) / 60);
-      error.textContent = `Too many attempts. Try again in ${wait} minute(s).`;
     } else {
-      error.textContent = "This PIN does not open this link, or the link is no longer valid.";
+      const wrong = response.status === 429
+        ? "Too many attempts."
+        : "This PIN does not open this link, or the link is no longer valid.";
+      const retry = response.headers.get("Retry-After");
+      error.textContent = retry
+        ? `${wrong} Try again in ${Math.ceil(Number(retry) / 60)} minute(s).`
+        : wrong;
     }
   });
   document.getElementById("report-wrong").addEventListener("click", () => report("not_for_me"));
