@@ -22,7 +22,7 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from PIL import Image
@@ -46,6 +46,7 @@ from custom_components.home_guardian.engine.privacy import load_face_detector
 from custom_components.home_guardian.engine.shares import (
     WEEKDAYS,
     PinHasher,
+    ShareRegistry,
     ShareState,
     SuspendCause,
 )
@@ -1037,4 +1038,79 @@ async def test_unreadable_store_means_no_shares(
     await set_up_entry(hass, entry)
     assert len(async_get_sharing(hass).registry) == 0
     assert "stored shares cannot be read" in caplog.text
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_session_cookie_is_secure_over_https(
+    hass: HomeAssistant, rtsp_camera: RtspCamera, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Behind an HTTPS proxy Home Assistant trusts, the session cookie never travels in clear."""
+    proxy = {"use_x_forwarded_for": True, "trusted_proxies": ["127.0.0.1"]}
+    assert await async_setup_component(hass, "http", {"http": proxy})
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
+    await hass.config.async_update(external_url=EXTERNAL_URL)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    attempt = {"token": token_of(share), "pin": share["pin"]}
+    plain = await post(client, "session", attempt)
+    assert plain.status == HTTPStatus.OK
+    assert not plain.cookies[COOKIE]["secure"]
+    url = client.make_url("/")
+    secure = await client.post(
+        f"{BASE}/session",
+        json=attempt,
+        headers={
+            "Origin": f"https://{url.host}:{url.port}",
+            "Sec-Fetch-Site": "same-origin",
+            "X-Forwarded-For": "203.0.113.7",
+            "X-Forwarded-Proto": "https",
+        },
+    )
+    assert secure.status == HTTPStatus.OK
+    assert secure.cookies[COOKIE]["secure"]
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_suspended_shares_are_raised_again_after_a_restart(
+    hass: HomeAssistant, hass_storage: dict[str, Any], rtsp_camera: RtspCamera
+) -> None:
+    """A share suspended before a restart is in Repairs again; an old free-text reason is inert."""
+    entry = camera_entry(rtsp_camera.url)
+    registry = ShareRegistry(PinHasher(log2_n=4))
+    share, _, _ = registry.create(
+        camera=entry.entry_id,
+        viewer_name="Anna",
+        now=dt_util.utcnow(),
+        duration=timedelta(days=1),
+    )
+    stored = registry.to_dict()
+    # As versions before fixed reasons stored a report: the viewer's words, no cause.
+    stored["shares"][0] |= {
+        "state": "suspended",
+        "reported_reason": "see [here](https://x.example)",
+    }
+    del stored["shares"][0]["suspended_for"]
+    hass_storage["home_guardian.shares"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "home_guardian.shares",
+        "data": stored,
+    }
+    # As after a restart: the camera and its entity are known before anything is set up.
+    entry.add_to_hass(hass)
+    er.async_get(hass).async_get_or_create(
+        "camera", DOMAIN, f"{entry.entry_id}_camera", suggested_object_id="living_room"
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"share_suspended_{share.share_id}")
+    assert issue is not None
+    assert issue.translation_key == "share_reported"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["reason"] == (
+        "see \\[here\\]\\(https\\:\\/\\/x\\.example\\)"
+    )
+    assert issue.translation_placeholders["entity_id"] == "camera\\.living\\_room"
     await hass.config_entries.async_unload(entry.entry_id)
