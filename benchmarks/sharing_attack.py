@@ -76,10 +76,11 @@ class Watch:
         inside = [t for t in self.arrivals if start <= t <= end]
         if len(inside) < 2:
             return 0.0, 0.0, end - start
-        seconds = max(1, int(end - start))
-        per_second = [0] * seconds
+        # Whole seconds only: a last, partial second would look like a slow one.
+        per_second = [0] * max(1, int(end - start))
         for arrival in inside:
-            per_second[min(seconds - 1, int(arrival - start))] += 1
+            if (second := int(arrival - start)) < len(per_second):
+                per_second[second] += 1
         gaps = [b - a for a, b in itertools.pairwise(inside)]
         return len(inside) / (end - start), float(min(per_second)), max(gaps)
 
@@ -334,11 +335,10 @@ async def attack(port: int, pid: int, shares: dict[str, Shared]) -> None:
                 for n in range(150)
             )
         )
+        await asyncio.sleep(5)  # checks still queued or hashing finish on their own
 
     await timed("dropped flood, one address", phases, paced_flood)
-    await timed("dropped flood, 50 addresses", phases, wide_flood)
-    await asyncio.sleep(5)  # checks still queued or hashing finish on their own
-    phases.append(("after the floods", phases[-1][2], time.monotonic()))
+    await timed("dropped flood, 50 addresses, and 5 s after", phases, wide_flood)
     probe_after = await attacker.guess(shares["single"].token, shares["single"].pin, "127.0.5.1")
 
     bad = [None, secrets.token_urlsafe(32), "", "x" * 4096]
