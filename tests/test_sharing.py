@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
 import io
 import json
 import os
 from pathlib import Path
+import re
 import sys
+import threading
 import time
 from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
-from homeassistant.components import persistent_notification
+from homeassistant.components.recorder import Recorder
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
+from playwright.async_api import Page
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+import voluptuous as vol
 
 from custom_components.home_guardian.const import (
     CONF_PRIVACY_ZONES,
@@ -35,13 +43,25 @@ from custom_components.home_guardian.const import (
     EVENT_SHARE_REPORTED,
     EVENT_VIEW,
 )
+from custom_components.home_guardian.engine.attempts import AttemptGate, Lockout, PinBudget
 from custom_components.home_guardian.engine.frames import JPEG_QUALITY
 from custom_components.home_guardian.engine.privacy import load_face_detector
-from custom_components.home_guardian.engine.shares import PinHasher
+from custom_components.home_guardian.engine.shares import (
+    WEEKDAYS,
+    PinHasher,
+    ShareRegistry,
+    ShareState,
+    SuspendCause,
+)
 from custom_components.home_guardian.engine.splice import encode, interval_blocks
 from custom_components.home_guardian.engine.watermark import CaptionText, share_code, watermark
 from custom_components.home_guardian.share_views import BASE, COOKIE
-from custom_components.home_guardian.sharing import async_get_sharing
+from custom_components.home_guardian.sharing import (
+    PIN_CHECKS_AT_ONCE,
+    STREAMS_PER_SESSION,
+    async_get_sharing,
+    markdown_text,
+)
 from tests.browser import chromium_page, require_chromium
 from tests.cameras.servers import RtspCamera
 from tests.common import camera_entry, set_up_entry, state_of, wait_for
@@ -50,9 +70,14 @@ from tests.common import camera_entry, set_up_entry, state_of, wait_for
 SCREENSHOTS = os.environ.get("HOME_GUARDIAN_SCREENSHOTS")
 CAMERA = "camera.living_room"
 SWITCH = "switch.living_room_sharing_allowed"
+EXTERNAL_URL = "https://home.example.org"
 WATCHED = "binary_sensor.living_room_being_watched"
 VIEWERS = "sensor.living_room_viewers"
-PIN = "246810"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrations: None) -> None:
+    """Load the integration; the recorder's database must be chosen before HA starts."""
 
 
 @pytest.fixture
@@ -65,6 +90,8 @@ async def shared_camera(
     # The real cost (scrypt 2^17) is measured in benchmarks/sharing.py; here it only slows tests.
     async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
     await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    # Links go out over HTTPS only: a test home has an external address like a real one.
+    await hass.config.async_update(external_url=EXTERNAL_URL)
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
@@ -88,6 +115,22 @@ async def create_share(hass: HomeAssistant, **fields: Any) -> dict[str, Any]:
     return dict(response)
 
 
+def same_origin(client: TestClient) -> dict[str, str]:
+    """Return the headers a browser adds to a request from the viewer's own page."""
+    url = client.make_url("/")
+    return {"Origin": f"{url.scheme}://{url.host}:{url.port}", "Sec-Fetch-Site": "same-origin"}
+
+
+async def post(client: TestClient, endpoint: str, body: dict[str, str]) -> ClientResponse:
+    """POST JSON to a viewer endpoint as the viewer's page does."""
+    return await client.post(f"{BASE}/{endpoint}", json=body, headers=same_origin(client))
+
+
+def wrong_pin(share: dict[str, Any]) -> str:
+    """Return a six-digit PIN that is not the share's."""
+    return f"{(int(share['pin']) + 1) % 10**6:06d}"
+
+
 def token_of(share: dict[str, Any]) -> str:
     """Return the token in a share's link, which travels in the fragment."""
     return str(share["url"]).split("#", 1)[1]
@@ -95,7 +138,7 @@ def token_of(share: dict[str, Any]) -> str:
 
 async def watching(client: TestClient, share: dict[str, Any]) -> ClientResponse:
     """Enter a share's PIN, open its stream and read the first picture; return the stream."""
-    await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": share["pin"]})
+    await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
     stream = await client.get(f"{BASE}/stream")
     await read_frame(stream)
     return stream
@@ -138,7 +181,6 @@ async def test_sharing_is_off_until_allowed(hass: HomeAssistant, rtsp_camera: Rt
     [
         ({"duration": {"seconds": 0}}, "expiry_in_past"),
         ({"duration": {"days": 400}}, "expiry_too_far"),
-        ({"pin": "12ab"}, "invalid_pin"),
         (
             {"schedule": [{"days": ["someday"], "start": "08:30", "end": "16:30"}]},
             "invalid_schedule",
@@ -181,19 +223,21 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
 ) -> None:
     """Link and PIN open a filtered stream that people in the room are told about."""
     views = async_capture_events(hass, EVENT_VIEW)
-    share = await create_share(hass, pin=PIN)
-    assert "pin" not in share  # given, not generated
+    share = await create_share(hass)
+    pin = share["pin"]
+    assert len(pin) == 6
+    assert pin.isdigit()
     token = token_of(share)
     assert len(token) >= 43  # 256 bits in URL-safe base64
 
     client = await hass_client_no_auth()
-    wrong = await client.post(f"{BASE}/session", json={"token": token, "pin": "000000"})
+    wrong = await post(client, "session", {"token": token, "pin": wrong_pin(share)})
     assert wrong.status == HTTPStatus.FORBIDDEN
-    unknown = await client.post(f"{BASE}/session", json={"token": "x" * 43, "pin": PIN})
+    unknown = await post(client, "session", {"token": "x" * 43, "pin": pin})
     assert unknown.status == HTTPStatus.FORBIDDEN
     assert await wrong.json() == await unknown.json()
 
-    opened = await client.post(f"{BASE}/session", json={"token": token, "pin": PIN})
+    opened = await post(client, "session", {"token": token, "pin": pin})
     assert opened.status == HTTPStatus.OK
     assert opened.headers["Cache-Control"] == "no-store"
     # Home Assistant sets its own X-Frame-Options; the page's policy forbids any framing.
@@ -203,8 +247,9 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
     assert about["camera"] == "Living room"
     assert COOKIE in opened.cookies
     assert opened.cookies[COOKIE]["httponly"]
-    # The session lasts as long as the share (an hour here), whatever the time zone.
-    assert 3500 < int(opened.cookies[COOKIE]["max-age"]) <= 3600
+    # The session lasts as long as the share (an hour here) and the few minutes it takes to
+    # tell a watching page that the share has expired, whatever the time zone.
+    assert 3800 < int(opened.cookies[COOKIE]["max-age"]) <= 3900
 
     stream = await client.get(f"{BASE}/stream")
     assert stream.status == HTTPStatus.OK
@@ -231,7 +276,7 @@ async def test_viewer_watches_with_the_right_pin_until_revoked(
     await wait_for(lambda: "home_guardian.shares" in hass_storage)
     stored = json.dumps(hass_storage["home_guardian.shares"])
     assert token not in stored
-    assert PIN not in stored
+    assert pin not in stored
 
 
 async def test_pictures_carry_the_viewers_name_in_any_script_and_the_share_code(
@@ -277,45 +322,248 @@ def luma(jpeg: bytes) -> NDArray[np.uint8]:
 async def test_failed_pins_lock_out_with_429_never_401(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """After five wrong PINs the share answers 429 with Retry-After, even to the right PIN."""
-    share = await create_share(hass, pin=PIN)
+    """Six wrong PINs lock the share: 429 with Retry-After, even to the right PIN."""
+    share = await create_share(hass)
     client = await hass_client_no_auth()
     statuses = []
+    response_headers = []
     for _ in range(6):
-        response = await client.post(
-            f"{BASE}/session", json={"token": token_of(share), "pin": "999999"}
+        response = await post(
+            client, "session", {"token": token_of(share), "pin": wrong_pin(share)}
         )
         statuses.append(response.status)
-    assert statuses[:5] == [HTTPStatus.FORBIDDEN] * 5
-    assert statuses[5] == HTTPStatus.TOO_MANY_REQUESTS
-    locked = await client.post(f"{BASE}/session", json={"token": token_of(share), "pin": PIN})
+        response_headers.append(response.headers)
+    # Six checked and wrong (the sixth says how long to wait), then refused unchecked.
+    assert statuses == [HTTPStatus.FORBIDDEN] * 6
+    assert "Retry-After" not in response_headers[4]
+    assert 0 < int(response_headers[5]["Retry-After"]) <= 60
+    locked = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
     assert locked.status == HTTPStatus.TOO_MANY_REQUESTS
     assert int(locked.headers["Retry-After"]) > 0
     assert HTTPStatus.UNAUTHORIZED not in statuses
-    malformed = await client.post(f"{BASE}/session", data=b"not json")
+    malformed = await client.post(
+        f"{BASE}/session",
+        data=b"not json",
+        headers={**same_origin(client), "Content-Type": "application/json"},
+    )
     assert malformed.status == HTTPStatus.BAD_REQUEST
 
 
-async def test_report_suspends_and_tells_the_owner(
+class CountingHasher(PinHasher):
+    """Real scrypt that counts the checks it runs and the most it ran at once."""
+
+    def __init__(self, log2_n: int) -> None:
+        """Hash at the given cost."""
+        super().__init__(log2_n=log2_n)
+        self._count_lock = threading.Lock()
+        self.started = 0
+        self.running = 0
+        self.most_at_once = 0
+
+    def verify(self, pin_hash: str | None, pin: str) -> bool:
+        """Check a PIN, counting."""
+        with self._count_lock:
+            self.started += 1
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            return super().verify(pin_hash, pin)
+        finally:
+            with self._count_lock:
+                self.running -= 1
+
+
+def counting_hasher(hass: HomeAssistant, log2_n: int = 12) -> CountingHasher:
+    """Make shares created from now on hash (and check) PINs through a counting hasher."""
+    hasher = CountingHasher(log2_n)
+    async_get_sharing(hass).registry.hasher = hasher
+    return hasher
+
+
+async def hang_up_after_sending(client: TestClient, body: dict[str, str], after: float) -> None:
+    """POST a PIN attempt over a raw connection and close it `after` seconds later."""
+    url = client.make_url(f"{BASE}/session")
+    data = json.dumps(body).encode()
+    head = (
+        f"POST {url.path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"Origin: http://{url.host}:{url.port}\r\nSec-Fetch-Site: same-origin\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    _, writer = await asyncio.open_connection(url.host, url.port)
+    writer.write(head.encode() + data)
+    await writer.drain()
+    await asyncio.sleep(after)
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_a_burst_of_guesses_gets_no_more_than_the_lockout_allows(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """A viewer's report closes the stream, suspends the share and notifies the owner."""
+    """Thirty guesses at once: six are checked, as one after another would be; the last fails."""
+    hasher = counting_hasher(hass)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    pins = [wrong_pin(share)] * 29 + [share["pin"]]
+    responses = await asyncio.gather(
+        *(post(client, "session", {"token": token_of(share), "pin": pin}) for pin in pins)
+    )
+    statuses = [response.status for response in responses]
+    assert hasher.started == 6
+    # Checked and wrong answer 403, refused unchecked 429: seen from outside too.
+    assert statuses.count(HTTPStatus.FORBIDDEN) == 6
+    assert statuses.count(HTTPStatus.TOO_MANY_REQUESTS) == 24
+    assert HTTPStatus.OK not in statuses
+    assert HTTPStatus.UNAUTHORIZED not in statuses
+    assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
+    # Still locked for the right PIN, which only a lockout's end lets through.
+    late = await post(client, "session", {"token": token_of(share), "pin": pins[-1]})
+    assert late.status == HTTPStatus.TOO_MANY_REQUESTS
+
+
+async def test_hanging_up_frees_no_slot_and_skips_no_count(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Clients that close the connection mid-check: each guess is counted, slots stay held."""
+    # Costly enough (64 MiB, a few tenths of a second) that every client leaves mid-hash.
+    hasher = counting_hasher(hass, log2_n=16)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    body = {"token": token_of(share), "pin": wrong_pin(share)}
+    await asyncio.gather(*(hang_up_after_sending(client, body, 0.05) for _ in range(12)))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hasher.running == 0
+    assert hasher.started == 6
+    assert hasher.most_at_once <= PIN_CHECKS_AT_ONCE
+    right = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert right.status == HTTPStatus.TOO_MANY_REQUESTS
+
+
+async def test_past_the_global_budget_attempts_are_refused_at_once(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Home Assistant as a whole checks only so many PINs a minute; past that, 429 at once."""
+    sharing = async_get_sharing(hass)
+    sharing.attempts = AttemptGate(budget=PinBudget(per_window=3))
+    hasher = counting_hasher(hass)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    statuses = []
+    for n in range(4):
+        # Different links, so that only the budget can refuse the fourth.
+        response = await post(client, "session", {"token": f"{n}" * 43, "pin": "1"})
+        statuses.append(response.status)
+    assert statuses == [HTTPStatus.FORBIDDEN] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
+    assert hasher.started == 3
+    busy = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert busy.status == HTTPStatus.TOO_MANY_REQUESTS
+    assert 0 < int(busy.headers["Retry-After"]) <= 60
+
+
+async def test_many_wrong_pins_suspend_the_share_and_tell_the_owner(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A share whose PIN is being guessed stops, even for the right PIN, until its owner decides."""
+    sharing = async_get_sharing(hass)
+    sharing.attempts = AttemptGate(
+        share_lockout=Lockout(free_failures=50),
+        client_lockout=Lockout(free_failures=50),
+        suspend_after=3,
+    )
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    for _ in range(3):
+        wrong = await post(client, "session", {"token": token_of(share), "pin": wrong_pin(share)})
+        assert wrong.status == HTTPStatus.FORBIDDEN
+    stored = sharing.registry.get(share["share_id"])
+    assert stored is not None
+    assert stored.state is ShareState.SUSPENDED
+    assert stored.suspended_for is SuspendCause.WRONG_PINS
+    assert owner_was_told(hass, share)
+    right = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert right.status == HTTPStatus.FORBIDDEN
+
+
+def owner_was_told(hass: HomeAssistant, share: dict[str, Any]) -> bool:
+    """Return True when the owner has a fixable repair issue about the share."""
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"share_suspended_{share['share_id']}")
+    return issue is not None and issue.is_fixable
+
+
+@pytest.mark.parametrize("persistent_database", [True])
+async def test_no_pin_or_link_reaches_the_recorders_database(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """PINs are generated, never given in a recorded action call; nothing secret is recorded."""
+    with pytest.raises(vol.Invalid):
+        await create_share(hass, pin="13572468")
+    shares = [await create_share(hass, viewer_name=f"Viewer {n}") for n in range(3)]
+    client = await hass_client_no_auth()
+    opened = await post(client, "session", {"token": token_of(shares[0]), "pin": shares[0]["pin"]})
+    assert opened.status == HTTPStatus.OK
+    await async_wait_recording_done(hass)
+    database = Path(recorder_mock.db_url.removeprefix("sqlite:///"))
+    recorded = b"".join(
+        path.read_bytes()
+        for path in (database, database.with_name(database.name + "-wal"))
+        if path.exists()
+    )
+    assert b"home_guardian" in recorded  # the calls themselves were recorded
+    for secret in ["13572468", *(share["pin"] for share in shares)]:
+        # Bounded like a PIN in text; "." keeps microseconds of recorded times out of it.
+        found = re.search(rb"(?<![0-9A-Za-z.])" + secret.encode() + rb"(?![0-9A-Za-z])", recorded)
+        assert found is None, f"a PIN is in the recorder's database: {found}"
+    for share in shares:
+        assert token_of(share).encode() not in recorded
+        assert b"#" + token_of(share).encode()[:16] not in recorded
+
+
+async def test_report_suspends_once_and_asks_the_owner_in_repairs(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A report closes the stream and suspends; the owner resumes it from Repairs, no id typed."""
+    assert await async_setup_component(hass, "repairs", {})
     reports = async_capture_events(hass, EVENT_SHARE_REPORTED)
     share = await create_share(hass)
-    assert len(share["pin"]) == 6
     client = await hass_client_no_auth()
     stream = await watching(client, share)
+    family = await hass_client_no_auth()  # a second viewer of the same link
+    await post(family, "session", {"token": token_of(share), "pin": share["pin"]})
 
-    reported = await client.post(f"{BASE}/report", json={"reason": "Someone here did not agree"})
+    reported = await post(client, "report", {"reason": "no_consent"})
     assert reported.status == HTTPStatus.OK
     async with asyncio.timeout(5):
         while await stream.content.read(65536):
             pass
-    assert reports[-1].data["share_id"] == share["share_id"]
-    assert reports[-1].data["reason"] == "Someone here did not agree"
-    notifications = persistent_notification._async_get_or_create_notifications(hass)
-    notice = notifications[f"home_guardian_report_{share['share_id']}"]
-    assert "Someone here did not agree" in notice["message"]
+    (event,) = reports
+    assert event.data["share_id"] == share["share_id"]
+    assert event.data["reason"] == "no_consent"
+    assert event.data["camera"] == "Living room"
+    assert event.data["entity_id"] == CAMERA
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"share_suspended_{share['share_id']}")
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_key == "share_no_consent"
+    assert issue.translation_placeholders == {
+        "viewer": "Anna\\'s parents",
+        "camera": "Living room",
+        "entity_id": "camera\\.living\\_room",
+        "reason": "no\\_consent",
+    }
+    # One report per share until the owner decides: the other viewer's is refused, unrecorded.
+    again = await post(family, "report", {"reason": "not_for_me"})
+    assert again.status == HTTPStatus.FORBIDDEN
+    assert len(reports) == 1
+    # The reporter's session is over; the other viewer is told once why, then knows nothing.
+    assert (await client.get(f"{BASE}/session")).status == HTTPStatus.NO_CONTENT
+    assert await (await family.get(f"{BASE}/session")).json() == {"state": "suspended"}
+    assert (await family.get(f"{BASE}/session")).status == HTTPStatus.NO_CONTENT
 
     listed = await hass.services.async_call(
         DOMAIN, "list_shares", {ATTR_ENTITY_ID: CAMERA}, blocking=True, return_response=True
@@ -323,17 +571,234 @@ async def test_report_suspends_and_tells_the_owner(
     assert listed is not None
     (entry,) = listed["shares"]
     assert entry["state"] == "suspended"
+    assert entry["camera"] == "Living room"
+    assert entry["entity_id"] == CAMERA
     assert "token_hash" not in entry
     assert "pin_hash" not in entry
-    session = await client.get(f"{BASE}/session")
-    assert (await session.json())["suspended"] is True
 
-    resumed = await hass.services.async_call(
-        DOMAIN, "resume_share", {"share_id": share["share_id"]}, blocking=True, return_response=True
-    )
+    owner = await hass_client()
+    flow = await (
+        await owner.post(
+            "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue.issue_id}
+        )
+    ).json()
+    assert flow["type"] == "menu"
+    assert flow["menu_options"] == ["resume", "revoke"]
+    assert flow["description_placeholders"]["entity_id"] == "camera\\.living\\_room"
+    done = await (
+        await owner.post(
+            f"/api/repairs/issues/fix/{flow['flow_id']}", json={"next_step_id": "resume"}
+        )
+    ).json()
+    assert done["type"] == "create_entry"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue.issue_id) is None
+    resumed = async_get_sharing(hass).registry.get(share["share_id"])
     assert resumed is not None
-    assert resumed["state"] == "active"
-    assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.OK
+    assert resumed.state is ShareState.ACTIVE
+    watching_again = await watching(client, share)
+    watching_again.close()
+
+
+async def test_revoking_from_repairs_ends_the_share(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """The other choice in Repairs revokes; a flow for a share decided meanwhile just stops."""
+    assert await async_setup_component(hass, "repairs", {})
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await watching(client, share)
+    assert (await post(client, "report", {"reason": "not_for_me"})).status == HTTPStatus.OK
+    issue_id = f"share_suspended_{share['share_id']}"
+    owner = await hass_client()
+    flows = [
+        await (
+            await owner.post(
+                "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+            )
+        ).json()
+        for _ in range(2)
+    ]
+    revoked = await (
+        await owner.post(
+            f"/api/repairs/issues/fix/{flows[0]['flow_id']}", json={"next_step_id": "revoke"}
+        )
+    ).json()
+    assert revoked["type"] == "create_entry"
+    stored = async_get_sharing(hass).registry.get(share["share_id"])
+    assert stored is not None
+    assert stored.state is ShareState.REVOKED
+    late = await (
+        await owner.post(
+            f"/api/repairs/issues/fix/{flows[1]['flow_id']}", json={"next_step_id": "resume"}
+        )
+    ).json()
+    assert late == {**late, "type": "abort", "reason": "share_decided"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Origin": "http://{host}:1", "Sec-Fetch-Site": "same-site"}, None),  # another port
+        ({"Origin": "http://{host}:1"}, None),  # a browser without Sec-Fetch-Site
+        ({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, None),
+        ({"Sec-Fetch-Site": "same-origin"}, None),  # no Origin at all
+        ({"Origin": "null"}, None),
+        ({"Origin": "http://{host}:{port}", "Content-Type": "text/plain"}, b"{}"),
+        (
+            {"Origin": "http://{host}:{port}", "Content-Type": "application/x-www-form-urlencoded"},
+            b"reason=no_consent",
+        ),
+    ],
+)
+async def test_only_the_viewers_own_page_may_report_or_enter_a_pin(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    headers: dict[str, str],
+    body: bytes | None,
+) -> None:
+    """Reports and PINs from another origin, or not as JSON, are refused and change nothing."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await watching(client, share)
+    url = client.make_url("/")
+    sent = {key: value.format(host=url.host, port=url.port) for key, value in headers.items()}
+    report = {"reason": "no_consent"}
+    attempt = {"token": token_of(share), "pin": share["pin"]}
+    for endpoint, payload in (("report", report), ("session", attempt)):
+        if body is None:
+            response = await client.post(f"{BASE}/{endpoint}", json=payload, headers=sent)
+        else:
+            response = await client.post(f"{BASE}/{endpoint}", data=body, headers=sent)
+        assert response.status == HTTPStatus.FORBIDDEN, endpoint
+    stored = async_get_sharing(hass).registry.get(share["share_id"])
+    assert stored is not None
+    assert stored.state is ShareState.ACTIVE
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "[click](https://evil.example)",
+        "![](https://evil.example/pixel.png)",
+        "<b>x</b>",
+        "x" * 5000,
+    ],
+)
+async def test_reports_are_fixed_choices_never_a_strangers_words(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    reason: str,
+) -> None:
+    """Free text, markdown, HTML or a long body is refused; only the page's two reasons count."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await watching(client, share)
+    assert (await post(client, "report", {"reason": reason})).status in {
+        HTTPStatus.BAD_REQUEST,
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    }
+    assert not owner_was_told(hass, share)
+
+
+def test_text_for_the_owner_is_inert_and_bounded() -> None:
+    """Names put into a repair issue show as typed: no link, image or HTML can come of them."""
+    text = markdown_text("[a](https://x.example) ![i](http://y/p.png) <img src=x> www.z.com\n#h")
+    assert text == (
+        "\\[a\\]\\(https\\:\\/\\/x\\.example\\) \\!\\[i\\]\\(http\\:\\/\\/y\\/p\\.png\\) "
+        "\\<img src\\=x\\> www\\.z\\.com \\#h"
+    )
+    assert len(markdown_text("é" * 1000)) == 200
+
+
+async def test_a_revoked_share_answers_as_unknown_everywhere(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """After revocation: the watching page is told once, then every endpoint knows nothing."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
+    )
+    assert await (await client.get(f"{BASE}/session")).json() == {"state": "revoked"}
+    assert (await client.get(f"{BASE}/session")).status == HTTPStatus.NO_CONTENT
+    assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
+    assert (await post(client, "report", {"reason": "no_consent"})).status == HTTPStatus.FORBIDDEN
+    right = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    unknown = await post(client, "session", {"token": "y" * 43, "pin": share["pin"]})
+    assert right.status == unknown.status == HTTPStatus.FORBIDDEN
+    assert await right.json() == await unknown.json()
+    stream.close()
+
+
+async def test_no_picture_ready_after_the_revocation_is_sent(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A picture that lands the moment after the revocation never leaves Home Assistant."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    (slot,) = async_get_sharing(hass).broadcasts[shared_camera.entry_id].slots
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
+    )
+    # As a picture rendered in the executor while the revocation ran would be handed over.
+    slot.put(b"\xff\xd8RENDERED AFTER THE REVOCATION\xff\xd9")
+    received = b""
+    async with asyncio.timeout(5):
+        while chunk := await stream.content.read(65536):
+            received += chunk
+    assert b"RENDERED AFTER THE REVOCATION" not in received
+
+
+async def test_viewers_are_counted_by_session_with_few_streams_each(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Forty streams of one session: two stay open, and the Viewers sensor reads one."""
+    views = async_capture_events(hass, EVENT_VIEW)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    first = await watching(client, share)
+    streams = [await client.get(f"{BASE}/stream") for _ in range(39)]
+    assert all(stream.status == HTTPStatus.OK for stream in streams)
+    await read_frame(streams[-1])
+    sharing = async_get_sharing(hass)
+    assert len(sharing.broadcasts[shared_camera.entry_id].slots) <= STREAMS_PER_SESSION
+    assert await seconds_until_closed(first, time.monotonic()) < 2.5
+    await wait_for(lambda: state_of(hass, VIEWERS) == "1")
+    assert [event.data["watching"] for event in views] == [True]
+    other = await hass_client_no_auth()
+    await watching(other, share)
+    await wait_for(lambda: state_of(hass, VIEWERS) == "2")
+    for stream in streams:
+        stream.close()
+
+
+async def test_links_need_an_https_address_unless_asked_for_home(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """No HTTPS external address: refused with how to set one; a home link only when asked."""
+    await hass.config.async_update(external_url="http://home.example.org:8123")
+    with pytest.raises(ServiceValidationError) as refused:
+        await create_share(hass)
+    assert refused.value.translation_key == "no_https_url"
+    assert async_get_sharing(hass).registry.shares() == ()
+    await hass.config.async_update(external_url=None, internal_url="http://192.168.1.20:8123")
+    with pytest.raises(ServiceValidationError):
+        await create_share(hass)
+    home = await create_share(hass, home_network=True)
+    assert home["url"].startswith("http://192.168.1.20:8123/api/home_guardian/share#")
+    await hass.config.async_update(internal_url=None)
+    await hass.config.async_update(external_url=EXTERNAL_URL)
+    share = await create_share(hass)
+    assert share["url"].startswith(f"{EXTERNAL_URL}/api/home_guardian/share#")
+    assert share["camera"] == "Living room"
+    assert share["entity_id"] == CAMERA
 
 
 async def test_turning_sharing_off_closes_open_streams(
@@ -392,7 +857,7 @@ async def test_viewer_page_in_chromium(
     async with chromium_page(width=412, height=915) as browser:
         page = browser.page
         await page.goto(link)
-        await page.fill("#pin-input", "000000")
+        await page.fill("#pin-input", wrong_pin(share))
         await page.click("#pin-submit")
         await page.wait_for_selector("#pin-error:has-text('does not open')")
         await page.fill("#pin-input", share["pin"])
@@ -403,11 +868,7 @@ async def test_viewer_page_in_chromium(
         assert "Living room" in notice
         assert "#" not in page.url  # the token left the address bar
         assert "pixelated" in await page.inner_text("#privacy")
-        # Polled from outside: the page's policy rightly forbids evaluating strings in it.
-        deadline = time.monotonic() + 20
-        while not await page.eval_on_selector("#picture", "image => image.naturalWidth"):
-            assert time.monotonic() < deadline, "the live picture never arrived"
-            await asyncio.sleep(0.2)
+        await picture_arrives(page)
         await wait_for(lambda: state_of(hass, WATCHED) == STATE_ON)
         if SCREENSHOTS:
             await asyncio.sleep(4)  # past the detector's settling, when people, not all, are hidden
@@ -422,6 +883,149 @@ async def test_viewer_page_in_chromium(
     )
     assert listed is not None
     assert listed["shares"][0]["state"] == "suspended"
+
+
+async def picture_arrives(page: Page) -> None:
+    """Wait until the page shows a live picture."""
+    # Polled from outside: the page's policy rightly forbids evaluating strings in it.
+    deadline = time.monotonic() + 20
+    while not await page.eval_on_selector("#picture", "image => image.naturalWidth"):
+        assert time.monotonic() < deadline, "the live picture never arrived"
+        await asyncio.sleep(0.2)
+
+
+def closing_window() -> tuple[list[dict[str, Any]], datetime]:
+    """Return a schedule open now that closes at a minute's turn at least 20 s away, and when."""
+    now = dt_util.now()
+    closes = (now + timedelta(seconds=80)).replace(second=0, microsecond=0)
+    opens = closes - timedelta(hours=1)
+    window = {"days": list(WEEKDAYS), "start": f"{opens:%H:%M}", "end": f"{closes:%H:%M}"}
+    return [window], closes
+
+
+async def until(moment: datetime) -> float:
+    """Sleep until a wall-clock moment; return the monotonic time it came."""
+    await asyncio.sleep(max(0.0, (moment - dt_util.now()).total_seconds()))
+    return time.monotonic()
+
+
+async def stop_the_picture(
+    hass: HomeAssistant,
+    case: str,
+    *,
+    share: dict[str, Any],
+    camera: RtspCamera,
+    client: TestClient,
+    closes: datetime | None,
+) -> float:
+    """Make the picture stop for the reason `case` names; return the monotonic time it did."""
+    if case == "revoked":
+        await hass.services.async_call(
+            DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
+        )
+    elif case == "expired":
+        return await until(datetime.fromisoformat(share["expires_at"]))
+    elif case == "suspended":
+        # Another viewer of the same link reports it.
+        await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+        assert (await post(client, "report", {"reason": "no_consent"})).ok
+    elif case == "outside_hours":
+        assert closes is not None
+        return await until(closes)
+    elif case == "sharing_off":
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True
+        )
+    else:
+        camera.stop()
+        (entry,) = hass.config_entries.async_entries(DOMAIN)
+        await wait_for(lambda: entry.runtime_data.fresh_frame() is None, limit=30)
+    return time.monotonic()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("revoked", "ended this share"),
+        ("expired", "has expired"),
+        ("suspended", "suspended until its owner decides"),
+        ("outside_hours", "only at set hours"),
+        ("sharing_off", "paused sharing"),
+        ("camera_offline", "camera is not available"),
+    ],
+    ids=lambda case: case[0],
+)
+async def test_viewer_page_tells_why_the_picture_stopped(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    rtsp_camera: RtspCamera,
+    hass_client_no_auth: ClientSessionGenerator,
+    case: tuple[str, str],
+) -> None:
+    """In Chromium: each end or pause shows its own message within 2 s, and no picture or button."""
+    require_chromium()
+    reason, says = case
+    fields: dict[str, Any] = {}
+    closes = None
+    if reason == "expired":
+        fields["duration"] = {"seconds": 25}
+    if reason == "outside_hours":
+        fields["schedule"], closes = closing_window()
+    share = await create_share(hass, **fields)
+    client = await hass_client_no_auth()
+    async with chromium_page(width=412, height=915) as browser:
+        page = browser.page
+        await page.goto(str(client.make_url(BASE)) + "#" + token_of(share))
+        await page.fill("#pin-input", share["pin"])
+        await page.click("#pin-submit")
+        await picture_arrives(page)
+        assert await page.is_visible("#report-wrong")
+        other_viewer = await hass_client_no_auth()
+        changed = await stop_the_picture(
+            hass, reason, share=share, camera=rtsp_camera, client=other_viewer, closes=closes
+        )
+        await page.wait_for_selector(f"#message-text:has-text('{says}')", timeout=5000)
+        assert time.monotonic() - changed < 2.0
+        assert await page.get_attribute("#picture", "src") is None
+        assert not await page.is_visible("#picture")
+        assert not await page.is_visible("#report-wrong")
+        assert not await page.is_visible("#report-consent")
+        if reason == "outside_hours":
+            assert "opens again" in await page.inner_text("#message-text")
+        if reason == "sharing_off":
+            # A pause passes: allowed again, the picture comes back by itself.
+            await hass.services.async_call(
+                "switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True
+            )
+            await picture_arrives(page)
+            assert await page.is_visible("#report-wrong")
+        # Chromium asks for /favicon.ico by itself and logs the 404; script errors count.
+        assert [error for error in browser.errors if "Failed to load resource" not in error] == []
+
+
+async def test_viewer_page_for_an_unknown_or_forgotten_link(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """In Chromium: a link without its token, or a session forgotten, says the link has ended."""
+    require_chromium()
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    async with chromium_page() as browser:
+        page = browser.page
+        await page.goto(str(client.make_url(BASE)) + "#" + token_of(share))
+        await page.fill("#pin-input", share["pin"])
+        await page.click("#pin-submit")
+        await picture_arrives(page)
+        # As after a restart: the session is gone, and with it anything the page may show.
+        sharing = async_get_sharing(hass)
+        for secret in list(sharing.sessions):
+            sharing.forget_session(secret)
+        await page.wait_for_selector("#message-text:has-text('has ended or does not exist')")
+        assert await page.get_attribute("#picture", "src") is None
+        # A link that lost its token (cut when copied) says the same.
+        await page.goto(str(client.make_url(BASE)) + "?again")
+        await page.wait_for_selector("#message-text:has-text('has ended or does not exist')")
+        assert await page.get_attribute("#picture", "src") is None
 
 
 async def test_face_detection_missing_raises_a_repair(
@@ -481,4 +1085,79 @@ async def test_unreadable_store_means_no_shares(
     await set_up_entry(hass, entry)
     assert len(async_get_sharing(hass).registry) == 0
     assert "stored shares cannot be read" in caplog.text
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_session_cookie_is_secure_over_https(
+    hass: HomeAssistant, rtsp_camera: RtspCamera, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Behind an HTTPS proxy Home Assistant trusts, the session cookie never travels in clear."""
+    proxy = {"use_x_forwarded_for": True, "trusted_proxies": ["127.0.0.1"]}
+    assert await async_setup_component(hass, "http", {"http": proxy})
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
+    await hass.config.async_update(external_url=EXTERNAL_URL)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    attempt = {"token": token_of(share), "pin": share["pin"]}
+    plain = await post(client, "session", attempt)
+    assert plain.status == HTTPStatus.OK
+    assert not plain.cookies[COOKIE]["secure"]
+    url = client.make_url("/")
+    secure = await client.post(
+        f"{BASE}/session",
+        json=attempt,
+        headers={
+            "Origin": f"https://{url.host}:{url.port}",
+            "Sec-Fetch-Site": "same-origin",
+            "X-Forwarded-For": "203.0.113.7",
+            "X-Forwarded-Proto": "https",
+        },
+    )
+    assert secure.status == HTTPStatus.OK
+    assert secure.cookies[COOKIE]["secure"]
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_suspended_shares_are_raised_again_after_a_restart(
+    hass: HomeAssistant, hass_storage: dict[str, Any], rtsp_camera: RtspCamera
+) -> None:
+    """A share suspended before a restart is in Repairs again; an old free-text reason is inert."""
+    entry = camera_entry(rtsp_camera.url)
+    registry = ShareRegistry(PinHasher(log2_n=4))
+    share, _, _ = registry.create(
+        camera=entry.entry_id,
+        viewer_name="Anna",
+        now=dt_util.utcnow(),
+        duration=timedelta(days=1),
+    )
+    stored = registry.to_dict()
+    # As versions before fixed reasons stored a report: the viewer's words, no cause.
+    stored["shares"][0] |= {
+        "state": "suspended",
+        "reported_reason": "see [here](https://x.example)",
+    }
+    del stored["shares"][0]["suspended_for"]
+    hass_storage["home_guardian.shares"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "home_guardian.shares",
+        "data": stored,
+    }
+    # As after a restart: the camera and its entity are known before anything is set up.
+    entry.add_to_hass(hass)
+    er.async_get(hass).async_get_or_create(
+        "camera", DOMAIN, f"{entry.entry_id}_camera", suggested_object_id="living_room"
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"share_suspended_{share.share_id}")
+    assert issue is not None
+    assert issue.translation_key == "share_reported"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["reason"] == (
+        "see \\[here\\]\\(https\\:\\/\\/x\\.example\\)"
+    )
+    assert issue.translation_placeholders["entity_id"] == "camera\\.living\\_room"
     await hass.config_entries.async_unload(entry.entry_id)

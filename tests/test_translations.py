@@ -31,3 +31,10 @@ def test_every_language_is_complete() -> None:
         assert texts.keys() == english.keys(), path.name
         for key, text in texts.items():
             assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(english[key])), key
+
+
+def test_action_texts_hold_no_braces() -> None:
+    """The frontend reads action texts as message formats: a brace breaks them (no placeholders)."""
+    for path in sorted(TRANSLATIONS.glob("*.json")):
+        texts = flatten(json.loads(path.read_text())["services"])
+        assert [key for key, text in texts.items() if "{" in text or "}" in text] == [], path.name

@@ -33,7 +33,7 @@ from .const import (
 )
 from .coordinator import CameraCoordinator
 from .engine.privacy import PrivacyLevel
-from .engine.shares import ShareError
+from .engine.shares import Share, ShareError
 from .engine.watermark import share_code
 from .guardian import GuardianCoordinator
 from .share_views import PAGE_URL
@@ -47,10 +47,10 @@ CREATE_SHARE_SCHEMA = vol.Schema(
         vol.Exclusive("duration", "end"): cv.positive_time_period,
         vol.Exclusive("expires_at", "end"): cv.datetime,
         vol.Optional("schedule"): vol.All(cv.ensure_list, [dict]),
-        vol.Optional("pin"): cv.string,
         vol.Optional("privacy", default=PrivacyLevel.PEOPLE.value): vol.In(
             [level.value for level in PrivacyLevel]
         ),
+        vol.Optional("home_network", default=False): cv.boolean,
     }
 )
 SHARE_ID_SCHEMA = vol.Schema({vol.Required("share_id"): cv.string})
@@ -148,6 +148,8 @@ async def _async_create_share(call: ServiceCall) -> ServiceResponse:
     if expires_at is not None and expires_at.tzinfo is None:
         expires_at = expires_at.replace(tzinfo=dt_util.get_default_time_zone())
     duration: timedelta | None = call.data.get("duration")
+    # Before anything is made: a share without a link the viewer can use is no share.
+    base_url = _base_url(hass, home_network=call.data["home_network"])
     sharing = async_get_sharing(hass)
     try:
         share, token, pin = await hass.async_add_executor_job(
@@ -160,7 +162,6 @@ async def _async_create_share(call: ServiceCall) -> ServiceResponse:
                 schedule=call.data.get("schedule"),
                 time_zone=hass.config.time_zone,
                 privacy=call.data["privacy"],
-                pin=call.data.get("pin"),
             )
         )
     except ShareError as err:
@@ -168,34 +169,50 @@ async def _async_create_share(call: ServiceCall) -> ServiceResponse:
     sharing.save()
     if share.privacy is not PrivacyLevel.NONE:
         sharing.async_ensure_faces()
-    response: dict[str, Any] = {
+    # The response goes to the caller only: Home Assistant records the call, not its answer.
+    return {
         "share_id": share.share_id,
-        "url": f"{_base_url(hass)}{PAGE_URL}#{token}",
+        **sharing.camera_names(share),
+        "viewer_name": share.viewer_name,
+        "url": f"{base_url}{PAGE_URL}#{token}",
+        "pin": pin,
         "expires_at": share.expires_at.isoformat(),
         "code": share_code(share.share_id),
     }
-    if pin is not None:
-        response["pin"] = pin
-    return response
 
 
-def _base_url(hass: HomeAssistant) -> str:
-    """Return the address outsiders reach Home Assistant at, the internal one failing that."""
+def _base_url(hass: HomeAssistant, *, home_network: bool) -> str:
+    """Return the HTTPS address outsiders reach Home Assistant at, or the home one if asked.
+
+    A viewer is outside the home by definition: a LAN address would not open for them, and
+    plain HTTP would carry their PIN and session in clear text. So without an HTTPS external
+    URL (your own, or Home Assistant Cloud's) the owner is told how to set one, unless they
+    ask for a link that works only at home.
+    """
     try:
-        return get_url(hass, prefer_external=True, allow_cloud=False)
+        if home_network:
+            return get_url(hass, allow_external=False, allow_cloud=False)
+        return get_url(hass, allow_internal=False, require_ssl=True, allow_cloud=True)
     except NoURLAvailableError:
-        return ""
+        raise _invalid("no_home_url" if home_network else "no_https_url") from None
+
+
+def _public(hass: HomeAssistant, share: Share) -> dict[str, Any]:
+    """Return a share as the owner sees it: its camera by name and entity id, no hashes."""
+    sharing = async_get_sharing(hass)
+    return {**share.public(), **sharing.camera_names(share)}
 
 
 async def _async_revoke_share(call: ServiceCall) -> ServiceResponse:
-    """Revoke a share for good; its open streams close within seconds."""
+    """Revoke a share for good; its open streams close at once."""
     sharing = async_get_sharing(call.hass)
     try:
         share = sharing.registry.revoke(call.data["share_id"])
     except ShareError as err:
         raise _invalid(err.translation_key) from None
     sharing.save()
-    return share.public()
+    sharing.share_changed(share)
+    return _public(call.hass, share)
 
 
 async def _async_resume_share(call: ServiceCall) -> ServiceResponse:
@@ -206,7 +223,8 @@ async def _async_resume_share(call: ServiceCall) -> ServiceResponse:
     except ShareError as err:
         raise _invalid(err.translation_key) from None
     sharing.save()
-    return share.public()
+    sharing.share_changed(share)
+    return _public(call.hass, share)
 
 
 async def _async_list_shares(call: ServiceCall) -> ServiceResponse:
@@ -216,5 +234,9 @@ async def _async_list_shares(call: ServiceCall) -> ServiceResponse:
     camera = None
     if ATTR_ENTITY_ID in call.data:
         camera = camera_of(call.hass, call.data[ATTR_ENTITY_ID]).config_entry.entry_id
-    shares: list[JsonValueType] = list(sharing.registry.list_public(camera))
+    shares: list[JsonValueType] = [
+        _public(call.hass, share)
+        for share in sharing.registry.shares()
+        if camera is None or share.camera == camera
+    ]
     return {"shares": shares}

@@ -6,20 +6,18 @@ from http import HTTPStatus
 import json
 import math
 from pathlib import Path
-import time
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util import dt as dt_util
+from yarl import URL
 
-from .const import DOMAIN
-from .engine.shares import ShareError, ShareState, client_key
-from .sharing import SharingManager, ViewerSlot, async_get_sharing
+from .engine.shares import ENDED, ReportReason, ViewerState
+from .sharing import SharingManager, ViewerSession, ViewerSlot, async_get_sharing
 
 if TYPE_CHECKING:
-    from .coordinator import CameraCoordinator
     from .engine.shares import Share
 
 BASE: Final = "/api/home_guardian/share"
@@ -58,25 +56,55 @@ def _refused(status: HTTPStatus, retry_after: float | None = None) -> web.Respon
     return web.json_response({"error": status.phrase}, status=status, headers=headers)
 
 
-def _camera_of(hass: HomeAssistant, share: Share) -> CameraCoordinator | None:
-    """Return the running camera a share shows, if it is loaded."""
-    from .coordinator import CameraCoordinator  # noqa: PLC0415 - avoids an import cycle
+def _same_origin_json(request: web.Request) -> bool:
+    """Return True for a JSON request the viewer's own page sent, never another site's.
 
+    Browsers send Origin with every POST; Sec-Fetch-Site, where they send it, must say
+    same-origin. A page on the same host but another port (another origin) is refused too,
+    and JSON cannot be posted across origins without a preflight we never grant.
+    """
+    if request.content_type != "application/json":
+        return False
+    if request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+        return False
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    try:
+        claimed = URL(origin)
+        own = URL(f"{claimed.scheme}://{request.host}")
+    except ValueError:
+        return False
+    return claimed.scheme in {"http", "https"} and (claimed.host, claimed.port) == (
+        own.host,
+        own.port,
+    )
+
+
+async def _json_field(request: web.Request, name: str) -> str | None:
+    """Return one text field of a small JSON body, or None."""
+    try:
+        value = json.loads(await request.content.read(MAX_BODY))[name]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _about(hass: HomeAssistant, share: Share, state: ViewerState) -> dict[str, Any]:
+    """Return what the viewer's page shows about their share and why it shows no picture."""
     entry = hass.config_entries.async_get_entry(share.camera)
-    runtime = getattr(entry, "runtime_data", None) if entry is not None else None
-    return runtime if isinstance(runtime, CameraCoordinator) else None
-
-
-def _about(hass: HomeAssistant, share: Share) -> dict[str, Any]:
-    """Return what the viewer's page shows about their share."""
-    entry = hass.config_entries.async_get_entry(share.camera)
+    now = dt_util.utcnow()
+    opens_at = share.schedule.next_opening(now) if share.schedule is not None else None
     return {
+        "state": str(state),
         "viewer_name": share.viewer_name,
         "camera": entry.title if entry is not None else "",
         "shared_by": hass.config.location_name,
         "until": share.expires_at.isoformat(),
         "privacy": str(share.privacy),
-        "suspended": share.state is ShareState.SUSPENDED,
+        "opens_at": opens_at.isoformat()
+        if state is ViewerState.OUTSIDE_HOURS and opens_at is not None
+        else None,
     }
 
 
@@ -99,63 +127,67 @@ class SharePageView(HomeAssistantView):
 
 
 class ShareSessionView(HomeAssistantView):
-    """Check a token and PIN, and open a session the stream and report use."""
+    """Check a token and PIN, open a session, and tell the page what it may show."""
 
     url = f"{BASE}/session"
     name = "api:home_guardian:share:session"
     requires_auth = False
 
     async def get(self, request: web.Request) -> web.Response:
-        """Return the share of the session cookie, so a reload needs no PIN."""
+        """Return the session's share and state; the page asks every second while open.
+
+        A share that has ended (revoked, expired, suspended) is told once, as a bare state,
+        to the session that was watching it, and then forgotten: from then on the cookie is
+        as unknown as any other. Nobody without that session learns anything.
+        """
         hass = request.app[KEY_HASS]
-        share = async_get_sharing(hass).session_share(request.cookies.get(COOKIE))
-        if share is None:
+        sharing = async_get_sharing(hass)
+        secret = request.cookies.get(COOKIE)
+        session = sharing.session(secret)
+        if secret is None or session is None:
             # No session yet is the normal first visit, not an error: the page asks for the PIN.
             return web.Response(status=HTTPStatus.NO_CONTENT, headers=SECURITY_HEADERS)
-        return web.json_response(_about(hass, share), headers=SECURITY_HEADERS)
+        state, share = sharing.state_of(session)
+        if share is None or state in ENDED:
+            sharing.forget_session(secret)
+            return web.json_response({"state": str(state)}, headers=SECURITY_HEADERS)
+        return web.json_response(_about(hass, share, state), headers=SECURITY_HEADERS)
 
     async def post(self, request: web.Request) -> web.Response:
         """Check the token and PIN with growing delays after failures; set the session cookie."""
         hass = request.app[KEY_HASS]
         sharing = async_get_sharing(hass)
+        if not _same_origin_json(request):
+            return _refused(HTTPStatus.FORBIDDEN)
         try:
             body = json.loads(await request.content.read(MAX_BODY))
             token, pin = str(body["token"]), str(body["pin"])
         except (ValueError, KeyError, TypeError):
             return _refused(HTTPStatus.BAD_REQUEST)
-        now = time.monotonic()
-        share = sharing.registry.lookup(token, dt_util.utcnow())
-        # Whether or not the token exists, the same keys are checked and the same work done.
-        share_key = share.share_id if share is not None else f"unknown:{token[:16]}"
-        client = client_key(request.remote or "")
-        wait = max(
-            sharing.share_lockout.check(share_key, now), sharing.client_lockout.check(client, now)
-        )
-        if wait > 0:
-            return _refused(HTTPStatus.TOO_MANY_REQUESTS, wait)
-        async with sharing.pin_checks:
-            correct = await hass.async_add_executor_job(sharing.registry.verify_pin, share, pin)
-        if share is None or not correct:
-            now = time.monotonic()
-            wait = max(
-                sharing.share_lockout.failure(share_key, now),
-                sharing.client_lockout.failure(client, now),
-            )
-            if wait > 0:
-                return _refused(HTTPStatus.TOO_MANY_REQUESTS, wait)
-            return _refused(HTTPStatus.FORBIDDEN)
-        sharing.share_lockout.success(share_key)
-        sharing.client_lockout.success(client)
-        response = web.json_response(_about(hass, share), headers=SECURITY_HEADERS)
+        attempt = await sharing.async_try_pin(token, pin, request.remote or "")
+        share = attempt.share
+        if share is None:
+            # 429: not checked at all. 403: checked and wrong, with how long the next must
+            # wait when this one used up the last free attempt.
+            if not attempt.checked:
+                return _refused(HTTPStatus.TOO_MANY_REQUESTS, attempt.wait)
+            return _refused(HTTPStatus.FORBIDDEN, attempt.wait or None)
+        secret = sharing.open_session(share)
+        state, _ = sharing.state_of(sharing.sessions[secret])
+        response = web.json_response(_about(hass, share, state), headers=SECURITY_HEADERS)
         response.set_cookie(
             COOKIE,
-            sharing.open_session(share),
+            secret,
             path=BASE,
             httponly=True,
             samesite="Strict",
+            # Over HTTPS (directly, or through a proxy Home Assistant trusts) the cookie never
+            # travels in clear text.
             secure=request.secure,
-            # Seconds left, not a date: a share's end may be in any time zone.
-            max_age=max(0, int((share.expires_at - dt_util.utcnow()).total_seconds())),
+            # Seconds the session lasts, not a date: a share's end may be in any time zone.
+            max_age=max(
+                0, int((sharing.sessions[secret].expires - dt_util.utcnow()).total_seconds())
+            ),
         )
         return response
 
@@ -171,11 +203,13 @@ class ShareStreamView(HomeAssistantView):
         """Send pictures while the share stays viewable."""
         hass = request.app[KEY_HASS]
         sharing = async_get_sharing(hass)
-        share = sharing.session_share(request.cookies.get(COOKIE))
-        camera = _camera_of(hass, share) if share is not None else None
-        if share is None or not sharing.viewable(share, camera):
+        session = sharing.session(request.cookies.get(COOKIE))
+        if session is None:
             return _refused(HTTPStatus.FORBIDDEN)
-        assert camera is not None  # noqa: S101 - viewable() checked it
+        state, share = sharing.state_of(session)
+        camera = sharing.camera_of(share) if share is not None else None
+        if state is not ViewerState.LIVE or share is None or camera is None:
+            return _refused(HTTPStatus.FORBIDDEN)
         response = web.StreamResponse(
             headers={
                 **SECURITY_HEADERS,
@@ -184,28 +218,28 @@ class ShareStreamView(HomeAssistantView):
         )
         await response.prepare(request)
         broadcast = sharing.broadcast(camera)
-        slot = broadcast.add(share)
+        slot = broadcast.add(share, session)
+        sharing.attach(slot)
         try:
-            await _stream(sharing, share.share_id, camera, slot, response)
+            await _stream(sharing, session, slot, response)
         finally:
+            sharing.detach(slot)
             broadcast.remove(slot)
         return response
 
 
 async def _stream(
     sharing: SharingManager,
-    share_id: str,
-    camera: CameraCoordinator,
+    session: ViewerSession,
     slot: ViewerSlot,
     response: web.StreamResponse,
 ) -> None:
-    """Write pictures until the share is revoked, suspended, expired or out of its hours."""
-    while not slot.closed:
-        share = sharing.registry.get(share_id)
-        if share is None or not sharing.viewable(share, camera):
-            return
+    """Write pictures until the share ends, leaves its hours, or its camera or switch goes."""
+    while not slot.closed and sharing.state_of(session)[0] is ViewerState.LIVE:
         picture = await slot.next(CHECK_INTERVAL)
-        if picture is None or slot.closed:
+        # Asked again right before writing: a picture rendered before a revocation (or a
+        # switch turned off) but ready after it is never sent.
+        if picture is None or slot.closed or sharing.state_of(session)[0] is not ViewerState.LIVE:
             continue
         header = (
             f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(picture)}\r\n\r\n"
@@ -217,27 +251,26 @@ async def _stream(
 
 
 class ShareReportView(HomeAssistantView):
-    """Take a viewer's report: the share is suspended at once and the owner told."""
+    """Take a viewer's report: the share is suspended at once and the owner asked to decide."""
 
     url = f"{BASE}/report"
     name = "api:home_guardian:share:report"
     requires_auth = False
 
     async def post(self, request: web.Request) -> web.Response:
-        """Suspend the session's share with the viewer's reason."""
+        """Suspend the session's share for one of the fixed reasons."""
         hass = request.app[KEY_HASS]
         sharing = async_get_sharing(hass)
-        share = sharing.session_share(request.cookies.get(COOKIE))
-        if share is None:
+        secret = request.cookies.get(COOKIE)
+        session = sharing.session(secret)
+        if secret is None or session is None or sharing.state_of(session)[0] in ENDED:
             return _refused(HTTPStatus.FORBIDDEN)
-        try:
-            body = json.loads(await request.content.read(MAX_BODY))
-            reason = str(body["reason"])
-        except (ValueError, KeyError, TypeError):
+        if not _same_origin_json(request):
+            return _refused(HTTPStatus.FORBIDDEN)
+        reason = await _json_field(request, "reason")
+        if reason not in set(ReportReason):
             return _refused(HTTPStatus.BAD_REQUEST)
-        entry = hass.config_entries.async_get_entry(share.camera)
-        try:
-            sharing.report(share, reason, entry.title if entry is not None else DOMAIN)
-        except ShareError:
-            return _refused(HTTPStatus.BAD_REQUEST)
+        if not sharing.suspend(session.share_id, ReportReason(reason)):
+            return _refused(HTTPStatus.FORBIDDEN)
+        sharing.forget_session(secret)
         return web.json_response({"suspended": True}, headers=SECURITY_HEADERS)

@@ -4,23 +4,42 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
+import os
+import re
 import secrets
+import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.components import persistent_notification
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER
+from .engine.attempts import Admission, AttemptGate, Refusal, client_key
 from .engine.privacy import FaceDetector, PrivacyFilter, PrivacyLevel, load_face_detector
-from .engine.shares import Lockout, PinHasher, Share, ShareError, ShareRegistry, is_viewable
+from .engine.shares import (
+    MAX_REPORT_REASON,
+    PinHasher,
+    ReportReason,
+    Share,
+    ShareError,
+    ShareRegistry,
+    ShareState,
+    SuspendCause,
+    ViewerState,
+    viewer_state,
+)
 from .engine.watermark import SharedPicture, share_code
 
 if TYPE_CHECKING:
@@ -29,11 +48,22 @@ if TYPE_CHECKING:
     from .engine.geometry import Box
 
 SHARING: HassKey[SharingManager] = HassKey(f"{DOMAIN}_sharing")
+_MARKDOWN_SPECIAL: Final = re.compile(r"([!-/:-@\[-`{-~])")
+# A session outlives its share a little, so that a watching page can be told it has expired.
+SESSION_OUTLIVES_SHARE: Final = timedelta(minutes=5)
+# Two streams per viewer: a reloaded page opens its new stream before the old one is gone.
+STREAMS_PER_SESSION: Final = 2
 STORAGE_VERSION: Final = 1
 # Shared pictures go out at this rate: enough to see a room, little CPU per camera.
 SHARE_FPS: Final = 5.0
-# PIN checks are slow and memory-hard on purpose; this many at once bound the memory they take.
-PIN_CHECKS_AT_ONCE: Final = 2
+# PIN checks are slow and memory-hard on purpose (128 MiB each). They run one at a time in a
+# thread of their own: its one thread is the only slot, held until the hash has finished,
+# whatever the client does, so no crowd can take more memory than one check's. The global
+# budget (engine.attempts) keeps its queue short; 30 a minute take about 15 s of its time.
+PIN_CHECKS_AT_ONCE: Final = 1
+# The lowest CPU priority: under a flood, a watching viewer's pictures come before strangers'
+# guesses, and a guess only waits longer.
+PIN_THREAD_NICE: Final = 19
 MAX_SESSIONS: Final = 1000
 # The vision extra: OpenCV 4 ships the Haar face model (5.0 dropped it). Never a manifest
 # requirement: HA OS and the HA container (musl) have no wheel for it.
@@ -43,12 +73,26 @@ LEARN_MORE_URL: Final = (
 )
 
 
-@dataclass(kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PinAttempt:
+    """The outcome of a viewer's PIN attempt: the share it opened, or how long to wait."""
+
+    share: Share | None
+    # False when the attempt was refused before any check (locked out, or the budget spent).
+    checked: bool = True
+    # Seconds before the next attempt may be made; 0 for a plain wrong PIN or unknown link.
+    wait: float = 0.0
+
+
+@dataclass(kw_only=True, slots=True, eq=False)
 class ViewerSession:
-    """A viewer who entered the right PIN: what their cookie opens, and until when."""
+    """A viewer who entered the right PIN: the share their cookie opens, and their streams."""
 
     share_id: str
     expires: datetime
+    # Names the viewer in counts and events; the cookie's secret is only a key of the sessions.
+    viewer_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    streams: list[ViewerSlot] = field(default_factory=list)
 
 
 @dataclass(kw_only=True, slots=True, eq=False)
@@ -56,9 +100,10 @@ class ViewerSlot:
     """One open stream: the latest picture meant for it, replaced, never queued."""
 
     share: Share
+    session: ViewerSession
     picture: bytes | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
-    # Set when the camera goes away (unloaded or reloaded): the stream must end.
+    # Set when the stream must end (camera gone, share ended, a newer stream of the session).
     closed: bool = False
 
     def close(self) -> None:
@@ -105,9 +150,10 @@ class CameraBroadcast:
         return self._filters[level]
 
     @callback
-    def add(self, share: Share) -> ViewerSlot:
+    def add(self, share: Share, session: ViewerSession) -> ViewerSlot:
         """Start a viewer's stream; the first viewer starts the broadcast."""
-        slot = ViewerSlot(share=share)
+        slot = ViewerSlot(share=share, session=session)
+        arriving = not self._watching(session)
         self.slots.add(slot)
         # Stored shares asking for faces need the detector after a restart too.
         async_get_sharing(self.hass).async_ensure_faces()
@@ -117,7 +163,8 @@ class CameraBroadcast:
             self._task = self.coordinator.config_entry.async_create_background_task(
                 self.hass, self._run(), f"{DOMAIN} broadcast {self.coordinator.name}"
             )
-        self._viewers_changed(share, watching=True)
+        if arriving:
+            self._viewers_changed(share, watching=True)
         return slot
 
     @callback
@@ -126,9 +173,21 @@ class CameraBroadcast:
         if slot not in self.slots:
             return
         self.slots.discard(slot)
-        self._viewers_changed(slot.share, watching=False)
+        if not self._watching(slot.session):
+            self._viewers_changed(slot.share, watching=False)
         if not self.slots:
             self._stop()
+
+    @callback
+    def end_share(self, share_id: str) -> None:
+        """Close every stream of a share at once: nothing more is sent to it."""
+        for slot in self.slots:
+            if slot.share.share_id == share_id:
+                slot.close()
+
+    def _watching(self, session: ViewerSession) -> bool:
+        """Return True when the session has a stream of this camera open."""
+        return any(slot.session is session for slot in self.slots)
 
     @callback
     def close(self) -> None:
@@ -166,7 +225,8 @@ class CameraBroadcast:
     def _viewers_changed(self, share: Share, *, watching: bool) -> None:
         """Tell entities and the logbook that a view started or ended."""
         coordinator = self.coordinator
-        coordinator.viewers = len(self.slots)
+        # Viewers, not connections: a page reloaded or opened twice is still one person.
+        coordinator.viewers = len({slot.session.viewer_id for slot in self.slots})
         coordinator.async_update_listeners()
         self.hass.bus.async_fire(
             EVENT_VIEW,
@@ -203,7 +263,7 @@ class CameraBroadcast:
                     )
                     pictures = {}
                 for slot in list(self.slots):
-                    if (picture := pictures.get(slot.share.share_id)) is not None:
+                    if not slot.closed and (picture := pictures.get(slot.share.share_id)):
                         slot.put(picture)
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
@@ -231,9 +291,13 @@ class SharingManager:
         self.hass = hass
         self.registry = ShareRegistry(PinHasher())
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.shares")
-        self.share_lockout = Lockout()
-        self.client_lockout = Lockout()
-        self.pin_checks = asyncio.Semaphore(PIN_CHECKS_AT_ONCE)
+        self.attempts = AttemptGate()
+        self.pin_checker = ThreadPoolExecutor(
+            max_workers=PIN_CHECKS_AT_ONCE,
+            thread_name_prefix=f"{DOMAIN}_pin",
+            initializer=_yield_the_cpu,
+        )
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
         self.sessions: dict[str, ViewerSession] = {}
         self.broadcasts: dict[str, CameraBroadcast] = {}
         self.face_detector: FaceDetector | None = None
@@ -271,6 +335,12 @@ class SharingManager:
             for broadcast in self.broadcasts.values():
                 broadcast.faces_changed()
 
+    async def _async_stop(self, _event: Event) -> None:
+        """Let the PIN thread finish its check and end with Home Assistant."""
+        await self.hass.async_add_executor_job(
+            partial(self.pin_checker.shutdown, wait=True, cancel_futures=True)
+        )
+
     async def async_load(self) -> None:
         """Read the stored shares; an unreadable store means no share works, never a guess."""
         stored = await self._store.async_load()
@@ -281,6 +351,7 @@ class SharingManager:
         except ShareError:
             LOGGER.warning("The stored shares cannot be read; every share link stops working")
         self.purge()
+        self.raise_stored_issues()
 
     @callback
     def save(self) -> None:
@@ -289,9 +360,11 @@ class SharingManager:
 
     @callback
     def purge(self) -> None:
-        """Forget expired and revoked shares and their sessions."""
-        if self.registry.purge_expired(dt_util.utcnow()):
+        """Forget expired shares, their issues and their sessions."""
+        if gone := self.registry.purge_expired(dt_util.utcnow()):
             self.save()
+            for share_id in gone:
+                ir.async_delete_issue(self.hass, DOMAIN, suspended_issue_id(share_id))
         now = dt_util.utcnow()
         self.sessions = {
             key: session
@@ -319,49 +392,211 @@ class SharingManager:
         self.purge()
         if len(self.sessions) >= MAX_SESSIONS:
             oldest = min(self.sessions, key=lambda key: self.sessions[key].expires)
-            del self.sessions[oldest]
+            self.forget_session(oldest)
         secret = secrets.token_urlsafe(32)
-        self.sessions[secret] = ViewerSession(share_id=share.share_id, expires=share.expires_at)
+        self.sessions[secret] = ViewerSession(
+            share_id=share.share_id, expires=share.expires_at + SESSION_OUTLIVES_SHARE
+        )
         return secret
 
-    def session_share(self, secret: str | None) -> Share | None:
-        """Return the share a session cookie opens, if the session and share still stand."""
+    def session(self, secret: str | None) -> ViewerSession | None:
+        """Return the session a cookie names, while it lasts."""
         session = self.sessions.get(secret or "")
         if session is None or session.expires <= dt_util.utcnow():
             return None
-        return self.registry.get(session.share_id)
-
-    def viewable(self, share: Share, coordinator: CameraCoordinator | None) -> bool:
-        """Return True when the share may show pictures now."""
-        return (
-            coordinator is not None
-            and bool(coordinator.config_entry.options.get(CONF_SHARING, False))
-            and is_viewable(share, dt_util.utcnow())
-        )
+        return session
 
     @callback
-    def report(self, share: Share, reason: str, camera_name: str) -> None:
-        """Suspend a share at a viewer's report and tell the owner at once."""
-        share = self.registry.suspend(share.share_id, reason, dt_util.utcnow())
+    def forget_session(self, secret: str) -> None:
+        """Forget a session and close its streams."""
+        if (session := self.sessions.pop(secret, None)) is not None:
+            for slot in session.streams:
+                slot.close()
+
+    def camera_of(self, share: Share) -> CameraCoordinator | None:
+        """Return the running camera a share shows, if it is loaded."""
+        from .coordinator import CameraCoordinator  # noqa: PLC0415 - avoids an import cycle
+
+        entry = self.hass.config_entries.async_get_entry(share.camera)
+        runtime = getattr(entry, "runtime_data", None) if entry is not None else None
+        return runtime if isinstance(runtime, CameraCoordinator) else None
+
+    def state_of(self, session: ViewerSession) -> tuple[ViewerState, Share | None]:
+        """Return what the session's viewer sees now, and the share as it stands."""
+        share = self.registry.get(session.share_id)
+        entry = self.hass.config_entries.async_get_entry(share.camera) if share else None
+        camera = self.camera_of(share) if share else None
+        state = viewer_state(
+            share,
+            dt_util.utcnow(),
+            sharing_allowed=entry is not None and bool(entry.options.get(CONF_SHARING, False)),
+            camera_online=camera is not None and camera.fresh_frame() is not None,
+        )
+        return state, share
+
+    @callback
+    def attach(self, slot: ViewerSlot) -> None:
+        """Count a stream against its session; the session's oldest beyond the cap closes."""
+        streams = slot.session.streams
+        streams.append(slot)
+        # The newest wins: a reloaded page must not wait for its old stream to time out.
+        while len(streams) > STREAMS_PER_SESSION:
+            streams.pop(0).close()
+
+    @callback
+    def detach(self, slot: ViewerSlot) -> None:
+        """Forget a stream that has ended."""
+        if slot in slot.session.streams:
+            slot.session.streams.remove(slot)
+
+    @callback
+    def share_changed(self, share: Share) -> None:
+        """Close the streams of a share that stopped; withdraw its issue once it is decided."""
+        if share.state is not ShareState.ACTIVE:
+            for broadcast in self.broadcasts.values():
+                broadcast.end_share(share.share_id)
+        if share.state is not ShareState.SUSPENDED:
+            ir.async_delete_issue(self.hass, DOMAIN, suspended_issue_id(share.share_id))
+
+    async def async_try_pin(self, token: str, pin: str, address: str) -> PinAttempt:
+        """Check a viewer's token and PIN through the lockouts and the budget."""
+        share = self.registry.lookup(token, dt_util.utcnow())
+        # Whether or not the token exists, the same keys are checked and the same work done.
+        share_key = share.share_id if share is not None else f"unknown:{token[:16]}"
+        admitted = self.attempts.admit(share_key, client_key(address), time.monotonic())
+        if isinstance(admitted, Refusal):
+            return PinAttempt(share=None, checked=False, wait=admitted.wait)
+        check = self.hass.async_create_background_task(
+            self._async_check_pin(share, pin, admitted), f"{DOMAIN} PIN check"
+        )
+        # The check owns its slot and its outcome. A client hanging up cancels this handler
+        # (aiohttp's handler cancellation), never the hash: the slot stays taken until the
+        # executor's thread has let go of its 128 MiB, and the attempt stays counted.
+        return await asyncio.shield(check)
+
+    async def _async_check_pin(
+        self, share: Share | None, pin: str, admitted: Admission
+    ) -> PinAttempt:
+        """Hash the PIN in the executor, one slot per check, and settle the attempt."""
+        correct = await self.hass.loop.run_in_executor(
+            self.pin_checker, self.registry.verify_pin, share, pin
+        )
+        verdict = self.attempts.settle(admitted, correct=correct, now=time.monotonic())
+        if share is None:
+            return PinAttempt(share=None, wait=verdict.wait)
+        if verdict.suspend:
+            self.suspend(share.share_id, None)
+        # The share may have been revoked or suspended while its PIN was being checked.
+        current = self.registry.get_active(share.share_id, dt_util.utcnow())
+        if verdict.correct and current is not None:
+            return PinAttempt(share=current)
+        return PinAttempt(share=None, wait=verdict.wait)
+
+    @callback
+    def suspend(self, share_id: str, reason: ReportReason | None) -> bool:
+        """Suspend an active share for a viewer's report (or wrong PINs); tell the owner.
+
+        Return False when the share was not active: a suspended share takes no second report
+        until its owner resumes it, and nothing more is raised or fired.
+        """
+        current = self.registry.get(share_id)
+        if current is None or current.state is not ShareState.ACTIVE:
+            return False
+        now = dt_util.utcnow()
+        share = (
+            self.registry.suspend_for_wrong_pins(share_id, now)
+            if reason is None
+            else self.registry.suspend(share_id, reason, now)
+        )
         self.save()
-        persistent_notification.async_create(
+        self.share_changed(share)
+        self._raise_issue(share)
+        camera = self.camera_names(share)
+        if reason is not None:
+            self.hass.bus.async_fire(
+                EVENT_SHARE_REPORTED,
+                {
+                    "share_id": share_id,
+                    **camera,
+                    "viewer_name": share.viewer_name,
+                    "reason": str(reason),
+                },
+            )
+        LOGGER.warning(
+            "%s: share %s is suspended (%s)",
+            camera["camera"],
+            share_id,
+            reason or "too many wrong PINs",
+        )
+        return True
+
+    @callback
+    def raise_stored_issues(self) -> None:
+        """Raise the repair issue of every suspended share, as after a restart."""
+        for share in self.registry.shares():
+            if share.state is ShareState.SUSPENDED:
+                self._raise_issue(share)
+
+    @callback
+    def _raise_issue(self, share: Share) -> None:
+        """Ask the owner, in Repairs, to resume or revoke a suspended share."""
+        camera = self.camera_names(share)
+        reason = share.reported_reason or ""
+        if share.suspended_for is SuspendCause.WRONG_PINS:
+            key = "share_wrong_pins"
+        elif reason in set(ReportReason):
+            key = f"share_{reason}"
+        else:
+            # Reported before reasons were fixed choices: the viewer's own words, made inert.
+            key = "share_reported"
+        ir.async_create_issue(
             self.hass,
-            f"{share.viewer_name} reported the share of {camera_name}: “{share.reported_reason}”. "
-            "The share is suspended. Revoke it with the action home_guardian.revoke_share, "
-            f"or let it work again with home_guardian.resume_share (share id {share.share_id}).",
-            title="Home Guardian: a share was reported",
-            notification_id=f"{DOMAIN}_report_{share.share_id}",
-        )
-        self.hass.bus.async_fire(
-            EVENT_SHARE_REPORTED,
-            {
-                "share_id": share.share_id,
-                "camera": camera_name,
-                "viewer_name": share.viewer_name,
-                "reason": share.reported_reason,
+            DOMAIN,
+            suspended_issue_id(share.share_id),
+            is_fixable=True,
+            # Raised again from the stored shares at every start, so never out of step.
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=key,
+            translation_placeholders={
+                "viewer": markdown_text(share.viewer_name),
+                "camera": markdown_text(camera["camera"] or ""),
+                "entity_id": markdown_text(camera["entity_id"] or ""),
+                "reason": markdown_text(reason),
             },
+            data={"share_id": share.share_id},
         )
-        LOGGER.warning("%s: share %s was reported and is suspended", camera_name, share.share_id)
+
+    def camera_names(self, share: Share) -> dict[str, str | None]:
+        """Return the name and camera entity id of a share's camera, as owners know it."""
+        entry = self.hass.config_entries.async_get_entry(share.camera)
+        entity_id = er.async_get(self.hass).async_get_entity_id(
+            "camera", DOMAIN, f"{share.camera}_camera"
+        )
+        return {"camera": entry.title if entry is not None else None, "entity_id": entity_id}
+
+
+def _yield_the_cpu() -> None:
+    """Put the calling thread at the lowest CPU priority, where the system allows it."""
+    # On Linux a thread has its own nice value; elsewhere this would touch the whole process.
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PIN_THREAD_NICE)
+
+
+def suspended_issue_id(share_id: str) -> str:
+    """Return the repair issue id of a suspended share."""
+    return f"share_suspended_{share_id}"
+
+
+def markdown_text(text: str, limit: int = MAX_REPORT_REASON) -> str:
+    """Return text that markdown shows as it is: one bounded line, punctuation escaped.
+
+    Repair issues and notifications are rendered as markdown; escaping every ASCII punctuation
+    mark (all that CommonMark can escape) leaves no link, image, autolink or HTML to make.
+    """
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", line[:limit])
 
 
 @callback

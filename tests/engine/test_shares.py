@@ -16,13 +16,12 @@ from custom_components.home_guardian.engine.privacy import PrivacyLevel
 from custom_components.home_guardian.engine.shares import (
     MAX_SHARE_DAYS,
     STORAGE_VERSION,
-    Lockout,
     PinHasher,
     Share,
     ShareError,
     ShareRegistry,
     ShareState,
-    client_key,
+    SuspendCause,
     closes_at,
     hash_token,
     is_viewable,
@@ -89,14 +88,12 @@ def test_tokens_carry_256_bits_and_are_kept_only_as_hashes(registry: ShareRegist
 
 def test_storage_and_lists_never_hold_a_token_or_pin(registry: ShareRegistry) -> None:
     created = [make(registry, viewer_name=f"Viewer {n}") for n in range(3)]
-    created.append(make(registry, pin="48151623"))
     stored = json.dumps(registry.to_dict())
     listed = json.dumps(registry.list_public())
     for share, token, pin in created:
-        plain_pin = pin or "48151623"
         for text in (stored, listed):
             assert token not in text
-            assert f'"{plain_pin}"' not in text
+            assert f'"{pin}"' not in text
         assert share.token_hash in stored
         assert share.pin_hash in stored
         assert share.token_hash not in listed
@@ -162,17 +159,34 @@ def test_unknown_wrong_expired_and_revoked_tokens_look_the_same(
     assert registry.lookup(expired_token, expired.expires_at - timedelta(seconds=1)) == expired
 
 
-def test_suspended_share_is_found_but_shows_nothing(registry: ShareRegistry) -> None:
+def test_suspended_share_answers_as_unknown(registry: ShareRegistry) -> None:
     share, token, _ = make(registry)
     suspended = registry.suspend(share.share_id, "someone here did not agree", NOW)
-    found = registry.lookup(token, NOW)
-    assert found is not None
-    assert found.state is ShareState.SUSPENDED
-    assert found.reported_reason == "someone here did not agree"
-    assert found.reported_at == NOW
-    assert not is_viewable(found, NOW)
-    assert closes_at(found, NOW) == NOW
-    assert suspended == found
+    assert registry.lookup(token, NOW) is None
+    assert suspended.state is ShareState.SUSPENDED
+    assert suspended.suspended_for is SuspendCause.REPORT
+    assert suspended.reported_reason == "someone here did not agree"
+    assert suspended.reported_at == NOW
+    assert not is_viewable(suspended, NOW)
+    assert closes_at(suspended, NOW) == NOW
+    assert registry.get(share.share_id) == suspended
+
+
+def test_wrong_pins_suspend_without_a_reason_and_resume_clears_the_cause(
+    registry: ShareRegistry,
+) -> None:
+    share, token, _ = make(registry)
+    suspended = registry.suspend_for_wrong_pins(share.share_id, NOW)
+    assert suspended.suspended_for is SuspendCause.WRONG_PINS
+    assert suspended.reported_reason is None
+    # A later report does not overwrite why the share first stopped.
+    assert registry.suspend(share.share_id, "late report", NOW).suspended_for is (
+        SuspendCause.WRONG_PINS
+    )
+    assert registry.lookup(token, NOW) is None
+    resumed = registry.resume(share.share_id)
+    assert resumed.suspended_for is None
+    assert registry.lookup(token, NOW) == resumed
 
 
 # --- PINs -------------------------------------------------------------------------------------
@@ -191,23 +205,14 @@ def test_generated_pin_has_six_digits_and_verifies(registry: ShareRegistry) -> N
     assert len(pins) > 1
 
 
-def test_chosen_pin_is_not_returned_and_verifies(registry: ShareRegistry) -> None:
-    share, _, pin = make(registry, pin="27182818")
-    assert pin is None
-    assert registry.verify_pin(share, "27182818")
-    assert not registry.verify_pin(share, "2718281")
+def test_pins_are_always_generated(registry: ShareRegistry) -> None:
+    # A chosen PIN would travel through an action call, which the recorder keeps in plain text.
+    with pytest.raises(TypeError):
+        make(registry, pin="27182818")
+    share, _, pin = make(registry)
+    assert not registry.verify_pin(share, pin[:-1])
     assert not registry.verify_pin(share, "")
     assert not registry.verify_pin(share, None)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    "pin",
-    ["12345", "1234567890123", "12a456", " 123456", "123456\n", "\u0661" * 6, "", 123456],
-)
-def test_bad_pins_are_refused(registry: ShareRegistry, pin: object) -> None:
-    with pytest.raises(ShareError) as err:
-        make(registry, pin=pin)
-    assert err.value.translation_key == "invalid_pin"
 
 
 def test_no_share_costs_a_full_check(
@@ -534,7 +539,7 @@ def test_purge_forgets_expired_shares(registry: ShareRegistry) -> None:
 
 def test_round_trip_through_json(registry: ShareRegistry, hasher: PinHasher) -> None:
     share, token, pin = make(registry, schedule=WEEKDAYS_0830_1630, time_zone=BERLIN)
-    other, other_token, _ = make(registry, privacy="none", pin="99887766")
+    other, _, other_pin = make(registry, privacy="none")
     registry.suspend(other.share_id, "did not agree", NOW)
     restored = ShareRegistry.from_dict(json.loads(json.dumps(registry.to_dict())), hasher)
     assert restored.shares() == registry.shares()
@@ -542,11 +547,24 @@ def test_round_trip_through_json(registry: ShareRegistry, hasher: PinHasher) -> 
     assert found == share
     assert pin is not None
     assert restored.verify_pin(found, pin)
-    suspended = restored.lookup(other_token, NOW)
+    suspended = restored.get(other.share_id)
     assert suspended is not None
     assert suspended.state is ShareState.SUSPENDED
+    assert suspended.suspended_for is SuspendCause.REPORT
     assert suspended.reported_at == NOW
-    assert restored.verify_pin(suspended, "99887766")
+    assert restored.verify_pin(suspended, other_pin)
+
+
+def test_shares_suspended_before_causes_were_stored_read_as_reported(
+    registry: ShareRegistry,
+) -> None:
+    share, _, _ = make(registry)
+    registry.suspend(share.share_id, "did not agree", NOW)
+    data = registry.to_dict()
+    del data["shares"][0]["suspended_for"]
+    restored = ShareRegistry.from_dict(data).get(share.share_id)
+    assert restored is not None
+    assert restored.suspended_for is SuspendCause.REPORT
 
 
 def _stored(registry: ShareRegistry) -> dict[str, object]:
@@ -580,65 +598,6 @@ def test_damaged_storage_is_refused(registry: ShareRegistry, damage: object) -> 
 def test_not_a_mapping_is_refused() -> None:
     with pytest.raises(ShareError):
         ShareRegistry.from_dict([])  # type: ignore[arg-type]
-
-
-# --- Lockout ----------------------------------------------------------------------------------
-
-
-def test_lockout_grows_from_a_minute_to_an_hour() -> None:
-    lockout = Lockout()
-    now = 1000.0
-    for _ in range(5):
-        assert lockout.check("share", now) == 0.0
-        assert lockout.failure("share", now) == 0.0
-    waits = []
-    for _ in range(8):
-        wait = lockout.failure("share", now)
-        waits.append(wait)
-        now += wait
-    assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600]
-    assert lockout.check("share", now) == 0.0
-    lockout.failure("share", now)
-    assert lockout.check("share", now + 600) == 3000.0
-    assert lockout.check("other", now) == 0.0
-
-
-def test_success_and_a_quiet_day_forget_failures() -> None:
-    lockout = Lockout(free_failures=1)
-    lockout.failure("a", 0.0)
-    lockout.failure("a", 0.0)
-    assert lockout.check("a", 0.0) == 60.0
-    lockout.success("a")
-    assert lockout.check("a", 0.0) == 0.0
-    assert len(lockout) == 0
-    lockout.failure("b", 0.0)
-    lockout.failure("b", 0.0)
-    assert lockout.failure("b", 100.0) == 120.0
-    # After a day without failures the count starts again: one failure is free once more.
-    assert lockout.failure("b", 100.0 + 86400) == 0.0
-
-
-def test_lockout_memory_is_bounded() -> None:
-    lockout = Lockout(max_entries=3, free_failures=0)
-    for n in range(10):
-        lockout.failure(f"client-{n}", float(n))
-    assert len(lockout) == 3
-    assert lockout.check("client-0", 10.0) == 0.0  # evicted, the oldest
-    assert lockout.check("client-9", 10.0) > 0.0
-
-
-@pytest.mark.parametrize(
-    ("address", "key"),
-    [
-        ("192.0.2.7", "192.0.2.7"),
-        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
-        ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
-        ("::ffff:192.0.2.7", "192.0.2.7"),
-        ("not an address", "not an address"),
-    ],
-)
-def test_client_keys_group_an_ipv6_host(address: str, key: str) -> None:
-    assert client_key(address) == key
 
 
 def test_hash_token_is_sha256_hex() -> None:

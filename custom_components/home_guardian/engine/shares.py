@@ -2,11 +2,11 @@
 
 Everything here is plain Python over injected clocks; the HA layer wraps it. How the pieces fit:
 
-* `ShareRegistry.create` validates a request, makes a 256-bit token and a short public share id,
-  hashes the PIN and returns the plain token and PIN once; only hashes are kept.
-* A viewer arrives with a token: `ShareRegistry.lookup` finds the share (or None), the view asks
-  `Lockout.check` for the share id and for `client_key(address)`, then `PinHasher.verify` (slow, in
-  the executor) and reports `Lockout.failure` or `Lockout.success`.
+* `ShareRegistry.create` validates a request, makes a 256-bit token, a six-digit PIN and a short
+  public share id, hashes the PIN and returns the plain token and PIN once; only hashes are kept.
+* A viewer arrives with a token: `ShareRegistry.lookup` finds the share (or None), the attempt
+  goes through `attempts.AttemptGate` (lockouts and budget, counted before hashing), then
+  `PinHasher.verify` (slow, in the executor).
 * While a stream is open the view closes it at `closes_at` and whenever `revoke`, `suspend` or
   `purge_expired` names its share.
 
@@ -16,7 +16,6 @@ Wall-clock `now` arguments are aware datetimes; lockout clocks are monotonic sec
 from __future__ import annotations
 
 import base64
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 import dataclasses
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 import hashlib
 import hmac
-import ipaddress
 import re
 import secrets
 import threading
@@ -50,14 +48,15 @@ MAX_REPORT_REASON: Final = 200
 MAX_WINDOWS: Final = 28
 
 PIN_DIGITS: Final = 6
-MAX_PIN_DIGITS: Final = 12
+# Input past this many characters cannot be a PIN of ours; it is cut before hashing.
+MAX_PIN_LENGTH: Final = 24
 
 # scrypt at OWASP's first recommendation (N=2^17, r=8, p=1): about 0.45 s and 128 MiB on a
 # desktop core. Memory-hard beats PBKDF2 here because a PIN has few digits and HA backups
 # (which carry .storage) end up in clouds: PBKDF2 falls to a GPU in minutes for six digits,
 # scrypt at 128 MiB does not. The parameters are written into every hash, so raising them
 # later needs no migration: old hashes still verify and `needs_rehash` says when to renew.
-# The memory is why the HA layer must bound concurrency (two at a time: 256 MiB at worst).
+# The memory is why the HA layer bounds how many run at once (see sharing.PIN_CHECKS_AT_ONCE).
 SCRYPT_LOG2_N: Final = 17
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
@@ -71,7 +70,6 @@ MAX_SCRYPT_MEMORY: Final = 1 << 30
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # fullmatch and [0-9]: "$" would accept a trailing newline and "\d" any script's digits.
 _HHMM: Final = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
-_DIGITS: Final = re.compile(r"[0-9]+")
 
 
 class ShareError(ValueError):
@@ -90,6 +88,22 @@ class ShareState(StrEnum):
     # A viewer reported it: nobody sees anything until the owner resumes or revokes it.
     SUSPENDED = "suspended"
     REVOKED = "revoked"
+
+
+class ReportReason(StrEnum):
+    """What a viewer may report; fixed choices, so no stranger's words reach the owner."""
+
+    NOT_FOR_ME = "not_for_me"
+    NO_CONSENT = "no_consent"
+
+
+class SuspendCause(StrEnum):
+    """Why a share waits for its owner."""
+
+    # Its viewer said they should not see it, or that someone on camera did not agree.
+    REPORT = "report"
+    # Too many wrong PINs: someone holding the link is guessing.
+    WRONG_PINS = "wrong_pins"
 
 
 # --- Schedules -------------------------------------------------------------------------------
@@ -274,21 +288,12 @@ def new_pin() -> str:
     return f"{secrets.randbelow(10**PIN_DIGITS):0{PIN_DIGITS}d}"
 
 
-def validate_pin(pin: str) -> str:
-    """Return the PIN if it is 6 to 12 digits; raise ShareError otherwise."""
-    if not isinstance(pin, str) or not _DIGITS.fullmatch(pin):
-        raise ShareError("invalid_pin", "a PIN is made of digits")
-    if not PIN_DIGITS <= len(pin) <= MAX_PIN_DIGITS:
-        raise ShareError("invalid_pin", f"a PIN has {PIN_DIGITS} to {MAX_PIN_DIGITS} digits")
-    return pin
-
-
 class PinHasher:
     """Hash and check PINs with scrypt; parameters travel inside each hash ($scrypt$ln,r,p$...).
 
     Both methods are slow on purpose (about 0.45 s and 128 MiB each at the defaults) and
-    synchronous: call them in an executor, never on the event loop, and at most two at a time
-    (e.g. behind an asyncio.Semaphore(2)) so that a burst of attempts cannot exhaust memory.
+    synchronous: call them in an executor, never on the event loop, and only a few at a time,
+    each holding its slot until the hash has finished, so that no burst can exhaust memory.
     """
 
     def __init__(
@@ -332,7 +337,7 @@ def _scrypt(pin: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
     # OpenSSL needs 128*r*(n+p+2) bytes and refuses anything over maxmem (32 MiB by default).
     maxmem = 128 * r * (n + p + 2) + (1 << 20)
     # Bytes past the digits cannot match a PIN; cap them so a huge body costs nothing extra.
-    secret = pin[: MAX_PIN_DIGITS * 2].encode("utf-8", "surrogatepass")
+    secret = pin[:MAX_PIN_LENGTH].encode("utf-8", "surrogatepass")
     return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=KEY_BYTES)
 
 
@@ -384,6 +389,7 @@ class Share:
     state: ShareState = ShareState.ACTIVE
     reported_reason: str | None = None
     reported_at: datetime | None = None
+    suspended_for: SuspendCause | None = None
 
     def public(self) -> dict[str, Any]:
         """Return what the owner may see: everything but the hashes, JSON-ready.
@@ -403,6 +409,7 @@ class Share:
             "state": str(self.state),
             "reported_reason": self.reported_reason,
             "reported_at": None if self.reported_at is None else self.reported_at.isoformat(),
+            "suspended_for": None if self.suspended_for is None else str(self.suspended_for),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -435,11 +442,22 @@ class Share:
                 reported_at=None
                 if reported_at is None
                 else _aware(datetime.fromisoformat(reported_at)),
+                suspended_for=_suspend_cause(data),
             )
         except (KeyError, TypeError, ValueError) as err:
             if isinstance(err, ShareError):
                 raise
             raise ShareError("invalid_storage", f"stored share is malformed: {err}") from err
+
+
+def _suspend_cause(data: Mapping[str, Any]) -> SuspendCause | None:
+    """Read why a stored share is suspended; shares stored before causes were kept were reported."""
+    cause = data.get("suspended_for")
+    if cause is not None:
+        return SuspendCause(cause)
+    if data.get("state") == ShareState.SUSPENDED:
+        return SuspendCause.REPORT
+    return None
 
 
 def _aware(moment: datetime) -> datetime:
@@ -466,6 +484,46 @@ def is_viewable(share: Share, now: datetime) -> bool:
         and now < share.expires_at
         and (share.schedule is None or share.schedule.contains(now))
     )
+
+
+class ViewerState(StrEnum):
+    """What a viewer's page shows: the picture, or why there is none."""
+
+    LIVE = "live"
+    OUTSIDE_HOURS = "outside_hours"
+    SHARING_OFF = "sharing_off"
+    CAMERA_OFFLINE = "camera_offline"
+    # The three ends: the share will not come back (suspended: not without its owner).
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    SUSPENDED = "suspended"
+
+
+ENDED: Final = frozenset({ViewerState.REVOKED, ViewerState.EXPIRED, ViewerState.SUSPENDED})
+
+
+def viewer_state(  # noqa: PLR0911 - one answer per state, in order of precedence
+    share: Share | None, now: datetime, *, sharing_allowed: bool, camera_online: bool
+) -> ViewerState:
+    """Return what a viewer of `share` sees now; a forgotten share has expired.
+
+    Ends come first (they are final for the viewer), then the owner's switch, the share's
+    hours, and last the camera: "outside the hours" is the truer answer at night even when
+    the camera happens to be off.
+    """
+    if share is None:
+        return ViewerState.EXPIRED
+    if share.state is ShareState.REVOKED:
+        return ViewerState.REVOKED
+    if now >= share.expires_at:
+        return ViewerState.EXPIRED
+    if share.state is ShareState.SUSPENDED:
+        return ViewerState.SUSPENDED
+    if not sharing_allowed:
+        return ViewerState.SHARING_OFF
+    if share.schedule is not None and not share.schedule.contains(now):
+        return ViewerState.OUTSIDE_HOURS
+    return ViewerState.LIVE if camera_online else ViewerState.CAMERA_OFFLINE
 
 
 def closes_at(share: Share, now: datetime) -> datetime:
@@ -522,14 +580,15 @@ class ShareRegistry:
         schedule: object = None,
         time_zone: str = "UTC",
         privacy: str = PrivacyLevel.PEOPLE,
-        pin: str | None = None,
-    ) -> tuple[Share, str, str | None]:
-        """Create a share; return it, its token and the PIN when one was generated.
+    ) -> tuple[Share, str, str]:
+        """Create a share; return it, its token and its PIN.
 
         Give exactly one of `expires_at` (aware) and `duration`; the expiry must lie in the
         future and at most MAX_SHARE_DAYS ahead: there is no share without an end. `schedule` is
         what `parse_schedule` reads, in `time_zone`. Slow (it hashes the PIN): run it in an
-        executor. The token and PIN are returned once and kept nowhere.
+        executor. The token and PIN are returned once and kept nowhere. PINs are always
+        generated: one chosen by the owner would have to travel through an action call, which
+        Home Assistant records in its database in plain text.
         """
         _aware(now)
         if not isinstance(camera, str) or not camera:
@@ -547,8 +606,7 @@ class ShareRegistry:
         except ValueError as err:
             raise ShareError("invalid_privacy", f"unknown privacy level {privacy!r}") from err
         parsed_schedule = parse_schedule(schedule, time_zone)
-        generated = pin is None
-        plain_pin = new_pin() if pin is None else validate_pin(pin)
+        plain_pin = new_pin()
 
         token = secrets.token_urlsafe(TOKEN_BYTES)
         pin_hash = self.hasher.hash(plain_pin)
@@ -571,25 +629,31 @@ class ShareRegistry:
             )
             self._shares[share_id] = share
             self._by_token[share.token_hash] = share_id
-        return share, token, plain_pin if generated else None
+        return share, token, plain_pin
 
     def lookup(self, token: str, now: datetime) -> Share | None:
-        """Return the share a token opens, or None for unknown, expired and revoked tokens.
+        """Return the share a token opens, or None for unknown, expired, revoked and suspended ones.
 
-        Those three take the same path and give the same answer. A suspended share is
-        returned (check `share.state`): whoever holds its token is the viewer it was made for,
-        so after the PIN the view may tell them it waits for the owner; everyone else still
-        sees nothing, and `is_viewable` is False. The lookup is by hash: a dictionary probe on
-        a SHA-256 the caller cannot steer, so its timing tells nothing about stored tokens.
+        All four take the same path and give the same answer: a suspended share waits for its
+        owner, and until then its link is as dead as an unknown one (a PIN guessed against it
+        proves nothing and opens nothing). The lookup is by hash: a dictionary probe on a
+        SHA-256 the caller cannot steer, so its timing tells nothing about stored tokens.
         """
         digest = hash_token(token) if isinstance(token, str) else ""
         share = self._shares.get(self._by_token.get(digest, ""))
         if (
             share is None
             or not hmac.compare_digest(share.token_hash, digest)
-            or share.state is ShareState.REVOKED
+            or share.state is not ShareState.ACTIVE
             or now >= share.expires_at
         ):
+            return None
+        return share
+
+    def get_active(self, share_id: str, now: datetime) -> Share | None:
+        """Return a share by its public id if it is active and not expired."""
+        share = self._shares.get(share_id)
+        if share is None or share.state is not ShareState.ACTIVE or now >= share.expires_at:
             return None
         return share
 
@@ -604,9 +668,19 @@ class ShareRegistry:
     def suspend(self, share_id: str, reason: str, now: datetime) -> Share:
         """Suspend a share because its viewer reported it; only the owner can resume it.
 
-        Suspending a suspended share keeps the first report's reason and time.
+        Suspending a suspended share keeps the first suspension's cause, reason and time.
         """
         reason_text = _clean_text(reason, MAX_REPORT_REASON, "invalid_report_reason")
+        return self._suspend(share_id, now, SuspendCause.REPORT, reason_text)
+
+    def suspend_for_wrong_pins(self, share_id: str, now: datetime) -> Share:
+        """Suspend a share someone is guessing the PIN of; only the owner can resume it."""
+        return self._suspend(share_id, now, SuspendCause.WRONG_PINS, None)
+
+    def _suspend(
+        self, share_id: str, now: datetime, cause: SuspendCause, reason: str | None
+    ) -> Share:
+        """Suspend a share for a cause, unless it is already suspended."""
         _aware(now)
         with self._lock:
             share = self._existing(share_id)
@@ -615,7 +689,11 @@ class ShareRegistry:
             self._refuse_revoked(share)
             return self._store(
                 dataclasses.replace(
-                    share, state=ShareState.SUSPENDED, reported_reason=reason_text, reported_at=now
+                    share,
+                    state=ShareState.SUSPENDED,
+                    suspended_for=cause,
+                    reported_reason=reason,
+                    reported_at=now,
                 )
             )
 
@@ -624,7 +702,9 @@ class ShareRegistry:
         with self._lock:
             share = self._existing(share_id)
             self._refuse_revoked(share)
-            return self._store(dataclasses.replace(share, state=ShareState.ACTIVE))
+            return self._store(
+                dataclasses.replace(share, state=ShareState.ACTIVE, suspended_for=None)
+            )
 
     def purge_expired(self, now: datetime) -> list[str]:
         """Forget shares past their expiry, revoked ones too; return their ids."""
@@ -685,112 +765,6 @@ class ShareRegistry:
         """Put a share back in the index (the caller holds the lock)."""
         self._shares[share.share_id] = share
         return share
-
-
-# --- Lockout ---------------------------------------------------------------------------------
-
-FREE_FAILURES: Final = 5
-FIRST_DELAY: Final = 60.0
-MAX_DELAY: Final = 3600.0
-# A day without failures forgets them: a viewer's rare typos never add up to a lockout.
-FORGET_AFTER: Final = 86400.0
-MAX_ENTRIES: Final = 10_000
-
-
-@dataclass(slots=True)
-class _Failures:
-    """Failed attempts of one key and when the next attempt is allowed."""
-
-    count: int
-    last: float
-    allowed_at: float
-
-
-class Lockout:
-    """Growing delays after failed PIN attempts, per key; memory bounded.
-
-    Use two: one keyed by share id (protects a share's PIN from a guesser anywhere) and one
-    keyed by `client_key(address)` (stops one client spraying many shares, and bounds the
-    scrypt work strangers can cause). After FREE_FAILURES failures each further failure locks the
-    key for FIRST_DELAY seconds, doubling up to MAX_DELAY. A locked key is refused before any
-    PIN is hashed; the view answers 429 with Retry-After (never 401, which makes HA ban the
-    address for everyone behind it). Times are monotonic seconds.
-    """
-
-    def __init__(
-        self,
-        *,
-        free_failures: int = FREE_FAILURES,
-        first_delay: float = FIRST_DELAY,
-        max_delay: float = MAX_DELAY,
-        forget_after: float = FORGET_AFTER,
-        max_entries: int = MAX_ENTRIES,
-    ) -> None:
-        """Set the policy; the defaults follow the issue."""
-        self.free_failures = free_failures
-        self.first_delay = first_delay
-        self.max_delay = max_delay
-        self.forget_after = forget_after
-        self.max_entries = max_entries
-        self._entries: OrderedDict[str, _Failures] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        """Return how many keys have failures on record."""
-        return len(self._entries)
-
-    def check(self, key: str, now: float) -> float:
-        """Return the seconds `key` must wait before its next attempt (0 when it may try)."""
-        with self._lock:
-            entry = self._live(key, now)
-            return 0.0 if entry is None else max(0.0, entry.allowed_at - now)
-
-    def failure(self, key: str, now: float) -> float:
-        """Record a failed attempt; return the seconds the key must now wait."""
-        with self._lock:
-            entry = self._live(key, now) or _Failures(count=0, last=now, allowed_at=now)
-            entry.count += 1
-            entry.last = now
-            excess = entry.count - self.free_failures
-            if excess > 0:
-                delay = min(self.max_delay, self.first_delay * 2.0 ** min(excess - 1, 62))
-                entry.allowed_at = max(entry.allowed_at, now + delay)
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            # Evict the longest-quiet keys: a flood of new addresses cannot grow memory.
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-            return max(0.0, entry.allowed_at - now)
-
-    def success(self, key: str) -> None:
-        """Forget a key's failures after a correct PIN."""
-        with self._lock:
-            self._entries.pop(key, None)
-
-    def _live(self, key: str, now: float) -> _Failures | None:
-        """Return a key's record unless it is old enough to forget (then drop it)."""
-        entry = self._entries.get(key)
-        if entry is not None and now - entry.last >= self.forget_after and now >= entry.allowed_at:
-            del self._entries[key]
-            return None
-        return entry
-
-
-def client_key(address: str) -> str:
-    """Return the lockout key of a client address: IPv4 as is, IPv6 by its /64.
-
-    One IPv6 host owns a whole /64 and can change address at will; counting per address would
-    hand it billions of fresh attempts.
-    """
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
 
 
 def seconds_until(moment: datetime, now: datetime) -> float:

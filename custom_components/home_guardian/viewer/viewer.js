@@ -2,6 +2,24 @@
 // The token travels in the URL fragment, which browsers never send to a server or a log.
 const BASE = "/api/home_guardian/share";
 const token = decodeURIComponent(location.hash.slice(1));
+// The page asks for its share's state this often: any end or pause shows within two seconds.
+const POLL_MS = 1000;
+const UNKNOWN = "This link has ended or does not exist. Ask whoever shared it for a new one.";
+// Why there is no picture; the three ends are final, the other states may pass.
+const ENDED = {
+  revoked: "The owner has ended this share. It will not come back.",
+  expired: "This share has expired.",
+  suspended: "This share has been reported and is suspended until its owner decides.",
+};
+const PAUSED = {
+  outside_hours: (about) => about.opens_at
+    ? `This share shows pictures only at set hours. It opens again ${new Date(about.opens_at).toLocaleString()}.`
+    : "This share shows pictures only at set hours, and none is coming up.",
+  sharing_off: () => "The owner has paused sharing of this camera. The picture comes back if they allow it again.",
+  camera_offline: () => "The camera is not available right now. The picture comes back by itself when it is.",
+};
+let polling = null;
+let streaming = false;
 
 function show(id) {
   for (const section of ["pin", "watch", "message"]) {
@@ -9,16 +27,24 @@ function show(id) {
   }
 }
 
-function message(text) {
+function stopPicture() {
+  // Removing the source ends the stream: no old picture stays on screen.
+  const picture = document.getElementById("picture");
+  picture.removeAttribute("src");
+  streaming = false;
+}
+
+function message(text, { final = true } = {}) {
+  stopPicture();
+  if (final && polling !== null) {
+    clearInterval(polling);
+    polling = null;
+  }
   document.getElementById("message-text").textContent = text;
   show("message");
 }
 
-function watch(about) {
-  if (about.suspended) {
-    message("This share has been reported and is suspended until its owner decides.");
-    return;
-  }
+function describe(about) {
   const until = new Date(about.until).toLocaleString();
   document.getElementById("notice").textContent =
     `${about.camera}: shared by ${about.shared_by} with ${about.viewer_name} until ${until}.`;
@@ -29,35 +55,72 @@ function watch(about) {
   }[about.privacy] || "";
   document.getElementById("privacy").textContent =
     `${hidden} Your name and the time are marked on the picture.`;
-  const picture = document.getElementById("picture");
-  picture.onerror = () => message("The picture is not available now. The share may have ended or be outside its hours.");
-  picture.src = `${BASE}/stream?t=${Date.now()}`;
+}
+
+// Show what the share's state says: the live picture, a pause, or an end.
+function apply(about) {
+  if (about.state in ENDED) {
+    message(ENDED[about.state]);
+    return;
+  }
+  if (about.state in PAUSED) {
+    message(PAUSED[about.state](about), { final: false });
+    return;
+  }
+  describe(about);
   show("watch");
+  if (!streaming) {
+    streaming = true;
+    document.getElementById("picture").src = `${BASE}/stream?t=${Date.now()}`;
+  }
+}
+
+async function poll() {
+  let response;
+  try {
+    response = await fetch(`${BASE}/session`, { cache: "no-store" });
+  } catch {
+    return; // A network blip: the next poll tells.
+  }
+  if (response.status === 200) {
+    apply(await response.json());
+  } else {
+    // The session is gone (forgotten after its end, or Home Assistant restarted).
+    message(UNKNOWN);
+  }
+}
+
+function follow(about) {
+  apply(about);
+  if (polling === null && !(about.state in ENDED)) {
+    polling = setInterval(poll, POLL_MS);
+  }
 }
 
 async function report(reason) {
-  // Once reported, the stream ends on purpose: its end is not an error worth showing.
-  const picture = document.getElementById("picture");
-  picture.onerror = null;
+  if (polling !== null) {
+    clearInterval(polling);
+    polling = null;
+  }
+  stopPicture();
   const response = await fetch(`${BASE}/report`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ reason }),
   });
-  picture.removeAttribute("src");
   message(response.ok
     ? "Thank you. The share is suspended and its owner has been told."
-    : "The report could not be sent. Please close this page.");
+    : UNKNOWN);
 }
 
 async function start() {
-  const session = await fetch(`${BASE}/session`);
+  const session = await fetch(`${BASE}/session`, { cache: "no-store" });
   if (session.status === 200) {
-    watch(await session.json());
+    follow(await session.json());
     return;
   }
   if (!token) {
-    message("This link is incomplete. Ask for the full link again.");
+    message(UNKNOWN);
     return;
   }
   show("pin");
@@ -77,15 +140,18 @@ document.addEventListener("DOMContentLoaded", () => {
     if (response.ok) {
       // The session cookie now opens the share; the token leaves the address bar.
       history.replaceState(null, "", location.pathname);
-      watch(await response.json());
-    } else if (response.status === 429) {
-      const wait = Math.ceil(Number(response.headers.get("Retry-After") || 60) / 60);
-      error.textContent = `Too many attempts. Try again in ${wait} minute(s).`;
+      follow(await response.json());
     } else {
-      error.textContent = "This PIN does not open this link, or the link is no longer valid.";
+      const wrong = response.status === 429
+        ? "Too many attempts."
+        : "This PIN does not open this link, or the link is no longer valid.";
+      const retry = response.headers.get("Retry-After");
+      error.textContent = retry
+        ? `${wrong} Try again in ${Math.ceil(Number(retry) / 60)} minute(s).`
+        : wrong;
     }
   });
-  document.getElementById("report-wrong").addEventListener("click", () => report("I should not be seeing this"));
-  document.getElementById("report-consent").addEventListener("click", () => report("Someone here did not agree"));
+  document.getElementById("report-wrong").addEventListener("click", () => report("not_for_me"));
+  document.getElementById("report-consent").addEventListener("click", () => report("no_consent"));
   start();
 });

@@ -1,0 +1,243 @@
+"""PIN attempts that cannot be turned into a weapon: lockouts, a global budget and admission.
+
+A PIN check is slow and memory-hard on purpose (scrypt, 128 MiB), so every attempt costs Home
+Assistant something and each one is a guess. The rules, decided here and used by the HA layer:
+
+* An attempt is admitted or refused before any hashing. `AttemptGate.admit` looks at the
+  share's lockout, the client's lockout and the global budget, and on admission counts the
+  attempt as a failure at once, in both lockouts. Whatever happens next (the client hangs up,
+  the handler is cancelled, a thousand twins arrive in the same millisecond) the guess has been
+  paid for: a burst gets exactly the guesses that the same attempts one after another would
+  get, never more. A right PIN then clears both keys (`settle`), as it always did.
+* Both lockouts allow FREE_FAILURES failures, then lock the key for FIRST_DELAY seconds,
+  doubling up to MAX_DELAY. One is keyed by share (a guesser anywhere), one by
+  `client_key(address)` (one client spraying many shares; an IPv6 host counts by its /64).
+* `PinBudget` caps the checks Home Assistant as a whole starts per minute, whoever asks:
+  past it, attempts are refused at once (the view answers 429), so no crowd of addresses can
+  queue unbounded work. How many run at once (their memory) is bounded by the HA layer, which
+  holds a slot until the hash has finished, not until the client leaves.
+* After SUSPEND_AFTER failures on one share without a right PIN in between, `settle` says to
+  suspend the share: its owner decides, as after a viewer's report.
+
+Clocks are monotonic seconds, injected. Nothing here is stored: see the README on restarts.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+import ipaddress
+import threading
+from typing import Final
+
+FREE_FAILURES: Final = 5
+FIRST_DELAY: Final = 60.0
+MAX_DELAY: Final = 3600.0
+# A day without failures forgets them: a viewer's rare typos never add up to a lockout.
+FORGET_AFTER: Final = 86400.0
+MAX_ENTRIES: Final = 10_000
+# Legitimate viewers enter a PIN once per visit; 30 a minute for a whole home is generous, and
+# at two checks at a time (about 0.45 s each) the queue behind them never waits past ~7 s.
+PIN_CHECKS_PER_MINUTE: Final = 30
+BUDGET_WINDOW: Final = 60.0
+# With the lockout's growing delays, reaching 20 takes an attacker about nine hours: a
+# viewer's typos never get there, a patient guesser always does, and the owner hears of it.
+SUSPEND_AFTER: Final = 20
+
+
+@dataclass(slots=True)
+class _Failures:
+    """Failed attempts of one key and when the next attempt is allowed."""
+
+    count: int
+    last: float
+    allowed_at: float
+
+
+class Lockout:
+    """Growing delays after failed PIN attempts, per key; memory bounded.
+
+    After `free_failures` failures each further failure locks the key for `first_delay`
+    seconds, doubling up to `max_delay`. A locked key is refused before any PIN is hashed; the
+    view answers 429 with Retry-After (never 401, which makes HA ban the address for everyone
+    behind it).
+    """
+
+    def __init__(
+        self,
+        *,
+        free_failures: int = FREE_FAILURES,
+        first_delay: float = FIRST_DELAY,
+        max_delay: float = MAX_DELAY,
+        forget_after: float = FORGET_AFTER,
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
+        """Set the policy."""
+        self.free_failures = free_failures
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.forget_after = forget_after
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, _Failures] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Return how many keys have failures on record."""
+        return len(self._entries)
+
+    def check(self, key: str, now: float) -> float:
+        """Return the seconds `key` must wait before its next attempt (0 when it may try)."""
+        with self._lock:
+            entry = self._live(key, now)
+            return 0.0 if entry is None else max(0.0, entry.allowed_at - now)
+
+    def failures(self, key: str, now: float) -> int:
+        """Return how many failures `key` has on record."""
+        with self._lock:
+            entry = self._live(key, now)
+            return 0 if entry is None else entry.count
+
+    def failure(self, key: str, now: float) -> float:
+        """Record a failed attempt; return the seconds the key must now wait."""
+        with self._lock:
+            entry = self._live(key, now) or _Failures(count=0, last=now, allowed_at=now)
+            entry.count += 1
+            entry.last = now
+            excess = entry.count - self.free_failures
+            if excess > 0:
+                delay = min(self.max_delay, self.first_delay * 2.0 ** min(excess - 1, 62))
+                entry.allowed_at = max(entry.allowed_at, now + delay)
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            # Evict the longest-quiet keys: a flood of new addresses cannot grow memory.
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+            return max(0.0, entry.allowed_at - now)
+
+    def success(self, key: str) -> None:
+        """Forget a key's failures after a correct PIN."""
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def _live(self, key: str, now: float) -> _Failures | None:
+        """Return a key's record unless it is old enough to forget (then drop it)."""
+        entry = self._entries.get(key)
+        if entry is not None and now - entry.last >= self.forget_after and now >= entry.allowed_at:
+            del self._entries[key]
+            return None
+        return entry
+
+
+class PinBudget:
+    """At most `per_window` PIN checks started per rolling `window` seconds, for everyone."""
+
+    def __init__(
+        self, *, per_window: int = PIN_CHECKS_PER_MINUTE, window: float = BUDGET_WINDOW
+    ) -> None:
+        """Set the allowance; its memory is one timestamp per allowed check."""
+        self.per_window = per_window
+        self.window = window
+        self._started: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def take(self, now: float) -> float:
+        """Take one check and return 0, or return the seconds until one is free (taking none)."""
+        with self._lock:
+            while self._started and now - self._started[0] >= self.window:
+                self._started.popleft()
+            if len(self._started) >= self.per_window:
+                return max(0.001, self._started[0] + self.window - now)
+            self._started.append(now)
+            return 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Admission:
+    """An attempt let through to a PIN check, already counted as a failure of both keys."""
+
+    share_key: str
+    client: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Refusal:
+    """An attempt refused before any hashing: wait this long (locked, or the budget is spent)."""
+
+    wait: float
+    locked: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Verdict:
+    """What a finished check means: how long the keys now wait, and whether to suspend."""
+
+    correct: bool
+    wait: float
+    suspend: bool
+
+
+class AttemptGate:
+    """Admit PIN attempts through both lockouts and the budget, each counted before its check."""
+
+    def __init__(
+        self,
+        *,
+        share_lockout: Lockout | None = None,
+        client_lockout: Lockout | None = None,
+        budget: PinBudget | None = None,
+        suspend_after: int = SUSPEND_AFTER,
+    ) -> None:
+        """Use the given policies, the defaults above otherwise."""
+        # `is None`, not `or`: an empty Lockout has no length and would read as false.
+        self.share_lockout = Lockout() if share_lockout is None else share_lockout
+        self.client_lockout = Lockout() if client_lockout is None else client_lockout
+        self.budget = PinBudget() if budget is None else budget
+        self.suspend_after = suspend_after
+        # admit() must be atomic across threads as well as on the event loop.
+        self._lock = threading.Lock()
+
+    def admit(self, share_key: str, client: str, now: float) -> Admission | Refusal:
+        """Let an attempt through and count it, or refuse it with how long to wait."""
+        with self._lock:
+            wait = max(
+                self.share_lockout.check(share_key, now), self.client_lockout.check(client, now)
+            )
+            if wait > 0:
+                return Refusal(wait=wait, locked=True)
+            # Locked attempts above spend nothing; only a check about to run uses the budget.
+            if (busy := self.budget.take(now)) > 0:
+                return Refusal(wait=busy, locked=False)
+            self.share_lockout.failure(share_key, now)
+            self.client_lockout.failure(client, now)
+            return Admission(share_key=share_key, client=client)
+
+    def settle(self, admission: Admission, *, correct: bool, now: float) -> Verdict:
+        """Take a finished check: a right PIN clears both keys, a wrong one stays counted."""
+        with self._lock:
+            if correct:
+                self.share_lockout.success(admission.share_key)
+                self.client_lockout.success(admission.client)
+                return Verdict(correct=True, wait=0.0, suspend=False)
+            wait = max(
+                self.share_lockout.check(admission.share_key, now),
+                self.client_lockout.check(admission.client, now),
+            )
+            failures = self.share_lockout.failures(admission.share_key, now)
+            return Verdict(correct=False, wait=wait, suspend=failures >= self.suspend_after)
+
+
+def client_key(address: str) -> str:
+    """Return the lockout key of a client address: IPv4 as is, IPv6 by its /64.
+
+    One IPv6 host owns a whole /64 and can change address at will; counting per address would
+    hand it billions of fresh attempts.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)

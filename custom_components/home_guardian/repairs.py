@@ -1,0 +1,66 @@
+"""Repairs for suspended shares: the owner resumes or revokes them here, no ids typed."""
+
+from __future__ import annotations
+
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResult
+
+from .engine.shares import ShareError, ShareState
+from .sharing import async_get_sharing, markdown_text
+
+
+class SuspendedShareFlow(RepairsFlow):
+    """Offer the owner of a suspended share its two outcomes."""
+
+    def __init__(self, share_id: str) -> None:
+        """Remember which share the issue is about."""
+        self.share_id = share_id
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> FlowResult:
+        """Show what happened and the two choices."""
+        sharing = async_get_sharing(self.hass)
+        share = sharing.registry.get(self.share_id)
+        if share is None or share.state is not ShareState.SUSPENDED:
+            # Decided elsewhere meanwhile (an action, another browser) or expired and forgotten.
+            return self.async_abort(reason="share_decided")
+        names = sharing.camera_names(share)
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["resume", "revoke"],
+            description_placeholders={
+                "viewer": markdown_text(share.viewer_name),
+                "camera": markdown_text(names["camera"] or ""),
+                "entity_id": markdown_text(names["entity_id"] or ""),
+            },
+        )
+
+    async def async_step_resume(self, user_input: dict[str, str] | None = None) -> FlowResult:
+        """Let the share work again."""
+        return self._decide(resume=True)
+
+    async def async_step_revoke(self, user_input: dict[str, str] | None = None) -> FlowResult:
+        """End the share for good."""
+        return self._decide(resume=False)
+
+    def _decide(self, *, resume: bool) -> FlowResult:
+        """Apply the owner's decision; finishing the flow withdraws the issue."""
+        sharing = async_get_sharing(self.hass)
+        try:
+            share = (
+                sharing.registry.resume(self.share_id)
+                if resume
+                else sharing.registry.revoke(self.share_id)
+            )
+        except ShareError:
+            return self.async_abort(reason="share_decided")
+        sharing.save()
+        sharing.share_changed(share)
+        return self.async_create_entry(data={})
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+) -> RepairsFlow:
+    """Return the flow of a suspended share's issue."""
+    return SuspendedShareFlow(str((data or {}).get("share_id", "")))

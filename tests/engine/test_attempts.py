@@ -1,0 +1,164 @@
+"""PIN attempts: lockouts, the global budget, and admission that counts before checking."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.home_guardian.engine.attempts import (
+    Admission,
+    AttemptGate,
+    Lockout,
+    PinBudget,
+    Refusal,
+    client_key,
+)
+
+
+def test_lockout_grows_from_a_minute_to_an_hour() -> None:
+    lockout = Lockout()
+    now = 1000.0
+    for _ in range(5):
+        assert lockout.check("share", now) == 0.0
+        assert lockout.failure("share", now) == 0.0
+    waits = []
+    for _ in range(8):
+        wait = lockout.failure("share", now)
+        waits.append(wait)
+        now += wait
+    assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert lockout.check("share", now) == 0.0
+    lockout.failure("share", now)
+    assert lockout.check("share", now + 600) == 3000.0
+    assert lockout.check("other", now) == 0.0
+
+
+def test_success_and_a_quiet_day_forget_failures() -> None:
+    lockout = Lockout(free_failures=1)
+    lockout.failure("a", 0.0)
+    lockout.failure("a", 0.0)
+    assert lockout.check("a", 0.0) == 60.0
+    lockout.success("a")
+    assert lockout.check("a", 0.0) == 0.0
+    assert len(lockout) == 0
+    lockout.failure("b", 0.0)
+    lockout.failure("b", 0.0)
+    assert lockout.failure("b", 100.0) == 120.0
+    # After a day without failures the count starts again: one failure is free once more.
+    assert lockout.failure("b", 100.0 + 86400) == 0.0
+
+
+def test_lockout_memory_is_bounded() -> None:
+    lockout = Lockout(max_entries=3, free_failures=0)
+    for n in range(10):
+        lockout.failure(f"client-{n}", float(n))
+    assert len(lockout) == 3
+    assert lockout.check("client-0", 10.0) == 0.0  # evicted, the oldest
+    assert lockout.check("client-9", 10.0) > 0.0
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("not an address", "not an address"),
+    ],
+)
+def test_client_keys_group_an_ipv6_host(address: str, key: str) -> None:
+    assert client_key(address) == key
+
+
+# --- Budget ----------------------------------------------------------------------------------
+
+
+def test_budget_refuses_at_once_past_its_allowance_and_frees_as_the_minute_rolls() -> None:
+    budget = PinBudget(per_window=3, window=60.0)
+    assert [budget.take(t) for t in (0.0, 1.0, 2.0)] == [0.0, 0.0, 0.0]
+    assert budget.take(30.0) == 30.0  # the check taken at 0 s leaves the window at 60 s
+    assert budget.take(59.5) == 0.5
+    assert budget.take(60.0) == 0.0
+    assert budget.take(60.5) == 0.5
+
+
+# --- Admission -------------------------------------------------------------------------------
+
+
+def admit_all(gate: AttemptGate, count: int, *, share: str = "s", client: str = "c") -> int:
+    """Admit `count` simultaneous attempts (none settled yet); return how many got through."""
+    return sum(isinstance(gate.admit(share, client, 0.0), Admission) for _ in range(count))
+
+
+def test_a_burst_gets_no_more_guesses_than_attempts_one_after_another() -> None:
+    one_by_one = AttemptGate()
+    sequential = 0
+    for _ in range(30):
+        admitted = one_by_one.admit("s", "c", 0.0)
+        if isinstance(admitted, Admission):
+            sequential += 1
+            one_by_one.settle(admitted, correct=False, now=0.0)
+    # All thirty at once, none finished: the lockout counts each as it is let through.
+    assert admit_all(AttemptGate(), 30) == sequential == 6
+
+
+def test_refusals_say_how_long_and_why() -> None:
+    gate = AttemptGate(budget=PinBudget(per_window=2))
+    assert isinstance(gate.admit("a", "c1", 0.0), Admission)
+    assert isinstance(gate.admit("b", "c2", 0.0), Admission)
+    busy = gate.admit("c", "c3", 0.0)
+    assert busy == Refusal(wait=60.0, locked=False)
+    gate = AttemptGate()
+    admit_all(gate, 6)
+    locked = gate.admit("s", "other", 0.0)
+    assert isinstance(locked, Refusal)
+    assert locked.locked
+    assert locked.wait == 60.0
+
+
+def test_one_client_spraying_many_shares_is_locked_by_its_address() -> None:
+    gate = AttemptGate()
+    through = sum(
+        isinstance(gate.admit(f"share-{n}", "203.0.113.9", 0.0), Admission) for n in range(30)
+    )
+    assert through == 6
+
+
+def test_locked_attempts_spend_none_of_the_budget() -> None:
+    gate = AttemptGate(budget=PinBudget(per_window=7))
+    admit_all(gate, 30)
+    assert isinstance(gate.admit("another", "elsewhere", 0.0), Admission)
+
+
+def test_the_right_pin_clears_both_keys_and_a_wrong_one_stays_counted() -> None:
+    gate = AttemptGate()
+    admissions = [gate.admit("s", "c", 0.0) for _ in range(5)]
+    assert all(isinstance(a, Admission) for a in admissions)
+    wrong = gate.settle(admissions[0], correct=False, now=1.0)  # type: ignore[arg-type]
+    assert not wrong.correct
+    assert wrong.wait == 0.0
+    assert gate.share_lockout.failures("s", 1.0) == 5
+    right = gate.settle(admissions[1], correct=True, now=1.0)  # type: ignore[arg-type]
+    assert right.correct
+    assert gate.share_lockout.failures("s", 1.0) == 0
+    assert gate.client_lockout.failures("c", 1.0) == 0
+
+
+def test_a_wrong_pin_past_the_free_ones_reports_the_wait() -> None:
+    gate = AttemptGate()
+    admissions = [gate.admit("s", "c", 0.0) for _ in range(6)]
+    verdict = gate.settle(admissions[-1], correct=False, now=1.0)  # type: ignore[arg-type]
+    assert verdict.wait == 59.0
+    assert not verdict.suspend
+
+
+def test_twenty_failures_on_one_share_ask_for_suspension() -> None:
+    gate = AttemptGate(share_lockout=Lockout(free_failures=100))
+    now = 0.0
+    verdicts = []
+    for n in range(20):
+        # Each from a new address, as a patient guesser with many would.
+        admitted = gate.admit("s", f"client-{n}", now)
+        assert isinstance(admitted, Admission)
+        verdicts.append(gate.settle(admitted, correct=False, now=now).suspend)
+    assert verdicts == [False] * 19 + [True]
