@@ -1,14 +1,18 @@
 """Hide the people on camera before a shared picture leaves Home Assistant.
 
-`PrivacyFilter` pixelates where people are or recently were (from motion regions, never relying
-on face detection, which misses side-on and distant faces), optionally detected faces, always
-fills fixed privacy zones, and burns in a watermark naming the viewer. Pure numpy and Pillow;
-OpenCV is used for faces only when the installed package brings its own Haar cascade.
+`PrivacyFilter` pixelates, at level "people", everything that differs from the empty room (see
+`scene.EmptyScene`: a person who sits still stays hidden for as long as they stay), everything
+that moved within the hold time (motion regions, grown: a walker is hidden before the scene
+model has looked at the frame), and detected faces where a detector is installed; it always
+fills fixed privacy zones. Face detection is never relied on alone at level people: it misses
+side-on and distant faces. Pure numpy and Pillow; OpenCV is used for faces only when the
+installed package brings its own Haar cascade.
 
-Limits, stated honestly: at level "people" a person who stays perfectly still longer than the
-hold time after their last movement is no longer masked, and one already standing still when the
-detector starts (or re-learns after a light switch) is masked only during the settle time that
-follows; motion regions lag the analysis rate, which the margin around boxes absorbs.
+Start-up is conservative: the whole picture is hidden until the motion detector has settled,
+and then every part of it the scene model has not yet learned as empty room (see `scene`).
+
+Limits, stated honestly: someone perfectly still from before the filter started, for the scene's
+learning time, is learned as room; so is someone perfectly still for its absorption time.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .frames import JPEG_QUALITY, Frame
 from .geometry import Box, Point, polygon_mask
+from .motion import ANALYSIS_HEIGHT
+from .scene import CELL, EmptyScene
 from .splice import MCU, SplicedJpeg, encode, interval_blocks, pieces
 
 type RGB = NDArray[np.uint8]
@@ -58,6 +64,8 @@ PEOPLE_FACE_INTERVAL: Final = 0.4
 # (about 20 px) are not found there anyway.
 FACE_ANALYSIS_HEIGHT: Final = 480
 MAX_HISTORY: Final = 512
+# Motion regions this recent count as stirring for the scene model: never quiet, never learned.
+SCENE_MOTION_SECONDS: Final = 1.0
 # Watermark: text height as a share of the picture height, never below a readable minimum.
 WATERMARK_SHARE: Final = 1 / 24
 WATERMARK_MIN_PX: Final = 12
@@ -69,7 +77,7 @@ _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 class PrivacyLevel(StrEnum):
     """How much of the people on camera a viewer may see."""
 
-    # Every moving or recently moved region pixelated, faces too where detection is available.
+    # Everything that differs from the empty room or moved lately, faces too where detected.
     PEOPLE = "people"
     # Only detected faces; falls back to PEOPLE where face detection is not available.
     FACES = "faces"
@@ -159,11 +167,14 @@ class PrivacyFilter:
         stale_seconds: float = STALE_SECONDS,
         face_detector: FaceDetector | None = None,
         face_interval: float | None = None,
+        scene: EmptyScene | None = None,
     ) -> None:
         """Set the level and the zones (normalised polygons, as geometry.parse_polygons gives).
 
         `face_interval` is the least time between face detections (default: every frame at
-        level faces, PEOPLE_FACE_INTERVAL at level people).
+        level faces, PEOPLE_FACE_INTERVAL at level people). `scene` is the camera's model of
+        its empty room; pass one that lives as long as the camera, so that a new filter does
+        not start from nothing (default: a new one, learned from the pictures filtered here).
         """
         self.level = PrivacyLevel(level)
         self.zones = tuple(tuple(polygon) for polygon in zones)
@@ -180,6 +191,10 @@ class PrivacyFilter:
         self._last_update: float | None = None
         self._settled_since: float | None = None
         self._lock = threading.Lock()
+        self._scene = EmptyScene() if scene is None else scene
+        # The scene is looked at and learned from the threads that filter pictures.
+        self._scene_lock = threading.Lock()
+        self.last_hidden_share = 0.0
 
     @property
     def face_detection_available(self) -> bool:
@@ -263,12 +278,42 @@ class PrivacyFilter:
                 history.popleft()
             return tuple(box for _, boxes in history for box in boxes)
 
-    def masks(self, rgb: RGB, at: float) -> tuple[Mask, Mask]:
-        """Return the (pixelated, filled) masks `apply` would use now, for tests and previews."""
+    def accept_empty_room(self) -> None:
+        """Take the room as it looks now as empty, as its owner says after moving furniture."""
+        with self._scene_lock:
+            self._scene.accept()
+
+    def _hidden_blocks(self, picture: Frame | RGB, rgb: RGB, at: float) -> NDArray[np.bool_]:
+        """Return the pixelation blocks to hide in this picture, looking at it when due."""
         height, width = rgb.shape[:2]
         boxes, whole = self.hidden_boxes(rgb, at)
         block = _block_size(height)
         blocks = _block_mask(boxes, whole, width, height, block)
+        if self.effective_level is not PrivacyLevel.PEOPLE:
+            return blocks
+        with self._lock:
+            recent = tuple(
+                box
+                for when, found in self._history
+                if 0.0 <= at - when <= SCENE_MOTION_SECONDS
+                for box in found
+            )
+        scene = self._scene
+        with self._scene_lock:
+            if scene.due(at):
+                scene.observe(_small_grey(picture), at, recent)
+            cells = scene.hidden(at)
+            size = scene.picture_size
+        # Looked at even when all is hidden: learning goes on, and holds stay fresh.
+        if whole:
+            return blocks
+        return blocks | _cells_to_blocks(cells, size, height, width, block)
+
+    def masks(self, rgb: RGB, at: float) -> tuple[Mask, Mask]:
+        """Return the (pixelated, filled) masks `apply` would use now, for tests and previews."""
+        height, width = rgb.shape[:2]
+        blocks = self._hidden_blocks(rgb, rgb, at)
+        block = _block_size(height)
         pixelated = np.repeat(np.repeat(blocks, block, axis=0), block, axis=1)[:height, :width]
         return pixelated, self._zone_mask(width, height)
 
@@ -284,9 +329,9 @@ class PrivacyFilter:
         if has_zones:
             # Filled before pixelating too, so no block's average carries a zone's colours.
             out[zones] = ZONE_FILL
-        boxes, whole = self.hidden_boxes(rgb, at)
+        blocks = self._hidden_blocks(picture, rgb, at)
         block = _block_size(height)
-        blocks = _block_mask(boxes, whole, width, height, block)
+        self.last_hidden_share = _block_share(blocks, height, width, block)
         if blocks.any():
             _pixelate(out, blocks, block)
             if has_zones:
@@ -343,6 +388,63 @@ def _block_mask(
         if right > left and bottom > top:
             blocks[top // block : -(-bottom // block), left // block : -(-right // block)] = True
     return blocks
+
+
+def _small_grey(picture: Frame | RGB) -> NDArray[np.uint8]:
+    """Return the small greyscale copy the scene model looks at (a frame's cached one)."""
+    if isinstance(picture, Frame):
+        return picture.grey(ANALYSIS_HEIGHT)
+    height, width = picture.shape[:2]
+    small_height = min(ANALYSIS_HEIGHT, height)
+    small_width = max(1, round(width * small_height / height))
+    small_width += small_width % 2
+    grey = Image.fromarray(picture).convert("L")
+    return np.asarray(grey.resize((small_width, small_height), Image.Resampling.BOX))
+
+
+@functools.lru_cache(maxsize=16)
+def _overlap(cells: int, small: int, full: int, block: int) -> NDArray[np.int32]:
+    """Return which cells (columns) each pixelation block (rows) overlaps, along one axis.
+
+    Cells cover `small` pixels of the small picture, the last cell also its leftover pixels;
+    blocks cover `full` pixels of the picture. Any overlap counts: a cell straddling two
+    blocks hides both.
+    """
+    blocks = -(-full // block)
+    starts = np.arange(blocks) * block / full * small / CELL
+    ends = np.minimum(np.arange(1, blocks + 1) * block, full) / full * small / CELL
+    first = np.clip(np.floor(starts).astype(np.int64), 0, cells - 1)
+    last = np.clip(np.ceil(ends).astype(np.int64) - 1, 0, cells - 1)
+    index = np.arange(cells)
+    matrix: NDArray[np.int32] = ((index >= first[:, None]) & (index <= last[:, None])).astype(
+        np.int32
+    )
+    matrix.flags.writeable = False
+    return matrix
+
+
+def _cells_to_blocks(
+    cells: NDArray[np.bool_], size: tuple[int, int], height: int, width: int, block: int
+) -> NDArray[np.bool_]:
+    """Return the pixelation blocks that any marked scene cell overlaps."""
+    rows, cols = -(-height // block), -(-width // block)
+    if not cells.any():
+        return np.zeros((rows, cols), dtype=bool)
+    if cells.shape == (1, 1) or size[0] < CELL or size[1] < CELL:
+        return np.ones((rows, cols), dtype=bool)
+    down = _overlap(cells.shape[0], size[0], height, block)
+    across = _overlap(cells.shape[1], size[1], width, block)
+    result: NDArray[np.bool_] = (down @ cells.astype(np.int32) @ across.T) > 0
+    return result
+
+
+def _block_share(blocks: NDArray[np.bool_], height: int, width: int, block: int) -> float:
+    """Return the share of the picture's pixels inside the marked blocks."""
+    if not blocks.any():
+        return 0.0
+    row_sizes = np.minimum(block, height - np.arange(blocks.shape[0]) * block)
+    col_sizes = np.minimum(block, width - np.arange(blocks.shape[1]) * block)
+    return float(row_sizes @ blocks.astype(np.int64) @ col_sizes) / (height * width)
 
 
 def _pixelate(out: RGB, blocks: NDArray[np.bool_], block: int) -> None:
