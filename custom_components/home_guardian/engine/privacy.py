@@ -453,20 +453,25 @@ def _pixelate(out: RGB, blocks: NDArray[np.bool_], block: int) -> None:
     cols = np.flatnonzero(blocks.any(axis=0))
     # Work on the bounding rectangle of the marked blocks only: people rarely fill the picture.
     r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    n_rows, n_cols = r1 - r0, c1 - c0
     height, width = out.shape[:2]
     crop = out[r0 * block : min(height, r1 * block), c0 * block : min(width, c1 * block)]
-    # Edge blocks are completed by repeating their last pixels, so they average like the rest.
-    pad_y, pad_x = n_rows * block - crop.shape[0], n_cols * block - crop.shape[1]
-    padded = np.pad(crop, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
-    grid = padded.reshape(n_rows, block, n_cols, block, 3)
-    # Summing one axis at a time in integers is several times faster than mean over two axes.
-    sums = grid.sum(axis=1, dtype=np.uint32).reshape(n_rows, n_cols, block, 3).sum(axis=2)
-    area = block * block
-    means = ((sums + area // 2) // area).astype(np.uint8)
-    chosen = blocks[r0:r1, c0:c1][:, None, :, None, None]
-    np.copyto(grid, means[:, None, :, None, :], where=chosen)
-    crop[...] = padded[: crop.shape[0], : crop.shape[1]]
+    # Pillow averages each block in C (edge blocks over the pixels they have), many times
+    # faster than numpy sums over a whole 720p picture.
+    means = Image.fromarray(crop).reduce(block)
+    size = (means.width * block, means.height * block)
+    grown = np.asarray(means.resize(size, Image.Resampling.NEAREST))
+    chosen = blocks[r0:r1, c0:c1]
+    if chosen.all():
+        crop[...] = grown[: crop.shape[0], : crop.shape[1]]
+        return
+    # Copy runs of marked blocks row by row: only the hidden area is written.
+    edges = np.diff(np.pad(chosen.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    for row, start in zip(*np.nonzero(edges == 1), strict=True):
+        end = int(np.flatnonzero(edges[row, start:] == -1)[0]) + int(start)
+        top, left, right = int(row) * block, int(start) * block, end * block
+        crop[top : top + block, left:right] = grown[top : top + block, left:right][
+            : crop.shape[0] - top, : crop.shape[1] - left
+        ]
 
 
 @functools.lru_cache(maxsize=8)

@@ -81,9 +81,16 @@ STALE_SECONDS: Final = 30.0
 
 def cell_mean(values: FloatArray, rows: int, cols: int) -> FloatArray:
     """Return the mean of each CELL x CELL square of a picture cropped to whole cells."""
+    # Strided adds are several times faster than a mean over a 4-D reshape at this size.
     cropped = values[: rows * CELL, : cols * CELL]
-    means: FloatArray = cropped.reshape(rows, CELL, cols, CELL).mean(axis=(1, 3), dtype=np.float32)
-    return means
+    lines = cropped[0::CELL] + cropped[1::CELL]
+    for offset in range(2, CELL):
+        lines += cropped[offset::CELL]
+    cells = lines[:, 0::CELL] + lines[:, 1::CELL]
+    for offset in range(2, CELL):
+        cells += lines[:, offset::CELL]
+    cells *= np.float32(1.0 / (CELL * CELL))
+    return cells
 
 
 def grow(cells: Cells, radius: int) -> Cells:
@@ -110,9 +117,13 @@ def grow(cells: Cells, radius: int) -> Cells:
 
 def box_sum(values: FloatArray) -> FloatArray:
     """Return each cell's sum over its 3 x 3 neighbourhood of cells (edges count what exists)."""
-    padded: FloatArray = np.pad(values, 1).astype(np.float32, copy=False)
-    rows = padded[:-2] + padded[1:-1] + padded[2:]
-    return np.asarray(rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:], dtype=np.float32)
+    rows = values.copy()
+    rows[1:] += values[:-1]
+    rows[:-1] += values[1:]
+    summed = rows.copy()
+    summed[:, 1:] += rows[:, :-1]
+    summed[:, :-1] += rows[:, 1:]
+    return summed
 
 
 def fit_light(model: FloatArray, frame: FloatArray, usable: Cells) -> tuple[float, float]:
