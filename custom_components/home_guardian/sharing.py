@@ -26,6 +26,7 @@ from .engine.privacy import (
     SharedPicture,
     load_face_detector,
 )
+from .engine.scene import EmptyScene
 from .engine.shares import Lockout, PinHasher, Share, ShareError, ShareRegistry, is_viewable
 
 if TYPE_CHECKING:
@@ -96,6 +97,9 @@ class CameraBroadcast:
         self.coordinator = coordinator
         self.slots: set[ViewerSlot] = set()
         self._filters: dict[PrivacyLevel, PrivacyFilter] = {}
+        # What the empty room looks like outlives each audience: a new viewer's filter need
+        # not learn it again, hiding the whole picture meanwhile.
+        self._scene = EmptyScene()
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
 
@@ -106,6 +110,7 @@ class CameraBroadcast:
                 level,
                 self.coordinator.privacy_zones,
                 face_detector=async_get_sharing(self.hass).face_detector,
+                scene=self._scene,
             )
         return self._filters[level]
 

@@ -192,8 +192,6 @@ class PrivacyFilter:
         self._settled_since: float | None = None
         self._lock = threading.Lock()
         self._scene = EmptyScene() if scene is None else scene
-        # The scene is looked at and learned from the threads that filter pictures.
-        self._scene_lock = threading.Lock()
         self.last_hidden_share = 0.0
 
     @property
@@ -280,8 +278,7 @@ class PrivacyFilter:
 
     def accept_empty_room(self) -> None:
         """Take the room as it looks now as empty, as its owner says after moving furniture."""
-        with self._scene_lock:
-            self._scene.accept()
+        self._scene.accept()
 
     def _hidden_blocks(self, picture: Frame | RGB, rgb: RGB, at: float) -> NDArray[np.bool_]:
         """Return the pixelation blocks to hide in this picture, looking at it when due."""
@@ -298,12 +295,7 @@ class PrivacyFilter:
                 if 0.0 <= at - when <= SCENE_MOTION_SECONDS
                 for box in found
             )
-        scene = self._scene
-        with self._scene_lock:
-            if scene.due(at):
-                scene.observe(_small_grey(picture), at, recent)
-            cells = scene.hidden(at)
-            size = scene.picture_size
+        cells, size = self._scene.look(lambda: _small_grey(picture), at, recent)
         # Looked at even when all is hidden: learning goes on, and holds stay fresh.
         if whole:
             return blocks

@@ -29,7 +29,9 @@ makes that rare); someone perfectly still for ABSORB_SECONDS is absorbed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import math
+import threading
 from typing import Final
 
 import numpy as np
@@ -75,6 +77,8 @@ LEVELS: Final = 8.0
 LEVEL_SHARE: Final = 0.08
 NOISE_FLOOR: Final = 1.0
 NOISE_CAP: Final = 4.0
+# Stirring over this share of the picture at once is light, exposure or the stream, not people.
+GLOBAL_STIR: Final = 0.5
 # A pause this long makes quiet unknowable: every timer restarts (the model itself is kept).
 STALE_SECONDS: Final = 30.0
 
@@ -228,12 +232,15 @@ class EmptyScene:
         self._candidate: FloatArray = np.zeros((0, 0), dtype=np.float32)
         self._known: Cells = np.zeros((0, 0), dtype=bool)
         self._has_candidate: Cells = np.zeros((0, 0), dtype=bool)
+        self._disturbed: Cells = np.zeros((0, 0), dtype=bool)
         self._needs: NDArray[np.float64] = np.zeros((0, 0))
         self._evidence: NDArray[np.float64] = np.zeros((0, 0))
         self._quiet_since: NDArray[np.float64] = np.zeros((0, 0))
         self._hidden_until: NDArray[np.float64] = np.zeros((0, 0))
         self._last_at: float | None = None
         self.gain, self.offset = 1.0, 0.0
+        # One model serves every privacy level of a camera, each filtering in its own thread.
+        self._lock = threading.Lock()
         # The full size of the last picture looked at: cells cover it, the last ones its rest.
         self.picture_size: tuple[int, int] = (0, 0)
 
@@ -242,10 +249,19 @@ class EmptyScene:
         """Return the share of the picture learned as empty room so far."""
         return float(self._known.mean()) if self._known.size else 0.0
 
-    def due(self, at: float) -> bool:
-        """Return True when a picture taken at `at` should be observed."""
-        last = self._last_at
-        return last is None or not 0.0 <= at - last < OBSERVE_INTERVAL - 1e-6
+    def look(
+        self, grey: Callable[[], NDArray[np.uint8]], at: float, moving: tuple[Box, ...] = ()
+    ) -> tuple[Cells, tuple[int, int]]:
+        """Observe the picture when due; return the cells to hide and the size they cover.
+
+        `grey` makes the small greyscale picture, asked for only when it is looked at.
+        `moving` are the motion detector's recent regions: they are never quiet.
+        """
+        with self._lock:
+            last = self._last_at
+            if last is None or not 0.0 <= at - last < OBSERVE_INTERVAL - 1e-6:
+                self.observe(grey(), at, moving)
+            return self.hidden(at), self.picture_size
 
     def observe(self, grey: NDArray[np.uint8], at: float, moving: tuple[Box, ...] = ()) -> None:
         """Compare a small greyscale picture with the model and learn what the rules allow.
@@ -280,6 +296,10 @@ class EmptyScene:
         stirring = (stir > 2.0 * noise + 2.0) | self._cells_of(moving)
         near = grow(stirring, NEAR_CELLS)
         self._quiet_since[near] = at
+        # What stirred may have been someone who then sat still: their look is no first
+        # impression. Half the picture at once is light or the stream, not a person.
+        if stirring.mean() < GLOBAL_STIR:
+            self._disturbed |= near
         short += np.float32(1.0 - math.exp(-elapsed / SHORT_SECONDS)) * (frame - short)
 
         room = self._compare_with_room(frame, at, noise)
@@ -307,8 +327,9 @@ class EmptyScene:
         same = ~Comparison(self._short, self._candidate, noise).differs
         fresh = quiet & (~self._has_candidate | ~same)
         if fresh.any():
-            # A replaced candidate, or one where the room is known, may be someone who stayed.
-            replaced = self._has_candidate | known
+            # A replaced candidate, one where the room is known, or one where something stirred
+            # before it, may be someone who stayed.
+            replaced = self._has_candidate | known | self._disturbed
             self._needs[fresh] = np.where(replaced[fresh], self.absorb_seconds, self.learn_seconds)
             self._blend(self._candidate, self._short, fresh, np.float32(1.0))
             self._evidence[fresh] = 0.0
@@ -324,13 +345,15 @@ class EmptyScene:
 
     def accept(self) -> None:
         """Take the room as it looks now as empty: the owner says so."""
-        if self._shape is None:
-            return
-        self._model[...] = self._short
-        self._known[...] = True
-        self._has_candidate[...] = False
-        self._evidence[...] = 0.0
-        self._hidden_until[...] = -math.inf
+        with self._lock:
+            if self._shape is None:
+                return
+            self._model[...] = self._short
+            self._known[...] = True
+            self._has_candidate[...] = False
+            self._disturbed[...] = False
+            self._evidence[...] = 0.0
+            self._hidden_until[...] = -math.inf
 
     def hidden(self, at: float) -> Cells:
         """Return the cells to hide at `at`: unknown, differing, grown and held."""
@@ -346,6 +369,7 @@ class EmptyScene:
         self._candidate = frame.copy()
         self._known = np.zeros((rows, cols), dtype=bool)
         self._has_candidate = np.zeros((rows, cols), dtype=bool)
+        self._disturbed = np.zeros((rows, cols), dtype=bool)
         self._needs = np.full((rows, cols), self.learn_seconds)
         self._evidence = np.zeros((rows, cols))
         self._quiet_since = np.full((rows, cols), at)
