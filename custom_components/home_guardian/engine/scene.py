@@ -2,29 +2,33 @@
 
 Motion alone forgets a person who stops moving. `EmptyScene` keeps a slowly learned model of the
 empty room in small greyscale pictures and marks every cell of the picture that differs from it,
-moving or not, so the privacy filter can keep hiding someone who sits still.
+moving or not, so the privacy filter keeps hiding someone who sits still.
 
 The rules, in plain words:
 - Nothing is known at first: a cell is hidden until it has been learned, so the picture starts
-  fully pixelated (see below for how long).
-- A cell is learned from how it looks after it stays quiet (no change beyond the noise, and no
-  motion within NEAR_CELLS, about a person's width) for LEARN_SECONDS; a cell near which anything
-  moved since the start needs ABSORB_SECONDS, because what moved there may be sitting in it now.
-- A learned cell differs when its brightness, after mapping the model's overall light onto the
+  fully pixelated.
+- Each cell keeps a candidate, how it looked when last quiet (no change beyond the noise within
+  NEAR_CELLS, for FOLLOW_QUIET_SECONDS). Quiet time that matches the candidate adds up, across
+  interruptions such as walkers passing in front, until the cell is learned:
+  after LEARN_SECONDS for a first impression where nothing ever stirred nearby (an empty room
+  at start-up), after ABSORB_SECONDS for anything else: a candidate that replaced another, one
+  where something stirred before (someone who came in, or talked, then sat still), or one that
+  differs from the room already learned (a moved chair, or someone sitting in it).
+- A learned cell differs when its brightness, after mapping the room's overall light onto the
   frame (gain and offset, as auto-exposure and lamps change them), or its structure (the
   direction of its edges, which no light change alters) differs. Differing cells are hidden,
   grown by DILATE_CELLS and held for HOLD_SECONDS, until the thing leaves.
-- The model never learns from a differing cell, except: a cell whose edges still match (a local
-  light change over the same furniture) follows the light; a flat cell far from any edge that
-  differs (a wall under a new lamp) follows after RELIGHT_SECONDS of quiet; anything else that
-  differs is taken in only after ABSORB_SECONDS of complete stillness (a moved chair), or at
-  once when the owner says the room as it looks now is empty (`accept`).
-- When in doubt, hide: a light switch or an IR switch makes cells differ in brightness; they stay
-  hidden until the rules above have re-learned them, never revealed by the change itself.
+- Learned cells that match follow slow light drift. A differing cell follows the light only
+  when its edges still match (the same furniture under another light) or, after
+  RELIGHT_SECONDS, when it is flat and far from any edge that differs (a wall under a new lamp).
+- When in doubt, hide: a light or IR switch makes cells differ; they stay hidden until the rules
+  above re-learn them, never revealed by the change itself. Noise is capped at NOISE_CAP, so a
+  light change never passes for noise that would loosen the comparisons.
+- The owner can say the room as it looks now is empty (`accept`), after moving furniture.
 
-Limits, stated honestly: someone who stays perfectly still from before the model starts for the
-whole LEARN_SECONDS is learned as part of the room (keeping one model per camera, across viewers,
-makes that rare); someone perfectly still for ABSORB_SECONDS is absorbed.
+Limits, stated honestly: someone perfectly still, without a stir, from before the model starts
+and for LEARN_SECONDS is learned as part of the room (one model per camera, kept across
+viewers, makes that rare); someone perfectly still for ABSORB_SECONDS is absorbed.
 """
 
 from __future__ import annotations
@@ -48,11 +52,11 @@ CELL: Final = 4
 OBSERVE_INTERVAL: Final = 0.1
 # The short-term picture, against which quiet and stirring are judged.
 SHORT_SECONDS: Final = 2.0
-# Cells never disturbed since the start are learned after this long quiet. A person standing
-# still from before the start for this long is the one case this model cannot protect.
+# First impressions where nothing ever stirred nearby are learned after this much quiet. A person
+# perfectly still from before the start for this long is the one case this model cannot protect.
 LEARN_SECONDS: Final = 60.0
-# Anything that differs from the empty room, or that was disturbed, is taken in only after
-# this long without any change at all (ten minutes: a seated reader still shifts every minute).
+# Anything else is learned only after this much quiet without a change (ten minutes: a seated
+# reader still shifts every minute or two; the owner can say the room changed at once).
 ABSORB_SECONDS: Final = 600.0
 # Flat cells that differ in brightness only, far from any edge that differs, follow the light
 # after this long quiet: a wall lit by a new lamp, never a person's outline.
@@ -77,6 +81,9 @@ LEVELS: Final = 8.0
 LEVEL_SHARE: Final = 0.08
 NOISE_FLOOR: Final = 1.0
 NOISE_CAP: Final = 4.0
+# Cells with this share of their pixels at or above BURNT grey levels are blank: overexposed.
+BURNT: Final = 250.0
+BLANK_SHARE: Final = 0.95
 # Stirring over this share of the picture at once is light, exposure or the stream, not people.
 GLOBAL_STIR: Final = 0.5
 # A pause this long makes quiet unknowable: every timer restarts (the model itself is kept).
@@ -206,11 +213,8 @@ class Comparison:
 class EmptyScene:
     """A model of the empty room, learned slowly and never from where someone is.
 
-    Each cell keeps a candidate: how it looked when last quiet. Quiet time that matches the
-    candidate adds up, across interruptions (walkers passing), until it is learned. A cell's
-    first candidate since the start needs LEARN_SECONDS; a candidate that replaces another (the
-    cell looked different after something moved there) or differs from the learned room needs
-    ABSORB_SECONDS: it may be someone who came and sat down.
+    The privacy filter calls `look` with each picture it filters (two filters of one camera may
+    share one model, from two threads); `accept` when the owner says the room is empty now.
     """
 
     def __init__(
@@ -385,7 +389,10 @@ class EmptyScene:
         usable = known & (frame_cells > 4.0) & (frame_cells < 251.0)  # noqa: PLR2004
         self.gain, self.offset = fit_light(model_cells, frame_cells, usable)
         room = Comparison(frame, self._model, noise, (self.gain, self.offset))
-        hide = grow(room.differs & known, DILATE_CELLS)
+        # A cell burnt out to white shows nothing of anyone: an overexposed path under a new
+        # lamp need not stay hidden until absorbed. Its model is kept for when the light goes.
+        blank = cell_mean((frame >= BURNT).astype(np.float32), rows, cols) >= BLANK_SHARE
+        hide = grow(room.differs & known & ~blank, DILATE_CELLS)
         self._hidden_until[hide] = at + self.hold_seconds
         return room
 
