@@ -347,14 +347,17 @@ def test_faces_level_with_detection_masks_faces_and_zones_only() -> None:
     assert flt.face_detection_available
     assert flt.effective_level is PrivacyLevel.FACES
     assert not flt.blind(0.0)  # faces do not depend on motion news
-    flt.update_motion([PERSON], 0.0)
     rgb = picture()
-    out = flt.apply(rgb, 0.0)
+    # Nothing is known of the empty room yet: at level faces too, everything is hidden.
+    assert flt.masks(rgb, 0.0)[0].all()
+    flt.accept_empty_room()
+    flt.update_motion([PERSON], 0.1)
+    out = flt.apply(rgb, 0.1)
     face = pixel_box(FACE)
     assert changed(rgb[face], out[face]).mean() > 0.99
     person = pixel_box(PERSON)
     assert not changed(rgb[person], out[person]).any()
-    assert detector.calls == 1
+    assert detector.calls == 2
 
 
 def test_people_level_pixelates_detected_faces_too() -> None:
@@ -376,6 +379,7 @@ def test_faces_are_held_briefly_and_detection_is_paced_at_level_people() -> None
     every_frame = FakeFaces(FACE)
     faces = PrivacyFilter(PrivacyLevel.FACES, face_detector=every_frame)
     faces.apply(rgb, 0.0)
+    faces.accept_empty_room()
     every_frame.faces = ()  # the cascade flickers: the face is missed in the next frames
     face = pixel_box(FACE)
     assert faces.masks(rgb, 0.9)[0][face].all()
@@ -807,3 +811,55 @@ def test_people_frozen_in_real_footage_stay_hidden_for_a_minute_and_more() -> No
                 worst = max(worst, float((~hidden[y : y + h, x : x + w]).mean()))
     assert worst == 0.0  # not one pixel of the seven standing people, in 350 pictures
     assert last_share < 0.8  # measured 42 %: the model learned much of the empty scene
+
+
+def test_a_pause_keeps_the_room_and_hides_who_came_meanwhile() -> None:
+    empty = room()
+    camera = Camera()
+    camera.run(LEARN_SECONDS + 10.0, empty_room)
+    camera.at += 120.0  # nobody watched for two minutes; someone came and sat down
+    sitting = person_in(empty, STILL)
+    visible = camera.run(camera.at + 90.0, lambda at: shot(sitting, at))
+    assert max(visible) == 0.0
+    assert camera.hidden[-1] < 0.25  # the rest of the room is still known
+
+
+def test_nothing_is_accepted_before_a_picture_and_tiny_pictures_are_refused() -> None:
+    flt = PrivacyFilter(PrivacyLevel.PEOPLE)
+    flt.accept_empty_room()  # the owner pressed too early: nothing is known yet
+    for step in range(21):
+        flt.update_motion((), step * 0.2)
+    assert flt.masks(picture(), 4.2)[0].all()
+    with pytest.raises(ValueError, match="4 pixels"):
+        EmptyScene().observe(np.zeros((3, 40), dtype=np.uint8), 0.0)
+
+
+def test_faces_level_hides_heads_and_people_too_small_for_the_detector() -> None:
+    big = np.asarray(Image.fromarray(room()).resize((1280, 720)), dtype=np.float32)
+    flt = PrivacyFilter(PrivacyLevel.FACES, face_detector=FakeFaces())  # it finds nothing
+    tall = Box(x=0.2, y=0.3, width=0.08, height=0.6)
+    small = Box(x=0.7, y=0.4, width=0.03, height=0.12)
+    with_people = big.copy()
+    for box, seed in ((tall, 3), (small, 4)):
+        left, top, right, bottom = box.to_pixels(1280, 720)
+        rng = np.random.default_rng(seed)
+        figure = rng.uniform(20, 230, ((bottom - top) // 16 + 1, (right - left) // 16 + 1))
+        with_people[top:bottom, left:right] = np.kron(figure, np.ones((16, 16)))[
+            : bottom - top, : right - left
+        ]
+
+    def lit(grey: NDArray[np.float32], at: float) -> RGB:
+        noisy = grey + np.random.default_rng(int(at * 10)).normal(0.0, 2.0, grey.shape)
+        return np.repeat(np.clip(noisy, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+    flt.masks(lit(big, 0.0), 0.0)
+    flt.accept_empty_room()
+    for step in range(1, 30):
+        hidden = flt.masks(lit(with_people, step * 0.2), step * 0.2)[0]
+    left, top, right, bottom = tall.to_pixels(1280, 720)
+    height = bottom - top
+    assert hidden[top : top + height // 4, left:right].all()  # the head
+    assert not hidden[bottom - height // 3 : bottom, left:right].any()  # the legs show
+    left, top, right, bottom = small.to_pixels(1280, 720)
+    assert hidden[top:bottom, left:right].all()  # too small for any face detector: all of them
+    assert hidden.mean() < 0.15  # measured 12 %: heads, the small one and their margins

@@ -4,7 +4,9 @@
 `scene.EmptyScene`: a person who sits still stays hidden for as long as they stay), everything
 that moved within the hold time (motion regions, grown: a walker is hidden before the scene
 model has looked at the frame), and detected faces where a detector is installed; it always
-fills fixed privacy zones. Face detection is never relied on alone at level people: it misses
+fills fixed privacy zones. At level "faces" it hides detected faces and, since detectors miss
+small and turned faces, the heads of whatever differs from the empty room (all of it where too
+small for the detector). Face detection is never relied on alone at level people: it misses
 side-on and distant faces. Pure numpy and Pillow; OpenCV is used for faces only when the
 installed package brings its own Haar cascade.
 
@@ -34,7 +36,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .frames import JPEG_QUALITY, Frame
 from .geometry import Box, Point, polygon_mask
 from .motion import ANALYSIS_HEIGHT
-from .scene import CELL, EmptyScene
+from .scene import CELL, EmptyScene, heads
 from .splice import MCU, SplicedJpeg, encode, interval_blocks, pieces
 
 type RGB = NDArray[np.uint8]
@@ -63,6 +65,10 @@ PEOPLE_FACE_INTERVAL: Final = 0.4
 # Faces are looked for on a copy at most this high; smaller faces than the cascade's minimum
 # (about 20 px) are not found there anyway.
 FACE_ANALYSIS_HEIGHT: Final = 480
+FACE_MIN_PX: Final = 20
+# A standing person is about this many faces tall: one shorter than this many of the smallest
+# faces the detector finds is hidden whole at level faces.
+PERSON_HEADS: Final = 7.5
 MAX_HISTORY: Final = 512
 # Motion regions this recent count as stirring for the scene model: never quiet, never learned.
 SCENE_MOTION_SECONDS: Final = 1.0
@@ -79,7 +85,8 @@ class PrivacyLevel(StrEnum):
 
     # Everything that differs from the empty room or moved lately, faces too where detected.
     PEOPLE = "people"
-    # Only detected faces; falls back to PEOPLE where face detection is not available.
+    # Detected faces, and the heads of whoever differs from the empty room (all of them when
+    # too small for the detector); falls back to PEOPLE where face detection is not available.
     FACES = "faces"
     # Nothing hidden but the fixed zones: for trusted viewers, chosen explicitly.
     NONE = "none"
@@ -134,7 +141,7 @@ class HaarFaceDetector:
         grey = cv2.equalizeHist(grey)
         with self._lock:
             found = self._classifier.detectMultiScale(
-                grey, scaleFactor=1.1, minNeighbors=3, minSize=(20, 20)
+                grey, scaleFactor=1.1, minNeighbors=3, minSize=(FACE_MIN_PX, FACE_MIN_PX)
             )
         small_h, small_w = grey.shape[:2]
         return tuple(
@@ -286,7 +293,8 @@ class PrivacyFilter:
         boxes, whole = self.hidden_boxes(rgb, at)
         block = _block_size(height)
         blocks = _block_mask(boxes, whole, width, height, block)
-        if self.effective_level is not PrivacyLevel.PEOPLE:
+        level = self.effective_level
+        if level is PrivacyLevel.NONE:
             return blocks
         with self._lock:
             recent = tuple(
@@ -299,6 +307,12 @@ class PrivacyFilter:
         # Looked at even when all is hidden: learning goes on, and holds stay fresh.
         if whole:
             return blocks
+        if level is PrivacyLevel.FACES:
+            # The face detector misses small and turned faces: where someone differs from the
+            # empty room, hide their head, or all of them when too small for the detector.
+            smallest = FACE_MIN_PX / min(FACE_ANALYSIS_HEIGHT, height)
+            tall = math.ceil(PERSON_HEADS * smallest * size[0] / CELL)
+            cells = heads(cells, tall)
         return blocks | _cells_to_blocks(cells, size, height, width, block)
 
     def masks(self, rgb: RGB, at: float) -> tuple[Mask, Mask]:

@@ -126,6 +126,48 @@ def grow(cells: Cells, radius: int) -> Cells:
     return out
 
 
+def blobs(cells: Cells) -> list[tuple[int, int, int, int]]:
+    """Return the 8-connected groups of marked cells as (top, left, bottom, right), exclusive."""
+    rows, cols = cells.shape
+    labels = np.where(cells, np.arange(1, rows * cols + 1).reshape(rows, cols), 0)
+    # Each step spreads the largest label one cell: a few dozen steps on a grid this small.
+    while True:
+        spread = labels.copy()
+        spread[1:] = np.maximum(spread[1:], labels[:-1])
+        spread[:-1] = np.maximum(spread[:-1], labels[1:])
+        wide = spread.copy()
+        wide[:, 1:] = np.maximum(wide[:, 1:], spread[:, :-1])
+        wide[:, :-1] = np.maximum(wide[:, :-1], spread[:, 1:])
+        wide[~cells] = 0
+        if np.array_equal(wide, labels):
+            break
+        labels = wide
+    found = []
+    for label in np.unique(labels[labels > 0]):
+        down, across = np.nonzero(labels == label)
+        found.append(
+            (int(down.min()), int(across.min()), int(down.max()) + 1, int(across.max()) + 1)
+        )
+    return found
+
+
+def heads(cells: Cells, tall: int) -> Cells:
+    """Return where faces may be in each blob of cells that differ from the empty room.
+
+    All of a blob shorter than `tall` cells (too small for a face detector) or wider than it is
+    tall (someone lying down, a group, the unknown room at start-up); the top third of others.
+    """
+    out = np.zeros_like(cells)
+    for top, left, bottom, right in blobs(cells):
+        height, width = bottom - top, right - left
+        if height < tall or width > height:
+            out[top:bottom, left:right] |= cells[top:bottom, left:right]
+        else:
+            cut = top + math.ceil(height / 3)
+            out[top:cut, left:right] |= cells[top:cut, left:right]
+    return out
+
+
 def box_sum(values: FloatArray) -> FloatArray:
     """Return each cell's sum over its 3 x 3 neighbourhood of cells (edges count what exists)."""
     rows = values.copy()
@@ -247,11 +289,6 @@ class EmptyScene:
         self._lock = threading.Lock()
         # The full size of the last picture looked at: cells cover it, the last ones its rest.
         self.picture_size: tuple[int, int] = (0, 0)
-
-    @property
-    def known_share(self) -> float:
-        """Return the share of the picture learned as empty room so far."""
-        return float(self._known.mean()) if self._known.size else 0.0
 
     def look(
         self, grey: Callable[[], NDArray[np.uint8]], at: float, moving: tuple[Box, ...] = ()
