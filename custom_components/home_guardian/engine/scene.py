@@ -365,8 +365,17 @@ class EmptyScene:
         quiet = settled & open_
         if not quiet.any():
             return
-        same = ~Comparison(self._short, self._candidate, noise).differs
+        # Under the light of now: a lamp switched during start-up changes no first impression.
+        rows, cols = quiet.shape
+        light = fit_light(
+            cell_mean(self._candidate, rows, cols),
+            cell_mean(self._short, rows, cols),
+            self._has_candidate,
+        )
+        same = ~Comparison(self._short, self._candidate, noise, light).differs
         fresh = quiet & (~self._has_candidate | ~same)
+        # Kept in today's light, so that what is learned matches the rest of the model.
+        self._blend(self._candidate, self._short, quiet & ~fresh, np.float32(1.0))
         if fresh.any():
             # A replaced candidate, one where the room is known, or one where something stirred
             # before it, may be someone who stayed.
