@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 import functools
 import io
+import json
+from pathlib import Path
+import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
@@ -863,3 +867,48 @@ def test_faces_level_hides_heads_and_people_too_small_for_the_detector() -> None
     left, top, right, bottom = small.to_pixels(1280, 720)
     assert hidden[top:bottom, left:right].all()  # too small for any face detector: all of them
     assert hidden.mean() < 0.15  # measured 12 %: heads, the small one and their margins
+
+
+def test_privacy_script_writes_the_filtered_video_frame_for_frame(tmp_path: Path) -> None:
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("FFmpeg is not installed (see tests/apt-packages.txt)")
+    clip, out = tmp_path / "walkers.mp4", tmp_path / "filtered.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(shared_clip("vtest.avi")),
+            "-frames:v",
+            "40",
+            str(clip),
+        ],
+        check=True,
+    )
+    script = Path(__file__).resolve().parents[2] / "scripts" / "privacy"
+    done = subprocess.run(
+        [str(script), str(clip), "--level", "people", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    assert report["frames"] == 40
+    assert report["pixelated_share"] == 1.0  # four seconds: nothing learned yet, all hidden
+    assert report["ms_per_frame"] > 0
+    container = open_stream(StreamAddress(url=str(out)))
+    try:
+        frames = [frame.rgb() for frame in iter_frames(container)]
+    finally:
+        container.close()
+    assert len(frames) == 40
+    assert frames[0].shape == (576, 768, 3)
+    refused = subprocess.run(
+        [str(script), str(tmp_path / "none.mp4"), "--level", "people", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "no such file" in refused.stderr
