@@ -28,6 +28,7 @@ from homeassistant.util.hass_dict import HassKey
 from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER
 from .engine.attempts import Admission, AttemptGate, Refusal, client_key
 from .engine.privacy import FaceDetector, PrivacyFilter, PrivacyLevel, load_face_detector
+from .engine.scene import EmptyScene
 from .engine.shares import (
     MAX_REPORT_REASON,
     PinHasher,
@@ -136,6 +137,9 @@ class CameraBroadcast:
         self.coordinator = coordinator
         self.slots: set[ViewerSlot] = set()
         self._filters: dict[PrivacyLevel, PrivacyFilter] = {}
+        # What the empty room looks like outlives each audience: a new viewer's filter need
+        # not learn it again, hiding the whole picture meanwhile.
+        self._scene = EmptyScene()
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
 
@@ -146,6 +150,7 @@ class CameraBroadcast:
                 level,
                 self.coordinator.privacy_zones,
                 face_detector=async_get_sharing(self.hass).face_detector,
+                scene=self._scene,
             )
         return self._filters[level]
 
