@@ -45,7 +45,7 @@ from custom_components.home_guardian.const import (
 )
 from custom_components.home_guardian.engine.attempts import AttemptGate, Lockout, PinBudget
 from custom_components.home_guardian.engine.frames import JPEG_QUALITY
-from custom_components.home_guardian.engine.privacy import load_face_detector
+from custom_components.home_guardian.engine.privacy import PrivacyLevel, load_face_detector
 from custom_components.home_guardian.engine.shares import (
     WEEKDAYS,
     PinHasher,
@@ -1161,3 +1161,24 @@ async def test_suspended_shares_are_raised_again_after_a_restart(
     )
     assert issue.translation_placeholders["entity_id"] == "camera\\.living\\_room"
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_owner_says_the_room_is_empty_from_its_button(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Until the empty room is learned all is hidden; the camera's button makes it known at once."""
+    button = "button.living_room_room_is_empty"
+    # Pressed while nobody watches, it changes nothing and fails nothing.
+    await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    people = (
+        async_get_sharing(hass).broadcasts[shared_camera.entry_id].filter_for(PrivacyLevel.PEOPLE)
+    )
+    await wait_for(lambda: people.last_hidden_share == 1.0)
+    await asyncio.sleep(1.0)
+    assert people.last_hidden_share == 1.0  # a room not learned yet is hidden whole
+    await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
+    await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
+    stream.close()

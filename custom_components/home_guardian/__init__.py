@@ -30,7 +30,13 @@ from .share_views import async_register_share_views
 from .sharing import SHARING, SharingManager, async_get_sharing
 
 PLATFORMS: dict[str, list[Platform]] = {
-    KIND_CAMERA: [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.SENSOR, Platform.SWITCH],
+    KIND_CAMERA: [
+        Platform.BINARY_SENSOR,
+        Platform.BUTTON,
+        Platform.CAMERA,
+        Platform.SENSOR,
+        Platform.SWITCH,
+    ],
     KIND_GUARDIAN: [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SELECT, Platform.SENSOR],
 }
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)

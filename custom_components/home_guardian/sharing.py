@@ -143,6 +143,10 @@ class CameraBroadcast:
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
 
+    def accept_empty_room(self) -> None:
+        """Take the room as it looks now as empty, as its owner says after moving furniture."""
+        self._scene.accept()
+
     def filter_for(self, level: PrivacyLevel) -> PrivacyFilter:
         """Return the camera's filter for a level, made on first use."""
         if level not in self._filters:
@@ -382,6 +386,15 @@ class SharingManager:
         """End the streams of a camera being unloaded; a reloaded camera starts afresh."""
         if (broadcast := self.broadcasts.pop(entry_id, None)) is not None:
             broadcast.close()
+
+    @callback
+    def accept_empty_room(self, entry_id: str) -> bool:
+        """Tell a camera's privacy filter that its room is empty now; False if nobody watches."""
+        if (broadcast := self.broadcasts.get(entry_id)) is None:
+            # Nothing is learned while nobody watches: the next audience starts from the room.
+            return False
+        broadcast.accept_empty_room()
+        return True
 
     def broadcast(self, coordinator: CameraCoordinator) -> CameraBroadcast:
         """Return a camera's broadcast, made on first use."""

@@ -55,9 +55,10 @@ SHORT_SECONDS: Final = 2.0
 # First impressions where nothing ever stirred nearby are learned after this much quiet. A person
 # perfectly still from before the start for this long is the one case this model cannot protect.
 LEARN_SECONDS: Final = 60.0
-# Anything else is learned only after this much quiet without a change (ten minutes: a seated
-# reader still shifts every minute or two; the owner can say the room changed at once).
-ABSORB_SECONDS: Final = 600.0
+# Anything else is learned only after this much quiet without a change. Long, because a child
+# asleep at nap time or a person who fell may not stir for an hour; a moved chair stays hidden
+# meanwhile unless the owner says the room is empty (the camera's "Room is empty" button).
+ABSORB_SECONDS: Final = 7200.0
 # Flat cells that differ in brightness only, far from any edge that differs, follow the light
 # after this long quiet: a wall lit by a new lamp, never a person's outline.
 RELIGHT_SECONDS: Final = 30.0
