@@ -33,7 +33,6 @@ from custom_components.home_guardian.engine.privacy import (
     load_face_detector,
 )
 from custom_components.home_guardian.engine.scene import (
-    ABSORB_SECONDS,
     LEARN_SECONDS,
     EmptyScene,
 )
@@ -676,7 +675,7 @@ def test_a_person_who_walks_in_and_stays_still_stays_hidden() -> None:
 def test_a_person_who_stops_during_start_up_stays_hidden() -> None:
     empty = room()
     camera = Camera()
-    visible = camera.run(ABSORB_SECONDS / 4, walk_in_and_stay(empty, arrive=15.0))
+    visible = camera.run(150.0, walk_in_and_stay(empty, arrive=15.0))
     assert max(visible[75:]) == 0.0  # from when they stop
     # The rest of the room was learned meanwhile.
     assert camera.hidden[-1] < 0.25
