@@ -284,11 +284,12 @@ class InactivityGuardian(Timeline):
                     level=self._state.level,
                     reason=reason,
                     previous=self._state.alert,
+                    room=self._state.alert_room,
                 )
             ]
         changes = self._raise(Alert.INACTIVITY, reason, at)
         self._state.alert_room = room
-        return changes
+        return [replace(change, room=room) for change in changes]
 
     def _raise(self, alert: Alert, reason: Reason, at: datetime) -> list[AlertChange]:
         """Open `alert` at level 1."""
