@@ -968,6 +968,34 @@ def test_presence_in_a_room_without_other_sources_is_judged_by_the_whole_home() 
     assert guardian.alert_room is None
 
 
+def test_replay_judges_presence_by_its_room(cli: ModuleType) -> None:
+    """A trace gives rooms: busy kitchen, still bathroom: the alert names the bathroom."""
+
+    def state(when: str, source: str, value: str, **first: str) -> dict[str, Any]:
+        """Return a state event, with what a source's first event tells."""
+        return {**event(when, "state", source=source, state=value), **first}
+
+    trace = [
+        json.dumps({"config": {**BASE, "expected_by": [], "presence_limit_minutes": 30}}),
+        json.dumps(state("2024-03-04 08:00", "bath", "off", kind="presence", room="bath")),
+        json.dumps(state("2024-03-04 08:00", "bath_door", "off", kind="change", room="bath")),
+        json.dumps(state("2024-03-04 08:00", "kitchen", "off", room="kitchen")),
+        json.dumps(state("2024-03-04 10:00", "bath", "on")),
+        *(
+            json.dumps(state(f"2024-03-04 10:{m:02d}", "kitchen", "on" if m % 10 else "off"))
+            for m in range(5, 60, 5)
+        ),
+        json.dumps(state("2024-03-04 11:00", "bath_door", "on")),
+        json.dumps(event("2024-03-04 11:00", "end")),
+    ]
+    config, parsed = cli.read_trace(trace)
+    out = [json.loads(cli.output_line(c, config)) for c in cli.replay(config, parsed)]
+    assert [(o["t"], o["alert"], o["reason"], o.get("room")) for o in out] == [
+        (at("2024-03-04 10:30").isoformat(), "inactivity", "presence", "bath"),
+        (at("2024-03-04 11:00").isoformat(), "cleared", "activity", None),
+    ]
+
+
 def test_kinds_from_domain_and_device_class() -> None:
     """Motion and presence classes of binary sensors have their kinds; the rest are changes."""
     assert kind_for("binary_sensor", "motion") is Kind.MOTION
@@ -1409,6 +1437,21 @@ END_LINE = json.dumps({"t": "2024-03-05T12:00:00+01:00", "event": "end"})
                 ),
             ],
             "already a motion source",
+        ),
+        (
+            [
+                CONFIG_LINE,
+                json.dumps(event("2024-03-05 10:00", "state", source="a", state="on", room=3)),
+            ],
+            "room must be a name",
+        ),
+        (
+            [
+                CONFIG_LINE,
+                json.dumps(event("2024-03-05 10:00", "state", source="a", state="on", room="x")),
+                json.dumps(event("2024-03-05 10:01", "state", source="a", state="off", room="y")),
+            ],
+            "a is already in 'x'",
         ),
         (
             [CONFIG_LINE, '{"t": "2024-03-05T10:00:00+01:00", "event": "state", "source": "a"}'],
