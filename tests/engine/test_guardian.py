@@ -966,6 +966,36 @@ def test_presence_in_a_room_without_other_sources_is_judged_by_the_whole_home() 
         (at("2024-03-04 10:50"), Reason.PRESENCE)
     ]
     assert guardian.alert_room is None
+    # A room whose own motion sensor is blind is judged by the whole home too.
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    guardian.source_state("bath", "off", start, kind=Kind.PRESENCE, baseline=True, room="bath")
+    guardian.source_state("bath_motion", "off", start, kind=Kind.MOTION, room="bath")
+    guardian.source_state("kitchen", "off", start, kind=Kind.CHANGE, baseline=True, room="kitchen")
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
+    guardian.source_state(
+        "bath_motion", None, at("2024-03-04 10:10"), kind=Kind.MOTION, room="bath"
+    )
+    guardian.source_state("kitchen", "on", at("2024-03-04 10:20"), kind=Kind.CHANGE, room="kitchen")
+    assert guardian.catch_up(at("2024-03-04 10:45")) == []
+    assert [(c.at, c.reason) for c in guardian.catch_up(at("2024-03-04 11:00"))] == [
+        (at("2024-03-04 10:50"), Reason.PRESENCE)
+    ]
+    # Back from blindness, the room's stillness counts from its return, not from before.
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    guardian.source_state("bath", "off", start, kind=Kind.PRESENCE, baseline=True, room="bath")
+    guardian.source_state("bath_motion", "off", start, kind=Kind.MOTION, room="bath")
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
+    guardian.source_state(
+        "bath_motion", None, at("2024-03-04 10:05"), kind=Kind.MOTION, room="bath"
+    )
+    guardian.activity("hall", at("2024-03-04 10:20"))
+    guardian.source_state(
+        "bath_motion", "off", at("2024-03-04 10:40"), kind=Kind.MOTION, room="bath"
+    )
+    assert guardian.catch_up(at("2024-03-04 11:05")) == []
+    assert [(c.at, c.room) for c in guardian.catch_up(at("2024-03-04 11:20"))] == [
+        (at("2024-03-04 11:10"), "bath")
+    ]
 
 
 def test_replay_judges_presence_by_its_room(cli: ModuleType) -> None:

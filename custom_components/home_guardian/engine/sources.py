@@ -127,13 +127,16 @@ class SourceBook:
     ) -> Meaning:
         """Note what `source` (in `room`, if known) shows at `now` and return what that means."""
         before = None if baseline else self._states.get(source)
+        returning = source not in self._states
         self._states[source] = state
         self._kinds[source] = kind
         if room is None:
             self._rooms.pop(source, None)
         else:
             self._rooms[source] = room
-            self._room_since.setdefault(room, now)
+            if returning or room not in self._room_since:
+                # New, or back from blindness: the room's stillness is only known from now.
+                self._room_since[room] = max(now, self._room_since.get(room, now))
         if kind is Kind.PRESENCE:
             # Someone there since this change, or (at start-up) since at least now.
             if state != ON:
@@ -171,11 +174,12 @@ class SourceBook:
         return self._rooms.get(source)
 
     def _watched_rooms(self) -> set[str]:
-        """Return the rooms with a motion or change source, where presence is judged alone."""
+        """Return the rooms that have a seeing motion or change source of their own."""
+        # A room whose own sources are all blind cannot tell stillness from blindness.
         return {
             room
             for source, room in self._rooms.items()
-            if self._kinds.get(source) in {Kind.MOTION, Kind.CHANGE}
+            if source in self._states and self._kinds.get(source) in {Kind.MOTION, Kind.CHANGE}
         }
 
     def present_since(self) -> datetime | None:
