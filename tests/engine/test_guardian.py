@@ -1182,6 +1182,7 @@ def test_state_of_the_hourly_routine_keeps_its_alert() -> None:
         {"sources": {"kitchen": "yes"}},
         {"level": 0},
         {"done": None},
+        {"alert_room": 5},
         {"routine": {"notes": 0}},
         {"routine": {"notes": 0, "day": None, "silences": {"1": 5}, "watched": {}}},
     ],
