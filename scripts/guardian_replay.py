@@ -6,14 +6,16 @@ time order, each with `"t"` (ISO 8601 with offset) and `"event"`: `activity`, `b
 `down` (with `"until"`: Home Assistant not running in between), `acknowledge`, `mode` (with
 `"mode"`: home, away or visitors), and last `end`. A source's first event may give its
 `"kind"` (motion, presence, change or alarm; motion when not given), which says what its
-states mean. As in Home Assistant, a source's first `state` is what the guardian finds when it
-starts watching it, never a change; after `down`, every source's last state is read afresh
-the same way. Between events the clock stops at every time the guardian asks to be checked,
-so alerts print at the exact time they fall due. A `t` earlier than the one before is a clock
-that jumped backwards. Output lines are `{"t": ..., "alert": "inactivity" | "cannot_monitor" |
-"alarm" | "cleared", "level": N, "reason": ...}` with `t` in the configured time zone. Bad
-input (an unknown option, event or field, a time outside 1971-2200, a trace longer than five
-years): a one-line message on stderr and exit status 2.
+states mean, and its first `state` event its `"room"` (as a Home Assistant area: a presence
+source is then judged by the activity of its room's `state` sources alone). As in Home
+Assistant, a source's first `state` is what the guardian finds when it starts watching it,
+never a change; after `down`, every source's last state is read afresh the same way. Between
+events the clock stops at every time the guardian asks to be checked, so alerts print at the
+exact time they fall due. A `t` earlier than the one before is a clock that jumped backwards.
+Output lines are `{"t": ..., "alert": "inactivity" | "cannot_monitor" | "alarm" | "cleared",
+"level": N, "reason": ...}` with `t` in the configured time zone, and `"room"` when a presence
+alert is about one. Bad input (an unknown option, event or field, a time outside 1971-2200, a
+trace longer than five years): a one-line message on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ FIELDS: Final = {
     "activity": {"source", "kind"},
     "blind": {"source", "kind"},
     "seeing": {"source", "kind"},
-    "state": {"source", "kind", "state"},
+    "state": {"source", "kind", "state", "room"},
     "down": {"until"},
     "acknowledge": set(),
     "mode": {"mode"},
@@ -82,6 +84,7 @@ class TraceEvent:
     mode: Mode = Mode.HOME
     state: str = ""
     source_kind: Kind = Kind.MOTION
+    room: str | None = None
 
 
 def _instant(value: Any, where: str) -> datetime:
@@ -103,8 +106,10 @@ def _instant(value: Any, where: str) -> datetime:
     return moment
 
 
-def _event(number: int, record: dict[str, Any], kinds: dict[str, Kind]) -> TraceEvent:
-    """Check one event line; `kinds` holds each source's kind, set by its first event."""
+def _event(
+    number: int, record: dict[str, Any], kinds: dict[str, Kind], rooms: dict[str, str]
+) -> TraceEvent:
+    """Check one event line; `kinds` and `rooms` hold what a source's first events set."""
     where = f"line {number}"
     kind = record.get("event")
     if not isinstance(kind, str) or kind not in EVENTS:
@@ -114,6 +119,7 @@ def _event(number: int, record: dict[str, Any], kinds: dict[str, Kind]) -> Trace
             raise TraceError(f"{where}: unknown field {_short(key)} for a {kind} event")
     at = _instant(record.get("t"), f"{where}: t")
     source, source_kind, state = _source_fields(where, kind, record, kinds)
+    room = _room(where, source, record, rooms)
     until = None
     if kind == "down":
         until = _instant(record.get("until"), f"{where}: until")
@@ -136,7 +142,19 @@ def _event(number: int, record: dict[str, Any], kinds: dict[str, Kind]) -> Trace
         mode=mode,
         state=state,
         source_kind=source_kind,
+        room=room,
     )
+
+
+def _room(where: str, source: str, record: dict[str, Any], rooms: dict[str, str]) -> str | None:
+    """Check the room a source is in, which its first state event may give."""
+    if "room" in record:
+        room = record["room"]
+        if not isinstance(room, str) or not room:
+            raise TraceError(f"{where}: room must be a name, got {_short(room)}")
+        if rooms.setdefault(source, room) != room:
+            raise TraceError(f"{where}: room: {source} is already in {_short(rooms[source])}")
+    return rooms.get(source)
 
 
 def _source_fields(
@@ -200,6 +218,7 @@ def read_trace(lines: Iterable[str]) -> tuple[GuardianConfig, list[TraceEvent]]:
     config: GuardianConfig | None = None
     events: list[TraceEvent] = []
     kinds: dict[str, Kind] = {}
+    rooms: dict[str, str] = {}
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -216,7 +235,7 @@ def read_trace(lines: Iterable[str]) -> tuple[GuardianConfig, list[TraceEvent]]:
             continue
         if events and events[-1].kind == "end":
             raise TraceError(f"line {number}: nothing may follow the end event")
-        events.append(_event(number, record, kinds))
+        events.append(_event(number, record, kinds, rooms))
         _check_span(number, events)
     if config is None:
         raise TraceError('the trace is empty: it must start with {"config": {...}}')
@@ -229,7 +248,7 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
     """Run the events through a guardian, as Home Assistant would, and yield alert changes."""
     guardian = InactivityGuardian(config)
     # What each source last showed, to be read afresh after a restart as Home Assistant does.
-    states: dict[str, tuple[str, Kind]] = {}
+    states: dict[str, tuple[str, Kind, str | None]] = {}
     for event in events:
         yield from guardian.catch_up(event.at)
         match event.kind:
@@ -237,9 +256,9 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
                 yield from guardian.activity(event.source, event.at)
             case "state":
                 yield from guardian.source_state(
-                    event.source, event.state, event.at, kind=event.source_kind
+                    event.source, event.state, event.at, kind=event.source_kind, room=event.room
                 )
-                states[event.source] = (event.state, event.source_kind)
+                states[event.source] = (event.state, event.source_kind, event.room)
             case "blind" | "seeing":
                 yield from guardian.set_seeing(event.source, event.kind == "seeing", event.at)
             case "acknowledge":
@@ -253,9 +272,9 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
                 guardian = InactivityGuardian(config, stored)
                 back = event.until or event.at
                 yield from guardian.resume(back)
-                for source, (state, source_kind) in states.items():
+                for source, (state, source_kind, room) in states.items():
                     yield from guardian.source_state(
-                        source, state, back, kind=source_kind, baseline=True
+                        source, state, back, kind=source_kind, baseline=True, room=room
                     )
             case _:  # "end"
                 yield from guardian.evaluate(event.at)
@@ -263,14 +282,15 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
 
 def output_line(change: AlertChange, config: GuardianConfig) -> str:
     """Return the JSON line printed for one alert change."""
-    return json.dumps(
-        {
-            "t": change.at.astimezone(config.zone).isoformat(),
-            "alert": change.event,
-            "level": change.level,
-            "reason": change.reason.value,
-        }
-    )
+    line: dict[str, Any] = {
+        "t": change.at.astimezone(config.zone).isoformat(),
+        "alert": change.event,
+        "level": change.level,
+        "reason": change.reason.value,
+    }
+    if change.room is not None:
+        line["room"] = change.room
+    return json.dumps(line)
 
 
 def main(argv: list[str]) -> int:

@@ -23,7 +23,12 @@ from homeassistant.const import (
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -281,6 +286,63 @@ async def test_presence_without_activity_warns_when_enabled(
     await advance(hass, freezer, 2)
     assert state_of(hass, INACTIVITY) == STATE_ON
     assert hass.states.get(INACTIVITY).attributes["reason"] == "presence"
+
+
+async def test_presence_in_a_room_is_judged_by_that_room(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Still in the bathroom for half an hour while the kitchen is busy: a presence alert there."""
+    freezer.move_to(MORNING)
+    bathroom = ar.async_get(hass).async_create("Bathroom")
+    kitchen = ar.async_get(hass).async_create("Kitchen")
+    entities = er.async_get(hass)
+    # The presence sensor and the kitchen's motion sensor are placed in areas themselves; the
+    # bathroom door is in its area through its device.
+    for name, area in (("bath_presence", bathroom.id), ("hall_motion", kitchen.id)):
+        entities.async_get_or_create("binary_sensor", "test", name, suggested_object_id=name)
+        entities.async_update_entity(f"binary_sensor.{name}", area_id=area)
+    other = MockConfigEntry(domain="test")
+    other.add_to_hass(hass)
+    devices = dr.async_get(hass)
+    device = devices.async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("test", "d")}
+    )
+    devices.async_update_device(device.id, area_id=bathroom.id)
+    entities.async_get_or_create(
+        "binary_sensor", "test", "bath_door", suggested_object_id="bath_door", device_id=device.id
+    )
+    bath, door = "binary_sensor.bath_presence", "binary_sensor.bath_door"
+    hass.states.async_set(bath, STATE_OFF, PRESENCE_CLASS)
+    hass.states.async_set(door, STATE_OFF, {"device_class": "door"})
+    await set_up(hass, guardian_entry(sources=[HALL, bath, door], presence_limit_minutes=30))
+    hass.states.async_set(bath, STATE_ON, PRESENCE_CLASS)
+    await hass.async_block_till_done()
+    for step in range(6):
+        await advance(hass, freezer, 4.5)
+        hass.states.async_set(HALL, STATE_OFF if step % 2 else STATE_ON, MOTION_CLASS)
+        await hass.async_block_till_done()
+    await advance(hass, freezer, 2)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 2)
+    state = hass.states.get(INACTIVITY)
+    assert state is not None
+    assert state.state == STATE_ON
+    assert state.attributes["reason"] == "presence"
+    assert (state.attributes["room"], state.attributes["area_id"]) == ("Bathroom", bathroom.id)
+    raised = alerts[-1].data
+    assert (raised["reason"], raised["room"], raised["area_id"]) == (
+        "presence",
+        "Bathroom",
+        bathroom.id,
+    )
+    # More motion in the kitchen changes nothing; the bathroom door does.
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(door, STATE_ON, {"device_class": "door"})
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert hass.states.get(INACTIVITY).attributes["room"] is None
 
 
 async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(

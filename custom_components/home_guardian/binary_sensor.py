@@ -105,6 +105,9 @@ GUARDIAN_BINARY_SENSORS: tuple[GuardianBinarySensorDescription, ...] = (
             "since": snapshot.alert_since.isoformat()
             if snapshot.alert_since and snapshot.alert is Alert.INACTIVITY
             else None,
+            # The area of a presence alert in one room: where to look first.
+            "room": snapshot.alert_room_name if snapshot.alert is Alert.INACTIVITY else None,
+            "area_id": snapshot.alert_room if snapshot.alert is Alert.INACTIVITY else None,
         },
     ),
     GuardianBinarySensorDescription(

@@ -20,7 +20,12 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_state_change_event,
@@ -87,6 +92,9 @@ class GuardianSnapshot:
     level: int
     reason: Reason | None
     alert_since: datetime | None
+    # The area a presence alert is about (id and name), if it is about one.
+    alert_room: str | None
+    alert_room_name: str | None
     last_activity: datetime | None
     inactive_for: timedelta
     mode: Mode
@@ -298,7 +306,29 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                 kind,
                 value,
             )
-        return self.guardian.source_state(source, value, now, kind=kind, baseline=baseline)
+        return self.guardian.source_state(
+            source, value, now, kind=kind, baseline=baseline, room=self.source_room(source)
+        )
+
+    def source_room(self, source: str) -> str | None:
+        """Return the area a source is in: the entity's own, else its device's."""
+        entity = er.async_get(self.hass).async_get(source)
+        if entity is None:
+            return None
+        if entity.area_id is not None:
+            return entity.area_id
+        if entity.device_id is not None and (
+            device := dr.async_get(self.hass).async_get(entity.device_id)
+        ):
+            return device.area_id
+        return None
+
+    def _room_name(self, room: str | None) -> str | None:
+        """Return an area's name as the owner gave it, or its id if it is gone."""
+        if room is None:
+            return None
+        area = ar.async_get(self.hass).async_get_area(room)
+        return area.name if area is not None else room
 
     @callback
     def _async_tick(self, now: datetime) -> None:
@@ -354,6 +384,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                     "alert": change.event,
                     "level": change.level,
                     "reason": change.reason.value,
+                    "room": self._room_name(change.room),
+                    "area_id": change.room,
                     "test": False,
                 },
             )
@@ -442,6 +474,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             level=guardian.level,
             reason=guardian.alert_reason,
             alert_since=guardian.alert_since,
+            alert_room=guardian.alert_room,
+            alert_room_name=self._room_name(guardian.alert_room),
             last_activity=guardian.last_activity,
             inactive_for=guardian.inactive_for(now),
             mode=guardian.mode,

@@ -884,6 +884,148 @@ def test_presence_too_long_without_activity_is_a_warning_when_enabled() -> None:
     assert guardian.next_check(at("2024-03-04 11:45")) == at("2024-03-04 11:50")
 
 
+def test_presence_in_a_room_is_judged_by_that_room_alone() -> None:
+    """Present in the bathroom, still there for 30 minutes: kitchen motion does not help."""
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    start = at("2024-03-04 08:00")
+    for source, kind, room in (
+        ("bath", Kind.PRESENCE, "bathroom"),
+        ("bath_motion", Kind.MOTION, "bathroom"),
+        ("bath_door", Kind.CHANGE, "bathroom"),
+        ("kitchen", Kind.MOTION, "kitchen"),
+    ):
+        guardian.source_state(source, "off", start, kind=kind, baseline=True, room=room)
+    guardian.source_state(
+        "bath_door", "on", at("2024-03-04 09:58"), kind=Kind.CHANGE, room="bathroom"
+    )
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom")
+    for minute in range(5, 60, 5):
+        moment = at(f"2024-03-04 10:{minute:02d}")
+        state = "on" if minute % 10 else "off"
+        guardian.source_state("kitchen", state, moment, kind=Kind.MOTION, room="kitchen")
+        assert guardian.alert is (Alert.NONE if minute < 30 else Alert.INACTIVITY)
+    assert guardian.alert_reason is Reason.PRESENCE
+    assert guardian.alert_room == "bathroom"
+    assert guardian.alert_since == at("2024-03-04 10:30")
+    # Saved and restored, the alert still names its room.
+    stored = json.loads(json.dumps(guardian.to_dict()))
+    assert InactivityGuardian(guardian.config, stored).alert_room == "bathroom"
+    # Movement in the bathroom ends it.
+    changes = guardian.source_state(
+        "bath_motion", "on", at("2024-03-04 11:00"), kind=Kind.MOTION, room="bathroom"
+    )
+    assert [(c.alert, c.reason) for c in changes] == [(Alert.NONE, Reason.ACTIVITY)]
+    assert guardian.alert_room is None
+
+
+def test_a_room_alert_ends_when_the_room_empties_and_restarts_when_acknowledged() -> None:
+    """Out of the bathroom and busy in the kitchen clears it; "I'm OK" restarts the room count."""
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    start = at("2024-03-04 08:00")
+    guardian.source_state("bath", "off", start, kind=Kind.PRESENCE, baseline=True, room="bath")
+    guardian.source_state("bath_motion", "off", start, kind=Kind.MOTION, room="bath")
+    guardian.source_state("kitchen", "off", start, kind=Kind.CHANGE, room="kitchen")
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
+    assert [c.at for c in guardian.catch_up(at("2024-03-04 10:40"))] == [at("2024-03-04 10:30")]
+    guardian.acknowledge(at("2024-03-04 10:40"))
+    assert [c.at for c in guardian.catch_up(at("2024-03-04 11:20"))] == [at("2024-03-04 11:10")]
+    guardian.source_state("kitchen", "on", at("2024-03-04 11:20"), kind=Kind.CHANGE, room="kitchen")
+    assert guardian.alert is Alert.INACTIVITY
+    guardian.source_state("bath", "off", at("2024-03-04 11:21"), kind=Kind.PRESENCE, room="bath")
+    guardian.source_state(
+        "kitchen", "off", at("2024-03-04 11:22"), kind=Kind.CHANGE, room="kitchen"
+    )
+    assert guardian.alert is Alert.NONE
+    # A motion sensor in the room stuck on stops counting, so the room's quiet starts there.
+    guardian = new(
+        expected_by=[],
+        escalate_after_minutes=[],
+        presence_limit_minutes=30,
+        motion_stuck_minutes=60,
+    )
+    guardian.source_state("bath", "off", start, kind=Kind.PRESENCE, baseline=True, room="bath")
+    guardian.source_state("bath_motion", "off", start, kind=Kind.MOTION, room="bath")
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
+    guardian.source_state(
+        "bath_motion", "on", at("2024-03-04 10:00"), kind=Kind.MOTION, room="bath"
+    )
+    changes = guardian.catch_up(at("2024-03-04 12:00"))
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-04 11:30"), Reason.PRESENCE)]
+
+
+def test_presence_in_a_room_without_other_sources_is_judged_by_the_whole_home() -> None:
+    """A room with only a presence sensor has nothing of its own to move: activity anywhere."""
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    start = at("2024-03-04 08:00")
+    guardian.source_state("lounge", "off", start, kind=Kind.PRESENCE, baseline=True, room="lounge")
+    guardian.source_state("kitchen", "off", start, kind=Kind.CHANGE, baseline=True, room="kitchen")
+    guardian.source_state("lounge", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="lounge")
+    guardian.source_state("kitchen", "on", at("2024-03-04 10:20"), kind=Kind.CHANGE, room="kitchen")
+    assert guardian.catch_up(at("2024-03-04 10:45")) == []
+    assert [(c.at, c.reason) for c in guardian.catch_up(at("2024-03-04 11:00"))] == [
+        (at("2024-03-04 10:50"), Reason.PRESENCE)
+    ]
+    assert guardian.alert_room is None
+    # A room whose own motion sensor is blind is judged by the whole home too.
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    guardian.source_state("bath", "off", start, kind=Kind.PRESENCE, baseline=True, room="bath")
+    guardian.source_state("bath_motion", "off", start, kind=Kind.MOTION, room="bath")
+    guardian.source_state("kitchen", "off", start, kind=Kind.CHANGE, baseline=True, room="kitchen")
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
+    guardian.source_state(
+        "bath_motion", None, at("2024-03-04 10:10"), kind=Kind.MOTION, room="bath"
+    )
+    guardian.source_state("kitchen", "on", at("2024-03-04 10:20"), kind=Kind.CHANGE, room="kitchen")
+    assert guardian.catch_up(at("2024-03-04 10:45")) == []
+    assert [(c.at, c.reason) for c in guardian.catch_up(at("2024-03-04 11:00"))] == [
+        (at("2024-03-04 10:50"), Reason.PRESENCE)
+    ]
+    # Back from blindness, the room's stillness counts from its return, not from before.
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    guardian.source_state("bath", "off", start, kind=Kind.PRESENCE, baseline=True, room="bath")
+    guardian.source_state("bath_motion", "off", start, kind=Kind.MOTION, room="bath")
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
+    guardian.source_state(
+        "bath_motion", None, at("2024-03-04 10:05"), kind=Kind.MOTION, room="bath"
+    )
+    guardian.activity("hall", at("2024-03-04 10:20"))
+    guardian.source_state(
+        "bath_motion", "off", at("2024-03-04 10:40"), kind=Kind.MOTION, room="bath"
+    )
+    assert guardian.catch_up(at("2024-03-04 11:05")) == []
+    assert [(c.at, c.room) for c in guardian.catch_up(at("2024-03-04 11:20"))] == [
+        (at("2024-03-04 11:10"), "bath")
+    ]
+
+
+def test_replay_judges_presence_by_its_room(cli: ModuleType) -> None:
+    """A trace gives rooms: busy kitchen, still bathroom: the alert names the bathroom."""
+
+    def state(when: str, source: str, value: str, **first: str) -> dict[str, Any]:
+        """Return a state event, with what a source's first event tells."""
+        return {**event(when, "state", source=source, state=value), **first}
+
+    trace = [
+        json.dumps({"config": {**BASE, "expected_by": [], "presence_limit_minutes": 30}}),
+        json.dumps(state("2024-03-04 08:00", "bath", "off", kind="presence", room="bath")),
+        json.dumps(state("2024-03-04 08:00", "bath_door", "off", kind="change", room="bath")),
+        json.dumps(state("2024-03-04 08:00", "kitchen", "off", room="kitchen")),
+        json.dumps(state("2024-03-04 10:00", "bath", "on")),
+        *(
+            json.dumps(state(f"2024-03-04 10:{m:02d}", "kitchen", "on" if m % 10 else "off"))
+            for m in range(5, 60, 5)
+        ),
+        json.dumps(state("2024-03-04 11:00", "bath_door", "on")),
+        json.dumps(event("2024-03-04 11:00", "end")),
+    ]
+    config, parsed = cli.read_trace(trace)
+    out = [json.loads(cli.output_line(c, config)) for c in cli.replay(config, parsed)]
+    assert [(o["t"], o["alert"], o["reason"], o.get("room")) for o in out] == [
+        (at("2024-03-04 10:30").isoformat(), "inactivity", "presence", "bath"),
+        (at("2024-03-04 11:00").isoformat(), "cleared", "activity", None),
+    ]
+
+
 def test_kinds_from_domain_and_device_class() -> None:
     """Motion and presence classes of binary sensors have their kinds; the rest are changes."""
     assert kind_for("binary_sensor", "motion") is Kind.MOTION
@@ -1040,6 +1182,7 @@ def test_state_of_the_hourly_routine_keeps_its_alert() -> None:
         {"sources": {"kitchen": "yes"}},
         {"level": 0},
         {"done": None},
+        {"alert_room": 5},
         {"routine": {"notes": 0}},
         {"routine": {"notes": 0, "day": None, "silences": {"1": 5}, "watched": {}}},
     ],
@@ -1325,6 +1468,21 @@ END_LINE = json.dumps({"t": "2024-03-05T12:00:00+01:00", "event": "end"})
                 ),
             ],
             "already a motion source",
+        ),
+        (
+            [
+                CONFIG_LINE,
+                json.dumps(event("2024-03-05 10:00", "state", source="a", state="on", room=3)),
+            ],
+            "room must be a name",
+        ),
+        (
+            [
+                CONFIG_LINE,
+                json.dumps(event("2024-03-05 10:00", "state", source="a", state="on", room="x")),
+                json.dumps(event("2024-03-05 10:01", "state", source="a", state="off", room="y")),
+            ],
+            "a is already in 'x'",
         ),
         (
             [CONFIG_LINE, '{"t": "2024-03-05T10:00:00+01:00", "event": "state", "source": "a"}'],

@@ -45,7 +45,8 @@ class Reason(StrEnum):
 class AlertChange:
     """One change of the guardian's alert: raised, escalated or cleared (alert NONE, level 0).
 
-    `previous` is the alert before the change, so a clearing says what ended.
+    `previous` is the alert before the change, so a clearing says what ended; `room` is the
+    room (area) a presence alert is about, if it is about one.
     """
 
     at: datetime
@@ -53,6 +54,7 @@ class AlertChange:
     level: int
     reason: Reason
     previous: Alert = Alert.NONE
+    room: str | None = None
 
     @property
     def event(self) -> str:

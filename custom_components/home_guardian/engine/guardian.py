@@ -107,6 +107,11 @@ class InactivityGuardian(Timeline):
         return self._state.alert_reason
 
     @property
+    def alert_room(self) -> str | None:
+        """Return the room a presence alert is about, if it is about one."""
+        return self._state.alert_room
+
+    @property
     def alert_since(self) -> datetime | None:
         """Return when the open alert was raised."""
         return self._state.alert_since
@@ -163,8 +168,9 @@ class InactivityGuardian(Timeline):
         *,
         kind: Kind = Kind.MOTION,
         baseline: bool = False,
+        room: str | None = None,
     ) -> list[AlertChange]:
-        """Record the state `source` shows now (None: unavailable or unknown, so blind).
+        """Record the state `source` (in `room`, if known) shows now (None: blind).
 
         `baseline` marks a state read at start-up rather than a change seen while running:
         it is where the next change starts from, never activity by itself (see `sources.py`).
@@ -173,7 +179,7 @@ class InactivityGuardian(Timeline):
         changes = self._advance(now, inclusive=False)
         if state is None:
             return changes + self.set_seeing(source, False, now)
-        match self._book.report(source, state, kind, now, baseline=baseline):
+        match self._book.report(source, state, kind, now, baseline=baseline, room=room):
             case Meaning.MOTION_STARTS | Meaning.ACTIVITY:
                 self.activity_seen += 1
                 changes += self._activity(source, now)
@@ -206,7 +212,12 @@ class InactivityGuardian(Timeline):
         self._state.last_activity = now
         self._restart_quiet(now)
         changes: list[AlertChange] = []
-        if self._state.alert is Alert.INACTIVITY:
+        room = self._state.alert_room
+        # Someone still present in the room an alert is about is not helped by a kettle
+        # elsewhere: only activity in that room, or the room empty again, clears it.
+        if self._state.alert is Alert.INACTIVITY and (
+            room is None or self._book.room(source) == room or not self._book.present_in(room)
+        ):
             changes += self._clear(Reason.ACTIVITY, now)
         return changes + self._sight_changed(now)
 
@@ -235,6 +246,7 @@ class InactivityGuardian(Timeline):
         now = aware(now)
         changes = self._advance(now, inclusive=False)
         self._restart_quiet(now)
+        self._book.restart_rooms(now)
         if not self.can_see and self._state.alert is not Alert.NONE:
             # "Handled" while blind covers the blindness too, until a source sees again.
             self._state.blind_acknowledged = True
@@ -252,12 +264,13 @@ class InactivityGuardian(Timeline):
                 self._state.blind_acknowledged = False
             self._state.mode = mode
             self._restart_quiet(now)
+            self._book.restart_rooms(now)
             # A call for help stays open whoever is thought to be home.
             if mode is Mode.AWAY and self._state.alert is not Alert.ALARM:
                 changes += self._clear(Reason.AWAY, now)
         return changes + self._advance(now, inclusive=True)
 
-    def _fire(self, reason: Reason, at: datetime) -> list[AlertChange]:
+    def _fire(self, reason: Reason, at: datetime, *, room: str | None = None) -> list[AlertChange]:
         """Apply a rule that fell due; the change is stamped `at`, when it could be noticed."""
         if reason is Reason.BLIND:
             return self._raise(Alert.CANNOT_MONITOR, reason, at)
@@ -271,9 +284,12 @@ class InactivityGuardian(Timeline):
                     level=self._state.level,
                     reason=reason,
                     previous=self._state.alert,
+                    room=self._state.alert_room,
                 )
             ]
-        return self._raise(Alert.INACTIVITY, reason, at)
+        changes = self._raise(Alert.INACTIVITY, reason, at)
+        self._state.alert_room = room
+        return [replace(change, room=room) for change in changes]
 
     def _raise(self, alert: Alert, reason: Reason, at: datetime) -> list[AlertChange]:
         """Open `alert` at level 1."""
@@ -282,6 +298,7 @@ class InactivityGuardian(Timeline):
         self._state.level = 1
         self._state.alert_reason = reason
         self._state.alert_since = at
+        self._state.alert_room = None
         # Escalation delays count from when somebody could be told (`at`), not from when the
         # rule fell due while Home Assistant was down: the time up to `at` is accrued next.
         self._state.alert_age = (self._state.clock or at) - at
@@ -296,6 +313,7 @@ class InactivityGuardian(Timeline):
         self._state.level = 0
         self._state.alert_reason = reason
         self._state.alert_since = None
+        self._state.alert_room = None
         self._state.alert_age = NONE
         return [AlertChange(at=at, alert=Alert.NONE, level=0, reason=reason, previous=previous)]
 

@@ -11,7 +11,9 @@ the counter grows while nothing happens, and the reason an alert gives when it f
   has happened since (`expected_by`; home mode only);
 - the learned routine's allowance for the silence in progress (`routine`, see `routine.py`);
 - with `presence_limit_minutes` set, someone present (a presence source on) with no activity
-  anywhere may last that long (`presence`): a person on the bathroom floor is still "present";
+  may last that long (`presence`): a person on the bathroom floor is still "present". In a room
+  with motion or change sources of its own, only their activity counts (and the alert names
+  the room); elsewhere activity anywhere does (see `sources.py`);
 - blindness may last `blind_grace_minutes` before "cannot monitor" (`blind`);
 - an open inactivity alert or alarm rises a level at each `escalate_after_minutes` (`escalated`).
 
@@ -22,22 +24,33 @@ the quiet rules; an open "cannot monitor" does not, so a silence goes on being j
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from .alerts import Alert, Mode, Reason
 from .config import GuardianConfig
 from .schedule import DailySchedule, quarter_of_week
-from .state import GuardianState
+from .sources import RoomPresence
+from .state import NONE, GuardianState
 
 
 class Rule(NamedTuple):
-    """One rule in force: a counter, the limit it may reach, whether it grows, the reason."""
+    """One rule in force: a counter, its limit, whether it grows, the reason, and the room."""
 
     counter: timedelta
     limit: timedelta
     grows: bool
     reason: Reason
+    room: str | None = None
+
+
+class Due(NamedTuple):
+    """A rule that falls due: when, why, and in which room (presence in a room only)."""
+
+    at: datetime
+    reason: Reason
+    room: str | None = None
 
 
 def silence(
@@ -88,6 +101,32 @@ def routine_allowance(
     return max(allowance, timedelta(minutes=config.learned_min_minutes))
 
 
+def presence_rules(
+    state: GuardianState,
+    config: GuardianConfig,
+    start: datetime,
+    *,
+    factor: float,
+    seeing: bool,
+    moving: bool,
+    present_since: datetime | None,
+    rooms: Sequence[RoomPresence],
+) -> list[Rule]:
+    """Return the presence rules: one for the home at large, one for each watched room."""
+    if not config.presence_limit_minutes:
+        return []
+    limit = timedelta(minutes=config.presence_limit_minutes * factor)
+    found: list[Rule] = []
+    if present_since is not None:
+        present = min(state.quiet, max(start - present_since, NONE))
+        found.append(Rule(present, limit, seeing and not moving, Reason.PRESENCE))
+    for room, since, room_moving in rooms:
+        # Quiet in the room, whatever happens elsewhere in the home.
+        still = NONE if room_moving else max(start - since, NONE)
+        found.append(Rule(still, limit, seeing and not room_moving, Reason.PRESENCE, room))
+    return found
+
+
 def rules_in_force(
     state: GuardianState,
     config: GuardianConfig,
@@ -97,6 +136,7 @@ def rules_in_force(
     seeing: bool,
     moving: bool,
     present_since: datetime | None = None,
+    rooms: Sequence[RoomPresence] = (),
 ) -> list[Rule]:
     """Return each rule in force at `start`, the fixed rules before the routine."""
     if state.mode is Mode.AWAY and state.alert is not Alert.ALARM:
@@ -119,10 +159,16 @@ def rules_in_force(
             rules.append(Rule(state.day_quiet, budget, quiet_grows, Reason.EXPECTED_BY))
         if (allowance := routine_allowance(state, config, schedule, start)) is not None:
             rules.append(Rule(quiet, allowance, quiet_grows, Reason.ROUTINE))
-        if config.presence_limit_minutes and present_since is not None:
-            present = min(state.quiet, max(start - present_since, timedelta(0)))
-            limit = timedelta(minutes=config.presence_limit_minutes * factor)
-            rules.append(Rule(present, limit, quiet_grows, Reason.PRESENCE))
+        rules += presence_rules(
+            state,
+            config,
+            start,
+            factor=factor,
+            seeing=seeing,
+            moving=moving,
+            present_since=present_since,
+            rooms=rooms,
+        )
     if state.alert is Alert.NONE and not seeing and not state.blind_acknowledged:
         grace = timedelta(minutes=config.blind_grace_minutes)
         rules.append(Rule(state.blind, grace, True, Reason.BLIND))
@@ -133,10 +179,10 @@ def rules_in_force(
     return rules
 
 
-def first_due(rules: list[Rule], start: datetime, end: datetime) -> tuple[datetime, Reason] | None:
+def first_due(rules: list[Rule], start: datetime, end: datetime) -> Due | None:
     """Return the first rule to fire between `start` and `end` (nothing changes in between)."""
-    first: tuple[datetime, Reason] | None = None
-    for counter, limit, grows, reason in rules:
+    first: Due | None = None
+    for counter, limit, grows, reason, room in rules:
         if counter >= limit:
             due = start
         elif grows:
@@ -145,5 +191,5 @@ def first_due(rules: list[Rule], start: datetime, end: datetime) -> tuple[dateti
             continue
         # Ties go to the rule listed first: the fixed rules before the routine.
         if due <= end and (first is None or due < first[0]):
-            first = (due, reason)
+            first = Due(due, reason, room)
     return first

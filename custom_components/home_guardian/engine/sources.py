@@ -13,6 +13,11 @@ The kinds, in plain words:
 - **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
   once; it is not activity.
 
+A source may have a room (its Home Assistant area). A presence source is judged against the
+activity of the motion and change sources of its own room, when that room has any: someone in
+the bathroom is not kept safe by a kettle in the kitchen. Without a room, or in a room with
+nothing else to watch, it is judged against activity anywhere in the home.
+
 Only a change observed while running means anything: the state a source has when the guardian
 starts (at start-up, after a restart, a reload or an options change) or when it comes back
 from unavailable is where the next change starts from, never activity or an alarm by itself.
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 ON: Final = "on"
 OFF: Final = "off"
@@ -77,6 +82,14 @@ def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
             return Meaning.NOTHING if after == OFF else Meaning.ALARM
 
 
+class RoomPresence(NamedTuple):
+    """Someone present in a room: since when nothing there moved, and whether it moves now."""
+
+    room: str
+    since: datetime
+    moving: bool
+
+
 class SourceBook:
     """What each source last showed while running, and which motion sources count as moving.
 
@@ -92,6 +105,10 @@ class SourceBook:
         self._moving_since: dict[str, datetime] = {}
         self._present_since: dict[str, datetime] = {}
         self._stuck: set[str] = set()
+        self._kinds: dict[str, Kind] = {}
+        self._rooms: dict[str, str] = {}
+        # When each room's quiet began: its last activity, or the restart of every count.
+        self._room_since: dict[str, datetime] = {}
 
     @property
     def stuck(self) -> frozenset[str]:
@@ -99,11 +116,27 @@ class SourceBook:
         return frozenset(self._stuck)
 
     def report(
-        self, source: str, state: str, kind: Kind, now: datetime, *, baseline: bool
+        self,
+        source: str,
+        state: str,
+        kind: Kind,
+        now: datetime,
+        *,
+        baseline: bool,
+        room: str | None = None,
     ) -> Meaning:
-        """Note what `source` shows at `now` and return what that means."""
+        """Note what `source` (in `room`, if known) shows at `now` and return what that means."""
         before = None if baseline else self._states.get(source)
+        returning = source not in self._states
         self._states[source] = state
+        self._kinds[source] = kind
+        if room is None:
+            self._rooms.pop(source, None)
+        else:
+            self._rooms[source] = room
+            if returning or room not in self._room_since:
+                # New, or back from blindness: the room's stillness is only known from now.
+                self._room_since[room] = max(now, self._room_since.get(room, now))
         if kind is Kind.PRESENCE:
             # Someone there since this change, or (at start-up) since at least now.
             if state != ON:
@@ -117,6 +150,8 @@ class SourceBook:
         if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
             self._stuck.discard(source)
             self._moving_since.pop(source, None)
+            if room is not None:
+                self._room_since[room] = now
         if found is Meaning.MOTION_STARTS:
             self._moving_since[source] = now
         return found
@@ -131,10 +166,59 @@ class SourceBook:
         """Forget a source entirely."""
         self.lost(source)
         self._stuck.discard(source)
+        self._kinds.pop(source, None)
+        self._rooms.pop(source, None)
+
+    def room(self, source: str) -> str | None:
+        """Return the room `source` is in, if known."""
+        return self._rooms.get(source)
+
+    def _watched_rooms(self) -> set[str]:
+        """Return the rooms that have a seeing motion or change source of their own."""
+        # A room whose own sources are all blind cannot tell stillness from blindness.
+        return {
+            room
+            for source, room in self._rooms.items()
+            if source in self._states and self._kinds.get(source) in {Kind.MOTION, Kind.CHANGE}
+        }
 
     def present_since(self) -> datetime | None:
-        """Return since when someone has been present without a break, if anyone is."""
-        return min(self._present_since.values(), default=None)
+        """Return since when someone has been present outside a watched room, if anyone is."""
+        watched = self._watched_rooms()
+        return min(
+            (
+                since
+                for source, since in self._present_since.items()
+                if self._rooms.get(source) not in watched
+            ),
+            default=None,
+        )
+
+    def present_in(self, room: str) -> bool:
+        """Tell whether a presence source in `room` says someone is there."""
+        return any(self._rooms.get(source) == room for source in self._present_since)
+
+    def rooms_present(self, at: datetime) -> list[RoomPresence]:
+        """Return each watched room where someone is present, and since when it is quiet."""
+        watched = self._watched_rooms()
+        found: dict[str, datetime] = {}
+        for source, since in self._present_since.items():
+            if (room := self._rooms.get(source)) in watched and room is not None:
+                found[room] = min(since, found.get(room, since))
+        moving = {
+            self._rooms.get(source)
+            for source, start in self._moving_since.items()
+            if start + self._stuck_after > at
+        }
+        return [
+            RoomPresence(room, max(since, self._room_since.get(room, since)), room in moving)
+            for room, since in sorted(found.items())
+        ]
+
+    def restart_rooms(self, now: datetime) -> None:
+        """Start every room's quiet afresh from `now` (acknowledged, or a change of mode)."""
+        for room in self._room_since:
+            self._room_since[room] = now
 
     def stops_counting(self) -> list[datetime]:
         """Return when each moving source stops counting, if it stays on."""
@@ -150,3 +234,7 @@ class SourceBook:
             if start + self._stuck_after <= boundary:
                 del self._moving_since[source]
                 self._stuck.add(source)
+                if (room := self._rooms.get(source)) is not None:
+                    # Moving until it stopped counting: the room's quiet starts there.
+                    ended = start + self._stuck_after
+                    self._room_since[room] = max(ended, self._room_since.get(room, ended))

@@ -66,6 +66,8 @@ class GuardianState:
     alert_reason: Reason | None = None
     alert_since: datetime | None = None
     alert_age: timedelta = NONE
+    # The room (area) a presence alert is about, if it is about one.
+    alert_room: str | None = None
     # Seeing time with nobody moving in the quarter-hour in progress, and whether it counts.
     quarter_seeing: timedelta = NONE
     quarter_valid: bool = False
@@ -94,6 +96,7 @@ def dump(state: GuardianState) -> dict[str, Any]:
         "alert_reason": state.alert_reason.value if state.alert_reason else None,
         "alert_since": _moment(state.alert_since),
         "alert_seconds": _seconds(state.alert_age),
+        "alert_room": state.alert_room,
         "quarter": {
             "seeing_seconds": _seconds(state.quarter_seeing),
             "valid": state.quarter_valid,
@@ -131,6 +134,8 @@ def load(data: Mapping[str, Any]) -> GuardianState:
             quarter_seeing=_stored_seconds(quarter["seeing_seconds"]),
             quarter_valid=bool(quarter["valid"]),
         )
+        # Absent from state written before alerts named a room.
+        state.alert_room = _stored_room(data.get("alert_room"))
         if version == STATE_VERSION:
             state.silence_valid = bool(data["silence_valid"])
             state.routine = LearnedRoutine.from_dict(data["routine"])
@@ -156,6 +161,7 @@ def salvage(data: Any) -> GuardianState:
         if alert is not Alert.NONE and level >= 1 and since is not None:
             state.alert, state.level, state.alert_since = alert, level, since
             state.alert_reason = Reason(data["alert_reason"])
+            state.alert_room = _stored_room(data.get("alert_room"))
     with suppress(*_READABLE):
         state.last_activity = _stored_moment(data["last_activity"])
     with suppress(*_READABLE):
@@ -183,6 +189,13 @@ def _stored_sources(value: Any) -> dict[str, bool]:
     if not all(isinstance(k, str) and isinstance(v, bool) for k, v in value.items()):
         raise TypeError("sources")
     return dict(value)
+
+
+def _stored_room(value: Any) -> str | None:
+    """Read the room an alert is about."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError("room")
+    return value
 
 
 def _stored_moment(value: Any) -> datetime | None:

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from .alerts import Alert, AlertChange, Mode, Reason
 from .config import GuardianConfig
-from .limits import first_due, rules_in_force, silence
+from .limits import Due, first_due, rules_in_force, silence
 from .schedule import (
     QUARTER_HOUR,
     DailySchedule,
@@ -140,7 +140,7 @@ class Timeline(ABC):
             if due is not None and (due[0] < now or inclusive):
                 self._accrue(self._state.clock, due[0])
                 self._state.clock = due[0]
-                changes += self._fire(due[1], now)
+                changes += self._fire(due.reason, now, room=due.room)
                 continue
             if self._state.clock == now:
                 return changes
@@ -226,7 +226,7 @@ class Timeline(ABC):
 
     # Rules.
 
-    def _first_due(self, start: datetime, end: datetime) -> tuple[datetime, Reason] | None:
+    def _first_due(self, start: datetime, end: datetime) -> Due | None:
         """Return the first rule to fire between `start` and `end` (nothing changes in between)."""
         rules = rules_in_force(
             self._state,
@@ -236,6 +236,7 @@ class Timeline(ABC):
             seeing=self.can_see,
             moving=self._book.moving(start),
             present_since=self._book.present_since(),
+            rooms=self._book.rooms_present(start),
         )
         return first_due(rules, start, end)
 
@@ -246,5 +247,5 @@ class Timeline(ABC):
         self._state.quiet = self._state.day_quiet = NONE
 
     @abstractmethod
-    def _fire(self, reason: Reason, at: datetime) -> list[AlertChange]:
+    def _fire(self, reason: Reason, at: datetime, *, room: str | None = None) -> list[AlertChange]:
         """Apply a rule that fell due; the change is stamped `at`, when it could be noticed."""
