@@ -139,7 +139,7 @@ def iter_frames(
     keeps_jpeg = context.name == "mjpeg"
     # The size found while probing refuses a huge stream before its first picture is decoded.
     _check_size(context.width or 0, context.height or 0)
-    decoder = _own_decoder(context)
+    decoder = _decoder(context)
     sequence = first_sequence
     bad_packets = 0
     last_packet = time.monotonic()
@@ -181,14 +181,24 @@ def iter_frames(
         raise error from None
 
 
-def _own_decoder(context: VideoCodecContext) -> VideoCodecContext:
-    """Return a decoder for a stream's codec that nothing else refers to.
+def _decoder(context: VideoCodecContext) -> VideoCodecContext:
+    """Return the decoder to use for a stream, one that goes when its connection ends.
 
     Every PyAV version keeps a stream in a reference cycle (with its container before 14, with
-    its index after), so the stream's own decoder, its threads and its frame pool outlive the
-    connection until a full garbage collection, which a busy Home Assistant may not run for
-    hours. A decoder of our own goes the moment the connection's reader lets go of it.
+    its index after), so the stream's own decoder, its threads and its frame pool would outlive
+    the connection until a full garbage collection, which a busy Home Assistant may not run for
+    hours. Before 14, `close_container` closes the stream's decoder at the end; later versions
+    cannot close one, so a decoder of our own, which nothing else refers to, is used instead.
     """
+    if hasattr(context, "close"):
+        # Frame threads add latency; slice threads use both cores without holding frames back.
+        context.thread_type = "SLICE"
+        return context
+    return _own_decoder(context)
+
+
+def _own_decoder(context: VideoCodecContext) -> VideoCodecContext:
+    """Return a decoder for a stream's codec that nothing else refers to."""
     decoder = av.CodecContext.create(context.codec.name, "r")
     if not isinstance(decoder, VideoCodecContext):
         raise StreamError(Problem.NOT_VIDEO, context.codec.name)
