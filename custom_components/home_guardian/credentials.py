@@ -7,7 +7,8 @@ both leak before a camera's password does.
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, Final
 
 from cryptography.fernet import Fernet, InvalidToken
 from homeassistant.core import HomeAssistant
@@ -28,6 +29,15 @@ class UnsealError(Exception):
 
 class KeyUnavailableError(UnsealError):
     """The key file exists but cannot be read; it is left as it is rather than replaced."""
+
+
+# Newer Home Assistant versions refuse a newer file before the migration hook that reads it here;
+# this lets it through there (older ones, without the parameter, always call the hook).
+_READ_ANY: Final[dict[str, Any]] = (
+    {"max_readable_version": 1 << 30}
+    if "max_readable_version" in inspect.signature(Store.__init__).parameters
+    else {}
+)
 
 
 class _NewerStoreError(Exception):
@@ -65,7 +75,9 @@ async def async_get_cipher(hass: HomeAssistant) -> Fernet:
     """
     if (cipher := hass.data.get(_CIPHER)) is not None:
         return cipher
-    store = _KeyStore(hass, KEY_STORE_VERSION, f"{DOMAIN}.key", private=True, atomic_writes=True)
+    store = _KeyStore(
+        hass, KEY_STORE_VERSION, f"{DOMAIN}.key", private=True, atomic_writes=True, **_READ_ANY
+    )
     data: object
     try:
         data = await store.async_load()

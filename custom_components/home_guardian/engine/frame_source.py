@@ -12,6 +12,7 @@ from typing import Final
 
 import av
 import av.error
+from av.video.codeccontext import VideoCodecContext
 
 from .frames import Frame
 from .reconnect import MAX_BACKOFF, ReconnectPolicy
@@ -113,12 +114,10 @@ def open_stream(
 
 
 def close_container(container: av.container.InputContainer) -> None:
-    """Close a container and free its decoders, their threads and buffers now.
+    """Close a container, and any decoder of its streams that was opened, now.
 
-    PyAV before 14 keeps a container and its streams in a reference cycle, so their decoders
-    (each with its own threads and frame pool) outlive the connection until a full garbage
-    collection, which a busy Home Assistant may not run for hours. Closing each decoder here
-    frees them at once; newer PyAV, which has no such method, drops the streams on close.
+    Frames are decoded by a decoder of our own (`_own_decoder`); this closes the streams' own
+    ones too where PyAV allows it (before 14), should anything have opened them.
     """
     for stream in container.streams:
         context = getattr(stream, "codec_context", None)
@@ -143,12 +142,11 @@ def iter_frames(
 ) -> Generator[Frame]:
     """Decode a container's video into frames until it ends, skipping corrupt packets."""
     stream = container.streams.video[0]
-    # Frame threads add latency; slice threads use both cores without holding frames back.
-    stream.thread_type = "SLICE"
     context = stream.codec_context
     keeps_jpeg = context.name == "mjpeg"
     # The size found while probing refuses a huge stream before its first picture is decoded.
     _check_size(context.width or 0, context.height or 0)
+    decoder = _decoder(context)
     sequence = first_sequence
     bad_packets = 0
     last_packet = time.monotonic()
@@ -162,7 +160,7 @@ def iter_frames(
                     Problem.TOO_LARGE, f"a picture of {packet.size} bytes, over {MAX_PICTURE_BYTES}"
                 )
             try:
-                decoded = stream.decode(packet)
+                decoded = decoder.decode(packet)
             except av.error.FFmpegError:
                 # A truncated or corrupt packet costs one picture, not the connection.
                 bad_packets += 1
@@ -188,6 +186,36 @@ def iter_frames(
             # Cut off mid-picture after sending pictures: a lost connection, not a wrong address.
             raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
         raise error from None
+
+
+def _decoder(context: VideoCodecContext) -> VideoCodecContext:
+    """Return the decoder to use for a stream, one that goes when its connection ends.
+
+    Every PyAV version keeps a stream in a reference cycle (with its container before 14, with
+    its index after), so the stream's own decoder, its threads and its frame pool would outlive
+    the connection until a full garbage collection, which a busy Home Assistant may not run for
+    hours. Before 14, `close_container` closes the stream's decoder at the end; later versions
+    cannot close one, so a decoder of our own, which nothing else refers to, is used instead.
+    """
+    if hasattr(context, "close"):
+        # Frame threads add latency; slice threads use both cores without holding frames back.
+        context.thread_type = "SLICE"
+        return context
+    return _own_decoder(context)
+
+
+def _own_decoder(context: VideoCodecContext) -> VideoCodecContext:
+    """Return a decoder for a stream's codec that nothing else refers to."""
+    decoder = av.CodecContext.create(context.codec.name, "r")
+    if not isinstance(decoder, VideoCodecContext):
+        raise StreamError(Problem.NOT_VIDEO, context.codec.name)
+    if context.extradata:
+        decoder.extradata = context.extradata  # parameter sets, as H.264 and H.265 need
+    if context.width and context.height:
+        decoder.width, decoder.height = context.width, context.height
+    # Frame threads add latency; slice threads use both cores without holding frames back.
+    decoder.thread_type = "SLICE"
+    return decoder
 
 
 def _check_size(width: int, height: int) -> None:
