@@ -272,6 +272,8 @@ async def test_shared_picture_camera_hides_privacy_zones(
     await hass.services.async_call(
         "switch", "turn_on", {"entity_id": "switch.porch_sharing_allowed"}, blocking=True
     )
+    # Links go out over HTTPS only: a home with an external address, like a real one.
+    await hass.config.async_update(external_url="https://home.example.org")
     share = await hass.services.async_call(
         DOMAIN,
         "create_share",
@@ -281,7 +283,12 @@ async def test_shared_picture_camera_hides_privacy_zones(
     )
     client = await hass_client_no_auth()
     token = str(share["url"]).split("#", 1)[1]
-    opened = await client.post(f"{BASE}/session", json={"token": token, "pin": share["pin"]})
+    url = client.make_url("/")
+    # As the viewer's own page sends it: same-origin JSON.
+    origin = {"Origin": f"{url.scheme}://{url.host}:{url.port}", "Sec-Fetch-Site": "same-origin"}
+    opened = await client.post(
+        f"{BASE}/session", json={"token": token, "pin": share["pin"]}, headers=origin
+    )
     assert opened.status == HTTPStatus.OK
     stream = await client.get(f"{BASE}/stream")
     async with asyncio.timeout(20):

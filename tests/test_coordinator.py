@@ -125,7 +125,9 @@ async def test_camera_dropping_every_session_does_not_flicker(
     camera.start()
     try:
         entry = await set_up_entry(hass, camera_entry(camera.url))
-        await wait_for(lambda: state_of(hass, MOTION) in {"on", "off"}, limit=10)
+        # Motion settles over a second and a half of one session; sessions of 4 s, nearly
+        # half of them spent connecting, may take a few tries (a minute's leaves plenty).
+        await wait_for(lambda: state_of(hass, MOTION) in {"on", "off"}, limit=40)
         changes: list[tuple[str, str]] = []
 
         @callback

@@ -298,6 +298,24 @@ def test_restarts_after_a_gap_or_a_new_size() -> None:
     assert detector.process(grey, 100.4).rejected == "warmup"
 
 
+def test_a_snapshot_camera_settles_at_its_own_pace() -> None:
+    """Pictures every two seconds or so are a steady pace, not a reconnect at every picture."""
+    detector = MotionDetector(MotionSettings())
+    rng = np.random.default_rng(3)
+    base = rng.integers(40, 200, (144, 192)).astype(np.float32)
+    at = 0.0
+    results = []
+    for _ in range(14):
+        noisy = np.clip(base + rng.normal(0.0, 2.0, base.shape), 0, 255).astype(np.uint8)
+        results.append(detector.process(noisy, at))
+        at += float(rng.uniform(2.0, 2.4))
+    assert detector.settled
+    assert results[-1].rejected is None
+    assert not any(result.motion for result in results)
+    # A real outage of that camera still starts the settling again.
+    assert detector.process(base.astype(np.uint8), at + 20.0).rejected == "warmup"
+
+
 def test_flat_and_tiny_scenes() -> None:
     """A featureless wall and a picture with almost nothing to fit still behave."""
     _, states = run(iter([(i / FPS, np.full((144, 192), 40 + i % 2, np.uint8)) for i in range(10)]))

@@ -71,6 +71,7 @@ WARMUP_SECONDS: Final = 1.5
 REWARM_FRAMES: Final = 3
 # A gap this long between analysed frames (a reconnect, a paused stream): settle again.
 GAP_SECONDS: Final = 2.0
+GAP_INTERVALS: Final = 3.0
 # A pause this long makes even the learned noise worthless.
 STALE_SECONDS: Final = 30.0
 # More than this share of the picture changed after the light fit is a cut or a moved camera.
@@ -297,6 +298,8 @@ class MotionDetector:
         self._noise_known = False
         self._noise_samples = 1
         self._last_at: float | None = None
+        # The usual time between analysed frames, learned; a gap is judged against it.
+        self._interval: float | None = None
         # A frame's cell means about STIR_SECONDS old, in the background's light.
         self._reference: FloatArray | None = None
         self._reference_at = -math.inf
@@ -356,7 +359,14 @@ class MotionDetector:
             self.reset()
         picture = grey[: layout.rows * CELL, : layout.cols * CELL]
         gap = math.inf if self._last_at is None else at - self._last_at
-        if self._background is None or not 0.0 <= gap <= GAP_SECONDS:
+        # A gap is a reconnect only when long for this source: snapshot cameras send a picture
+        # every few seconds, and judging each of them as after a reconnect would never settle.
+        gap_limit = max(GAP_SECONDS, GAP_INTERVALS * (self._interval or 0.0))
+        if 0.0 < gap <= STALE_SECONDS:
+            self._interval = (
+                gap if self._interval is None else self._interval + 0.2 * (gap - self._interval)
+            )
+        if self._background is None or not 0.0 <= gap <= gap_limit:
             if gap > STALE_SECONDS:
                 self._variance = self._cell_variance = None
             self._warm_up(picture.astype(np.float32), at)
