@@ -743,6 +743,40 @@ class ShareRegistry:
             registry._by_token[share.token_hash] = share.share_id
         return registry
 
+    @classmethod
+    def from_stored(
+        cls, data: Mapping[str, Any], hasher: PinHasher | None = None
+    ) -> tuple[ShareRegistry, list[Any]]:
+        """Rebuild every share that can be read; return them and the records that cannot.
+
+        One damaged record costs only that share. Raise ShareError when the container itself
+        cannot be read (not this format's version, no list of shares).
+        """
+        if not isinstance(data, Mapping) or data.get("version") != STORAGE_VERSION:
+            raise ShareError("invalid_storage", "unknown share storage version")
+        raw_shares = data.get("shares")
+        if not isinstance(raw_shares, list):
+            raise ShareError("invalid_storage", "shares must be a list")
+        registry = cls(hasher)
+        unread: list[Any] = []
+        for raw in raw_shares:
+            try:
+                share = Share.from_dict(raw) if isinstance(raw, Mapping) else None
+            except ShareError:
+                share = None
+            if share is None:
+                unread.append(raw)
+                continue
+            registry._shares[share.share_id] = share
+            registry._by_token[share.token_hash] = share.share_id
+        return registry, unread
+
+    def remove(self, share_id: str) -> None:
+        """Forget a share entirely, as if it had never been made (one that could not be saved)."""
+        with self._lock:
+            if (share := self._shares.pop(share_id, None)) is not None:
+                self._by_token.pop(share.token_hash, None)
+
     def _replace(self, share_id: str, **changes: Any) -> Share:
         """Store a changed copy of a share under the lock."""
         with self._lock:
