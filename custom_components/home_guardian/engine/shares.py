@@ -727,20 +727,11 @@ class ShareRegistry:
     def from_dict(cls, data: Mapping[str, Any], hasher: PinHasher | None = None) -> ShareRegistry:
         """Rebuild a registry from `to_dict` output; raise ShareError when it cannot be read.
 
-        Callers should treat an error as "no shares" (every link stops working), never guess.
+        Every record must be readable; `from_stored` keeps the readable ones of a damaged file.
         """
-        if not isinstance(data, Mapping) or data.get("version") != STORAGE_VERSION:
-            raise ShareError("invalid_storage", "unknown share storage version")
-        raw_shares = data.get("shares")
-        if not isinstance(raw_shares, list):
-            raise ShareError("invalid_storage", "shares must be a list")
-        registry = cls(hasher)
-        for raw in raw_shares:
-            if not isinstance(raw, Mapping):
-                raise ShareError("invalid_storage", "a stored share is not a mapping")
-            share = Share.from_dict(raw)
-            registry._shares[share.share_id] = share
-            registry._by_token[share.token_hash] = share.share_id
+        registry, unread = cls.from_stored(data, hasher)
+        if unread:
+            raise ShareError("invalid_storage", "a stored share is malformed")
         return registry
 
     @classmethod
