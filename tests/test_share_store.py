@@ -184,4 +184,15 @@ async def test_no_link_is_handed_out_for_a_share_that_cannot_be_written(
         [stored] = json.loads(path.read_text())["data"]["shares"]
         assert stored["share_id"] == share["share_id"]
         assert not has_issue(hass, "share_store_not_written")
+
+        # A revoke that cannot be written still ends the share now, and the owner is told.
+        path.unlink()
+        (path / "taken").mkdir(parents=True)
+        with pytest.raises(HomeAssistantError) as revoked:
+            await hass.services.async_call(
+                DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
+            )
+        assert revoked.value.translation_key == "share_change_not_saved"
+        assert sharing.registry.get(share["share_id"]).state is ShareState.REVOKED  # type: ignore[union-attr]
+        assert has_issue(hass, "share_store_not_written")
     await hass.config_entries.async_unload(entry.entry_id)
