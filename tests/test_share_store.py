@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_guardian.const import DOMAIN
 from custom_components.home_guardian.engine.shares import PinHasher, ShareRegistry, ShareState
-from custom_components.home_guardian.sharing import async_get_sharing
+from custom_components.home_guardian.sharing import _ShareStore, async_get_sharing
 from tests.cameras.servers import RtspCamera
 from tests.common import camera_entry, set_up_entry
 
@@ -30,6 +30,7 @@ CAMERA = "camera.living_room"
 SWITCH = "switch.living_room_sharing_allowed"
 # Home Assistant's own writer, before the test harness swaps it for an in-memory one.
 REAL_WRITE = Store._async_write_data
+REAL_LOAD = Store._async_load
 
 
 @pytest.fixture(autouse=True)
@@ -195,4 +196,32 @@ async def test_no_link_is_handed_out_for_a_share_that_cannot_be_written(
         assert revoked.value.translation_key == "share_change_not_saved"
         assert sharing.registry.get(share["share_id"]).state is ShareState.REVOKED  # type: ignore[union-attr]
         assert has_issue(hass, "share_store_not_written")
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_file_that_cannot_be_read_is_left_alone(
+    hass: HomeAssistant, rtsp_camera: RtspCamera, tmp_path: Path
+) -> None:
+    """A share file the system cannot read: cameras load, no share is made, nothing is written."""
+    path = tmp_path / ".storage" / KEY
+    (path / "taken").mkdir(parents=True)
+    mocked_load = Store._async_load
+
+    async def load(store: Store[Any]) -> Any:
+        """Read the share file for real, from the test's folder; other stores stay in memory."""
+        return await (REAL_LOAD if store.key == KEY else mocked_load)(store)
+
+    with (
+        patch.object(Store, "_async_load", load),
+        patch.object(_ShareStore, "path", str(path)),
+    ):
+        entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+        assert entry.state is ConfigEntryState.LOADED
+        assert has_issue(hass, "share_store_unreadable")
+        await allow_sharing(hass)
+        with pytest.raises(HomeAssistantError) as refused:
+            await create_share(hass)
+        assert refused.value.translation_key == "share_not_saved"
+        await hass.async_block_till_done()
+        assert [item.name for item in path.iterdir()] == ["taken"]
     await hass.config_entries.async_unload(entry.entry_id)
