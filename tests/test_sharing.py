@@ -1084,7 +1084,9 @@ async def test_unreadable_store_means_no_shares(
     entry = camera_entry(rtsp_camera.url)
     await set_up_entry(hass, entry)
     assert len(async_get_sharing(hass).registry) == 0
-    assert "stored shares cannot be read" in caplog.text
+    assert "is kept as it is" in caplog.text
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "share_store_unreadable") is not None
+    assert hass_storage["home_guardian.shares"]["data"] == {"version": 99, "shares": []}
     await hass.config_entries.async_unload(entry.entry_id)
 
 

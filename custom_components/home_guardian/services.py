@@ -14,7 +14,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util import dt as dt_util
@@ -37,7 +37,7 @@ from .engine.shares import Share, ShareError
 from .engine.watermark import share_code
 from .guardian import GuardianCoordinator
 from .share_views import PAGE_URL
-from .sharing import async_get_sharing
+from .sharing import ShareStoreError, SharingManager, async_get_sharing
 
 ACKNOWLEDGE_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 CREATE_SHARE_SCHEMA = vol.Schema(
@@ -166,7 +166,12 @@ async def _async_create_share(call: ServiceCall) -> ServiceResponse:
         )
     except ShareError as err:
         raise _invalid(err.translation_key) from None
-    sharing.save()
+    # A link and PIN are handed out only for a share that will still work after a restart.
+    try:
+        await sharing.async_save()
+    except ShareStoreError:
+        sharing.registry.remove(share.share_id)
+        raise _not_saved(sharing, "share_not_saved") from None
     if share.privacy is not PrivacyLevel.NONE:
         sharing.async_ensure_faces()
     # The response goes to the caller only: Home Assistant records the call, not its answer.
@@ -210,8 +215,9 @@ async def _async_revoke_share(call: ServiceCall) -> ServiceResponse:
         share = sharing.registry.revoke(call.data["share_id"])
     except ShareError as err:
         raise _invalid(err.translation_key) from None
-    sharing.save()
+    # Revoked at once even if the file cannot take it: the owner is told it will not last.
     sharing.share_changed(share)
+    await _async_save_change(sharing)
     return _public(call.hass, share)
 
 
@@ -222,9 +228,26 @@ async def _async_resume_share(call: ServiceCall) -> ServiceResponse:
         share = sharing.registry.resume(call.data["share_id"])
     except ShareError as err:
         raise _invalid(err.translation_key) from None
-    sharing.save()
     sharing.share_changed(share)
+    await _async_save_change(sharing)
     return _public(call.hass, share)
+
+
+async def _async_save_change(sharing: SharingManager) -> None:
+    """Write a change now; tell the owner when it holds only until Home Assistant restarts."""
+    try:
+        await sharing.async_save()
+    except ShareStoreError:
+        raise _not_saved(sharing, "share_change_not_saved") from None
+
+
+def _not_saved(sharing: SharingManager, key: str) -> HomeAssistantError:
+    """Return the translated error for shares that could not be written."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"path": sharing.store_path},
+    )
 
 
 async def _async_list_shares(call: ServiceCall) -> ServiceResponse:

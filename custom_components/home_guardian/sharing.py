@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 from homeassistant.util import dt as dt_util
+from homeassistant.util.file import WriteError
 from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER
@@ -292,6 +294,49 @@ def _render(
     }
 
 
+class ShareStoreError(Exception):
+    """The shares could not be written: a change lives only until Home Assistant restarts."""
+
+
+class _NewerStoreError(Exception):
+    """The share file was written by a newer version; carries what it holds, unconverted."""
+
+    def __init__(self, version: int, data: dict[str, Any]) -> None:
+        """Keep the major version found and the data as read."""
+        super().__init__(version)
+        self.version = version
+        self.data = data
+
+
+class _ShareStore(Store[dict[str, Any]]):
+    """The share file's store: reads a newer file without rewriting it; tells of failed writes."""
+
+    def __init__(self, hass: HomeAssistant, written: Callable[[Exception | None], None]) -> None:
+        """Use the shares' key; `written` hears how each write went."""
+        super().__init__(hass, STORAGE_VERSION, f"{DOMAIN}.shares")
+        self._written = written
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Refuse to convert a newer major version, before Store would save over it."""
+        if old_major_version > self.version:
+            raise _NewerStoreError(old_major_version, old_data)
+        return old_data
+
+    async def _async_write_data(self, path: str, data: dict[str, Any]) -> None:
+        """Write, and report the outcome: Store itself only logs a failure."""
+        try:
+            await super()._async_write_data(path, data)
+        except WriteError as err:
+            self._written(err)
+            raise
+        except OSError as err:
+            self._written(err)
+            raise WriteError(err) from err
+        self._written(None)
+
+
 class SharingManager:
     """Every share of this Home Assistant, kept hashed in a store, and the open viewers."""
 
@@ -299,7 +344,12 @@ class SharingManager:
         """Start empty; async_load reads the store."""
         self.hass = hass
         self.registry = ShareRegistry(PinHasher())
-        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.shares")
+        self._store = _ShareStore(hass, self._written)
+        # Records this version cannot read: written back as they were, never dropped.
+        self._unread: list[Any] = []
+        # Why the share file must be left as it is (newer, unreadable), or None to write it.
+        self._kept_as_is: str | None = None
+        self._write_error: Exception | None = None
         self.attempts = AttemptGate()
         self.pin_checker = ThreadPoolExecutor(
             max_workers=PIN_CHECKS_AT_ONCE,
@@ -351,21 +401,92 @@ class SharingManager:
         )
 
     async def async_load(self) -> None:
-        """Read the stored shares; an unreadable store means no share works, never a guess."""
-        stored = await self._store.async_load()
+        """Read every share that can be read; whatever cannot be stays on disk as it is.
+
+        A damaged record costs only its own share. A file from a newer version, or one that
+        cannot be read at all, is never written while this version runs: shares it holds work,
+        but no change is saved. A file that is not even JSON is moved aside by Home Assistant
+        itself, with its own repair issue.
+        """
+        stored: dict[str, Any] | None
+        try:
+            stored = await self._store.async_load()
+        except _NewerStoreError as newer:
+            self._keep_as_is("share_store_newer", str(newer.version))
+            stored = newer.data
+        except (HomeAssistantError, LookupError, TypeError, ValueError) as err:
+            self._keep_as_is("share_store_unreadable", type(err.__cause__ or err).__name__)
+            return
         if stored is None:
             return
         try:
-            self.registry = ShareRegistry.from_dict(stored, self.registry.hasher)
-        except ShareError:
-            LOGGER.warning("The stored shares cannot be read; every share link stops working")
+            self.registry, self._unread = ShareRegistry.from_stored(stored, self.registry.hasher)
+        except ShareError as err:
+            if self._kept_as_is is None:
+                self._keep_as_is("share_store_unreadable", str(err))
+            return
+        if self._unread:
+            LOGGER.warning(
+                "%d stored shares cannot be read; they are kept as they are in %s",
+                len(self._unread),
+                self._store.path,
+            )
+            self._store_issue("share_store_damaged", str(len(self._unread)))
         self.purge()
         self.raise_stored_issues()
 
     @callback
+    def _keep_as_is(self, issue: str, detail: str) -> None:
+        """Leave the share file untouched from now on and say why."""
+        self._kept_as_is = issue
+        LOGGER.warning("Share file %s is kept as it is (%s: %s)", self.store_path, issue, detail)
+        self._store_issue(issue, detail)
+
+    @callback
+    def _store_issue(self, issue: str, detail: str) -> None:
+        """Tell the owner, in Repairs, what is wrong with the share file and what was done."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=issue,
+            translation_placeholders={"path": self._store.path, "detail": detail},
+        )
+
+    @callback
+    def _written(self, error: Exception | None) -> None:
+        """Keep how the last write went; a failed one stays in Repairs until one succeeds."""
+        self._write_error = error
+        if error is None:
+            ir.async_delete_issue(self.hass, DOMAIN, "share_store_not_written")
+        else:
+            self._store_issue("share_store_not_written", str(error))
+
+    def _stored(self) -> dict[str, Any]:
+        """Return the file's content: the shares, then the unread records as they were."""
+        stored = self.registry.to_dict()
+        return {**stored, "shares": [*stored["shares"], *self._unread]}
+
+    @callback
     def save(self) -> None:
-        """Write the shares soon; only hashes are written."""
-        self._store.async_delay_save(self.registry.to_dict, 1.0)
+        """Write the shares soon (reports, expiries); only hashes are written."""
+        if self._kept_as_is is None:
+            self._store.async_delay_save(self._stored, 1.0)
+
+    async def async_save(self) -> None:
+        """Write the shares now; raise ShareStoreError when they are not on disk."""
+        if self._kept_as_is is not None:
+            raise ShareStoreError(self._kept_as_is)
+        await self._store.async_save(self._stored())
+        if self._write_error is not None:
+            raise ShareStoreError(str(self._write_error))
+
+    @property
+    def store_path(self) -> str:
+        """Return where the shares are kept, for messages to the owner."""
+        return str(self._store.path)
 
     @callback
     def purge(self) -> None:

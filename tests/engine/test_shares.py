@@ -595,6 +595,36 @@ def test_damaged_storage_is_refused(registry: ShareRegistry, damage: object) -> 
     assert err.value.translation_key in {"invalid_storage", "invalid_expiry", "invalid_schedule"}
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["shares"][0].pop("token_hash"),
+        lambda d: d["shares"][0].update(created_at="yesterday"),
+        lambda d: d["shares"].__setitem__(0, "nope"),
+    ],
+)
+def test_a_damaged_record_costs_only_its_own_share(registry: ShareRegistry, damage: object) -> None:
+    first, _, _ = make(registry)
+    second, token, _ = make(registry)
+    data = registry.to_dict()
+    data["shares"].sort(key=lambda raw: raw["share_id"] != first.share_id)
+    damage(data)  # type: ignore[operator]
+    kept = data["shares"][0]
+    restored, unread = ShareRegistry.from_stored(data)
+    assert restored.shares() == (second,)
+    assert restored.lookup(token, NOW) == second
+    assert unread == [kept]
+
+
+def test_a_removed_share_is_gone_by_id_and_token(registry: ShareRegistry) -> None:
+    share, token, _ = make(registry)
+    registry.remove(share.share_id)
+    assert registry.get(share.share_id) is None
+    assert registry.lookup(token, NOW) is None
+    registry.remove(share.share_id)  # removing twice is harmless
+    assert len(registry) == 0
+
+
 def test_not_a_mapping_is_refused() -> None:
     with pytest.raises(ShareError):
         ShareRegistry.from_dict([])  # type: ignore[arg-type]

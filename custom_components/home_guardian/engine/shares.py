@@ -727,7 +727,21 @@ class ShareRegistry:
     def from_dict(cls, data: Mapping[str, Any], hasher: PinHasher | None = None) -> ShareRegistry:
         """Rebuild a registry from `to_dict` output; raise ShareError when it cannot be read.
 
-        Callers should treat an error as "no shares" (every link stops working), never guess.
+        Every record must be readable; `from_stored` keeps the readable ones of a damaged file.
+        """
+        registry, unread = cls.from_stored(data, hasher)
+        if unread:
+            raise ShareError("invalid_storage", "a stored share is malformed")
+        return registry
+
+    @classmethod
+    def from_stored(
+        cls, data: Mapping[str, Any], hasher: PinHasher | None = None
+    ) -> tuple[ShareRegistry, list[Any]]:
+        """Rebuild every share that can be read; return them and the records that cannot.
+
+        One damaged record costs only that share. Raise ShareError when the container itself
+        cannot be read (not this format's version, no list of shares).
         """
         if not isinstance(data, Mapping) or data.get("version") != STORAGE_VERSION:
             raise ShareError("invalid_storage", "unknown share storage version")
@@ -735,13 +749,24 @@ class ShareRegistry:
         if not isinstance(raw_shares, list):
             raise ShareError("invalid_storage", "shares must be a list")
         registry = cls(hasher)
+        unread: list[Any] = []
         for raw in raw_shares:
-            if not isinstance(raw, Mapping):
-                raise ShareError("invalid_storage", "a stored share is not a mapping")
-            share = Share.from_dict(raw)
+            try:
+                share = Share.from_dict(raw) if isinstance(raw, Mapping) else None
+            except ShareError:
+                share = None
+            if share is None:
+                unread.append(raw)
+                continue
             registry._shares[share.share_id] = share
             registry._by_token[share.token_hash] = share.share_id
-        return registry
+        return registry, unread
+
+    def remove(self, share_id: str) -> None:
+        """Forget a share entirely, as if it had never been made (one that could not be saved)."""
+        with self._lock:
+            if (share := self._shares.pop(share_id, None)) is not None:
+                self._by_token.pop(share.token_hash, None)
 
     def _replace(self, share_id: str, **changes: Any) -> Share:
         """Store a changed copy of a share under the lock."""
