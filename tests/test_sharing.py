@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from homeassistant.components.recorder import Recorder
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
@@ -829,6 +829,8 @@ async def test_reloading_the_camera_closes_open_streams(
     )
     assert await seconds_until_closed(stream, started) < 2.5
     await hass.async_block_till_done()
+    # The reloaded camera is back once it sends pictures again; the viewer's page then reopens.
+    await wait_for(lambda: state_of(hass, CAMERA) not in {None, STATE_UNAVAILABLE})
     again = await client.get(f"{BASE}/stream")
     assert again.status == HTTPStatus.OK
     assert (await read_frame(again))[:2] == b"\xff\xd8"
