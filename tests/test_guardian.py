@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from pathlib import Path
 import shutil
@@ -394,6 +395,58 @@ async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(
         assert [event.data["alert"] for event in events] == ["inactivity", "cleared"]
         await restarted.async_stop()
     assert [event.data["alert"] for event in alerts] == ["inactivity"]
+
+
+@pytest.mark.parametrize("acknowledged", [False, True], ids=["alert open", "after I'm OK"])
+async def test_a_power_cut_right_after_an_alert_neither_loses_nor_repeats_it(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    hass_storage: dict[str, Any],
+    acknowledged: bool,
+) -> None:
+    """What the disk holds the moment after an alert (or "I'm OK") is all a power cut leaves."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry(sources=[HALL]))
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    since = hass.states.get(INACTIVITY).attributes["since"]
+    if acknowledged:
+        await hass.services.async_call(
+            BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: ACKNOWLEDGE}, blocking=True
+        )
+        assert state_of(hass, INACTIVITY) == STATE_OFF
+    # The power goes now: only what was already written survives, nothing saved on the way down.
+    on_disk = copy.deepcopy(hass_storage)
+    await hass.async_stop()
+    hass_storage.clear()
+    hass_storage.update(on_disk)
+    announced = [event.data["alert"] for event in alerts]
+
+    freezer.tick(timedelta(minutes=2))
+    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
+        restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+        await restarted.config.async_update(time_zone="UTC")
+        restarted.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+        events = async_capture_events(restarted, EVENT_ALERT)
+        again = MockConfigEntry(
+            domain=DOMAIN,
+            entry_id=entry.entry_id,
+            title=entry.title,
+            data=dict(entry.data),
+            options=dict(entry.options),
+        )
+        await set_up_entry(restarted, again)
+        await restarted.async_block_till_done()
+        if acknowledged:
+            assert state_of(restarted, INACTIVITY) == STATE_OFF
+        else:
+            assert state_of(restarted, INACTIVITY) == STATE_ON
+            assert restarted.states.get(INACTIVITY).attributes["since"] == since
+        # Nothing is announced again: the family was told once, before the cut.
+        assert [event.data["alert"] for event in events] == []
+        await restarted.async_stop()
+    assert announced == (["inactivity", "cleared"] if acknowledged else ["inactivity"])
 
 
 async def test_alarm_source_raises_at_once_and_survives_a_restart(
