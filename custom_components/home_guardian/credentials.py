@@ -7,8 +7,7 @@ both leak before a camera's password does.
 
 from __future__ import annotations
 
-import inspect
-from typing import Any, Final
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from homeassistant.core import HomeAssistant
@@ -17,6 +16,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
+from .stores import READ_ANY_VERSION
 
 SEALED_PREFIX = "sealed:"
 KEY_STORE_VERSION = 1
@@ -29,15 +29,6 @@ class UnsealError(Exception):
 
 class KeyUnavailableError(UnsealError):
     """The key file exists but cannot be read; it is left as it is rather than replaced."""
-
-
-# Newer Home Assistant versions refuse a newer file before the migration hook that reads it here;
-# this lets it through there (older ones, without the parameter, always call the hook).
-_READ_ANY: Final[dict[str, Any]] = (
-    {"max_readable_version": 1 << 30}
-    if "max_readable_version" in inspect.signature(Store.__init__).parameters
-    else {}
-)
 
 
 class _NewerStoreError(Exception):
@@ -76,7 +67,12 @@ async def async_get_cipher(hass: HomeAssistant) -> Fernet:
     if (cipher := hass.data.get(_CIPHER)) is not None:
         return cipher
     store = _KeyStore(
-        hass, KEY_STORE_VERSION, f"{DOMAIN}.key", private=True, atomic_writes=True, **_READ_ANY
+        hass,
+        KEY_STORE_VERSION,
+        f"{DOMAIN}.key",
+        private=True,
+        atomic_writes=True,
+        **READ_ANY_VERSION,
     )
     data: object
     try:

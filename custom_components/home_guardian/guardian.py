@@ -55,6 +55,7 @@ from .engine.schedule import DailySchedule
 from .engine.sources import Kind, kind_for
 from .engine.state import StoredStateError
 from .engine.summary import DailySummary, DaySummary
+from .stores import READ_ANY_VERSION
 
 STORAGE_VERSION = 1
 # The inactive-for sensor moves on this often; finer would only fill the recorder.
@@ -142,10 +143,12 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             dict.fromkeys([*entry.options.get(CONF_SOURCES, []), *self.alarm_sources])
         )
         self.config = guardian_config(hass, entry.options)
-        self._store = GuardianStore(hass, STORAGE_VERSION, f"{DOMAIN}.guardian.{entry.entry_id}")
+        self._store = GuardianStore(
+            hass, STORAGE_VERSION, f"{DOMAIN}.guardian.{entry.entry_id}", **READ_ANY_VERSION
+        )
         self.guardian = InactivityGuardian(self.config)
         self._summary_store = GuardianStore(
-            hass, STORAGE_VERSION, f"{DOMAIN}.summary.{entry.entry_id}"
+            hass, STORAGE_VERSION, f"{DOMAIN}.summary.{entry.entry_id}", **READ_ANY_VERSION
         )
         self.summary = DailySummary(self._active_hours())
         self._cancel_timer: Callable[[], None] | None = None

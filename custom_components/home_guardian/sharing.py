@@ -44,6 +44,7 @@ from .engine.shares import (
     viewer_state,
 )
 from .engine.watermark import SharedPicture, share_code
+from .stores import READ_ANY_VERSION
 
 if TYPE_CHECKING:
     from .coordinator import CameraCoordinator
@@ -313,7 +314,7 @@ class _ShareStore(Store[dict[str, Any]]):
 
     def __init__(self, hass: HomeAssistant, written: Callable[[Exception | None], None]) -> None:
         """Use the shares' key; `written` hears how each write went."""
-        super().__init__(hass, STORAGE_VERSION, f"{DOMAIN}.shares")
+        super().__init__(hass, STORAGE_VERSION, f"{DOMAIN}.shares", **READ_ANY_VERSION)
         self._written = written
 
     async def _async_migrate_func(
@@ -324,10 +325,13 @@ class _ShareStore(Store[dict[str, Any]]):
             raise _NewerStoreError(old_major_version, old_data)
         return old_data
 
-    async def _async_write_data(self, path: str, data: dict[str, Any]) -> None:
-        """Write, and report the outcome: Store itself only logs a failure."""
+    async def _async_write_data(self, *args: Any) -> None:
+        """Write, and report the outcome: Store itself only logs a failure.
+
+        Home Assistant 2025.4 passes the path and the data, newer versions the data alone.
+        """
         try:
-            await super()._async_write_data(path, data)
+            await super()._async_write_data(*args)
         except WriteError as err:
             self._written(err)
             raise
