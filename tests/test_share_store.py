@@ -162,12 +162,15 @@ async def test_no_link_is_handed_out_for_a_share_that_cannot_be_written(
     (path / "taken").mkdir(parents=True)
     mocked_write = Store._async_write_data
 
-    async def write(store: Store[Any], target: str, data: dict[str, Any]) -> None:
-        """Write the share file for real, in the test's folder; other stores stay in memory."""
+    async def write(store: Store[Any], *args: Any) -> None:
+        """Write the share file for real, in the test's folder; other stores stay in memory.
+
+        Home Assistant 2025.4 passes the path and the data, newer versions the data alone.
+        """
         if store.key == KEY:
-            await REAL_WRITE(store, target, data)
+            await REAL_WRITE(store, *args)
         else:
-            await mocked_write(store, target, data)
+            await mocked_write(store, *args)
 
     with (
         patch.object(Store, "_async_write_data", write),
