@@ -20,7 +20,6 @@ trace longer than five years): a one-line message on stderr and exit status 2.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,8 +27,9 @@ import json
 import os
 from pathlib import Path
 import sys
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
+from command_line import OneLineParser, UsageError
 from engine_import import load_engine
 
 load_engine()
@@ -60,16 +60,8 @@ LONGEST: Final = timedelta(days=5 * 366)
 SHORT: Final = 60
 
 
-class TraceError(Exception):
-    """The command line or the trace cannot be used."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line, as scripts reading stderr expect."""
-
-    def error(self, message: str) -> NoReturn:
-        """Raise instead of printing the usage block."""
-        raise TraceError(message)
+class TraceError(UsageError):
+    """The trace cannot be used."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -295,7 +287,7 @@ def output_line(change: AlertChange, config: GuardianConfig) -> str:
 
 def main(argv: list[str]) -> int:
     """Run the command; return the exit status."""
-    parser = _Parser(prog="guardian-replay", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="guardian-replay", description=__doc__.splitlines()[0])
     parser.add_argument("trace", help="trace file (JSON lines), or - for standard input")
     try:
         arguments = parser.parse_args(argv)
@@ -310,7 +302,7 @@ def main(argv: list[str]) -> int:
                     config, events = read_trace(file)
             except (OSError, UnicodeDecodeError) as err:
                 raise TraceError(f"{arguments.trace}: cannot read ({err})") from None
-    except TraceError as err:
+    except UsageError as err:
         print(f"guardian-replay: {err}", file=sys.stderr)
         return 2
     try:

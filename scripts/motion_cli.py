@@ -9,8 +9,8 @@ from pathlib import Path
 import resource
 import sys
 import time
-from typing import NoReturn
 
+from command_line import DEFAULT_FPS, FALLBACK_RATE, OneLineParser, UsageError
 from engine_import import load_engine
 
 load_engine()
@@ -27,21 +27,6 @@ from engine.motion import (  # noqa: E402 - after load_engine()
     Zones,
 )
 from engine.urls import StreamAddress  # noqa: E402 - after load_engine()
-
-DEFAULT_FPS = 5.0
-FALLBACK_RATE = 25.0
-
-
-class UsageError(Exception):
-    """The command line or the video cannot be used."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line, as scripts reading stderr expect."""
-
-    def error(self, message: str) -> NoReturn:
-        """Raise instead of printing the usage block."""
-        raise UsageError(message)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -84,7 +69,7 @@ class Report:
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     """Read the command line."""
-    parser = _Parser(prog="motion", description=__doc__)
+    parser = OneLineParser(prog="motion", description=__doc__)
     parser.add_argument("video", help="video file to analyse")
     parser.add_argument("--fps", type=float, default=DEFAULT_FPS, help="analysed frames a second")
     parser.add_argument("--json", action="store_true", help="print JSON (the only format)")

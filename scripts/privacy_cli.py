@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 import sys
 import time
-from typing import TYPE_CHECKING, NoReturn, cast
+from typing import TYPE_CHECKING, cast
 
 import av
+from command_line import DEFAULT_FPS, FALLBACK_RATE, OneLineParser, UsageError
 from engine_import import load_engine
 
 load_engine()
@@ -28,25 +29,10 @@ if TYPE_CHECKING:
     from av.container import OutputContainer
     from av.video.stream import VideoStream
 
-DEFAULT_FPS = 5.0
-FALLBACK_RATE = 25.0
-
-
-class UsageError(Exception):
-    """The command line or the video cannot be used."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line, as scripts reading stderr expect."""
-
-    def error(self, message: str) -> NoReturn:
-        """Raise instead of printing the usage block."""
-        raise UsageError(message)
-
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     """Read the command line."""
-    parser = _Parser(prog="privacy", description=__doc__)
+    parser = OneLineParser(prog="privacy", description=__doc__)
     parser.add_argument("video", help="video file to filter")
     parser.add_argument("--level", choices=["people", "faces"], required=True)
     parser.add_argument("--fps", type=float, default=DEFAULT_FPS, help="analysed frames a second")
