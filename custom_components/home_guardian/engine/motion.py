@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .blobs import MAX_REGIONS, find_regions
+from .cells import CELL, cell_mean, cell_sum
 from .geometry import Box, Point, polygon_mask
 from .lighting import fit_light, median
 
@@ -51,8 +52,6 @@ __all__ = [
 
 # 144 rows keep a distant walker several pixels wide, and cost well under a millisecond a frame.
 ANALYSIS_HEIGHT: Final = 144
-# Pixels are pooled into square cells; blobs are found on this coarse grid, which is cheap.
-CELL: Final = 4
 # A cell moves when this share of its analysed pixels changed; isolated noisy pixels never do.
 CELL_FILL: Final = 0.25
 # Background memory: unmoving pixels follow the scene within seconds, moving ones barely.
@@ -178,10 +177,10 @@ def _layout(settings: MotionSettings, height: int, width: int) -> _Layout:
     counted = analysed.copy()
     if settings.only_zones:
         counted &= polygon_mask(settings.only_zones, width, height)[:h, :w]
-    cell_pixels = _cell_sum(analysed)
+    cell_pixels = cell_sum(analysed)
     half = CELL * CELL / 2
     analysed_cells = cell_pixels >= half
-    counted_cells = _cell_sum(counted) >= half
+    counted_cells = cell_sum(counted) >= half
     return _Layout(
         rows=rows,
         cols=cols,
@@ -195,27 +194,6 @@ def _layout(settings: MotionSettings, height: int, width: int) -> _Layout:
         analysed_pixel_count=max(1, int(cell_pixels[analysed_cells].sum())),
         ignores=not bool(analysed.all()),
     )
-
-
-def _cell_sum(values: NDArray[np.float32] | BoolArray) -> FloatArray:
-    """Sum a picture over CELL x CELL squares."""
-    # Strided adds are several times faster than a 4-D reshape-sum on arrays this small.
-    # Booleans add as bytes: at most 16 per cell, no overflow.
-    numbers = values.view(np.uint8) if values.dtype == np.bool_ else values
-    rows = numbers[0::CELL] + numbers[1::CELL]
-    for offset in range(2, CELL):
-        rows += numbers[offset::CELL]
-    cells = rows[:, 0::CELL] + rows[:, 1::CELL]
-    for offset in range(2, CELL):
-        cells += rows[:, offset::CELL]
-    return cells.astype(np.float32, copy=False)
-
-
-def _cell_mean(values: FloatArray) -> FloatArray:
-    """Average a picture over CELL x CELL squares."""
-    cells = _cell_sum(values)
-    cells *= np.float32(1.0 / (CELL * CELL))
-    return cells
 
 
 def _expand(cells: FloatArray) -> FloatArray:
@@ -374,12 +352,12 @@ class MotionDetector:
         self._last_at = at
         assert self._background_cells is not None  # noqa: S101 - kept with the background
         difference = np.subtract(picture, self._background, dtype=np.float32)
-        cell_difference = _cell_mean(difference)
+        cell_difference = cell_mean(difference)
         frame_cells = self._background_cells + cell_difference
         uncertainty, mapped = self._relight(picture, frame_cells, gap, layout)
         if mapped:
             difference = np.subtract(picture, self._background, dtype=np.float32)
-            cell_difference = _cell_mean(difference)
+            cell_difference = cell_mean(difference)
         if not self._settled:
             return self._learn_warming(difference, cell_difference, at)
         seen = self._compare(difference, cell_difference, uncertainty, layout)
@@ -426,7 +404,7 @@ class MotionDetector:
         assert background is not None  # noqa: S101 - checked by the caller
         assert background_cells is not None  # noqa: S101 - kept with the background
         # Clipped pixels say nothing of the gain: cells holding any are left out of the fit.
-        clipped = (_cell_sum(picture >= CLIPPED) > 0) | (background_cells >= CLIPPED_CELL)
+        clipped = (cell_sum(picture >= CLIPPED) > 0) | (background_cells >= CLIPPED_CELL)
         usable = layout.analysed_cells & ~clipped & (frame_cells > DARK)
         gains, offsets = fit_light(background_cells, frame_cells, usable)
         # What a light change did to a cell is only known so well: allow a share of it as error
@@ -451,7 +429,7 @@ class MotionDetector:
             background *= _expand(gains)
             background += offsets[0, 0]
         np.clip(background, 0.0, 255.0, out=background)
-        self._background_cells = _cell_mean(background)
+        self._background_cells = cell_mean(background)
         if self._reference is not None:
             self._reference = (self._reference * gains + offsets).astype(np.float32)
         # Noise scales with the light; the floors in _compare keep a dark picture's from vanishing.
@@ -495,7 +473,7 @@ class MotionDetector:
         changed = absolute > threshold
         if layout.ignores:
             changed &= layout.analysed_pixels
-        changed_pixels = _cell_sum(changed)
+        changed_pixels = cell_sum(changed)
         cell_sigma = np.sqrt(np.maximum(cell_variance * inflate, CELL_NOISE_FLOOR**2))
         cell_threshold = sigmas * cell_sigma + levels / 2 + uncertainty
         # Half the pixels beyond their usual noise, seen by the median: the whole picture changed.
@@ -556,7 +534,7 @@ class MotionDetector:
         layout = self._layout
         assert layout is not None  # noqa: S101 - set before any frame is analysed
         self._background = frame.copy()
-        self._background_cells = _cell_mean(frame)
+        self._background_cells = cell_mean(frame)
         self._samples = 1
         self._needed = frames_needed
         self._last_at = at

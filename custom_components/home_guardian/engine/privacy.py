@@ -33,10 +33,11 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from .cells import CELL
 from .frames import Frame
 from .geometry import Box, Point, polygon_mask
 from .motion import ANALYSIS_HEIGHT
-from .scene import CELL, EmptyScene, heads
+from .scene import EmptyScene, heads
 
 type RGB = NDArray[np.uint8]
 type Mask = NDArray[np.bool_]

@@ -41,13 +41,12 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from .cells import CELL, cell_mean
 from .geometry import Box
 
 type FloatArray = NDArray[np.float32]
 type Cells = NDArray[np.bool_]
 
-# Cells of CELL x CELL pixels of the small greyscale picture (144 rows: 36 rows of cells).
-CELL: Final = 4
 # The model needs no more than this many looks a second; frames in between reuse the last answer.
 OBSERVE_INTERVAL: Final = 0.1
 # The short-term picture, against which quiet and stirring are judged.
@@ -91,18 +90,9 @@ GLOBAL_STIR: Final = 0.5
 STALE_SECONDS: Final = 30.0
 
 
-def cell_mean(values: FloatArray, rows: int, cols: int) -> FloatArray:
-    """Return the mean of each CELL x CELL square of a picture cropped to whole cells."""
-    # Strided adds are several times faster than a mean over a 4-D reshape at this size.
-    cropped = values[: rows * CELL, : cols * CELL]
-    lines = cropped[0::CELL] + cropped[1::CELL]
-    for offset in range(2, CELL):
-        lines += cropped[offset::CELL]
-    cells = lines[:, 0::CELL] + lines[:, 1::CELL]
-    for offset in range(2, CELL):
-        cells += lines[:, offset::CELL]
-    cells *= np.float32(1.0 / (CELL * CELL))
-    return cells
+def cells_of(values: FloatArray, rows: int, cols: int) -> FloatArray:
+    """Return the mean of each cell of a picture cropped to `rows` x `cols` whole cells."""
+    return cell_mean(values[: rows * CELL, : cols * CELL])
 
 
 def grow(cells: Cells, radius: int) -> Cells:
@@ -228,16 +218,16 @@ class Comparison:
         """Compare per cell: brightness after mapping the reference's light, and edges."""
         rows, cols = picture.shape[0] // CELL, picture.shape[1] // CELL
         gain, offset = light
-        expected = gain * cell_mean(reference, rows, cols) + offset
-        level = cell_mean(picture, rows, cols)
+        expected = gain * cells_of(reference, rows, cols) + offset
+        level = cells_of(picture, rows, cols)
         self.brightness = np.abs(level - expected) > (
             LEVELS + 2.0 * noise + LEVEL_SHARE * np.abs(expected)
         )
         px, py = _gradients(picture)
         rx, ry = _gradients(reference)
-        energy_p = box_sum(cell_mean(px * px + py * py, rows, cols))
-        energy_r = box_sum(cell_mean(rx * rx + ry * ry, rows, cols)) * np.float32(gain * gain)
-        cross = box_sum(cell_mean(px * rx + py * ry, rows, cols)) * np.float32(gain)
+        energy_p = box_sum(cells_of(px * px + py * py, rows, cols))
+        energy_r = box_sum(cells_of(rx * rx + ry * ry, rows, cols)) * np.float32(gain * gain)
+        cross = box_sum(cells_of(px * rx + py * ry, rows, cols)) * np.float32(gain)
         # Edge energy of pure noise: two differences of noisy pixels over 3 x 3 cells.
         floor = np.float32(TEXTURE * 9.0 * 4.0 * noise * noise)
         textured_p, textured_r = energy_p > floor, energy_r > floor
@@ -330,9 +320,9 @@ class EmptyScene:
             return
 
         # Stirring: change against the last seconds, under this frame's light, beyond noise.
-        frame_cells, short_cells = cell_mean(frame, rows, cols), cell_mean(short, rows, cols)
+        frame_cells, short_cells = cells_of(frame, rows, cols), cells_of(short, rows, cols)
         gain, offset = fit_light(short_cells, frame_cells, np.ones((rows, cols), dtype=bool))
-        stir = cell_mean(np.abs(frame - (gain * short + offset)), rows, cols)
+        stir = cells_of(np.abs(frame - (gain * short + offset)), rows, cols)
         # Capped: a light change must never pass for noise and loosen every comparison.
         noise = min(NOISE_CAP, max(NOISE_FLOOR, 1.25 * float(np.median(stir))))
         stirring = (stir > 2.0 * noise + 2.0) | self._cells_of(moving)
@@ -369,8 +359,8 @@ class EmptyScene:
         # Under the light of now: a lamp switched during start-up changes no first impression.
         rows, cols = quiet.shape
         light = fit_light(
-            cell_mean(self._candidate, rows, cols),
-            cell_mean(self._short, rows, cols),
+            cells_of(self._candidate, rows, cols),
+            cells_of(self._short, rows, cols),
             self._has_candidate,
         )
         same = ~Comparison(self._short, self._candidate, noise, light).differs
@@ -431,14 +421,14 @@ class EmptyScene:
         """Compare the frame with the room under the frame's light; hide what differs."""
         rows, cols = self._shape or (0, 0)
         known = self._known
-        frame_cells = cell_mean(frame, rows, cols)
-        model_cells = cell_mean(self._model, rows, cols)
+        frame_cells = cells_of(frame, rows, cols)
+        model_cells = cells_of(self._model, rows, cols)
         usable = known & (frame_cells > 4.0) & (frame_cells < 251.0)  # noqa: PLR2004
         self.gain, self.offset = fit_light(model_cells, frame_cells, usable)
         room = Comparison(frame, self._model, noise, (self.gain, self.offset))
         # A cell burnt out to white shows nothing of anyone: an overexposed path under a new
         # lamp need not stay hidden until absorbed. Its model is kept for when the light goes.
-        blank = cell_mean((frame >= BURNT).astype(np.float32), rows, cols) >= BLANK_SHARE
+        blank = cells_of((frame >= BURNT).astype(np.float32), rows, cols) >= BLANK_SHARE
         hide = grow(room.differs & known & ~blank, DILATE_CELLS)
         self._hidden_until[hide] = at + self.hold_seconds
         return room
