@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 import copy
 from datetime import timedelta
 from pathlib import Path
@@ -346,6 +348,32 @@ async def test_presence_in_a_room_is_judged_by_that_room(
     assert hass.states.get(INACTIVITY).attributes["room"] is None
 
 
+@asynccontextmanager
+async def restarted_with(
+    hass: HomeAssistant, entry: MockConfigEntry, states: dict[str, tuple[str, dict[str, str]]]
+) -> AsyncIterator[tuple[HomeAssistant, list[Event]]]:
+    """Start a fresh Home Assistant from what `hass` stored, its sources in `states` from the start.
+
+    Yields it with the alert events it fires from then on.
+    """
+    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
+        restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+        await restarted.config.async_update(time_zone="UTC")
+        for entity_id, (state, attributes) in states.items():
+            restarted.states.async_set(entity_id, state, attributes)
+        events = async_capture_events(restarted, EVENT_ALERT)
+        again = MockConfigEntry(
+            domain=DOMAIN,
+            entry_id=entry.entry_id,
+            title=entry.title,
+            data=dict(entry.data),
+            options=dict(entry.options),
+        )
+        await set_up_entry(restarted, again)
+        await restarted.async_block_till_done()
+        yield restarted, events
+
+
 async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -369,20 +397,9 @@ async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(
 
     # Ten minutes later a fresh Home Assistant starts from what was stored.
     freezer.tick(timedelta(minutes=10))
-    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
-        restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
-        await restarted.config.async_update(time_zone="UTC")
-        restarted.states.async_set(BED, STATE_ON, PRESENCE_CLASS)
-        restarted.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
-        copy = MockConfigEntry(
-            domain=DOMAIN,
-            entry_id=entry.entry_id,
-            title=entry.title,
-            data=dict(entry.data),
-            options=dict(entry.options),
-        )
-        await set_up_entry(restarted, copy)
-        events = async_capture_events(restarted, EVENT_ALERT)
+    async with restarted_with(
+        hass, entry, {BED: (STATE_ON, PRESENCE_CLASS), HALL: (STATE_OFF, MOTION_CLASS)}
+    ) as (restarted, events):
         assert state_of(restarted, INACTIVITY) == STATE_ON
         assert restarted.states.get(INACTIVITY).attributes["since"] == since
         assert state_of(restarted, INACTIVE_FOR) == "191"
@@ -424,20 +441,10 @@ async def test_a_power_cut_right_after_an_alert_neither_loses_nor_repeats_it(
     announced = [event.data["alert"] for event in alerts]
 
     freezer.tick(timedelta(minutes=2))
-    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
-        restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
-        await restarted.config.async_update(time_zone="UTC")
-        restarted.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
-        events = async_capture_events(restarted, EVENT_ALERT)
-        again = MockConfigEntry(
-            domain=DOMAIN,
-            entry_id=entry.entry_id,
-            title=entry.title,
-            data=dict(entry.data),
-            options=dict(entry.options),
-        )
-        await set_up_entry(restarted, again)
-        await restarted.async_block_till_done()
+    async with restarted_with(hass, entry, {HALL: (STATE_OFF, MOTION_CLASS)}) as (
+        restarted,
+        events,
+    ):
         if acknowledged:
             assert state_of(restarted, INACTIVITY) == STATE_OFF
         else:
