@@ -1026,6 +1026,24 @@ def test_replay_judges_presence_by_its_room(cli: ModuleType) -> None:
     ]
 
 
+def test_escalations_missed_while_down_are_spaced_after_the_return(cli: ModuleType) -> None:
+    """Steps missed during a restart are not all sent at once: each keeps its spacing."""
+    trace = [
+        json.dumps({"config": {"inactivity_minutes": 60, "escalate_after_minutes": [10, 20, 30]}}),
+        json.dumps(event("2024-03-04 09:00", "state", source="m", state="off")),
+        json.dumps(event("2024-03-04 10:05", "down", until=at("2024-03-04 10:45").isoformat())),
+        json.dumps(event("2024-03-04 11:30", "end")),
+    ]
+    config, parsed = cli.read_trace(trace)
+    out = [json.loads(cli.output_line(c, config)) for c in cli.replay(config, parsed)]
+    assert [(datetime.fromisoformat(o["t"]), o["level"]) for o in out] == [
+        (at("2024-03-04 10:00"), 1),
+        (at("2024-03-04 10:45"), 2),
+        (at("2024-03-04 10:55"), 3),
+        (at("2024-03-04 11:05"), 4),
+    ]
+
+
 def test_kinds_from_domain_and_device_class() -> None:
     """Motion and presence classes of binary sensors have their kinds; the rest are changes."""
     assert kind_for("binary_sensor", "motion") is Kind.MOTION

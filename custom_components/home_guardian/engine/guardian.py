@@ -277,6 +277,9 @@ class InactivityGuardian(Timeline):
         if reason is Reason.ESCALATED:
             self._state.level += 1
             self._state.alert_reason = reason
+            # Like a raise: the next step counts from when this one could be told, so steps
+            # missed while Home Assistant was down are not all sent at once on its return.
+            self._state.alert_age += (self._state.clock or at) - at
             return [
                 AlertChange(
                     at=at,
