@@ -1186,3 +1186,49 @@ async def test_the_owner_says_the_room_is_empty_from_its_button(
     await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
     await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
     stream.close()
+
+
+async def test_a_resumed_share_forgives_the_wrong_pins_that_suspended_it(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """After the owner resumes a share suspended for guessing, its viewer gets in at once."""
+    share = await create_share(hass)
+    sharing = async_get_sharing(hass)
+    gate = sharing.attempts
+    now = time.monotonic()
+    # Nineteen wrong guesses spread over a day, each after its lockout ended, from many places.
+    for index in range(19):
+        moment = now - 10 - (19 - index) * 4000
+        admitted = gate.admit(share["share_id"], f"198.51.100.{index}", moment)
+        gate.settle(admitted, correct=False, now=moment)
+    guesser = await hass_client_no_auth()
+    twentieth = await post(guesser, "session", {"token": token_of(share), "pin": wrong_pin(share)})
+    assert twentieth.status == HTTPStatus.FORBIDDEN
+    assert sharing.registry.get(share["share_id"]).state is ShareState.SUSPENDED
+    await hass.services.async_call(
+        DOMAIN, "resume_share", {"share_id": share["share_id"]}, blocking=True
+    )
+    viewer = await hass_client_no_auth()
+    right = await post(viewer, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert right.status == HTTPStatus.OK
+
+
+async def test_a_session_from_before_a_suspension_stays_ended_after_resume(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Whoever the link reached by mistake needs the PIN again once the owner resumes it."""
+    share = await create_share(hass)
+    sharing = async_get_sharing(hass)
+    stranger = await hass_client_no_auth()  # their page is closed: it does not poll
+    opened = await post(stranger, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert opened.status == HTTPStatus.OK
+    anna = await hass_client_no_auth()
+    await post(anna, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert (await post(anna, "report", {"reason": "not_for_me"})).status == HTTPStatus.OK
+    await hass.services.async_call(
+        DOMAIN, "resume_share", {"share_id": share["share_id"]}, blocking=True
+    )
+    assert sharing.registry.get(share["share_id"]).state is ShareState.ACTIVE
+    again = await stranger.get(f"{BASE}/session")
+    assert (await again.json())["state"] == "suspended"  # told once, then forgotten
+    assert (await stranger.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN

@@ -97,6 +97,9 @@ class ViewerSession:
     # Names the viewer in counts and events; the cookie's secret is only a key of the sessions.
     viewer_id: str = field(default_factory=lambda: secrets.token_hex(8))
     streams: list[ViewerSlot] = field(default_factory=list)
+    # Set when the share stopped (suspended, revoked) while this session was open: it stays
+    # ended even if the owner resumes the share, so a reported viewer needs the PIN again.
+    ended: ViewerState | None = None
 
 
 @dataclass(kw_only=True, slots=True, eq=False)
@@ -567,6 +570,8 @@ class SharingManager:
     def state_of(self, session: ViewerSession) -> tuple[ViewerState, Share | None]:
         """Return what the session's viewer sees now, and the share as it stands."""
         share = self.registry.get(session.share_id)
+        if session.ended is not None:
+            return session.ended, share
         entry = self.hass.config_entries.async_get_entry(share.camera) if share else None
         camera = self.camera_of(share) if share else None
         state = viewer_state(
@@ -598,6 +603,13 @@ class SharingManager:
         if share.state is not ShareState.ACTIVE:
             for broadcast in self.broadcasts.values():
                 broadcast.end_share(share.share_id)
+            ended = viewer_state(share, dt_util.utcnow(), sharing_allowed=True, camera_online=True)
+            for session in self.sessions.values():
+                if session.share_id == share.share_id and session.ended is None:
+                    session.ended = ended
+        else:
+            # The owner decided: wrong PINs from before (which may have suspended it) are past.
+            self.attempts.forgive(share.share_id)
         if share.state is not ShareState.SUSPENDED:
             ir.async_delete_issue(self.hass, DOMAIN, suspended_issue_id(share.share_id))
 

@@ -211,6 +211,11 @@ class AttemptGate:
             self.client_lockout.failure(client, now)
             return Admission(share_key=share_key, client=client)
 
+    def forgive(self, share_key: str) -> None:
+        """Forget a share's failures, as when its owner resumes it after a suspension."""
+        with self._lock:
+            self.share_lockout.success(share_key)
+
     def settle(self, admission: Admission, *, correct: bool, now: float) -> Verdict:
         """Take a finished check: a right PIN clears both keys, a wrong one stays counted."""
         with self._lock:
