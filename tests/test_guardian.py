@@ -71,6 +71,7 @@ PRESENCE_CLASS = {"device_class": "occupancy"}
 HELP = "input_boolean.help"
 SOS = "event.sos_button"
 ALARM = "binary_sensor.grandma_alarm"
+BUTTON = "binary_sensor.help_button"
 KETTLE = "switch.kettle"
 INACTIVITY = "binary_sensor.grandma_inactivity"
 CANNOT_MONITOR = "binary_sensor.grandma_cannot_monitor"
@@ -412,6 +413,68 @@ async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(
         assert [event.data["alert"] for event in events] == ["inactivity", "cleared"]
         await restarted.async_stop()
     assert [event.data["alert"] for event in alerts] == ["inactivity"]
+
+
+async def test_motion_on_through_a_restart_or_an_unavailable_spell_goes_on_counting(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Someone moving in the hall while Home Assistant restarts is still someone moving."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 10)
+    await hass.async_stop()
+
+    freezer.tick(timedelta(minutes=2))
+    states = {HALL: (STATE_ON, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        await advance(restarted, freezer, 150)
+        restarted.states.async_set(HALL, STATE_UNAVAILABLE, MOTION_CLASS)
+        await advance(restarted, freezer, 1)
+        restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        # Past the three-hour limit, still moving: four hours after it turned on it is stuck.
+        await advance(restarted, freezer, 60)
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        assert state_of(restarted, INACTIVE_FOR) == "0"
+        await advance(restarted, freezer, 17 + 180)
+        assert state_of(restarted, INACTIVITY) == STATE_ON
+        assert restarted.states.get(INACTIVITY).attributes["since"] == "2026-03-02T15:00:00+00:00"
+        assert [event.data["alert"] for event in events] == ["inactivity"]
+        await restarted.async_stop()
+    assert alerts == []
+
+
+async def test_an_alarm_pressed_while_down_or_unavailable_is_raised_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A help button found on after a restart, or back from unavailable, raises the alarm."""
+    freezer.move_to(MORNING)
+    hass.states.async_set(BUTTON, STATE_OFF)
+    entry = await set_up(hass, guardian_entry(sources=[HALL], alarm_sources=[BUTTON]))
+    await hass.async_stop()
+
+    freezer.tick(timedelta(minutes=2))
+    states = {HALL: (STATE_OFF, MOTION_CLASS), BUTTON: (STATE_ON, {})}
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        assert state_of(restarted, ALARM) == STATE_ON
+        assert [(e.data["alert"], e.data["reason"]) for e in events] == [("alarm", "alarm")]
+        await restarted.async_stop()
+    # Still held down at the next start: that press was told already.
+    freezer.tick(timedelta(minutes=2))
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        assert state_of(restarted, ALARM) == STATE_ON
+        assert events == []
+        await restarted.services.async_call(
+            BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: ACKNOWLEDGE}, blocking=True
+        )
+        restarted.states.async_set(BUTTON, STATE_OFF)
+        restarted.states.async_set(BUTTON, STATE_UNAVAILABLE)
+        restarted.states.async_set(BUTTON, STATE_ON)
+        await restarted.async_block_till_done()
+        assert state_of(restarted, ALARM) == STATE_ON
+        assert [e.data["alert"] for e in events] == ["cleared", "alarm"]
+        await restarted.async_stop()
 
 
 @pytest.mark.parametrize("acknowledged", [False, True], ids=["alert open", "after I'm OK"])

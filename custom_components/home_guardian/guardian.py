@@ -183,8 +183,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         for source in known - set(self.sources):
             changes += self.guardian.forget_source(source, now)
         for source in self.sources:
-            # What a source shows at start-up is where its next change starts from: a presence
-            # sensor still on after a restart is no sign of life (nor is anything else).
+            # Compared with what it last showed: motion still on goes on counting, an alarm
+            # pressed meanwhile raises, presence still on is no sign of life (see sources.py).
             changes += self._observe(source, self.hass.states.get(source), now, baseline=True)
         entry = self.config_entry
         # Entities of other integrations may still be on their way while Home Assistant starts.
