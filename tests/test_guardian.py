@@ -1062,6 +1062,41 @@ async def test_morning_summary_sensors_event_and_blueprint(
     assert hass_storage[f"home_guardian.summary.{entry.entry_id}"]["data"]["activity_today"] == 2
 
 
+async def test_the_daily_summary_reaches_the_disk_and_a_power_cut_does_not_repeat_it(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """Activity every few seconds does not hold the summary's write back; a sent one is kept."""
+    freezer.move_to("2026-03-02T02:00:00+00:00")
+    entry = await set_up(hass, guardian_entry())
+    key = f"home_guardian.summary.{entry.entry_id}"
+    hass_storage.pop(key, None)
+    # Up in the night, switching the kettle every 20 seconds for three minutes.
+    for step in range(9):
+        hass.states.async_set(KETTLE, STATE_ON if step % 2 == 0 else STATE_OFF)
+        await advance(hass, freezer, 20 / 60)
+    assert hass_storage[key]["data"]["night_activity"] >= 1
+    summaries = async_capture_events(hass, "home_guardian_daily_summary")
+    freezer.move_to("2026-03-02T07:12:00+00:00")
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert len(summaries) == 1
+    # The power goes right after the morning message: what the disk holds is all that is left.
+    on_disk = copy.deepcopy(hass_storage)
+    assert on_disk[key]["data"]["wake_up"] == "2026-03-02T07:12:00+00:00"
+    await hass.async_stop()
+    hass_storage.clear()
+    hass_storage.update(on_disk)
+
+    freezer.tick(timedelta(minutes=2))
+    states = {HALL: (STATE_OFF, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
+    async with restarted_with(hass, entry, states) as (restarted, _events):
+        again = async_capture_events(restarted, "home_guardian_daily_summary")
+        restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        await restarted.async_block_till_done()
+        assert again == []
+        await restarted.async_stop()
+
+
 async def test_logbook_describes_alerts(hass: HomeAssistant) -> None:
     """Each alert change reads as a short sentence in the logbook."""
     described: dict[str, Any] = {}

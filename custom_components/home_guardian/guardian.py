@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -110,6 +110,37 @@ class GuardianSnapshot:
 type GuardianConfigEntry = ConfigEntry[GuardianCoordinator]
 
 
+class OneWritePending:
+    """Write a store within a delay of the first change, whatever changes follow it."""
+
+    def __init__(
+        self, store: Store[dict[str, Any]], data: Callable[[], dict[str, Any]], delay: float
+    ) -> None:
+        """Write what `data` returns to `store`, `delay` seconds after the first change."""
+        self._store = store
+        self._data = data
+        self._delay = delay
+        self._pending = False
+
+    def soon(self) -> None:
+        """Write within the delay; a change while a write is pending joins that write."""
+        # Asking the store again would push its write back each time: a source that changes
+        # every few seconds would keep the data from ever reaching the disk before a power cut.
+        if not self._pending:
+            self._pending = True
+            self._store.async_delay_save(self._data_to_save, self._delay)
+
+    async def now(self) -> None:
+        """Write at once; this write replaces the pending one."""
+        self._pending = False
+        await self._store.async_save(self._data())
+
+    def _data_to_save(self) -> dict[str, Any]:
+        """Return the data as it is when the store writes it."""
+        self._pending = False
+        return self._data()
+
+
 class StoreFromNewerVersionError(Exception):
     """The guardian's store was written by a newer version of Home Guardian."""
 
@@ -151,10 +182,14 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             hass, STORAGE_VERSION, f"{DOMAIN}.summary.{entry.entry_id}", **READ_ANY_VERSION
         )
         self.summary = DailySummary(self._active_hours())
+        # The guardian and summary are replaced by the stored ones at start: read them late.
+        self._state_saves = OneWritePending(self._store, self._state_data, GUARDIAN_SAVE_DELAY)
+        self._summary_saves = OneWritePending(
+            self._summary_store, self._summary_data, SUMMARY_SAVE_DELAY
+        )
         self._cancel_timer: Callable[[], None] | None = None
         self._due: datetime | None = None
         self._clock = ClockWatch(elapsed_seconds)
-        self._save_pending = False
         self._stuck_logged: frozenset[str] = frozenset()
         self._missing: list[str] = []
         self._odd_states: set[str] = set()
@@ -246,7 +281,10 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         if self.guardian.activity_seen > counted:
             if (day := self.summary.activity(now)) is not None:
                 self._fire_summary(day)
-            self._summary_store.async_delay_save(self.summary.to_dict, SUMMARY_SAVE_DELAY)
+                # Told once: a power cut a moment later must not send the morning message again.
+                self._in_background(self._summary_saves.now())
+            else:
+                self._summary_saves.soon()
         self._publish(changes, now)
         if self.hass.is_running:
             self._async_check_missing(self.hass)
@@ -414,22 +452,22 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
 
     def _save_soon(self, *, at_once: bool) -> None:
         """Write the state within the save delay (at once when asked); changes join that write."""
-        # Asking the store again would push its write back each time: a source that changes
-        # every few seconds would keep the state from ever reaching the disk before a power cut.
         if at_once:
-            # A write now replaces any delayed one.
-            self._save_pending = False
-            self.config_entry.async_create_background_task(
-                self.hass, self._store.async_save(self.guardian.to_dict()), "home_guardian save"
-            )
-        elif not self._save_pending:
-            self._save_pending = True
-            self._store.async_delay_save(self._state_to_save, GUARDIAN_SAVE_DELAY)
+            self._in_background(self._state_saves.now())
+        else:
+            self._state_saves.soon()
 
-    def _state_to_save(self) -> dict[str, Any]:
-        """Return the state as it is when the store writes it."""
-        self._save_pending = False
+    def _state_data(self) -> dict[str, Any]:
+        """Return the guardian's state to write."""
         return self.guardian.to_dict()
+
+    def _summary_data(self) -> dict[str, Any]:
+        """Return the daily summary's memory to write."""
+        return self.summary.to_dict()
+
+    def _in_background(self, write: Coroutine[Any, Any, None]) -> None:
+        """Run a write without holding up the event that caused it."""
+        self.config_entry.async_create_background_task(self.hass, write, "home_guardian save")
 
     def _fire_summary(self, day: DaySummary) -> None:
         """Tell automations how the night went and when the day began."""
