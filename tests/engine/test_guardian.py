@@ -166,6 +166,18 @@ def test_only_the_first_deadline_of_a_day_can_fire(cli: ModuleType) -> None:
     ]
 
 
+def test_up_just_before_the_day_starts_is_up_for_the_deadline(cli: ModuleType) -> None:
+    """Moving at 06:59:59 for a 07:00 start meets the deadline as 07:00:01 does; 06:40 does not."""
+    options = {"active_start": "07:00", "expected_by": ["09:00"], "inactivity_minutes": 240}
+    for last, expected in (
+        ("2024-03-05 06:59:59", []),
+        ("2024-03-05 07:00:01", []),
+        ("2024-03-05 06:40:00", [line("2024-03-05 09:00", "inactivity")]),
+    ):
+        events = (act("2024-03-04 22:30"), act(last), event("2024-03-05 10:00", "end"))
+        assert play(cli, *events, escalate_after_minutes=[], **options) == expected, last
+
+
 def test_evening_fall_is_found_by_the_night_count(cli: ModuleType) -> None:
     """Quiet from 20:00 alerts after the night allowance, even though the morning has begun."""
     assert play(
