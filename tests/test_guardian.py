@@ -19,6 +19,7 @@ from homeassistant.const import (
     ATTR_ENTITY_ID,
     ATTR_OPTION,
     CONF_NAME,
+    EVENT_HOMEASSISTANT_STOP,
     STATE_OFF,
     STATE_ON,
     STATE_UNAVAILABLE,
@@ -818,6 +819,23 @@ async def test_state_reaches_the_disk_while_a_source_keeps_changing(
     assert key in hass_storage
     saved = hass_storage[key]["data"]
     assert saved["last_activity"] is not None
+
+
+async def test_sources_are_no_longer_followed_once_home_assistant_stops(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """What the final write holds is what the guardian last decided: nothing comes after it."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    await advance(hass, freezer, 5)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    saved = copy.deepcopy(hass_storage[f"home_guardian.guardian.{entry.entry_id}"]["data"])
+    hass.states.async_set(KETTLE, STATE_ON)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.guardian.last_activity is None
+    assert entry.runtime_data.guardian.to_dict() == saved
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_test_alert_button(hass: HomeAssistant, alerts: list[Event]) -> None:

@@ -188,6 +188,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             self._summary_store, self._summary_data, SUMMARY_SAVE_DELAY
         )
         self._cancel_timer: Callable[[], None] | None = None
+        self._stop_following: Callable[[], None] | None = None
         self._due: datetime | None = None
         self._clock = ClockWatch(elapsed_seconds)
         self._stuck_logged: frozenset[str] = frozenset()
@@ -224,9 +225,10 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         entry = self.config_entry
         # Entities of other integrations may still be on their way while Home Assistant starts.
         entry.async_on_unload(async_at_started(self.hass, self._async_check_missing))
-        entry.async_on_unload(
-            async_track_state_change_event(self.hass, self.sources, self._async_source_changed)
+        self._stop_following = async_track_state_change_event(
+            self.hass, self.sources, self._async_source_changed
         )
+        entry.async_on_unload(self._async_stop_following)
         entry.async_on_unload(
             async_track_time_interval(
                 self.hass, self._async_tick, INACTIVE_FOR_REFRESH, cancel_on_shutdown=True
@@ -549,8 +551,17 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             self._cancel_timer()
             self._cancel_timer = None
 
+    @callback
+    def _async_stop_following(self) -> None:
+        """Stop following the sources' states (once: at shutdown or unload, whichever is first)."""
+        if self._stop_following is not None:
+            self._stop_following()
+            self._stop_following = None
+
     async def _async_stop(self, _event: Event) -> None:
         """Stop deciding and write the state as Home Assistant shuts down."""
+        # A state changing during the write would otherwise be decided on and then lost.
+        self._async_stop_following()
         self._cancel_scheduled()
         await self.async_save()
 
