@@ -22,9 +22,8 @@ from custom_components.home_guardian.engine.guardian import InactivityGuardian
 from custom_components.home_guardian.engine.routine import LearnedRoutine
 from custom_components.home_guardian.engine.schedule import (
     DailySchedule,
-    hour_of_week,
-    next_hour_mark,
     next_quarter_hour,
+    quarter_of_week,
     wall_instant,
 )
 from custom_components.home_guardian.engine.sources import Kind, Meaning, kind_for, meaning
@@ -526,8 +525,7 @@ def test_wall_times_on_dst_days() -> None:
     assert schedule.is_active(repeated_hour)
     assert not schedule.is_active(datetime(2024, 10, 27, 0, 15, tzinfo=UTC))
     assert next_quarter_hour(repeated_hour, ZONE) == datetime(2024, 10, 27, 1, 30, tzinfo=UTC)
-    assert next_hour_mark(repeated_hour, ZONE) == datetime(2024, 10, 27, 2, tzinfo=UTC)
-    assert hour_of_week(repeated_hour, ZONE) == 6 * 24 + 2
+    assert quarter_of_week(repeated_hour, ZONE) == (6 * 24 + 2) * 4 + 1
     always = DailySchedule(zone=ZONE, active_start=time(7), active_end=time(7))
     assert always.is_active(repeated_hour)
     assert always.next_change(repeated_hour) == datetime(2024, 10, 27, 6, tzinfo=UTC)
