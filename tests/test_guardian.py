@@ -849,6 +849,43 @@ async def test_test_alert_button(hass: HomeAssistant, alerts: list[Event]) -> No
     assert state_of(hass, INACTIVITY) == STATE_OFF
 
 
+async def test_a_renamed_source_is_followed_under_its_new_name(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A source given a new entity ID keeps its kind and role, and its motion keeps counting."""
+    freezer.move_to(MORNING)
+    registry = er.async_get(hass)
+    registry.async_get_or_create("binary_sensor", "test", "hall", suggested_object_id="hall_motion")
+    registry.async_get_or_create("binary_sensor", "test", "help", suggested_object_id="help_button")
+    hass.states.async_set(BUTTON, STATE_OFF)
+    entry = await set_up(
+        hass,
+        guardian_entry(alarm_sources=[BUTTON], source_kinds={HALL: "motion", BUTTON: "alarm"}),
+    )
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    hallway, sos = "binary_sensor.hallway_motion", "binary_sensor.sos"
+    for old, renamed in ((HALL, hallway), (BUTTON, sos)):
+        shown = hass.states.get(old)
+        assert shown is not None
+        # As Home Assistant does for a renamed entity: its state moves to the new ID.
+        registry.async_update_entity(old, new_entity_id=renamed)
+        hass.states.async_remove(old)
+        hass.states.async_set(renamed, shown.state, shown.attributes)
+        await hass.async_block_till_done()
+    assert entry.options[CONF_SOURCES] == [hallway, KETTLE]
+    assert entry.options["alarm_sources"] == [sos]
+    assert entry.options["source_kinds"] == {hallway: "motion", sos: "alarm"}
+    assert set(entry.runtime_data.guardian.sources) == {hallway, KETTLE, sos}
+    # Still moving since 08:00 under its new name: no alert until four hours plus three pass.
+    await advance(hass, freezer, 230)
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    hass.states.async_set(sos, STATE_ON)
+    await hass.async_block_till_done()
+    assert [event.data["alert"] for event in alerts] == ["alarm"]
+    assert not [issue for issue in ir.async_get(hass).issues if issue[0] == DOMAIN]
+
+
 async def test_removed_source_is_forgotten(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -27,6 +27,7 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 from homeassistant.helpers.event import (
+    async_track_entity_registry_updated_event,
     async_track_point_in_utc_time,
     async_track_state_change_event,
     async_track_time_interval,
@@ -70,6 +71,19 @@ def guardian_config(hass: HomeAssistant, options: Mapping[str, Any]) -> Guardian
         key: value for key, value in options.items() if key not in _NOT_ENGINE_OPTIONS
     }
     return GuardianConfig.from_dict({**engine_options, "time_zone": hass.config.time_zone})
+
+
+def renamed_options(options: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
+    """Return a guardian's options with source `old` called `new` wherever it is named."""
+    renamed = dict(options)
+    for key in (CONF_SOURCES, CONF_ALARM_SOURCES):
+        if names := renamed.get(key):
+            renamed[key] = [new if name == old else name for name in names]
+    if kinds := renamed.get(CONF_SOURCE_KINDS):
+        renamed[CONF_SOURCE_KINDS] = {
+            new if name == old else name: kind for name, kind in kinds.items()
+        }
+    return renamed
 
 
 def _copy_if_present(path: Path, backup: Path) -> None:
@@ -230,6 +244,11 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         )
         entry.async_on_unload(self._async_stop_following)
         entry.async_on_unload(
+            async_track_entity_registry_updated_event(
+                self.hass, self.sources, self._async_source_renamed
+            )
+        )
+        entry.async_on_unload(
             async_track_time_interval(
                 self.hass, self._async_tick, INACTIVE_FOR_REFRESH, cancel_on_shutdown=True
             )
@@ -290,6 +309,20 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._publish(changes, now)
         if self.hass.is_running:
             self._async_check_missing(self.hass)
+
+    @callback
+    def _async_source_renamed(self, event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        """Follow a source given a new entity ID, keeping what it last showed."""
+        data = event.data
+        if data["action"] != "update" or (old := data.get("old_entity_id")) is None:
+            return
+        new = data["entity_id"]
+        LOGGER.info("%s: %s is now called %s; following it", self.name, old, new)
+        # What it showed goes with it, so a motion sensor on through the rename goes on counting.
+        self.guardian.rename_source(old, new)
+        options = renamed_options(self.config_entry.options, old, new)
+        # New options reload the guardian, which then follows the new name.
+        self.hass.config_entries.async_update_entry(self.config_entry, options=options)
 
     @callback
     def _async_check_missing(self, _hass: HomeAssistant) -> None:

@@ -912,6 +912,21 @@ def test_motion_on_through_a_restart_or_blindness_goes_on_counting() -> None:
     assert [c.alert for c in changes] == [Alert.NONE]
 
 
+def test_a_renamed_source_keeps_what_it_showed() -> None:
+    """A motion sensor on under its old name goes on counting under its new one."""
+    guardian = new(expected_by=[], escalate_after_minutes=[], inactivity_minutes=60)
+    guardian.source_state("hall", "off", at("2024-03-04 09:00"), baseline=True)
+    guardian.source_state("hall", "on", at("2024-03-04 09:05"))
+    guardian.rename_source("hall", "hallway")
+    assert guardian.sources == {"hallway": True}
+    guardian = restart(guardian, "2024-03-04 09:10", hallway="on")
+    assert guardian.inactive_for(at("2024-03-04 13:00")) == timedelta(0)
+    assert guardian.catch_up(at("2024-03-04 13:06")) == []
+    assert guardian.stuck_sources == {"hallway"}
+    guardian.rename_source("hallway", "landing")
+    assert guardian.stuck_sources == {"landing"}
+
+
 def test_motion_on_when_first_seen_counts_from_then() -> None:
     """A motion sensor already on at a first start, or turned on while down, moves from then."""
     options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}

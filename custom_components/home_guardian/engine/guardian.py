@@ -243,6 +243,12 @@ class InactivityGuardian(Timeline):
         changes += self._sight_changed(now)
         return changes + self._advance(now, inclusive=True)
 
+    def rename_source(self, old: str, new: str) -> None:
+        """Carry what is known of `old` over to `new`: the same source under a new name."""
+        if old in self._state.sources:
+            self._state.sources[new] = self._state.sources.pop(old)
+        self._book.rename(old, new)
+
     def acknowledge(self, now: datetime) -> list[AlertChange]:
         """Take "I'm OK / handled": clear the alert and restart quiet time from `now`."""
         now = aware(now)

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 ON: Final = "on"
 OFF: Final = "off"
@@ -227,6 +227,23 @@ class SourceBook:
         self._stuck.discard(source)
         self._kinds.pop(source, None)
         self._rooms.pop(source, None)
+
+    def rename(self, old: str, new: str) -> None:
+        """Carry all that is known of source `old` over to `new`."""
+        tables: tuple[dict[str, Any], ...] = (
+            self._states,
+            self._shown,
+            self._moving_since,
+            self._present_since,
+            self._kinds,
+            self._rooms,
+        )
+        for table in tables:
+            if old in table:
+                table[new] = table.pop(old)
+        if old in self._stuck:
+            self._stuck.discard(old)
+            self._stuck.add(new)
 
     def room(self, source: str) -> str | None:
         """Return the room `source` is in, if known."""
