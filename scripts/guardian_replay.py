@@ -9,7 +9,9 @@ time order, each with `"t"` (ISO 8601 with offset) and `"event"`: `activity`, `b
 states mean, and its first `state` event its `"room"` (as a Home Assistant area: a presence
 source is then judged by the activity of its room's `state` sources alone). As in Home
 Assistant, a source's first `state` is what the guardian finds when it starts watching it,
-never a change; after `down`, every source's last state is read afresh the same way. Between
+never a change; after `down`, every source's last state is read afresh the same way, or what
+the `down` event's optional `"states"` (`{"source": "state", ...}`) says sources show on return
+(what changed while Home Assistant was not running). Between
 events the clock stops at every time the guardian asks to be checked, so alerts print at the
 exact time they fall due. A `t` earlier than the one before is a clock that jumped backwards.
 Output lines are `{"t": ..., "alert": "inactivity" | "cannot_monitor" | "alarm" | "cleared",
@@ -47,7 +49,7 @@ FIELDS: Final = {
     "blind": {"source", "kind"},
     "seeing": {"source", "kind"},
     "state": {"source", "kind", "state", "room"},
-    "down": {"until"},
+    "down": {"until", "states"},
     "acknowledge": set(),
     "mode": {"mode"},
     "end": set(),
@@ -77,6 +79,8 @@ class TraceEvent:
     state: str = ""
     source_kind: Kind = Kind.MOTION
     room: str | None = None
+    # What sources show when Home Assistant is back (a down event only).
+    shown: tuple[tuple[str, str, Kind], ...] = ()
 
 
 def _instant(value: Any, where: str) -> datetime:
@@ -113,10 +117,12 @@ def _event(
     source, source_kind, state = _source_fields(where, kind, record, kinds)
     room = _room(where, source, record, rooms)
     until = None
+    shown: tuple[tuple[str, str, Kind], ...] = ()
     if kind == "down":
         until = _instant(record.get("until"), f"{where}: until")
         if until < at:
             raise TraceError(f"{where}: until is before t")
+        shown = _shown(where, record.get("states", {}), kinds)
     mode = Mode.HOME
     if kind == "mode":
         try:
@@ -135,6 +141,19 @@ def _event(
         state=state,
         source_kind=source_kind,
         room=room,
+        shown=shown,
+    )
+
+
+def _shown(where: str, value: Any, kinds: dict[str, Kind]) -> tuple[tuple[str, str, Kind], ...]:
+    """Check what a down event says sources show on return."""
+    if not isinstance(value, dict) or not all(
+        isinstance(source, str) and source and isinstance(state, str) and state
+        for source, state in value.items()
+    ):
+        raise TraceError(f'{where}: states must map source names to states, such as "on"')
+    return tuple(
+        (source, state, kinds.setdefault(source, Kind.MOTION)) for source, state in value.items()
     )
 
 
@@ -264,6 +283,9 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
                 guardian = InactivityGuardian(config, stored)
                 back = event.until or event.at
                 yield from guardian.resume(back)
+                for source, state, source_kind in event.shown:
+                    room = states[source][2] if source in states else None
+                    states[source] = (state, source_kind, room)
                 for source, (state, source_kind, room) in states.items():
                     yield from guardian.source_state(
                         source, state, back, kind=source_kind, baseline=True, room=room

@@ -19,6 +19,7 @@ from homeassistant.const import (
     ATTR_ENTITY_ID,
     ATTR_OPTION,
     CONF_NAME,
+    EVENT_HOMEASSISTANT_STOP,
     STATE_OFF,
     STATE_ON,
     STATE_UNAVAILABLE,
@@ -71,6 +72,7 @@ PRESENCE_CLASS = {"device_class": "occupancy"}
 HELP = "input_boolean.help"
 SOS = "event.sos_button"
 ALARM = "binary_sensor.grandma_alarm"
+BUTTON = "binary_sensor.help_button"
 KETTLE = "switch.kettle"
 INACTIVITY = "binary_sensor.grandma_inactivity"
 CANNOT_MONITOR = "binary_sensor.grandma_cannot_monitor"
@@ -412,6 +414,68 @@ async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(
         assert [event.data["alert"] for event in events] == ["inactivity", "cleared"]
         await restarted.async_stop()
     assert [event.data["alert"] for event in alerts] == ["inactivity"]
+
+
+async def test_motion_on_through_a_restart_or_an_unavailable_spell_goes_on_counting(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Someone moving in the hall while Home Assistant restarts is still someone moving."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 10)
+    await hass.async_stop()
+
+    freezer.tick(timedelta(minutes=2))
+    states = {HALL: (STATE_ON, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        await advance(restarted, freezer, 150)
+        restarted.states.async_set(HALL, STATE_UNAVAILABLE, MOTION_CLASS)
+        await advance(restarted, freezer, 1)
+        restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        # Past the three-hour limit, still moving: four hours after it turned on it is stuck.
+        await advance(restarted, freezer, 60)
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        assert state_of(restarted, INACTIVE_FOR) == "0"
+        await advance(restarted, freezer, 17 + 180)
+        assert state_of(restarted, INACTIVITY) == STATE_ON
+        assert restarted.states.get(INACTIVITY).attributes["since"] == "2026-03-02T15:00:00+00:00"
+        assert [event.data["alert"] for event in events] == ["inactivity"]
+        await restarted.async_stop()
+    assert alerts == []
+
+
+async def test_an_alarm_pressed_while_down_or_unavailable_is_raised_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A help button found on after a restart, or back from unavailable, raises the alarm."""
+    freezer.move_to(MORNING)
+    hass.states.async_set(BUTTON, STATE_OFF)
+    entry = await set_up(hass, guardian_entry(sources=[HALL], alarm_sources=[BUTTON]))
+    await hass.async_stop()
+
+    freezer.tick(timedelta(minutes=2))
+    states = {HALL: (STATE_OFF, MOTION_CLASS), BUTTON: (STATE_ON, {})}
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        assert state_of(restarted, ALARM) == STATE_ON
+        assert [(e.data["alert"], e.data["reason"]) for e in events] == [("alarm", "alarm")]
+        await restarted.async_stop()
+    # Still held down at the next start: that press was told already.
+    freezer.tick(timedelta(minutes=2))
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        assert state_of(restarted, ALARM) == STATE_ON
+        assert events == []
+        await restarted.services.async_call(
+            BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: ACKNOWLEDGE}, blocking=True
+        )
+        restarted.states.async_set(BUTTON, STATE_OFF)
+        restarted.states.async_set(BUTTON, STATE_UNAVAILABLE)
+        restarted.states.async_set(BUTTON, STATE_ON)
+        await restarted.async_block_till_done()
+        assert state_of(restarted, ALARM) == STATE_ON
+        assert [e.data["alert"] for e in events] == ["cleared", "alarm"]
+        await restarted.async_stop()
 
 
 @pytest.mark.parametrize("acknowledged", [False, True], ids=["alert open", "after I'm OK"])
@@ -757,6 +821,23 @@ async def test_state_reaches_the_disk_while_a_source_keeps_changing(
     assert saved["last_activity"] is not None
 
 
+async def test_sources_are_no_longer_followed_once_home_assistant_stops(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """What the final write holds is what the guardian last decided: nothing comes after it."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    await advance(hass, freezer, 5)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    saved = copy.deepcopy(hass_storage[f"home_guardian.guardian.{entry.entry_id}"]["data"])
+    hass.states.async_set(KETTLE, STATE_ON)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.guardian.last_activity is None
+    assert entry.runtime_data.guardian.to_dict() == saved
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_test_alert_button(hass: HomeAssistant, alerts: list[Event]) -> None:
     """The test button fires an alert event marked as a test and changes nothing else."""
     await set_up(hass, guardian_entry())
@@ -766,6 +847,43 @@ async def test_test_alert_button(hass: HomeAssistant, alerts: list[Event]) -> No
     assert alerts[-1].data["test"] is True
     assert alerts[-1].data["alert"] == "inactivity"
     assert state_of(hass, INACTIVITY) == STATE_OFF
+
+
+async def test_a_renamed_source_is_followed_under_its_new_name(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A source given a new entity ID keeps its kind and role, and its motion keeps counting."""
+    freezer.move_to(MORNING)
+    registry = er.async_get(hass)
+    registry.async_get_or_create("binary_sensor", "test", "hall", suggested_object_id="hall_motion")
+    registry.async_get_or_create("binary_sensor", "test", "help", suggested_object_id="help_button")
+    hass.states.async_set(BUTTON, STATE_OFF)
+    entry = await set_up(
+        hass,
+        guardian_entry(alarm_sources=[BUTTON], source_kinds={HALL: "motion", BUTTON: "alarm"}),
+    )
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    hallway, sos = "binary_sensor.hallway_motion", "binary_sensor.sos"
+    for old, renamed in ((HALL, hallway), (BUTTON, sos)):
+        shown = hass.states.get(old)
+        assert shown is not None
+        # As Home Assistant does for a renamed entity: its state moves to the new ID.
+        registry.async_update_entity(old, new_entity_id=renamed)
+        hass.states.async_remove(old)
+        hass.states.async_set(renamed, shown.state, shown.attributes)
+        await hass.async_block_till_done()
+    assert entry.options[CONF_SOURCES] == [hallway, KETTLE]
+    assert entry.options["alarm_sources"] == [sos]
+    assert entry.options["source_kinds"] == {hallway: "motion", sos: "alarm"}
+    assert set(entry.runtime_data.guardian.sources) == {hallway, KETTLE, sos}
+    # Still moving since 08:00 under its new name: no alert until four hours plus three pass.
+    await advance(hass, freezer, 230)
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    hass.states.async_set(sos, STATE_ON)
+    await hass.async_block_till_done()
+    assert [event.data["alert"] for event in alerts] == ["alarm"]
+    assert not [issue for issue in ir.async_get(hass).issues if issue[0] == DOMAIN]
 
 
 async def test_removed_source_is_forgotten(
@@ -997,6 +1115,41 @@ async def test_morning_summary_sensors_event_and_blueprint(
     await hass.async_block_till_done()
     assert state_of(hass, "sensor.grandma_activity_today") == "2"
     assert hass_storage[f"home_guardian.summary.{entry.entry_id}"]["data"]["activity_today"] == 2
+
+
+async def test_the_daily_summary_reaches_the_disk_and_a_power_cut_does_not_repeat_it(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """Activity every few seconds does not hold the summary's write back; a sent one is kept."""
+    freezer.move_to("2026-03-02T02:00:00+00:00")
+    entry = await set_up(hass, guardian_entry())
+    key = f"home_guardian.summary.{entry.entry_id}"
+    hass_storage.pop(key, None)
+    # Up in the night, switching the kettle every 20 seconds for three minutes.
+    for step in range(9):
+        hass.states.async_set(KETTLE, STATE_ON if step % 2 == 0 else STATE_OFF)
+        await advance(hass, freezer, 20 / 60)
+    assert hass_storage[key]["data"]["night_activity"] >= 1
+    summaries = async_capture_events(hass, "home_guardian_daily_summary")
+    freezer.move_to("2026-03-02T07:12:00+00:00")
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert len(summaries) == 1
+    # The power goes right after the morning message: what the disk holds is all that is left.
+    on_disk = copy.deepcopy(hass_storage)
+    assert on_disk[key]["data"]["wake_up"] == "2026-03-02T07:12:00+00:00"
+    await hass.async_stop()
+    hass_storage.clear()
+    hass_storage.update(on_disk)
+
+    freezer.tick(timedelta(minutes=2))
+    states = {HALL: (STATE_OFF, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
+    async with restarted_with(hass, entry, states) as (restarted, _events):
+        again = async_capture_events(restarted, "home_guardian_daily_summary")
+        restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        await restarted.async_block_till_done()
+        assert again == []
+        await restarted.async_stop()
 
 
 async def test_logbook_describes_alerts(hass: HomeAssistant) -> None:

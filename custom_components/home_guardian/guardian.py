@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +27,7 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 from homeassistant.helpers.event import (
+    async_track_entity_registry_updated_event,
     async_track_point_in_utc_time,
     async_track_state_change_event,
     async_track_time_interval,
@@ -72,6 +73,19 @@ def guardian_config(hass: HomeAssistant, options: Mapping[str, Any]) -> Guardian
     return GuardianConfig.from_dict({**engine_options, "time_zone": hass.config.time_zone})
 
 
+def renamed_options(options: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
+    """Return a guardian's options with source `old` called `new` wherever it is named."""
+    renamed = dict(options)
+    for key in (CONF_SOURCES, CONF_ALARM_SOURCES):
+        if names := renamed.get(key):
+            renamed[key] = [new if name == old else name for name in names]
+    if kinds := renamed.get(CONF_SOURCE_KINDS):
+        renamed[CONF_SOURCE_KINDS] = {
+            new if name == old else name: kind for name, kind in kinds.items()
+        }
+    return renamed
+
+
 def _copy_if_present(path: Path, backup: Path) -> None:
     """Copy the store's file aside; a store kept only in memory (tests) has none."""
     with suppress(FileNotFoundError):
@@ -108,6 +122,37 @@ class GuardianSnapshot:
 
 
 type GuardianConfigEntry = ConfigEntry[GuardianCoordinator]
+
+
+class OneWritePending:
+    """Write a store within a delay of the first change, whatever changes follow it."""
+
+    def __init__(
+        self, store: Store[dict[str, Any]], data: Callable[[], dict[str, Any]], delay: float
+    ) -> None:
+        """Write what `data` returns to `store`, `delay` seconds after the first change."""
+        self._store = store
+        self._data = data
+        self._delay = delay
+        self._pending = False
+
+    def soon(self) -> None:
+        """Write within the delay; a change while a write is pending joins that write."""
+        # Asking the store again would push its write back each time: a source that changes
+        # every few seconds would keep the data from ever reaching the disk before a power cut.
+        if not self._pending:
+            self._pending = True
+            self._store.async_delay_save(self._data_to_save, self._delay)
+
+    async def now(self) -> None:
+        """Write at once; this write replaces the pending one."""
+        self._pending = False
+        await self._store.async_save(self._data())
+
+    def _data_to_save(self) -> dict[str, Any]:
+        """Return the data as it is when the store writes it."""
+        self._pending = False
+        return self._data()
 
 
 class StoreFromNewerVersionError(Exception):
@@ -151,10 +196,15 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             hass, STORAGE_VERSION, f"{DOMAIN}.summary.{entry.entry_id}", **READ_ANY_VERSION
         )
         self.summary = DailySummary(self._active_hours())
+        # The guardian and summary are replaced by the stored ones at start: read them late.
+        self._state_saves = OneWritePending(self._store, self._state_data, GUARDIAN_SAVE_DELAY)
+        self._summary_saves = OneWritePending(
+            self._summary_store, self._summary_data, SUMMARY_SAVE_DELAY
+        )
         self._cancel_timer: Callable[[], None] | None = None
+        self._stop_following: Callable[[], None] | None = None
         self._due: datetime | None = None
         self._clock = ClockWatch(elapsed_seconds)
-        self._save_pending = False
         self._stuck_logged: frozenset[str] = frozenset()
         self._missing: list[str] = []
         self._odd_states: set[str] = set()
@@ -183,14 +233,20 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         for source in known - set(self.sources):
             changes += self.guardian.forget_source(source, now)
         for source in self.sources:
-            # What a source shows at start-up is where its next change starts from: a presence
-            # sensor still on after a restart is no sign of life (nor is anything else).
+            # Compared with what it last showed: motion still on goes on counting, an alarm
+            # pressed meanwhile raises, presence still on is no sign of life (see sources.py).
             changes += self._observe(source, self.hass.states.get(source), now, baseline=True)
         entry = self.config_entry
         # Entities of other integrations may still be on their way while Home Assistant starts.
         entry.async_on_unload(async_at_started(self.hass, self._async_check_missing))
+        self._stop_following = async_track_state_change_event(
+            self.hass, self.sources, self._async_source_changed
+        )
+        entry.async_on_unload(self._async_stop_following)
         entry.async_on_unload(
-            async_track_state_change_event(self.hass, self.sources, self._async_source_changed)
+            async_track_entity_registry_updated_event(
+                self.hass, self.sources, self._async_source_renamed
+            )
         )
         entry.async_on_unload(
             async_track_time_interval(
@@ -246,10 +302,27 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         if self.guardian.activity_seen > counted:
             if (day := self.summary.activity(now)) is not None:
                 self._fire_summary(day)
-            self._summary_store.async_delay_save(self.summary.to_dict, SUMMARY_SAVE_DELAY)
+                # Told once: a power cut a moment later must not send the morning message again.
+                self._in_background(self._summary_saves.now())
+            else:
+                self._summary_saves.soon()
         self._publish(changes, now)
         if self.hass.is_running:
             self._async_check_missing(self.hass)
+
+    @callback
+    def _async_source_renamed(self, event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        """Follow a source given a new entity ID, keeping what it last showed."""
+        data = event.data
+        if data["action"] != "update" or (old := data.get("old_entity_id")) is None:
+            return
+        new = data["entity_id"]
+        LOGGER.info("%s: %s is now called %s; following it", self.name, old, new)
+        # What it showed goes with it, so a motion sensor on through the rename goes on counting.
+        self.guardian.rename_source(old, new)
+        options = renamed_options(self.config_entry.options, old, new)
+        # New options reload the guardian, which then follows the new name.
+        self.hass.config_entries.async_update_entry(self.config_entry, options=options)
 
     @callback
     def _async_check_missing(self, _hass: HomeAssistant) -> None:
@@ -414,22 +487,22 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
 
     def _save_soon(self, *, at_once: bool) -> None:
         """Write the state within the save delay (at once when asked); changes join that write."""
-        # Asking the store again would push its write back each time: a source that changes
-        # every few seconds would keep the state from ever reaching the disk before a power cut.
         if at_once:
-            # A write now replaces any delayed one.
-            self._save_pending = False
-            self.config_entry.async_create_background_task(
-                self.hass, self._store.async_save(self.guardian.to_dict()), "home_guardian save"
-            )
-        elif not self._save_pending:
-            self._save_pending = True
-            self._store.async_delay_save(self._state_to_save, GUARDIAN_SAVE_DELAY)
+            self._in_background(self._state_saves.now())
+        else:
+            self._state_saves.soon()
 
-    def _state_to_save(self) -> dict[str, Any]:
-        """Return the state as it is when the store writes it."""
-        self._save_pending = False
+    def _state_data(self) -> dict[str, Any]:
+        """Return the guardian's state to write."""
         return self.guardian.to_dict()
+
+    def _summary_data(self) -> dict[str, Any]:
+        """Return the daily summary's memory to write."""
+        return self.summary.to_dict()
+
+    def _in_background(self, write: Coroutine[Any, Any, None]) -> None:
+        """Run a write without holding up the event that caused it."""
+        self.config_entry.async_create_background_task(self.hass, write, "home_guardian save")
 
     def _fire_summary(self, day: DaySummary) -> None:
         """Tell automations how the night went and when the day began."""
@@ -511,8 +584,17 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             self._cancel_timer()
             self._cancel_timer = None
 
+    @callback
+    def _async_stop_following(self) -> None:
+        """Stop following the sources' states (once: at shutdown or unload, whichever is first)."""
+        if self._stop_following is not None:
+            self._stop_following()
+            self._stop_following = None
+
     async def _async_stop(self, _event: Event) -> None:
         """Stop deciding and write the state as Home Assistant shuts down."""
+        # A state changing during the write would otherwise be decided on and then lost.
+        self._async_stop_following()
         self._cancel_scheduled()
         await self.async_save()
 

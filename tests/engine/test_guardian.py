@@ -22,9 +22,8 @@ from custom_components.home_guardian.engine.guardian import InactivityGuardian
 from custom_components.home_guardian.engine.routine import LearnedRoutine
 from custom_components.home_guardian.engine.schedule import (
     DailySchedule,
-    hour_of_week,
-    next_hour_mark,
     next_quarter_hour,
+    quarter_of_week,
     wall_instant,
 )
 from custom_components.home_guardian.engine.sources import Kind, Meaning, kind_for, meaning
@@ -164,6 +163,18 @@ def test_only_the_first_deadline_of_a_day_can_fire(cli: ModuleType) -> None:
     assert play(cli, *events, expected_by=["11:00", "08:30"], escalate_after_minutes=[]) == [
         line("2024-03-05 08:30", "inactivity")
     ]
+
+
+def test_up_just_before_the_day_starts_is_up_for_the_deadline(cli: ModuleType) -> None:
+    """Moving at 06:59:59 for a 07:00 start meets the deadline as 07:00:01 does; 06:40 does not."""
+    options = {"active_start": "07:00", "expected_by": ["09:00"], "inactivity_minutes": 240}
+    for last, expected in (
+        ("2024-03-05 06:59:59", []),
+        ("2024-03-05 07:00:01", []),
+        ("2024-03-05 06:40:00", [line("2024-03-05 09:00", "inactivity")]),
+    ):
+        events = (act("2024-03-04 22:30"), act(last), event("2024-03-05 10:00", "end"))
+        assert play(cli, *events, escalate_after_minutes=[], **options) == expected, last
 
 
 def test_evening_fall_is_found_by_the_night_count(cli: ModuleType) -> None:
@@ -514,8 +525,7 @@ def test_wall_times_on_dst_days() -> None:
     assert schedule.is_active(repeated_hour)
     assert not schedule.is_active(datetime(2024, 10, 27, 0, 15, tzinfo=UTC))
     assert next_quarter_hour(repeated_hour, ZONE) == datetime(2024, 10, 27, 1, 30, tzinfo=UTC)
-    assert next_hour_mark(repeated_hour, ZONE) == datetime(2024, 10, 27, 2, tzinfo=UTC)
-    assert hour_of_week(repeated_hour, ZONE) == 6 * 24 + 2
+    assert quarter_of_week(repeated_hour, ZONE) == (6 * 24 + 2) * 4 + 1
     always = DailySchedule(zone=ZONE, active_start=time(7), active_end=time(7))
     assert always.is_active(repeated_hour)
     assert always.next_change(repeated_hour) == datetime(2024, 10, 27, 6, tzinfo=UTC)
@@ -833,9 +843,10 @@ def test_motion_ending_is_activity_and_blindness_ends_it() -> None:
 
 
 def test_states_seen_at_start_up_are_not_activity() -> None:
-    """After a restart, sources already on (presence, motion, a door) neither clear nor count."""
+    """After a restart, presence on and a door found open neither clear nor count."""
     guardian = new(expected_by=[], escalate_after_minutes=[])
     guardian.source_state("bed", "off", at("2024-03-04 08:00"), kind=Kind.PRESENCE, baseline=True)
+    guardian.source_state("door", "closed", at("2024-03-04 08:00"), kind=Kind.CHANGE, baseline=True)
     guardian.source_state("bed", "on", at("2024-03-04 08:05"), kind=Kind.PRESENCE)
     assert guardian.last_activity is None
     guardian.catch_up(at("2024-03-04 11:10"))
@@ -845,23 +856,141 @@ def test_states_seen_at_start_up_are_not_activity() -> None:
     restarted.resume(at("2024-03-04 11:20"))
     for source, state, kind in (
         ("bed", "on", Kind.PRESENCE),
-        ("hall", "on", Kind.MOTION),
         ("door", "open", Kind.CHANGE),
+        ("hall", "off", Kind.MOTION),
     ):
         assert (
             restarted.source_state(source, state, at("2024-03-04 11:20"), kind=kind, baseline=True)
             == []
         )
     # Coming back from unavailable is no change seen either.
-    restarted.source_state("hall", None, at("2024-03-04 11:25"))
-    assert restarted.source_state("hall", "on", at("2024-03-04 11:26")) == []
+    restarted.source_state("door", None, at("2024-03-04 11:25"))
+    assert restarted.source_state("door", "closed", at("2024-03-04 11:26"), kind=Kind.CHANGE) == []
     assert restarted.alert is Alert.INACTIVITY
     assert restarted.alert_since == guardian.alert_since
     assert restarted.inactive_for(at("2024-03-04 11:30")) == timedelta(hours=3, minutes=30)
-    # A motion sensor that was on at start-up counts from its next change.
-    assert [c.alert for c in restarted.source_state("hall", "off", at("2024-03-04 11:40"))] == [
-        Alert.NONE
+    # The door's next change counts.
+    changes = restarted.source_state("door", "open", at("2024-03-04 11:40"), kind=Kind.CHANGE)
+    assert [c.alert for c in changes] == [Alert.NONE]
+
+
+def restart(guardian: InactivityGuardian, back: str, **shown: str) -> InactivityGuardian:
+    """Stop `guardian` as Home Assistant does and start it again at `back`, sources as `shown`."""
+    restarted = InactivityGuardian(guardian.config, json.loads(json.dumps(guardian.to_dict())))
+    restarted.resume(at(back))
+    for source, state in shown.items():
+        kind = Kind.ALARM if source.startswith("sos") else Kind.MOTION
+        restarted.source_state(source, state, at(back), kind=kind, baseline=True)
+    return restarted
+
+
+def test_motion_on_through_a_restart_or_blindness_goes_on_counting() -> None:
+    """A motion sensor on across a restart or an unavailable spell counts, up to its stuck limit."""
+    options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}
+    guardian = new(**options)
+    guardian.source_state("hall", "off", at("2024-03-04 09:00"), baseline=True)
+    guardian.source_state("hall", "on", at("2024-03-04 09:05"))
+    guardian = restart(guardian, "2024-03-04 09:12", hall="on")
+    assert guardian.catch_up(at("2024-03-04 10:00")) == []
+    guardian.source_state("hall", None, at("2024-03-04 10:00"))
+    guardian.source_state("door", "shut", at("2024-03-04 10:00"), kind=Kind.CHANGE)
+    assert guardian.source_state("hall", "on", at("2024-03-04 10:01")) == []
+    assert guardian.inactive_for(at("2024-03-04 12:00")) == timedelta(0)
+    assert guardian.catch_up(at("2024-03-04 13:04")) == []
+    # Stuck four hours after it turned on (09:05), whatever happened in between.
+    changes = guardian.catch_up(at("2024-03-04 15:00"))
+    assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 14:05"), Alert.INACTIVITY)]
+    assert guardian.stuck_sources == {"hall"}
+    # Still on after another restart: stuck still, so no all-clear; off then on again counts.
+    guardian = restart(guardian, "2024-03-04 15:10", hall="on")
+    assert guardian.alert is Alert.INACTIVITY
+    assert guardian.stuck_sources == {"hall"}
+    guardian = restart(guardian, "2024-03-04 15:20", hall="off")
+    assert guardian.stuck_sources == frozenset()
+    assert guardian.alert is Alert.INACTIVITY
+    changes = guardian.source_state("hall", "on", at("2024-03-04 15:30"))
+    assert [c.alert for c in changes] == [Alert.NONE]
+
+
+def test_a_renamed_source_keeps_what_it_showed() -> None:
+    """A motion sensor on under its old name goes on counting under its new one."""
+    guardian = new(expected_by=[], escalate_after_minutes=[], inactivity_minutes=60)
+    guardian.source_state("hall", "off", at("2024-03-04 09:00"), baseline=True)
+    guardian.source_state("hall", "on", at("2024-03-04 09:05"))
+    guardian.rename_source("hall", "hallway")
+    assert guardian.sources == {"hallway": True}
+    guardian = restart(guardian, "2024-03-04 09:10", hallway="on")
+    assert guardian.inactive_for(at("2024-03-04 13:00")) == timedelta(0)
+    assert guardian.catch_up(at("2024-03-04 13:06")) == []
+    assert guardian.stuck_sources == {"hallway"}
+    guardian.rename_source("hallway", "landing")
+    assert guardian.stuck_sources == {"landing"}
+
+
+def test_motion_on_when_first_seen_counts_from_then() -> None:
+    """A motion sensor already on at a first start, or turned on while down, moves from then."""
+    options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}
+    guardian = new(**options)
+    assert guardian.source_state("hall", "on", at("2024-03-04 09:00"), baseline=True) == []
+    assert guardian.inactive_for(at("2024-03-04 12:59")) == timedelta(0)
+    changes = guardian.catch_up(at("2024-03-04 14:30"))
+    assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 14:00"), Alert.INACTIVITY)]
+    # Off when Home Assistant stopped, on when it is back: someone moved meanwhile.
+    guardian.source_state("hall", "off", at("2024-03-04 14:30"))
+    guardian = restart(guardian, "2024-03-04 16:00", hall="on")
+    assert guardian.alert is Alert.NONE
+    assert guardian.last_activity == at("2024-03-04 16:00")
+    # On for longer than the stuck limit across the gap: stuck from the return.
+    guardian = restart(guardian, "2024-03-04 21:00", hall="on")
+    assert guardian.stuck_sources == {"hall"}
+
+
+def test_an_alarm_pressed_while_down_or_unseen_raises_once() -> None:
+    """An alarm source found on, after off or never seen, raises; one raised already does not."""
+    options = {"expected_by": [], "escalate_after_minutes": []}
+    guardian = new(**options)
+    guardian.source_state("sos", "off", at("2024-03-04 09:00"), kind=Kind.ALARM, baseline=True)
+    guardian.source_state("hall", "off", at("2024-03-04 09:00"), baseline=True)
+    guardian = restart(guardian, "2024-03-04 09:12", sos="on")
+    assert guardian.alert is Alert.ALARM
+    assert guardian.alert_since == at("2024-03-04 09:12")
+    guardian.acknowledge(at("2024-03-04 09:20"))
+    # Still held down after the answer: the same press, told already.
+    guardian = restart(guardian, "2024-03-04 09:30", sos="on")
+    assert guardian.alert is Alert.NONE
+    guardian.source_state("sos", "off", at("2024-03-04 09:40"), kind=Kind.ALARM)
+    # Pressed while it was unavailable.
+    guardian.source_state("sos", None, at("2024-03-04 09:50"))
+    changes = guardian.source_state("sos", "on", at("2024-03-04 09:55"), kind=Kind.ALARM)
+    assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 09:55"), Alert.ALARM)]
+    # A new event of an event entity seen while down is a call too.
+    guardian = new(**options)
+    stamp = "2024-03-01T10:00:00+00:00"
+    guardian.source_state("sos_event", stamp, at("2024-03-04 09:00"), kind=Kind.ALARM)
+    assert guardian.alert is Alert.NONE
+    guardian = restart(guardian, "2024-03-04 09:12", sos_event="2024-03-04T09:11:00+00:00")
+    assert guardian.alert is Alert.ALARM
+    # At a first start, a button held down is a call; an old event is not.
+    guardian = new(**options)
+    changes = guardian.source_state(
+        "sos", "on", at("2024-03-04 09:00"), kind=Kind.ALARM, baseline=True
+    )
+    assert [c.alert for c in changes] == [Alert.ALARM]
+
+
+def test_replayed_states_after_a_restart(cli: ModuleType) -> None:
+    """A down event may say what sources show on return; a bad list is refused."""
+    down, back = "2024-03-04 09:10", at("2024-03-04 09:12").isoformat()
+    start = [
+        {**event("2024-03-04 09:00", "state", source="sos", state="off"), "kind": "alarm"},
+        event("2024-03-04 09:00", "state", source="hall", state="off"),
     ]
+    states = {"sos": "on", "hall": "on"}
+    end = event("2024-03-04 09:30", "end")
+    replayed = play(cli, *start, event(down, "down", until=back, states=states), end)
+    assert replayed == [line("2024-03-04 09:12", "alarm", 2)]
+    with pytest.raises(cli.TraceError, match="states must map source names"):
+        play(cli, *start, event(down, "down", until=back, states={"hall": 1}), end)
 
 
 def test_presence_too_long_without_activity_is_a_warning_when_enabled() -> None:

@@ -4,9 +4,11 @@ How the guardian decides, in plain words (each part in its own module):
 
 - **Sources** (`sources.py`) are seeing or blind (offline, unavailable, privacy mode, detection
   off) and have a kind: motion counts for as long as it is on (up to `motion_stuck_minutes`),
-  presence is never activity, a change is activity, an alarm source raises an alarm. Only a
-  change seen while running means anything: the state a source shows when the guardian starts
-  watching it, or when it comes back from blindness, is where its next change starts from.
+  presence is never activity, a change is activity, an alarm source raises an alarm. What a
+  source shows when the guardian starts watching it, or when it comes back from blindness, is
+  compared with what it last showed: a motion source on goes on counting as moving, an alarm
+  source showing a new press raises the alarm, and presence or a change source's state is
+  where its next change starts from, never activity by itself.
 - **Quiet time** is real elapsed time during which at least one source could see and nothing
   happened. Time while every source is blind is not quiet: it does not count toward any limit.
 - **Limits and deadlines** (`limits.py`): quiet in active hours counted from the later of the
@@ -173,7 +175,7 @@ class InactivityGuardian(Timeline):
         """Record the state `source` (in `room`, if known) shows now (None: blind).
 
         `baseline` marks a state read at start-up rather than a change seen while running:
-        it is where the next change starts from, never activity by itself (see `sources.py`).
+        it is compared with what the source last showed (see `sources.py`).
         """
         now = aware(now)
         changes = self._advance(now, inclusive=False)
@@ -183,11 +185,11 @@ class InactivityGuardian(Timeline):
             case Meaning.MOTION_STARTS | Meaning.ACTIVITY:
                 self.activity_seen += 1
                 changes += self._activity(source, now)
-            case Meaning.MOTION_ENDS:
+            case Meaning.MOTION_ENDS | Meaning.MOTION_GOES_ON:
                 changes += self._activity(source, now)
             case Meaning.ALARM:
-                self._state.sources.setdefault(source, True)
-                changes += self._alarm(now)
+                self._state.sources[source] = True
+                changes += self._sight_changed(now) + self._alarm(now)
             case _:
                 self._state.sources[source] = True
                 changes += self._sight_changed(now)
@@ -240,6 +242,12 @@ class InactivityGuardian(Timeline):
         self._book.forget(source)
         changes += self._sight_changed(now)
         return changes + self._advance(now, inclusive=True)
+
+    def rename_source(self, old: str, new: str) -> None:
+        """Carry what is known of `old` over to `new`: the same source under a new name."""
+        if old in self._state.sources:
+            self._state.sources[new] = self._state.sources.pop(old)
+        self._book.rename(old, new)
 
     def acknowledge(self, now: datetime) -> list[AlertChange]:
         """Take "I'm OK / handled": clear the alert and restart quiet time from `now`."""
@@ -337,6 +345,7 @@ class InactivityGuardian(Timeline):
         """Start from what can be read of state that `__init__` refused (see `state.salvage`)."""
         guardian = cls(config)
         guardian._state = salvage(data)
+        guardian._book = guardian._source_book()
         return guardian
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,7 +8,8 @@ the counter grows while nothing happens, and the reason an alert gives when it f
   quiet since the last activity may reach `night_inactivity_minutes` (`night_quiet`); both are
   multiplied by `visitors_factor` in visitors mode;
 - the day's first `expected_by` deadline, as seeing time since the day's start, while nothing
-  has happened since (`expected_by`; home mode only);
+  has happened since (`expected_by`; home mode only). Activity up to `EARLY_START` before the
+  day's start counts as the day's: someone up at 06:59 for a 07:00 start is up;
 - the learned routine's allowance for the silence in progress (`routine`, see `routine.py`);
 - with `presence_limit_minutes` set, someone present (a presence source on) with no activity
   may last that long (`presence`): a person on the bathroom floor is still "present". In a room
@@ -26,13 +27,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from .alerts import Alert, Mode, Reason
 from .config import GuardianConfig
 from .schedule import DailySchedule, quarter_of_week
 from .sources import RoomPresence
 from .state import NONE, GuardianState
+
+# Up this long before active hours begin is up for the day: an early riser whose last move
+# falls a second before the start must not be a missed morning.
+EARLY_START: Final = timedelta(minutes=15)
 
 
 class Rule(NamedTuple):
@@ -73,7 +78,7 @@ def deadline_budget(
         state.mode is not Mode.HOME
         or day_start is None
         or day_start != schedule.last_active_start(start)
-        or (state.quiet_since is not None and state.quiet_since >= day_start)
+        or (state.quiet_since is not None and state.quiet_since >= day_start - EARLY_START)
     ):
         return None
     return schedule.deadline_budget(day_start)

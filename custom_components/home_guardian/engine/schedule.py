@@ -1,4 +1,4 @@
-"""Turn a guardian's wall-clock rules (active hours, deadlines, hours) into real instants.
+"""Turn a guardian's wall-clock rules (active hours, deadlines, quarter-hours) into real instants.
 
 Active hours and `expected_by` deadlines are local wall times of the configured time zone, so
 they follow daylight saving time the way people do: 07:00 is 07:00 on both sides of a change.
@@ -16,7 +16,6 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 QUARTER_HOUR: Final = timedelta(minutes=15)
-HOURS_PER_WEEK: Final = 168
 QUARTERS_PER_DAY: Final = 96
 QUARTERS_PER_WEEK: Final = 7 * QUARTERS_PER_DAY
 _ONE_DAY: Final = timedelta(days=1)
@@ -52,29 +51,10 @@ def next_quarter_hour(moment: datetime, zone: ZoneInfo) -> datetime:
     return floor.astimezone(UTC) + QUARTER_HOUR
 
 
-def next_hour_mark(moment: datetime, zone: ZoneInfo) -> datetime:
-    """Return the first top of a local hour after `moment`."""
-    local = moment.astimezone(zone)
-    floor = local.replace(minute=0, second=0, microsecond=0)
-    return floor.astimezone(UTC) + timedelta(hours=1)
-
-
 def is_quarter_mark(moment: datetime, zone: ZoneInfo) -> bool:
     """Tell whether `moment` is a local quarter-hour mark."""
     local = moment.astimezone(zone)
     return local.minute % 15 == 0 and local.second == 0 and local.microsecond == 0
-
-
-def is_hour_mark(moment: datetime, zone: ZoneInfo) -> bool:
-    """Tell whether `moment` is the top of a local hour."""
-    local = moment.astimezone(zone)
-    return local.minute == 0 and local.second == 0 and local.microsecond == 0
-
-
-def hour_of_week(moment: datetime, zone: ZoneInfo) -> int:
-    """Return the local hour of the week of `moment`: 0 is Monday 00:00-01:00, 167 Sunday 23:00."""
-    local = moment.astimezone(zone)
-    return local.weekday() * 24 + local.hour
 
 
 def quarter_of_week(moment: datetime, zone: ZoneInfo) -> int:

@@ -18,16 +18,28 @@ activity of the motion and change sources of its own room, when that room has an
 the bathroom is not kept safe by a kettle in the kitchen. Without a room, or in a room with
 nothing else to watch, it is judged against activity anywhere in the home.
 
-Only a change observed while running means anything: the state a source has when the guardian
-starts (at start-up, after a restart, a reload or an options change) or when it comes back
-from unavailable is where the next change starts from, never activity or an alarm by itself.
+When the guardian starts (at start-up, after a restart, a reload or an options change) or a
+source comes back from unavailable, what the source shows is compared with what it last showed
+while seen (kept in the saved state):
+
+- a presence or change source's state then is where its next change starts from, never
+  activity by itself: a presence sensor still on after a restart is no sign of life, and a
+  door found open may have been open for hours;
+- a motion source on then counts as moving, as it would have had Home Assistant watched: from
+  when it turned on if it was on when last seen (so the stuck limit counts from then, and one
+  already taken as stuck stays stuck until it changes), else from now (first seen, or turned on
+  while unseen). A motion source off then ends its bout without being activity;
+- an alarm source raises the alarm when it shows something new since last seen: "on" after
+  "off", or a new event. One never seen before raises only if it shows "on" (a button held
+  down); an event entity's last event seen for the first time is history, not a call. One on
+  when last seen and on still raised its alarm already (or was answered): nothing more.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 ON: Final = "on"
 OFF: Final = "off"
@@ -53,6 +65,8 @@ class Meaning(Enum):
     ACTIVITY = "activity"
     MOTION_STARTS = "motion_starts"
     MOTION_ENDS = "motion_ends"
+    # A motion source found on when it is first seen again: moving, but no new bout.
+    MOTION_GOES_ON = "motion_goes_on"
     ALARM = "alarm"
 
 
@@ -91,20 +105,30 @@ class RoomPresence(NamedTuple):
 
 
 class SourceBook:
-    """What each source last showed while running, and which motion sources count as moving.
+    """What each source shows, and which motion sources count as moving.
 
-    Nothing here is stored: after a restart every source starts from the state it shows then.
-    A motion source counts as moving from the change that turned it on until it turns off, or
-    until `stuck_after` has passed, when it is taken as stuck until its next change.
+    What sources last showed and the motion sources' moving-since and stuck marks live in the
+    saved state (`shown`, `moving_since`, `stuck`), which this book keeps up to date; what each
+    source shows while seeing is known only while running. A motion source counts as moving
+    while it can see, from when it turned on until it turns off, or until `stuck_after` has
+    passed, when it is taken as stuck until its next change.
     """
 
-    def __init__(self, stuck_after: timedelta) -> None:
-        """Start knowing nothing of any source."""
+    def __init__(
+        self,
+        stuck_after: timedelta,
+        *,
+        shown: dict[str, str],
+        moving_since: dict[str, datetime],
+        stuck: set[str],
+    ) -> None:
+        """Start from what was saved of each source (the dicts and set are updated in place)."""
         self._stuck_after = stuck_after
         self._states: dict[str, str] = {}
-        self._moving_since: dict[str, datetime] = {}
+        self._shown = shown
+        self._moving_since = moving_since
+        self._stuck = stuck
         self._present_since: dict[str, datetime] = {}
-        self._stuck: set[str] = set()
         self._kinds: dict[str, Kind] = {}
         self._rooms: dict[str, str] = {}
         # When each room's quiet began: its last activity, or the restart of every count.
@@ -114,6 +138,14 @@ class SourceBook:
     def stuck(self) -> frozenset[str]:
         """Return the motion sources on for too long, which count again when they change."""
         return frozenset(self._stuck)
+
+    def _counting(self) -> dict[str, datetime]:
+        """Return the motion sources that count as moving (seeing, on), with when they began."""
+        return {
+            source: start
+            for source, start in self._moving_since.items()
+            if source in self._states and source not in self._stuck
+        }
 
     def report(
         self,
@@ -128,7 +160,9 @@ class SourceBook:
         """Note what `source` (in `room`, if known) shows at `now` and return what that means."""
         before = None if baseline else self._states.get(source)
         returning = source not in self._states
+        last = self._shown.get(source)
         self._states[source] = state
+        self._shown[source] = state
         self._kinds[source] = kind
         if room is None:
             self._rooms.pop(source, None)
@@ -144,8 +178,7 @@ class SourceBook:
             elif before != ON:
                 self._present_since.setdefault(source, now)
         if before is None:
-            # A motion source already on when first seen does not count until it changes.
-            self._moving_since.pop(source, None)
+            return self._seen_again(source, kind, last, state, now)
         found = meaning(kind, before, state)
         if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
             self._stuck.discard(source)
@@ -156,18 +189,61 @@ class SourceBook:
             self._moving_since[source] = now
         return found
 
+    def _seen_again(
+        self, source: str, kind: Kind, last: str | None, state: str, now: datetime
+    ) -> Meaning:
+        """Return what a state found at start-up or back from blindness means (see above)."""
+        if kind is Kind.ALARM:
+            # Never seen: only a button held down is a call now; an old event is history.
+            return meaning(kind, last if last is not None else OFF if state == ON else None, state)
+        if kind is not Kind.MOTION:
+            return Meaning.NOTHING
+        if state != ON or last != ON:
+            # Off now, or turned on while unseen: any bout seen before is over.
+            self._moving_since.pop(source, None)
+            if last is not None and last != state:
+                self._stuck.discard(source)
+        if state != ON or source in self._stuck:
+            return Meaning.NOTHING
+        start = self._moving_since.setdefault(source, now)
+        if start + self._stuck_after <= now:
+            # On since before its limit passed unseen: stuck, as it would have been seen.
+            self.expire(now)
+            return Meaning.NOTHING
+        if (room := self._rooms.get(source)) is not None:
+            self._room_since[room] = now
+        return Meaning.MOTION_GOES_ON
+
     def lost(self, source: str) -> None:
-        """Forget what a source showed: it went blind, or is no longer followed."""
+        """Note that a source went blind: it counts no more, but what it last showed is kept."""
         self._states.pop(source, None)
-        self._moving_since.pop(source, None)
         self._present_since.pop(source, None)
 
     def forget(self, source: str) -> None:
-        """Forget a source entirely."""
+        """Forget a source entirely (no longer followed)."""
         self.lost(source)
+        self._shown.pop(source, None)
+        self._moving_since.pop(source, None)
         self._stuck.discard(source)
         self._kinds.pop(source, None)
         self._rooms.pop(source, None)
+
+    def rename(self, old: str, new: str) -> None:
+        """Carry all that is known of source `old` over to `new`."""
+        tables: tuple[dict[str, Any], ...] = (
+            self._states,
+            self._shown,
+            self._moving_since,
+            self._present_since,
+            self._kinds,
+            self._rooms,
+        )
+        for table in tables:
+            if old in table:
+                table[new] = table.pop(old)
+        if old in self._stuck:
+            self._stuck.discard(old)
+            self._stuck.add(new)
 
     def room(self, source: str) -> str | None:
         """Return the room `source` is in, if known."""
@@ -207,7 +283,7 @@ class SourceBook:
                 found[room] = min(since, found.get(room, since))
         moving = {
             self._rooms.get(source)
-            for source, start in self._moving_since.items()
+            for source, start in self._counting().items()
             if start + self._stuck_after > at
         }
         return [
@@ -222,7 +298,7 @@ class SourceBook:
 
     def stops_counting(self) -> list[datetime]:
         """Return when each moving source stops counting, if it stays on."""
-        return [start + self._stuck_after for start in self._moving_since.values()]
+        return [start + self._stuck_after for start in self._counting().values()]
 
     def moving(self, at: datetime) -> bool:
         """Tell whether a motion source counts as moving from `at` to the next boundary."""
@@ -230,7 +306,7 @@ class SourceBook:
 
     def expire(self, boundary: datetime) -> None:
         """Take motion sources on since `stuck_after` before `boundary` as stuck."""
-        for source, start in list(self._moving_since.items()):
+        for source, start in list(self._counting().items()):
             if start + self._stuck_after <= boundary:
                 del self._moving_since[source]
                 self._stuck.add(source)

@@ -1,8 +1,10 @@
 """Hold what a guardian must remember across restarts, and write and read it as plain data.
 
 `GuardianState` is everything a restart must not lose: the mode, engine time, the quiet and
-blind counts, the open alert and the learned routine. What sources last showed is not in it:
-after a restart only changes seen while running mean anything (see `sources.py`).
+blind counts, the open alert, the learned routine, and what each source last showed with the
+motion sources' moving-since and stuck marks, so that a start-up compares what sources show
+then against what was last seen (see `sources.py`). Those three are absent from state written
+before they were kept, which reads as nothing seen yet.
 
 `dump` writes it as JSON-safe data for Home Assistant's store; `load` reads that back and
 raises `StoredStateError` on anything it cannot trust. State of version 1 (the routine kept
@@ -74,6 +76,11 @@ class GuardianState:
     # Whether the silence in progress is ordinary enough for the routine to learn from.
     silence_valid: bool = False
     routine: LearnedRoutine = field(default_factory=LearnedRoutine)
+    # What each source last showed while it could see (kept through blindness and restarts).
+    shown: dict[str, str] = field(default_factory=dict)
+    # When each motion source on now turned on, and the motion sources on for too long.
+    moving_since: dict[str, datetime] = field(default_factory=dict)
+    stuck: set[str] = field(default_factory=set)
 
 
 def dump(state: GuardianState) -> dict[str, Any]:
@@ -103,6 +110,9 @@ def dump(state: GuardianState) -> dict[str, Any]:
         },
         "silence_valid": state.silence_valid,
         "routine": state.routine.to_dict(),
+        "shown": dict(state.shown),
+        "moving_since": {source: start.isoformat() for source, start in state.moving_since.items()},
+        "stuck": sorted(state.stuck),
     }
 
 
@@ -139,6 +149,9 @@ def load(data: Mapping[str, Any]) -> GuardianState:
         if version == STATE_VERSION:
             state.silence_valid = bool(data["silence_valid"])
             state.routine = LearnedRoutine.from_dict(data["routine"])
+        state.shown = _stored_shown(data.get("shown", {}))
+        state.moving_since = _stored_starts(data.get("moving_since", {}))
+        state.stuck = _stored_names(data.get("stuck", []))
     except _READABLE as err:
         raise StoredStateError(f"stored guardian state is damaged ({err})") from None
     if (state.clock is None) != (state.done is None) or (
@@ -189,6 +202,28 @@ def _stored_sources(value: Any) -> dict[str, bool]:
     if not all(isinstance(k, str) and isinstance(v, bool) for k, v in value.items()):
         raise TypeError("sources")
     return dict(value)
+
+
+def _stored_shown(value: Any) -> dict[str, str]:
+    """Read what each source last showed."""
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise TypeError("shown")
+    return dict(value)
+
+
+def _stored_starts(value: Any) -> dict[str, datetime]:
+    """Read when each motion source turned on."""
+    starts = {source: _stored_moment(start) for source, start in value.items()}
+    if not all(isinstance(k, str) and v is not None for k, v in starts.items()):
+        raise TypeError("moving_since")
+    return {source: start for source, start in starts.items() if start is not None}
+
+
+def _stored_names(value: Any) -> set[str]:
+    """Read a list of source names."""
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise TypeError("stuck")
+    return set(value)
 
 
 def _stored_room(value: Any) -> str | None:

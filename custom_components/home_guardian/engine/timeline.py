@@ -49,9 +49,18 @@ class Timeline(ABC):
             deadlines=config.expected_by,
         )
         self._state = load(state) if state is not None else GuardianState()
-        self._book = SourceBook(timedelta(minutes=config.motion_stuck_minutes))
+        self._book = self._source_book()
         # True while catching up on time Home Assistant was not running.
         self._unobserved = False
+
+    def _source_book(self) -> SourceBook:
+        """Return a book of sources that keeps what it must remember in the saved state."""
+        return SourceBook(
+            timedelta(minutes=self._config.motion_stuck_minutes),
+            shown=self._state.shown,
+            moving_since=self._state.moving_since,
+            stuck=self._state.stuck,
+        )
 
     @property
     def can_see(self) -> bool:
