@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 import re
+import secrets
 import sys
 import threading
 import time
@@ -439,25 +440,59 @@ async def test_hanging_up_frees_no_slot_and_skips_no_count(
     assert right.status == HTTPStatus.TOO_MANY_REQUESTS
 
 
-async def test_past_the_global_budget_attempts_are_refused_at_once(
+async def test_past_the_budget_attempts_are_refused_at_once(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
     """Home Assistant as a whole checks only so many PINs a minute; past that, 429 at once."""
     sharing = async_get_sharing(hass)
     sharing.attempts = AttemptGate(budget=PinBudget(per_window=3))
     hasher = counting_hasher(hass)
-    share = await create_share(hass)
+    shares = [await create_share(hass, viewer_name=f"Viewer {n}") for n in range(4)]
     client = await hass_client_no_auth()
     statuses = []
-    for n in range(4):
-        # Different links, so that only the budget can refuse the fourth.
-        response = await post(client, "session", {"token": f"{n}" * 43, "pin": "1"})
+    for share in shares:
+        # Different shares, so that only the whole's budget can refuse the fourth.
+        response = await post(client, "session", {"token": token_of(share), "pin": "1"})
         statuses.append(response.status)
     assert statuses == [HTTPStatus.FORBIDDEN] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
     assert hasher.started == 3
-    busy = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    busy = await post(client, "session", {"token": token_of(shares[3]), "pin": shares[3]["pin"]})
     assert busy.status == HTTPStatus.TOO_MANY_REQUESTS
     assert 0 < int(busy.headers["Retry-After"]) <= 60
+
+
+async def test_strangers_and_a_restless_viewer_starve_no_other_viewer(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Made-up links cost no hash and no budget; one share's logins spend its own allowance."""
+    hasher = counting_hasher(hass)
+    grandma = await create_share(hass, viewer_name="Grandma")
+    mallory = await create_share(hass, viewer_name="Mallory")
+    made = hasher.started
+    sharing = async_get_sharing(hass)
+    hash_time = hasher.typical_seconds
+    started = time.monotonic()
+    strangers = await asyncio.gather(
+        *(
+            sharing.async_try_pin(secrets.token_urlsafe(32), "000000", f"203.0.113.{n}")
+            for n in range(200)
+        )
+    )
+    # Answered as a wrong PIN is, no sooner than a hash would take, and none hashed.
+    assert all(attempt.share is None and attempt.checked for attempt in strangers)
+    assert time.monotonic() - started >= hash_time * 0.9
+    assert hasher.started == made
+    client = await hass_client_no_auth()
+    statuses = [
+        (await post(client, "session", {"token": token_of(mallory), "pin": mallory["pin"]})).status
+        for _ in range(30)
+    ]
+    # Her right PIN again and again: her share's allowance, then refused without a hash.
+    assert statuses == [HTTPStatus.OK] * 6 + [HTTPStatus.TOO_MANY_REQUESTS] * 24
+    assert hasher.started == made + 6
+    viewer = await hass_client_no_auth()
+    right = await post(viewer, "session", {"token": token_of(grandma), "pin": grandma["pin"]})
+    assert right.status == HTTPStatus.OK
 
 
 async def test_many_wrong_pins_suspend_the_share_and_tell_the_owner(

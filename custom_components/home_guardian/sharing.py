@@ -62,8 +62,8 @@ STORAGE_VERSION: Final = 1
 SHARE_FPS: Final = 5.0
 # PIN checks are slow and memory-hard on purpose (128 MiB each). They run one at a time in a
 # thread of their own: its one thread is the only slot, held until the hash has finished,
-# whatever the client does, so no crowd can take more memory than one check's. The global
-# budget (engine.attempts) keeps its queue short; 30 a minute take about 15 s of its time.
+# whatever the client does, so no crowd can take more memory than one check's. The budgets
+# (engine.attempts) keep its queue short; 30 a minute take about 15 s of its time.
 PIN_CHECKS_AT_ONCE: Final = 1
 # The lowest CPU priority: under a flood, a watching viewer's pictures come before strangers'
 # guesses, and a guess only waits longer.
@@ -614,13 +614,21 @@ class SharingManager:
             ir.async_delete_issue(self.hass, DOMAIN, suspended_issue_id(share.share_id))
 
     async def async_try_pin(self, token: str, pin: str, address: str) -> PinAttempt:
-        """Check a viewer's token and PIN through the lockouts and the budget."""
+        """Check a viewer's token and PIN through the lockouts and the budgets."""
         share = self.registry.lookup(token, dt_util.utcnow())
-        # Whether or not the token exists, the same keys are checked and the same work done.
+        # Whether or not the token exists, the same lockouts answer and the same time passes.
         share_key = share.share_id if share is not None else f"unknown:{token[:16]}"
-        admitted = self.attempts.admit(share_key, client_key(address), time.monotonic())
+        admitted = self.attempts.admit(
+            share_key, client_key(address), time.monotonic(), known=share is not None
+        )
         if isinstance(admitted, Refusal):
             return PinAttempt(share=None, checked=False, wait=admitted.wait)
+        if share is None:
+            # Nothing to guess behind a link that names no share: no hash and no budget, only
+            # the wait a hash would take, so that the answer comes as late as a wrong PIN's.
+            await asyncio.sleep(self.registry.hasher.typical_seconds)
+            verdict = self.attempts.settle(admitted, correct=False, now=time.monotonic())
+            return PinAttempt(share=None, wait=verdict.wait)
         check = self.hass.async_create_background_task(
             self._async_check_pin(share, pin, admitted), f"{DOMAIN} PIN check"
         )
@@ -629,16 +637,12 @@ class SharingManager:
         # executor's thread has let go of its 128 MiB, and the attempt stays counted.
         return await asyncio.shield(check)
 
-    async def _async_check_pin(
-        self, share: Share | None, pin: str, admitted: Admission
-    ) -> PinAttempt:
+    async def _async_check_pin(self, share: Share, pin: str, admitted: Admission) -> PinAttempt:
         """Hash the PIN in the executor, one slot per check, and settle the attempt."""
         correct = await self.hass.loop.run_in_executor(
             self.pin_checker, self.registry.verify_pin, share, pin
         )
         verdict = self.attempts.settle(admitted, correct=correct, now=time.monotonic())
-        if share is None:
-            return PinAttempt(share=None, wait=verdict.wait)
         if verdict.suspend:
             self.suspend(share.share_id, None)
         # The share may have been revoked or suspended while its PIN was being checked.
