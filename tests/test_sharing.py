@@ -58,7 +58,9 @@ from custom_components.home_guardian.engine.splice import encode, interval_block
 from custom_components.home_guardian.engine.watermark import CaptionText, share_code, watermark
 from custom_components.home_guardian.share_views import BASE, COOKIE
 from custom_components.home_guardian.sharing import (
+    MAX_SESSIONS,
     PIN_CHECKS_AT_ONCE,
+    SESSIONS_PER_SHARE,
     STREAMS_PER_SESSION,
     async_get_sharing,
     markdown_text,
@@ -812,6 +814,29 @@ async def test_viewers_are_counted_by_session_with_few_streams_each(
     await wait_for(lambda: state_of(hass, VIEWERS) == "2")
     for stream in streams:
         stream.close()
+
+
+async def test_one_viewer_logging_in_again_and_again_logs_nobody_else_out(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Each share keeps its newest few sessions; a new one ends its own share's oldest only."""
+    grandma = await create_share(hass, viewer_name="Grandma", duration={"hours": 1})
+    mallory = await create_share(hass, viewer_name="Mallory", duration={"days": 30})
+    grandmas_client = await hass_client_no_auth()
+    right = {"token": token_of(grandma), "pin": grandma["pin"]}
+    assert (await post(grandmas_client, "session", right)).status == HTTPStatus.OK
+    sharing = async_get_sharing(hass)
+    share = sharing.registry.get(mallory["share_id"])
+    assert share is not None
+    # What thousands of right-PIN logins over days would open.
+    secrets_opened = [sharing.open_session(share) for _ in range(MAX_SESSIONS + 10)]
+    assert (await grandmas_client.get(f"{BASE}/session")).status == HTTPStatus.OK
+    mallorys = [s for s in sharing.sessions.values() if s.share_id == mallory["share_id"]]
+    assert len(mallorys) == SESSIONS_PER_SHARE
+    assert [sharing.session(secret) is not None for secret in secrets_opened[-5:]] == [
+        False,
+        *[True] * SESSIONS_PER_SHARE,
+    ]
 
 
 async def test_links_need_an_https_address_unless_asked_for_home(

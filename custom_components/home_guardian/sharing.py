@@ -33,6 +33,7 @@ from .engine.privacy import FaceDetector, PrivacyFilter, PrivacyLevel, load_face
 from .engine.scene import EmptyScene
 from .engine.shares import (
     MAX_REPORT_REASON,
+    MAX_SHARES,
     PinHasher,
     ReportReason,
     Share,
@@ -68,7 +69,12 @@ PIN_CHECKS_AT_ONCE: Final = 1
 # The lowest CPU priority: under a flood, a watching viewer's pictures come before strangers'
 # guesses, and a guess only waits longer.
 PIN_THREAD_NICE: Final = 19
-MAX_SESSIONS: Final = 1000
+# A viewer's phone, tablet and computer, and a spare: a new session past these ends the
+# share's own oldest, never another share's, so one viewer logging in again and again can
+# log out nobody else.
+SESSIONS_PER_SHARE: Final = 4
+# The memory bound: room for every share's sessions, so it never ends one of another share.
+MAX_SESSIONS: Final = MAX_SHARES * SESSIONS_PER_SHARE
 # The vision extra: OpenCV 4 ships the Haar face model (5.0 dropped it). Never a manifest
 # requirement: HA OS and the HA container (musl) have no wheel for it.
 VISION_REQUIREMENT: Final = "opencv-python-headless>=4.8,<5"
@@ -536,9 +542,12 @@ class SharingManager:
     def open_session(self, share: Share) -> str:
         """Return a new session secret for a viewer who gave the right PIN."""
         self.purge()
+        # Sessions are kept in the order they opened: the first of a share is its oldest.
+        own = [key for key, session in self.sessions.items() if session.share_id == share.share_id]
+        for key in own[: max(0, len(own) - SESSIONS_PER_SHARE + 1)]:
+            self.forget_session(key)
         if len(self.sessions) >= MAX_SESSIONS:
-            oldest = min(self.sessions, key=lambda key: self.sessions[key].expires)
-            self.forget_session(oldest)
+            self.forget_session(next(iter(self.sessions)))
         secret = secrets.token_urlsafe(32)
         self.sessions[secret] = ViewerSession(
             share_id=share.share_id, expires=share.expires_at + SESSION_OUTLIVES_SHARE
