@@ -29,7 +29,7 @@ from homeassistant.util import dt as dt_util
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
-from playwright.async_api import Page
+from playwright.async_api import Page, Route
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -1065,10 +1065,10 @@ async def test_viewer_page_tells_why_the_picture_stopped(
         assert [error for error in browser.errors if "Failed to load resource" not in error] == []
 
 
-async def test_viewer_page_for_an_unknown_or_forgotten_link(
+async def test_viewer_page_through_a_restart_and_for_a_link_without_its_token(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """In Chromium: a link without its token, or a session forgotten, says the link has ended."""
+    """In Chromium: errors while HA restarts are a blip; a forgotten session asks for the PIN."""
     require_chromium()
     share = await create_share(hass)
     client = await hass_client_no_auth()
@@ -1078,16 +1078,37 @@ async def test_viewer_page_for_an_unknown_or_forgotten_link(
         await page.fill("#pin-input", share["pin"])
         await page.click("#pin-submit")
         await picture_arrives(page)
-        # As after a restart: the session is gone, and with it anything the page may show.
+        # While Home Assistant starts its views answer 404, and a proxy in front of it 502.
+        answered: list[int] = []
+
+        async def starting(route: Route) -> None:
+            status = HTTPStatus.NOT_FOUND if len(answered) % 2 else HTTPStatus.BAD_GATEWAY
+            answered.append(status)
+            await route.fulfill(status=status, body="")
+
+        await page.route("**/session", starting)
+        await wait_for(lambda: len(answered) >= 4)
+        await page.unroute("**/session")
+        assert await page.is_visible("#picture")
+        assert not await page.is_visible("#message")
+        # Restarted: every session is gone. The page still holds the token and asks again.
         sharing = async_get_sharing(hass)
         for secret in list(sharing.sessions):
             sharing.forget_session(secret)
-        await page.wait_for_selector("#message-text:has-text('has ended or does not exist')")
+        await page.wait_for_selector("#pin:not([hidden])", timeout=5000)
         assert await page.get_attribute("#picture", "src") is None
-        # A link that lost its token (cut when copied) says the same.
+        assert "PIN again" in await page.inner_text("#pin-error")
+        await page.fill("#pin-input", share["pin"])
+        await page.click("#pin-submit")
+        await picture_arrives(page)
+        # A link that lost its token (cut when copied) says it has ended.
         await page.goto(str(client.make_url(BASE)) + "?again")
+        await page.context.clear_cookies()
+        await page.reload()
         await page.wait_for_selector("#message-text:has-text('has ended or does not exist')")
         assert await page.get_attribute("#picture", "src") is None
+        errors = [error for error in browser.errors if "Failed to load resource" not in error]
+        assert errors == []
 
 
 async def test_face_detection_missing_raises_a_repair(
