@@ -96,7 +96,8 @@ async def shared_camera(
     # Links go out over HTTPS only: a test home has an external address like a real one.
     await hass.config.async_update(external_url=EXTERNAL_URL)
     yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
+    if hass.config_entries.async_get_entry(entry.entry_id) is not None:
+        await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
 
 
@@ -896,6 +897,52 @@ async def test_reloading_the_camera_closes_open_streams(
     assert (await read_frame(again))[:2] == b"\xff\xd8"
     await wait_for(lambda: state_of(hass, VIEWERS) == "1")
     again.close()
+
+
+async def test_removing_a_camera_ends_its_shares_at_once_and_for_good(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A removed camera's links stop: open pages are told, the PIN opens nothing, none is kept."""
+    share = await create_share(hass, duration={"days": 300})
+    kept = await create_share(hass, duration={"days": 300})
+    sharing = async_get_sharing(hass)
+    # A share of another camera, which must outlive the removal.
+    other, _, _ = sharing.registry.create(
+        camera="another-camera", viewer_name="Bob", now=dt_util.utcnow(), duration=timedelta(days=1)
+    )
+    viewer = await hass_client_no_auth()
+    stream = await watching(viewer, share)
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": kept["share_id"]}, blocking=True
+    )
+    await hass.config_entries.async_remove(shared_camera.entry_id)
+    await hass.async_block_till_done()
+    assert await seconds_until_closed(stream, time.monotonic()) < 2.5
+    told = await viewer.get(f"{BASE}/session")
+    assert (await told.json())["state"] == "revoked"
+    again = await hass_client_no_auth()
+    right = await post(again, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert right.status == HTTPStatus.FORBIDDEN
+    stored = hass_storage[f"{DOMAIN}.shares"]["data"]["shares"]
+    assert [record["share_id"] for record in stored] == [other.share_id]
+
+
+async def test_a_share_of_a_camera_that_is_gone_shows_nothing(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A share read back whose camera no longer exists is ended for its viewer."""
+    share = await create_share(hass)
+    viewer = await hass_client_no_auth()
+    assert (await post(viewer, "session", {"token": token_of(share), "pin": share["pin"]})).ok
+    sharing = async_get_sharing(hass)
+    # As after a restart that read the shares back but not the camera (its removal unsaved).
+    record = {**sharing.registry.to_dict()["shares"][0], "camera": "gone"}
+    sharing.registry, _ = ShareRegistry.from_stored({"version": 1, "shares": [record]})
+    told = await viewer.get(f"{BASE}/session")
+    assert (await told.json())["state"] == "revoked"
 
 
 async def test_unknown_share_actions(hass: HomeAssistant, shared_camera: MockConfigEntry) -> None:

@@ -521,6 +521,26 @@ class SharingManager:
         if (broadcast := self.broadcasts.pop(entry_id, None)) is not None:
             broadcast.close()
 
+    async def async_camera_removed(self, entry_id: str) -> None:
+        """End and forget every share of a camera its owner removed, and save at once."""
+        gone = [share for share in self.registry.shares() if share.camera == entry_id]
+        if not gone:
+            return
+        for share in gone:
+            # Revoked first: open pages are told the share ended, not that it expired.
+            self.share_changed(
+                share if share.state is ShareState.REVOKED else self.registry.revoke(share.share_id)
+            )
+            self.registry.remove(share.share_id)
+        try:
+            await self.async_save()
+        except ShareStoreError:
+            # The Repairs issue about the file says so. Read back after a restart, the shares
+            # still show nothing: their camera is gone, which ends them all the same.
+            LOGGER.warning(
+                "The shares of a removed camera could not be written to %s", self.store_path
+            )
+
     @callback
     def accept_empty_room(self, entry_id: str) -> bool:
         """Tell a camera's privacy filter that its room is empty now; False if nobody watches."""
@@ -588,6 +608,7 @@ class SharingManager:
             dt_util.utcnow(),
             sharing_allowed=entry is not None and bool(entry.options.get(CONF_SHARING, False)),
             camera_online=camera is not None and camera.fresh_frame() is not None,
+            camera_exists=entry is not None,
         )
         return state, share
 

@@ -517,17 +517,23 @@ ENDED: Final = frozenset({ViewerState.REVOKED, ViewerState.EXPIRED, ViewerState.
 
 
 def viewer_state(  # noqa: PLR0911 - one answer per state, in order of precedence
-    share: Share | None, now: datetime, *, sharing_allowed: bool, camera_online: bool
+    share: Share | None,
+    now: datetime,
+    *,
+    sharing_allowed: bool,
+    camera_online: bool,
+    camera_exists: bool = True,
 ) -> ViewerState:
     """Return what a viewer of `share` sees now; a forgotten share has expired.
 
     Ends come first (they are final for the viewer), then the owner's switch, the share's
     hours, and last the camera: "outside the hours" is the truer answer at night even when
-    the camera happens to be off.
+    the camera happens to be off. A camera its owner removed never comes back: its shares are
+    revoked, whatever their record says.
     """
     if share is None:
         return ViewerState.EXPIRED
-    if share.state is ShareState.REVOKED:
+    if share.state is ShareState.REVOKED or not camera_exists:
         return ViewerState.REVOKED
     if now >= share.expires_at:
         return ViewerState.EXPIRED
