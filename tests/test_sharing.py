@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from typing import Any
+from unittest.mock import patch
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
@@ -24,6 +25,7 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVA
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.storage import Store
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import numpy as np
@@ -50,6 +52,7 @@ from custom_components.home_guardian.engine.privacy import PrivacyLevel, load_fa
 from custom_components.home_guardian.engine.shares import (
     WEEKDAYS,
     PinHasher,
+    ReportReason,
     ShareRegistry,
     ShareState,
     SuspendCause,
@@ -674,6 +677,76 @@ async def test_revoking_from_repairs_ends_the_share(
         )
     ).json()
     assert late == {**late, "type": "abort", "reason": "share_decided"}
+
+
+async def test_a_report_is_written_before_the_viewer_is_answered(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A restart right after a report finds the share suspended."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    assert (await post(client, "session", {"token": token_of(share), "pin": share["pin"]})).ok
+    assert (await post(client, "report", {"reason": "no_consent"})).status == HTTPStatus.OK
+    # No time passes: what is on disk when the viewer is answered.
+    [stored] = hass_storage[f"{DOMAIN}.shares"]["data"]["shares"]
+    assert stored["state"] == "suspended"
+    assert stored["reported_reason"] == "no_consent"
+
+
+def failing_share_writes() -> Any:
+    """Make every write of the share file fail, as on a full disk; other stores still work."""
+    real = Store._async_write_data
+
+    async def failing(store: Store[Any], *args: Any) -> None:
+        if store.key == f"{DOMAIN}.shares":
+            raise OSError(28, "No space left on device")
+        await real(store, *args)
+
+    return patch.object(Store, "_async_write_data", failing)
+
+
+async def test_a_decision_in_repairs_is_written_or_the_owner_is_told(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_client: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Repairs decides as the actions do: written at once, or the owner hears it will not last."""
+    assert await async_setup_component(hass, "repairs", {})
+    shares = [await create_share(hass, viewer_name=f"Viewer {n}") for n in range(2)]
+    sharing = async_get_sharing(hass)
+    for share in shares:
+        assert await sharing.async_suspend(share["share_id"], ReportReason.NOT_FOR_ME)
+    owner = await hass_client()
+
+    async def decide(share: dict[str, Any], step: str) -> dict[str, Any]:
+        issue_id = f"share_suspended_{share['share_id']}"
+        flow = await (
+            await owner.post(
+                "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+            )
+        ).json()
+        answer = await owner.post(
+            f"/api/repairs/issues/fix/{flow['flow_id']}", json={"next_step_id": step}
+        )
+        result: dict[str, Any] = await answer.json()
+        return result
+
+    assert (await decide(shares[0], "resume"))["type"] == "create_entry"
+    stored = {s["share_id"]: s for s in hass_storage[f"{DOMAIN}.shares"]["data"]["shares"]}
+    assert stored[shares[0]["share_id"]]["state"] == "active"
+    with failing_share_writes():
+        failed = await decide(shares[1], "revoke")
+    assert failed == {**failed, "type": "abort", "reason": "share_change_not_saved"}
+    assert failed["description_placeholders"] == {"path": sharing.store_path}
+    revoked = sharing.registry.get(shares[1]["share_id"])
+    assert revoked is not None
+    assert revoked.state is ShareState.REVOKED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "share_store_not_written") is not None
 
 
 @pytest.mark.parametrize(

@@ -674,19 +674,32 @@ class SharingManager:
         )
         verdict = self.attempts.settle(admitted, correct=correct, now=time.monotonic())
         if verdict.suspend:
-            self.suspend(share.share_id, None)
+            await self.async_suspend(share.share_id, None)
         # The share may have been revoked or suspended while its PIN was being checked.
         current = self.registry.get_active(share.share_id, dt_util.utcnow())
         if verdict.correct and current is not None:
             return PinAttempt(share=current)
         return PinAttempt(share=None, wait=verdict.wait)
 
-    @callback
-    def suspend(self, share_id: str, reason: ReportReason | None) -> bool:
-        """Suspend an active share for a viewer's report (or wrong PINs); tell the owner.
+    async def async_decide(self, share_id: str, *, resume: bool) -> Share:
+        """Resume or revoke a share as its owner decided, at once, and write it now.
+
+        The one way every owner's decision goes (the actions, Repairs). Raise ShareError when
+        the share cannot take it; raise ShareStoreError when the decision applies but could
+        not be written, so lasts only until Home Assistant restarts.
+        """
+        share = self.registry.resume(share_id) if resume else self.registry.revoke(share_id)
+        # Applied at once even if the file cannot take it: the caller tells the owner.
+        self.share_changed(share)
+        await self.async_save()
+        return share
+
+    async def async_suspend(self, share_id: str, reason: ReportReason | None) -> bool:
+        """Suspend an active share for a viewer's report (or wrong PINs), write it, tell the owner.
 
         Return False when the share was not active: a suspended share takes no second report
-        until its owner resumes it, and nothing more is raised or fired.
+        until its owner resumes it, and nothing more is raised or fired. The suspension is
+        written before this returns: a report must hold across a restart that follows it.
         """
         current = self.registry.get(share_id)
         if current is None or current.state is not ShareState.ACTIVE:
@@ -697,7 +710,6 @@ class SharingManager:
             if reason is None
             else self.registry.suspend(share_id, reason, now)
         )
-        self.save()
         self.share_changed(share)
         self._raise_issue(share)
         camera = self.camera_names(share)
@@ -717,6 +729,11 @@ class SharingManager:
             share_id,
             reason or "too many wrong PINs",
         )
+        try:
+            await self.async_save()
+        except ShareStoreError:
+            # Suspended all the same; the issue about the share file tells the owner.
+            LOGGER.warning("Share %s is suspended until Home Assistant restarts only", share_id)
         return True
 
     @callback
