@@ -824,6 +824,8 @@ def test_text_for_the_owner_is_inert_and_bounded() -> None:
         "\\<img src\\=x\\> www\\.z\\.com \\#h"
     )
     assert len(markdown_text("é" * 1000)) == 200
+    # Cleaned as every name shown anywhere is: format characters (bidi overrides) are dropped.
+    assert markdown_text("Anna\u202e\u200bSmith\tJr") == "AnnaSmith Jr"
 
 
 async def test_a_revoked_share_answers_as_unknown_everywhere(

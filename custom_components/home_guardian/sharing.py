@@ -44,6 +44,7 @@ from .engine.shares import (
     ViewerState,
     viewer_state,
 )
+from .engine.text import one_line
 from .engine.watermark import SharedPicture, share_code
 from .stores import READ_ANY_VERSION
 
@@ -801,8 +802,7 @@ def markdown_text(text: str, limit: int = MAX_REPORT_REASON) -> str:
     Repair issues and notifications are rendered as markdown; escaping every ASCII punctuation
     mark (all that CommonMark can escape) leaves no link, image, autolink or HTML to make.
     """
-    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", line[:limit])
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(text)[:limit])
 
 
 @callback

@@ -225,7 +225,6 @@ class Refusal:
     """An attempt refused before any hashing: wait this long (locked, or the budget is spent)."""
 
     wait: float
-    locked: bool
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -272,15 +271,15 @@ class AttemptGate:
             share_lockout = self.share_lockout if known else self.unknown_lockout
             wait = max(share_lockout.check(share_key, now), self.client_lockout.check(client, now))
             if wait > 0:
-                return Refusal(wait=wait, locked=True)
+                return Refusal(wait=wait)
             if known:
                 # Locked attempts above spend nothing; only a check about to run uses a budget,
                 # the share's first, so that a share past its own spends none of the whole.
                 if (busy := self.share_budgets.take(share_key, now)) > 0:
-                    return Refusal(wait=busy, locked=False)
+                    return Refusal(wait=busy)
                 if (busy := self.budget.take(now)) > 0:
                     self.share_budgets.give_back(share_key, now)
-                    return Refusal(wait=busy, locked=False)
+                    return Refusal(wait=busy)
                 self.client_lockout.failure(client, now)
             share_lockout.failure(share_key, now)
             return Admission(share_key=share_key, client=client, known=known, at=now)
