@@ -11,10 +11,12 @@ import json
 import os
 from pathlib import Path
 import re
+import secrets
 import sys
 import threading
 import time
 from typing import Any
+from unittest.mock import patch
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
@@ -23,12 +25,13 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVA
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.storage import Store
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
-from playwright.async_api import Page
+from playwright.async_api import Page, Route
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -49,6 +52,7 @@ from custom_components.home_guardian.engine.privacy import PrivacyLevel, load_fa
 from custom_components.home_guardian.engine.shares import (
     WEEKDAYS,
     PinHasher,
+    ReportReason,
     ShareRegistry,
     ShareState,
     SuspendCause,
@@ -57,7 +61,9 @@ from custom_components.home_guardian.engine.splice import encode, interval_block
 from custom_components.home_guardian.engine.watermark import CaptionText, share_code, watermark
 from custom_components.home_guardian.share_views import BASE, COOKIE
 from custom_components.home_guardian.sharing import (
+    MAX_SESSIONS,
     PIN_CHECKS_AT_ONCE,
+    SESSIONS_PER_SHARE,
     STREAMS_PER_SESSION,
     async_get_sharing,
     markdown_text,
@@ -93,7 +99,8 @@ async def shared_camera(
     # Links go out over HTTPS only: a test home has an external address like a real one.
     await hass.config.async_update(external_url=EXTERNAL_URL)
     yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
+    if hass.config_entries.async_get_entry(entry.entry_id) is not None:
+        await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
 
 
@@ -439,25 +446,59 @@ async def test_hanging_up_frees_no_slot_and_skips_no_count(
     assert right.status == HTTPStatus.TOO_MANY_REQUESTS
 
 
-async def test_past_the_global_budget_attempts_are_refused_at_once(
+async def test_past_the_budget_attempts_are_refused_at_once(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
     """Home Assistant as a whole checks only so many PINs a minute; past that, 429 at once."""
     sharing = async_get_sharing(hass)
     sharing.attempts = AttemptGate(budget=PinBudget(per_window=3))
     hasher = counting_hasher(hass)
-    share = await create_share(hass)
+    shares = [await create_share(hass, viewer_name=f"Viewer {n}") for n in range(4)]
     client = await hass_client_no_auth()
     statuses = []
-    for n in range(4):
-        # Different links, so that only the budget can refuse the fourth.
-        response = await post(client, "session", {"token": f"{n}" * 43, "pin": "1"})
+    for share in shares:
+        # Different shares, so that only the whole's budget can refuse the fourth.
+        response = await post(client, "session", {"token": token_of(share), "pin": "1"})
         statuses.append(response.status)
     assert statuses == [HTTPStatus.FORBIDDEN] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
     assert hasher.started == 3
-    busy = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    busy = await post(client, "session", {"token": token_of(shares[3]), "pin": shares[3]["pin"]})
     assert busy.status == HTTPStatus.TOO_MANY_REQUESTS
     assert 0 < int(busy.headers["Retry-After"]) <= 60
+
+
+async def test_strangers_and_a_restless_viewer_starve_no_other_viewer(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Made-up links cost no hash and no budget; one share's logins spend its own allowance."""
+    hasher = counting_hasher(hass)
+    grandma = await create_share(hass, viewer_name="Grandma")
+    mallory = await create_share(hass, viewer_name="Mallory")
+    made = hasher.started
+    sharing = async_get_sharing(hass)
+    hash_time = hasher.typical_seconds
+    started = time.monotonic()
+    strangers = await asyncio.gather(
+        *(
+            sharing.async_try_pin(secrets.token_urlsafe(32), "000000", f"203.0.113.{n}")
+            for n in range(200)
+        )
+    )
+    # Answered as a wrong PIN is, no sooner than a hash would take, and none hashed.
+    assert all(attempt.share is None and attempt.checked for attempt in strangers)
+    assert time.monotonic() - started >= hash_time * 0.9
+    assert hasher.started == made
+    client = await hass_client_no_auth()
+    statuses = [
+        (await post(client, "session", {"token": token_of(mallory), "pin": mallory["pin"]})).status
+        for _ in range(30)
+    ]
+    # Her right PIN again and again: her share's allowance, then refused without a hash.
+    assert statuses == [HTTPStatus.OK] * 6 + [HTTPStatus.TOO_MANY_REQUESTS] * 24
+    assert hasher.started == made + 6
+    viewer = await hass_client_no_auth()
+    right = await post(viewer, "session", {"token": token_of(grandma), "pin": grandma["pin"]})
+    assert right.status == HTTPStatus.OK
 
 
 async def test_many_wrong_pins_suspend_the_share_and_tell_the_owner(
@@ -638,6 +679,76 @@ async def test_revoking_from_repairs_ends_the_share(
     assert late == {**late, "type": "abort", "reason": "share_decided"}
 
 
+async def test_a_report_is_written_before_the_viewer_is_answered(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A restart right after a report finds the share suspended."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    assert (await post(client, "session", {"token": token_of(share), "pin": share["pin"]})).ok
+    assert (await post(client, "report", {"reason": "no_consent"})).status == HTTPStatus.OK
+    # No time passes: what is on disk when the viewer is answered.
+    [stored] = hass_storage[f"{DOMAIN}.shares"]["data"]["shares"]
+    assert stored["state"] == "suspended"
+    assert stored["reported_reason"] == "no_consent"
+
+
+def failing_share_writes() -> Any:
+    """Make every write of the share file fail, as on a full disk; other stores still work."""
+    real = Store._async_write_data
+
+    async def failing(store: Store[Any], *args: Any) -> None:
+        if store.key == f"{DOMAIN}.shares":
+            raise OSError(28, "No space left on device")
+        await real(store, *args)
+
+    return patch.object(Store, "_async_write_data", failing)
+
+
+async def test_a_decision_in_repairs_is_written_or_the_owner_is_told(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_client: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Repairs decides as the actions do: written at once, or the owner hears it will not last."""
+    assert await async_setup_component(hass, "repairs", {})
+    shares = [await create_share(hass, viewer_name=f"Viewer {n}") for n in range(2)]
+    sharing = async_get_sharing(hass)
+    for share in shares:
+        assert await sharing.async_suspend(share["share_id"], ReportReason.NOT_FOR_ME)
+    owner = await hass_client()
+
+    async def decide(share: dict[str, Any], step: str) -> dict[str, Any]:
+        issue_id = f"share_suspended_{share['share_id']}"
+        flow = await (
+            await owner.post(
+                "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+            )
+        ).json()
+        answer = await owner.post(
+            f"/api/repairs/issues/fix/{flow['flow_id']}", json={"next_step_id": step}
+        )
+        result: dict[str, Any] = await answer.json()
+        return result
+
+    assert (await decide(shares[0], "resume"))["type"] == "create_entry"
+    stored = {s["share_id"]: s for s in hass_storage[f"{DOMAIN}.shares"]["data"]["shares"]}
+    assert stored[shares[0]["share_id"]]["state"] == "active"
+    with failing_share_writes():
+        failed = await decide(shares[1], "revoke")
+    assert failed == {**failed, "type": "abort", "reason": "share_change_not_saved"}
+    assert failed["description_placeholders"] == {"path": sharing.store_path}
+    revoked = sharing.registry.get(shares[1]["share_id"])
+    assert revoked is not None
+    assert revoked.state is ShareState.REVOKED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "share_store_not_written") is not None
+
+
 @pytest.mark.parametrize(
     ("headers", "body"),
     [
@@ -713,6 +824,8 @@ def test_text_for_the_owner_is_inert_and_bounded() -> None:
         "\\<img src\\=x\\> www\\.z\\.com \\#h"
     )
     assert len(markdown_text("é" * 1000)) == 200
+    # Cleaned as every name shown anywhere is: format characters (bidi overrides) are dropped.
+    assert markdown_text("Anna\u202e\u200bSmith\tJr") == "AnnaSmith Jr"
 
 
 async def test_a_revoked_share_answers_as_unknown_everywhere(
@@ -779,6 +892,29 @@ async def test_viewers_are_counted_by_session_with_few_streams_each(
         stream.close()
 
 
+async def test_one_viewer_logging_in_again_and_again_logs_nobody_else_out(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Each share keeps its newest few sessions; a new one ends its own share's oldest only."""
+    grandma = await create_share(hass, viewer_name="Grandma", duration={"hours": 1})
+    mallory = await create_share(hass, viewer_name="Mallory", duration={"days": 30})
+    grandmas_client = await hass_client_no_auth()
+    right = {"token": token_of(grandma), "pin": grandma["pin"]}
+    assert (await post(grandmas_client, "session", right)).status == HTTPStatus.OK
+    sharing = async_get_sharing(hass)
+    share = sharing.registry.get(mallory["share_id"])
+    assert share is not None
+    # What thousands of right-PIN logins over days would open.
+    secrets_opened = [sharing.open_session(share) for _ in range(MAX_SESSIONS + 10)]
+    assert (await grandmas_client.get(f"{BASE}/session")).status == HTTPStatus.OK
+    mallorys = [s for s in sharing.sessions.values() if s.share_id == mallory["share_id"]]
+    assert len(mallorys) == SESSIONS_PER_SHARE
+    assert [sharing.session(secret) is not None for secret in secrets_opened[-5:]] == [
+        False,
+        *[True] * SESSIONS_PER_SHARE,
+    ]
+
+
 async def test_links_need_an_https_address_unless_asked_for_home(
     hass: HomeAssistant, shared_camera: MockConfigEntry
 ) -> None:
@@ -836,6 +972,52 @@ async def test_reloading_the_camera_closes_open_streams(
     assert (await read_frame(again))[:2] == b"\xff\xd8"
     await wait_for(lambda: state_of(hass, VIEWERS) == "1")
     again.close()
+
+
+async def test_removing_a_camera_ends_its_shares_at_once_and_for_good(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A removed camera's links stop: open pages are told, the PIN opens nothing, none is kept."""
+    share = await create_share(hass, duration={"days": 300})
+    kept = await create_share(hass, duration={"days": 300})
+    sharing = async_get_sharing(hass)
+    # A share of another camera, which must outlive the removal.
+    other, _, _ = sharing.registry.create(
+        camera="another-camera", viewer_name="Bob", now=dt_util.utcnow(), duration=timedelta(days=1)
+    )
+    viewer = await hass_client_no_auth()
+    stream = await watching(viewer, share)
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": kept["share_id"]}, blocking=True
+    )
+    await hass.config_entries.async_remove(shared_camera.entry_id)
+    await hass.async_block_till_done()
+    assert await seconds_until_closed(stream, time.monotonic()) < 2.5
+    told = await viewer.get(f"{BASE}/session")
+    assert (await told.json())["state"] == "revoked"
+    again = await hass_client_no_auth()
+    right = await post(again, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert right.status == HTTPStatus.FORBIDDEN
+    stored = hass_storage[f"{DOMAIN}.shares"]["data"]["shares"]
+    assert [record["share_id"] for record in stored] == [other.share_id]
+
+
+async def test_a_share_of_a_camera_that_is_gone_shows_nothing(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A share read back whose camera no longer exists is ended for its viewer."""
+    share = await create_share(hass)
+    viewer = await hass_client_no_auth()
+    assert (await post(viewer, "session", {"token": token_of(share), "pin": share["pin"]})).ok
+    sharing = async_get_sharing(hass)
+    # As after a restart that read the shares back but not the camera (its removal unsaved).
+    record = {**sharing.registry.to_dict()["shares"][0], "camera": "gone"}
+    sharing.registry, _ = ShareRegistry.from_stored({"version": 1, "shares": [record]})
+    told = await viewer.get(f"{BASE}/session")
+    assert (await told.json())["state"] == "revoked"
 
 
 async def test_unknown_share_actions(hass: HomeAssistant, shared_camera: MockConfigEntry) -> None:
@@ -1005,10 +1187,10 @@ async def test_viewer_page_tells_why_the_picture_stopped(
         assert [error for error in browser.errors if "Failed to load resource" not in error] == []
 
 
-async def test_viewer_page_for_an_unknown_or_forgotten_link(
+async def test_viewer_page_through_a_restart_and_for_a_link_without_its_token(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """In Chromium: a link without its token, or a session forgotten, says the link has ended."""
+    """In Chromium: errors while HA restarts are a blip; a forgotten session asks for the PIN."""
     require_chromium()
     share = await create_share(hass)
     client = await hass_client_no_auth()
@@ -1018,16 +1200,37 @@ async def test_viewer_page_for_an_unknown_or_forgotten_link(
         await page.fill("#pin-input", share["pin"])
         await page.click("#pin-submit")
         await picture_arrives(page)
-        # As after a restart: the session is gone, and with it anything the page may show.
+        # While Home Assistant starts its views answer 404, and a proxy in front of it 502.
+        answered: list[int] = []
+
+        async def starting(route: Route) -> None:
+            status = HTTPStatus.NOT_FOUND if len(answered) % 2 else HTTPStatus.BAD_GATEWAY
+            answered.append(status)
+            await route.fulfill(status=status, body="")
+
+        await page.route("**/session", starting)
+        await wait_for(lambda: len(answered) >= 4)
+        await page.unroute("**/session")
+        assert await page.is_visible("#picture")
+        assert not await page.is_visible("#message")
+        # Restarted: every session is gone. The page still holds the token and asks again.
         sharing = async_get_sharing(hass)
         for secret in list(sharing.sessions):
             sharing.forget_session(secret)
-        await page.wait_for_selector("#message-text:has-text('has ended or does not exist')")
+        await page.wait_for_selector("#pin:not([hidden])", timeout=5000)
         assert await page.get_attribute("#picture", "src") is None
-        # A link that lost its token (cut when copied) says the same.
+        assert "PIN again" in await page.inner_text("#pin-error")
+        await page.fill("#pin-input", share["pin"])
+        await page.click("#pin-submit")
+        await picture_arrives(page)
+        # A link that lost its token (cut when copied) says it has ended.
         await page.goto(str(client.make_url(BASE)) + "?again")
+        await page.context.clear_cookies()
+        await page.reload()
         await page.wait_for_selector("#message-text:has-text('has ended or does not exist')")
         assert await page.get_attribute("#picture", "src") is None
+        errors = [error for error in browser.errors if "Failed to load resource" not in error]
+        assert errors == []
 
 
 async def test_face_detection_missing_raises_a_repair(

@@ -107,6 +107,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry
     return unloaded
 
 
+async def async_remove_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
+    """End the shares of a camera being removed: their links must not outlive it."""
+    if entry.data.get(CONF_KIND, KIND_CAMERA) == KIND_CAMERA:
+        await async_get_sharing(hass).async_camera_removed(entry.entry_id)
+
+
 async def _async_options_updated(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
     """Apply motion options at once; reload for any other change of options."""
     runtime = entry.runtime_data

@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult
 
 from .engine.shares import ShareError, ShareState
-from .sharing import async_get_sharing, markdown_text
+from .sharing import ShareStoreError, async_get_sharing, markdown_text
 
 
 class SuspendedShareFlow(RepairsFlow):
@@ -37,25 +37,24 @@ class SuspendedShareFlow(RepairsFlow):
 
     async def async_step_resume(self, user_input: dict[str, str] | None = None) -> FlowResult:
         """Let the share work again."""
-        return self._decide(resume=True)
+        return await self._async_decide(resume=True)
 
     async def async_step_revoke(self, user_input: dict[str, str] | None = None) -> FlowResult:
         """End the share for good."""
-        return self._decide(resume=False)
+        return await self._async_decide(resume=False)
 
-    def _decide(self, *, resume: bool) -> FlowResult:
-        """Apply the owner's decision; finishing the flow withdraws the issue."""
+    async def _async_decide(self, *, resume: bool) -> FlowResult:
+        """Apply and write the owner's decision; finishing the flow withdraws the issue."""
         sharing = async_get_sharing(self.hass)
         try:
-            share = (
-                sharing.registry.resume(self.share_id)
-                if resume
-                else sharing.registry.revoke(self.share_id)
-            )
+            await sharing.async_decide(self.share_id, resume=resume)
         except ShareError:
             return self.async_abort(reason="share_decided")
-        sharing.save()
-        sharing.share_changed(share)
+        except ShareStoreError:
+            return self.async_abort(
+                reason="share_change_not_saved",
+                description_placeholders={"path": sharing.store_path},
+            )
         return self.async_create_entry(data={})
 
 

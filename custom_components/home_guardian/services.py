@@ -210,35 +210,24 @@ def _public(hass: HomeAssistant, share: Share) -> dict[str, Any]:
 
 async def _async_revoke_share(call: ServiceCall) -> ServiceResponse:
     """Revoke a share for good; its open streams close at once."""
-    sharing = async_get_sharing(call.hass)
-    try:
-        share = sharing.registry.revoke(call.data["share_id"])
-    except ShareError as err:
-        raise _invalid(err.translation_key) from None
-    # Revoked at once even if the file cannot take it: the owner is told it will not last.
-    sharing.share_changed(share)
-    await _async_save_change(sharing)
-    return _public(call.hass, share)
+    return await _async_decide(call, resume=False)
 
 
 async def _async_resume_share(call: ServiceCall) -> ServiceResponse:
     """Let a reported, suspended share work again: the owner's decision."""
+    return await _async_decide(call, resume=True)
+
+
+async def _async_decide(call: ServiceCall, *, resume: bool) -> ServiceResponse:
+    """Apply and write the owner's decision; tell them when it lasts only until a restart."""
     sharing = async_get_sharing(call.hass)
     try:
-        share = sharing.registry.resume(call.data["share_id"])
+        share = await sharing.async_decide(call.data["share_id"], resume=resume)
     except ShareError as err:
         raise _invalid(err.translation_key) from None
-    sharing.share_changed(share)
-    await _async_save_change(sharing)
-    return _public(call.hass, share)
-
-
-async def _async_save_change(sharing: SharingManager) -> None:
-    """Write a change now; tell the owner when it holds only until Home Assistant restarts."""
-    try:
-        await sharing.async_save()
     except ShareStoreError:
         raise _not_saved(sharing, "share_change_not_saved") from None
+    return _public(call.hass, share)
 
 
 def _not_saved(sharing: SharingManager, key: str) -> HomeAssistantError:

@@ -270,7 +270,7 @@ class ShareReportView(HomeAssistantView):
         reason = await _json_field(request, "reason")
         if reason not in set(ReportReason):
             return _refused(HTTPStatus.BAD_REQUEST)
-        if not sharing.suspend(session.share_id, ReportReason(reason)):
+        if not await sharing.async_suspend(session.share_id, ReportReason(reason)):
             return _refused(HTTPStatus.FORBIDDEN)
         sharing.forget_session(secret)
         return web.json_response({"suspended": True}, headers=SECURITY_HEADERS)

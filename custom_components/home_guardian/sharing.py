@@ -33,6 +33,7 @@ from .engine.privacy import FaceDetector, PrivacyFilter, PrivacyLevel, load_face
 from .engine.scene import EmptyScene
 from .engine.shares import (
     MAX_REPORT_REASON,
+    MAX_SHARES,
     PinHasher,
     ReportReason,
     Share,
@@ -43,6 +44,7 @@ from .engine.shares import (
     ViewerState,
     viewer_state,
 )
+from .engine.text import one_line
 from .engine.watermark import SharedPicture, share_code
 from .stores import READ_ANY_VERSION
 
@@ -62,13 +64,18 @@ STORAGE_VERSION: Final = 1
 SHARE_FPS: Final = 5.0
 # PIN checks are slow and memory-hard on purpose (128 MiB each). They run one at a time in a
 # thread of their own: its one thread is the only slot, held until the hash has finished,
-# whatever the client does, so no crowd can take more memory than one check's. The global
-# budget (engine.attempts) keeps its queue short; 30 a minute take about 15 s of its time.
+# whatever the client does, so no crowd can take more memory than one check's. The budgets
+# (engine.attempts) keep its queue short; 30 a minute take about 15 s of its time.
 PIN_CHECKS_AT_ONCE: Final = 1
 # The lowest CPU priority: under a flood, a watching viewer's pictures come before strangers'
 # guesses, and a guess only waits longer.
 PIN_THREAD_NICE: Final = 19
-MAX_SESSIONS: Final = 1000
+# A viewer's phone, tablet and computer, and a spare: a new session past these ends the
+# share's own oldest, never another share's, so one viewer logging in again and again can
+# log out nobody else.
+SESSIONS_PER_SHARE: Final = 4
+# The memory bound: room for every share's sessions, so it never ends one of another share.
+MAX_SESSIONS: Final = MAX_SHARES * SESSIONS_PER_SHARE
 # The vision extra: OpenCV 4 ships the Haar face model (5.0 dropped it). Never a manifest
 # requirement: HA OS and the HA container (musl) have no wheel for it.
 VISION_REQUIREMENT: Final = "opencv-python-headless>=4.8,<5"
@@ -515,6 +522,26 @@ class SharingManager:
         if (broadcast := self.broadcasts.pop(entry_id, None)) is not None:
             broadcast.close()
 
+    async def async_camera_removed(self, entry_id: str) -> None:
+        """End and forget every share of a camera its owner removed, and save at once."""
+        gone = [share for share in self.registry.shares() if share.camera == entry_id]
+        if not gone:
+            return
+        for share in gone:
+            # Revoked first: open pages are told the share ended, not that it expired.
+            self.share_changed(
+                share if share.state is ShareState.REVOKED else self.registry.revoke(share.share_id)
+            )
+            self.registry.remove(share.share_id)
+        try:
+            await self.async_save()
+        except ShareStoreError:
+            # The Repairs issue about the file says so. Read back after a restart, the shares
+            # still show nothing: their camera is gone, which ends them all the same.
+            LOGGER.warning(
+                "The shares of a removed camera could not be written to %s", self.store_path
+            )
+
     @callback
     def accept_empty_room(self, entry_id: str) -> bool:
         """Tell a camera's privacy filter that its room is empty now; False if nobody watches."""
@@ -536,9 +563,12 @@ class SharingManager:
     def open_session(self, share: Share) -> str:
         """Return a new session secret for a viewer who gave the right PIN."""
         self.purge()
+        # Sessions are kept in the order they opened: the first of a share is its oldest.
+        own = [key for key, session in self.sessions.items() if session.share_id == share.share_id]
+        for key in own[: max(0, len(own) - SESSIONS_PER_SHARE + 1)]:
+            self.forget_session(key)
         if len(self.sessions) >= MAX_SESSIONS:
-            oldest = min(self.sessions, key=lambda key: self.sessions[key].expires)
-            self.forget_session(oldest)
+            self.forget_session(next(iter(self.sessions)))
         secret = secrets.token_urlsafe(32)
         self.sessions[secret] = ViewerSession(
             share_id=share.share_id, expires=share.expires_at + SESSION_OUTLIVES_SHARE
@@ -579,6 +609,7 @@ class SharingManager:
             dt_util.utcnow(),
             sharing_allowed=entry is not None and bool(entry.options.get(CONF_SHARING, False)),
             camera_online=camera is not None and camera.fresh_frame() is not None,
+            camera_exists=entry is not None,
         )
         return state, share
 
@@ -614,13 +645,21 @@ class SharingManager:
             ir.async_delete_issue(self.hass, DOMAIN, suspended_issue_id(share.share_id))
 
     async def async_try_pin(self, token: str, pin: str, address: str) -> PinAttempt:
-        """Check a viewer's token and PIN through the lockouts and the budget."""
+        """Check a viewer's token and PIN through the lockouts and the budgets."""
         share = self.registry.lookup(token, dt_util.utcnow())
-        # Whether or not the token exists, the same keys are checked and the same work done.
+        # Whether or not the token exists, the same lockouts answer and the same time passes.
         share_key = share.share_id if share is not None else f"unknown:{token[:16]}"
-        admitted = self.attempts.admit(share_key, client_key(address), time.monotonic())
+        admitted = self.attempts.admit(
+            share_key, client_key(address), time.monotonic(), known=share is not None
+        )
         if isinstance(admitted, Refusal):
             return PinAttempt(share=None, checked=False, wait=admitted.wait)
+        if share is None:
+            # Nothing to guess behind a link that names no share: no hash and no budget, only
+            # the wait a hash would take, so that the answer comes as late as a wrong PIN's.
+            await asyncio.sleep(self.registry.hasher.typical_seconds)
+            verdict = self.attempts.settle(admitted, correct=False, now=time.monotonic())
+            return PinAttempt(share=None, wait=verdict.wait)
         check = self.hass.async_create_background_task(
             self._async_check_pin(share, pin, admitted), f"{DOMAIN} PIN check"
         )
@@ -629,30 +668,39 @@ class SharingManager:
         # executor's thread has let go of its 128 MiB, and the attempt stays counted.
         return await asyncio.shield(check)
 
-    async def _async_check_pin(
-        self, share: Share | None, pin: str, admitted: Admission
-    ) -> PinAttempt:
+    async def _async_check_pin(self, share: Share, pin: str, admitted: Admission) -> PinAttempt:
         """Hash the PIN in the executor, one slot per check, and settle the attempt."""
         correct = await self.hass.loop.run_in_executor(
             self.pin_checker, self.registry.verify_pin, share, pin
         )
         verdict = self.attempts.settle(admitted, correct=correct, now=time.monotonic())
-        if share is None:
-            return PinAttempt(share=None, wait=verdict.wait)
         if verdict.suspend:
-            self.suspend(share.share_id, None)
+            await self.async_suspend(share.share_id, None)
         # The share may have been revoked or suspended while its PIN was being checked.
         current = self.registry.get_active(share.share_id, dt_util.utcnow())
         if verdict.correct and current is not None:
             return PinAttempt(share=current)
         return PinAttempt(share=None, wait=verdict.wait)
 
-    @callback
-    def suspend(self, share_id: str, reason: ReportReason | None) -> bool:
-        """Suspend an active share for a viewer's report (or wrong PINs); tell the owner.
+    async def async_decide(self, share_id: str, *, resume: bool) -> Share:
+        """Resume or revoke a share as its owner decided, at once, and write it now.
+
+        The one way every owner's decision goes (the actions, Repairs). Raise ShareError when
+        the share cannot take it; raise ShareStoreError when the decision applies but could
+        not be written, so lasts only until Home Assistant restarts.
+        """
+        share = self.registry.resume(share_id) if resume else self.registry.revoke(share_id)
+        # Applied at once even if the file cannot take it: the caller tells the owner.
+        self.share_changed(share)
+        await self.async_save()
+        return share
+
+    async def async_suspend(self, share_id: str, reason: ReportReason | None) -> bool:
+        """Suspend an active share for a viewer's report (or wrong PINs), write it, tell the owner.
 
         Return False when the share was not active: a suspended share takes no second report
-        until its owner resumes it, and nothing more is raised or fired.
+        until its owner resumes it, and nothing more is raised or fired. The suspension is
+        written before this returns: a report must hold across a restart that follows it.
         """
         current = self.registry.get(share_id)
         if current is None or current.state is not ShareState.ACTIVE:
@@ -663,7 +711,6 @@ class SharingManager:
             if reason is None
             else self.registry.suspend(share_id, reason, now)
         )
-        self.save()
         self.share_changed(share)
         self._raise_issue(share)
         camera = self.camera_names(share)
@@ -683,6 +730,11 @@ class SharingManager:
             share_id,
             reason or "too many wrong PINs",
         )
+        try:
+            await self.async_save()
+        except ShareStoreError:
+            # Suspended all the same; the issue about the share file tells the owner.
+            LOGGER.warning("Share %s is suspended until Home Assistant restarts only", share_id)
         return True
 
     @callback
@@ -750,8 +802,7 @@ def markdown_text(text: str, limit: int = MAX_REPORT_REASON) -> str:
     Repair issues and notifications are rendered as markdown; escaping every ASCII punctuation
     mark (all that CommonMark can escape) leaves no link, image, autolink or HTML to make.
     """
-    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", line[:limit])
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(text)[:limit])
 
 
 @callback

@@ -10,6 +10,7 @@ from custom_components.home_guardian.engine.attempts import (
     Lockout,
     PinBudget,
     Refusal,
+    ShareBudgets,
     client_key,
 )
 
@@ -107,13 +108,11 @@ def test_refusals_say_how_long_and_why() -> None:
     assert isinstance(gate.admit("a", "c1", 0.0), Admission)
     assert isinstance(gate.admit("b", "c2", 0.0), Admission)
     busy = gate.admit("c", "c3", 0.0)
-    assert busy == Refusal(wait=60.0, locked=False)
+    assert busy == Refusal(wait=60.0)
     gate = AttemptGate()
     admit_all(gate, 6)
     locked = gate.admit("s", "other", 0.0)
-    assert isinstance(locked, Refusal)
-    assert locked.locked
-    assert locked.wait == 60.0
+    assert locked == Refusal(wait=60.0)
 
 
 def test_one_client_spraying_many_shares_is_locked_by_its_address() -> None:
@@ -153,7 +152,9 @@ def test_a_wrong_pin_past_the_free_ones_reports_the_wait() -> None:
 
 
 def test_twenty_failures_on_one_share_ask_for_suspension() -> None:
-    gate = AttemptGate(share_lockout=Lockout(free_failures=100))
+    gate = AttemptGate(
+        share_lockout=Lockout(free_failures=100), share_budgets=ShareBudgets(per_window=100)
+    )
     now = 0.0
     verdicts = []
     for n in range(20):
@@ -162,3 +163,41 @@ def test_twenty_failures_on_one_share_ask_for_suspension() -> None:
         assert isinstance(admitted, Admission)
         verdicts.append(gate.settle(admitted, correct=False, now=now).suspend)
     assert verdicts == [False] * 19 + [True]
+
+
+def test_links_naming_no_share_take_no_budget_and_leave_real_lockouts_alone() -> None:
+    gate = AttemptGate(budget=PinBudget(per_window=7), share_lockout=Lockout(max_entries=5))
+    assert admit_all(gate, 6, share="real", client="guesser") == 6
+    assert gate.share_lockout.check("real", 1.0) > 0
+    # A flood of made-up links from many addresses: every one answered, none hashed or budgeted.
+    strangers = [
+        gate.admit(f"unknown:{n}", f"203.0.113.{n % 250}", 1.0, known=False) for n in range(500)
+    ]
+    assert all(isinstance(a, Admission) and not a.known for a in strangers)
+    assert gate.share_lockout.check("real", 1.0) > 0  # still locked: nothing was evicted
+    verdict = gate.settle(strangers[0], correct=True, now=1.0)  # type: ignore[arg-type]
+    assert not verdict.correct
+    assert isinstance(gate.admit("other", "viewer", 1.0), Admission)  # the 7th of 7
+    # The same made-up link tried again and again locks like a real one: nothing tells them apart.
+    repeated = [gate.admit("unknown:x", f"198.51.100.{n}", 2.0, known=False) for n in range(7)]
+    assert [isinstance(a, Admission) for a in repeated] == [True] * 6 + [False]
+
+
+def test_one_share_spends_only_its_own_allowance() -> None:
+    gate = AttemptGate(client_lockout=Lockout(free_failures=1000))
+    # One viewer's right PIN again and again: past the share's allowance, refused at once.
+    outcomes = []
+    for n in range(40):
+        admitted = gate.admit("mallory", "198.51.100.1", float(n))
+        outcomes.append(isinstance(admitted, Admission))
+        if isinstance(admitted, Admission):
+            assert gate.settle(admitted, correct=True, now=float(n)).correct
+    assert outcomes.count(True) == 6
+    # Her right PINs gave their checks back to the whole: every other share has all of it.
+    others = [gate.admit(f"share-{n}", f"192.0.2.{n}", 40.0) for n in range(30)]
+    assert all(isinstance(a, Admission) for a in others)
+    assert gate.admit("share-x", "192.0.2.99", 40.0) == Refusal(wait=60.0)
+    # A share past its own allowance takes none of the whole's.
+    budgeted = AttemptGate(budget=PinBudget(per_window=7), client_lockout=Lockout(free_failures=99))
+    assert admit_all(budgeted, 30, share="guessed", client="many") == 6
+    assert isinstance(budgeted.admit("another", "elsewhere", 0.0), Admission)

@@ -1,10 +1,10 @@
-"""PIN attempts that cannot be turned into a weapon: lockouts, a global budget and admission.
+"""PIN attempts that cannot be turned into a weapon: lockouts, budgets and admission.
 
 A PIN check is slow and memory-hard on purpose (scrypt, 128 MiB), so every attempt costs Home
 Assistant something and each one is a guess. The rules, decided here and used by the HA layer:
 
 * An attempt is admitted or refused before any hashing. `AttemptGate.admit` looks at the
-  share's lockout, the client's lockout and the global budget, and on admission counts the
+  share's lockout, the client's lockout and the budgets, and on admission counts the
   attempt as a failure at once, in both lockouts. Whatever happens next (the client hangs up,
   the handler is cancelled, a thousand twins arrive in the same millisecond) the guess has been
   paid for: a burst gets exactly the guesses that the same attempts one after another would
@@ -12,10 +12,19 @@ Assistant something and each one is a guess. The rules, decided here and used by
 * Both lockouts allow FREE_FAILURES failures, then lock the key for FIRST_DELAY seconds,
   doubling up to MAX_DELAY. One is keyed by share (a guesser anywhere), one by
   `client_key(address)` (one client spraying many shares; an IPv6 host counts by its /64).
-* `PinBudget` caps the checks Home Assistant as a whole starts per minute, whoever asks:
-  past it, attempts are refused at once (the view answers 429), so no crowd of addresses can
-  queue unbounded work. How many run at once (their memory) is bounded by the HA layer, which
-  holds a slot until the hash has finished, not until the client leaves.
+* Only a link that names a share costs a check. A link that names none (made up, revoked,
+  expired) is refused by the HA layer after the same wait, without hashing: there is nothing
+  to guess, so it takes no budget, and its failures are kept in a table of their own
+  (`unknown_lockout`), so that a flood of made-up links can neither starve viewers nor evict
+  a real share's lockout from memory.
+* Budgets cap the checks started per minute: SHARE_CHECKS_PER_MINUTE per share, and
+  PIN_CHECKS_PER_MINUTE for Home Assistant as a whole, well above one share's, so that one
+  share's guesser (or its viewer logging in again and again) spends only that share's
+  allowance. A right PIN gives its check back to the whole (`settle`): a viewer's own logins
+  count toward their share alone. Past a budget, attempts are refused at once (the view answers
+  429), so no crowd of addresses can queue unbounded work. How many run at once (their memory)
+  is bounded by the HA layer, which holds a slot until the hash has finished, not until the
+  client leaves.
 * After SUSPEND_AFTER failures on one share without a right PIN in between, `settle` says to
   suspend the share: its owner decides, as after a viewer's report.
 
@@ -25,6 +34,7 @@ Clocks are monotonic seconds, injected. Nothing here is stored: see the README o
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+import contextlib
 from dataclasses import dataclass
 import ipaddress
 import threading
@@ -37,8 +47,11 @@ MAX_DELAY: Final = 3600.0
 FORGET_AFTER: Final = 86400.0
 MAX_ENTRIES: Final = 10_000
 # Legitimate viewers enter a PIN once per visit; 30 a minute for a whole home is generous, and
-# at two checks at a time (about 0.45 s each) the queue behind them never waits past ~7 s.
+# at one check at a time (about 0.45 s each) the queue behind them never waits past ~14 s.
 PIN_CHECKS_PER_MINUTE: Final = 30
+# One share's allowance: a lockout's whole burst (FREE_FAILURES + 1) fits, and one share's
+# guesser or restless viewer takes at most a fifth of the whole.
+SHARE_CHECKS_PER_MINUTE: Final = 6
 BUDGET_WINDOW: Final = 60.0
 # With the lockout's growing delays, reaching 20 takes an attacker about nine hours: a
 # viewer's typos never get there, a patient guesser always does, and the owner hears of it.
@@ -150,6 +163,50 @@ class PinBudget:
             self._started.append(now)
             return 0.0
 
+    def give_back(self, taken_at: float) -> None:
+        """Return a check taken at `taken_at` to the allowance."""
+        with self._lock, contextlib.suppress(ValueError):
+            self._started.remove(taken_at)
+
+
+class ShareBudgets:
+    """A `PinBudget` per share, made on first use; memory bounded like the lockouts."""
+
+    def __init__(
+        self,
+        *,
+        per_window: int = SHARE_CHECKS_PER_MINUTE,
+        window: float = BUDGET_WINDOW,
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
+        """Set each share's allowance."""
+        self.per_window = per_window
+        self.window = window
+        self.max_entries = max_entries
+        self._budgets: OrderedDict[str, PinBudget] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now: float) -> float:
+        """Take one check of `key`'s allowance and return 0, or return the seconds to wait."""
+        with self._lock:
+            budget = self._budgets.get(key)
+            if budget is None:
+                budget = self._budgets[key] = PinBudget(
+                    per_window=self.per_window, window=self.window
+                )
+            self._budgets.move_to_end(key)
+            # Only shares that exist take a budget (at most a few hundred): never evicted
+            # in practice, and a bound all the same.
+            while len(self._budgets) > self.max_entries:
+                self._budgets.popitem(last=False)
+            return budget.take(now)
+
+    def give_back(self, key: str, taken_at: float) -> None:
+        """Return a check of `key` taken at `taken_at` to its allowance."""
+        with self._lock:
+            if (budget := self._budgets.get(key)) is not None:
+                budget.give_back(taken_at)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Admission:
@@ -157,6 +214,10 @@ class Admission:
 
     share_key: str
     client: str
+    # False for a link that names no share: nothing is hashed and no budget was taken.
+    known: bool = True
+    # When the check was taken from the whole budget, to give it back after a right PIN.
+    at: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -164,7 +225,6 @@ class Refusal:
     """An attempt refused before any hashing: wait this long (locked, or the budget is spent)."""
 
     wait: float
-    locked: bool
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -177,7 +237,7 @@ class Verdict:
 
 
 class AttemptGate:
-    """Admit PIN attempts through both lockouts and the budget, each counted before its check."""
+    """Admit PIN attempts through both lockouts and the budgets, each counted before its check."""
 
     def __init__(
         self,
@@ -185,31 +245,44 @@ class AttemptGate:
         share_lockout: Lockout | None = None,
         client_lockout: Lockout | None = None,
         budget: PinBudget | None = None,
+        share_budgets: ShareBudgets | None = None,
         suspend_after: int = SUSPEND_AFTER,
     ) -> None:
         """Use the given policies, the defaults above otherwise."""
         # `is None`, not `or`: an empty Lockout has no length and would read as false.
         self.share_lockout = Lockout() if share_lockout is None else share_lockout
         self.client_lockout = Lockout() if client_lockout is None else client_lockout
+        self.unknown_lockout = Lockout()
         self.budget = PinBudget() if budget is None else budget
+        self.share_budgets = ShareBudgets() if share_budgets is None else share_budgets
         self.suspend_after = suspend_after
         # admit() must be atomic across threads as well as on the event loop.
         self._lock = threading.Lock()
 
-    def admit(self, share_key: str, client: str, now: float) -> Admission | Refusal:
-        """Let an attempt through and count it, or refuse it with how long to wait."""
+    def admit(
+        self, share_key: str, client: str, now: float, *, known: bool = True
+    ) -> Admission | Refusal:
+        """Let an attempt through and count it, or refuse it with how long to wait.
+
+        `known` is False for a link that names no share: it is counted in a table of its own,
+        takes no budget and is never hashed.
+        """
         with self._lock:
-            wait = max(
-                self.share_lockout.check(share_key, now), self.client_lockout.check(client, now)
-            )
+            share_lockout = self.share_lockout if known else self.unknown_lockout
+            wait = max(share_lockout.check(share_key, now), self.client_lockout.check(client, now))
             if wait > 0:
-                return Refusal(wait=wait, locked=True)
-            # Locked attempts above spend nothing; only a check about to run uses the budget.
-            if (busy := self.budget.take(now)) > 0:
-                return Refusal(wait=busy, locked=False)
-            self.share_lockout.failure(share_key, now)
-            self.client_lockout.failure(client, now)
-            return Admission(share_key=share_key, client=client)
+                return Refusal(wait=wait)
+            if known:
+                # Locked attempts above spend nothing; only a check about to run uses a budget,
+                # the share's first, so that a share past its own spends none of the whole.
+                if (busy := self.share_budgets.take(share_key, now)) > 0:
+                    return Refusal(wait=busy)
+                if (busy := self.budget.take(now)) > 0:
+                    self.share_budgets.give_back(share_key, now)
+                    return Refusal(wait=busy)
+                self.client_lockout.failure(client, now)
+            share_lockout.failure(share_key, now)
+            return Admission(share_key=share_key, client=client, known=known, at=now)
 
     def forgive(self, share_key: str) -> None:
         """Forget a share's failures, as when its owner resumes it after a suspension."""
@@ -219,16 +292,19 @@ class AttemptGate:
     def settle(self, admission: Admission, *, correct: bool, now: float) -> Verdict:
         """Take a finished check: a right PIN clears both keys, a wrong one stays counted."""
         with self._lock:
-            if correct:
+            if correct and admission.known:
                 self.share_lockout.success(admission.share_key)
                 self.client_lockout.success(admission.client)
+                self.budget.give_back(admission.at)
                 return Verdict(correct=True, wait=0.0, suspend=False)
+            share_lockout = self.share_lockout if admission.known else self.unknown_lockout
             wait = max(
-                self.share_lockout.check(admission.share_key, now),
+                share_lockout.check(admission.share_key, now),
                 self.client_lockout.check(admission.client, now),
             )
-            failures = self.share_lockout.failures(admission.share_key, now)
-            return Verdict(correct=False, wait=wait, suspend=failures >= self.suspend_after)
+            failures = share_lockout.failures(admission.share_key, now)
+            suspend = admission.known and failures >= self.suspend_after
+            return Verdict(correct=False, wait=wait, suspend=suspend)
 
 
 def client_key(address: str) -> str:

@@ -1,16 +1,19 @@
-"""Shares of a camera with outsiders: tokens, PINs, schedules, lockout and their storage.
+"""Shares of a camera with outsiders: tokens, PINs, schedules, states and their storage.
 
 Everything here is plain Python over injected clocks; the HA layer wraps it. How the pieces fit:
 
 * `ShareRegistry.create` validates a request, makes a 256-bit token, a six-digit PIN and a short
   public share id, hashes the PIN and returns the plain token and PIN once; only hashes are kept.
 * A viewer arrives with a token: `ShareRegistry.lookup` finds the share (or None), the attempt
-  goes through `attempts.AttemptGate` (lockouts and budget, counted before hashing), then
-  `PinHasher.verify` (slow, in the executor).
-* While a stream is open the view closes it at `closes_at` and whenever `revoke`, `suspend` or
-  `purge_expired` names its share.
+  goes through `attempts.AttemptGate` (lockouts and budgets, counted before hashing), then
+  `PinHasher.verify` (slow, in the executor). A token that names no share is never hashed.
+* `viewer_state` says what a viewer sees now: the picture, a pause (hours, the owner's switch,
+  the camera) or an end (revoked, expired, suspended). The HA layer asks it before every
+  picture it sends, and closes a share's streams at once when `revoke` or `suspend` names it.
+* `to_dict` and `ShareRegistry.from_stored` write and read HA's Store: hashes only; a damaged
+  record costs only its own share.
 
-Wall-clock `now` arguments are aware datetimes; lockout clocks are monotonic seconds.
+Wall-clock `now` arguments are aware datetimes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import hmac
 import re
 import secrets
 import threading
+from time import perf_counter
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -55,12 +59,14 @@ MAX_PIN_LENGTH: Final = 24
 # desktop core. Memory-hard beats PBKDF2 here because a PIN has few digits and HA backups
 # (which carry .storage) end up in clouds: PBKDF2 falls to a GPU in minutes for six digits,
 # scrypt at 128 MiB does not. The parameters are written into every hash, so raising them
-# later needs no migration: old hashes still verify and `needs_rehash` says when to renew.
+# later needs no migration: old hashes still verify.
 # The memory is why the HA layer bounds how many run at once (see sharing.PIN_CHECKS_AT_ONCE).
 SCRYPT_LOG2_N: Final = 17
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
 SALT_BYTES: Final = 16
+# What a hash at the defaults takes on a desktop core, until this machine's own are measured.
+TYPICAL_HASH_SECONDS: Final = 0.45
 KEY_BYTES: Final = 32
 # A stored hash asking for more than this is corrupt or hostile, not ours: refuse it. There is
 # room to raise the cost fourfold (N=2^19 at r=8 takes 512 MiB).
@@ -172,20 +178,6 @@ class Schedule:
     def contains(self, now: datetime) -> bool:
         """Return True when `now` falls inside a window."""
         return self.window_at(now) is not None
-
-    def open_until(self, now: datetime) -> datetime | None:
-        """Return when the open window ends, following windows that start as it ends."""
-        window = self.window_at(now)
-        if window is None:
-            return None
-        end = window[1]
-        # "Every day 00:00 to 24:00" or "22:00-24:00 then 00:00-06:00" must not close at midnight.
-        for _ in range(2 * len(WEEKDAYS) * len(self.windows)):
-            following = self.window_at(end)
-            if following is None or following[1] <= end:
-                break
-            end = following[1]
-        return end
 
     def next_opening(self, now: datetime) -> datetime | None:
         """Return when a window next opens after `now` (within eight days), or None."""
@@ -305,12 +297,23 @@ class PinHasher:
         # as a real check, and nothing can match it (verify also refuses it outright).
         stand_in = secrets.token_bytes(SALT_BYTES), secrets.token_bytes(KEY_BYTES)
         self._dummy = f"$scrypt$ln={log2_n},r={r},p={p}${_b64(stand_in[0])}${_b64(stand_in[1])}"
+        # How long a hash takes here, learned from every hash run (until then, a desktop's).
+        self.typical_seconds = TYPICAL_HASH_SECONDS
 
     def hash(self, pin: str) -> str:
         """Return a salted scrypt hash of the PIN with its parameters."""
         salt = secrets.token_bytes(SALT_BYTES)
-        key = _scrypt(pin, salt, self.log2_n, self.r, self.p)
+        key = self._timed_scrypt(pin, salt, self.log2_n, self.r, self.p)
         return f"$scrypt$ln={self.log2_n},r={self.r},p={self.p}${_b64(salt)}${_b64(key)}"
+
+    def _timed_scrypt(self, pin: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
+        """Run scrypt and fold its duration into `typical_seconds`."""
+        started = perf_counter()
+        key = _scrypt(pin, salt, log2_n, r, p)
+        elapsed = perf_counter() - started
+        # A moving average: one slow hash (a busy moment) moves it only a little.
+        self.typical_seconds += (elapsed - self.typical_seconds) * 0.25
+        return key
 
     def verify(self, pin_hash: str | None, pin: str) -> bool:
         """Return True when `pin` matches; with no hash, spend the same time and return False.
@@ -322,13 +325,9 @@ class PinHasher:
         if parsed is None:
             return False
         log2_n, r, p, salt, expected = parsed
-        key = _scrypt(pin if isinstance(pin, str) else "", salt, log2_n, r, p)
+        key = self._timed_scrypt(pin if isinstance(pin, str) else "", salt, log2_n, r, p)
         return hmac.compare_digest(key, expected) and pin_hash is not None
 
-    def needs_rehash(self, pin_hash: str) -> bool:
-        """Return True when a stored hash is weaker than this hasher's settings."""
-        parsed = _parse_pin_hash(pin_hash)
-        return parsed is None or parsed[:3] != (self.log2_n, self.r, self.p)
 
 
 def _scrypt(pin: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
@@ -477,15 +476,6 @@ def _clean_text(raw: object, limit: int, translation_key: str) -> str:
     return text
 
 
-def is_viewable(share: Share, now: datetime) -> bool:
-    """Return True when the share shows pictures now: active, not expired, inside its hours."""
-    return (
-        share.state is ShareState.ACTIVE
-        and now < share.expires_at
-        and (share.schedule is None or share.schedule.contains(now))
-    )
-
-
 class ViewerState(StrEnum):
     """What a viewer's page shows: the picture, or why there is none."""
 
@@ -503,17 +493,23 @@ ENDED: Final = frozenset({ViewerState.REVOKED, ViewerState.EXPIRED, ViewerState.
 
 
 def viewer_state(  # noqa: PLR0911 - one answer per state, in order of precedence
-    share: Share | None, now: datetime, *, sharing_allowed: bool, camera_online: bool
+    share: Share | None,
+    now: datetime,
+    *,
+    sharing_allowed: bool,
+    camera_online: bool,
+    camera_exists: bool = True,
 ) -> ViewerState:
     """Return what a viewer of `share` sees now; a forgotten share has expired.
 
     Ends come first (they are final for the viewer), then the owner's switch, the share's
     hours, and last the camera: "outside the hours" is the truer answer at night even when
-    the camera happens to be off.
+    the camera happens to be off. A camera its owner removed never comes back: its shares are
+    revoked, whatever their record says.
     """
     if share is None:
         return ViewerState.EXPIRED
-    if share.state is ShareState.REVOKED:
+    if share.state is ShareState.REVOKED or not camera_exists:
         return ViewerState.REVOKED
     if now >= share.expires_at:
         return ViewerState.EXPIRED
@@ -524,20 +520,6 @@ def viewer_state(  # noqa: PLR0911 - one answer per state, in order of precedenc
     if share.schedule is not None and not share.schedule.contains(now):
         return ViewerState.OUTSIDE_HOURS
     return ViewerState.LIVE if camera_online else ViewerState.CAMERA_OFFLINE
-
-
-def closes_at(share: Share, now: datetime) -> datetime:
-    """Return when a stream open now must close: expiry or the end of the open window.
-
-    Returns `now` when the share is not viewable now. Revocation and suspension are events, not
-    times: the view closes streams when `revoke` or `suspend` names the share.
-    """
-    if not is_viewable(share, now):
-        return now
-    if share.schedule is None:
-        return share.expires_at
-    window_end = share.schedule.open_until(now)
-    return share.expires_at if window_end is None else min(share.expires_at, window_end)
 
 
 class ShareRegistry:
@@ -553,9 +535,6 @@ class ShareRegistry:
         self._shares: dict[str, Share] = {}
         self._by_token: dict[str, str] = {}
         self._lock = threading.Lock()
-
-    is_viewable = staticmethod(is_viewable)
-    closes_at = staticmethod(closes_at)
 
     def __len__(self) -> int:
         """Return the number of shares kept, revoked ones included until they expire."""
@@ -715,24 +694,9 @@ class ShareRegistry:
                 self._by_token.pop(share.token_hash, None)
         return gone
 
-    def list_public(self, camera: str | None = None) -> list[dict[str, Any]]:
-        """Return the shares (of one camera, if given) without any hash, oldest first."""
-        return [s.public() for s in self.shares() if camera is None or s.camera == camera]
-
     def to_dict(self) -> dict[str, Any]:
         """Return the registry for HA's Store: hashes only, never a token or a PIN."""
         return {"version": STORAGE_VERSION, "shares": [s.to_dict() for s in self.shares()]}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], hasher: PinHasher | None = None) -> ShareRegistry:
-        """Rebuild a registry from `to_dict` output; raise ShareError when it cannot be read.
-
-        Every record must be readable; `from_stored` keeps the readable ones of a damaged file.
-        """
-        registry, unread = cls.from_stored(data, hasher)
-        if unread:
-            raise ShareError("invalid_storage", "a stored share is malformed")
-        return registry
 
     @classmethod
     def from_stored(
@@ -790,8 +754,3 @@ class ShareRegistry:
         """Put a share back in the index (the caller holds the lock)."""
         self._shares[share.share_id] = share
         return share
-
-
-def seconds_until(moment: datetime, now: datetime) -> float:
-    """Return the seconds from `now` to `moment`, never negative (for closing timers)."""
-    return max(0.0, (moment - now).total_seconds())

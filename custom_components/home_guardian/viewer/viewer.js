@@ -84,10 +84,29 @@ async function poll() {
   }
   if (response.status === 200) {
     apply(await response.json());
-  } else {
-    // The session is gone (forgotten after its end, or Home Assistant restarted).
-    message(UNKNOWN);
+  } else if (response.status === 204) {
+    // The session is unknown: Home Assistant restarted (sessions live in memory only) or a
+    // newer one of the same link took its place. An end would have been told with a 200.
+    askPin("Your session has ended. Enter your PIN again to keep watching.");
   }
+  // Anything else (404 while Home Assistant starts, 502 from a proxy meanwhile) is a blip too.
+}
+
+// Ask for the PIN: the token is still in memory even after it left the address bar.
+function askPin(why = "") {
+  if (!token) {
+    message(UNKNOWN);
+    return;
+  }
+  if (polling !== null) {
+    clearInterval(polling);
+    polling = null;
+  }
+  stopPicture();
+  document.getElementById("pin-input").value = "";
+  document.getElementById("pin-error").textContent = why;
+  show("pin");
+  document.getElementById("pin-input").focus();
 }
 
 function follow(about) {
@@ -119,12 +138,7 @@ async function start() {
     follow(await session.json());
     return;
   }
-  if (!token) {
-    message(UNKNOWN);
-    return;
-  }
-  show("pin");
-  document.getElementById("pin-input").focus();
+  askPin();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
