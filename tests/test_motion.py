@@ -300,3 +300,40 @@ async def test_motion_options_apply_without_reloading(
     assert went_unavailable == []
     assert runtime.source.status.connections == connections
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_live_option_change_does_not_end_ongoing_motion(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """A nudge of sensitivity while people walk keeps the sensor on: no "ended", no "started"."""
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+    runtime = entry.runtime_data
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_ON, limit=20)
+    events = async_capture_events(hass, EVENT_MOTION)
+    shown: list[str] = []
+
+    @callback
+    def on_change(event: Event[EventStateChangedData]) -> None:
+        if (new := event.data["new_state"]) is not None:
+            shown.append(new.state)
+
+    unsubscribe = async_track_state_change_event(hass, MOTION, on_change)
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_SENSITIVITY: 60})
+    await hass.async_block_till_done()
+    assert runtime.motion.settings.sensitivity == 60
+    # Long enough for the new detector to settle and to judge the walkers itself.
+    await frames_pass(hass, entry, 40)
+    assert events == []
+    assert STATE_OFF not in shown
+    # A new pace alone keeps the detector, so nothing is learned again.
+    detector = runtime.motion.current_detector
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_ANALYSIS_FPS: 3})
+    await hass.async_block_till_done()
+    assert runtime.motion.current_detector is detector
+    await frames_pass(hass, entry, 20)
+    unsubscribe()
+    assert entry.runtime_data is runtime
+    assert events == []
+    assert STATE_OFF not in shown
+    assert state_of(hass, MOTION) == STATE_ON
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -83,6 +83,10 @@ class _Run:
     number: int
     detector: MotionDetector
     pace: AnalysisPace
+    # A run that replaced another during motion keeps the sensor's state until it can judge
+    # motion itself: a new detector warms up and confirms before it may say "nothing moves".
+    inherits: bool = False
+    judging_since: float | None = None
 
 
 class CameraMotion:
@@ -149,18 +153,23 @@ class CameraMotion:
     def apply(self, options: Mapping[str, Any]) -> None:
         """Apply changed detection options at once, without touching the camera connection.
 
-        A new detector learns the scene with the new settings; the sensor keeps its state until
-        that detector has judged a frame, so the change does not make it flicker.
+        New settings need a new detector, which learns the scene again; until it can judge
+        motion itself, the sensor keeps its state, so ongoing motion neither ends nor starts
+        again. A new analysis rate alone needs only a new pace.
         """
         settings = motion_settings(options)
         fps = float(options.get(CONF_ANALYSIS_FPS, DEFAULT_ANALYSIS_FPS))
-        if (settings, fps) != (self.settings, self._fps):
+        if settings != self.settings:
             self.settings, self._fps = settings, fps
             if self.running:
                 analysed = self.state.analysed
                 self._end_run()
-                self._begin_run()
+                self._begin_run(inherits=True)
                 self.state.analysed = analysed
+        elif fps != self._fps:
+            self._fps = fps
+            if self._current is not None:
+                self._current.pace = AnalysisPace(fps)
         self.set_enabled(bool(options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION)))
 
     @callback
@@ -181,17 +190,21 @@ class CameraMotion:
         """Run the detector exactly while the sensor or a region listener needs it."""
         needed = self._started and (self.state.enabled or bool(self._region_listeners))
         if needed and not self.running:
-            self._begin_run()
+            self._begin_run(inherits=False)
         elif not needed and self.running:
             self._end_run()
 
     @callback
-    def _begin_run(self) -> None:
+    def _begin_run(self, *, inherits: bool) -> None:
         """Start a detector of the current settings on the source's frames."""
         self._run += 1
-        self.state.analysed = False
+        if not inherits:
+            self.state.analysed = False
         run = self._current = _Run(
-            self._run, MotionDetector(self.settings), AnalysisPace(self._fps)
+            self._run,
+            MotionDetector(self.settings),
+            AnalysisPace(self._fps),
+            inherits=inherits and self.state.active,
         )
         # Every frame is offered; the pace picks the few that are analysed.
         self._unsubscribe = self._source.add_frame_listener(lambda frame: self._analyse(run, frame))
@@ -227,11 +240,24 @@ class CameraMotion:
         if not run.pace.due(frame.monotonic, detector):
             return
         result = detector.process(frame.grey(ANALYSIS_HEIGHT), frame.monotonic)
-        active = detector.active
+        active: bool | None = detector.active
+        if run.inherits:
+            if run.judging_since is None and result.rejected != "warmup":
+                run.judging_since = frame.monotonic
+            judged_long = (
+                run.judging_since is not None
+                and frame.monotonic - run.judging_since >= self.settings.hold_seconds
+            )
+            # Motion the run before saw ends only when this one has looked long enough to say.
+            if active or judged_long:
+                run.inherits = False
+            else:
+                active = None
         state = self.state
         regions_due = time.monotonic() - state.regions_published >= REGIONS_UPDATE_INTERVAL
         # Reading the state from this thread is a hint only; the loop decides what changed.
-        if active != state.active or (active and regions_due) or self._region_listeners:
+        changed = active is not None and active != state.active
+        if changed or (active and regions_due) or self._region_listeners:
             self.hass.loop.call_soon_threadsafe(
                 self._publish,
                 run.number,
@@ -263,7 +289,7 @@ class CameraMotion:
     def _publish(  # noqa: PLR0917 - one frame's outcome, handed over from the reader thread
         self,
         run: int,
-        active: bool,
+        active: bool | None,
         regions: tuple[Box, ...],
         wall: float | None = None,
         at: float | None = None,
@@ -271,7 +297,8 @@ class CameraMotion:
     ) -> None:
         """Update the state, tell entities, and fire an event when motion starts or ends.
 
-        Regions go to region listeners whether or not the sensor is enabled.
+        `active` None keeps the sensor's state (a new run that cannot judge yet); regions go to
+        region listeners whether or not the sensor is enabled.
         """
         if run != self._run:
             return
@@ -279,7 +306,7 @@ class CameraMotion:
             for listener in list(self._region_listeners):
                 listener(regions, at, settled)
         if self.state.enabled:
-            self._show(active, regions, wall)
+            self._show(self.state.active if active is None else active, regions, wall)
 
     @callback
     def _show(self, active: bool, regions: tuple[Box, ...], wall: float | None) -> None:
