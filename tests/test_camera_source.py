@@ -19,6 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.home_guardian import coordinator as camera_coordinator
 from custom_components.home_guardian.camera_source import async_stored_source
 from custom_components.home_guardian.const import (
     CONF_ACTIVE_END,
@@ -38,6 +39,7 @@ from custom_components.home_guardian.const import (
     READ_PICTURES,
     READ_STREAM,
 )
+from custom_components.home_guardian.engine import picture_source
 from custom_components.home_guardian.engine.shares import PinHasher
 from custom_components.home_guardian.share_views import BASE
 from custom_components.home_guardian.sharing import async_get_sharing
@@ -123,10 +125,44 @@ async def test_snapshot_only_camera_is_read_by_pictures_and_sees_motion(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_a_cached_picture_keeps_the_camera_available(
+    hass: HomeAssistant, http_camera: HttpCamera, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A camera whose picture changes seldom, as cloud cameras' cached pictures do, stays up."""
+    # Frames count as stale after a second, so the test needs seconds, not minutes.
+    monkeypatch.setattr(camera_coordinator, "STALE_AFTER", 1.0)
+    _, source = await add_generic_camera(
+        hass,
+        "Cloud",
+        still=http_camera.url("/snapshot.jpg"),
+        username=CAMERA_USER,
+        password=CAMERA_PASSWORD,
+    )
+    entry = await set_up_entry(
+        hass, entity_camera_entry(source, READ_PICTURES, **{CONF_PICTURES_PER_SECOND: 5})
+    )
+    assert state_of(hass, CAMERA) == "streaming"
+    served = http_camera.served
+    states: set[str | None] = set()
+    for _ in range(40):
+        await asyncio.sleep(0.1)
+        states.add(state_of(hass, CAMERA))
+    # The generic camera fetched the same picture over and over, and ours stayed available.
+    assert http_camera.served >= served + 5
+    assert states == {"streaming"}
+    assert entry.runtime_data.source.status.frames == 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_frozen_pictures_make_the_camera_blind(
-    hass: HomeAssistant, http_camera: HttpCamera, odd_cameras: AddOddCameras
+    hass: HomeAssistant,
+    http_camera: HttpCamera,
+    odd_cameras: AddOddCameras,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A source that keeps handing back the same picture is not a quiet room: it is blind."""
+    # The same picture for two minutes in real use; for two seconds here.
+    monkeypatch.setattr(picture_source, "SAME_PICTURE_SECONDS", 2.0)
     camera = OddCamera("Stuck", image=http_camera.jpeg)
     await odd_cameras(hass, "stuckcam", [camera])
     entry = await set_up_entry(

@@ -190,31 +190,38 @@ async def frames_pass(hass: HomeAssistant, entry: MockConfigEntry, count: int) -
     await hass.async_block_till_done()
 
 
-async def test_regions_reach_listeners_until_detection_stops(
+async def test_regions_reach_listeners_whether_or_not_the_sensor_is_on(
     hass: HomeAssistant, rtsp_camera: RtspCamera
 ) -> None:
-    """Every analysed frame's regions reach a listener (the privacy filter) on the event loop."""
+    """Regions reach a listener (a share's privacy filter) even with the motion sensor off."""
     entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
     motion = entry.runtime_data.motion
+    events = async_capture_events(hass, EVENT_MOTION)
     seen: list[tuple[Box, ...]] = []
     remove = motion.add_region_listener(lambda regions, _at, _settled: seen.append(regions))
-    await wait_for(lambda: any(seen))
+    await wait_for(lambda: any(seen) and motion.state.active)
     motion.set_enabled(False)
     assert motion.state.active is False
     assert motion.state.regions == ()
+    assert [event.data["motion"] for event in events] == [True, False]
     await hass.async_block_till_done()
     count = len(seen)
-    # The camera keeps sending ten frames a second; with detection off none is analysed.
+    # The walkers go on: the listener still gets their regions, the sensor and events do not.
     await frames_pass(hass, entry, 10)
-    assert len(seen) == count
-    # Back on, regions flow again until the listener is removed.
-    motion.set_enabled(True)
-    await wait_for(lambda: len(seen) > count)
+    assert len(seen) > count
+    assert any(seen[count:])
+    assert motion.state.active is False
+    assert len(events) == 2
+    # With nobody listening and the sensor off, frames are no longer analysed at all.
     remove()
+    assert not motion.running
     await hass.async_block_till_done()
     count = len(seen)
     await frames_pass(hass, entry, 10)
     assert len(seen) == count
+    motion.set_enabled(True)
+    assert motion.running
+    await wait_for(lambda: motion.state.active)
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -292,4 +299,41 @@ async def test_motion_options_apply_without_reloading(
     unsubscribe()
     assert went_unavailable == []
     assert runtime.source.status.connections == connections
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_live_option_change_does_not_end_ongoing_motion(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """A nudge of sensitivity while people walk keeps the sensor on: no "ended", no "started"."""
+    entry = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+    runtime = entry.runtime_data
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_ON, limit=20)
+    events = async_capture_events(hass, EVENT_MOTION)
+    shown: list[str] = []
+
+    @callback
+    def on_change(event: Event[EventStateChangedData]) -> None:
+        if (new := event.data["new_state"]) is not None:
+            shown.append(new.state)
+
+    unsubscribe = async_track_state_change_event(hass, MOTION, on_change)
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_SENSITIVITY: 60})
+    await hass.async_block_till_done()
+    assert runtime.motion.settings.sensitivity == 60
+    # Long enough for the new detector to settle and to judge the walkers itself.
+    await frames_pass(hass, entry, 40)
+    assert events == []
+    assert STATE_OFF not in shown
+    # A new pace alone keeps the detector, so nothing is learned again.
+    detector = runtime.motion.current_detector
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_ANALYSIS_FPS: 3})
+    await hass.async_block_till_done()
+    assert runtime.motion.current_detector is detector
+    await frames_pass(hass, entry, 20)
+    unsubscribe()
+    assert entry.runtime_data is runtime
+    assert events == []
+    assert STATE_OFF not in shown
+    assert state_of(hass, MOTION) == STATE_ON
     await hass.config_entries.async_unload(entry.entry_id)

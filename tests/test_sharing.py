@@ -43,6 +43,7 @@ import voluptuous as vol
 from custom_components.home_guardian.const import (
     CONF_PRIVACY_ZONES,
     DOMAIN,
+    EVENT_MOTION,
     EVENT_SHARE_REPORTED,
     EVENT_VIEW,
 )
@@ -1389,6 +1390,31 @@ async def test_the_owner_says_the_room_is_empty_from_its_button(
     await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
     await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
     stream.close()
+
+
+async def test_people_stay_protected_and_seen_with_motion_detection_off(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Motion detection off turns off the sensor, not what finds people for a share's viewers."""
+    await hass.services.async_call(
+        "camera", "disable_motion_detection", {ATTR_ENTITY_ID: CAMERA}, blocking=True
+    )
+    motion_events = async_capture_events(hass, EVENT_MOTION)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    people = (
+        async_get_sharing(hass).broadcasts[shared_camera.entry_id].filter_for(PrivacyLevel.PEOPLE)
+    )
+    await wait_for(lambda: people.last_hidden_share == 1.0)
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: "button.living_room_room_is_empty"}, blocking=True
+    )
+    # Walkers are found and hidden, the rest of the room is shown.
+    await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
+    stream.close()
+    assert state_of(hass, "binary_sensor.living_room_motion") == STATE_UNAVAILABLE
+    assert motion_events == []
 
 
 async def test_a_resumed_share_forgives_the_wrong_pins_that_suspended_it(

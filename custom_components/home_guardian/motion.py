@@ -76,8 +76,26 @@ class MotionState:
     regions_published: float = field(default=-REGIONS_UPDATE_INTERVAL, repr=False)
 
 
+@dataclass(slots=True)
+class _Run:
+    """One detector's life on a camera's frames, from a start or an option change."""
+
+    number: int
+    detector: MotionDetector
+    pace: AnalysisPace
+    # A run that replaced another during motion keeps the sensor's state until it can judge
+    # motion itself: a new detector warms up and confirms before it may say "nothing moves".
+    inherits: bool = False
+    judging_since: float | None = None
+
+
 class CameraMotion:
-    """Run motion detection on a camera's frames in its reader thread and publish the result."""
+    """Run motion detection on a camera's frames in its reader thread and publish the result.
+
+    The detector runs while detection is enabled or while anyone else watches its regions (the
+    privacy filters of running shares): the switch turns off the sensor and its events, never
+    what hides people from a share's viewers.
+    """
 
     def __init__(
         self,
@@ -100,32 +118,34 @@ class CameraMotion:
         self.state = MotionState(
             enabled=bool(options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION))
         )
+        self._started = False
         self._unsubscribe: Callable[[], None] | None = None
+        self._current: _Run | None = None
         # Each run has its own detector; results of a run that was stopped are dropped.
         self._run = 0
         self._region_listeners: list[RegionListener] = []
 
+    @property
+    def running(self) -> bool:
+        """Return True while a detector analyses this camera's frames."""
+        return self._unsubscribe is not None
+
+    @property
+    def current_detector(self) -> MotionDetector | None:
+        """Return the detector of the current run, None while none runs."""
+        return None if self._current is None else self._current.detector
+
     @callback
     def start(self) -> None:
-        """Subscribe to frames when detection is enabled."""
-        if self.state.enabled and self._unsubscribe is None:
-            self._run += 1
-            self.state.analysed = False
-            detector = MotionDetector(self.settings)
-            pace = AnalysisPace(self._fps)
-            run = self._run
-            # Every frame is offered; the pace picks the few that are analysed.
-            self._unsubscribe = self._source.add_frame_listener(
-                lambda frame: self._analyse(detector, pace, run, frame)
-            )
+        """Analyse frames from now on, while detection is enabled or regions are watched."""
+        self._started = True
+        self._follow_needs()
 
     @callback
     def stop(self) -> None:
         """Stop analysing frames; motion ends at once since nothing is watched any more."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        self._run += 1
+        self._started = False
+        self._end_run()
         if self.state.active:
             self._publish(self._run, active=False, regions=())
 
@@ -133,33 +153,70 @@ class CameraMotion:
     def apply(self, options: Mapping[str, Any]) -> None:
         """Apply changed detection options at once, without touching the camera connection.
 
-        A new detector learns the scene with the new settings; the sensor keeps its state until
-        that detector has judged a frame, so the change does not make it flicker.
+        New settings need a new detector, which learns the scene again; until it can judge
+        motion itself, the sensor keeps its state, so ongoing motion neither ends nor starts
+        again. A new analysis rate alone needs only a new pace.
         """
         settings = motion_settings(options)
         fps = float(options.get(CONF_ANALYSIS_FPS, DEFAULT_ANALYSIS_FPS))
-        if (settings, fps) != (self.settings, self._fps):
+        if settings != self.settings:
             self.settings, self._fps = settings, fps
-            if self._unsubscribe is not None:
-                self._unsubscribe()
-                self._unsubscribe = None
+            if self.running:
                 analysed = self.state.analysed
-                self.start()
+                self._end_run()
+                self._begin_run(inherits=True)
                 self.state.analysed = analysed
+        elif fps != self._fps:
+            self._fps = fps
+            if self._current is not None:
+                self._current.pace = AnalysisPace(fps)
         self.set_enabled(bool(options.get(CONF_MOTION_DETECTION, DEFAULT_MOTION_DETECTION)))
 
     @callback
     def set_enabled(self, enabled: bool) -> None:
-        """Turn detection on or off without touching the camera connection."""
+        """Turn the sensor and its events on or off without touching the camera connection."""
         if enabled == self.state.enabled:
             return
+        if not enabled and self.state.active:
+            # Motion ends for the sensor and whoever follows its events.
+            self._publish(self._run, active=False, regions=())
         self.state.enabled = enabled
-        if enabled:
-            self.start()
-        else:
-            self.stop()
+        self._follow_needs()
         LOGGER.info("%s: motion detection %s", self.name, "enabled" if enabled else "disabled")
         self._on_change()
+
+    @callback
+    def _follow_needs(self) -> None:
+        """Run the detector exactly while the sensor or a region listener needs it."""
+        needed = self._started and (self.state.enabled or bool(self._region_listeners))
+        if needed and not self.running:
+            self._begin_run(inherits=False)
+        elif not needed and self.running:
+            self._end_run()
+
+    @callback
+    def _begin_run(self, *, inherits: bool) -> None:
+        """Start a detector of the current settings on the source's frames."""
+        self._run += 1
+        if not inherits:
+            self.state.analysed = False
+        run = self._current = _Run(
+            self._run,
+            MotionDetector(self.settings),
+            AnalysisPace(self._fps),
+            inherits=inherits and self.state.active,
+        )
+        # Every frame is offered; the pace picks the few that are analysed.
+        self._unsubscribe = self._source.add_frame_listener(lambda frame: self._analyse(run, frame))
+
+    @callback
+    def _end_run(self) -> None:
+        """Stop the current detector; whatever it still hands over is dropped."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._current = None
+        self._run += 1
 
     @callback
     def add_region_listener(self, listener: RegionListener) -> Callable[[], None]:
@@ -169,27 +226,41 @@ class CameraMotion:
         (not warming up or re-learning after a change of light).
         """
         self._region_listeners.append(listener)
+        self._follow_needs()
 
         def remove() -> None:
             self._region_listeners.remove(listener)
+            self._follow_needs()
 
         return remove
 
-    def _analyse(
-        self, detector: MotionDetector, pace: AnalysisPace, run: int, frame: Frame
-    ) -> None:
+    def _analyse(self, run: _Run, frame: Frame) -> None:
         """Analyse a due frame in the reader thread and hand changes to the event loop."""
-        if not pace.due(frame.monotonic, detector):
+        detector = run.detector
+        if not run.pace.due(frame.monotonic, detector):
             return
         result = detector.process(frame.grey(ANALYSIS_HEIGHT), frame.monotonic)
-        active = detector.active
+        active: bool | None = detector.active
+        if run.inherits:
+            if run.judging_since is None and result.rejected != "warmup":
+                run.judging_since = frame.monotonic
+            judged_long = (
+                run.judging_since is not None
+                and frame.monotonic - run.judging_since >= self.settings.hold_seconds
+            )
+            # Motion the run before saw ends only when this one has looked long enough to say.
+            if active or judged_long:
+                run.inherits = False
+            else:
+                active = None
         state = self.state
         regions_due = time.monotonic() - state.regions_published >= REGIONS_UPDATE_INTERVAL
         # Reading the state from this thread is a hint only; the loop decides what changed.
-        if active != state.active or (active and regions_due) or self._region_listeners:
+        changed = active is not None and active != state.active
+        if changed or (active and regions_due) or self._region_listeners:
             self.hass.loop.call_soon_threadsafe(
                 self._publish,
-                run,
+                run.number,
                 active,
                 result.regions,
                 frame.wall,
@@ -198,7 +269,7 @@ class CameraMotion:
             )
         if not state.analysed and result.rejected != "warmup":
             # After the frame's own outcome, so the sensor's first state is this frame's.
-            self.hass.loop.call_soon_threadsafe(self._mark_analysed, run)
+            self.hass.loop.call_soon_threadsafe(self._mark_analysed, run.number)
 
     @callback
     def forget_analysis(self) -> None:
@@ -218,18 +289,28 @@ class CameraMotion:
     def _publish(  # noqa: PLR0917 - one frame's outcome, handed over from the reader thread
         self,
         run: int,
-        active: bool,
+        active: bool | None,
         regions: tuple[Box, ...],
         wall: float | None = None,
         at: float | None = None,
         settled: bool = True,
     ) -> None:
-        """Update the state, tell entities, and fire an event when motion starts or ends."""
+        """Update the state, tell entities, and fire an event when motion starts or ends.
+
+        `active` None keeps the sensor's state (a new run that cannot judge yet); regions go to
+        region listeners whether or not the sensor is enabled.
+        """
         if run != self._run:
             return
         if at is not None:
             for listener in list(self._region_listeners):
                 listener(regions, at, settled)
+        if self.state.enabled:
+            self._show(self.state.active if active is None else active, regions, wall)
+
+    @callback
+    def _show(self, active: bool, regions: tuple[Box, ...], wall: float | None) -> None:
+        """Update the sensor's state, and fire an event when motion starts or ends."""
         state = self.state
         started, ended = active and not state.active, state.active and not active
         now = time.monotonic()

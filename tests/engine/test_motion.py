@@ -316,6 +316,23 @@ def test_a_snapshot_camera_settles_at_its_own_pace() -> None:
     assert detector.process(base.astype(np.uint8), at + 20.0).rejected == "warmup"
 
 
+def test_a_camera_at_one_picture_in_ten_seconds_settles_and_sees_a_visit() -> None:
+    """A battery camera's pictures ten seconds apart settle in half a minute, not ninety."""
+    pictures = [grey for _, grey in camera(12, unchanged)]
+    # Someone stands in the path for two pictures, then leaves.
+    for index in (8, 9):
+        visited = pictures[index].copy()
+        visited[60:110, 90:110] = 30
+        pictures[index] = visited
+    timed = [(index * 10.0, grey) for index, grey in enumerate(pictures)]
+    results, states = run(timed)
+    judged = [at for (at, _), result in zip(timed, results, strict=True) if result.rejected is None]
+    assert judged[0] <= 30.0
+    assert not any(result.motion for result in results[:8])
+    assert results[8].motion
+    assert states[9]
+
+
 def test_flat_and_tiny_scenes() -> None:
     """A featureless wall and a picture with almost nothing to fit still behave."""
     _, states = run(iter([(i / FPS, np.full((144, 192), 40 + i % 2, np.uint8)) for i in range(10)]))

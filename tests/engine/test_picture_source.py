@@ -11,6 +11,7 @@ import zlib
 from PIL import Image
 import pytest
 
+from custom_components.home_guardian.engine import picture_source
 from custom_components.home_guardian.engine.frame_source import (
     Problem,
     SourceState,
@@ -60,8 +61,11 @@ def test_decode_other_formats_and_bad_pictures() -> None:
         assert err.value.problem is Problem.NO_PICTURE
 
 
-def test_polls_at_its_pace_and_reports_a_frozen_camera(clip_jpegs: list[bytes]) -> None:
+def test_polls_at_its_pace_and_reports_a_frozen_camera(
+    clip_jpegs: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """New pictures become frames at the set pace; the same picture over and over does not."""
+    monkeypatch.setattr(picture_source, "SAME_PICTURE_SECONDS", 0.5)
     served: list[float] = []
     pictures = iter(clip_jpegs[:5])
     frozen = clip_jpegs[5]
@@ -80,6 +84,36 @@ def test_polls_at_its_pace_and_reports_a_frozen_camera(clip_jpegs: list[bytes]) 
     assert source.status.frames == 6
     gaps = [b - a for a, b in itertools.pairwise(served)]
     assert min(gaps) >= 0.09
+    # Reported only once the same picture had come for the whole span, then left to age.
+    assert served[-1] - served[5] >= 0.5
+    assert source.latest_if_fresh(60) is not None
+    time.sleep(0.3)
+    assert source.latest_if_fresh(0.2) is None
+
+
+def test_a_cached_picture_stays_fresh_until_the_span_passes(
+    clip_jpegs: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A picture repeated by an integration's cache is an answer: its frame stays fresh."""
+    monkeypatch.setattr(picture_source, "SAME_PICTURE_SECONDS", 1.5)
+    started = time.monotonic()
+
+    def fetch() -> bytes:
+        # A cloud camera whose integration refreshes its picture every 0.6 s.
+        return clip_jpegs[int((time.monotonic() - started) / 0.6) % len(clip_jpegs)]
+
+    source = PictureSource(fetch, name="cloud", interval=0.05)
+    source.start()
+    try:
+        assert source.wait_for_first(5).frames == 1
+        stale = 0
+        for _ in range(40):
+            time.sleep(0.05)
+            stale += source.latest_if_fresh(0.2) is None
+        assert stale == 0
+        assert source.status.problem is None
+    finally:
+        source.stop()
 
 
 def test_failures_are_retried_and_recovered(clip_jpegs: list[bytes]) -> None:

@@ -282,6 +282,9 @@ class FrameSource:
         self._warned_too_large = False
         self._status = SourceStatus()
         self._latest: Frame | None = None
+        # When the camera last vouched for the latest frame: when it came, or when a picture
+        # source was last handed the same picture again.
+        self._latest_confirmed = float("-inf")
         self._frame_listeners: list[_Subscription] = []
         self._status_listeners: list[StatusListener] = []
         self._lock = threading.Lock()
@@ -299,11 +302,15 @@ class FrameSource:
         return self._latest
 
     def latest_if_fresh(self, max_age: float) -> Frame | None:
-        """Return the newest frame only if it is younger than `max_age` seconds."""
+        """Return the newest frame only if the camera vouched for it in the last `max_age` s."""
         frame = self._latest
-        if frame is None or time.monotonic() - frame.monotonic > max_age:
+        if frame is None or time.monotonic() - self._latest_confirmed > max_age:
             return None
         return frame
+
+    def _confirm_latest(self) -> None:
+        """Count the latest frame as seen now: the camera answered with it again."""
+        self._latest_confirmed = time.monotonic()
 
     def add_frame_listener(
         self, listener: FrameListener, interval: float = 0.0
@@ -422,6 +429,7 @@ class FrameSource:
     def _publish(self, frame: Frame) -> None:
         """Make a frame the latest and hand it to listeners that are due."""
         self._latest = frame
+        self._latest_confirmed = frame.monotonic
         self._set_status(
             state=SourceState.STREAMING,
             problem=None,

@@ -8,8 +8,9 @@ ones in a noisy room, where single pixels drown. Moving cells group into objects
 
 Decided, and why:
 - Settling: the first frame is a poor background (its noise is frozen into it) and nothing is
-  known yet of the noise. Until WARMUP_FRAMES frames over WARMUP_SECONDS have been averaged in,
-  the detector is not settled: it reports `rejected="warmup"` and never motion. The same after
+  known yet of the noise. Until WARMUP_FRAMES frames over WARMUP_SECONDS have been averaged in
+  (for a slow snapshot camera, SLOW_WARMUP_SECONDS of pictures, at least REWARM_FRAMES), the
+  detector is not settled: it reports `rejected="warmup"` and never motion. The same after
   a reset, a new picture size, or a gap in frames (a reconnect); the noise learned before a
   short gap is kept, since the camera is the same.
 - Light: a change the fit explains is not motion, however large or fast (a lamp, an infrared
@@ -68,6 +69,10 @@ WARMUP_FRAMES: Final = 8
 WARMUP_SECONDS: Final = 1.5
 # With the noise already known (a short gap), a few frames make a background good enough.
 REWARM_FRAMES: Final = 3
+# A slow camera (a snapshot every several seconds) settles on this much time rather than on
+# WARMUP_FRAMES pictures, which would take it over a minute, and never on fewer than
+# REWARM_FRAMES pictures; the noise learned from so few is doubted (NOISE_DOUBT) meanwhile.
+SLOW_WARMUP_SECONDS: Final = 20.0
 # A gap this long between analysed frames (a reconnect, a paused stream): settle again.
 GAP_SECONDS: Final = 2.0
 GAP_INTERVALS: Final = 3.0
@@ -337,14 +342,7 @@ class MotionDetector:
             self.reset()
         picture = grey[: layout.rows * CELL, : layout.cols * CELL]
         gap = math.inf if self._last_at is None else at - self._last_at
-        # A gap is a reconnect only when long for this source: snapshot cameras send a picture
-        # every few seconds, and judging each of them as after a reconnect would never settle.
-        gap_limit = max(GAP_SECONDS, GAP_INTERVALS * (self._interval or 0.0))
-        if 0.0 < gap <= STALE_SECONDS:
-            self._interval = (
-                gap if self._interval is None else self._interval + 0.2 * (gap - self._interval)
-            )
-        if self._background is None or not 0.0 <= gap <= gap_limit:
+        if self._background is None or not 0.0 <= gap <= self._gap_limit(gap):
             if gap > STALE_SECONDS:
                 self._variance = self._cell_variance = None
             self._warm_up(picture.astype(np.float32), at)
@@ -392,6 +390,22 @@ class MotionDetector:
         )
         self._learn(seen, moving, moving & recent & ~relit, relit, gap)
         return self._regions(seen, confirmed & layout.counted_cells, layout)
+
+    def _gap_limit(self, gap: float) -> float:
+        """Learn the source's pace from a gap; return the longest gap that is no reconnect.
+
+        A gap is a reconnect only when long for this source: snapshot cameras send a picture
+        every few seconds, and judging each of them as after a reconnect would never settle.
+        """
+        if not 0.0 < gap <= STALE_SECONDS:
+            return max(GAP_SECONDS, GAP_INTERVALS * (self._interval or 0.0))
+        if self._interval is None:
+            # The first gap is all there is to know the pace by: a snapshot camera's second
+            # picture continues its settling rather than starting it again.
+            self._interval = gap
+        limit = max(GAP_SECONDS, GAP_INTERVALS * self._interval)
+        self._interval += 0.2 * (gap - self._interval)
+        return limit
 
     def _relight(
         self, picture: NDArray[np.uint8], frame_cells: FloatArray, gap: float, layout: _Layout
@@ -585,9 +599,16 @@ class MotionDetector:
         self._noise_samples += 1
         self._reference = background_cells.copy()
         self._reference_at = at
-        if self._samples >= self._needed and at - self._warm_since >= WARMUP_SECONDS:
+        if self._samples >= self._frames_to_settle() and at - self._warm_since >= WARMUP_SECONDS:
             self._settled = True
         return MotionResult(motion=False, rejected="warmup")
+
+    def _frames_to_settle(self) -> int:
+        """Return how many pictures settle the detector: fewer for a slow source."""
+        if self._interval is None:
+            return self._needed
+        by_time = math.ceil(SLOW_WARMUP_SECONDS / self._interval)
+        return min(self._needed, max(REWARM_FRAMES, by_time))
 
     def _stir(self, frame_cells: FloatArray, cell_sigma: FloatArray, at: float) -> BoolArray:
         """Return cells near a change against a frame a second older within STOPPED_SECONDS."""

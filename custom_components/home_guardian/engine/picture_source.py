@@ -6,9 +6,13 @@ it through the same status, listeners and backoff as a stream, so motion, stills
 cannot tell the difference, except in the pace.
 
 Decided edge cases:
-- A picture byte for byte equal to the previous one is not a new frame. Integrations that fail
-  often hand back their last good picture; counting it would show a frozen room as a quiet one.
-  The source reports `same_picture`, and the frame ages until the camera counts as gone.
+- A picture byte for byte equal to the previous one is not a new frame, but it is an answer.
+  Cloud and battery cameras' integrations cache their picture for seconds to minutes, so a
+  repeat keeps the latest frame fresh (freshness counts from the last successful fetch).
+  Integrations that fail often hand back their last good picture forever, though, and counting
+  that would show a frozen room as a quiet one: once the same picture has come for
+  `SAME_PICTURE_SECONDS` and at least `SAME_PICTURES_REPORTED` polls, the source reports
+  `same_picture` and the frame ages until the camera counts as gone.
 - A picture that does not decode, or is larger than a frame may be, is `no_picture`.
 - The callable's own failures arrive as `StreamError`s and are retried with backoff.
 """
@@ -28,8 +32,11 @@ from .frames import Frame
 from .urls import StreamAddress
 
 DEFAULT_PICTURE_INTERVAL: Final = 1.0
-# Integrations cache a picture for a moment, so one repeat is normal; this many in a row is not.
-SAME_PICTURES_REPORTED: Final = 3
+# Cloud cameras' integrations refresh a cached picture every few seconds to a minute or so; the
+# same picture for longer than this is a camera that stopped seeing.
+SAME_PICTURE_SECONDS: Final = 120.0
+# ... and for at least this many polls, so a camera asked once a minute is not judged on two.
+SAME_PICTURES_REPORTED: Final = 5
 
 # Returns one encoded picture (JPEG or any format Pillow reads); raises StreamError otherwise.
 type PictureProvider = Callable[[], bytes]
@@ -80,10 +87,13 @@ class PictureSource(FrameSource):
         if self._status.state is not SourceState.STREAMING:
             self._set_status(state=SourceState.CONNECTING)
         data = self._fetch()
-        if data == self._previous:
+        if data == self._previous and self._latest is not None:
             self._repeats += 1
-            if self._repeats >= SAME_PICTURES_REPORTED:
+            unchanged_for = time.monotonic() - self._latest.monotonic
+            if self._repeats >= SAME_PICTURES_REPORTED and unchanged_for >= SAME_PICTURE_SECONDS:
                 self._set_status(problem=Problem.SAME_PICTURE)
+            elif self._status.problem is not Problem.SAME_PICTURE:
+                self._confirm_latest()
             return
         self._repeats = 0
         frame = decode_picture(data, sequence=self._status.frames + 1)
