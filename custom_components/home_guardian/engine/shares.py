@@ -329,7 +329,6 @@ class PinHasher:
         return hmac.compare_digest(key, expected) and pin_hash is not None
 
 
-
 def _scrypt(pin: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
     """Run scrypt with just enough memory allowed for its parameters."""
     n = 1 << log2_n
