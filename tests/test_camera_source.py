@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 import io
 import logging
+import time
 
 from homeassistant.components.camera import async_get_image, async_get_stream_source
 from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
@@ -194,6 +195,27 @@ async def test_source_unavailable_makes_the_camera_blind_until_it_returns(
     assert await hass.config_entries.async_setup(generic.entry_id)
     await hass.async_block_till_done()
     await wait_for(lambda: state_of(hass, CAMERA) == "streaming", limit=30)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_returning_source_is_read_at_once(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """A source camera back after a long outage is read at once, not after the reader's backoff."""
+    generic, source = await add_generic_camera(hass, "Hall", stream=rtsp_camera.url)
+    entry = await set_up_entry(hass, entity_camera_entry(source, READ_STREAM))
+    assert state_of(hass, CAMERA) == "streaming"
+    assert await hass.config_entries.async_unload(generic.entry_id)
+    await hass.async_block_till_done()
+    await hass.async_add_executor_job(rtsp_camera.stop)
+    await wait_for(lambda: state_of(hass, CAMERA) == STATE_UNAVAILABLE, limit=5)
+    # Failed attempts at about 0, 1, 3 and 7 s: the reader now waits until about 15 s.
+    await asyncio.sleep(9)
+    await hass.async_add_executor_job(rtsp_camera.start)
+    returned = time.monotonic()
+    assert await hass.config_entries.async_setup(generic.entry_id)
+    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", limit=30)
+    assert time.monotonic() - returned < 4.0
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -160,7 +160,11 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
 
         @callback
         def on_change(_event: object) -> None:
-            if self.data is not None and not self._shutdown_requested:
+            if self._shutdown_requested:
+                return
+            # A source that is back is read now, not after the reader's grown backoff.
+            self.source.retry_now()
+            if self.data is not None:
                 self.config_entry.async_create_background_task(
                     self.hass, self.async_refresh(), f"{DOMAIN} source {self.name}"
                 )

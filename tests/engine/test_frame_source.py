@@ -403,3 +403,51 @@ def test_address_provider_is_asked_at_every_connection(rtsp_camera: RtspCamera) 
     finally:
         source.stop()
     assert len(asked) >= 3
+
+
+def test_retry_now_ends_the_wait_after_failures(rtsp_camera: RtspCamera) -> None:
+    """A source that returns is read at once, not after the reader's grown backoff."""
+    asked: list[float] = []
+    back = threading.Event()
+
+    def provide() -> StreamAddress:
+        asked.append(time.monotonic())
+        if not back.is_set():
+            raise StreamError(Problem.SOURCE_UNAVAILABLE, "gone")
+        return StreamAddress(url=rtsp_camera.url)
+
+    source = FrameSource(StreamAddress(url="not yet"), name="test", address_provider=provide)
+    source.start()
+    try:
+        # Four failures: the reader now waits 8 s before the fifth attempt.
+        wait_until(lambda: len(asked) == 4, timeout=20)
+        time.sleep(0.5)
+        back.set()
+        returned = time.monotonic()
+        source.retry_now()
+        wait_until(lambda: source.status.frames > 0, timeout=15)
+        back_after = time.monotonic() - returned
+        # A streaming reader is left alone: no new connection.
+        source.retry_now()
+        time.sleep(1.0)
+        assert source.status.connections == 1
+    finally:
+        source.stop()
+    assert back_after < 4.0, back_after
+
+
+def test_stop_ends_a_wait_after_failures() -> None:
+    """Stopping a reader that waits between failed attempts ends its thread at once."""
+
+    def provide() -> StreamAddress:
+        raise StreamError(Problem.SOURCE_UNAVAILABLE, "gone")
+
+    source = FrameSource(
+        StreamAddress(url="not yet"), name="test", backoff_max=60, address_provider=provide
+    )
+    source.start()
+    wait_until(lambda: source.status.problem is Problem.SOURCE_UNAVAILABLE)
+    started = time.monotonic()
+    source.stop(timeout=5)
+    assert time.monotonic() - started < 1.0
+    assert not any(t.name == "home_guardian test" for t in threading.enumerate())

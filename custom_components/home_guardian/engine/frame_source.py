@@ -289,6 +289,8 @@ class FrameSource:
         self._status_listeners: list[StatusListener] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # Ends a wait between failed attempts early: set by `retry_now` and by `stop`.
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -350,10 +352,18 @@ class FrameSource:
     def stop(self, timeout: float | None = None) -> None:
         """Stop reading and wait for the thread; a hung read ends within the read timeout."""
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(self._open_timeout + 1.0 if timeout is None else timeout)
         self._set_status(state=SourceState.STOPPED)
+
+    def retry_now(self) -> None:
+        """Connect again at once if waiting after a failure, as when the source is back.
+
+        A reader that is streaming, or waiting for the next still picture, goes on as it was.
+        """
+        self._wake.set()
 
     def wait_for_first(self, timeout: float) -> SourceStatus:
         """Block until the first frame or the first failure, at most `timeout` seconds."""
@@ -375,6 +385,11 @@ class FrameSource:
         """Connect, read, and reconnect after failures until stopped."""
         policy = ReconnectPolicy(cap=self._backoff_max)
         while not self._stop.is_set():
+            # A wake-up asked for before this attempt is answered by this attempt; `stop` sets
+            # the stop flag before waking, so a stop is never lost here.
+            self._wake.clear()
+            if self._stop.is_set():
+                break
             frames_before = self._status.frames
             try:
                 self._read_once()
@@ -389,7 +404,7 @@ class FrameSource:
                 self._stop.wait(self.poll_interval)
                 continue
             delivered = self._status.frames > frames_before
-            self._stop.wait(policy.next_delay(delivered_pictures=delivered))
+            self._wake.wait(policy.next_delay(delivered_pictures=delivered))
 
     def _report(self, err: StreamError) -> None:
         """Record why the connection ended, logging once per change of problem, not per retry."""
