@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 import gc
 import io
+import itertools
 import logging
 from pathlib import Path
 import threading
@@ -451,3 +452,30 @@ def test_stop_ends_a_wait_after_failures() -> None:
     source.stop(timeout=5)
     assert time.monotonic() - started < 1.0
     assert not any(t.name == "home_guardian test" for t in threading.enumerate())
+
+
+def test_a_failing_snapshot_url_is_not_retried_faster_than_it_is_polled(
+    http_camera: HttpCamera,
+) -> None:
+    """A snapshot URL polled every 1.5 s that starts failing is retried 1.5 s, then 3 s later."""
+    asked: list[float] = []
+
+    def provide() -> StreamAddress:
+        asked.append(time.monotonic())
+        path = "/snapshot.jpg" if len(asked) == 1 else "/missing.jpg"
+        return StreamAddress(
+            url=http_camera.url(path), username=CAMERA_USER, password=CAMERA_PASSWORD
+        )
+
+    source = FrameSource(
+        StreamAddress(url="not yet"), name="test", poll_interval=1.5, address_provider=provide
+    )
+    source.start()
+    try:
+        wait_until(lambda: len(asked) >= 4, timeout=15)
+    finally:
+        source.stop()
+    failures = asked[1:]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(failures)]
+    assert 1.4 < gaps[0] < 2.5, gaps
+    assert 2.9 < gaps[1] < 4.0, gaps

@@ -37,3 +37,12 @@ def test_reset_and_a_cap_below_the_first_wait() -> None:
     assert tiny.next_delay(delivered_pictures=False) == 2.0
     assert tiny.next_delay(delivered_pictures=False) == 2.0
     assert tiny.next_delay(delivered_pictures=True) == 2.0
+
+
+def test_a_first_wait_changed_between_attempts_is_followed() -> None:
+    """A new pace applies to the next wait, and a first wait above the cap raises the cap."""
+    policy = ReconnectPolicy(quick=1.0, first=1.0, cap=30.0)
+    assert policy.next_delay(delivered_pictures=False) == 1.0
+    policy.first = 100.0
+    assert policy.next_delay(delivered_pictures=False) == 100.0
+    assert policy.next_delay(delivered_pictures=False) == 100.0

@@ -15,7 +15,7 @@ import av.error
 from av.video.codeccontext import VideoCodecContext
 
 from .frames import Frame
-from .reconnect import MAX_BACKOFF, ReconnectPolicy
+from .reconnect import FIRST_BACKOFF, MAX_BACKOFF, ReconnectPolicy
 from .urls import StreamAddress
 
 _LOGGER = logging.getLogger(__name__)
@@ -280,6 +280,9 @@ class FrameSource:
         self._read_timeout = read_timeout
         self._backoff_max = backoff_max
         self._warned_too_large = False
+        # Whether the source is read one picture at a time, at `poll_interval`: failures are
+        # then never retried faster than that pace.
+        self._paced = False
         self._status = SourceStatus()
         self._latest: Frame | None = None
         # When the camera last vouched for the latest frame: when it came, or when a picture
@@ -400,10 +403,12 @@ class FrameSource:
                 self._set_status(state=SourceState.RETRYING, problem=Problem.CANNOT_CONNECT)
             else:
                 # A still image was read; poll again after the interval, as snapshot cameras expect.
+                self._paced = True
                 policy.reset()
                 self._stop.wait(self.poll_interval)
                 continue
             delivered = self._status.frames > frames_before
+            policy.first = max(FIRST_BACKOFF, self.poll_interval) if self._paced else FIRST_BACKOFF
             self._wake.wait(policy.next_delay(delivered_pictures=delivered))
 
     def _report(self, err: StreamError) -> None:
