@@ -32,7 +32,7 @@ from .const import (
     STALE_AFTER,
     STATUS_INTERVAL,
 )
-from .engine.frame_source import FrameSource, Problem, SourceState, SourceStatus, grab_frame
+from .engine.frame_source import FrameSource, Problem, SourceState, SourceStatus, grab_jpeg
 from .engine.urls import StreamAddress
 from .guardian import GuardianCoordinator
 from .motion import CameraMotion, parse_zones
@@ -305,10 +305,10 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
                 if self._snapshot and time.monotonic() - self._snapshot[0] < SNAPSHOT_CACHE_SECONDS:
                     return self._snapshot[1]
                 try:
-                    snapshot, _ = await self.hass.async_add_executor_job(
-                        lambda: grab_frame(snapshot_address)
+                    # A JPEG snapshot is handed on as the camera sent it, never decoded.
+                    jpeg = await self.hass.async_add_executor_job(
+                        lambda: grab_jpeg(snapshot_address)
                     )
-                    jpeg = await self.hass.async_add_executor_job(snapshot.jpeg)
                 except Exception:  # noqa: BLE001 - a broken snapshot URL falls back to the stream
                     LOGGER.debug("%s: snapshot failed, using the stream's frame", self.name)
                 else:

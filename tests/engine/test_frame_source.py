@@ -22,6 +22,7 @@ from custom_components.home_guardian.engine.frame_source import (
     SourceState,
     StreamError,
     grab_frame,
+    grab_jpeg,
     iter_frames,
     open_stream,
 )
@@ -352,6 +353,9 @@ def test_snapshots_and_mjpeg_parts_over_the_byte_cap_are_refused(
         with pytest.raises(StreamError) as err:
             grab_frame(address)
         assert err.value.problem is Problem.TOO_LARGE
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(address)
+        assert err.value.problem is Problem.TOO_LARGE
     finally:
         camera.stop()
     monkeypatch.setattr(frame_source, "MAX_PICTURE_BYTES", 1_000)
@@ -479,3 +483,35 @@ def test_a_failing_snapshot_url_is_not_retried_faster_than_it_is_polled(
     gaps = [later - earlier for earlier, later in itertools.pairwise(failures)]
     assert 1.4 < gaps[0] < 2.5, gaps
     assert 2.9 < gaps[1] < 4.0, gaps
+
+
+def test_a_jpeg_snapshot_is_handed_on_undecoded(
+    http_camera: HttpCamera, snapshot_jpeg: bytes, tmp_path: Path
+) -> None:
+    """A JPEG snapshot comes back as the camera's own bytes; other pictures are encoded."""
+    address = StreamAddress(
+        url=http_camera.url("/snapshot.jpg"), username=CAMERA_USER, password=CAMERA_PASSWORD
+    )
+    assert grab_jpeg(address) == snapshot_jpeg
+    png = tmp_path / "snapshot.png"
+    Image.open(io.BytesIO(snapshot_jpeg)).save(png)
+    jpeg = grab_jpeg(StreamAddress(url=str(png)))
+    assert jpeg[:2] == b"\xff\xd8"
+    assert Image.open(io.BytesIO(jpeg)).size == Image.open(io.BytesIO(snapshot_jpeg)).size
+    for path, problem in (("/page.html", Problem.NOT_VIDEO), ("/missing.jpg", Problem.NOT_FOUND)):
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(
+                StreamAddress(
+                    url=http_camera.url(path), username=CAMERA_USER, password=CAMERA_PASSWORD
+                )
+            )
+        assert err.value.problem is problem
+
+
+def test_a_huge_jpeg_snapshot_is_refused_undecoded(
+    huge_snapshot_camera: HttpCamera,
+) -> None:
+    """A snapshot over the pixel cap is refused from its header, as streams are."""
+    with pytest.raises(StreamError) as err:
+        grab_jpeg(StreamAddress(url=huge_snapshot_camera.url("/snapshot.jpg")))
+    assert err.value.problem is Problem.TOO_LARGE

@@ -242,6 +242,41 @@ def grab_frame(address: StreamAddress, *, timeout: float = OPEN_TIMEOUT) -> tupl
     )
 
 
+def grab_jpeg(address: StreamAddress, *, timeout: float = OPEN_TIMEOUT) -> bytes:
+    """Return a JPEG of a URL's first picture: a JPEG snapshot's own bytes, never decoded.
+
+    A still for Home Assistant needs no pixels when the camera already sent a JPEG; decoding
+    one (tens of milliseconds for a 4K picture on a small board) only to hand back the same
+    bytes is waste. Other pictures are decoded and encoded.
+    """
+    deadline = time.monotonic() + timeout
+    container = open_stream(address, open_timeout=timeout, read_timeout=timeout)
+    try:
+        stream = container.streams.video[0]
+        if is_still(container) and stream.codec_context.name == "mjpeg":
+            _check_size(stream.codec_context.width or 0, stream.codec_context.height or 0)
+            try:
+                for packet in container.demux(stream):
+                    if packet.size > MAX_PICTURE_BYTES:
+                        raise StreamError(Problem.TOO_LARGE, f"a picture of {packet.size} bytes")
+                    if packet.size:
+                        return bytes(packet)
+            except av.error.FFmpegError as err:
+                raise _stream_error(err) from None
+            raise StreamError(Problem.NOT_VIDEO, "no picture")
+        frames = iter_frames(container, should_stop=lambda: time.monotonic() > deadline)
+        try:
+            for frame in frames:
+                return frame.jpeg()
+        finally:
+            frames.close()
+    finally:
+        close_container(container)
+    raise StreamError(
+        Problem.TIMEOUT if time.monotonic() > deadline else Problem.NOT_VIDEO, "no frame"
+    )
+
+
 def _stream_error(err: av.error.FFmpegError) -> StreamError:
     """Translate an FFmpeg error into the problem a user can act on."""
     name = type(err).__name__
