@@ -13,16 +13,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 import time
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from engine_import import load_engine
 
-load_engine()
-
-from engine.frame_source import close_container, iter_frames, open_stream  # noqa: E402 - after load_engine()
-from engine.frames import Frame  # noqa: E402 - after load_engine()
-from engine.motion import ANALYSIS_HEIGHT, AnalysisPace, MotionDetector, MotionResult  # noqa: E402 - after load_engine()
-from engine.urls import StreamAddress  # noqa: E402 - after load_engine()
+if TYPE_CHECKING:
+    from engine.frames import Frame
+    from engine.motion import MotionDetector, MotionResult
 
 # Analysed frames a second, as the integration's default; and the rate assumed for a video
 # that states none.
@@ -63,6 +60,12 @@ def analysed_frames(video: str, detector: MotionDetector, fps: float) -> Generat
 
     Raise UsageError when the file does not exist and StreamError when it is not a video.
     """
+    # Commands that read no video (guardian-replay) do not pay for PyAV and the motion engine.
+    load_engine()
+    from engine.frame_source import close_container, iter_frames, open_stream  # noqa: PLC0415
+    from engine.motion import ANALYSIS_HEIGHT, AnalysisPace  # noqa: PLC0415
+    from engine.urls import StreamAddress  # noqa: PLC0415
+
     path = Path(video)
     if not path.is_file():
         raise UsageError(f"{video}: no such file")

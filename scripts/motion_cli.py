@@ -9,9 +9,13 @@ import resource
 import sys
 
 from command_line import DEFAULT_FPS, OneLineParser, UsageError, analysed_frames
-from engine.frame_source import StreamError
-from engine.geometry import parse_polygons
-from engine.motion import MotionDetector, MotionResult, MotionSettings, Zones
+from engine_import import load_engine
+
+load_engine()
+
+from engine.frame_source import StreamError  # noqa: E402 - after load_engine()
+from engine.geometry import parse_polygons  # noqa: E402 - after load_engine()
+from engine.motion import MotionDetector, MotionResult, MotionSettings, Zones  # noqa: E402 - after load_engine()
 
 
 @dataclass(kw_only=True, slots=True)

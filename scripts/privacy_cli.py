@@ -15,9 +15,13 @@ from typing import TYPE_CHECKING, cast
 
 import av
 from command_line import DEFAULT_FPS, OneLineParser, UsageError, analysed_frames
-from engine.frame_source import StreamError
-from engine.motion import MotionDetector, MotionSettings
-from engine.privacy import PrivacyFilter, PrivacyLevel, load_face_detector
+from engine_import import load_engine
+
+load_engine()
+
+from engine.frame_source import StreamError  # noqa: E402 - after load_engine()
+from engine.motion import MotionDetector, MotionSettings  # noqa: E402 - after load_engine()
+from engine.privacy import PrivacyFilter, PrivacyLevel, load_face_detector  # noqa: E402 - after load_engine()
 
 if TYPE_CHECKING:
     from av.container import OutputContainer
