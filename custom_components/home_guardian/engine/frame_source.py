@@ -230,16 +230,10 @@ def grab_frame(address: StreamAddress, *, timeout: float = OPEN_TIMEOUT) -> tupl
     """Open a URL, decode its first picture, and say whether it is a still image."""
     deadline = time.monotonic() + timeout
     container = open_stream(address, open_timeout=timeout, read_timeout=timeout)
-    frames = iter_frames(container, should_stop=lambda: time.monotonic() > deadline)
     try:
-        for frame in frames:
-            return frame, is_still(container)
+        return _first_frame(container, deadline), is_still(container)
     finally:
-        frames.close()
         close_container(container)
-    raise StreamError(
-        Problem.TIMEOUT if time.monotonic() > deadline else Problem.NOT_VIDEO, "no frame"
-    )
 
 
 def grab_jpeg(address: StreamAddress, *, timeout: float = OPEN_TIMEOUT) -> bytes:
@@ -254,27 +248,37 @@ def grab_jpeg(address: StreamAddress, *, timeout: float = OPEN_TIMEOUT) -> bytes
     try:
         stream = container.streams.video[0]
         if is_still(container) and stream.codec_context.name == "mjpeg":
-            _check_size(stream.codec_context.width or 0, stream.codec_context.height or 0)
-            try:
-                for packet in container.demux(stream):
-                    if packet.size > MAX_PICTURE_BYTES:
-                        raise StreamError(Problem.TOO_LARGE, f"a picture of {packet.size} bytes")
-                    if packet.size:
-                        return bytes(packet)
-            except av.error.FFmpegError as err:
-                raise _stream_error(err) from None
-            raise StreamError(Problem.NOT_VIDEO, "no picture")
-        frames = iter_frames(container, should_stop=lambda: time.monotonic() > deadline)
-        try:
-            for frame in frames:
-                return frame.jpeg()
-        finally:
-            frames.close()
+            return _first_packet(container, stream)
+        return _first_frame(container, deadline).jpeg()
     finally:
         close_container(container)
+
+
+def _first_frame(container: av.container.InputContainer, deadline: float) -> Frame:
+    """Decode a container's first picture before the deadline."""
+    frames = iter_frames(container, should_stop=lambda: time.monotonic() > deadline)
+    try:
+        for frame in frames:
+            return frame
+    finally:
+        frames.close()
     raise StreamError(
         Problem.TIMEOUT if time.monotonic() > deadline else Problem.NOT_VIDEO, "no frame"
     )
+
+
+def _first_packet(container: av.container.InputContainer, stream: av.VideoStream) -> bytes:
+    """Return a still's encoded picture as it came, refusing what no camera would send."""
+    _check_size(stream.codec_context.width or 0, stream.codec_context.height or 0)
+    try:
+        for packet in container.demux(stream):
+            if packet.size > MAX_PICTURE_BYTES:
+                raise StreamError(Problem.TOO_LARGE, f"a picture of {packet.size} bytes")
+            if packet.size:
+                return bytes(packet)
+    except av.error.FFmpegError as err:
+        raise _stream_error(err) from None
+    raise StreamError(Problem.NOT_VIDEO, "no picture")
 
 
 def _stream_error(err: av.error.FFmpegError) -> StreamError:
