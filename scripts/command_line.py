@@ -1,14 +1,32 @@
-"""What the project's commands share: one-line usage errors, and how they pace a video."""
+"""What the project's commands share: one-line usage errors, and how they read a video.
+
+Every command that analyses a video file does it as the integration does a camera: every frame
+decoded, motion analysed at the analysis pace, in video time taken from the frame's position
+(live cameras pace themselves, files do not). `analysed_frames` is that loop, once.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from collections.abc import Generator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+import time
+from typing import TYPE_CHECKING, NoReturn
+
+from engine_import import load_engine
+
+if TYPE_CHECKING:
+    from engine.frames import Frame
+    from engine.motion import MotionDetector, MotionResult
 
 # Analysed frames a second, as the integration's default; and the rate assumed for a video
 # that states none.
 DEFAULT_FPS = 5.0
 FALLBACK_RATE = 25.0
+# Rates are stated as fractions such as 30000/1001; a stream's own may be a needlessly long one.
+MAX_RATE_DENOMINATOR = 1001
 
 
 class UsageError(Exception):
@@ -21,3 +39,65 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Raise instead of printing the usage block."""
         raise UsageError(message)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AnalysedFrame:
+    """One decoded frame of a video, with its motion result when it was analysed."""
+
+    frame: Frame
+    # Seconds into the video, and the video's frames a second.
+    at: float
+    rate: Fraction
+    # None for a frame the analysis pace skipped.
+    result: MotionResult | None
+    decode_seconds: float
+    analysis_seconds: float
+
+
+def analysed_frames(video: str, detector: MotionDetector, fps: float) -> Generator[AnalysedFrame]:
+    """Decode every frame of a video file and analyse `fps` of them a second with `detector`.
+
+    Raise UsageError when the file does not exist and StreamError when it is not a video.
+    """
+    # Commands that read no video (guardian-replay) do not pay for PyAV and the motion engine.
+    load_engine()
+    from engine.frame_source import close_container, iter_frames, open_stream  # noqa: PLC0415
+    from engine.motion import ANALYSIS_HEIGHT, AnalysisPace  # noqa: PLC0415
+    from engine.urls import StreamAddress  # noqa: PLC0415
+
+    path = Path(video)
+    if not path.is_file():
+        raise UsageError(f"{video}: no such file")
+    container = open_stream(StreamAddress(url=str(path)))
+    try:
+        stream = container.streams.video[0]
+        rate = Fraction(stream.average_rate or stream.guessed_rate or FALLBACK_RATE)
+        rate = rate.limit_denominator(MAX_RATE_DENOMINATOR)
+        pace = AnalysisPace(fps)
+        frames = iter_frames(container)
+        try:
+            while True:
+                started = time.perf_counter()
+                frame = next(frames, None)
+                decode_seconds = time.perf_counter() - started
+                if frame is None:
+                    return
+                at = (frame.sequence - 1) / float(rate)
+                result, analysis_seconds = None, 0.0
+                if pace.due(at, detector):
+                    started = time.perf_counter()
+                    result = detector.process(frame.grey(ANALYSIS_HEIGHT), at)
+                    analysis_seconds = time.perf_counter() - started
+                yield AnalysedFrame(
+                    frame=frame,
+                    at=at,
+                    rate=rate,
+                    result=result,
+                    decode_seconds=decode_seconds,
+                    analysis_seconds=analysis_seconds,
+                )
+        finally:
+            frames.close()
+    finally:
+        close_container(container)

@@ -5,28 +5,17 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 import json
-from pathlib import Path
 import resource
 import sys
-import time
 
-from command_line import DEFAULT_FPS, FALLBACK_RATE, OneLineParser, UsageError
+from command_line import DEFAULT_FPS, OneLineParser, UsageError, analysed_frames
 from engine_import import load_engine
 
 load_engine()
 
-
-from engine.frame_source import StreamError, iter_frames, open_stream  # noqa: E402 - after load_engine()
+from engine.frame_source import StreamError  # noqa: E402 - after load_engine()
 from engine.geometry import parse_polygons  # noqa: E402 - after load_engine()
-from engine.motion import (  # noqa: E402 - after load_engine()
-    ANALYSIS_HEIGHT,
-    AnalysisPace,
-    MotionDetector,
-    MotionResult,
-    MotionSettings,
-    Zones,
-)
-from engine.urls import StreamAddress  # noqa: E402 - after load_engine()
+from engine.motion import MotionDetector, MotionResult, MotionSettings, Zones  # noqa: E402 - after load_engine()
 
 
 @dataclass(kw_only=True, slots=True)
@@ -102,38 +91,18 @@ def zones(raw: str, name: str) -> Zones:
 
 def analyse(video: str, settings: MotionSettings, fps: float) -> Report:
     """Decode every frame, analyse `fps` of them a second, and collect motion intervals."""
-    path = Path(video)
-    if not path.is_file():
-        raise UsageError(f"{video}: no such file")
-    container = open_stream(StreamAddress(url=str(path)))
     report = Report()
     detector = MotionDetector(settings)
-    try:
-        stream = container.streams.video[0]
-        rate = float(stream.average_rate or stream.guessed_rate or FALLBACK_RATE)
-        pace = AnalysisPace(fps)
-        frames = iter_frames(container)
-        video_end = 0.0
-        while True:
-            started = time.perf_counter()
-            frame = next(frames, None)
-            report.decode_seconds += time.perf_counter() - started
-            if frame is None:
-                break
-            report.frames_decoded += 1
-            # Video time from the frame's position: live cameras pace themselves, files do not.
-            at = (frame.sequence - 1) / rate
-            video_end = at + 1.0 / rate
-            if not pace.due(at, detector):
-                continue
-            started = time.perf_counter()
-            result = detector.process(frame.grey(ANALYSIS_HEIGHT), at)
-            report.analysis_seconds += time.perf_counter() - started
-            report.record(at, detector, result)
-        if report.open is not None:
-            report.open.end = min(report.open.end, video_end)
-    finally:
-        container.close()
+    video_end = 0.0
+    for analysed in analysed_frames(video, detector, fps):
+        report.frames_decoded += 1
+        report.decode_seconds += analysed.decode_seconds
+        video_end = analysed.at + 1.0 / float(analysed.rate)
+        if analysed.result is not None:
+            report.analysis_seconds += analysed.analysis_seconds
+            report.record(analysed.at, detector, analysed.result)
+    if report.open is not None:
+        report.open.end = min(report.open.end, video_end)
     return report
 
 

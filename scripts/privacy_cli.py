@@ -9,21 +9,19 @@ from __future__ import annotations
 import argparse
 from fractions import Fraction
 import json
-from pathlib import Path
 import sys
 import time
 from typing import TYPE_CHECKING, cast
 
 import av
-from command_line import DEFAULT_FPS, FALLBACK_RATE, OneLineParser, UsageError
+from command_line import DEFAULT_FPS, OneLineParser, UsageError, analysed_frames
 from engine_import import load_engine
 
 load_engine()
 
-from engine.frame_source import StreamError, iter_frames, open_stream  # noqa: E402 - after load_engine()
-from engine.motion import ANALYSIS_HEIGHT, AnalysisPace, MotionDetector, MotionSettings  # noqa: E402 - after load_engine()
+from engine.frame_source import StreamError  # noqa: E402 - after load_engine()
+from engine.motion import MotionDetector, MotionSettings  # noqa: E402 - after load_engine()
 from engine.privacy import PrivacyFilter, PrivacyLevel, load_face_detector  # noqa: E402 - after load_engine()
-from engine.urls import StreamAddress  # noqa: E402 - after load_engine()
 
 if TYPE_CHECKING:
     from av.container import OutputContainer
@@ -40,8 +38,6 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     arguments = parser.parse_args(argv)
     if not arguments.fps > 0:
         raise UsageError("--fps must be above 0")
-    if not Path(arguments.video).is_file():
-        raise UsageError(f"{arguments.video}: no such file")
     return arguments
 
 
@@ -62,39 +58,30 @@ def _output(
 
 def run(arguments: argparse.Namespace) -> dict[str, float | int]:
     """Filter every frame of the video; return the figures the command prints."""
-    source = open_stream(StreamAddress(url=str(Path(arguments.video))))
     faces = load_face_detector() if arguments.level == "faces" else None
     privacy = PrivacyFilter(PrivacyLevel(arguments.level), face_detector=faces)
     detector = MotionDetector(MotionSettings())
-    pace = AnalysisPace(arguments.fps)
     output: OutputContainer | None = None
     stream: VideoStream | None = None
     frames, hidden, seconds = 0, 0.0, 0.0
     try:
-        video = source.streams.video[0]
-        exact = Fraction(video.average_rate or video.guessed_rate or FALLBACK_RATE)
-        exact = exact.limit_denominator(1001)
-        rate = float(exact)
-        for frame in iter_frames(source):
-            # Video time from the frame's position: live cameras pace themselves, files do not.
-            at = (frame.sequence - 1) / rate
+        for analysed in analysed_frames(arguments.video, detector, arguments.fps):
+            frame, at, result = analysed.frame, analysed.at, analysed.result
             started = time.perf_counter()
-            if pace.due(at, detector):
-                result = detector.process(frame.grey(ANALYSIS_HEIGHT), at)
+            if result is not None:
                 privacy.update_motion(result.regions, at, settled=result.rejected is None)
             filtered = privacy.apply(frame, at)
-            seconds += time.perf_counter() - started
+            seconds += analysed.analysis_seconds + time.perf_counter() - started
             hidden += privacy.last_hidden_share
             frames += 1
             if output is None or stream is None:
-                output, stream = _output(arguments.out, frame.width, frame.height, exact)
+                output, stream = _output(arguments.out, frame.width, frame.height, analysed.rate)
             picture = av.VideoFrame.from_ndarray(filtered, format="rgb24")
             picture.pts = frames - 1
             output.mux(stream.encode(picture))
         if output is not None and stream is not None:
             output.mux(stream.encode(None))
     finally:
-        source.close()
         if output is not None:
             output.close()
     count = max(1, frames)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from http import HTTPStatus
 import io
 import logging
+import time
 
 from homeassistant.components.camera import async_get_image, async_get_stream_source
 from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import numpy as np
 from PIL import Image
@@ -197,30 +199,73 @@ async def test_source_unavailable_makes_the_camera_blind_until_it_returns(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_removed_source_raises_one_repair_issue(
-    hass: HomeAssistant, rtsp_camera: RtspCamera, caplog: pytest.LogCaptureFixture
+async def test_a_returning_source_is_read_at_once(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
 ) -> None:
-    """A source camera removed from Home Assistant blinds ours and is reported once."""
+    """A source camera back after a long outage is read at once, not after the reader's backoff."""
+    generic, source = await add_generic_camera(hass, "Hall", stream=rtsp_camera.url)
+    entry = await set_up_entry(hass, entity_camera_entry(source, READ_STREAM))
+    assert state_of(hass, CAMERA) == "streaming"
+    assert await hass.config_entries.async_unload(generic.entry_id)
+    await hass.async_block_till_done()
+    await hass.async_add_executor_job(rtsp_camera.stop)
+    await wait_for(lambda: state_of(hass, CAMERA) == STATE_UNAVAILABLE, limit=5)
+    # Failed attempts at about 0, 1, 3 and 7 s: the reader now waits until about 15 s.
+    await asyncio.sleep(9)
+    await hass.async_add_executor_job(rtsp_camera.start)
+    returned = time.monotonic()
+    assert await hass.config_entries.async_setup(generic.entry_id)
+    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", limit=30)
+    assert time.monotonic() - returned < 4.0
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_removed_source_raises_one_repair_issue(
+    hass: HomeAssistant,
+    rtsp_camera: RtspCamera,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A source camera removed from Home Assistant is one repair issue, however long; it goes
+    when the source is back."""
+    monkeypatch.setattr(camera_coordinator, "REPAIR_AFTER", timedelta(seconds=1))
     generic, source = await add_generic_camera(hass, "Hall", stream=rtsp_camera.url)
     # As the flow stores it: the registry id, which survives a rename but not a removal.
     stored = async_stored_source(hass, source)
     assert stored != source
     entry = await set_up_entry(hass, entity_camera_entry(stored, READ_STREAM))
     assert state_of(hass, CAMERA) == "streaming"
-    assert await hass.config_entries.async_remove(generic.entry_id)
+    registry = er.async_get(hass)
+    registry.async_remove(source)
     await hass.async_block_till_done()
     await wait_for(lambda: state_of(hass, CAMERA) == STATE_UNAVAILABLE, limit=5)
-    issue_id = f"source_camera_removed_{entry.entry_id}"
-    await wait_for(
-        lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None, limit=10
-    )
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+
+    def ours() -> list[ir.IssueEntry]:
+        return [
+            issue
+            for (domain, issue_id), issue in ir.async_get(hass).issues.items()
+            if domain == DOMAIN and issue_id.endswith(entry.entry_id)
+        ]
+
+    await wait_for(lambda: bool(ours()), limit=10)
+    # Well past the time an unreachable camera is reported: still the one issue, same cause.
+    await asyncio.sleep(1.5)
+    await entry.runtime_data.async_refresh()
+    await entry.runtime_data.async_refresh()
+    [issue] = ours()
+    assert issue.translation_key == "source_camera_removed"
     assert issue.translation_placeholders == {"name": "Porch"}
-    await entry.runtime_data.async_refresh()
-    await entry.runtime_data.async_refresh()
     removed = [r for r in caplog.records if "was removed" in r.getMessage()]
     assert len(removed) == 1
     assert removed[0].levelno == logging.WARNING
+
+    # The source comes back (its integration sets it up again) under the same registry id.
+    assert await hass.config_entries.async_reload(generic.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get(source) is not None
+    assert registry.async_get(source).id == stored
+    await wait_for(lambda: state_of(hass, CAMERA) == "streaming", limit=30)
+    assert ours() == []
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -7,7 +7,7 @@ Without a stream source (WebRTC-only and snapshot-only cameras), its pictures ar
 pace the owner sets. The reader threads reach the event loop only through `_on_loop`.
 
 The source entity being unavailable, switched off or removed makes our camera blind, exactly as
-an unreachable URL camera is; a removed source also raises a repair issue, once.
+an unreachable URL camera is; the camera's runtime raises the repair issue a removed source needs.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from homeassistant.components.camera import async_get_image, async_get_stream_so
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import entity_registry as er
 from homeassistant.loader import IntegrationNotFound, async_get_integration
 
 from .const import (
@@ -31,7 +31,6 @@ from .const import (
     CONF_READ_MODE,
     DEFAULT_PICTURES_PER_SECOND,
     DOMAIN,
-    LOGGER,
     PROBE_TIMEOUT,
     READ_PICTURES,
     READ_STREAM,
@@ -148,16 +147,11 @@ async def async_probe_source(hass: HomeAssistant, entity_id: str) -> SourceProbe
 class SourceCamera:
     """A camera entity of another integration that one of our cameras reads."""
 
-    def __init__(
-        self, hass: HomeAssistant, entry_id: str, name: str, data: Mapping[str, Any]
-    ) -> None:
+    def __init__(self, hass: HomeAssistant, data: Mapping[str, Any]) -> None:
         """Remember which entity to read and how; nothing is read before the source starts."""
         self.hass = hass
-        self._entry_id = entry_id
-        self._name = name
         self._stored = str(data[CONF_CAMERA_ENTITY])
         self.mode = str(data.get(CONF_READ_MODE, READ_STREAM))
-        self._removed = False
 
     @property
     def entity_id(self) -> str | None:
@@ -190,38 +184,20 @@ class SourceCamera:
         # The other integration's own URL, exactly as it gives it to its own live view.
         return None if source is None else source[0]
 
+    @property
+    def removed(self) -> bool:
+        """Return True when the source camera is no longer in Home Assistant."""
+        return self.entity_id is None
+
     @callback
     def async_problem(self) -> Problem | None:
-        """Return why the source cannot be seen now, raising a repair issue if it is gone."""
-        entity_id = self.entity_id
-        if entity_id is None:
-            if not self._removed:
-                self._removed = True
-                LOGGER.warning(
-                    "%s: the camera it reads from was removed from Home Assistant", self._name
-                )
-                ir.async_create_issue(
-                    self.hass,
-                    DOMAIN,
-                    self._issue_id,
-                    is_fixable=False,
-                    severity=ir.IssueSeverity.WARNING,
-                    translation_key="source_camera_removed",
-                    translation_placeholders={"name": self._name},
-                )
+        """Return why the source cannot be seen now: removed, unavailable or switched off."""
+        if (entity_id := self.entity_id) is None:
             return Problem.SOURCE_UNAVAILABLE
-        if self._removed:
-            self._removed = False
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
         state = self.hass.states.get(entity_id)
         if state is None or state.state in {STATE_UNAVAILABLE, "off"}:
             return Problem.SOURCE_UNAVAILABLE
         return None
-
-    @property
-    def _issue_id(self) -> str:
-        """Return the repair issue id of this camera's removed source."""
-        return f"source_camera_removed_{self._entry_id}"
 
     async def _async_address(self) -> StreamAddress:
         """Return the address to connect to now; a camera that lost its stream is blind."""

@@ -32,7 +32,7 @@ from .const import (
     STALE_AFTER,
     STATUS_INTERVAL,
 )
-from .engine.frame_source import FrameSource, Problem, SourceState, SourceStatus, grab_frame
+from .engine.frame_source import FrameSource, Problem, SourceState, SourceStatus, grab_jpeg
 from .engine.urls import StreamAddress
 from .guardian import GuardianCoordinator
 from .motion import CameraMotion, parse_zones
@@ -81,7 +81,7 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         self.source_camera: SourceCamera | None = None
         self.stream_address: StreamAddress | None = None
         if CONF_CAMERA_ENTITY in entry.data:
-            self.source_camera = SourceCamera(hass, entry.entry_id, entry.title, entry.data)
+            self.source_camera = SourceCamera(hass, entry.data)
             self.source = self.source_camera.frame_source(entry.title, entry.options)
         else:
             self.stream_address = self.addresses[CONF_STREAM_URL]
@@ -104,6 +104,8 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
         # Options this runtime was built with: a change of any other option needs a reload.
         self.loaded_options = dict(entry.options)
         self._unavailable_since: datetime | None = None
+        # The repair issue (its translation key) raised for the outage now, if any: one at most.
+        self._issue: str | None = None
         # Whether the camera has answered since start (a picture or a failure), whether that
         # first answer was a failure, and whether it has sent pictures since.
         self._answered = False
@@ -160,7 +162,11 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
 
         @callback
         def on_change(_event: object) -> None:
-            if self.data is not None and not self._shutdown_requested:
+            if self._shutdown_requested:
+                return
+            # A source that is back is read now, not after the reader's grown backoff.
+            self.source.retry_now()
+            if self.data is not None:
                 self.config_entry.async_create_background_task(
                     self.hass, self.async_refresh(), f"{DOMAIN} source {self.name}"
                 )
@@ -223,32 +229,51 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
 
     def _mark_available(self) -> None:
         """Forget an outage and withdraw its repair issue."""
-        if self._unavailable_since is not None:
-            self._unavailable_since = None
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
+        self._unavailable_since = None
+        self._set_issue(None)
 
     def _mark_unavailable(self) -> None:
-        """Remember when the outage began and raise a repair issue once it has lasted."""
+        """Remember when the outage began and raise the one repair issue that explains it.
+
+        A removed source camera is reported at once, since only its owner can fix it; any other
+        outage once it has lasted. One cause is one issue, whatever its length.
+        """
         now = dt_util.utcnow()
         if self._unavailable_since is None:
             self._unavailable_since = now
             # After an outage, motion is shown again only once a new picture has been judged.
             self.motion.forget_analysis()
+        if self.source_camera is not None and self.source_camera.removed:
+            self._set_issue("source_camera_removed")
         elif now - self._unavailable_since >= REPAIR_AFTER:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                self._issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="camera_unreachable",
-                translation_placeholders={"name": self.config_entry.title},
-            )
+            self._set_issue("camera_unreachable")
+        else:
+            # A source camera back in Home Assistant is no longer removed, though not yet read.
+            self._set_issue(None)
 
-    @property
-    def _issue_id(self) -> str:
-        """Return the repair issue id of this camera's outage."""
-        return f"camera_unreachable_{self.config_entry.entry_id}"
+    def _set_issue(self, key: str | None) -> None:
+        """Make `key` the camera's one standing repair issue (None: no issue), changing once."""
+        if key == self._issue:
+            return
+        entry = self.config_entry
+        if self._issue is not None:
+            ir.async_delete_issue(self.hass, DOMAIN, f"{self._issue}_{entry.entry_id}")
+        self._issue = key
+        if key is None:
+            return
+        if key == "source_camera_removed":
+            LOGGER.warning(
+                "%s: the camera it reads from was removed from Home Assistant", self.name
+            )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{key}_{entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=key,
+            translation_placeholders={"name": entry.title},
+        )
 
     @callback
     def camera_entity_id(self) -> str | None:
@@ -280,10 +305,10 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
                 if self._snapshot and time.monotonic() - self._snapshot[0] < SNAPSHOT_CACHE_SECONDS:
                     return self._snapshot[1]
                 try:
-                    snapshot, _ = await self.hass.async_add_executor_job(
-                        lambda: grab_frame(snapshot_address)
+                    # A JPEG snapshot is handed on as the camera sent it, never decoded.
+                    jpeg = await self.hass.async_add_executor_job(
+                        lambda: grab_jpeg(snapshot_address)
                     )
-                    jpeg = await self.hass.async_add_executor_job(snapshot.jpeg)
                 except Exception:  # noqa: BLE001 - a broken snapshot URL falls back to the stream
                     LOGGER.debug("%s: snapshot failed, using the stream's frame", self.name)
                 else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 import gc
 import io
+import itertools
 import logging
 from pathlib import Path
 import threading
@@ -21,6 +22,7 @@ from custom_components.home_guardian.engine.frame_source import (
     SourceState,
     StreamError,
     grab_frame,
+    grab_jpeg,
     iter_frames,
     open_stream,
 )
@@ -351,6 +353,9 @@ def test_snapshots_and_mjpeg_parts_over_the_byte_cap_are_refused(
         with pytest.raises(StreamError) as err:
             grab_frame(address)
         assert err.value.problem is Problem.TOO_LARGE
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(address)
+        assert err.value.problem is Problem.TOO_LARGE
     finally:
         camera.stop()
     monkeypatch.setattr(frame_source, "MAX_PICTURE_BYTES", 1_000)
@@ -403,3 +408,110 @@ def test_address_provider_is_asked_at_every_connection(rtsp_camera: RtspCamera) 
     finally:
         source.stop()
     assert len(asked) >= 3
+
+
+def test_retry_now_ends_the_wait_after_failures(rtsp_camera: RtspCamera) -> None:
+    """A source that returns is read at once, not after the reader's grown backoff."""
+    asked: list[float] = []
+    back = threading.Event()
+
+    def provide() -> StreamAddress:
+        asked.append(time.monotonic())
+        if not back.is_set():
+            raise StreamError(Problem.SOURCE_UNAVAILABLE, "gone")
+        return StreamAddress(url=rtsp_camera.url)
+
+    source = FrameSource(StreamAddress(url="not yet"), name="test", address_provider=provide)
+    source.start()
+    try:
+        # Four failures: the reader now waits 8 s before the fifth attempt.
+        wait_until(lambda: len(asked) == 4, timeout=20)
+        time.sleep(0.5)
+        back.set()
+        returned = time.monotonic()
+        source.retry_now()
+        wait_until(lambda: source.status.frames > 0, timeout=15)
+        back_after = time.monotonic() - returned
+        # A streaming reader is left alone: no new connection.
+        source.retry_now()
+        time.sleep(1.0)
+        assert source.status.connections == 1
+    finally:
+        source.stop()
+    assert back_after < 4.0, back_after
+
+
+def test_stop_ends_a_wait_after_failures() -> None:
+    """Stopping a reader that waits between failed attempts ends its thread at once."""
+
+    def provide() -> StreamAddress:
+        raise StreamError(Problem.SOURCE_UNAVAILABLE, "gone")
+
+    source = FrameSource(
+        StreamAddress(url="not yet"), name="test", backoff_max=60, address_provider=provide
+    )
+    source.start()
+    wait_until(lambda: source.status.problem is Problem.SOURCE_UNAVAILABLE)
+    started = time.monotonic()
+    source.stop(timeout=5)
+    assert time.monotonic() - started < 1.0
+    assert not any(t.name == "home_guardian test" for t in threading.enumerate())
+
+
+def test_a_failing_snapshot_url_is_not_retried_faster_than_it_is_polled(
+    http_camera: HttpCamera,
+) -> None:
+    """A snapshot URL polled every 1.5 s that starts failing is retried 1.5 s, then 3 s later."""
+    asked: list[float] = []
+
+    def provide() -> StreamAddress:
+        asked.append(time.monotonic())
+        path = "/snapshot.jpg" if len(asked) == 1 else "/missing.jpg"
+        return StreamAddress(
+            url=http_camera.url(path), username=CAMERA_USER, password=CAMERA_PASSWORD
+        )
+
+    source = FrameSource(
+        StreamAddress(url="not yet"), name="test", poll_interval=1.5, address_provider=provide
+    )
+    source.start()
+    try:
+        wait_until(lambda: len(asked) >= 4, timeout=15)
+    finally:
+        source.stop()
+    failures = asked[1:]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(failures)]
+    assert 1.4 < gaps[0] < 2.5, gaps
+    assert 2.9 < gaps[1] < 4.0, gaps
+
+
+def test_a_jpeg_snapshot_is_handed_on_undecoded(
+    http_camera: HttpCamera, snapshot_jpeg: bytes, tmp_path: Path
+) -> None:
+    """A JPEG snapshot comes back as the camera's own bytes; other pictures are encoded."""
+    address = StreamAddress(
+        url=http_camera.url("/snapshot.jpg"), username=CAMERA_USER, password=CAMERA_PASSWORD
+    )
+    assert grab_jpeg(address) == snapshot_jpeg
+    png = tmp_path / "snapshot.png"
+    Image.open(io.BytesIO(snapshot_jpeg)).save(png)
+    jpeg = grab_jpeg(StreamAddress(url=str(png)))
+    assert jpeg[:2] == b"\xff\xd8"
+    assert Image.open(io.BytesIO(jpeg)).size == Image.open(io.BytesIO(snapshot_jpeg)).size
+    for path, problem in (("/page.html", Problem.NOT_VIDEO), ("/missing.jpg", Problem.NOT_FOUND)):
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(
+                StreamAddress(
+                    url=http_camera.url(path), username=CAMERA_USER, password=CAMERA_PASSWORD
+                )
+            )
+        assert err.value.problem is problem
+
+
+def test_a_huge_jpeg_snapshot_is_refused_undecoded(
+    huge_snapshot_camera: HttpCamera,
+) -> None:
+    """A snapshot over the pixel cap is refused from its header, as streams are."""
+    with pytest.raises(StreamError) as err:
+        grab_jpeg(StreamAddress(url=huge_snapshot_camera.url("/snapshot.jpg")))
+    assert err.value.problem is Problem.TOO_LARGE

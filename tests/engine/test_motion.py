@@ -432,6 +432,44 @@ def test_command_runs_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert motion_cli.main(["/nonexistent.mp4"]) == 2
 
 
+def test_commands_read_a_video_one_way(tmp_path: Path) -> None:
+    """Both video commands decode, pace and analyse through one loop, which closes the video."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import command_line  # noqa: PLC0415
+        import motion_cli  # noqa: PLC0415
+        import privacy_cli  # noqa: PLC0415
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    video = str(shared_clip("dog_indoor.mp4"))
+    engine_motion = sys.modules["engine.motion"]
+    settings = engine_motion.MotionSettings()
+    seen = list(command_line.analysed_frames(video, engine_motion.MotionDetector(settings), 5))
+    rate = seen[0].rate
+    assert rate.denominator <= command_line.MAX_RATE_DENOMINATOR
+    assert [a.frame.sequence for a in seen] == list(range(1, len(seen) + 1))
+    assert all(math.isclose(a.at, (a.frame.sequence - 1) / float(rate)) for a in seen)
+    analysed = [a for a in seen if a.result is not None]
+    assert all(a.analysis_seconds > 0 for a in analysed)
+    assert all(a.analysis_seconds == 0 for a in seen if a.result is None)
+
+    # The motion command counts what the loop gives, and so does the privacy command.
+    report = motion_cli.analyse(video, settings, 5)
+    assert report.frames_decoded == len(seen)
+    assert report.frames_analysed == len(analysed)
+    arguments = privacy_cli.parse_arguments(
+        [video, "--level", "people", "--fps", "5", "--out", str(tmp_path / "out.mp4")]
+    )
+    assert privacy_cli.run(arguments)["frames"] == len(seen)
+
+    with pytest.raises(command_line.UsageError, match="no such file"):
+        next(command_line.analysed_frames(str(tmp_path / "none.mp4"), None, 5))
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video at all\n" * 100)
+    with pytest.raises(sys.modules["engine.frame_source"].StreamError):
+        next(command_line.analysed_frames(str(text), None, 5))
+
+
 def _detector_seeing_motion_once() -> MotionDetector:
     """Return a real detector that saw motion in one frame and waits for a confirming one."""
     detector = MotionDetector(MotionSettings())

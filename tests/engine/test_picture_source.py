@@ -137,3 +137,22 @@ def test_failures_are_retried_and_recovered(clip_jpegs: list[bytes]) -> None:
     assert problems[0] is Problem.SOURCE_UNAVAILABLE
     assert None in problems
     assert source.status.state is SourceState.STOPPED
+
+
+def test_failures_are_not_retried_faster_than_the_owners_pace() -> None:
+    """A camera asked for a picture every 1.5 s is retried 1.5 s, then 3 s after failures."""
+    asked: list[float] = []
+
+    def fetch() -> bytes:
+        asked.append(time.monotonic())
+        raise StreamError(Problem.NO_PICTURE, "asleep")
+
+    source = PictureSource(fetch, name="test", interval=1.5)
+    source.start()
+    try:
+        wait_until(lambda: len(asked) >= 3, timeout=10)
+    finally:
+        source.stop()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(asked)]
+    assert 1.4 < gaps[0] < 2.5, gaps
+    assert 2.9 < gaps[1] < 4.0, gaps

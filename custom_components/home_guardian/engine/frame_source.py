@@ -15,7 +15,7 @@ import av.error
 from av.video.codeccontext import VideoCodecContext
 
 from .frames import Frame
-from .reconnect import MAX_BACKOFF, ReconnectPolicy
+from .reconnect import FIRST_BACKOFF, MAX_BACKOFF, ReconnectPolicy
 from .urls import StreamAddress
 
 _LOGGER = logging.getLogger(__name__)
@@ -230,16 +230,55 @@ def grab_frame(address: StreamAddress, *, timeout: float = OPEN_TIMEOUT) -> tupl
     """Open a URL, decode its first picture, and say whether it is a still image."""
     deadline = time.monotonic() + timeout
     container = open_stream(address, open_timeout=timeout, read_timeout=timeout)
+    try:
+        return _first_frame(container, deadline), is_still(container)
+    finally:
+        close_container(container)
+
+
+def grab_jpeg(address: StreamAddress, *, timeout: float = OPEN_TIMEOUT) -> bytes:
+    """Return a JPEG of a URL's first picture: a JPEG snapshot's own bytes, never decoded.
+
+    A still for Home Assistant needs no pixels when the camera already sent a JPEG; decoding
+    one (tens of milliseconds for a 4K picture on a small board) only to hand back the same
+    bytes is waste. Other pictures are decoded and encoded.
+    """
+    deadline = time.monotonic() + timeout
+    container = open_stream(address, open_timeout=timeout, read_timeout=timeout)
+    try:
+        stream = container.streams.video[0]
+        if is_still(container) and stream.codec_context.name == "mjpeg":
+            return _first_packet(container, stream)
+        return _first_frame(container, deadline).jpeg()
+    finally:
+        close_container(container)
+
+
+def _first_frame(container: av.container.InputContainer, deadline: float) -> Frame:
+    """Decode a container's first picture before the deadline."""
     frames = iter_frames(container, should_stop=lambda: time.monotonic() > deadline)
     try:
         for frame in frames:
-            return frame, is_still(container)
+            return frame
     finally:
         frames.close()
-        close_container(container)
     raise StreamError(
         Problem.TIMEOUT if time.monotonic() > deadline else Problem.NOT_VIDEO, "no frame"
     )
+
+
+def _first_packet(container: av.container.InputContainer, stream: av.VideoStream) -> bytes:
+    """Return a still's encoded picture as it came, refusing what no camera would send."""
+    _check_size(stream.codec_context.width or 0, stream.codec_context.height or 0)
+    try:
+        for packet in container.demux(stream):
+            if packet.size > MAX_PICTURE_BYTES:
+                raise StreamError(Problem.TOO_LARGE, f"a picture of {packet.size} bytes")
+            if packet.size:
+                return bytes(packet)
+    except av.error.FFmpegError as err:
+        raise _stream_error(err) from None
+    raise StreamError(Problem.NOT_VIDEO, "no picture")
 
 
 def _stream_error(err: av.error.FFmpegError) -> StreamError:
@@ -280,6 +319,9 @@ class FrameSource:
         self._read_timeout = read_timeout
         self._backoff_max = backoff_max
         self._warned_too_large = False
+        # Whether the source is read one picture at a time, at `poll_interval`: failures are
+        # then never retried faster than that pace.
+        self._paced = False
         self._status = SourceStatus()
         self._latest: Frame | None = None
         # When the camera last vouched for the latest frame: when it came, or when a picture
@@ -289,6 +331,8 @@ class FrameSource:
         self._status_listeners: list[StatusListener] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # Ends a wait between failed attempts early: set by `retry_now` and by `stop`.
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -350,10 +394,18 @@ class FrameSource:
     def stop(self, timeout: float | None = None) -> None:
         """Stop reading and wait for the thread; a hung read ends within the read timeout."""
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(self._open_timeout + 1.0 if timeout is None else timeout)
         self._set_status(state=SourceState.STOPPED)
+
+    def retry_now(self) -> None:
+        """Connect again at once if waiting after a failure, as when the source is back.
+
+        A reader that is streaming, or waiting for the next still picture, goes on as it was.
+        """
+        self._wake.set()
 
     def wait_for_first(self, timeout: float) -> SourceStatus:
         """Block until the first frame or the first failure, at most `timeout` seconds."""
@@ -375,6 +427,11 @@ class FrameSource:
         """Connect, read, and reconnect after failures until stopped."""
         policy = ReconnectPolicy(cap=self._backoff_max)
         while not self._stop.is_set():
+            # A wake-up asked for before this attempt is answered by this attempt; `stop` sets
+            # the stop flag before waking, so a stop is never lost here.
+            self._wake.clear()
+            if self._stop.is_set():
+                break
             frames_before = self._status.frames
             try:
                 self._read_once()
@@ -385,11 +442,13 @@ class FrameSource:
                 self._set_status(state=SourceState.RETRYING, problem=Problem.CANNOT_CONNECT)
             else:
                 # A still image was read; poll again after the interval, as snapshot cameras expect.
+                self._paced = True
                 policy.reset()
                 self._stop.wait(self.poll_interval)
                 continue
             delivered = self._status.frames > frames_before
-            self._stop.wait(policy.next_delay(delivered_pictures=delivered))
+            policy.first = max(FIRST_BACKOFF, self.poll_interval) if self._paced else FIRST_BACKOFF
+            self._wake.wait(policy.next_delay(delivered_pictures=delivered))
 
     def _report(self, err: StreamError) -> None:
         """Record why the connection ended, logging once per change of problem, not per retry."""

@@ -14,7 +14,8 @@ Decided edge cases:
   `SAME_PICTURE_SECONDS` and at least `SAME_PICTURES_REPORTED` polls, the source reports
   `same_picture` and the frame ages until the camera counts as gone.
 - A picture that does not decode, or is larger than a frame may be, is `no_picture`.
-- The callable's own failures arrive as `StreamError`s and are retried with backoff.
+- The callable's own failures arrive as `StreamError`s and are retried with backoff, starting
+  at the interval: asking faster after a failure than the owner asked at all helps nobody.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class PictureSource(FrameSource):
         """Prepare to call `fetch` every `interval` seconds; `description` names it in logs."""
         super().__init__(StreamAddress(url=description), name=name, poll_interval=interval)
         self._fetch = fetch
+        self._paced = True
         self._previous: bytes | None = None
         self._repeats = 0
 

@@ -9,6 +9,8 @@ back as soon as the camera is, without hammering a camera that is really gone:
 - Only attempts that deliver nothing (refused, timed out, no picture) make the wait grow,
   doubling from the first wait up to a cap, so an unplugged camera costs one attempt a cap.
 - The first picture of any connection starts the count over.
+- A camera read one picture at a time is never asked sooner after a failure than its owner's
+  pace: a battery camera asked for a picture every 10 s is retried after 10, 20, 30 s.
 
 A camera that delivers one picture and drops at once, again and again, is thus retried every
 quick wait; each attempt then costs a connection a second, which cameras bear.
@@ -44,9 +46,11 @@ class ReconnectPolicy:
         if delivered_pictures:
             self._failures = 0
             return min(self.quick, self.cap)
-        delay = min(self.first * 2.0**self._failures, self.cap)
+        # The first wait may change between attempts (an owner's new pace); the cap follows it.
+        cap = max(self.cap, self.first)
+        delay = min(self.first * 2.0**self._failures, cap)
         # Once at the cap there is nothing left to double; the counter stays bounded.
-        if delay < self.cap:
+        if delay < cap:
             self._failures += 1
         return delay
 
