@@ -350,6 +350,36 @@ async def test_presence_in_a_room_is_judged_by_that_room(
     assert hass.states.get(INACTIVITY).attributes["room"] is None
 
 
+async def test_a_stuck_motion_sensor_does_not_hold_back_a_room_presence_warning(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Present in the bathroom, its motion sensor on and never changing: warned at 30 minutes."""
+    freezer.move_to(MORNING)
+    bathroom = ar.async_get(hass).async_create("Bathroom")
+    entities = er.async_get(hass)
+    for name in ("bath_presence", "bath_motion"):
+        entities.async_get_or_create("binary_sensor", "test", name, suggested_object_id=name)
+        entities.async_update_entity(f"binary_sensor.{name}", area_id=bathroom.id)
+    bath, motion = "binary_sensor.bath_presence", "binary_sensor.bath_motion"
+    hass.states.async_set(bath, STATE_OFF, PRESENCE_CLASS)
+    hass.states.async_set(motion, STATE_OFF, MOTION_CLASS)
+    await set_up(hass, guardian_entry(sources=[HALL, bath, motion], presence_limit_minutes=30))
+    hass.states.async_set(bath, STATE_ON, PRESENCE_CLASS)
+    hass.states.async_set(motion, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 29)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 2)
+    state = hass.states.get(INACTIVITY)
+    assert state is not None
+    assert (state.state, state.attributes["reason"]) == (STATE_ON, "presence")
+    assert state.attributes["area_id"] == bathroom.id
+    # The motion sensor changing again is the room's activity: the warning ends.
+    hass.states.async_set(motion, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+
+
 @asynccontextmanager
 async def restarted_with(
     hass: HomeAssistant, entry: MockConfigEntry, states: dict[str, tuple[str, dict[str, str]]]

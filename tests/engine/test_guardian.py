@@ -1065,21 +1065,71 @@ def test_a_room_alert_ends_when_the_room_empties_and_restarts_when_acknowledged(
         "kitchen", "off", at("2024-03-04 11:22"), kind=Kind.CHANGE, room="kitchen"
     )
     assert guardian.alert is Alert.NONE
-    # A motion sensor in the room stuck on stops counting, so the room's quiet starts there.
-    guardian = new(
-        expected_by=[],
-        escalate_after_minutes=[],
-        presence_limit_minutes=30,
-        motion_stuck_minutes=60,
-    )
+
+
+def stuck_bathroom(**options: Any) -> InactivityGuardian:
+    """Return a guardian watching a bathroom's presence and motion sensors, both off at 08:00."""
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30, **options)
+    start = at("2024-03-04 08:00")
     guardian.source_state("bath", "off", start, kind=Kind.PRESENCE, baseline=True, room="bath")
     guardian.source_state("bath_motion", "off", start, kind=Kind.MOTION, room="bath")
+    guardian.source_state("hall", "off", start, kind=Kind.MOTION, room="hall")
+    return guardian
+
+
+def test_a_motion_sensor_stuck_on_does_not_hold_back_the_presence_warning() -> None:
+    """Present with the room's motion sensor on and unchanging: the warning comes at the limit."""
+    # The motion sensor turns on as the person comes in and never changes again (a fault, or
+    # someone lying on the floor in front of a sensor that holds on): the stuck limit is 4 hours.
+    guardian = stuck_bathroom()
     guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
     guardian.source_state(
-        "bath_motion", "on", at("2024-03-04 10:00"), kind=Kind.MOTION, room="bath"
+        "bath_motion", "on", at("2024-03-04 10:01"), kind=Kind.MOTION, room="bath"
     )
-    changes = guardian.catch_up(at("2024-03-04 12:00"))
-    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-04 11:30"), Reason.PRESENCE)]
+    assert guardian.catch_up(at("2024-03-04 10:30")) == []
+    changes = guardian.catch_up(at("2024-03-04 10:32"))
+    assert [(c.at, c.reason, c.room) for c in changes] == [
+        (at("2024-03-04 10:31"), Reason.PRESENCE, "bath")
+    ]
+    # Stuck on already when the person comes in: the room has not changed since it turned on,
+    # so the warning counts from the person's arrival.
+    guardian = stuck_bathroom()
+    guardian.source_state(
+        "bath_motion", "on", at("2024-03-04 09:00"), kind=Kind.MOTION, room="bath"
+    )
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
+    changes = guardian.catch_up(at("2024-03-04 11:00"))
+    assert [(c.at, c.room) for c in changes] == [(at("2024-03-04 10:30"), "bath")]
+    # Unlike a stuck sensor, one that keeps changing (someone moving) keeps the warning away,
+    # however long it goes on; the warning then comes 30 minutes after its last change.
+    guardian = stuck_bathroom()
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
+    for minute in range(1, 100, 7):
+        moment = at("2024-03-04 10:00") + timedelta(minutes=minute)
+        state = "on" if minute % 2 else "off"
+        guardian.source_state("bath_motion", state, moment, kind=Kind.MOTION, room="bath")
+    assert guardian.catch_up(at("2024-03-04 12:08")) == []
+    changes = guardian.catch_up(at("2024-03-04 12:10"))
+    assert [(c.at, c.room) for c in changes] == [(at("2024-03-04 12:09"), "bath")]
+    # The home-wide quiet rules still take a motion sensor on as movement (up to its stuck limit).
+    assert guardian.inactive_for(at("2024-03-04 12:10")) == timedelta(0)
+
+
+def test_replay_a_stuck_bathroom_motion_sensor_warns_at_the_presence_limit(
+    cli: ModuleType,
+) -> None:
+    """Replayed: presence on, the room's motion sensor stuck on: warned after 30 minutes."""
+    presence = {"kind": "presence", "room": "b"}
+    trace = [
+        {**event("2024-03-04 08:00", "state", source="bath", state="off"), **presence},
+        event("2024-03-04 08:00", "state", source="bath_motion", state="off", room="b"),
+        event("2024-03-04 08:00", "state", source="hall", state="off", room="hall"),
+        event("2024-03-04 10:00", "state", source="bath", state="on"),
+        event("2024-03-04 10:00", "state", source="bath_motion", state="on"),
+        event("2024-03-04 15:00", "end"),
+    ]
+    options = {"expected_by": [], "escalate_after_minutes": [], "presence_limit_minutes": 30}
+    assert play(cli, *trace, **options) == [line("2024-03-04 10:30", "inactivity", 1)]
 
 
 def test_presence_in_a_room_without_other_sources_is_judged_by_the_whole_home() -> None:

@@ -13,8 +13,9 @@ the counter grows while nothing happens, and the reason an alert gives when it f
 - the learned routine's allowance for the silence in progress (`routine`, see `routine.py`);
 - with `presence_limit_minutes` set, someone present (a presence source on) with no activity
   may last that long (`presence`): a person on the bathroom floor is still "present". In a room
-  with motion or change sources of its own, only their activity counts (and the alert names
-  the room); elsewhere activity anywhere does (see `sources.py`);
+  with motion or change sources of its own, only their changes count (a motion sensor that
+  stays on does not hold it back; the alert names the room); elsewhere activity anywhere does
+  (see `sources.py`);
 - blindness may last `blind_grace_minutes` before "cannot monitor" (`blind`);
 - an open inactivity alert or alarm rises a level at each `escalate_after_minutes` (`escalated`).
 
@@ -125,10 +126,9 @@ def presence_rules(
     if present_since is not None:
         present = min(state.quiet, max(start - present_since, NONE))
         found.append(Rule(present, limit, seeing and not moving, Reason.PRESENCE))
-    for room, since, room_moving in rooms:
-        # Quiet in the room, whatever happens elsewhere in the home.
-        still = NONE if room_moving else max(start - since, NONE)
-        found.append(Rule(still, limit, seeing and not room_moving, Reason.PRESENCE, room))
+    for room, since in rooms:
+        # Unchanged in the room, whatever happens elsewhere in the home.
+        found.append(Rule(max(start - since, NONE), limit, seeing, Reason.PRESENCE, room))
     return found
 
 

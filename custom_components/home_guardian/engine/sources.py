@@ -14,9 +14,12 @@ The kinds, in plain words:
   once; it is not activity.
 
 A source may have a room (its Home Assistant area). A presence source is judged against the
-activity of the motion and change sources of its own room, when that room has any: someone in
-the bathroom is not kept safe by a kettle in the kitchen. Without a room, or in a room with
-nothing else to watch, it is judged against activity anywhere in the home.
+motion and change sources of its own room, when that room has any: someone in the bathroom is
+not kept safe by a kettle in the kitchen. There, only a *change* counts (a motion sensor turning
+on or off, a door): a motion sensor that stays on is no sign of movement, since someone present
+while nothing in the room changes is exactly the worrying case, whether the sensor is stuck or
+holds on over a person lying still. Without a room, or in a room with nothing else to watch, it
+is judged against activity anywhere in the home.
 
 When the guardian starts (at start-up, after a restart, a reload or an options change) or a
 source comes back from unavailable, what the source shows is compared with what it last showed
@@ -97,11 +100,10 @@ def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
 
 
 class RoomPresence(NamedTuple):
-    """Someone present in a room: since when nothing there moved, and whether it moves now."""
+    """Someone present in a room, and since when nothing there has changed."""
 
     room: str
     since: datetime
-    moving: bool
 
 
 class SourceBook:
@@ -210,8 +212,6 @@ class SourceBook:
             # On since before its limit passed unseen: stuck, as it would have been seen.
             self.expire(now)
             return Meaning.NOTHING
-        if (room := self._rooms.get(source)) is not None:
-            self._room_since[room] = now
         return Meaning.MOTION_GOES_ON
 
     def lost(self, source: str) -> None:
@@ -274,20 +274,17 @@ class SourceBook:
         """Tell whether a presence source in `room` says someone is there."""
         return any(self._rooms.get(source) == room for source in self._present_since)
 
-    def rooms_present(self, at: datetime) -> list[RoomPresence]:
-        """Return each watched room where someone is present, and since when it is quiet."""
+    def rooms_present(self) -> list[RoomPresence]:
+        """Return each watched room where someone is present, and since when it is unchanged."""
+        # A motion sensor that stays on is no sign of movement here: someone present while the
+        # room's sensors show nothing new is the very case to warn about, stuck sensor or not.
         watched = self._watched_rooms()
         found: dict[str, datetime] = {}
         for source, since in self._present_since.items():
             if (room := self._rooms.get(source)) in watched and room is not None:
                 found[room] = min(since, found.get(room, since))
-        moving = {
-            self._rooms.get(source)
-            for source, start in self._counting().items()
-            if start + self._stuck_after > at
-        }
         return [
-            RoomPresence(room, max(since, self._room_since.get(room, since)), room in moving)
+            RoomPresence(room, max(since, self._room_since.get(room, since)))
             for room, since in sorted(found.items())
         ]
 
@@ -310,7 +307,3 @@ class SourceBook:
             if start + self._stuck_after <= boundary:
                 del self._moving_since[source]
                 self._stuck.add(source)
-                if (room := self._rooms.get(source)) is not None:
-                    # Moving until it stopped counting: the room's quiet starts there.
-                    ended = start + self._stuck_after
-                    self._room_since[room] = max(ended, self._room_since.get(room, ended))
