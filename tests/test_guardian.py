@@ -591,6 +591,54 @@ async def test_alarm_source_raises_at_once_and_survives_a_restart(
     assert "asked for help" in descriptions[EVENT_ALERT](alerts[-1])["message"]
 
 
+async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A plug's standby wobble and a drifting thermometer hide no silence; the kettle counts."""
+    freezer.move_to(MORNING)
+    plug, thermometer = "sensor.kettle_power", "sensor.hall_temperature"
+    watts = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
+    degrees = {"unit_of_measurement": "°C", "device_class": "temperature"}
+    hass.states.async_set(plug, "1.2", watts)
+    hass.states.async_set(thermometer, "20.0", degrees)
+    entry = await set_up(hass, guardian_entry(sources=[HALL, plug, thermometer]))
+    # Three hours of a reading every 30 s: 0.4 to 3.1 W, and 20.0 to 21.5 °C by tenths.
+    for step in range(361):
+        await advance(hass, freezer, 0.5)
+        hass.states.async_set(plug, f"{(step * 7) % 28 / 10 + 0.4:.1f}", watts)
+        hass.states.async_set(thermometer, f"{20 + (step // 24) / 10:.1f}", degrees)
+        await hass.async_block_till_done()
+    state = hass.states.get(INACTIVITY)
+    assert state is not None
+    assert (state.state, state.attributes["reason"]) == (STATE_ON, "quiet")
+    # The kettle switched on is activity, and so is switching it off.
+    hass.states.async_set(plug, "2150.4", watts)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 3)
+    hass.states.async_set(plug, "2089.0", watts)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVE_FOR) == "3"
+    hass.states.async_set(plug, "0.9", watts)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    # A word instead of a number is skipped, with a warning once.
+    hass.states.async_set(plug, "standby", watts)
+    hass.states.async_set(plug, "overload", watts)
+    await hass.async_block_till_done()
+    assert caplog.text.count("is not a number; skipped") == 1
+    # The options show both as levels.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**FORM, CONF_SOURCES: [HALL, plug, thermometer]}
+    )
+    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    assert defaults == {HALL: "motion", plug: "level", thermometer: "level"}
+
+
 async def test_source_kinds_are_shown_and_can_be_changed(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

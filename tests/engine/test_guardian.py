@@ -1231,9 +1231,158 @@ def test_kinds_from_domain_and_device_class() -> None:
     assert kind_for("binary_sensor", "door") is Kind.CHANGE
     assert kind_for("binary_sensor", None) is Kind.CHANGE
     assert kind_for("switch", None) is Kind.CHANGE
+    # Measured numbers are levels: a switch counts, not every wobble; other sensors change.
+    assert kind_for("sensor", "power", numeric=True) is Kind.LEVEL
+    assert kind_for("sensor", None, numeric=True) is Kind.LEVEL
+    assert kind_for("sensor", "enum") is Kind.CHANGE
+    assert kind_for("input_number", None, numeric=True) is Kind.CHANGE
     assert meaning(Kind.ALARM, "off", "on") is Meaning.ALARM
     assert meaning(Kind.ALARM, "on", "off") is Meaning.NOTHING
     assert meaning(Kind.MOTION, "unknown", "detected") is Meaning.ACTIVITY
+
+
+# Numbers: power, temperature, humidity.
+
+
+def readings(
+    start: datetime, values: list[float], every: float = 0.5
+) -> list[tuple[datetime, str]]:
+    """Return numbers as states, one every `every` minutes from `start`."""
+    return [(start + timedelta(minutes=every * n), f"{v:.1f}") for n, v in enumerate(values)]
+
+
+def feed(
+    guardian: InactivityGuardian, source: str, states: list[tuple[datetime, str]], unit: str
+) -> list[AlertChange]:
+    """Give a level source's changes of state to a guardian; return the alert changes."""
+    changes: list[AlertChange] = []
+    last = None
+    for moment, state in states:
+        if state != last:
+            changes += guardian.source_state(source, state, moment, kind=Kind.LEVEL, unit=unit)
+        last = state
+    return changes
+
+
+def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
+    """Standby wobbling by watts for hours is no activity; the kettle switched on and off is."""
+    rng = random.Random(8)  # noqa: S311 - a simulation, not a secret
+    start = at("2024-03-04 08:00")
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    guardian.source_state("plug", "1.6", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    # Four hours at standby, a reading every 30 s between 0 and 4 W: the 180-minute limit fires.
+    standby = [max(0.0, 1.5 + rng.gauss(0, 0.8)) for _ in range(480)]
+    changes = feed(guardian, "plug", readings(start, standby), "W")
+    assert guardian.last_activity is None
+    assert [c.at for c in changes] == [at("2024-03-04 11:00")]
+    # The kettle: 2 kW, wobbling, for three minutes, then standby again. Both ends count.
+    kettle = [2000 + rng.gauss(0, 30) for _ in range(6)]
+    after = [max(0.0, 1.5 + rng.gauss(0, 0.8)) for _ in range(20)]
+    changes: list[AlertChange] = []
+    for moment, state in readings(at("2024-03-04 12:00"), kettle + after):
+        changes += guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+    assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 12:00"), Alert.NONE)]
+    assert guardian.last_activity == at("2024-03-04 12:03")
+    # Without a unit the floor is unknown: the noise learned at standby keeps it quiet, even
+    # idling round 0 W, and the kettle still counts.
+    for idle in (standby, [abs(rng.gauss(0, 0.15)) for _ in range(480)]):
+        guardian = new(expected_by=[], escalate_after_minutes=[])
+        guardian.source_state("plug", "1.6", start, kind=Kind.LEVEL, baseline=True)
+        for moment, state in readings(start, idle):
+            guardian.source_state("plug", state, moment, kind=Kind.LEVEL)
+        assert guardian.last_activity is None
+        guardian.source_state("plug", "2010.5", at("2024-03-04 12:00"), kind=Kind.LEVEL)
+        assert guardian.last_activity == at("2024-03-04 12:00")
+
+
+def test_a_television_counts_when_switched_not_while_its_picture_changes() -> None:
+    """A TV's power wobbles with the picture: only switching it on and off is activity."""
+    rng = random.Random(3)  # noqa: S311 - a simulation, not a secret
+    start = at("2024-03-04 18:00")
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    guardian.source_state("tv", "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    standby = [0.4 + rng.random() * 0.3 for _ in range(20)]
+    watching = [rng.uniform(35, 140) for _ in range(240)]
+    on, off = at("2024-03-04 18:10"), at("2024-03-04 20:10")
+    feed(guardian, "tv", readings(start, standby + watching), "W")
+    assert guardian.last_activity == on
+    assert guardian.inactive_for(off) == off - on
+    feed(guardian, "tv", readings(off, standby), "W")
+    assert guardian.last_activity == off
+    assert guardian.activity_seen == 2
+
+
+def test_a_drifting_thermometer_and_hygrometer_never_count() -> None:
+    """Warming by 0.1 every 30 s, an outdoor thermometer round 0 °C, humidity: nothing."""
+    start = at("2024-03-04 08:00")
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    warming = [20 + 0.1 * n for n in range(60)] + [26 - 0.1 * n for n in range(60)]
+    outdoor = [0.3 * ((n * 7) % 5 - 2) / 2 for n in range(240)]
+    rng = random.Random(5)  # noqa: S311 - a simulation, not a secret
+    humidity = [55 + rng.gauss(0, 1.5) for _ in range(240)]
+    for name, values, unit in (
+        ("room", warming, "°C"),
+        ("outdoor", outdoor, "°C"),
+        ("outdoor_nounit", outdoor, None),
+        ("bath_humidity", humidity, "%"),
+    ):
+        guardian.source_state(name, f"{values[0]:.1f}", start, kind=Kind.LEVEL, baseline=True)
+        for moment, state in readings(start, values):
+            guardian.source_state(name, state, moment, kind=Kind.LEVEL, unit=unit)
+    assert guardian.last_activity is None
+    assert guardian.activity_seen == 0
+
+
+def test_a_level_source_skips_words_and_is_blind_when_unavailable() -> None:
+    """ "unknown"/"unavailable" are blind; other words are skipped; the number after compares."""
+    start = at("2024-03-04 08:00")
+    guardian = new(expected_by=[], escalate_after_minutes=[], blind_grace_minutes=15)
+    guardian.source_state("plug", "1.0", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    for minute, state in ((1, "standby"), (2, "1.2"), (3, "nan"), (4, "1.1"), (5, "error")):
+        moment = start + timedelta(minutes=minute)
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity is None
+    guardian.source_state("plug", None, at("2024-03-04 08:10"), kind=Kind.LEVEL, unit="W")
+    changes = guardian.catch_up(at("2024-03-04 08:30"))
+    assert [c.alert for c in changes] == [Alert.CANNOT_MONITOR]
+    # Back from blindness showing a kettle on: seeing, but not a switch seen; turning it off is.
+    guardian.source_state("plug", "1800", at("2024-03-04 08:40"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity is None
+    assert guardian.can_see
+    guardian.source_state("plug", "1.3", at("2024-03-04 08:42"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity == at("2024-03-04 08:42")
+    # After a restart the first reading is taken as standby: a kettle running then ends quietly.
+    stored = json.loads(json.dumps(guardian.to_dict()))
+    guardian = InactivityGuardian(guardian.config, stored)
+    guardian.resume(at("2024-03-04 09:00"))
+    guardian.source_state(
+        "plug", "2000", at("2024-03-04 09:00"), kind=Kind.LEVEL, baseline=True, unit="W"
+    )
+    guardian.source_state("plug", "1.4", at("2024-03-04 09:02"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity == at("2024-03-04 08:42")
+    guardian.source_state("plug", "2100", at("2024-03-04 09:05"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity == at("2024-03-04 09:05")
+
+
+def test_replay_reads_a_power_meter_by_its_unit(cli: ModuleType) -> None:
+    """A trace gives a level source's unit: standby noise is quiet, the kettle is activity."""
+    start = at("2024-03-04 08:00")
+    noise = [1.0, 3.5, 0.4, 2.8, 0.0, 3.9, 1.2] * 60
+    trace = [
+        {**event(start, "state", source="plug", state="1.0"), "kind": "level", "unit": "W"},
+        *(event(t, "state", source="plug", state=v) for t, v in readings(start, noise)[1:]),
+        event("2024-03-04 11:40", "state", source="plug", state="2050"),
+        event("2024-03-04 11:43", "state", source="plug", state="1.1"),
+    ]
+    options = {"expected_by": [], "escalate_after_minutes": []}
+    assert play(cli, *trace, **options) == [
+        line("2024-03-04 11:00", "inactivity"),
+        line("2024-03-04 11:40", "cleared"),
+    ]
+    with pytest.raises(cli.TraceError, match="unit must be a name"):
+        play(cli, {**trace[0], "unit": 5}, trace[-1], **options)
+    with pytest.raises(cli.TraceError, match="plug is already read in 'W'"):
+        play(cli, trace[0], {**trace[-1], "unit": "kW"}, **options)
 
 
 # The daily summary.

@@ -4,7 +4,8 @@ How the guardian decides, in plain words (each part in its own module):
 
 - **Sources** (`sources.py`) are seeing or blind (offline, unavailable, privacy mode, detection
   off) and have a kind: motion counts for as long as it is on (up to `motion_stuck_minutes`),
-  presence is never activity, a change is activity, an alarm source raises an alarm. What a
+  presence is never activity, a change is activity, a level (a measured number) counts when
+  something is switched on or off, an alarm source raises an alarm. What a
   source shows when the guardian starts watching it, or when it comes back from blindness, is
   compared with what it last showed: a motion source on goes on counting as moving, an alarm
   source showing a new press raises the alarm, and presence or a change source's state is
@@ -171,17 +172,19 @@ class InactivityGuardian(Timeline):
         kind: Kind = Kind.MOTION,
         baseline: bool = False,
         room: str | None = None,
+        unit: str | None = None,
     ) -> list[AlertChange]:
         """Record the state `source` (in `room`, if known) shows now (None: blind).
 
         `baseline` marks a state read at start-up rather than a change seen while running:
-        it is compared with what the source last showed (see `sources.py`).
+        it is compared with what the source last showed (see `sources.py`). `unit` is a level
+        source's unit of measurement (see `levels.py`).
         """
         now = aware(now)
         changes = self._advance(now, inclusive=False)
         if state is None:
             return changes + self.set_seeing(source, False, now)
-        match self._book.report(source, state, kind, now, baseline=baseline, room=room):
+        match self._book.report(source, state, kind, now, baseline=baseline, room=room, unit=unit):
             case Meaning.MOTION_STARTS | Meaning.ACTIVITY:
                 self.activity_seen += 1
                 changes += self._activity(source, now)

@@ -8,8 +8,12 @@ The kinds, in plain words:
   camera watching a television) stops counting from then on; its next change counts again.
 - **presence** (mmWave, occupancy): someone is there. That is not activity: a person lying on
   the floor is still "present". Its changes only tell that the source can see.
-- **change** (doors, contacts, appliances, lights, power, buttons): every change between two
-  real states is activity.
+- **change** (doors, contacts, switches, lights, media players, buttons): every change between
+  two real states is activity.
+- **level** (numeric sensors: power, current, temperature, humidity): only a switch on or off
+  is activity, a jump clear of the sensor's noise and of its unit's floor; a wobble or a drift
+  is not (see `levels.py`). A power plug counts when its kettle or television is switched on or
+  off; a thermometer drifting by a tenth never counts.
 - **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
   once; it is not activity.
 
@@ -25,7 +29,7 @@ When the guardian starts (at start-up, after a restart, a reload or an options c
 source comes back from unavailable, what the source shows is compared with what it last showed
 while seen (kept in the saved state):
 
-- a presence or change source's state then is where its next change starts from, never
+- a presence, change or level source's state then is where its next change starts from, never
   activity by itself: a presence sensor still on after a restart is no sign of life, and a
   door found open may have been open for hours;
 - a motion source on then counts as moving, as it would have had Home Assistant watched: from
@@ -44,6 +48,8 @@ from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Any, Final, NamedTuple
 
+from .levels import LevelReader, floor_for
+
 ON: Final = "on"
 OFF: Final = "off"
 
@@ -58,6 +64,7 @@ class Kind(StrEnum):
     MOTION = "motion"
     PRESENCE = "presence"
     CHANGE = "change"
+    LEVEL = "level"
     ALARM = "alarm"
 
 
@@ -73,17 +80,26 @@ class Meaning(Enum):
     ALARM = "alarm"
 
 
-def kind_for(domain: str, device_class: str | None) -> Kind:
-    """Return the kind a source has unless its owner says otherwise."""
+def kind_for(domain: str, device_class: str | None, *, numeric: bool = False) -> Kind:
+    """Return the kind a source has unless its owner says otherwise.
+
+    `numeric` tells that the source reports a measured number (a unit, a state class, or a
+    number for a state).
+    """
     if domain == "binary_sensor" and device_class in _MOTION_CLASSES:
         return Kind.MOTION
     if domain == "binary_sensor" and device_class in _PRESENCE_CLASSES:
         return Kind.PRESENCE
+    if domain == "sensor" and numeric:
+        return Kind.LEVEL
     return Kind.CHANGE
 
 
 def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
-    """Return what a change from `before` (None: not observed) to `after` means."""
+    """Return what a change from `before` (None: not observed) to `after` means.
+
+    A level source's changes depend on its past readings: `SourceBook` tells them.
+    """
     if before is None or before == after:
         return Meaning.NOTHING
     match kind:
@@ -91,7 +107,7 @@ def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
             if after == ON:
                 return Meaning.MOTION_STARTS
             return Meaning.MOTION_ENDS if before == ON else Meaning.ACTIVITY
-        case Kind.PRESENCE:
+        case Kind.PRESENCE | Kind.LEVEL:
             return Meaning.NOTHING
         case Kind.CHANGE:
             return Meaning.ACTIVITY
@@ -133,6 +149,8 @@ class SourceBook:
         self._present_since: dict[str, datetime] = {}
         self._kinds: dict[str, Kind] = {}
         self._rooms: dict[str, str] = {}
+        # What each level source's readings have taught so far (not stored).
+        self._levels: dict[str, LevelReader] = {}
         # When each room's quiet began: its last activity, or the restart of every count.
         self._room_since: dict[str, datetime] = {}
 
@@ -158,30 +176,31 @@ class SourceBook:
         *,
         baseline: bool,
         room: str | None = None,
+        unit: str | None = None,
     ) -> Meaning:
-        """Note what `source` (in `room`, if known) shows at `now` and return what that means."""
+        """Note what `source` (in `room`, if known) shows at `now` and return what that means.
+
+        `unit` is a level source's unit of measurement, which sets its smallest switch.
+        """
         before = None if baseline else self._states.get(source)
         returning = source not in self._states
         last = self._shown.get(source)
         self._states[source] = state
         self._shown[source] = state
         self._kinds[source] = kind
-        if room is None:
-            self._rooms.pop(source, None)
-        else:
-            self._rooms[source] = room
-            if returning or room not in self._room_since:
-                # New, or back from blindness: the room's stillness is only known from now.
-                self._room_since[room] = max(now, self._room_since.get(room, now))
+        self._place(source, room, now, returning=returning)
         if kind is Kind.PRESENCE:
             # Someone there since this change, or (at start-up) since at least now.
             if state != ON:
                 self._present_since.pop(source, None)
             elif before != ON:
                 self._present_since.setdefault(source, now)
-        if before is None:
+        if kind is Kind.LEVEL:
+            found = self._level(source, before, state, unit)
+        elif before is None:
             return self._seen_again(source, kind, last, state, now)
-        found = meaning(kind, before, state)
+        else:
+            found = meaning(kind, before, state)
         if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
             self._stuck.discard(source)
             self._moving_since.pop(source, None)
@@ -190,6 +209,24 @@ class SourceBook:
         if found is Meaning.MOTION_STARTS:
             self._moving_since[source] = now
         return found
+
+    def _place(self, source: str, room: str | None, now: datetime, *, returning: bool) -> None:
+        """Note the room `source` is in; a source new or back from blindness restarts it."""
+        if room is None:
+            self._rooms.pop(source, None)
+            return
+        self._rooms[source] = room
+        if returning or room not in self._room_since:
+            # New, or back from blindness: the room's stillness is only known from now.
+            self._room_since[room] = max(now, self._room_since.get(room, now))
+
+    def _level(self, source: str, before: str | None, state: str, unit: str | None) -> Meaning:
+        """Return whether a level source's reading is something switched (see `levels.py`)."""
+        reader = self._levels.setdefault(source, LevelReader())
+        reader.floor = floor_for(unit)
+        # The same state again (only its attributes changed) is no new reading.
+        switched = before != state and reader.read(state, found=before is None)
+        return Meaning.ACTIVITY if switched else Meaning.NOTHING
 
     def _seen_again(
         self, source: str, kind: Kind, last: str | None, state: str, now: datetime
@@ -227,6 +264,7 @@ class SourceBook:
         self._stuck.discard(source)
         self._kinds.pop(source, None)
         self._rooms.pop(source, None)
+        self._levels.pop(source, None)
 
     def rename(self, old: str, new: str) -> None:
         """Carry all that is known of source `old` over to `new`."""
@@ -237,6 +275,7 @@ class SourceBook:
             self._present_since,
             self._kinds,
             self._rooms,
+            self._levels,
         )
         for table in tables:
             if old in table:
@@ -251,7 +290,8 @@ class SourceBook:
 
     def _watched_rooms(self) -> set[str]:
         """Return the rooms that have a seeing motion or change source of their own."""
-        # A room whose own sources are all blind cannot tell stillness from blindness.
+        # A room whose own sources are all blind cannot tell stillness from blindness. A level
+        # source (a thermometer, a plug) switches too rarely to tell that a room is still.
         return {
             room
             for source, room in self._rooms.items()
