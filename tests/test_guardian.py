@@ -614,12 +614,17 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     state = hass.states.get(INACTIVITY)
     assert state is not None
     assert (state.state, state.attributes["reason"]) == (STATE_ON, "quiet")
-    # The kettle switched on is activity, and so is switching it off.
+    # The kettle switched on is activity once a second reading shows it on, and so is
+    # switching it off.
     hass.states.async_set(plug, "2150.4", watts)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await advance(hass, freezer, 0.5)
+    hass.states.async_set(plug, "2089.0", watts)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVITY) == STATE_OFF
     await advance(hass, freezer, 3)
-    hass.states.async_set(plug, "2089.0", watts)
+    hass.states.async_set(plug, "2101.7", watts)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVE_FOR) == "3"
     hass.states.async_set(plug, "0.9", watts)

@@ -1275,14 +1275,21 @@ def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
     changes = feed(guardian, "plug", readings(start, standby), "W")
     assert guardian.last_activity is None
     assert [c.at for c in changes] == [at("2024-03-04 11:00")]
-    # The kettle: 2 kW, wobbling, for three minutes, then standby again. Both ends count.
+    # The kettle: 2 kW, wobbling, for three minutes, then standby again. Both ends count, the
+    # start once a second reading shows it still on (a single reading could be a spike).
     kettle = [2000 + rng.gauss(0, 30) for _ in range(6)]
     after = [max(0.0, 1.5 + rng.gauss(0, 0.8)) for _ in range(20)]
     changes: list[AlertChange] = []
     for moment, state in readings(at("2024-03-04 12:00"), kettle + after):
         changes += guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
-    assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 12:00"), Alert.NONE)]
+    assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 12:00:30"), Alert.NONE)]
     assert guardian.last_activity == at("2024-03-04 12:03")
+    assert guardian.activity_seen == 2
+    # A spike of the meter, one reading of 40 W, is not a switch and raises the mark after it.
+    for second, state in ((0, "41.0"), (30, "1.2"), (60, "20.0"), (90, "1.4")):
+        moment = at("2024-03-04 12:30") + timedelta(seconds=second)
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+    assert guardian.activity_seen == 2
     # Without a unit the floor is unknown: the noise learned at standby keeps it quiet, even
     # idling round 0 W, and the kettle still counts.
     for idle in (standby, [abs(rng.gauss(0, 0.15)) for _ in range(480)]):
@@ -1292,7 +1299,8 @@ def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
             guardian.source_state("plug", state, moment, kind=Kind.LEVEL)
         assert guardian.last_activity is None
         guardian.source_state("plug", "2010.5", at("2024-03-04 12:00"), kind=Kind.LEVEL)
-        assert guardian.last_activity == at("2024-03-04 12:00")
+        guardian.source_state("plug", "1990.2", at("2024-03-04 12:01"), kind=Kind.LEVEL)
+        assert guardian.last_activity == at("2024-03-04 12:01")
 
 
 def test_a_television_counts_when_switched_not_while_its_picture_changes() -> None:
@@ -1303,7 +1311,7 @@ def test_a_television_counts_when_switched_not_while_its_picture_changes() -> No
     guardian.source_state("tv", "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W")
     standby = [0.4 + rng.random() * 0.3 for _ in range(20)]
     watching = [rng.uniform(35, 140) for _ in range(240)]
-    on, off = at("2024-03-04 18:10"), at("2024-03-04 20:10")
+    on, off = at("2024-03-04 18:10:30"), at("2024-03-04 20:10")
     feed(guardian, "tv", readings(start, standby + watching), "W")
     assert guardian.last_activity == on
     assert guardian.inactive_for(off) == off - on
@@ -1360,8 +1368,11 @@ def test_a_level_source_skips_words_and_is_blind_when_unavailable() -> None:
     )
     guardian.source_state("plug", "1.4", at("2024-03-04 09:02"), kind=Kind.LEVEL, unit="W")
     assert guardian.last_activity == at("2024-03-04 08:42")
+    # A kettle read once while on (a meter that reports changes only) counts when it stops.
     guardian.source_state("plug", "2100", at("2024-03-04 09:05"), kind=Kind.LEVEL, unit="W")
-    assert guardian.last_activity == at("2024-03-04 09:05")
+    assert guardian.last_activity == at("2024-03-04 08:42")
+    guardian.source_state("plug", "1.5", at("2024-03-04 09:08"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity == at("2024-03-04 09:08")
 
 
 def test_replay_reads_a_power_meter_by_its_unit(cli: ModuleType) -> None:
@@ -1377,7 +1388,7 @@ def test_replay_reads_a_power_meter_by_its_unit(cli: ModuleType) -> None:
     options = {"expected_by": [], "escalate_after_minutes": []}
     assert play(cli, *trace, **options) == [
         line("2024-03-04 11:00", "inactivity"),
-        line("2024-03-04 11:40", "cleared"),
+        line("2024-03-04 11:43", "cleared"),
     ]
     with pytest.raises(cli.TraceError, match="unit must be a name"):
         play(cli, {**trace[0], "unit": 5}, trace[-1], **options)

@@ -7,7 +7,11 @@ home "busy" for ever and hide any real silence, so a *level* source counts only 
 - at its **standby** level it follows every small step and learns how large they are (its
   noise); a reading that jumps above standby by the **margin** (the largest of: the
   standby level itself, so at least doubling; three times the largest of its last steps; and
-  the unit's floor, such as 5 W) is something switched on, and counts;
+  the unit's floor, such as 5 W) may be something switched on. It counts once a second
+  reading is above the mark too (something runs, 30 s later for a plug read every 30 s), or
+  when the reading after it, back at rest, comes `SPIKE` or more later (it ran that long). A
+  single reading above the mark and back within `SPIKE` is a spike of the meter, not a switch:
+  it raises the mark like any wobble;
 - while switched on, wobbles count for nothing (a television's picture, a kettle's element);
   a reading back below standby plus the margin is something switched off, and counts;
 - a reading that falls well below standby is a new standby, not noise and not activity;
@@ -24,13 +28,18 @@ from blindness, a reading above standby is on without being a switch seen; its e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 import math
 from typing import Final
 
-# How many of the latest steps at standby tell the usual step.
-_STEPS_KEPT: Final = 16
+# A single reading above the mark that lasts less than this is a spike, not a switch.
+SPIKE: Final = timedelta(seconds=90)
+
+# How many of the latest steps at standby tell its wobble: an hour at a reading every 30 s, so
+# that a plug's rare spike of a few watts keeps the mark above the next one.
+_STEPS_KEPT: Final = 120
 # Without a unit, how many steps at standby are seen before anything counts.
-_LEARNING: Final = 4
+_LEARNING: Final = 10
 # A switch is this many times larger than the largest recent step at standby.
 _NOISE_TIMES: Final = 3.0
 # The smallest jump that can be a switch, by unit: a few watts, a degree, some percent.
@@ -71,13 +80,16 @@ class LevelReader:
     standby: float | None = None
     on: bool = False
     steps: list[float] = field(default_factory=list)
+    # When a single reading above the mark came, and how far above standby, until the next
+    # reading tells a switch from a spike.
+    pending: tuple[datetime, float] | None = None
 
     def _noise(self) -> float:
         """Return how far a reading may stray from standby and still be noise."""
         return max(self.floor, _NOISE_TIMES * max(self.steps, default=0.0))
 
-    def read(self, state: str, *, found: bool) -> bool:
-        """Take a reading; tell whether it is a switch (never for one `found` at start-up)."""
+    def read(self, state: str, now: datetime, *, found: bool) -> bool:
+        """Take a reading at `now`; tell whether it shows a switch (never one found at start-up)."""
         value = number(state)
         if value is None:
             return False
@@ -87,20 +99,53 @@ class LevelReader:
             return False
         if not self.on and self.floor <= 0 and len(self.steps) < _LEARNING:
             # Without a unit nothing tells the noise yet: learn it before anything counts.
-            self.steps.append(abs(value - standby))
+            self._step(abs(value - standby))
             self.standby = value
             return False
-        noise = self._noise()
-        if value >= standby + max(noise, abs(standby)):
-            # Found on at start-up or back from blindness: on, but not a switch seen; its end is.
-            counts = not found and not self.on
-            self.on = True
-            return counts
+        pending, self.pending = self.pending, None
+        if value >= standby + max(self._noise(), abs(standby)):
+            return self._above(value - standby, now, pending, found=found)
         self.standby = value
+        return self._below(value, standby, now, pending, found=found)
+
+    def _below(
+        self,
+        value: float,
+        standby: float,
+        now: datetime,
+        pending: tuple[datetime, float] | None,
+        *,
+        found: bool,
+    ) -> bool:
+        """Take a reading short of the mark above `standby`; tell whether it ends a switch."""
         if self.on:
             self.on = False
             return not found
-        if standby - value < max(noise, abs(value)):
-            self.steps = [*self.steps[1 - _STEPS_KEPT :], abs(value - standby)]
+        if pending is not None:
+            # One reading above the mark: a switch if it lasted, else a spike that raises the mark.
+            since, peak = pending
+            if now - since >= SPIKE:
+                return not found
+            self._step(peak)
+        if standby - value < max(self._noise(), abs(value)):
+            self._step(abs(value - standby))
         # Else a clear fall: a new standby level (something that ran unwatched), not noise.
         return False
+
+    def _above(
+        self, rise: float, now: datetime, pending: tuple[datetime, float] | None, *, found: bool
+    ) -> bool:
+        """Take a reading `rise` above standby, past the mark; tell whether it is a switch on."""
+        if self.on or found:
+            # Found on at start-up or back from blindness: on, not a switch seen; its end is.
+            self.on = True
+            return False
+        if pending is None:
+            self.pending = (now, rise)
+            return False
+        self.on = True
+        return True
+
+    def _step(self, size: float) -> None:
+        """Remember one step at standby."""
+        self.steps = [*self.steps[1 - _STEPS_KEPT :], size]

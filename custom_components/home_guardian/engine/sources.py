@@ -196,7 +196,7 @@ class SourceBook:
             elif before != ON:
                 self._present_since.setdefault(source, now)
         if kind is Kind.LEVEL:
-            found = self._level(source, before, state, unit)
+            found = self._level(source, before, state, now, unit)
         elif before is None:
             return self._seen_again(source, kind, last, state, now)
         else:
@@ -220,12 +220,14 @@ class SourceBook:
             # New, or back from blindness: the room's stillness is only known from now.
             self._room_since[room] = max(now, self._room_since.get(room, now))
 
-    def _level(self, source: str, before: str | None, state: str, unit: str | None) -> Meaning:
+    def _level(
+        self, source: str, before: str | None, state: str, now: datetime, unit: str | None
+    ) -> Meaning:
         """Return whether a level source's reading is something switched (see `levels.py`)."""
         reader = self._levels.setdefault(source, LevelReader())
         reader.floor = floor_for(unit)
         # The same state again (only its attributes changed) is no new reading.
-        switched = before != state and reader.read(state, found=before is None)
+        switched = before != state and reader.read(state, now, found=before is None)
         return Meaning.ACTIVITY if switched else Meaning.NOTHING
 
     def _seen_again(
