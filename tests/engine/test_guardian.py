@@ -1115,6 +1115,26 @@ def test_a_motion_sensor_stuck_on_does_not_hold_back_the_presence_warning() -> N
     assert guardian.inactive_for(at("2024-03-04 12:10")) == timedelta(0)
 
 
+def test_a_motion_sensor_on_anywhere_does_not_hold_back_presence_without_a_room() -> None:
+    """A presence sensor judged by the whole home: a motion sensor left on is no change either."""
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    start = at("2024-03-04 08:00")
+    guardian.source_state("bed", "off", start, kind=Kind.PRESENCE, baseline=True)
+    guardian.source_state("lounge", "off", start, kind=Kind.MOTION, baseline=True)
+    # The lounge camera sees the television from 09:00, on without a pause.
+    guardian.source_state("lounge", "on", at("2024-03-04 09:00"), kind=Kind.MOTION)
+    guardian.source_state("bed", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE)
+    changes = guardian.catch_up(at("2024-03-04 11:00"))
+    assert [(c.at, c.reason, c.room) for c in changes] == [
+        (at("2024-03-04 10:30"), Reason.PRESENCE, None)
+    ]
+    # A change anywhere (an activity event) clears it and restarts the count from there.
+    guardian.activity("kitchen", at("2024-03-04 11:00"))
+    assert guardian.alert is Alert.NONE
+    assert guardian.catch_up(at("2024-03-04 11:29")) == []
+    assert [c.at for c in guardian.catch_up(at("2024-03-04 11:31"))] == [at("2024-03-04 11:30")]
+
+
 def test_replay_a_stuck_bathroom_motion_sensor_warns_at_the_presence_limit(
     cli: ModuleType,
 ) -> None:

@@ -160,6 +160,7 @@ class InactivityGuardian(Timeline):
         now = aware(now)
         changes = self._advance(now, inclusive=False)
         self.activity_seen += 1
+        self._book.changed(now)
         changes += self._activity(source, now)
         return changes + self._advance(now, inclusive=True)
 

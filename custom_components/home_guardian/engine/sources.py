@@ -23,7 +23,7 @@ not kept safe by a kettle in the kitchen. There, only a *change* counts (a motio
 on or off, a door): a motion sensor that stays on is no sign of movement, since someone present
 while nothing in the room changes is exactly the worrying case, whether the sensor is stuck or
 holds on over a person lying still. Without a room, or in a room with nothing else to watch, it
-is judged against activity anywhere in the home.
+is judged against a change anywhere in the home, by the same rule.
 
 When the guardian starts (at start-up, after a restart, a reload or an options change) or a
 source comes back from unavailable, what the source shows is compared with what it last showed
@@ -153,6 +153,8 @@ class SourceBook:
         self._levels: dict[str, LevelReader] = {}
         # When each room's quiet began: its last activity, or the restart of every count.
         self._room_since: dict[str, datetime] = {}
+        # When anything in the home last changed, for someone present outside a watched room.
+        self._changed: datetime | None = None
 
     @property
     def stuck(self) -> frozenset[str]:
@@ -204,6 +206,7 @@ class SourceBook:
         if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
             self._stuck.discard(source)
             self._moving_since.pop(source, None)
+            self._changed = now
             if room is not None:
                 self._room_since[room] = now
         if found is Meaning.MOTION_STARTS:
@@ -300,10 +303,15 @@ class SourceBook:
             if source in self._states and self._kinds.get(source) in {Kind.MOTION, Kind.CHANGE}
         }
 
+    def changed(self, now: datetime) -> None:
+        """Note activity reported without a state (an activity event): the home changed."""
+        self._changed = now
+
     def present_since(self) -> datetime | None:
-        """Return since when someone has been present outside a watched room, if anyone is."""
+        """Return since when someone has been present outside a watched room with no change."""
+        # As in a room, a motion sensor that stays on is no change: see `rooms_present`.
         watched = self._watched_rooms()
-        return min(
+        since = min(
             (
                 since
                 for source, since in self._present_since.items()
@@ -311,6 +319,9 @@ class SourceBook:
             ),
             default=None,
         )
+        if since is None or self._changed is None:
+            return since
+        return max(since, self._changed)
 
     def present_in(self, room: str) -> bool:
         """Tell whether a presence source in `room` says someone is there."""
@@ -334,6 +345,7 @@ class SourceBook:
         """Start every room's quiet afresh from `now` (acknowledged, or a change of mode)."""
         for room in self._room_since:
             self._room_since[room] = now
+        self._changed = now
 
     def stops_counting(self) -> list[datetime]:
         """Return when each moving source stops counting, if it stays on."""
