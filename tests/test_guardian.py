@@ -630,11 +630,18 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     hass.states.async_set(plug, "0.9", watts)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVE_FOR) == "0"
-    # A word instead of a number is skipped, with a warning once.
+    # A word instead of a number is skipped, with a warning once, even from a sensor that has
+    # no unit to say it measures.
     hass.states.async_set(plug, "standby", watts)
     hass.states.async_set(plug, "overload", watts)
     await hass.async_block_till_done()
     assert caplog.text.count("is not a number; skipped") == 1
+    for state in ("2.5", "idle", "2.1", "idle"):
+        await advance(hass, freezer, 1)
+        hass.states.async_set(thermometer, state)
+        await hass.async_block_till_done()
+    assert state_of(hass, INACTIVE_FOR) == "4"
+    hass.states.async_set(thermometer, "21.4", degrees)
     # The options show both as levels.
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(

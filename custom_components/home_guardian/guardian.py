@@ -224,6 +224,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._stuck_logged: frozenset[str] = frozenset()
         self._missing: list[str] = []
         self._odd_states: set[str] = set()
+        # Sources seen reporting numbers: a word from one later is a skipped reading, not a change.
+        self._numeric: set[str] = set()
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
@@ -374,7 +376,12 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         chosen = self.config_entry.options.get(CONF_SOURCE_KINDS, {}).get(source)
         if chosen in set(Kind):
             return Kind(chosen)
-        return kind_of(source, state)
+        kind = kind_of(source, state)
+        if kind is Kind.LEVEL:
+            self._numeric.add(source)
+        elif source in self._numeric and kind is Kind.CHANGE:
+            return Kind.LEVEL
+        return kind
 
     def _observe(
         self, source: str, new: State | None, now: datetime, *, baseline: bool = False
