@@ -1150,6 +1150,18 @@ def test_replay_a_stuck_bathroom_motion_sensor_warns_at_the_presence_limit(
     ]
     options = {"expected_by": [], "escalate_after_minutes": [], "presence_limit_minutes": 30}
     assert play(cli, *trace, **options) == [line("2024-03-04 10:30", "inactivity", 1)]
+    # A restart mid-alert finds the sensor still on, as it was: no change, no false all-clear.
+    down = event("2024-03-04 10:40", "down", until=at("2024-03-04 10:45").isoformat())
+    assert play(cli, *trace[:-1], down, trace[-1], **options) == [
+        line("2024-03-04 10:30", "inactivity", 1)
+    ]
+    # Off when Home Assistant stopped and found on: someone moved, which ends the alert.
+    still = [*trace[:4], {**down, "states": {"bath_motion": "on"}}, trace[-1]]
+    assert play(cli, *still, **options) == [
+        line("2024-03-04 10:30", "inactivity", 1),
+        line("2024-03-04 10:45", "cleared"),
+        line("2024-03-04 11:15", "inactivity", 1),
+    ]
 
 
 def test_presence_in_a_room_without_other_sources_is_judged_by_the_whole_home() -> None:

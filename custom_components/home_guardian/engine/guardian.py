@@ -189,8 +189,10 @@ class InactivityGuardian(Timeline):
             case Meaning.MOTION_STARTS | Meaning.ACTIVITY:
                 self.activity_seen += 1
                 changes += self._activity(source, now)
-            case Meaning.MOTION_ENDS | Meaning.MOTION_GOES_ON:
+            case Meaning.MOTION_ENDS:
                 changes += self._activity(source, now)
+            case Meaning.MOTION_GOES_ON:
+                changes += self._activity(source, now, clears=False)
             case Meaning.ALARM:
                 self._state.sources[source] = True
                 changes += self._sight_changed(now) + self._alarm(now)
@@ -212,8 +214,8 @@ class InactivityGuardian(Timeline):
         self._state.level = level
         return [replace(changes[0], level=self._state.level)]
 
-    def _activity(self, source: str, now: datetime) -> list[AlertChange]:
-        """Count activity from `source` at `now`, once time has run up to it."""
+    def _activity(self, source: str, now: datetime, *, clears: bool = True) -> list[AlertChange]:
+        """Count activity from `source` at `now`; unless told not to, it clears an alert."""
         self._state.sources[source] = True
         self._state.last_activity = now
         self._restart_quiet(now)
@@ -221,7 +223,7 @@ class InactivityGuardian(Timeline):
         room = self._state.alert_room
         # Someone still present in the room an alert is about is not helped by a kettle
         # elsewhere: only activity in that room, or the room empty again, clears it.
-        if self._state.alert is Alert.INACTIVITY and (
+        if (clears and self._state.alert is Alert.INACTIVITY) and (
             room is None or self._book.room(source) == room or not self._book.present_in(room)
         ):
             changes += self._clear(Reason.ACTIVITY, now)

@@ -35,7 +35,9 @@ while seen (kept in the saved state):
 - a motion source on then counts as moving, as it would have had Home Assistant watched: from
   when it turned on if it was on when last seen (so the stuck limit counts from then, and one
   already taken as stuck stays stuck until it changes), else from now (first seen, or turned on
-  while unseen). A motion source off then ends its bout without being activity;
+  while unseen). Only one that turned on while unseen is a change, which ends an open alert: one
+  still on as it was ends none (a presence alert raised while it was on stays open). A motion
+  source off then ends its bout without being activity;
 - an alarm source raises the alarm when it shows something new since last seen: "on" after
   "off", or a new event. One never seen before raises only if it shows "on" (a button held
   down); an event entity's last event seen for the first time is history, not a call. One on
@@ -75,7 +77,8 @@ class Meaning(Enum):
     ACTIVITY = "activity"
     MOTION_STARTS = "motion_starts"
     MOTION_ENDS = "motion_ends"
-    # A motion source found on when it is first seen again: moving, but no new bout.
+    # A motion source found on when it is first seen again, as it was (or never seen before):
+    # moving, but no new bout and no change, so it ends no alert.
     MOTION_GOES_ON = "motion_goes_on"
     ALARM = "alarm"
 
@@ -254,6 +257,9 @@ class SourceBook:
             # On since before its limit passed unseen: stuck, as it would have been seen.
             self.expire(now)
             return Meaning.NOTHING
+        if last is not None and last != ON:
+            # Turned on while unseen: somebody moved, a bout begins now.
+            return Meaning.MOTION_STARTS
         return Meaning.MOTION_GOES_ON
 
     def lost(self, source: str) -> None:
