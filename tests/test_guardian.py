@@ -374,6 +374,13 @@ async def test_a_stuck_motion_sensor_does_not_hold_back_a_room_presence_warning(
     assert state is not None
     assert (state.state, state.attributes["reason"]) == (STATE_ON, "presence")
     assert state.attributes["area_id"] == bathroom.id
+    # Reloaded (as after an options change or a restart), the guardian finds the sensor on as it
+    # was: no change, so the warning stays.
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "learn": True})
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert [event.data["alert"] for event in alerts] == ["inactivity"]
     # The motion sensor changing again is the room's activity: the warning ends.
     hass.states.async_set(motion, STATE_OFF, MOTION_CLASS)
     await hass.async_block_till_done()
