@@ -5,9 +5,11 @@ time order, each with `"t"` (ISO 8601 with offset) and `"event"`: `activity`, `b
 `seeing` (with `"source"`), `state` (with `"source"` and `"state"`, such as "on" or "off"),
 `down` (with `"until"`: Home Assistant not running in between), `acknowledge`, `mode` (with
 `"mode"`: home, away or visitors), and last `end`. A source's first event may give its
-`"kind"` (motion, presence, change or alarm; motion when not given), which says what its
+`"kind"` (motion, presence, change, level or alarm; motion when not given), which says what its
 states mean, and its first `state` event its `"room"` (as a Home Assistant area: a presence
-source is then judged by the activity of its room's `state` sources alone). As in Home
+source is then judged by the activity of its room's `state` sources alone) and its `"unit"` (a
+level source's unit of measurement, such as "W" or "°C", which sets the smallest jump that
+counts as something switched on or off). As in Home
 Assistant, a source's first `state` is what the guardian finds when it starts watching it,
 never a change; after `down`, every source's last state is read afresh the same way, or what
 the `down` event's optional `"states"` (`{"source": "state", ...}`) says sources show on return
@@ -48,7 +50,7 @@ FIELDS: Final = {
     "activity": {"source", "kind"},
     "blind": {"source", "kind"},
     "seeing": {"source", "kind"},
-    "state": {"source", "kind", "state", "room"},
+    "state": {"source", "kind", "state", "room", "unit"},
     "down": {"until", "states"},
     "acknowledge": set(),
     "mode": {"mode"},
@@ -79,6 +81,7 @@ class TraceEvent:
     state: str = ""
     source_kind: Kind = Kind.MOTION
     room: str | None = None
+    unit: str | None = None
     # What sources show when Home Assistant is back (a down event only).
     shown: tuple[tuple[str, str, Kind], ...] = ()
 
@@ -103,9 +106,13 @@ def _instant(value: Any, where: str) -> datetime:
 
 
 def _event(
-    number: int, record: dict[str, Any], kinds: dict[str, Kind], rooms: dict[str, str]
+    number: int,
+    record: dict[str, Any],
+    kinds: dict[str, Kind],
+    rooms: dict[str, str],
+    units: dict[str, str],
 ) -> TraceEvent:
-    """Check one event line; `kinds` and `rooms` hold what a source's first events set."""
+    """Check one event line; `kinds`, `rooms` and `units` hold what a source's first events set."""
     where = f"line {number}"
     kind = record.get("event")
     if not isinstance(kind, str) or kind not in EVENTS:
@@ -115,7 +122,8 @@ def _event(
             raise TraceError(f"{where}: unknown field {_short(key)} for a {kind} event")
     at = _instant(record.get("t"), f"{where}: t")
     source, source_kind, state = _source_fields(where, kind, record, kinds)
-    room = _room(where, source, record, rooms)
+    room = _named(where, "room", source, record, rooms)
+    unit = _named(where, "unit", source, record, units)
     until = None
     shown: tuple[tuple[str, str, Kind], ...] = ()
     if kind == "down":
@@ -141,6 +149,7 @@ def _event(
         state=state,
         source_kind=source_kind,
         room=room,
+        unit=unit,
         shown=shown,
     )
 
@@ -157,15 +166,18 @@ def _shown(where: str, value: Any, kinds: dict[str, Kind]) -> tuple[tuple[str, s
     )
 
 
-def _room(where: str, source: str, record: dict[str, Any], rooms: dict[str, str]) -> str | None:
-    """Check the room a source is in, which its first state event may give."""
-    if "room" in record:
-        room = record["room"]
-        if not isinstance(room, str) or not room:
-            raise TraceError(f"{where}: room must be a name, got {_short(room)}")
-        if rooms.setdefault(source, room) != room:
-            raise TraceError(f"{where}: room: {source} is already in {_short(rooms[source])}")
-    return rooms.get(source)
+def _named(
+    where: str, field: str, source: str, record: dict[str, Any], known: dict[str, str]
+) -> str | None:
+    """Check a source's room or unit, which its first state event may give."""
+    if field in record:
+        name = record[field]
+        if not isinstance(name, str) or not name:
+            raise TraceError(f"{where}: {field} must be a name, got {_short(name)}")
+        if known.setdefault(source, name) != name:
+            already = "is already in" if field == "room" else "is already read in"
+            raise TraceError(f"{where}: {field}: {source} {already} {_short(known[source])}")
+    return known.get(source)
 
 
 def _source_fields(
@@ -181,7 +193,7 @@ def _source_fields(
             given = Kind(record["kind"])
         except ValueError:
             raise TraceError(
-                f"{where}: kind must be motion, presence, change or alarm, got "
+                f"{where}: kind must be motion, presence, change, level or alarm, got "
                 f"{_short(record['kind'])}"
             ) from None
         if source in kinds and given is not kinds[source]:
@@ -230,6 +242,7 @@ def read_trace(lines: Iterable[str]) -> tuple[GuardianConfig, list[TraceEvent]]:
     events: list[TraceEvent] = []
     kinds: dict[str, Kind] = {}
     rooms: dict[str, str] = {}
+    units: dict[str, str] = {}
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -246,7 +259,7 @@ def read_trace(lines: Iterable[str]) -> tuple[GuardianConfig, list[TraceEvent]]:
             continue
         if events and events[-1].kind == "end":
             raise TraceError(f"line {number}: nothing may follow the end event")
-        events.append(_event(number, record, kinds, rooms))
+        events.append(_event(number, record, kinds, rooms, units))
         _check_span(number, events)
     if config is None:
         raise TraceError('the trace is empty: it must start with {"config": {...}}')
@@ -259,7 +272,7 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
     """Run the events through a guardian, as Home Assistant would, and yield alert changes."""
     guardian = InactivityGuardian(config)
     # What each source last showed, to be read afresh after a restart as Home Assistant does.
-    states: dict[str, tuple[str, Kind, str | None]] = {}
+    states: dict[str, tuple[str, Kind, str | None, str | None]] = {}
     for event in events:
         yield from guardian.catch_up(event.at)
         match event.kind:
@@ -267,9 +280,14 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
                 yield from guardian.activity(event.source, event.at)
             case "state":
                 yield from guardian.source_state(
-                    event.source, event.state, event.at, kind=event.source_kind, room=event.room
+                    event.source,
+                    event.state,
+                    event.at,
+                    kind=event.source_kind,
+                    room=event.room,
+                    unit=event.unit,
                 )
-                states[event.source] = (event.state, event.source_kind, event.room)
+                states[event.source] = (event.state, event.source_kind, event.room, event.unit)
             case "blind" | "seeing":
                 yield from guardian.set_seeing(event.source, event.kind == "seeing", event.at)
             case "acknowledge":
@@ -284,11 +302,11 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
                 back = event.until or event.at
                 yield from guardian.resume(back)
                 for source, state, source_kind in event.shown:
-                    room = states[source][2] if source in states else None
-                    states[source] = (state, source_kind, room)
-                for source, (state, source_kind, room) in states.items():
+                    _, _, room, unit = states.get(source, (state, source_kind, None, None))
+                    states[source] = (state, source_kind, room, unit)
+                for source, (state, source_kind, room, unit) in states.items():
                     yield from guardian.source_state(
-                        source, state, back, kind=source_kind, baseline=True, room=room
+                        source, state, back, kind=source_kind, baseline=True, room=room, unit=unit
                     )
             case _:  # "end"
                 yield from guardian.evaluate(event.at)

@@ -350,6 +350,43 @@ async def test_presence_in_a_room_is_judged_by_that_room(
     assert hass.states.get(INACTIVITY).attributes["room"] is None
 
 
+async def test_a_stuck_motion_sensor_does_not_hold_back_a_room_presence_warning(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Present in the bathroom, its motion sensor on and never changing: warned at 30 minutes."""
+    freezer.move_to(MORNING)
+    bathroom = ar.async_get(hass).async_create("Bathroom")
+    entities = er.async_get(hass)
+    for name in ("bath_presence", "bath_motion"):
+        entities.async_get_or_create("binary_sensor", "test", name, suggested_object_id=name)
+        entities.async_update_entity(f"binary_sensor.{name}", area_id=bathroom.id)
+    bath, motion = "binary_sensor.bath_presence", "binary_sensor.bath_motion"
+    hass.states.async_set(bath, STATE_OFF, PRESENCE_CLASS)
+    hass.states.async_set(motion, STATE_OFF, MOTION_CLASS)
+    await set_up(hass, guardian_entry(sources=[HALL, bath, motion], presence_limit_minutes=30))
+    hass.states.async_set(bath, STATE_ON, PRESENCE_CLASS)
+    hass.states.async_set(motion, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 29)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 2)
+    state = hass.states.get(INACTIVITY)
+    assert state is not None
+    assert (state.state, state.attributes["reason"]) == (STATE_ON, "presence")
+    assert state.attributes["area_id"] == bathroom.id
+    # Reloaded (as after an options change or a restart), the guardian finds the sensor on as it
+    # was: no change, so the warning stays.
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "learn": True})
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert [event.data["alert"] for event in alerts] == ["inactivity"]
+    # The motion sensor changing again is the room's activity: the warning ends.
+    hass.states.async_set(motion, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+
+
 @asynccontextmanager
 async def restarted_with(
     hass: HomeAssistant, entry: MockConfigEntry, states: dict[str, tuple[str, dict[str, str]]]
@@ -559,6 +596,66 @@ async def test_alarm_source_raises_at_once_and_survives_a_restart(
     descriptions: dict[str, Any] = {}
     async_describe_events(hass, lambda _d, event, describe: descriptions.update({event: describe}))
     assert "asked for help" in descriptions[EVENT_ALERT](alerts[-1])["message"]
+
+
+async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A plug's standby wobble and a drifting thermometer hide no silence; the kettle counts."""
+    freezer.move_to(MORNING)
+    plug, thermometer = "sensor.kettle_power", "sensor.hall_temperature"
+    watts = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
+    degrees = {"unit_of_measurement": "°C", "device_class": "temperature"}
+    hass.states.async_set(plug, "1.2", watts)
+    hass.states.async_set(thermometer, "20.0", degrees)
+    entry = await set_up(hass, guardian_entry(sources=[HALL, plug, thermometer]))
+    # Three hours of a reading every 30 s: 0.4 to 3.1 W, and 20.0 to 21.5 °C by tenths.
+    for step in range(361):
+        await advance(hass, freezer, 0.5)
+        hass.states.async_set(plug, f"{(step * 7) % 28 / 10 + 0.4:.1f}", watts)
+        hass.states.async_set(thermometer, f"{20 + (step // 24) / 10:.1f}", degrees)
+        await hass.async_block_till_done()
+    state = hass.states.get(INACTIVITY)
+    assert state is not None
+    assert (state.state, state.attributes["reason"]) == (STATE_ON, "quiet")
+    # The kettle switched on is activity once a second reading shows it on, and so is
+    # switching it off.
+    hass.states.async_set(plug, "2150.4", watts)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await advance(hass, freezer, 0.5)
+    hass.states.async_set(plug, "2089.0", watts)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 3)
+    hass.states.async_set(plug, "2101.7", watts)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVE_FOR) == "3"
+    hass.states.async_set(plug, "0.9", watts)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    # A word instead of a number is skipped, with a warning once, even from a sensor that has
+    # no unit to say it measures.
+    hass.states.async_set(plug, "standby", watts)
+    hass.states.async_set(plug, "overload", watts)
+    await hass.async_block_till_done()
+    assert caplog.text.count("is not a number; skipped") == 1
+    for state in ("2.5", "idle", "2.1", "idle"):
+        await advance(hass, freezer, 1)
+        hass.states.async_set(thermometer, state)
+        await hass.async_block_till_done()
+    assert state_of(hass, INACTIVE_FOR) == "4"
+    hass.states.async_set(thermometer, "21.4", degrees)
+    # The options show both as levels.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**FORM, CONF_SOURCES: [HALL, plug, thermometer]}
+    )
+    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    assert defaults == {HALL: "motion", plug: "level", thermometer: "level"}
 
 
 async def test_source_kinds_are_shown_and_can_be_changed(

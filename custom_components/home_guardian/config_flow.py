@@ -202,7 +202,7 @@ GUARDIAN_SCHEMA = vol.Schema(
     }
 )
 # The kinds an owner may give an activity source; alarms are chosen in their own field.
-ACTIVITY_KINDS = [Kind.MOTION.value, Kind.PRESENCE.value, Kind.CHANGE.value]
+ACTIVITY_KINDS = [Kind.MOTION.value, Kind.PRESENCE.value, Kind.CHANGE.value, Kind.LEVEL.value]
 GUARDIAN_FIELDS = tuple(str(key) for key in GUARDIAN_SCHEMA.schema)
 CREDENTIALS_SCHEMA = vol.Schema(
     {vol.Optional(CONF_USERNAME): _TEXT, vol.Optional(CONF_PASSWORD): _PASSWORD}

@@ -10,9 +10,11 @@ from pathlib import Path
 import shutil
 from typing import Any
 
+from homeassistant.components.sensor import ATTR_STATE_CLASS
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
+    ATTR_UNIT_OF_MEASUREMENT,
     EVENT_HOMEASSISTANT_STOP,
     STATE_OFF,
     STATE_ON,
@@ -52,6 +54,7 @@ from .engine.alerts import Alert, AlertChange, Mode, Reason
 from .engine.clock import ClockWatch, elapsed_seconds
 from .engine.config import GuardianConfig
 from .engine.guardian import InactivityGuardian
+from .engine.levels import number
 from .engine.schedule import DailySchedule
 from .engine.sources import Kind, kind_for
 from .engine.state import StoredStateError
@@ -94,9 +97,22 @@ def _copy_if_present(path: Path, backup: Path) -> None:
 
 def derived_kind(hass: HomeAssistant, source: str) -> Kind:
     """Return the kind an entity's domain and device class give it."""
-    state = hass.states.get(source)
-    device_class = state.attributes.get(ATTR_DEVICE_CLASS) if state is not None else None
-    return kind_for(source.partition(".")[0], device_class)
+    return kind_of(source, hass.states.get(source))
+
+
+def kind_of(source: str, state: State | None) -> Kind:
+    """Return the kind a source's domain, device class and readings give it."""
+    if state is None:
+        return kind_for(source.partition(".")[0], None)
+    # A unit or a state class marks a measured number even while it shows no number.
+    numeric = (
+        ATTR_UNIT_OF_MEASUREMENT in state.attributes
+        or ATTR_STATE_CLASS in state.attributes
+        or number(state.state) is not None
+    )
+    return kind_for(
+        source.partition(".")[0], state.attributes.get(ATTR_DEVICE_CLASS), numeric=numeric
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -208,6 +224,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._stuck_logged: frozenset[str] = frozenset()
         self._missing: list[str] = []
         self._odd_states: set[str] = set()
+        # Sources seen reporting numbers: a word from one later is a skipped reading, not a change.
+        self._numeric: set[str] = set()
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
@@ -358,8 +376,12 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         chosen = self.config_entry.options.get(CONF_SOURCE_KINDS, {}).get(source)
         if chosen in set(Kind):
             return Kind(chosen)
-        device_class = state.attributes.get(ATTR_DEVICE_CLASS) if state is not None else None
-        return kind_for(source.partition(".")[0], device_class)
+        kind = kind_of(source, state)
+        if kind is Kind.LEVEL:
+            self._numeric.add(source)
+        elif source in self._numeric and kind is Kind.CHANGE:
+            return Kind.LEVEL
+        return kind
 
     def _observe(
         self, source: str, new: State | None, now: datetime, *, baseline: bool = False
@@ -382,8 +404,29 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                 kind,
                 value,
             )
+        if (
+            kind is Kind.LEVEL
+            and value is not None
+            and number(value) is None
+            and source not in self._odd_states
+        ):
+            # Skipped, not blind: the next number is compared with the last one.
+            self._odd_states.add(source)
+            LOGGER.warning(
+                "%s: %s is read as a level but shows %r, which is not a number; skipped",
+                self.name,
+                source,
+                value,
+            )
+        unit = new.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if new is not None else None
         return self.guardian.source_state(
-            source, value, now, kind=kind, baseline=baseline, room=self.source_room(source)
+            source,
+            value,
+            now,
+            kind=kind,
+            baseline=baseline,
+            room=self.source_room(source),
+            unit=unit if isinstance(unit, str) else None,
         )
 
     def source_room(self, source: str) -> str | None:

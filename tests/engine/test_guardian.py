@@ -1065,21 +1065,103 @@ def test_a_room_alert_ends_when_the_room_empties_and_restarts_when_acknowledged(
         "kitchen", "off", at("2024-03-04 11:22"), kind=Kind.CHANGE, room="kitchen"
     )
     assert guardian.alert is Alert.NONE
-    # A motion sensor in the room stuck on stops counting, so the room's quiet starts there.
-    guardian = new(
-        expected_by=[],
-        escalate_after_minutes=[],
-        presence_limit_minutes=30,
-        motion_stuck_minutes=60,
-    )
+
+
+def stuck_bathroom(**options: Any) -> InactivityGuardian:
+    """Return a guardian watching a bathroom's presence and motion sensors, both off at 08:00."""
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30, **options)
+    start = at("2024-03-04 08:00")
     guardian.source_state("bath", "off", start, kind=Kind.PRESENCE, baseline=True, room="bath")
     guardian.source_state("bath_motion", "off", start, kind=Kind.MOTION, room="bath")
+    guardian.source_state("hall", "off", start, kind=Kind.MOTION, room="hall")
+    return guardian
+
+
+def test_a_motion_sensor_stuck_on_does_not_hold_back_the_presence_warning() -> None:
+    """Present with the room's motion sensor on and unchanging: the warning comes at the limit."""
+    # The motion sensor turns on as the person comes in and never changes again (a fault, or
+    # someone lying on the floor in front of a sensor that holds on): the stuck limit is 4 hours.
+    guardian = stuck_bathroom()
     guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
     guardian.source_state(
-        "bath_motion", "on", at("2024-03-04 10:00"), kind=Kind.MOTION, room="bath"
+        "bath_motion", "on", at("2024-03-04 10:01"), kind=Kind.MOTION, room="bath"
     )
-    changes = guardian.catch_up(at("2024-03-04 12:00"))
-    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-04 11:30"), Reason.PRESENCE)]
+    assert guardian.catch_up(at("2024-03-04 10:30")) == []
+    changes = guardian.catch_up(at("2024-03-04 10:32"))
+    assert [(c.at, c.reason, c.room) for c in changes] == [
+        (at("2024-03-04 10:31"), Reason.PRESENCE, "bath")
+    ]
+    # Stuck on already when the person comes in: the room has not changed since it turned on,
+    # so the warning counts from the person's arrival.
+    guardian = stuck_bathroom()
+    guardian.source_state(
+        "bath_motion", "on", at("2024-03-04 09:00"), kind=Kind.MOTION, room="bath"
+    )
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
+    changes = guardian.catch_up(at("2024-03-04 11:00"))
+    assert [(c.at, c.room) for c in changes] == [(at("2024-03-04 10:30"), "bath")]
+    # Unlike a stuck sensor, one that keeps changing (someone moving) keeps the warning away,
+    # however long it goes on; the warning then comes 30 minutes after its last change.
+    guardian = stuck_bathroom()
+    guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
+    for minute in range(1, 100, 7):
+        moment = at("2024-03-04 10:00") + timedelta(minutes=minute)
+        state = "on" if minute % 2 else "off"
+        guardian.source_state("bath_motion", state, moment, kind=Kind.MOTION, room="bath")
+    assert guardian.catch_up(at("2024-03-04 12:08")) == []
+    changes = guardian.catch_up(at("2024-03-04 12:10"))
+    assert [(c.at, c.room) for c in changes] == [(at("2024-03-04 12:09"), "bath")]
+    # The home-wide quiet rules still take a motion sensor on as movement (up to its stuck limit).
+    assert guardian.inactive_for(at("2024-03-04 12:10")) == timedelta(0)
+
+
+def test_a_motion_sensor_on_anywhere_does_not_hold_back_presence_without_a_room() -> None:
+    """A presence sensor judged by the whole home: a motion sensor left on is no change either."""
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    start = at("2024-03-04 08:00")
+    guardian.source_state("bed", "off", start, kind=Kind.PRESENCE, baseline=True)
+    guardian.source_state("lounge", "off", start, kind=Kind.MOTION, baseline=True)
+    # The lounge camera sees the television from 09:00, on without a pause.
+    guardian.source_state("lounge", "on", at("2024-03-04 09:00"), kind=Kind.MOTION)
+    guardian.source_state("bed", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE)
+    changes = guardian.catch_up(at("2024-03-04 11:00"))
+    assert [(c.at, c.reason, c.room) for c in changes] == [
+        (at("2024-03-04 10:30"), Reason.PRESENCE, None)
+    ]
+    # A change anywhere (an activity event) clears it and restarts the count from there.
+    guardian.activity("kitchen", at("2024-03-04 11:00"))
+    assert guardian.alert is Alert.NONE
+    assert guardian.catch_up(at("2024-03-04 11:29")) == []
+    assert [c.at for c in guardian.catch_up(at("2024-03-04 11:31"))] == [at("2024-03-04 11:30")]
+
+
+def test_replay_a_stuck_bathroom_motion_sensor_warns_at_the_presence_limit(
+    cli: ModuleType,
+) -> None:
+    """Replayed: presence on, the room's motion sensor stuck on: warned after 30 minutes."""
+    presence = {"kind": "presence", "room": "b"}
+    trace = [
+        {**event("2024-03-04 08:00", "state", source="bath", state="off"), **presence},
+        event("2024-03-04 08:00", "state", source="bath_motion", state="off", room="b"),
+        event("2024-03-04 08:00", "state", source="hall", state="off", room="hall"),
+        event("2024-03-04 10:00", "state", source="bath", state="on"),
+        event("2024-03-04 10:00", "state", source="bath_motion", state="on"),
+        event("2024-03-04 15:00", "end"),
+    ]
+    options = {"expected_by": [], "escalate_after_minutes": [], "presence_limit_minutes": 30}
+    assert play(cli, *trace, **options) == [line("2024-03-04 10:30", "inactivity", 1)]
+    # A restart mid-alert finds the sensor still on, as it was: no change, no false all-clear.
+    down = event("2024-03-04 10:40", "down", until=at("2024-03-04 10:45").isoformat())
+    assert play(cli, *trace[:-1], down, trace[-1], **options) == [
+        line("2024-03-04 10:30", "inactivity", 1)
+    ]
+    # Off when Home Assistant stopped and found on: someone moved, which ends the alert.
+    still = [*trace[:4], {**down, "states": {"bath_motion": "on"}}, trace[-1]]
+    assert play(cli, *still, **options) == [
+        line("2024-03-04 10:30", "inactivity", 1),
+        line("2024-03-04 10:45", "cleared"),
+        line("2024-03-04 11:15", "inactivity", 1),
+    ]
 
 
 def test_presence_in_a_room_without_other_sources_is_judged_by_the_whole_home() -> None:
@@ -1181,9 +1263,169 @@ def test_kinds_from_domain_and_device_class() -> None:
     assert kind_for("binary_sensor", "door") is Kind.CHANGE
     assert kind_for("binary_sensor", None) is Kind.CHANGE
     assert kind_for("switch", None) is Kind.CHANGE
+    # Measured numbers are levels: a switch counts, not every wobble; other sensors change.
+    assert kind_for("sensor", "power", numeric=True) is Kind.LEVEL
+    assert kind_for("sensor", None, numeric=True) is Kind.LEVEL
+    assert kind_for("sensor", "enum") is Kind.CHANGE
+    assert kind_for("input_number", None, numeric=True) is Kind.CHANGE
     assert meaning(Kind.ALARM, "off", "on") is Meaning.ALARM
     assert meaning(Kind.ALARM, "on", "off") is Meaning.NOTHING
     assert meaning(Kind.MOTION, "unknown", "detected") is Meaning.ACTIVITY
+
+
+# Numbers: power, temperature, humidity.
+
+
+def readings(
+    start: datetime, values: list[float], every: float = 0.5
+) -> list[tuple[datetime, str]]:
+    """Return numbers as states, one every `every` minutes from `start`."""
+    return [(start + timedelta(minutes=every * n), f"{v:.1f}") for n, v in enumerate(values)]
+
+
+def feed(
+    guardian: InactivityGuardian, source: str, states: list[tuple[datetime, str]], unit: str
+) -> list[AlertChange]:
+    """Give a level source's changes of state to a guardian; return the alert changes."""
+    changes: list[AlertChange] = []
+    last = None
+    for moment, state in states:
+        if state != last:
+            changes += guardian.source_state(source, state, moment, kind=Kind.LEVEL, unit=unit)
+        last = state
+    return changes
+
+
+def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
+    """Standby wobbling by watts for hours is no activity; the kettle switched on and off is."""
+    rng = random.Random(8)  # noqa: S311 - a simulation, not a secret
+    start = at("2024-03-04 08:00")
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    guardian.source_state("plug", "1.6", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    # Four hours at standby, a reading every 30 s between 0 and 4 W: the 180-minute limit fires.
+    standby = [max(0.0, 1.5 + rng.gauss(0, 0.8)) for _ in range(480)]
+    changes = feed(guardian, "plug", readings(start, standby), "W")
+    assert guardian.last_activity is None
+    assert [c.at for c in changes] == [at("2024-03-04 11:00")]
+    # The kettle: 2 kW, wobbling, for three minutes, then standby again. Both ends count, the
+    # start once a second reading shows it still on (a single reading could be a spike).
+    kettle = [2000 + rng.gauss(0, 30) for _ in range(6)]
+    after = [max(0.0, 1.5 + rng.gauss(0, 0.8)) for _ in range(20)]
+    changes: list[AlertChange] = []
+    for moment, state in readings(at("2024-03-04 12:00"), kettle + after):
+        changes += guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+    assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 12:00:30"), Alert.NONE)]
+    assert guardian.last_activity == at("2024-03-04 12:03")
+    assert guardian.activity_seen == 2
+    # A spike of the meter, one reading of 40 W, is not a switch and raises the mark after it.
+    for second, state in ((0, "41.0"), (30, "1.2"), (60, "20.0"), (90, "1.4")):
+        moment = at("2024-03-04 12:30") + timedelta(seconds=second)
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+    assert guardian.activity_seen == 2
+    # Without a unit the floor is unknown: the noise learned at standby keeps it quiet, even
+    # idling round 0 W, and the kettle still counts.
+    for idle in (standby, [abs(rng.gauss(0, 0.15)) for _ in range(480)]):
+        guardian = new(expected_by=[], escalate_after_minutes=[])
+        guardian.source_state("plug", "1.6", start, kind=Kind.LEVEL, baseline=True)
+        for moment, state in readings(start, idle):
+            guardian.source_state("plug", state, moment, kind=Kind.LEVEL)
+        assert guardian.last_activity is None
+        guardian.source_state("plug", "2010.5", at("2024-03-04 12:00"), kind=Kind.LEVEL)
+        guardian.source_state("plug", "1990.2", at("2024-03-04 12:01"), kind=Kind.LEVEL)
+        assert guardian.last_activity == at("2024-03-04 12:01")
+
+
+def test_a_television_counts_when_switched_not_while_its_picture_changes() -> None:
+    """A TV's power wobbles with the picture: only switching it on and off is activity."""
+    rng = random.Random(3)  # noqa: S311 - a simulation, not a secret
+    start = at("2024-03-04 18:00")
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    guardian.source_state("tv", "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    standby = [0.4 + rng.random() * 0.3 for _ in range(20)]
+    watching = [rng.uniform(35, 140) for _ in range(240)]
+    on, off = at("2024-03-04 18:10:30"), at("2024-03-04 20:10")
+    feed(guardian, "tv", readings(start, standby + watching), "W")
+    assert guardian.last_activity == on
+    assert guardian.inactive_for(off) == off - on
+    feed(guardian, "tv", readings(off, standby), "W")
+    assert guardian.last_activity == off
+    assert guardian.activity_seen == 2
+
+
+def test_a_drifting_thermometer_and_hygrometer_never_count() -> None:
+    """Warming by 0.1 every 30 s, an outdoor thermometer round 0 °C, humidity: nothing."""
+    start = at("2024-03-04 08:00")
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    warming = [20 + 0.1 * n for n in range(60)] + [26 - 0.1 * n for n in range(60)]
+    outdoor = [0.3 * ((n * 7) % 5 - 2) / 2 for n in range(240)]
+    rng = random.Random(5)  # noqa: S311 - a simulation, not a secret
+    humidity = [55 + rng.gauss(0, 1.5) for _ in range(240)]
+    for name, values, unit in (
+        ("room", warming, "°C"),
+        ("outdoor", outdoor, "°C"),
+        ("outdoor_nounit", outdoor, None),
+        ("bath_humidity", humidity, "%"),
+    ):
+        guardian.source_state(name, f"{values[0]:.1f}", start, kind=Kind.LEVEL, baseline=True)
+        for moment, state in readings(start, values):
+            guardian.source_state(name, state, moment, kind=Kind.LEVEL, unit=unit)
+    assert guardian.last_activity is None
+    assert guardian.activity_seen == 0
+
+
+def test_a_level_source_skips_words_and_is_blind_when_unavailable() -> None:
+    """ "unknown"/"unavailable" are blind; other words are skipped; the number after compares."""
+    start = at("2024-03-04 08:00")
+    guardian = new(expected_by=[], escalate_after_minutes=[], blind_grace_minutes=15)
+    guardian.source_state("plug", "1.0", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    for minute, state in ((1, "standby"), (2, "1.2"), (3, "nan"), (4, "1.1"), (5, "error")):
+        moment = start + timedelta(minutes=minute)
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity is None
+    guardian.source_state("plug", None, at("2024-03-04 08:10"), kind=Kind.LEVEL, unit="W")
+    changes = guardian.catch_up(at("2024-03-04 08:30"))
+    assert [c.alert for c in changes] == [Alert.CANNOT_MONITOR]
+    # Back from blindness showing a kettle on: seeing, but not a switch seen; turning it off is.
+    guardian.source_state("plug", "1800", at("2024-03-04 08:40"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity is None
+    assert guardian.can_see
+    guardian.source_state("plug", "1.3", at("2024-03-04 08:42"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity == at("2024-03-04 08:42")
+    # After a restart the first reading is taken as standby: a kettle running then ends quietly.
+    stored = json.loads(json.dumps(guardian.to_dict()))
+    guardian = InactivityGuardian(guardian.config, stored)
+    guardian.resume(at("2024-03-04 09:00"))
+    guardian.source_state(
+        "plug", "2000", at("2024-03-04 09:00"), kind=Kind.LEVEL, baseline=True, unit="W"
+    )
+    guardian.source_state("plug", "1.4", at("2024-03-04 09:02"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity == at("2024-03-04 08:42")
+    # A kettle read once while on (a meter that reports changes only) counts when it stops.
+    guardian.source_state("plug", "2100", at("2024-03-04 09:05"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity == at("2024-03-04 08:42")
+    guardian.source_state("plug", "1.5", at("2024-03-04 09:08"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity == at("2024-03-04 09:08")
+
+
+def test_replay_reads_a_power_meter_by_its_unit(cli: ModuleType) -> None:
+    """A trace gives a level source's unit: standby noise is quiet, the kettle is activity."""
+    start = at("2024-03-04 08:00")
+    noise = [1.0, 3.5, 0.4, 2.8, 0.0, 3.9, 1.2] * 60
+    trace = [
+        {**event(start, "state", source="plug", state="1.0"), "kind": "level", "unit": "W"},
+        *(event(t, "state", source="plug", state=v) for t, v in readings(start, noise)[1:]),
+        event("2024-03-04 11:40", "state", source="plug", state="2050"),
+        event("2024-03-04 11:43", "state", source="plug", state="1.1"),
+    ]
+    options = {"expected_by": [], "escalate_after_minutes": []}
+    assert play(cli, *trace, **options) == [
+        line("2024-03-04 11:00", "inactivity"),
+        line("2024-03-04 11:43", "cleared"),
+    ]
+    with pytest.raises(cli.TraceError, match="unit must be a name"):
+        play(cli, {**trace[0], "unit": 5}, trace[-1], **options)
+    with pytest.raises(cli.TraceError, match="plug is already read in 'W'"):
+        play(cli, trace[0], {**trace[-1], "unit": "kW"}, **options)
 
 
 # The daily summary.

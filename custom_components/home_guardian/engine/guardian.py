@@ -4,9 +4,10 @@ How the guardian decides, in plain words (each part in its own module):
 
 - **Sources** (`sources.py`) are seeing or blind (offline, unavailable, privacy mode, detection
   off) and have a kind: motion counts for as long as it is on (up to `motion_stuck_minutes`),
-  presence is never activity, a change is activity, an alarm source raises an alarm. What a
-  source shows when the guardian starts watching it, or when it comes back from blindness, is
-  compared with what it last showed: a motion source on goes on counting as moving, an alarm
+  presence is never activity, a change is activity, a level (a measured number) counts when
+  something is switched on or off, an alarm source raises an alarm. What a source shows when
+  the guardian starts watching it, or when it comes back from blindness, is compared with
+  what it last showed: a motion source on goes on counting as moving, an alarm
   source showing a new press raises the alarm, and presence or a change source's state is
   where its next change starts from, never activity by itself.
 - **Quiet time** is real elapsed time during which at least one source could see and nothing
@@ -159,6 +160,7 @@ class InactivityGuardian(Timeline):
         now = aware(now)
         changes = self._advance(now, inclusive=False)
         self.activity_seen += 1
+        self._book.changed(now)
         changes += self._activity(source, now)
         return changes + self._advance(now, inclusive=True)
 
@@ -171,22 +173,26 @@ class InactivityGuardian(Timeline):
         kind: Kind = Kind.MOTION,
         baseline: bool = False,
         room: str | None = None,
+        unit: str | None = None,
     ) -> list[AlertChange]:
         """Record the state `source` (in `room`, if known) shows now (None: blind).
 
         `baseline` marks a state read at start-up rather than a change seen while running:
-        it is compared with what the source last showed (see `sources.py`).
+        it is compared with what the source last showed (see `sources.py`). `unit` is a level
+        source's unit of measurement (see `levels.py`).
         """
         now = aware(now)
         changes = self._advance(now, inclusive=False)
         if state is None:
             return changes + self.set_seeing(source, False, now)
-        match self._book.report(source, state, kind, now, baseline=baseline, room=room):
+        match self._book.report(source, state, kind, now, baseline=baseline, room=room, unit=unit):
             case Meaning.MOTION_STARTS | Meaning.ACTIVITY:
                 self.activity_seen += 1
                 changes += self._activity(source, now)
-            case Meaning.MOTION_ENDS | Meaning.MOTION_GOES_ON:
+            case Meaning.MOTION_ENDS:
                 changes += self._activity(source, now)
+            case Meaning.MOTION_GOES_ON:
+                changes += self._activity(source, now, clears=False)
             case Meaning.ALARM:
                 self._state.sources[source] = True
                 changes += self._sight_changed(now) + self._alarm(now)
@@ -208,8 +214,8 @@ class InactivityGuardian(Timeline):
         self._state.level = level
         return [replace(changes[0], level=self._state.level)]
 
-    def _activity(self, source: str, now: datetime) -> list[AlertChange]:
-        """Count activity from `source` at `now`, once time has run up to it."""
+    def _activity(self, source: str, now: datetime, *, clears: bool = True) -> list[AlertChange]:
+        """Count activity from `source` at `now`; unless told not to, it clears an alert."""
         self._state.sources[source] = True
         self._state.last_activity = now
         self._restart_quiet(now)
@@ -217,7 +223,7 @@ class InactivityGuardian(Timeline):
         room = self._state.alert_room
         # Someone still present in the room an alert is about is not helped by a kettle
         # elsewhere: only activity in that room, or the room empty again, clears it.
-        if self._state.alert is Alert.INACTIVITY and (
+        if (clears and self._state.alert is Alert.INACTIVITY) and (
             room is None or self._book.room(source) == room or not self._book.present_in(room)
         ):
             changes += self._clear(Reason.ACTIVITY, now)

@@ -11,10 +11,11 @@ the counter grows while nothing happens, and the reason an alert gives when it f
   has happened since (`expected_by`; home mode only). Activity up to `EARLY_START` before the
   day's start counts as the day's: someone up at 06:59 for a 07:00 start is up;
 - the learned routine's allowance for the silence in progress (`routine`, see `routine.py`);
-- with `presence_limit_minutes` set, someone present (a presence source on) with no activity
-  may last that long (`presence`): a person on the bathroom floor is still "present". In a room
-  with motion or change sources of its own, only their activity counts (and the alert names
-  the room); elsewhere activity anywhere does (see `sources.py`);
+- with `presence_limit_minutes` set, someone present (a presence source on) with nothing
+  changing may last that long (`presence`): a person on the bathroom floor is still "present".
+  In a room with motion or change sources of its own, only their changes count (the alert names
+  the room); elsewhere a change anywhere does. A motion sensor that stays on is no change (see
+  `sources.py`);
 - blindness may last `blind_grace_minutes` before "cannot monitor" (`blind`);
 - an open inactivity alert or alarm rises a level at each `escalate_after_minutes` (`escalated`).
 
@@ -107,13 +108,11 @@ def routine_allowance(
 
 
 def presence_rules(
-    state: GuardianState,
     config: GuardianConfig,
     start: datetime,
     *,
     factor: float,
     seeing: bool,
-    moving: bool,
     present_since: datetime | None,
     rooms: Sequence[RoomPresence],
 ) -> list[Rule]:
@@ -123,12 +122,10 @@ def presence_rules(
     limit = timedelta(minutes=config.presence_limit_minutes * factor)
     found: list[Rule] = []
     if present_since is not None:
-        present = min(state.quiet, max(start - present_since, NONE))
-        found.append(Rule(present, limit, seeing and not moving, Reason.PRESENCE))
-    for room, since, room_moving in rooms:
-        # Quiet in the room, whatever happens elsewhere in the home.
-        still = NONE if room_moving else max(start - since, NONE)
-        found.append(Rule(still, limit, seeing and not room_moving, Reason.PRESENCE, room))
+        found.append(Rule(max(start - present_since, NONE), limit, seeing, Reason.PRESENCE))
+    for room, since in rooms:
+        # Unchanged in the room, whatever happens elsewhere in the home.
+        found.append(Rule(max(start - since, NONE), limit, seeing, Reason.PRESENCE, room))
     return found
 
 
@@ -165,12 +162,10 @@ def rules_in_force(
         if (allowance := routine_allowance(state, config, schedule, start)) is not None:
             rules.append(Rule(quiet, allowance, quiet_grows, Reason.ROUTINE))
         rules += presence_rules(
-            state,
             config,
             start,
             factor=factor,
             seeing=seeing,
-            moving=moving,
             present_since=present_since,
             rooms=rooms,
         )

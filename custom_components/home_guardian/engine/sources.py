@@ -8,27 +8,36 @@ The kinds, in plain words:
   camera watching a television) stops counting from then on; its next change counts again.
 - **presence** (mmWave, occupancy): someone is there. That is not activity: a person lying on
   the floor is still "present". Its changes only tell that the source can see.
-- **change** (doors, contacts, appliances, lights, power, buttons): every change between two
-  real states is activity.
+- **change** (doors, contacts, switches, lights, media players, buttons): every change between
+  two real states is activity.
+- **level** (numeric sensors: power, current, temperature, humidity): only a switch on or off
+  is activity, a jump clear of the sensor's noise and of its unit's floor; a wobble or a drift
+  is not (see `levels.py`). A power plug counts when its kettle or television is switched on or
+  off; a thermometer drifting by a tenth never counts.
 - **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
   once; it is not activity.
 
 A source may have a room (its Home Assistant area). A presence source is judged against the
-activity of the motion and change sources of its own room, when that room has any: someone in
-the bathroom is not kept safe by a kettle in the kitchen. Without a room, or in a room with
-nothing else to watch, it is judged against activity anywhere in the home.
+motion and change sources of its own room, when that room has any: someone in the bathroom is
+not kept safe by a kettle in the kitchen. There, only a *change* counts (a motion sensor turning
+on or off, a door): a motion sensor that stays on is no sign of movement, since someone present
+while nothing in the room changes is exactly the worrying case, whether the sensor is stuck or
+holds on over a person lying still. Without a room, or in a room with nothing else to watch, it
+is judged against a change anywhere in the home, by the same rule.
 
 When the guardian starts (at start-up, after a restart, a reload or an options change) or a
 source comes back from unavailable, what the source shows is compared with what it last showed
 while seen (kept in the saved state):
 
-- a presence or change source's state then is where its next change starts from, never
+- a presence, change or level source's state then is where its next change starts from, never
   activity by itself: a presence sensor still on after a restart is no sign of life, and a
   door found open may have been open for hours;
 - a motion source on then counts as moving, as it would have had Home Assistant watched: from
   when it turned on if it was on when last seen (so the stuck limit counts from then, and one
   already taken as stuck stays stuck until it changes), else from now (first seen, or turned on
-  while unseen). A motion source off then ends its bout without being activity;
+  while unseen). Only one that turned on while unseen is a change, which ends an open alert: one
+  still on as it was ends none (a presence alert raised while it was on stays open). A motion
+  source off then ends its bout without being activity;
 - an alarm source raises the alarm when it shows something new since last seen: "on" after
   "off", or a new event. One never seen before raises only if it shows "on" (a button held
   down); an event entity's last event seen for the first time is history, not a call. One on
@@ -40,6 +49,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Any, Final, NamedTuple
+
+from .levels import LevelReader, floor_for
 
 ON: Final = "on"
 OFF: Final = "off"
@@ -55,6 +66,7 @@ class Kind(StrEnum):
     MOTION = "motion"
     PRESENCE = "presence"
     CHANGE = "change"
+    LEVEL = "level"
     ALARM = "alarm"
 
 
@@ -65,22 +77,32 @@ class Meaning(Enum):
     ACTIVITY = "activity"
     MOTION_STARTS = "motion_starts"
     MOTION_ENDS = "motion_ends"
-    # A motion source found on when it is first seen again: moving, but no new bout.
+    # A motion source found on when it is first seen again, as it was (or never seen before):
+    # moving, but no new bout and no change, so it ends no alert.
     MOTION_GOES_ON = "motion_goes_on"
     ALARM = "alarm"
 
 
-def kind_for(domain: str, device_class: str | None) -> Kind:
-    """Return the kind a source has unless its owner says otherwise."""
+def kind_for(domain: str, device_class: str | None, *, numeric: bool = False) -> Kind:
+    """Return the kind a source has unless its owner says otherwise.
+
+    `numeric` tells that the source reports a measured number (a unit, a state class, or a
+    number for a state).
+    """
     if domain == "binary_sensor" and device_class in _MOTION_CLASSES:
         return Kind.MOTION
     if domain == "binary_sensor" and device_class in _PRESENCE_CLASSES:
         return Kind.PRESENCE
+    if domain == "sensor" and numeric:
+        return Kind.LEVEL
     return Kind.CHANGE
 
 
 def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
-    """Return what a change from `before` (None: not observed) to `after` means."""
+    """Return what a change from `before` (None: not observed) to `after` means.
+
+    A level source's changes depend on its past readings: `SourceBook` tells them.
+    """
     if before is None or before == after:
         return Meaning.NOTHING
     match kind:
@@ -88,7 +110,7 @@ def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
             if after == ON:
                 return Meaning.MOTION_STARTS
             return Meaning.MOTION_ENDS if before == ON else Meaning.ACTIVITY
-        case Kind.PRESENCE:
+        case Kind.PRESENCE | Kind.LEVEL:
             return Meaning.NOTHING
         case Kind.CHANGE:
             return Meaning.ACTIVITY
@@ -97,11 +119,10 @@ def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
 
 
 class RoomPresence(NamedTuple):
-    """Someone present in a room: since when nothing there moved, and whether it moves now."""
+    """Someone present in a room, and since when nothing there has changed."""
 
     room: str
     since: datetime
-    moving: bool
 
 
 class SourceBook:
@@ -131,8 +152,12 @@ class SourceBook:
         self._present_since: dict[str, datetime] = {}
         self._kinds: dict[str, Kind] = {}
         self._rooms: dict[str, str] = {}
+        # What each level source's readings have taught so far (not stored).
+        self._levels: dict[str, LevelReader] = {}
         # When each room's quiet began: its last activity, or the restart of every count.
         self._room_since: dict[str, datetime] = {}
+        # When anything in the home last changed, for someone present outside a watched room.
+        self._changed: datetime | None = None
 
     @property
     def stuck(self) -> frozenset[str]:
@@ -156,38 +181,60 @@ class SourceBook:
         *,
         baseline: bool,
         room: str | None = None,
+        unit: str | None = None,
     ) -> Meaning:
-        """Note what `source` (in `room`, if known) shows at `now` and return what that means."""
+        """Note what `source` (in `room`, if known) shows at `now` and return what that means.
+
+        `unit` is a level source's unit of measurement, which sets its smallest switch.
+        """
         before = None if baseline else self._states.get(source)
         returning = source not in self._states
         last = self._shown.get(source)
         self._states[source] = state
         self._shown[source] = state
         self._kinds[source] = kind
-        if room is None:
-            self._rooms.pop(source, None)
-        else:
-            self._rooms[source] = room
-            if returning or room not in self._room_since:
-                # New, or back from blindness: the room's stillness is only known from now.
-                self._room_since[room] = max(now, self._room_since.get(room, now))
+        self._place(source, room, now, returning=returning)
         if kind is Kind.PRESENCE:
             # Someone there since this change, or (at start-up) since at least now.
             if state != ON:
                 self._present_since.pop(source, None)
             elif before != ON:
                 self._present_since.setdefault(source, now)
-        if before is None:
+        if kind is Kind.LEVEL:
+            found = self._level(source, before, state, now, unit)
+        elif before is None:
             return self._seen_again(source, kind, last, state, now)
-        found = meaning(kind, before, state)
+        else:
+            found = meaning(kind, before, state)
         if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
             self._stuck.discard(source)
             self._moving_since.pop(source, None)
+            self._changed = now
             if room is not None:
                 self._room_since[room] = now
         if found is Meaning.MOTION_STARTS:
             self._moving_since[source] = now
         return found
+
+    def _place(self, source: str, room: str | None, now: datetime, *, returning: bool) -> None:
+        """Note the room `source` is in; a source new or back from blindness restarts it."""
+        if room is None:
+            self._rooms.pop(source, None)
+            return
+        self._rooms[source] = room
+        if returning or room not in self._room_since:
+            # New, or back from blindness: the room's stillness is only known from now.
+            self._room_since[room] = max(now, self._room_since.get(room, now))
+
+    def _level(
+        self, source: str, before: str | None, state: str, now: datetime, unit: str | None
+    ) -> Meaning:
+        """Return whether a level source's reading is something switched (see `levels.py`)."""
+        reader = self._levels.setdefault(source, LevelReader())
+        reader.floor = floor_for(unit)
+        # The same state again (only its attributes changed) is no new reading.
+        switched = before != state and reader.read(state, now, found=before is None)
+        return Meaning.ACTIVITY if switched else Meaning.NOTHING
 
     def _seen_again(
         self, source: str, kind: Kind, last: str | None, state: str, now: datetime
@@ -210,8 +257,9 @@ class SourceBook:
             # On since before its limit passed unseen: stuck, as it would have been seen.
             self.expire(now)
             return Meaning.NOTHING
-        if (room := self._rooms.get(source)) is not None:
-            self._room_since[room] = now
+        if last is not None and last != ON:
+            # Turned on while unseen: somebody moved, a bout begins now.
+            return Meaning.MOTION_STARTS
         return Meaning.MOTION_GOES_ON
 
     def lost(self, source: str) -> None:
@@ -227,6 +275,7 @@ class SourceBook:
         self._stuck.discard(source)
         self._kinds.pop(source, None)
         self._rooms.pop(source, None)
+        self._levels.pop(source, None)
 
     def rename(self, old: str, new: str) -> None:
         """Carry all that is known of source `old` over to `new`."""
@@ -237,6 +286,7 @@ class SourceBook:
             self._present_since,
             self._kinds,
             self._rooms,
+            self._levels,
         )
         for table in tables:
             if old in table:
@@ -251,17 +301,23 @@ class SourceBook:
 
     def _watched_rooms(self) -> set[str]:
         """Return the rooms that have a seeing motion or change source of their own."""
-        # A room whose own sources are all blind cannot tell stillness from blindness.
+        # A room whose own sources are all blind cannot tell stillness from blindness. A level
+        # source (a thermometer, a plug) switches too rarely to tell that a room is still.
         return {
             room
             for source, room in self._rooms.items()
             if source in self._states and self._kinds.get(source) in {Kind.MOTION, Kind.CHANGE}
         }
 
+    def changed(self, now: datetime) -> None:
+        """Note activity reported without a state (an activity event): the home changed."""
+        self._changed = now
+
     def present_since(self) -> datetime | None:
-        """Return since when someone has been present outside a watched room, if anyone is."""
+        """Return since when someone has been present outside a watched room with no change."""
+        # As in a room, a motion sensor that stays on is no change: see `rooms_present`.
         watched = self._watched_rooms()
-        return min(
+        since = min(
             (
                 since
                 for source, since in self._present_since.items()
@@ -269,25 +325,25 @@ class SourceBook:
             ),
             default=None,
         )
+        if since is None or self._changed is None:
+            return since
+        return max(since, self._changed)
 
     def present_in(self, room: str) -> bool:
         """Tell whether a presence source in `room` says someone is there."""
         return any(self._rooms.get(source) == room for source in self._present_since)
 
-    def rooms_present(self, at: datetime) -> list[RoomPresence]:
-        """Return each watched room where someone is present, and since when it is quiet."""
+    def rooms_present(self) -> list[RoomPresence]:
+        """Return each watched room where someone is present, and since when it is unchanged."""
+        # A motion sensor that stays on is no sign of movement here: someone present while the
+        # room's sensors show nothing new is the very case to warn about, stuck sensor or not.
         watched = self._watched_rooms()
         found: dict[str, datetime] = {}
         for source, since in self._present_since.items():
             if (room := self._rooms.get(source)) in watched and room is not None:
                 found[room] = min(since, found.get(room, since))
-        moving = {
-            self._rooms.get(source)
-            for source, start in self._counting().items()
-            if start + self._stuck_after > at
-        }
         return [
-            RoomPresence(room, max(since, self._room_since.get(room, since)), room in moving)
+            RoomPresence(room, max(since, self._room_since.get(room, since)))
             for room, since in sorted(found.items())
         ]
 
@@ -295,6 +351,7 @@ class SourceBook:
         """Start every room's quiet afresh from `now` (acknowledged, or a change of mode)."""
         for room in self._room_since:
             self._room_since[room] = now
+        self._changed = now
 
     def stops_counting(self) -> list[datetime]:
         """Return when each moving source stops counting, if it stays on."""
@@ -310,7 +367,3 @@ class SourceBook:
             if start + self._stuck_after <= boundary:
                 del self._moving_since[source]
                 self._stuck.add(source)
-                if (room := self._rooms.get(source)) is not None:
-                    # Moving until it stopped counting: the room's quiet starts there.
-                    ended = start + self._stuck_after
-                    self._room_since[room] = max(ended, self._room_since.get(room, ended))

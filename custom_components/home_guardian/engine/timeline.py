@@ -245,7 +245,7 @@ class Timeline(ABC):
             seeing=self.can_see,
             moving=self._book.moving(start),
             present_since=self._book.present_since(),
-            rooms=self._book.rooms_present(start),
+            rooms=self._book.rooms_present(),
         )
         return first_due(rules, start, end)
 

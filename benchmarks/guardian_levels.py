@@ -1,0 +1,148 @@
+"""Measure how numeric sensors read as levels hide silences and how they tell appliances.
+
+Run from the repository root: .venv/bin/python -m benchmarks.guardian_levels [--days 30]
+
+Each profile is a sensor read every 30 seconds for the given days, through the guardian's own
+rules (kind level, with or without its unit), restarted every day at a random time. Printed for
+each: how many readings counted as activity per day, and the longest quiet the guardian saw,
+where nothing but the sensor is watched. A sensor that only wobbles should count nothing, so the
+longest quiet is the whole run; one with an appliance should count twice per use (on and off),
+and never while it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+import json
+import random
+
+from custom_components.home_guardian.engine.config import GuardianConfig
+from custom_components.home_guardian.engine.guardian import InactivityGuardian
+from custom_components.home_guardian.engine.sources import Kind
+
+START = datetime(2026, 3, 2, tzinfo=UTC)
+EVERY = timedelta(seconds=30)
+OPTIONS = {
+    "expected_by": [],
+    "escalate_after_minutes": [],
+    "inactivity_minutes": 10080,
+    "night_inactivity_minutes": 10080,
+    "learn": False,
+}
+
+type Reading = Callable[[random.Random, int], float]
+# How many times the simulated appliances were really switched on, counted as they are.
+USES = [0]
+
+
+def standby(level: float, wobble: float) -> Reading:
+    """Return a plug resting at `level` watts, wobbling by `wobble` (never below zero)."""
+    return lambda rng, _n: max(0.0, rng.gauss(level, wobble))
+
+
+def spiky(level: float) -> Reading:
+    """Return a plug at rest with a heavy-tailed wobble: now and then a spike of a few watts."""
+    return lambda rng, _n: max(
+        0.0, level + rng.expovariate(1.0) * (3 if rng.random() < 0.01 else 0.3)
+    )
+
+
+def drift(base: float, swing: float, wobble: float) -> Reading:
+    """Return a slow daily swing (a room's temperature, humidity) with a small wobble."""
+    period = 2880  # readings in a day
+
+    def read(rng: random.Random, n: int) -> float:
+        """Return one reading."""
+        phase = (n % period) / period
+        return base + swing * abs(2 * phase - 1) + rng.gauss(0, wobble)
+
+    return read
+
+
+def appliance(rest: Reading, power: tuple[float, float], uses: float, minutes: float) -> Reading:
+    """Return a plug at rest switched on `uses` times a day for `minutes`, drawing `power`."""
+    state = {"left": 0}
+
+    def read(rng: random.Random, n: int) -> float:
+        """Return one reading."""
+        if state["left"] == 0 and rng.random() < uses / 2880:
+            state["left"] = max(1, round(minutes * 2))
+            USES[0] += 1
+        if state["left"] > 0:
+            state["left"] -= 1
+            return rng.uniform(*power)
+        return rest(rng, n)
+
+    return read
+
+
+PROFILES: list[tuple[str, str | None, int, Reading]] = [
+    ("plug at 1.5 W, wobble 0.8 W", "W", 1, standby(1.5, 0.8)),
+    ("plug at 1.5 W, wobble 0.8 W, no unit", None, 1, standby(1.5, 0.8)),
+    ("plug near 0 W, wobble 0.15 W, no unit", None, 1, standby(0.0, 0.15)),
+    ("plug at 4 W, wobble 2 W", "W", 1, standby(4.0, 2.0)),
+    ("plug at 0.3 W with spikes", "W", 1, spiky(0.3)),
+    ("plug at 0.3 W with spikes, no unit", None, 1, spiky(0.3)),
+    ("thermometer 20-23 °C", "°C", 1, drift(20.0, 3.0, 0.05)),
+    ("outdoor thermometer -1..+1 °C", "°C", 1, drift(-1.0, 2.0, 0.1)),
+    ("outdoor thermometer -1..+1 °C, no unit", None, 1, drift(-1.0, 2.0, 0.1)),
+    ("hygrometer 45-65 %", "%", 1, drift(45.0, 20.0, 1.0)),
+    ("kettle 1.8-2.2 kW, 6 uses a day", "W", 1, appliance(standby(1.0, 0.4), (1800, 2200), 6, 3)),
+    ("television 35-140 W, 2 a day", "W", 1, appliance(standby(0.5, 0.1), (35, 140), 2, 120)),
+    ("television, spiky plug", "W", 1, appliance(spiky(0.3), (35, 140), 2, 120)),
+    ("lamp 6 W, 3 uses a day", "W", 1, appliance(standby(0.3, 0.1), (5.8, 6.2), 3, 60)),
+    ("kettle, no unit", None, 1, appliance(standby(1.0, 0.4), (1800, 2200), 6, 3)),
+]
+
+
+def run(unit: str | None, reading: Reading, days: int, seed: int) -> tuple[int, int, timedelta]:
+    """Return the readings counted, the switches made, and the longest quiet seen."""
+    rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
+    config = GuardianConfig.from_dict({**OPTIONS, "time_zone": "UTC"})
+    guardian = InactivityGuardian(config)
+    restarts = {round(rng.uniform(0, 2880)) + 2880 * day for day in range(days)}
+    counted, longest, last_state = 0, timedelta(0), ""
+    quiet_from = START
+    baseline = True
+    for n in range(days * 2880):
+        moment = START + n * EVERY
+        if n in restarts:
+            stored = json.loads(json.dumps(guardian.to_dict()))
+            guardian = InactivityGuardian(config, stored)
+            guardian.resume(moment)
+            baseline = True
+        state = f"{reading(rng, n):.1f}"
+        if state == last_state and not baseline:
+            continue
+        seen = guardian.activity_seen
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, baseline=baseline, unit=unit)
+        baseline, last_state = False, state
+        if guardian.activity_seen > seen:
+            counted += 1
+            longest = max(longest, moment - quiet_from)
+            quiet_from = moment
+    longest = max(longest, START + days * 2880 * EVERY - quiet_from)
+    return counted, len(restarts), longest
+
+
+def main() -> None:
+    """Print one line per profile."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    arguments = parser.parse_args()
+    days = arguments.days
+    print(f"| sensor ({days} days, a reading every 30 s) | counted a day |", end="")
+    print(" switched a day | longest quiet |")
+    print("|---|---|---|---|")
+    for name, unit, _, reading in PROFILES:
+        USES[0] = 0
+        counted, _, longest = run(unit, reading, days, arguments.seed)
+        hours = longest / timedelta(hours=1)
+        print(f"| {name} | {counted / days:.2f} | {2 * USES[0] / days:.2f} | {hours:.1f} h |")
+
+
+if __name__ == "__main__":
+    main()
