@@ -230,6 +230,26 @@ def test_ignore_zone_over_the_path_suppresses() -> None:
     assert not any(states)
 
 
+def test_a_large_change_inside_an_ignore_zone_is_ignored() -> None:
+    """A change too large to judge pixel by pixel alone still leaves ignored pixels out."""
+    pictures = list(camera(18, unchanged, sigma=2.0))
+    height, width = pictures[0][1].shape
+    edge = width // 2 + 2
+    rng = np.random.default_rng(3)
+    for index in range(10, 18):
+        at, grey = pictures[index]
+        moved = grey.copy()
+        # A textured thing over most of the left half (a third of the picture), new each frame,
+        # up to the zone's edge, which cuts through a column of cells that stay analysed.
+        moved[8 : height - 8, 4:edge] = rng.integers(0, 256, (height - 16, edge - 4), np.uint8)
+        pictures[index] = (at, moved)
+    left = ((0.0, 0.0), ((edge - 1) / width, 0.0), ((edge - 1) / width, 1.0), (0.0, 1.0))
+    _, ignored = run(iter(pictures), MotionSettings(ignore_zones=(left,)))
+    _, seen = run(iter(pictures))
+    assert not any(ignored)
+    assert any(seen[10:])
+
+
 def test_only_zone_elsewhere_suppresses() -> None:
     """The top strip of vtest.avi is a wall nobody walks along."""
     strip = ((0.0, 0.0), (1.0, 0.0), (1.0, 0.04), (0.0, 0.04))
