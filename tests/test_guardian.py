@@ -24,7 +24,7 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
@@ -60,6 +60,7 @@ from custom_components.home_guardian.const import (
 )
 from custom_components.home_guardian.diagnostics import async_get_config_entry_diagnostics
 from custom_components.home_guardian.engine.sources import Kind
+from custom_components.home_guardian.guardian import kind_of
 from custom_components.home_guardian.logbook import async_describe_events
 from tests.cameras.servers import RtspCamera
 from tests.common import camera_entry, set_up_entry, state_of, wait_for
@@ -596,6 +597,22 @@ async def test_alarm_source_raises_at_once_and_survives_a_restart(
     descriptions: dict[str, Any] = {}
     async_describe_events(hass, lambda _d, event, describe: descriptions.update({event: describe}))
     assert "asked for help" in descriptions[EVENT_ALERT](alerts[-1])["message"]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "kind"),
+    [
+        ({"unit_of_measurement": "W", "state_class": "measurement"}, Kind.LEVEL),
+        ({"unit_of_measurement": "L", "state_class": "total_increasing"}, Kind.CHANGE),
+        ({"unit_of_measurement": "m³", "state_class": "total"}, Kind.CHANGE),
+        ({}, Kind.LEVEL),  # a bare number
+    ],
+)
+def test_running_totals_count_each_step_and_measurements_only_switches(
+    attributes: dict[str, str], kind: Kind
+) -> None:
+    """A water meter's total only grows, never back to a standby: each step is something used."""
+    assert kind_of("sensor.meter", State("sensor.meter", "1234.5", attributes)) is kind
 
 
 async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 import shutil
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components.sensor import ATTR_STATE_CLASS
 from homeassistant.config_entries import ConfigEntry
@@ -104,8 +104,10 @@ def kind_of(source: str, state: State | None) -> Kind:
     """Return the kind a source's domain, device class and readings give it."""
     if state is None:
         return kind_for(source.partition(".")[0], None)
-    # A unit or a state class marks a measured number even while it shows no number.
-    numeric = (
+    # A unit or a state class marks a measured number even while it shows no number. A running
+    # total (a water or gas meter) never falls back to a standby: each of its steps is a change.
+    total = state.attributes.get(ATTR_STATE_CLASS) in RUNNING_TOTALS
+    numeric = not total and (
         ATTR_UNIT_OF_MEASUREMENT in state.attributes
         or ATTR_STATE_CLASS in state.attributes
         or number(state.state) is not None
@@ -113,6 +115,10 @@ def kind_of(source: str, state: State | None) -> Kind:
     return kind_for(
         source.partition(".")[0], state.attributes.get(ATTR_DEVICE_CLASS), numeric=numeric
     )
+
+
+# State classes of sensors that only ever add up (SensorStateClass.TOTAL and TOTAL_INCREASING).
+RUNNING_TOTALS: Final = frozenset({"total", "total_increasing"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -1317,7 +1317,7 @@ def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
     assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 12:00:30"), Alert.NONE)]
     assert guardian.last_activity == at("2024-03-04 12:03")
     assert guardian.activity_seen == 2
-    # A spike of the meter, one reading of 40 W, is not a switch and raises the mark after it.
+    # Spikes of the meter, one reading of 40 W and one of 20 W, are not switches.
     for second, state in ((0, "41.0"), (30, "1.2"), (60, "20.0"), (90, "1.4")):
         moment = at("2024-03-04 12:30") + timedelta(seconds=second)
         guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
@@ -1333,6 +1333,27 @@ def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
         guardian.source_state("plug", "2010.5", at("2024-03-04 12:00"), kind=Kind.LEVEL)
         guardian.source_state("plug", "1990.2", at("2024-03-04 12:01"), kind=Kind.LEVEL)
         assert guardian.last_activity == at("2024-03-04 12:01")
+
+
+def test_one_glitch_of_the_meter_hides_no_later_switch() -> None:
+    """A plug idling at 0 W sends nothing new: one 3 kW glitch must not raise its mark for ever."""
+    start = at("2024-03-04 08:00")
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    guardian.source_state("plug", "0.0", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    glitch = at("2024-03-04 08:10")
+    for moment, state in ((glitch, "3000.0"), (glitch + timedelta(seconds=30), "0.0")):
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+    # Absurd readings are skipped like words, never learned.
+    guardian.source_state("plug", "1e308", at("2024-03-04 08:20"), kind=Kind.LEVEL, unit="W")
+    guardian.source_state("plug", "0.0", at("2024-03-04 08:21"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity is None
+    # Five hours later a 2 kW kettle, read twice, then off: both ends count.
+    kettle = at("2024-03-04 13:00")
+    for seconds, state in ((0, "2000.0"), (30, "1990.0"), (180, "0.0")):
+        moment = kettle + timedelta(seconds=seconds)
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+    assert guardian.activity_seen == 2
+    assert guardian.last_activity == kettle + timedelta(seconds=180)
 
 
 def test_a_television_counts_when_switched_not_while_its_picture_changes() -> None:

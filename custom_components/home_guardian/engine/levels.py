@@ -10,8 +10,8 @@ home "busy" for ever and hide any real silence, so a *level* source counts only 
   the unit's floor, such as 5 W) may be something switched on. It counts once a second
   reading is above the mark too (something runs, 30 s later for a plug read every 30 s), or
   when the reading after it, back at rest, comes `SPIKE` or more later (it ran that long). A
-  single reading above the mark and back within `SPIKE` is a spike of the meter, not a switch:
-  it raises the mark like any wobble;
+  single reading above the mark and back within `SPIKE` is a spike of the meter, not a switch,
+  and is not learned as noise either (one glitch must not hide every later switch);
 - while switched on, wobbles count for nothing (a television's picture, a kettle's element);
   a reading back below standby plus the margin is something switched off, and counts;
 - a reading that falls well below standby is a new standby, not noise and not activity;
@@ -42,6 +42,8 @@ _STEPS_KEPT: Final = 120
 _LEARNING: Final = 10
 # A switch is this many times larger than the largest recent step at standby.
 _NOISE_TIMES: Final = 3.0
+# No meter in a home reads more than this (a megawatt in milliwatts is 1e9).
+_LARGEST: Final = 1e12
 # The smallest jump that can be a switch, by unit: a few watts, a degree, some percent.
 _FLOORS: Final = {
     "W": 5.0,
@@ -69,7 +71,8 @@ def number(state: str) -> float | None:
         value = float(state)
     except ValueError:
         return None
-    return value if math.isfinite(value) else None
+    # Beyond any real meter: a value such as 1e308 would make every later sum infinite.
+    return value if math.isfinite(value) and abs(value) <= _LARGEST else None
 
 
 @dataclass(slots=True)
@@ -123,10 +126,11 @@ class LevelReader:
             return not found
         if pending is not None:
             # One reading above the mark: a switch if it lasted, else a spike that raises the mark.
-            since, peak = pending
+            since, _ = pending
             if now - since >= SPIKE:
                 return not found
-            self._step(peak)
+            # Not learned as noise: one glitch of thousands of watts would raise the mark above
+            # every real switch, for as long as a plug idling at 0 W sends no new reading.
         if standby - value < max(self._noise(), abs(value)):
             self._step(abs(value - standby))
         # Else a clear fall: a new standby level (something that ran unwatched), not noise.
