@@ -1078,7 +1078,7 @@ def stuck_bathroom(**options: Any) -> InactivityGuardian:
 
 
 def test_a_motion_sensor_stuck_on_does_not_hold_back_the_presence_warning() -> None:
-    """Present with the room's motion sensor on and unchanging: the warning comes at the limit."""
+    """Present with the room's motion sensor on and unchanging: warned once the limit is past."""
     # The motion sensor turns on as the person comes in and never changes again (a fault, or
     # someone lying on the floor in front of a sensor that holds on): the stuck limit is 4 hours.
     guardian = stuck_bathroom()
@@ -1086,10 +1086,12 @@ def test_a_motion_sensor_stuck_on_does_not_hold_back_the_presence_warning() -> N
     guardian.source_state(
         "bath_motion", "on", at("2024-03-04 10:01"), kind=Kind.MOTION, room="bath"
     )
-    assert guardian.catch_up(at("2024-03-04 10:30")) == []
-    changes = guardian.catch_up(at("2024-03-04 10:32"))
+    # On without a change, it is movement for the presence limit at most (someone who never
+    # pauses), then the limit counts: a warning an hour after it stuck, not four and a half.
+    assert guardian.catch_up(at("2024-03-04 11:00")) == []
+    changes = guardian.catch_up(at("2024-03-04 11:02"))
     assert [(c.at, c.reason, c.room) for c in changes] == [
-        (at("2024-03-04 10:31"), Reason.PRESENCE, "bath")
+        (at("2024-03-04 11:01"), Reason.PRESENCE, "bath")
     ]
     # Stuck on already when the person comes in: the room has not changed since it turned on,
     # so the warning counts from the person's arrival.
@@ -1101,16 +1103,17 @@ def test_a_motion_sensor_stuck_on_does_not_hold_back_the_presence_warning() -> N
     changes = guardian.catch_up(at("2024-03-04 11:00"))
     assert [(c.at, c.room) for c in changes] == [(at("2024-03-04 10:30"), "bath")]
     # Unlike a stuck sensor, one that keeps changing (someone moving) keeps the warning away,
-    # however long it goes on; the warning then comes 30 minutes after its last change.
+    # however long it goes on. Its last change (11:39) turned it on: movement for the limit,
+    # then the limit counts.
     guardian = stuck_bathroom()
     guardian.source_state("bath", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bath")
     for minute in range(1, 100, 7):
         moment = at("2024-03-04 10:00") + timedelta(minutes=minute)
         state = "on" if minute % 2 else "off"
         guardian.source_state("bath_motion", state, moment, kind=Kind.MOTION, room="bath")
-    assert guardian.catch_up(at("2024-03-04 12:08")) == []
-    changes = guardian.catch_up(at("2024-03-04 12:10"))
-    assert [(c.at, c.room) for c in changes] == [(at("2024-03-04 12:09"), "bath")]
+    assert guardian.catch_up(at("2024-03-04 12:38")) == []
+    changes = guardian.catch_up(at("2024-03-04 12:40"))
+    assert [(c.at, c.room) for c in changes] == [(at("2024-03-04 12:39"), "bath")]
     # The home-wide quiet rules still take a motion sensor on as movement (up to its stuck limit).
     assert guardian.inactive_for(at("2024-03-04 12:10")) == timedelta(0)
 
@@ -1138,7 +1141,7 @@ def test_a_motion_sensor_on_anywhere_does_not_hold_back_presence_without_a_room(
 def test_replay_a_stuck_bathroom_motion_sensor_warns_at_the_presence_limit(
     cli: ModuleType,
 ) -> None:
-    """Replayed: presence on, the room's motion sensor stuck on: warned after 30 minutes."""
+    """Replayed: presence on, the room's motion sensor stuck on: warned after twice 30 minutes."""
     presence = {"kind": "presence", "room": "b"}
     trace = [
         {**event("2024-03-04 08:00", "state", source="bath", state="off"), **presence},
@@ -1149,18 +1152,38 @@ def test_replay_a_stuck_bathroom_motion_sensor_warns_at_the_presence_limit(
         event("2024-03-04 15:00", "end"),
     ]
     options = {"expected_by": [], "escalate_after_minutes": [], "presence_limit_minutes": 30}
-    assert play(cli, *trace, **options) == [line("2024-03-04 10:30", "inactivity", 1)]
+    assert play(cli, *trace, **options) == [line("2024-03-04 11:00", "inactivity", 1)]
     # A restart mid-alert finds the sensor still on, as it was: no change, no false all-clear.
-    down = event("2024-03-04 10:40", "down", until=at("2024-03-04 10:45").isoformat())
+    down = event("2024-03-04 11:10", "down", until=at("2024-03-04 11:15").isoformat())
     assert play(cli, *trace[:-1], down, trace[-1], **options) == [
-        line("2024-03-04 10:30", "inactivity", 1)
+        line("2024-03-04 11:00", "inactivity", 1)
     ]
-    # Off when Home Assistant stopped and found on: someone moved, which ends the alert.
+    # Off when Home Assistant stopped and found on: someone moved, which ends the alert; motion
+    # that then stays on holds the warning back for the limit, then the limit counts.
+    down = event("2024-03-04 10:40", "down", until=at("2024-03-04 10:45").isoformat())
     still = [*trace[:4], {**down, "states": {"bath_motion": "on"}}, trace[-1]]
     assert play(cli, *still, **options) == [
         line("2024-03-04 10:30", "inactivity", 1),
         line("2024-03-04 10:45", "cleared"),
-        line("2024-03-04 11:15", "inactivity", 1),
+        line("2024-03-04 11:45", "inactivity", 1),
+    ]
+
+
+def test_someone_moving_without_a_pause_is_no_presence_warning() -> None:
+    """Cooking for 50 minutes keeps the kitchen's motion on throughout: that is movement."""
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    start = at("2024-03-04 17:00")
+    guardian.source_state("mmwave", "off", start, kind=Kind.PRESENCE, baseline=True, room="k")
+    guardian.source_state("k_motion", "off", start, kind=Kind.MOTION, baseline=True, room="k")
+    guardian.source_state("mmwave", "on", start, kind=Kind.PRESENCE, room="k")
+    guardian.source_state("k_motion", "on", at("2024-03-04 17:01"), kind=Kind.MOTION, room="k")
+    assert guardian.catch_up(at("2024-03-04 17:51")) == []
+    guardian.source_state("k_motion", "off", at("2024-03-04 17:51"), kind=Kind.MOTION, room="k")
+    # Then sitting at the table, present and still: warned 30 minutes after the last change.
+    assert guardian.catch_up(at("2024-03-04 18:20")) == []
+    changes = guardian.catch_up(at("2024-03-04 18:22"))
+    assert [(c.at, c.reason, c.room) for c in changes] == [
+        (at("2024-03-04 18:21"), Reason.PRESENCE, "k")
     ]
 
 

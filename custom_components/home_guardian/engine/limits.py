@@ -115,6 +115,7 @@ def presence_rules(
     seeing: bool,
     present_since: datetime | None,
     rooms: Sequence[RoomPresence],
+    home_moving_since: datetime | None = None,
 ) -> list[Rule]:
     """Return the presence rules: one for the home at large, one for each watched room."""
     if not config.presence_limit_minutes:
@@ -122,11 +123,42 @@ def presence_rules(
     limit = timedelta(minutes=config.presence_limit_minutes * factor)
     found: list[Rule] = []
     if present_since is not None:
-        found.append(Rule(max(start - present_since, NONE), limit, seeing, Reason.PRESENCE))
-    for room, since in rooms:
+        found.append(_presence_rule(present_since, home_moving_since, start, limit, seeing=seeing))
+    for room, since, moving_since in rooms:
         # Unchanged in the room, whatever happens elsewhere in the home.
-        found.append(Rule(max(start - since, NONE), limit, seeing, Reason.PRESENCE, room))
+        found.append(_presence_rule(since, moving_since, start, limit, seeing=seeing, room=room))
     return found
+
+
+def presence_hold(config: GuardianConfig, mode: Mode) -> timedelta | None:
+    """Return how long motion that stays on holds back a presence warning (None: no warning)."""
+    if not config.presence_limit_minutes:
+        return None
+    factor = config.visitors_factor if mode is Mode.VISITORS else 1.0
+    return timedelta(minutes=config.presence_limit_minutes * factor)
+
+
+def _presence_rule(
+    since: datetime,
+    moving_since: datetime | None,
+    start: datetime,
+    limit: timedelta,
+    *,
+    seeing: bool,
+    room: str | None = None,
+) -> Rule:
+    """Return a presence rule; motion on since `moving_since` is movement for `limit` at most.
+
+    Someone cooking or playing may keep a motion sensor on for an hour without a pause, so it
+    counts as movement; a sensor stuck on must not hold the warning back for the hours it takes
+    to be taken as stuck, so it counts for no longer than the limit itself.
+    """
+    if moving_since is not None:
+        held = moving_since + limit
+        if start < held:
+            return Rule(NONE, limit, False, Reason.PRESENCE, room)
+        since = max(since, held)
+    return Rule(max(start - since, NONE), limit, seeing, Reason.PRESENCE, room)
 
 
 def rules_in_force(
@@ -139,6 +171,7 @@ def rules_in_force(
     moving: bool,
     present_since: datetime | None = None,
     rooms: Sequence[RoomPresence] = (),
+    home_moving_since: datetime | None = None,
 ) -> list[Rule]:
     """Return each rule in force at `start`, the fixed rules before the routine."""
     if state.mode is Mode.AWAY and state.alert is not Alert.ALARM:
@@ -168,6 +201,7 @@ def rules_in_force(
             seeing=seeing,
             present_since=present_since,
             rooms=rooms,
+            home_moving_since=home_moving_since,
         )
     if state.alert is Alert.NONE and not seeing and not state.blind_acknowledged:
         grace = timedelta(minutes=config.blind_grace_minutes)

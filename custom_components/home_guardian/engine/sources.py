@@ -119,10 +119,12 @@ def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
 
 
 class RoomPresence(NamedTuple):
-    """Someone present in a room, and since when nothing there has changed."""
+    """Someone present in a room, since when nothing there has changed, and motion still on."""
 
     room: str
     since: datetime
+    # When the latest motion sensor of the room that is still on turned on, if one is.
+    moving_since: datetime | None = None
 
 
 class SourceBook:
@@ -335,17 +337,36 @@ class SourceBook:
 
     def rooms_present(self) -> list[RoomPresence]:
         """Return each watched room where someone is present, and since when it is unchanged."""
-        # A motion sensor that stays on is no sign of movement here: someone present while the
-        # room's sensors show nothing new is the very case to warn about, stuck sensor or not.
+        # A motion sensor that stays on is movement for no longer than the presence limit (see
+        # `limits.presence_rules`): someone present while the room's sensors show nothing new
+        # is the very case to warn about, stuck sensor or not, and a long unbroken "on" is
+        # either a stuck sensor or someone who never pauses.
         watched = self._watched_rooms()
         found: dict[str, datetime] = {}
         for source, since in self._present_since.items():
             if (room := self._rooms.get(source)) in watched and room is not None:
                 found[room] = min(since, found.get(room, since))
         return [
-            RoomPresence(room, max(since, self._room_since.get(room, since)))
+            RoomPresence(
+                room, max(since, self._room_since.get(room, since)), self.moving_since(room)
+            )
             for room, since in sorted(found.items())
         ]
+
+    def moving_since(self, room: str | None = None) -> datetime | None:
+        """Return when the latest motion source still counting (in `room`, or anywhere) began."""
+        return max(
+            (
+                start
+                for source, start in self._counting().items()
+                if room is None or self._rooms.get(source) == room
+            ),
+            default=None,
+        )
+
+    def moving_starts(self) -> list[datetime]:
+        """Return when each motion source still counting as moving turned on."""
+        return list(self._counting().values())
 
     def restart_rooms(self, now: datetime) -> None:
         """Start every room's quiet afresh from `now` (acknowledged, or a change of mode)."""

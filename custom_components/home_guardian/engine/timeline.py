@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from .alerts import Alert, AlertChange, Mode, Reason
 from .config import GuardianConfig
-from .limits import Due, first_due, rules_in_force, silence
+from .limits import Due, first_due, presence_hold, rules_in_force, silence
 from .schedule import (
     QUARTER_HOUR,
     DailySchedule,
@@ -158,21 +158,15 @@ class Timeline(ABC):
 
     def _next_boundary(self, after: datetime) -> datetime:
         """Return the next instant after `after` where something happens by the wall clock."""
-        candidates = [
-            next_quarter_hour(after, self._zone),
-            self._schedule.next_change(after),
-            *(end for end in self._book.stops_counting() if end > after),
-        ]
-        return min(candidates)
+        return min(next_quarter_hour(after, self._zone), self._next_wake(after))
 
     def _next_wake(self, after: datetime) -> datetime:
         """Return the next boundary after which the rules in force change."""
-        return min(
-            [
-                self._schedule.next_change(after),
-                *(end for end in self._book.stops_counting() if end > after),
-            ]
-        )
+        ends = self._book.stops_counting()
+        if (hold := presence_hold(self._config, self._state.mode)) is not None:
+            # Motion that stays on stops holding back the presence warnings then.
+            ends += [start + hold for start in self._book.moving_starts()]
+        return min([self._schedule.next_change(after), *(end for end in ends if end > after)])
 
     def _accrue(self, start: datetime, end: datetime) -> None:
         """Count the time from `start` to `end`, during which nothing changes."""
@@ -246,6 +240,7 @@ class Timeline(ABC):
             moving=self._book.moving(start),
             present_since=self._book.present_since(),
             rooms=self._book.rooms_present(),
+            home_moving_since=self._book.moving_since(),
         )
         return first_due(rules, start, end)
 
