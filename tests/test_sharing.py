@@ -60,6 +60,7 @@ from custom_components.home_guardian.engine.shares import (
 )
 from custom_components.home_guardian.engine.splice import encode, interval_blocks
 from custom_components.home_guardian.engine.watermark import CaptionText, share_code, watermark
+from custom_components.home_guardian.scenes import SceneKeeper
 from custom_components.home_guardian.share_views import BASE, COOKIE
 from custom_components.home_guardian.sharing import (
     MAX_SESSIONS,
@@ -991,6 +992,8 @@ async def test_removing_a_camera_ends_its_shares_at_once_and_for_good(
     )
     viewer = await hass_client_no_auth()
     stream = await watching(viewer, share)
+    await sharing.scenes.async_save(shared_camera.entry_id)
+    await wait_for(lambda: f"{DOMAIN}.scene.{shared_camera.entry_id}" in hass_storage)
     await hass.services.async_call(
         DOMAIN, "revoke_share", {"share_id": kept["share_id"]}, blocking=True
     )
@@ -1004,6 +1007,8 @@ async def test_removing_a_camera_ends_its_shares_at_once_and_for_good(
     assert right.status == HTTPStatus.FORBIDDEN
     stored = hass_storage[f"{DOMAIN}.shares"]["data"]["shares"]
     assert [record["share_id"] for record in stored] == [other.share_id]
+    # Nor is the picture of its room.
+    assert f"{DOMAIN}.scene.{shared_camera.entry_id}" not in hass_storage
 
 
 async def test_a_share_of_a_camera_that_is_gone_shows_nothing(
@@ -1390,6 +1395,89 @@ async def test_the_owner_says_the_room_is_empty_from_its_button(
     await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
     await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
     stream.close()
+
+
+async def watch_until_the_room_shows(
+    hass: HomeAssistant, entry: MockConfigEntry, client: TestClient, share: dict[str, Any]
+) -> float:
+    """Watch a share; return the seconds until the people filter shows some of the room."""
+    stream = await watching(client, share)
+    started = time.monotonic()
+    people = async_get_sharing(hass).broadcasts[entry.entry_id].filter_for(PrivacyLevel.PEOPLE)
+    await wait_for(lambda: people.last_hidden_share < 0.9, limit=20)
+    stream.close()
+    return time.monotonic() - started
+
+
+async def test_the_empty_room_outlives_a_reload_and_a_restart(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A model learned anew would take someone sitting still for the room within a minute."""
+    key = f"{DOMAIN}.scene.{shared_camera.entry_id}"
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    people = (
+        async_get_sharing(hass).broadcasts[shared_camera.entry_id].filter_for(PrivacyLevel.PEOPLE)
+    )
+    await wait_for(lambda: people.last_hidden_share == 1.0)
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: "button.living_room_room_is_empty"}, blocking=True
+    )
+    await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
+    stream.close()
+    # The last viewer gone, what was learned is written.
+    await wait_for(lambda: key in hass_storage, limit=10)
+    saved = hass_storage[key]["data"]
+    assert saved["rows"] * 4 <= 144
+    # A reload (new options) keeps the model in memory: the room shows as soon as motion has
+    # settled, not after the minute a new model needs.
+    await hass.config_entries.async_reload(shared_camera.entry_id)
+    await hass.async_block_till_done()
+    await wait_for(lambda: state_of(hass, CAMERA) not in {None, STATE_UNAVAILABLE})
+    assert await watch_until_the_room_shows(hass, shared_camera, client, share) < 15.0
+    # A restart: the camera unloaded, and a model that knows nothing but what was written.
+    await hass.config_entries.async_unload(shared_camera.entry_id)
+    await hass.async_block_till_done()
+    sharing = async_get_sharing(hass)
+    sharing.scenes = SceneKeeper(hass)
+    await hass.config_entries.async_setup(shared_camera.entry_id)
+    await hass.async_block_till_done()
+    await wait_for(lambda: state_of(hass, CAMERA) not in {None, STATE_UNAVAILABLE})
+    assert await watch_until_the_room_shows(hass, shared_camera, client, share) < 15.0
+
+
+async def test_a_damaged_saved_room_is_learned_again(
+    hass: HomeAssistant,
+    rtsp_camera: RtspCamera,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A saved room that cannot be read is said in the log and learned again: all hidden."""
+    entry = camera_entry(rtsp_camera.url)
+    hass_storage[f"{DOMAIN}.scene.{entry.entry_id}"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.scene.{entry.entry_id}",
+        "data": {"format": 1, "rows": 36, "cols": 64, "model": "cut"},
+    }
+    await set_up_entry(hass, entry)
+    async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
+    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    await hass.config.async_update(external_url=EXTERNAL_URL)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    people = async_get_sharing(hass).broadcasts[entry.entry_id].filter_for(PrivacyLevel.PEOPLE)
+    await wait_for(lambda: "the empty room is learned again" in caplog.text, limit=10)
+    await asyncio.sleep(3.0)
+    assert people.last_hidden_share == 1.0
+    stream.close()
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 async def test_people_stay_protected_and_seen_with_motion_detection_off(

@@ -30,7 +30,6 @@ from homeassistant.util.hass_dict import HassKey
 from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER
 from .engine.attempts import Admission, AttemptGate, Refusal, client_key
 from .engine.privacy import FaceDetector, PrivacyFilter, PrivacyLevel, load_face_detector
-from .engine.scene import EmptyScene
 from .engine.shares import (
     MAX_REPORT_REASON,
     MAX_SHARES,
@@ -46,6 +45,7 @@ from .engine.shares import (
 )
 from .engine.text import one_line
 from .engine.watermark import SharedPicture, share_code
+from .scenes import SceneKeeper
 from .stores import READ_ANY_VERSION
 
 if TYPE_CHECKING:
@@ -144,21 +144,27 @@ class ViewerSlot:
 class CameraBroadcast:
     """Filter each new frame of one camera once per privacy level and fan it out to viewers."""
 
-    def __init__(self, hass: HomeAssistant, coordinator: CameraCoordinator) -> None:
+    def __init__(
+        self, hass: HomeAssistant, coordinator: CameraCoordinator, scenes: SceneKeeper
+    ) -> None:
         """Prepare; nothing runs until the first viewer arrives."""
         self.hass = hass
         self.coordinator = coordinator
         self.slots: set[ViewerSlot] = set()
         self._filters: dict[PrivacyLevel, PrivacyFilter] = {}
-        # What the empty room looks like outlives each audience: a new viewer's filter need
-        # not learn it again, hiding the whole picture meanwhile.
-        self._scene = EmptyScene()
+        # What the empty room looks like outlives each audience, reloads and restarts: a new
+        # viewer's filter need not learn it again, hiding the whole picture meanwhile, and
+        # cannot take someone who sits still for the room.
+        self._scenes = scenes
+        self._entry_id = coordinator.config_entry.entry_id
+        self._scene = scenes.scene(self._entry_id)
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
 
     def accept_empty_room(self) -> None:
         """Take the room as it looks now as empty, as its owner says after moving furniture."""
         self._scene.accept()
+        self._scenes.save_soon(self._entry_id)
 
     def filter_for(self, level: PrivacyLevel) -> PrivacyFilter:
         """Return the camera's filter for a level, made on first use."""
@@ -234,6 +240,7 @@ class CameraBroadcast:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+            self._scenes.save_soon(self._entry_id)
         # Filters hold history of where people were; a new audience starts from nothing.
         self._filters.clear()
 
@@ -263,9 +270,11 @@ class CameraBroadcast:
 
     async def _run(self) -> None:
         """Send every new frame, filtered and watermarked, to every open stream."""
+        await self._scenes.async_restore(self._entry_id, self.coordinator.name)
         last_sequence = -1
         interval = 1.0 / SHARE_FPS
         while self.slots:
+            await self._scenes.async_save_if_due(self._entry_id)
             started = time.monotonic()
             frame = self.coordinator.fresh_frame()
             if frame is not None and frame.sequence != last_sequence:
@@ -373,6 +382,7 @@ class SharingManager:
         hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
         self.sessions: dict[str, ViewerSession] = {}
         self.broadcasts: dict[str, CameraBroadcast] = {}
+        self.scenes = SceneKeeper(hass)
         self.face_detector: FaceDetector | None = None
         self._faces_task: asyncio.Task[None] | None = None
 
@@ -524,6 +534,7 @@ class SharingManager:
 
     async def async_camera_removed(self, entry_id: str) -> None:
         """End and forget every share of a camera its owner removed, and save at once."""
+        await self.scenes.async_forget(entry_id)
         gone = [share for share in self.registry.shares() if share.camera == entry_id]
         if not gone:
             return
@@ -556,7 +567,9 @@ class SharingManager:
         entry_id = coordinator.config_entry.entry_id
         broadcast = self.broadcasts.get(entry_id)
         if broadcast is None or broadcast.coordinator is not coordinator:
-            broadcast = self.broadcasts[entry_id] = CameraBroadcast(self.hass, coordinator)
+            broadcast = self.broadcasts[entry_id] = CameraBroadcast(
+                self.hass, coordinator, self.scenes
+            )
         return broadcast
 
     @callback

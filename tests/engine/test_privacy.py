@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 import functools
 import io
@@ -10,6 +11,7 @@ from pathlib import Path
 import shutil
 import subprocess
 import sys
+from typing import Any
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -606,8 +608,9 @@ def shot(grey: NDArray[np.float32], at: float, gain: float = 1.0, offset: float 
 class Camera:
     """The production path at 5 fps: motion detector into the filter, filter on every picture."""
 
-    def __init__(self, flt: PrivacyFilter | None = None) -> None:
-        self.flt = flt or PrivacyFilter(PrivacyLevel.PEOPLE)
+    def __init__(self, flt: PrivacyFilter | None = None, scene: EmptyScene | None = None) -> None:
+        self.scene = scene or EmptyScene()
+        self.flt = flt or PrivacyFilter(PrivacyLevel.PEOPLE, scene=self.scene)
         self.detector = MotionDetector(MotionSettings())
         self.at = 0.0
         self.hidden: list[float] = []
@@ -788,6 +791,105 @@ def test_a_pause_keeps_the_room_and_hides_who_came_meanwhile() -> None:
     visible = camera.run(camera.at + 90.0, lambda at: shot(sitting, at))
     assert max(visible) == 0.0
     assert camera.hidden[-1] < 0.25  # the rest of the room is still known
+
+
+def restarted(camera: Camera) -> Camera:
+    """Return the camera as after a restart: a new detector and filter, the scene as saved."""
+    saved = camera.scene.saved()
+    assert saved is not None
+    scene = EmptyScene()
+    scene.restore(json.loads(json.dumps(saved)))  # through the store's JSON
+    after = Camera(scene=scene)
+    after.at = camera.at + 600.0  # ten minutes down; monotonic time goes on
+    return after
+
+
+def test_a_restart_keeps_the_room_and_hides_who_sat_down_meanwhile() -> None:
+    empty = room()
+    camera = Camera()
+    camera.run(LEARN_SECONDS + 10.0, empty_room)
+    assert camera.hidden[-1] == 0.0
+    # Someone sat down while Home Assistant was down, and never stirs once it is back.
+    sitting = person_in(empty, STILL)
+    after = restarted(camera)
+    visible = after.run(after.at + 3 * LEARN_SECONDS, lambda at: shot(sitting, at))
+    assert max(visible) == 0.0
+    assert after.hidden[-1] < 0.25  # the rest of the room is known at once
+    # Without the saved room, the same person is a first impression, learned as the room.
+    fresh = Camera()
+    visible = fresh.run(3 * LEARN_SECONDS, lambda at: shot(sitting, at))
+    assert visible[-1] == 1.0
+
+
+def test_a_restart_keeps_who_stopped_before_it_hidden() -> None:
+    empty = room()
+    camera = Camera()
+    camera.run(LEARN_SECONDS + 10.0, empty_room)
+    arrive = camera.at + 5.0
+    visible = camera.run(arrive + 30.0, walk_in_and_stay(empty, arrive))
+    assert max(visible[25:]) == 0.0
+    after = restarted(camera)
+    sitting = person_in(empty, STILL)
+    visible = after.run(after.at + 3 * LEARN_SECONDS, lambda at: shot(sitting, at))
+    assert max(visible) == 0.0
+
+
+def test_a_restored_room_is_learned_on_where_it_left_off() -> None:
+    camera = Camera()
+    camera.run(LEARN_SECONDS / 2, empty_room)  # half learned when Home Assistant stops
+    after = restarted(camera)
+    after.run(after.at + LEARN_SECONDS / 2 + 10.0, empty_room)
+    assert after.hidden[-1] == 0.0  # the quiet time gathered before counts
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda s: s.update(format=2), id="another format"),
+        pytest.param(lambda s: s.update(model=s["model"][:-8]), id="cut-off picture"),
+        pytest.param(lambda s: s.update(known="not base64!"), id="not base64"),
+        pytest.param(lambda s: s.update(rows=s["rows"] + 1), id="rows disagree"),
+        pytest.param(lambda s: s.update(picture_size=[8, 8]), id="size disagrees"),
+        pytest.param(lambda s: s.pop("evidence"), id="missing"),
+        pytest.param(lambda s: s.update(rows=None), id="not a number"),
+        pytest.param(
+            lambda s: s.update(
+                needs=base64.b64encode(
+                    np.full(s["rows"] * s["cols"], np.nan, dtype="<f4").tobytes()
+                ).decode()
+            ),
+            id="durations not numbers",
+        ),
+    ],
+)
+def test_a_damaged_saved_room_is_refused_and_nothing_is_known(
+    damage: Callable[[dict[str, Any]], object],
+) -> None:
+    camera = Camera()
+    camera.run(LEARN_SECONDS + 10.0, empty_room)
+    saved = camera.scene.saved()
+    assert saved is not None
+    damage(saved)
+    scene = EmptyScene()
+    with pytest.raises(ValueError, match="unreadable saved scene"):
+        scene.restore(saved)
+    # Refused whole: the model starts from nothing and hides everything.
+    flt = PrivacyFilter(PrivacyLevel.PEOPLE, scene=scene)
+    for step in range(21):
+        flt.update_motion((), step * 0.2)
+    assert flt.masks(empty_room(4.2), 4.2)[0].all()
+
+
+def test_only_a_model_that_has_seen_nothing_restores() -> None:
+    camera = Camera()
+    camera.run(LEARN_SECONDS + 10.0, empty_room)
+    saved = camera.scene.saved()
+    assert saved is not None
+    assert EmptyScene().saved() is None  # nothing seen, nothing to keep
+    newer = EmptyScene()
+    newer.observe(np.zeros((ROOM_H, ROOM_W), dtype=np.uint8), 0.0)
+    newer.restore(saved)  # what it saw since is newer: kept, nothing restored
+    assert newer.hidden(1.0).all()
 
 
 def test_nothing_is_accepted_before_a_picture_and_tiny_pictures_are_refused() -> None:

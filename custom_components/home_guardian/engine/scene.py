@@ -26,17 +26,23 @@ The rules, in plain words:
   light change never passes for noise that would loosen the comparisons.
 - The owner can say the room as it looks now is empty (`accept`), after moving furniture.
 
-Limits, stated honestly: someone perfectly still, without a stir, from before the model starts
-and for LEARN_SECONDS is learned as part of the room (one model per camera, kept across
-viewers, makes that rare); someone perfectly still for ABSORB_SECONDS is absorbed.
+- What is learned outlives a restart (`saved`, `restore`): a model restored and then shown a
+  room where someone sits still hides them as it would have without the restart, rather than
+  taking them in as a first impression. Time stamps are not kept: after a restore, as after
+  any long pause, every timer restarts and the quiet time already gathered is kept.
+
+Limits, stated honestly: someone perfectly still, without a stir, from before the model first
+starts and for LEARN_SECONDS is learned as part of the room (one model per camera, kept across
+viewers and restarts, makes that rare); someone perfectly still for ABSORB_SECONDS is absorbed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+from collections.abc import Callable, Mapping
 import math
 import threading
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -88,6 +94,8 @@ BLANK_SHARE: Final = 0.95
 GLOBAL_STIR: Final = 0.5
 # A pause this long makes quiet unknowable: every timer restarts (the model itself is kept).
 STALE_SECONDS: Final = 30.0
+# The layout of what `EmptyScene.saved` returns; a different one is not read.
+SAVED_FORMAT: Final = 1
 
 
 def cells_of(values: FloatArray, rows: int, cols: int) -> FloatArray:
@@ -396,6 +404,64 @@ class EmptyScene:
             self._evidence[...] = 0.0
             self._hidden_until[...] = -math.inf
 
+    def saved(self) -> dict[str, Any] | None:
+        """Return what the model has learned, as JSON-ready text; None before any picture.
+
+        Pictures are kept as whole grey levels: the comparisons allow eight levels and more.
+        """
+        with self._lock:
+            if self._shape is None:
+                return None
+            rows, cols = self._shape
+            return {
+                "format": SAVED_FORMAT,
+                "rows": rows,
+                "cols": cols,
+                "picture_size": list(self.picture_size),
+                "model": _pack_picture(self._model),
+                "candidate": _pack_picture(self._candidate),
+                "known": _pack_cells(self._known),
+                "has_candidate": _pack_cells(self._has_candidate),
+                "disturbed": _pack_cells(self._disturbed),
+                "needs": _pack_seconds(self._needs),
+                "evidence": _pack_seconds(self._evidence),
+            }
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """Take up what `saved` returned before; raise ValueError when it cannot be read.
+
+        Only a model that has seen no picture yet restores: what it has seen since is newer.
+        """
+        if saved.get("format") != SAVED_FORMAT:
+            raise ValueError("unreadable saved scene: another format")
+        try:
+            rows, cols = max(1, int(saved["rows"])), max(1, int(saved["cols"]))
+            height, width = (int(side) for side in saved["picture_size"])
+            model = _unpack_picture(saved["model"], rows, cols)
+            candidate = _unpack_picture(saved["candidate"], rows, cols)
+            known = _unpack_cells(saved["known"], rows, cols)
+            has_candidate = _unpack_cells(saved["has_candidate"], rows, cols)
+            disturbed = _unpack_cells(saved["disturbed"], rows, cols)
+            needs = _unpack_seconds(saved["needs"], rows, cols)
+            evidence = _unpack_seconds(saved["evidence"], rows, cols)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"unreadable saved scene: {type(err).__name__}") from None
+        if height // CELL != rows or width // CELL != cols:
+            raise ValueError("unreadable saved scene: its picture size and cells disagree")
+        with self._lock:
+            if self._shape is not None:
+                return
+            self._shape = (rows, cols)
+            self.picture_size = (height, width)
+            self._model, self._candidate = model, candidate
+            self._short = model.copy()
+            self._known, self._has_candidate, self._disturbed = known, has_candidate, disturbed
+            self._needs, self._evidence = needs, evidence
+            self._quiet_since = np.zeros((rows, cols))
+            self._hidden_until = np.full((rows, cols), -math.inf)
+            # No time yet: the first picture is judged as after a long pause.
+            self._last_at = None
+
     def hidden(self, at: float) -> Cells:
         """Return the cells to hide at `at`: unknown, differing, grown and held."""
         if self._shape is None:
@@ -452,3 +518,43 @@ class EmptyScene:
         weights = np.where(cells, rate, np.float32(0.0)).astype(np.float32)[:, None, :, None]
         view = target.reshape(rows, CELL, cols, CELL)
         view += weights * (source.reshape(rows, CELL, cols, CELL) - view)
+
+
+def _pack_picture(picture: FloatArray) -> str:
+    """Return a cell-cropped picture as base64 text of whole grey levels."""
+    levels = np.clip(np.rint(picture), 0, 255).astype(np.uint8)
+    return base64.b64encode(levels.tobytes()).decode("ascii")
+
+
+def _unpack_picture(text: str, rows: int, cols: int) -> FloatArray:
+    """Return the picture `_pack_picture` packed, checking its size."""
+    data = np.frombuffer(base64.b64decode(text, validate=True), dtype=np.uint8)
+    if data.size != rows * CELL * cols * CELL:
+        raise ValueError("a saved picture of the wrong size")
+    return data.reshape(rows * CELL, cols * CELL).astype(np.float32)
+
+
+def _pack_cells(cells: Cells) -> str:
+    """Return marked cells as base64 text of their bits."""
+    return base64.b64encode(np.packbits(cells, axis=None).tobytes()).decode("ascii")
+
+
+def _unpack_cells(text: str, rows: int, cols: int) -> Cells:
+    """Return the cells `_pack_cells` packed, checking their number."""
+    bits = np.frombuffer(base64.b64decode(text, validate=True), dtype=np.uint8)
+    if bits.size != (rows * cols + 7) // 8:
+        raise ValueError("saved cells of the wrong number")
+    return np.unpackbits(bits, count=rows * cols).astype(bool).reshape(rows, cols)
+
+
+def _pack_seconds(seconds: NDArray[np.float64]) -> str:
+    """Return per-cell durations as base64 text of 32-bit floats (a second's fraction is moot)."""
+    return base64.b64encode(seconds.astype("<f4").tobytes()).decode("ascii")
+
+
+def _unpack_seconds(text: str, rows: int, cols: int) -> NDArray[np.float64]:
+    """Return the durations `_pack_seconds` packed; refuse any that is not a number."""
+    data = np.frombuffer(base64.b64decode(text, validate=True), dtype="<f4")
+    if data.size != rows * cols or not np.isfinite(data).all() or (data < 0).any():
+        raise ValueError("saved durations of the wrong number or not durations")
+    return data.astype(np.float64).reshape(rows, cols)
