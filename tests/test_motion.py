@@ -330,10 +330,16 @@ async def test_a_live_option_change_does_not_end_ongoing_motion(
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_ANALYSIS_FPS: 3})
     await hass.async_block_till_done()
     assert runtime.motion.current_detector is detector
+    # The reader still decodes 5 frames a second at least: shared pictures take as many.
+    assert runtime.source.needed_fps == 5.0
     await frames_pass(hass, entry, 20)
     unsubscribe()
     assert entry.runtime_data is runtime
     assert events == []
     assert STATE_OFF not in shown
     assert state_of(hass, MOTION) == STATE_ON
+    # Asked for more frames than shares take, the reader decodes as many.
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_ANALYSIS_FPS: 10})
+    await hass.async_block_till_done()
+    assert runtime.source.needed_fps == 10.0
     await hass.config_entries.async_unload(entry.entry_id)

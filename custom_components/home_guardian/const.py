@@ -46,6 +46,8 @@ DEFAULT_MOTION_DETECTION: Final = True
 DEFAULT_SENSITIVITY: Final = 50
 DEFAULT_MIN_OBJECT_SIZE: Final = 0.1
 DEFAULT_ANALYSIS_FPS: Final = 5.0
+# Shared pictures go out at this rate: enough to see a room, little CPU per camera.
+SHARE_FPS: Final = 5.0
 # Options that the running camera applies at once; any other option change reloads the entry.
 # Privacy zones reload: every running share's filter must start again from the new zones.
 LIVE_OPTIONS: Final = frozenset(

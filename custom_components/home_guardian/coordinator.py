@@ -28,6 +28,7 @@ from .const import (
     LOGGER,
     READ_PICTURES,
     REPAIR_AFTER,
+    SHARE_FPS,
     SNAPSHOT_POLL_INTERVAL,
     STALE_AFTER,
     STATUS_INTERVAL,
@@ -98,6 +99,7 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
             on_change=self.async_update_listeners,
             event_data=self._event_data,
         )
+        self._set_frames_needed()
         # Viewers of this camera's shares right now, kept by the sharing broadcast.
         self.viewers = 0
         self.privacy_zones = parse_zones(entry.options.get(CONF_PRIVACY_ZONES))
@@ -118,8 +120,14 @@ class CameraCoordinator(DataUpdateCoordinator[SourceStatus]):
     def apply_options(self, options: Mapping[str, Any]) -> None:
         """Apply options that need no new connection: motion settings and the picture pace."""
         self.motion.apply(options)
+        self._set_frames_needed()
         if self.source_camera is not None and self.source_camera.mode == READ_PICTURES:
             self.source.poll_interval = picture_interval(options)
+
+    @callback
+    def _set_frames_needed(self) -> None:
+        """Tell the reader how many frames a second analysis and shared pictures take."""
+        self.source.needed_fps = max(self.motion.fps, SHARE_FPS)
 
     @property
     def stale_after(self) -> float:

@@ -126,6 +126,11 @@ class CameraMotion:
         self._region_listeners: list[RegionListener] = []
 
     @property
+    def fps(self) -> float:
+        """Return how many frames a second are analysed."""
+        return self._fps
+
+    @property
     def running(self) -> bool:
         """Return True while a detector analyses this camera's frames."""
         return self._unsubscribe is not None

@@ -27,7 +27,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.file import WriteError
 from homeassistant.util.hass_dict import HassKey
 
-from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER
+from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER, SHARE_FPS
 from .engine.attempts import Admission, AttemptGate, Refusal, client_key
 from .engine.privacy import FaceDetector, PrivacyFilter, PrivacyLevel, load_face_detector
 from .engine.shares import (
@@ -60,8 +60,6 @@ SESSION_OUTLIVES_SHARE: Final = timedelta(minutes=5)
 # Two streams per viewer: a reloaded page opens its new stream before the old one is gone.
 STREAMS_PER_SESSION: Final = 2
 STORAGE_VERSION: Final = 1
-# Shared pictures go out at this rate: enough to see a room, little CPU per camera.
-SHARE_FPS: Final = 5.0
 # PIN checks are slow and memory-hard on purpose (128 MiB each). They run one at a time in a
 # thread of their own: its one thread is the only slot, held until the hash has finished,
 # whatever the client does, so no crowd can take more memory than one check's. The budgets

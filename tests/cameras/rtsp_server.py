@@ -90,6 +90,13 @@ def launch_line(args: argparse.Namespace, caps: str) -> str:
             f"x265enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps * 2} "
             f"bitrate={args.bitrate} ! rtph265pay name=pay0 pt=96 config-interval=1"
         )
+    elif args.b_frames:
+        # As cameras with a "smart" codec send: B-frames, which nothing refers to, between the rest.
+        encoder = (
+            f"x264enc speed-preset=ultrafast bframes={args.b_frames} b-adapt=false "
+            f"b-pyramid=false key-int-max={args.fps * 2} bitrate={args.bitrate} "
+            "! video/x-h264,profile=main ! rtph264pay name=pay0 pt=96 config-interval=1"
+        )
     else:
         encoder = (
             "x264enc tune=zerolatency speed-preset=ultrafast "
@@ -144,6 +151,7 @@ def main() -> int:
     parser.add_argument("--auth", choices=("basic", "digest"), default="basic")
     parser.add_argument("--codec", choices=("h264", "h265"), default="h264")
     parser.add_argument("--audio", action="store_true")
+    parser.add_argument("--b-frames", type=int, default=0, metavar="COUNT")
     parser.add_argument("--transport", choices=("any", "tcp", "udp"), default="any")
     parser.add_argument("--restart-timestamps", type=int, default=0, metavar="FRAMES")
     parser.add_argument("--drop-every", type=float, default=0.0, metavar="SECONDS")

@@ -30,6 +30,10 @@ MAX_PICTURE_BYTES: Final = 16 * 1024 * 1024
 MAX_BAD_PACKETS: Final = 50
 # Demuxers that hold one picture: the URL is a snapshot, polled rather than streamed.
 STILL_FORMATS: Final = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe", "bmp_pipe"})
+# Frames that no other frame refers to are left undecoded while the others alone come at least
+# this share of the rate the readers use, judged over this many seconds of the stream.
+THIN_SHARE: Final = 0.8
+THIN_SECONDS: Final = 5.0
 
 type FrameListener = Callable[[Frame], None]
 # Returns the address to connect to now; may raise StreamError when there is none to give.
@@ -139,14 +143,20 @@ def iter_frames(
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
     first_sequence: int = 0,
+    needed_fps: Callable[[], float | None] = lambda: None,
 ) -> Generator[Frame]:
-    """Decode a container's video into frames until it ends, skipping corrupt packets."""
+    """Decode a container's video into frames until it ends, skipping corrupt packets.
+
+    `needed_fps` says how many frames a second the readers use (None: every frame); frames that
+    no other frame refers to may then be left undecoded (see `Thinning`).
+    """
     stream = container.streams.video[0]
     context = stream.codec_context
     keeps_jpeg = context.name == "mjpeg"
     # The size found while probing refuses a huge stream before its first picture is decoded.
     _check_size(context.width or 0, context.height or 0)
     decoder = _decoder(context)
+    thinning = Thinning(decoder, needed_fps)
     sequence = first_sequence
     bad_packets = 0
     last_packet = time.monotonic()
@@ -159,6 +169,7 @@ def iter_frames(
                 raise StreamError(
                     Problem.TOO_LARGE, f"a picture of {packet.size} bytes, over {MAX_PICTURE_BYTES}"
                 )
+            thinning.packet(packet)
             try:
                 decoded = decoder.decode(packet)
             except av.error.FFmpegError:
@@ -171,6 +182,7 @@ def iter_frames(
                 _check_size(picture.width, picture.height)
                 bad_packets = 0
                 sequence += 1
+                thinning.decoded += 1
                 yield Frame(
                     picture,
                     sequence=sequence,
@@ -186,6 +198,52 @@ def iter_frames(
             # Cut off mid-picture after sending pictures: a lost connection, not a wrong address.
             raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
         raise error from None
+
+
+class Thinning:
+    """Leave undecoded the frames no other frame refers to, while the rest come often enough.
+
+    Streams with B-frames (and cameras' "smart" codecs) hold frames that nothing refers to:
+    decoding them costs as much CPU as the rest, for pictures that analysis, shared views and
+    stills, which take a few a second, do not need. They are skipped (FFmpeg's "non-reference"
+    discard) while the frames decoded come at least THIN_SHARE of the rate the readers need,
+    judged every THIN_SECONDS of the stream's own time (or of arrival, for packets without
+    time stamps). Below that, as in streams whose few reference frames come seconds apart,
+    every frame is decoded until the connection ends. Skipping never harms another frame:
+    only frames that none refers to are left out.
+    """
+
+    def __init__(self, decoder: VideoCodecContext, needed_fps: Callable[[], float | None]) -> None:
+        """Start skipping on `decoder`, if the rate needed allows it at all."""
+        self._decoder = decoder
+        self._needed_fps = needed_fps
+        self.decoded = 0
+        self._since: float | None = None
+        self.active = needed_fps() is not None
+        if self.active:
+            decoder.skip_frame = "NONREF"
+
+    def packet(self, packet: av.Packet) -> None:
+        """Count the stream's time on; decode everything from now on if too few frames came."""
+        if not self.active:
+            return
+        at = (
+            float(packet.pts * packet.time_base)
+            if packet.pts is not None and packet.time_base is not None
+            else time.monotonic()
+        )
+        if self._since is None or at < self._since:
+            # The first packet, or time stamps that went back (a wrapped or restarted clock).
+            self._since, self.decoded = at, 0
+            return
+        span = at - self._since
+        if span < THIN_SECONDS:
+            return
+        needed = self._needed_fps()
+        if needed is None or self.decoded < THIN_SHARE * needed * span:
+            self.active = False
+            self._decoder.skip_frame = "DEFAULT"
+        self._since, self.decoded = at, 0
 
 
 def _decoder(context: VideoCodecContext) -> VideoCodecContext:
@@ -318,6 +376,8 @@ class FrameSource:
         self._open_timeout = open_timeout
         self._read_timeout = read_timeout
         self._backoff_max = backoff_max
+        # How many frames a second the readers use; None: decode every frame (see Thinning).
+        self.needed_fps: float | None = None
         self._warned_too_large = False
         # Whether the source is read one picture at a time, at `poll_interval`: failures are
         # then never retried faster than that pace.
@@ -471,7 +531,10 @@ class FrameSource:
             self.address, open_timeout=self._open_timeout, read_timeout=self._read_timeout
         )
         frames = iter_frames(
-            container, should_stop=self._stop.is_set, first_sequence=self._status.frames
+            container,
+            should_stop=self._stop.is_set,
+            first_sequence=self._status.frames,
+            needed_fps=lambda: self.needed_fps,
         )
         try:
             self._set_status(connections=self._status.connections + 1)

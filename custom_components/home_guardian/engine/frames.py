@@ -51,6 +51,13 @@ class Frame:
         """Return the picture's height in pixels."""
         return self._picture.height
 
+    @property
+    def stream_time(self) -> float | None:
+        """Return when the picture is shown in its stream, in seconds; None if unknown."""
+        if isinstance(self._picture, Image.Image):
+            return None
+        return self._picture.time
+
     def grey(self, height: int) -> NDArray[np.uint8]:
         """Return a small greyscale copy `height` pixels high, aspect kept, for analysis."""
         with self._lock:
