@@ -142,6 +142,20 @@ def scheduled(ambient: Reading, times: list[tuple[float, float]], added: Reading
     return read
 
 
+def sparse(reading: Reading, every: int) -> Reading:
+    """Return `reading` sent only every `every` readings (a sensor read every few minutes)."""
+    state = {"value": 0.0}
+
+    def read(rng: random.Random, n: int) -> float:
+        """Return one reading, the last one sent until the next is due."""
+        value = reading(rng, n)
+        if n % every == 0:
+            state["value"] = value
+        return state["value"]
+
+    return read
+
+
 def screen(rng: random.Random, _n: int) -> float:
     """Return a television's light on a sensor: each reading another scene, some of them dark."""
     return rng.uniform(0.0, 3.0) if rng.random() < 0.15 else rng.uniform(5.0, 60.0)
@@ -173,6 +187,14 @@ PROFILES: list[tuple[str, str | None, int, Reading]] = [
         scheduled(daylight(900), [(12.0, 12.5), (17.75, 23.0)], lambda rng, _n: rng.gauss(200, 2)),
     ),
     ("television 0-60 lx, 19:00-22:00", "lx", 1, scheduled(daylight(300), [(19, 22)], screen)),
+    ("window, heavy clouds 260-2,100 lx", "lx", 1, daylight(2100, cloud=1 / 8)),
+    ("window, read every 5 minutes", "lx", 1, sparse(daylight(2100), 10)),
+    (
+        "dark hallway, lamp 20 min, read every 5 min",
+        "lx",
+        1,
+        sparse(lamp(daylight(10), 150, 4, 20), 10),
+    ),
 ]
 
 

@@ -44,6 +44,9 @@ multiplies it thousands of times within an hour. A lamp is seen only against a d
   on and one off, not one for each dark scene. A sensor that sends nothing new in the dark
   counts that off only at its next reading.
 
+Dawn and dusk pass through the dark range: the sun out of a heavy cloud there (eight times the
+light), or a sensor read every few minutes (the light doubling between readings), may pass for
+a lamp; a sensor by a window counts a switch or two at dawn or dusk on such days.
 A lamp switched on in the dark that stays on past dawn is on until the light falls back at
 dusk, which counts as its switch off. A second lamp in a room another already lights is not
 seen; the last one switched off is.
