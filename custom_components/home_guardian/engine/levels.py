@@ -42,7 +42,8 @@ multiplies it thousands of times within an hour. A lamp is seen only against a d
   twice the lowest: a screen's light, scene by scene) the off must hold `SCREEN_DARK`, counting
   at the first reading that late, dark or bright again: a television all evening is one switch
   on and one off, not one for each dark scene. A sensor that sends nothing new in the dark
-  counts that off only at its next reading.
+  tells that off only at its next reading: within `SCREEN_DARK_TOLD` of the dark's start it
+  counts, later it is taken quietly (counted at dawn, it would be a sign of life hours late).
 
 Dawn and dusk pass through the dark range: the sun out of a heavy cloud there (eight times the
 light), or a sensor read every few minutes (the light doubling between readings), may pass for
@@ -63,6 +64,8 @@ from typing import Final
 SPIKE: Final = timedelta(seconds=90)
 # Dark for less than this after flickering readings is a screen's dark scene, not its end.
 SCREEN_DARK: Final = timedelta(minutes=5)
+# A screen's switch off is counted only when a reading tells it within this of the dark's start.
+SCREEN_DARK_TOLD: Final = 2 * SCREEN_DARK
 
 # How many of the latest steps at standby tell its wobble: an hour at a reading every 30 s, so
 # that a plug's rare spike of a few watts keeps the mark above the next one.
@@ -149,7 +152,8 @@ class LevelReader:
     # When a single reading past the mark came (above it while off, below it while on, where
     # an off must hold), until the next reading tells a switch from a spike.
     pending: datetime | None = None
-    # The lowest and highest reading since the switch on, until a switch off at standby.
+    # The lowest and highest reading since the first above the mark, until one below it that
+    # is taken (a switch off, or a reading at rest).
     lit: tuple[float, float] | None = None
 
     @property
@@ -201,7 +205,10 @@ class LevelReader:
             self.pending = pending or now
             return False
         self.standby = value
-        return self._below(value, standby, now, pending, found=found)
+        # A switch off told only this late (a dark room sends nothing new until dawn) is taken
+        # quietly: counted now, it would be a sign of life hours after the fact.
+        late = self.on and pending is not None and now - pending > SCREEN_DARK_TOLD
+        return self._below(value, standby, now, pending, found=found or late)
 
     def _below(
         self,
@@ -213,9 +220,9 @@ class LevelReader:
         found: bool,
     ) -> bool:
         """Take a reading short of the mark above `standby`; tell whether it ends a switch."""
+        self.lit = None
         if self.on:
             self.on = False
-            self.lit = None
             return not found
         # One reading above the mark: a switch if it lasted, else a spike of the meter. Its
         # height is not learned as noise: one glitch of thousands of watts would raise the mark
@@ -240,10 +247,11 @@ class LevelReader:
             self._light(value)
             self.on = True
             return False
+        # The first reading is part of the light too: a screen flickers from its first scenes.
+        self._light(value)
         if pending is None:
             self.pending = now
             return False
-        self._light(value)
         self.on = True
         return True
 
