@@ -78,6 +78,89 @@ def appliance(rest: Reading, power: tuple[float, float], uses: float, minutes: f
     return read
 
 
+# A day of readings, and where the sun rises and sets in it (a March day, in hours).
+DAY = 2880
+SUNRISE, SUNSET = 6.5, 18.0
+# At night a window sensor sees a street lamp, or the moon: a fraction of a lux.
+NIGHT_LUX = 0.3
+
+
+def daylight(peak: float, cloud: float = 1 / 3) -> Reading:
+    """Return daylight on a sensor: `peak` lx in sun, `cloud` of it behind a cloud, dark at night.
+
+    Dawn and dusk take an hour each, the light multiplying evenly (0.3 lx to `peak`); clouds
+    come and go every four minutes on average, the light jumping at once, as a window sees it.
+    """
+    state = {"sun": 1.0}
+
+    def read(rng: random.Random, n: int) -> float:
+        """Return one reading."""
+        hour = (n % DAY) / (DAY / 24)
+        if rng.random() < 1 / 8:
+            state["sun"] = cloud if state["sun"] == 1.0 else 1.0
+        rising = min(1.0, max(0.0, hour - (SUNRISE - 0.5)))
+        setting = min(1.0, max(0.0, (SUNSET + 0.5) - hour))
+        part = min(rising, setting)
+        light = NIGHT_LUX * (peak / NIGHT_LUX) ** part
+        return max(0.0, (NIGHT_LUX + (light - NIGHT_LUX) * state["sun"]) * rng.gauss(1, 0.02))
+
+    return read
+
+
+def lamp(ambient: Reading, lux: float, uses: float, minutes: float) -> Reading:
+    """Return `ambient` light with a lamp adding `lux`, switched on `uses` times a day at random."""
+    state = {"left": 0}
+
+    def read(rng: random.Random, n: int) -> float:
+        """Return one reading."""
+        if state["left"] == 0 and rng.random() < uses / DAY:
+            state["left"] = max(1, round(minutes * 2))
+            USES[0] += 1
+        added = 0.0
+        if state["left"] > 0:
+            state["left"] -= 1
+            added = lux * rng.gauss(1, 0.01)
+        return ambient(rng, n) + added
+
+    return read
+
+
+def scheduled(ambient: Reading, times: list[tuple[float, float]], added: Reading) -> Reading:
+    """Return `ambient` light plus `added` between each pair of hours of every day."""
+
+    def read(rng: random.Random, n: int) -> float:
+        """Return one reading."""
+        hour = (n % DAY) / (DAY / 24)
+        extra = 0.0
+        for start, end in times:
+            if abs(hour - start) < 1e-9:
+                USES[0] += 1
+            if start <= hour < end:
+                extra = added(rng, n)
+        return ambient(rng, n) + extra
+
+    return read
+
+
+def sparse(reading: Reading, every: int) -> Reading:
+    """Return `reading` sent only every `every` readings (a sensor read every few minutes)."""
+    state = {"value": 0.0}
+
+    def read(rng: random.Random, n: int) -> float:
+        """Return one reading, the last one sent until the next is due."""
+        value = reading(rng, n)
+        if n % every == 0:
+            state["value"] = value
+        return state["value"]
+
+    return read
+
+
+def screen(rng: random.Random, _n: int) -> float:
+    """Return a television's light on a sensor: each reading another scene, some of them dark."""
+    return rng.uniform(0.0, 3.0) if rng.random() < 0.15 else rng.uniform(5.0, 60.0)
+
+
 PROFILES: list[tuple[str, str | None, int, Reading]] = [
     ("plug at 1.5 W, wobble 0.8 W", "W", 1, standby(1.5, 0.8)),
     ("plug at 1.5 W, wobble 0.8 W, no unit", None, 1, standby(1.5, 0.8)),
@@ -94,6 +177,24 @@ PROFILES: list[tuple[str, str | None, int, Reading]] = [
     ("television, spiky plug", "W", 1, appliance(spiky(0.3), (35, 140), 2, 120)),
     ("lamp 6 W, 3 uses a day", "W", 1, appliance(standby(0.3, 0.1), (5.8, 6.2), 3, 60)),
     ("kettle, no unit", None, 1, appliance(standby(1.0, 0.4), (1800, 2200), 6, 3)),
+    ("window, clouds 700-2,100 lx, dawn and dusk", "lx", 1, daylight(2100)),
+    ("dim room, clouds 15-45 lx by day", "lx", 1, daylight(45)),
+    ("dark hallway, lamp 150 lx 4 times a day", "lx", 1, lamp(daylight(10), 150, 4, 5)),
+    (
+        "room 300-900 lx by day, lamp 200 lx at noon, dusk to 23:00",
+        "lx",
+        1,
+        scheduled(daylight(900), [(12.0, 12.5), (17.75, 23.0)], lambda rng, _n: rng.gauss(200, 2)),
+    ),
+    ("television 0-60 lx, 19:00-22:00", "lx", 1, scheduled(daylight(300), [(19, 22)], screen)),
+    ("window, heavy clouds 260-2,100 lx", "lx", 1, daylight(2100, cloud=1 / 8)),
+    ("window, read every 5 minutes", "lx", 1, sparse(daylight(2100), 10)),
+    (
+        "dark hallway, lamp 20 min, read every 5 min",
+        "lx",
+        1,
+        sparse(lamp(daylight(10), 150, 4, 20), 10),
+    ),
 ]
 
 
@@ -132,12 +233,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--unit", help="only the sensors read in this unit (lx: light)")
     arguments = parser.parse_args()
     days = arguments.days
     print(f"| sensor ({days} days, a reading every 30 s) | counted a day |", end="")
     print(" switched a day | longest quiet |")
     print("|---|---|---|---|")
     for name, unit, _, reading in PROFILES:
+        if arguments.unit is not None and unit != arguments.unit:
+            continue
         USES[0] = 0
         counted, _, longest = run(unit, reading, days, arguments.seed)
         hours = longest / timedelta(hours=1)

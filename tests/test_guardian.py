@@ -679,6 +679,37 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     assert defaults == {HALL: "motion", plug: "level", thermometer: "level"}
 
 
+async def test_clouds_at_a_window_are_not_activity_but_a_lamp_in_the_dark_is(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """An illuminance sensor by a window: the sun in and out of clouds hides no silence."""
+    freezer.move_to(MORNING)
+    window = "sensor.window_illuminance"
+    lux = {"unit_of_measurement": "lx", "device_class": "illuminance", "state_class": "measurement"}
+    hass.states.async_set(window, "700", lux)
+    await set_up(hass, guardian_entry(sources=[HALL, window]))
+    # Three hours of a reading every 30 s, the light tripling and falling back every 4 minutes.
+    for step in range(361):
+        await advance(hass, freezer, 0.5)
+        light = (2100 if (step // 8) % 2 else 700) + step % 3
+        hass.states.async_set(window, str(light), lux)
+        await hass.async_block_till_done()
+    state = hass.states.get(INACTIVITY)
+    assert state is not None
+    assert (state.state, state.attributes["reason"]) == (STATE_ON, "quiet")
+    # Dusk, then a lamp switched on in the dark: activity once a second reading shows it.
+    for light in ("300", "90", "25", "6", "1.5", "0.4", "150.2"):
+        await advance(hass, freezer, 5)
+        hass.states.async_set(window, light, lux)
+        await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await advance(hass, freezer, 0.5)
+    hass.states.async_set(window, "151.0", lux)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert state_of(hass, INACTIVE_FOR) == "0"
+
+
 async def test_source_kinds_are_shown_and_can_be_changed(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 import json
+import logging
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -228,3 +229,32 @@ async def test_a_file_that_cannot_be_read_is_left_alone(
         await hass.async_block_till_done()
         assert [item.name for item in path.iterdir()] == ["taken"]
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("disabled_by", [ConfigEntryDisabler.USER, None])
+async def test_removing_a_camera_never_set_up_forgets_its_shares(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    disabled_by: ConfigEntryDisabler | None,
+) -> None:
+    """A camera removed before sharing ever started this run still takes its links with it."""
+    # Disabled, or simply never loaded: either way the integration has not started.
+    removed = MockConfigEntry(domain=DOMAIN, title="Hall", disabled_by=disabled_by)
+    other = MockConfigEntry(domain=DOMAIN, title="Garden", disabled_by=ConfigEntryDisabler.USER)
+    removed.add_to_hass(hass)
+    other.add_to_hass(hass)
+    kept = stored_shares(other, 2)
+    gone = stored_shares(removed, 2)
+    hass_storage[KEY] = share_file(1, [gone[0], kept[0], "not a record", gone[1], kept[1]])
+
+    assert (await hass.config_entries.async_remove(removed.entry_id))["require_restart"] is False
+    await hass.async_block_till_done()
+
+    # The other camera's shares and the record this version cannot read are kept as they were.
+    *shares, unread = hass_storage[KEY]["data"]["shares"]
+    assert sorted(shares, key=lambda record: record["share_id"]) == sorted(
+        kept, key=lambda record: record["share_id"]
+    )
+    assert unread == "not a record"
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]

@@ -27,7 +27,7 @@ from .credentials import KeyUnavailableError, UnsealError, async_get_cipher, is_
 from .guardian import GuardianConfigEntry, GuardianCoordinator
 from .services import async_setup_services
 from .share_views import async_register_share_views
-from .sharing import SHARING, SharingManager, async_get_sharing
+from .sharing import SHARING, SharingManager, async_forget_camera_shares, async_get_sharing
 
 PLATFORMS: dict[str, list[Platform]] = {
     KIND_CAMERA: [
@@ -110,7 +110,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry
 async def async_remove_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
     """End the shares of a camera being removed: their links must not outlive it."""
     if entry.data.get(CONF_KIND, KIND_CAMERA) == KIND_CAMERA:
-        await async_get_sharing(hass).async_camera_removed(entry.entry_id)
+        await async_forget_camera_shares(hass, entry.entry_id)
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:

@@ -377,7 +377,6 @@ class SharingManager:
             thread_name_prefix=f"{DOMAIN}_pin",
             initializer=_yield_the_cpu,
         )
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
         self.sessions: dict[str, ViewerSession] = {}
         self.broadcasts: dict[str, CameraBroadcast] = {}
         self.scenes = SceneKeeper(hass)
@@ -423,6 +422,13 @@ class SharingManager:
         )
 
     async def async_load(self) -> None:
+        """Read the shares, forget the expired ones and raise the issues of suspended ones."""
+        self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
+        await self.async_read()
+        self.purge()
+        self.raise_stored_issues()
+
+    async def async_read(self) -> None:
         """Read every share that can be read; whatever cannot be stays on disk as it is.
 
         A damaged record costs only its own share. A file from a newer version, or one that
@@ -454,8 +460,6 @@ class SharingManager:
                 self._store.path,
             )
             self._store_issue("share_store_damaged", str(len(self._unread)))
-        self.purge()
-        self.raise_stored_issues()
 
     @callback
     def _keep_as_is(self, issue: str, detail: str) -> None:
@@ -814,6 +818,17 @@ def markdown_text(text: str, limit: int = MAX_REPORT_REASON) -> str:
     mark (all that CommonMark can escape) leaves no link, image, autolink or HTML to make.
     """
     return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(text)[:limit])
+
+
+async def async_forget_camera_shares(hass: HomeAssistant, entry_id: str) -> None:
+    """End and forget the stored shares of a removed camera, whether sharing is loaded or not."""
+    sharing = hass.data.get(SHARING)
+    if sharing is None:
+        # The integration never started in this run (every camera disabled, or removed before
+        # it loaded): the shares are read for this alone, so their links still end with it.
+        sharing = SharingManager(hass)
+        await sharing.async_read()
+    await sharing.async_camera_removed(entry_id)
 
 
 @callback

@@ -10,10 +10,11 @@ The kinds, in plain words:
   the floor is still "present". Its changes only tell that the source can see.
 - **change** (doors, contacts, switches, lights, media players, buttons): every change between
   two real states is activity.
-- **level** (numeric sensors: power, current, temperature, humidity): only a switch on or off
+- **level** (numeric sensors: power, current, temperature, humidity, light): only a switch on or off
   is activity, a jump clear of the sensor's noise and of its unit's floor; a wobble or a drift
   is not (see `levels.py`). A power plug counts when its kettle or television is switched on or
-  off; a thermometer drifting by a tenth never counts.
+  off; a thermometer drifting by a tenth never counts; a light sensor counts a lamp switched in
+  the dark, never daylight's clouds, dawn or dusk.
 - **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
   once; it is not activity.
 
@@ -50,7 +51,7 @@ from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Any, Final, NamedTuple
 
-from .levels import LevelReader, floor_for
+from .levels import LevelReader, rules_for
 
 ON: Final = "on"
 OFF: Final = "off"
@@ -233,7 +234,7 @@ class SourceBook:
     ) -> Meaning:
         """Return whether a level source's reading is something switched (see `levels.py`)."""
         reader = self._levels.setdefault(source, LevelReader())
-        reader.floor = floor_for(unit)
+        reader.rules = rules_for(unit)
         # The same state again (only its attributes changed) is no new reading.
         switched = before != state and reader.read(state, now, found=before is None)
         return Meaning.ACTIVITY if switched else Meaning.NOTHING
