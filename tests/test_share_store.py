@@ -247,6 +247,10 @@ async def test_removing_a_camera_never_set_up_forgets_its_shares(
     kept = stored_shares(other, 2)
     gone = stored_shares(removed, 2)
     hass_storage[KEY] = share_file(1, [gone[0], kept[0], "not a record", gone[1], kept[1]])
+    # What was learned of each camera's empty room, saved in an earlier run.
+    scenes = {entry.entry_id: f"{DOMAIN}.scene.{entry.entry_id}" for entry in (removed, other)}
+    for key in scenes.values():
+        hass_storage[key] = {"version": 1, "key": key, "data": {"format": 1}}
 
     assert (await hass.config_entries.async_remove(removed.entry_id))["require_restart"] is False
     await hass.async_block_till_done()
@@ -257,4 +261,7 @@ async def test_removing_a_camera_never_set_up_forgets_its_shares(
         kept, key=lambda record: record["share_id"]
     )
     assert unread == "not a record"
+    # The picture of the removed camera's room goes with it; the other camera's stays.
+    assert scenes[removed.entry_id] not in hass_storage
+    assert scenes[other.entry_id] in hass_storage
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]

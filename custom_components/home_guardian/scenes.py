@@ -13,6 +13,7 @@ learning state; it is removed with its camera.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import time
 from typing import Any, Final
 
@@ -29,16 +30,6 @@ SCENE_STORAGE_VERSION: Final = 1
 SAVE_SECONDS: Final = 300.0
 
 
-def scene_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    """Return the store of one camera's empty room."""
-    return Store(hass, SCENE_STORAGE_VERSION, f"{DOMAIN}.scene.{entry_id}")
-
-
-async def async_remove_saved_scene(hass: HomeAssistant, entry_id: str) -> None:
-    """Delete what was saved of a camera's room, as when the camera is removed."""
-    await scene_store(hass, entry_id).async_remove()
-
-
 class SceneKeeper:
     """One empty-room model per camera: in memory across reloads, on disk across restarts."""
 
@@ -49,12 +40,17 @@ class SceneKeeper:
         self._stores: dict[str, Store[dict[str, Any]]] = {}
         self._restored: set[str] = set()
         self._saved_at: dict[str, float] = {}
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
+        self._stop_listener: Callable[[], None] | None = None
 
     def scene(self, entry_id: str) -> EmptyScene:
         """Return a camera's model, made on first use."""
         if (scene := self._scenes.get(entry_id)) is None:
             scene = self._scenes[entry_id] = EmptyScene()
+        if self._stop_listener is None:
+            # Only a keeper with models writes at the stop (one that only removes does not).
+            self._stop_listener = self.hass.bus.async_listen_once(
+                EVENT_HOMEASSISTANT_STOP, self._async_stop
+            )
         return scene
 
     async def async_restore(self, entry_id: str, name: str) -> None:
@@ -113,7 +109,9 @@ class SceneKeeper:
     def _store(self, entry_id: str) -> Store[dict[str, Any]]:
         """Return a camera's store, made once (a store keeps its pending write)."""
         if (store := self._stores.get(entry_id)) is None:
-            store = self._stores[entry_id] = scene_store(self.hass, entry_id)
+            store = self._stores[entry_id] = Store(
+                self.hass, SCENE_STORAGE_VERSION, f"{DOMAIN}.scene.{entry_id}"
+            )
         return store
 
     async def _async_stop(self, _event: Event) -> None:
