@@ -77,6 +77,22 @@ def test_a_stream_without_such_frames_is_decoded_whole(tmp_path: Path) -> None:
     assert len(decode(path, lambda: 5.0)) == SECONDS * RATE
 
 
+def test_h265_is_decoded_whole(tmp_path: Path) -> None:
+    """H.265's unreferenced pictures may be referred to by a higher layer: nothing is left out."""
+    path = tmp_path / "clip.mp4"
+    source = str(shared_clip("vtest.avi"))
+    subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-y", "-i", source, "-t", "4", "-vf", f"fps={RATE}"),
+            *("-c:v", "libx265", "-preset", "ultrafast"),
+            *("-x265-params", "log-level=error:bframes=2"),
+            *("-pix_fmt", "yuv420p", str(path)),
+        ],
+        check=True,
+    )
+    assert len(decode(path, lambda: 5.0)) == len(decode(path, lambda: None)) == 4 * RATE
+
+
 def test_too_few_frames_left_means_every_frame_is_decoded(tmp_path: Path) -> None:
     # Three B-frames to each P-frame: 2.5 frames a second are left, short of 8 asked for.
     path = clip(tmp_path, b_frames=3)

@@ -34,6 +34,7 @@ STILL_FORMATS: Final = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe"
 # this share of the rate the readers use, judged over this many seconds of the stream.
 THIN_SHARE: Final = 0.8
 THIN_SECONDS: Final = 5.0
+THIN_CODECS: Final = frozenset({"h264"})
 
 type FrameListener = Callable[[Frame], None]
 # Returns the address to connect to now; may raise StreamError when there is none to give.
@@ -210,7 +211,9 @@ class Thinning:
     judged every THIN_SECONDS of the stream's own time (or of arrival, for packets without
     time stamps). Below that, as in streams whose few reference frames come seconds apart,
     every frame is decoded until the connection ends. Skipping never harms another frame:
-    only frames that none refers to are left out.
+    only frames that none refers to are left out. Only H.264 says that of a frame for sure;
+    H.265's "non-reference" pictures may be referred to by a higher temporal layer's, so its
+    streams are decoded whole.
     """
 
     def __init__(self, decoder: VideoCodecContext, needed_fps: Callable[[], float | None]) -> None:
@@ -219,7 +222,7 @@ class Thinning:
         self._needed_fps = needed_fps
         self.decoded = 0
         self._since: float | None = None
-        self.active = needed_fps() is not None
+        self.active = needed_fps() is not None and decoder.name in THIN_CODECS
         if self.active:
             decoder.skip_frame = "NONREF"
 
