@@ -21,7 +21,13 @@ from unittest.mock import patch
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from homeassistant.components.recorder import Recorder
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
@@ -50,6 +56,7 @@ from custom_components.home_guardian.const import (
 from custom_components.home_guardian.engine.attempts import AttemptGate, Lockout, PinBudget
 from custom_components.home_guardian.engine.frames import JPEG_QUALITY
 from custom_components.home_guardian.engine.privacy import PrivacyLevel, load_face_detector
+from custom_components.home_guardian.engine.scene import EmptyScene
 from custom_components.home_guardian.engine.shares import (
     WEEKDAYS,
     PinHasher,
@@ -1448,6 +1455,33 @@ async def test_the_empty_room_outlives_a_reload_and_a_restart(
     await hass.async_block_till_done()
     await wait_for(lambda: state_of(hass, CAMERA) not in {None, STATE_UNAVAILABLE})
     assert await watch_until_the_room_shows(hass, shared_camera, client, share) < 15.0
+
+
+async def test_the_empty_room_is_written_when_home_assistant_stops(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Viewers still watching at the stop: what was learned is written all the same."""
+    key = f"{DOMAIN}.scene.{shared_camera.entry_id}"
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    people = (
+        async_get_sharing(hass).broadcasts[shared_camera.entry_id].filter_for(PrivacyLevel.PEOPLE)
+    )
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: "button.living_room_room_is_empty"}, blocking=True
+    )
+    await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
+    hass_storage.pop(key, None)  # whatever the button's own save wrote
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await wait_for(lambda: key in hass_storage, limit=10)
+    restored = EmptyScene()
+    restored.restore(hass_storage[key]["data"])
+    assert not restored.hidden(0.0).all()  # the room as learned, known at once
+    stream.close()
 
 
 async def test_a_damaged_saved_room_is_learned_again(
