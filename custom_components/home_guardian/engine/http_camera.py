@@ -43,12 +43,18 @@ if TYPE_CHECKING:
     from .urls import StreamAddress
 
 MAX_REDIRECTS: Final = 3
-# Enough to tell a picture from a stream by its first bytes (WebP needs 12).
-SNIFF_BYTES: Final = 12
+# Enough to tell a picture from a stream by its first bytes; WebP (a RIFF file) needs 12.
+SNIFF_BYTES: Final = 4
+RIFF_SNIFF_BYTES: Final = 12
 CHUNK_BYTES: Final = 64 * 1024
 # What some cameras put after a JPEG's end marker.
 JPEG_PADDING: Final = b"\x00\r\n\t "
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_STATUS_PROBLEMS: Final = {
+    401: Problem.INVALID_AUTH,
+    403: Problem.INVALID_AUTH,
+    404: Problem.NOT_FOUND,
+}
 _AUTH_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 
 
@@ -82,9 +88,16 @@ class HttpAnswer(io.RawIOBase):
 
     def sniff(self) -> bool:
         """Read the first bytes and return True when the answer is a picture."""
-        while len(self._prefix) < SNIFF_BYTES and (chunk := self._read_chunk(SNIFF_BYTES)):
+        # No more than decides: a camera may send four bytes and then wait.
+        while len(self._prefix) < self._sniff_bytes() and (
+            chunk := self._read_chunk(RIFF_SNIFF_BYTES)
+        ):
             self._prefix += chunk
         return is_picture_start(self._prefix)
+
+    def _sniff_bytes(self) -> int:
+        """Return how many first bytes tell what the answer is."""
+        return RIFF_SNIFF_BYTES if self._prefix.startswith(b"RIFF") else SNIFF_BYTES
 
     def read_picture(self, max_bytes: int) -> bytes:
         """Read the whole picture, refusing one over `max_bytes` or cut off."""
@@ -122,7 +135,7 @@ class HttpAnswer(io.RawIOBase):
 
     def close(self) -> None:
         """Close the connection now."""
-        self._connection.close()
+        _close(self._connection, self._response)
         super().close()
 
     def _read_chunk(self, size: int) -> bytes:
@@ -216,39 +229,35 @@ def request(address: StreamAddress, deadline: Deadline) -> HttpAnswer:
     """Ask the camera for its URL, signing in and following redirects; raise StreamError."""
     url = address.url
     origin = urlsplit(url).hostname
-    tried_auth = False
-    redirects = 0
-    while True:
-        has_credentials = bool(address.username) and urlsplit(url).hostname == origin
+    for _ in range(MAX_REDIRECTS + 1):
         connection, response = _get(url, deadline, None)
-        if response.status == 401 and has_credentials and not tried_auth:  # noqa: PLR2004
-            tried_auth = True
+        if response.status == 401 and address.username and urlsplit(url).hostname == origin:  # noqa: PLR2004
             authorization = _authorization(address, url, response)
-            connection.close()
-            if authorization is not None:
-                connection, response = _get(url, deadline, authorization)
-        if response.status in _REDIRECTS and redirects < MAX_REDIRECTS:
-            location = response.getheader("Location") or ""
-            connection.close()
-            url = urljoin(url, location.strip())
-            parts = urlsplit(url)
-            if parts.scheme not in {"http", "https"} or not parts.hostname:
-                raise StreamError(Problem.NOT_VIDEO, "redirect away from http")
-            # Userinfo in a redirect is the redirecting server's to give, not ours to send.
-            url = url.replace(f"{parts.username}@", "", 1) if "@" in parts.netloc else url
-            redirects += 1
-            continue
-        break
-    if response.status in {401, 403}:
-        connection.close()
-        raise StreamError(Problem.INVALID_AUTH, f"HTTP {response.status}")
-    if response.status == 404:  # noqa: PLR2004
-        connection.close()
-        raise StreamError(Problem.NOT_FOUND, "HTTP 404")
+            _close(connection, response)
+            if authorization is None:
+                raise StreamError(Problem.INVALID_AUTH, "unknown sign-in scheme")
+            connection, response = _get(url, deadline, authorization)
+        if response.status not in _REDIRECTS:
+            break
+        location = (response.getheader("Location") or "").strip()
+        _close(connection, response)
+        parts = urlsplit(urljoin(url, location))
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise StreamError(Problem.NOT_VIDEO, "redirect away from http")
+        # Userinfo in a redirect is the redirecting server's to give, not ours to send.
+        url = parts._replace(netloc=parts.netloc.rpartition("@")[2], fragment="").geturl()
     if not 200 <= response.status < 300:  # noqa: PLR2004
-        connection.close()
-        raise StreamError(Problem.CANNOT_CONNECT, f"HTTP {response.status}")
+        _close(connection, response)
+        raise StreamError(
+            _STATUS_PROBLEMS.get(response.status, Problem.CANNOT_CONNECT), f"HTTP {response.status}"
+        )
     return HttpAnswer(connection, response, deadline)
+
+
+def _close(connection: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:
+    """Close an answer and its connection: the answer holds the socket open until then."""
+    response.close()
+    connection.close()
 
 
 def _get(
