@@ -298,11 +298,11 @@ class HttpCamera:
 class HostileCamera:
     """A compromised or broken snapshot camera, over raw sockets, counting what it sent.
 
-    /endless.jpg    a JPEG start, then bytes as fast as the link takes them (up to `limit`)
-    /trickle.jpg    a JPEG start, then one byte every `trickle` seconds
+    /endless        a JPEG without its end, then bytes as fast as the link takes them (to `limit`)
+    /trickle        a JPEG without its end, then one byte every `trickle` seconds
     /trickle-head   the status line, then header bytes one every `trickle` seconds
-    /huge.jpg       a Content-Length of 100 GB, a JPEG start, then nothing (the line stays open)
-    /cut.jpg        the full Content-Length of `jpeg`, a third of it, then the line is closed
+    /huge           a Content-Length of 100 GB, a JPEG start, then nothing (the line stays open)
+    /cut            the full Content-Length of `jpeg`, a third of it, then the line is closed
     """
 
     def __init__(self, jpeg: bytes, *, limit: int = 64 * 1024 * 1024, trickle: float = 0.1) -> None:
@@ -356,21 +356,24 @@ class HostileCamera:
                 while not self._stop.wait(self.trickle) and time.monotonic() < until:
                     client.sendall(b"a")
                 return
-            length = {"/huge.jpg": 100 * 1024**3, "/cut.jpg": len(self.jpeg)}.get(path)
-            head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n"
+            length = {"/huge": 100 * 1024**3, "/cut": len(self.jpeg)}.get(path)
+            # HTTP/1.0: without a length, the body ends when the line closes.
+            head = b"HTTP/1.0 200 OK\r\nContent-Type: image/jpeg\r\n"
             if length is not None:
                 head += f"Content-Length: {length}\r\n".encode()
             client.sendall(head + b"\r\n")
-            if path == "/cut.jpg":
+            if path == "/cut":
                 client.sendall(self.jpeg[: len(self.jpeg) // 3])
                 return
-            client.sendall(b"\xff\xd8\xff\xe0")
-            if path == "/huge.jpg":
+            if path == "/huge":
+                client.sendall(b"\xff\xd8\xff\xe0")
                 self._stop.wait(self.longest)
                 return
-            chunk = b"\x00" * (64 * 1024) if path == "/endless.jpg" else b"\x00"
+            # A real picture's start, so FFmpeg takes it for one, that never reaches its end.
+            client.sendall(self.jpeg[:-2])
+            chunk = b"\x00" * (64 * 1024) if path == "/endless" else b"\x00"
             while sent < self.limit and time.monotonic() < until and not self._stop.is_set():
-                if path == "/trickle.jpg":
+                if path == "/trickle":
                     self._stop.wait(self.trickle)
                 with contextlib.suppress(TimeoutError):
                     sent += client.send(chunk)

@@ -538,7 +538,7 @@ def hostile_camera(socket_enabled: None, snapshot_jpeg: bytes) -> Iterator[Hosti
 
 def test_an_endless_snapshot_stops_at_the_byte_cap(hostile_camera: HostileCamera) -> None:
     """A JPEG that never ends is refused once it passes the cap, holding no more than that."""
-    address = StreamAddress(url=hostile_camera.url("/endless.jpg"))
+    address = StreamAddress(url=hostile_camera.url("/endless"))
     tracemalloc.start()
     started = time.monotonic()
     try:
@@ -550,8 +550,8 @@ def test_an_endless_snapshot_stops_at_the_byte_cap(hostile_camera: HostileCamera
     assert err.value.problem is Problem.TOO_LARGE
     assert time.monotonic() - started < 5
     wait_until(lambda: hostile_camera.sent)
-    # The camera could send the cap and what the sockets buffer, not the 64 MB it had ready.
-    assert hostile_camera.sent[0] < frame_source.MAX_PICTURE_BYTES + 8 * 1024 * 1024
+    # The camera got out the cap and what the sockets buffer (MBs), not the 64 MB it had ready.
+    assert hostile_camera.sent[0] < frame_source.MAX_PICTURE_BYTES + 16 * 1024 * 1024
     assert peak < 2.5 * frame_source.MAX_PICTURE_BYTES
     source = FrameSource(address, name="test", poll_interval=0.2)
     source.start()
@@ -562,7 +562,7 @@ def test_an_endless_snapshot_stops_at_the_byte_cap(hostile_camera: HostileCamera
     assert source.latest is None
 
 
-@pytest.mark.parametrize("path", ["/trickle.jpg", "/trickle-head"])
+@pytest.mark.parametrize("path", ["/trickle", "/trickle-head"])
 def test_a_trickling_snapshot_gives_up_at_the_deadline(
     hostile_camera: HostileCamera, path: str
 ) -> None:
@@ -578,11 +578,11 @@ def test_a_huge_content_length_is_refused_unread(hostile_camera: HostileCamera) 
     """A Content-Length over the cap is refused at once, and a body cut short is no picture."""
     started = time.monotonic()
     with pytest.raises(StreamError) as err:
-        grab_jpeg(StreamAddress(url=hostile_camera.url("/huge.jpg")))
+        grab_jpeg(StreamAddress(url=hostile_camera.url("/huge")))
     assert err.value.problem is Problem.TOO_LARGE
     assert time.monotonic() - started < 1.0
     with pytest.raises(StreamError) as err:
-        grab_frame(StreamAddress(url=hostile_camera.url("/cut.jpg")))
+        grab_frame(StreamAddress(url=hostile_camera.url("/cut")))
     assert err.value.problem is Problem.NOT_VIDEO
 
 
@@ -683,8 +683,8 @@ def test_credentials_never_reach_errors_or_logs(
         http_camera.url("/missing.jpg"),
         http_camera.url("/truncated.jpg"),
         http_camera.url("/redirect-ftp.jpg"),
-        hostile_camera.url("/huge.jpg"),
-        hostile_camera.url("/cut.jpg"),
+        hostile_camera.url("/huge"),
+        hostile_camera.url("/cut"),
         f"http://127.0.0.1:{free_port()}/snapshot.jpg",
     ]
     messages = []
