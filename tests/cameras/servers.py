@@ -303,6 +303,8 @@ class HostileCamera:
     /trickle-head   the status line, then header bytes one every `trickle` seconds
     /huge           a Content-Length of 100 GB, a JPEG start, then nothing (the line stays open)
     /cut            the full Content-Length of `jpeg`, a third of it, then the line is closed
+    /ntlm           a sign-in only Windows servers offer
+    /not-http       an answer in another protocol
     """
 
     def __init__(self, jpeg: bytes, *, limit: int = 64 * 1024 * 1024, trickle: float = 0.1) -> None:
@@ -311,6 +313,10 @@ class HostileCamera:
         self.limit = limit
         self.trickle = trickle
         self.longest = 10.0
+        self.fixed = {
+            "/ntlm": b"HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: NTLM\r\n\r\n",
+            "/not-http": b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n",
+        }
         self.sent: list[int] = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -344,44 +350,50 @@ class HostileCamera:
 
     def _answer(self, client: socket.socket) -> None:
         """Answer one request, and record how many body bytes went out before it ended."""
-        sent = 0
-        until = time.monotonic() + self.longest
+        sent = [0]
         try:
             request = b""
             while b"\r\n\r\n" not in request:
                 request += client.recv(4096)
-            path = request.split(b" ", 2)[1].decode()
-            if path == "/trickle-head":
-                client.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-                while not self._stop.wait(self.trickle) and time.monotonic() < until:
-                    client.sendall(b"a")
-                return
-            length = {"/huge": 100 * 1024**3, "/cut": len(self.jpeg)}.get(path)
-            # HTTP/1.0: without a length, the body ends when the line closes.
-            head = b"HTTP/1.0 200 OK\r\nContent-Type: image/jpeg\r\n"
-            if length is not None:
-                head += f"Content-Length: {length}\r\n".encode()
-            client.sendall(head + b"\r\n")
-            if path == "/cut":
-                client.sendall(self.jpeg[: len(self.jpeg) // 3])
-                return
-            if path == "/huge":
-                client.sendall(b"\xff\xd8\xff\xe0")
-                self._stop.wait(self.longest)
-                return
-            # A real picture's start, so FFmpeg takes it for one, that never reaches its end.
-            client.sendall(self.jpeg[:-2])
-            chunk = b"\x00" * (64 * 1024) if path == "/endless" else b"\x00"
-            while sent < self.limit and time.monotonic() < until and not self._stop.is_set():
-                if path == "/trickle":
-                    self._stop.wait(self.trickle)
-                with contextlib.suppress(TimeoutError):
-                    sent += client.send(chunk)
+            self._send(client, request.split(b" ", 2)[1].decode(), sent)
         except OSError:
             pass  # the client hung up, as it should
         finally:
-            self.sent.append(sent)
+            self.sent.append(sent[0])
             client.close()
+
+    def _send(self, client: socket.socket, path: str, sent: list[int]) -> None:
+        """Send the answer of a path, counting the endless part's bytes in `sent`."""
+        until = time.monotonic() + self.longest
+        if path in self.fixed:
+            client.sendall(self.fixed[path])
+            return
+        if path == "/trickle-head":
+            client.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not self._stop.wait(self.trickle) and time.monotonic() < until:
+                client.sendall(b"a")
+            return
+        length = {"/huge": 100 * 1024**3, "/cut": len(self.jpeg)}.get(path)
+        # HTTP/1.0: without a length, the body ends when the line closes.
+        head = b"HTTP/1.0 200 OK\r\nContent-Type: image/jpeg\r\n"
+        if length is not None:
+            head += f"Content-Length: {length}\r\n".encode()
+        client.sendall(head + b"\r\n")
+        if path == "/cut":
+            client.sendall(self.jpeg[: len(self.jpeg) // 3])
+            return
+        if path == "/huge":
+            client.sendall(b"\xff\xd8\xff\xe0")
+            self._stop.wait(self.longest)
+            return
+        # A real picture's start, so FFmpeg takes it for one, that never reaches its end.
+        client.sendall(self.jpeg[:-2])
+        chunk = b"\x00" * (64 * 1024) if path == "/endless" else b"\x00"
+        while sent[0] < self.limit and time.monotonic() < until and not self._stop.is_set():
+            if path == "/trickle":
+                self._stop.wait(self.trickle)
+            with contextlib.suppress(TimeoutError):
+                sent[0] += client.send(chunk)
 
     def stop(self) -> None:
         """Stop answering and close the port."""

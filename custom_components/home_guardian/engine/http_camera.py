@@ -282,16 +282,14 @@ def _get(
         connection.connect()
         connection.request("GET", target, headers=headers)
         response = connection.getresponse()
-    except BaseException as err:
+    except (OSError, ValueError, http.client.HTTPException) as err:
         connection.close()
         if deadline.passed or isinstance(err, TimeoutError):
             raise StreamError(Problem.TIMEOUT, type(err).__name__) from None
         if isinstance(err, http.client.HTTPException):
             # Whatever answered does not speak HTTP: no camera picture there.
             raise StreamError(Problem.NOT_VIDEO, type(err).__name__) from None
-        if isinstance(err, OSError | ValueError):
-            raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
-        raise
+        raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
     return connection, response
 
 
@@ -299,20 +297,26 @@ def _authorization(
     address: StreamAddress, url: str, response: http.client.HTTPResponse
 ) -> str | None:
     """Return the Authorization header the camera's challenge asks for, Digest before Basic."""
-    challenges = response.headers.get_all("WWW-Authenticate") or []
+    challenges = [c.strip() for c in response.headers.get_all("WWW-Authenticate") or []]
     for challenge in challenges:
-        scheme, _, rest = challenge.strip().partition(" ")
+        scheme, _, rest = challenge.partition(" ")
         if scheme.lower() == "digest":
             params = {m[0].lower(): m[1] or m[2] for m in _AUTH_PARAM.findall(rest)}
-            return _digest(address, url, params)
-    if any(c.strip().lower().startswith("basic") for c in challenges):
+            if (answer := digest_authorization(address, url, params)) is not None:
+                return answer
+    if any(c.lower().startswith("basic") for c in challenges):
         token = f"{address.username}:{address.password or ''}".encode()
         return "Basic " + base64.b64encode(token).decode()
     return None
 
 
-def _digest(address: StreamAddress, url: str, params: dict[str, str]) -> str | None:
-    """Return a Digest answer (RFC 7616: MD5 or SHA-256, with or without qop=auth)."""
+def digest_authorization(
+    address: StreamAddress, url: str, params: dict[str, str], cnonce: str | None = None
+) -> str | None:
+    """Return a Digest answer (RFC 7616: MD5 or SHA-256, with or without qop=auth).
+
+    None when the camera asks for an algorithm we do not know.
+    """
     algorithm = params.get("algorithm", "MD5")
     name = algorithm.upper().removesuffix("-SESS")
     if name not in {"MD5", "SHA-256"}:
@@ -324,7 +328,7 @@ def _digest(address: StreamAddress, url: str, params: dict[str, str]) -> str | N
     parts = urlsplit(url)
     uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     realm, nonce = params.get("realm", ""), params.get("nonce", "")
-    cnonce = os.urandom(8).hex()
+    cnonce = cnonce or os.urandom(8).hex()
     secret = digest(f"{address.username}:{realm}:{address.password or ''}")
     if algorithm.upper().endswith("-SESS"):
         secret = digest(f"{secret}:{nonce}:{cnonce}")
