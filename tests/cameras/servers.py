@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 from dataclasses import dataclass, field
+import hashlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import os
 from pathlib import Path
@@ -160,6 +162,36 @@ class MjpegCamera:
             self.process = None
 
 
+DIGEST_NONCE = "5ca1ab1e"
+# Where /redirect... paths send their clients.
+REDIRECTS = {
+    "/redirect.jpg": "/snapshot.jpg",
+    "/redirect-ftp.jpg": "ftp://127.0.0.1/snapshot.jpg",
+    "/redirect-file.jpg": "file:///etc/passwd",
+    "/loop.jpg": "/loop.jpg",
+}
+
+
+def signed_in(
+    header: str, basic: str | None, username: str, password: str | None, *, digest: bool
+) -> bool:
+    """Return True when an Authorization header has the right Basic or Digest answer."""
+    if not digest:
+        return header == basic
+    if not header.startswith("Digest "):
+        return False
+    fields = dict(part.strip().split("=", 1) for part in header.removeprefix("Digest ").split(","))
+    values = {key: value.strip('"') for key, value in fields.items()}
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - what cameras use
+
+    secret = md5(f"{username}:camera:{password}")
+    method = md5(f"GET:{values.get('uri')}")
+    answer = md5(f"{secret}:{DIGEST_NONCE}:{values.get('nc')}:{values.get('cnonce')}:auth:{method}")
+    return values.get("username") == username and values.get("response") == answer
+
+
 class HttpCamera:
     """A plain HTTP server for snapshots and for the faults of bad cameras."""
 
@@ -169,13 +201,25 @@ class HttpCamera:
         username: str | None = None,
         password: str | None = None,
         frames: list[bytes] | None = None,
+        *,
+        digest: bool = False,
     ) -> None:
-        """Serve `jpeg` at /snapshot.jpg, `frames` in turn at /frames.jpg; others are faults."""
+        """Serve `jpeg` at /snapshot.jpg, `frames` in turn at /frames.jpg; others are faults.
+
+        With `digest`, only Digest authentication (MD5, qop=auth) is accepted, though Basic is
+        offered too, as many cameras do.
+        """
         self.jpeg = jpeg
         self.frames = frames or [jpeg]
         self.requests = 0
         self.served = 0
-        expected = (
+        self.authorizations: list[str] = []
+        self.variants = {
+            "/truncated.jpg": jpeg[: len(jpeg) // 3],
+            # Some cameras pad their JPEG after its end marker.
+            "/padded.jpg": jpeg + b"\r\n\x00\x00",
+        }
+        basic = (
             "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
             if username
             else None
@@ -185,9 +229,23 @@ class HttpCamera:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 owner.requests += 1
-                if expected and self.headers.get("Authorization") != expected:
+                header = self.headers.get("Authorization") or ""
+                owner.authorizations.append(header)
+                if username and not signed_in(header, basic, username, password, digest=digest):
                     self.send_response(401)
                     self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+                    if digest:
+                        self.send_header(
+                            "WWW-Authenticate",
+                            f'Digest realm="camera", qop="auth", nonce="{DIGEST_NONCE}",'
+                            ' algorithm=MD5, opaque="x"',
+                        )
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path in REDIRECTS:
+                    self.send_response(302)
+                    self.send_header("Location", REDIRECTS[self.path])
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -201,8 +259,8 @@ class HttpCamera:
                         b"<!doctype html><html><body><h1>Login</h1></body></html>" * 50,
                         "text/html",
                     )
-                elif self.path == "/truncated.jpg":
-                    body, kind = owner.jpeg[: len(owner.jpeg) // 3], "image/jpeg"
+                elif self.path in owner.variants:
+                    body, kind = owner.variants[self.path], "image/jpeg"
                 else:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
@@ -235,6 +293,115 @@ class HttpCamera:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+class HostileCamera:
+    """A compromised or broken snapshot camera, over raw sockets, counting what it sent.
+
+    /endless        a JPEG without its end, then bytes as fast as the link takes them (to `limit`)
+    /trickle        a JPEG without its end, then one byte every `trickle` seconds
+    /trickle-head   the status line, then header bytes one every `trickle` seconds
+    /huge           a Content-Length of 100 GB, a JPEG start, then nothing (the line stays open)
+    /cut            the full Content-Length of `jpeg`, a third of it, then the line is closed
+    /ntlm           a sign-in only Windows servers offer
+    /not-http       an answer in another protocol
+    """
+
+    def __init__(self, jpeg: bytes, *, limit: int = 64 * 1024 * 1024, trickle: float = 0.1) -> None:
+        """Listen on a free port; one answer sends `limit` bytes and lasts 10 s at most."""
+        self.jpeg = jpeg
+        self.limit = limit
+        self.trickle = trickle
+        self.longest = 10.0
+        self.fixed = {
+            "/ntlm": b"HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: NTLM\r\n\r\n",
+            "/not-http": b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n",
+        }
+        self.sent: list[int] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self.answers: list[threading.Thread] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        """Return the URL of a path on this camera."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _serve(self) -> None:
+        """Answer each client in a thread of its own."""
+        # Accepting in short turns: a socket closed under a waiting accept never wakes it.
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            # Sends that block (a client no longer reading) wake up to see the stop.
+            client.settimeout(0.5)
+            answer = threading.Thread(target=self._answer, args=(client,), daemon=True)
+            self.answers.append(answer)
+            answer.start()
+
+    def _answer(self, client: socket.socket) -> None:
+        """Answer one request, and record how many body bytes went out before it ended."""
+        sent = [0]
+        try:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += client.recv(4096)
+            self._send(client, request.split(b" ", 2)[1].decode(), sent)
+        except OSError:
+            pass  # the client hung up, as it should
+        finally:
+            self.sent.append(sent[0])
+            client.close()
+
+    def _send(self, client: socket.socket, path: str, sent: list[int]) -> None:
+        """Send the answer of a path, counting the endless part's bytes in `sent`."""
+        until = time.monotonic() + self.longest
+        if path in self.fixed:
+            client.sendall(self.fixed[path])
+            return
+        if path == "/trickle-head":
+            client.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not self._stop.wait(self.trickle) and time.monotonic() < until:
+                client.sendall(b"a")
+            return
+        length = {"/huge": 100 * 1024**3, "/cut": len(self.jpeg)}.get(path)
+        # HTTP/1.0: without a length, the body ends when the line closes.
+        head = b"HTTP/1.0 200 OK\r\nContent-Type: image/jpeg\r\n"
+        if length is not None:
+            head += f"Content-Length: {length}\r\n".encode()
+        client.sendall(head + b"\r\n")
+        if path == "/cut":
+            client.sendall(self.jpeg[: len(self.jpeg) // 3])
+            return
+        if path == "/huge":
+            client.sendall(b"\xff\xd8\xff\xe0")
+            self._stop.wait(self.longest)
+            return
+        # A real picture's start, so FFmpeg takes it for one, that never reaches its end.
+        client.sendall(self.jpeg[:-2])
+        chunk = b"\x00" * (64 * 1024) if path == "/endless" else b"\x00"
+        while sent[0] < self.limit and time.monotonic() < until and not self._stop.is_set():
+            if path == "/trickle":
+                self._stop.wait(self.trickle)
+            with contextlib.suppress(TimeoutError):
+                sent[0] += client.send(chunk)
+
+    def stop(self) -> None:
+        """Stop answering and close the port."""
+        self._stop.set()
+        self.thread.join()
+        for answer in self.answers:
+            answer.join()
+        self.sock.close()
 
 
 class SilentServer:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 import gc
 import io
 import itertools
 import logging
 from pathlib import Path
+import ssl
+import subprocess
 import threading
 import time
+import tracemalloc
 
 import numpy as np
 from PIL import Image
 import pytest
 
-from custom_components.home_guardian.engine import frame_source
+from custom_components.home_guardian.engine import frame_source, http_camera as http_client
 from custom_components.home_guardian.engine.frame_source import (
     FrameSource,
     Problem,
@@ -28,7 +32,14 @@ from custom_components.home_guardian.engine.frame_source import (
 )
 from custom_components.home_guardian.engine.frames import Frame
 from custom_components.home_guardian.engine.urls import StreamAddress
-from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera, SilentServer
+from tests.cameras.servers import (
+    HostileCamera,
+    HttpCamera,
+    MjpegCamera,
+    RtspCamera,
+    SilentServer,
+    free_port,
+)
 from tests.common import CAMERA_PASSWORD, CAMERA_USER, shared_clip
 
 
@@ -515,3 +526,201 @@ def test_a_huge_jpeg_snapshot_is_refused_undecoded(
     with pytest.raises(StreamError) as err:
         grab_jpeg(StreamAddress(url=huge_snapshot_camera.url("/snapshot.jpg")))
     assert err.value.problem is Problem.TOO_LARGE
+
+
+@pytest.fixture
+def hostile_camera(socket_enabled: None, snapshot_jpeg: bytes) -> Iterator[HostileCamera]:
+    """Start a snapshot camera that sends what no camera should."""
+    camera = HostileCamera(snapshot_jpeg)
+    yield camera
+    camera.stop()
+
+
+def test_an_endless_snapshot_stops_at_the_byte_cap(hostile_camera: HostileCamera) -> None:
+    """A JPEG that never ends is refused once it passes the cap, holding no more than that."""
+    address = StreamAddress(url=hostile_camera.url("/endless"))
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(address)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert err.value.problem is Problem.TOO_LARGE
+    assert time.monotonic() - started < 5
+    wait_until(lambda: hostile_camera.sent)
+    # The camera got out the cap and what the sockets buffer (MBs), not the 64 MB it had ready.
+    assert hostile_camera.sent[0] < frame_source.MAX_PICTURE_BYTES + 16 * 1024 * 1024
+    assert peak < 2.5 * frame_source.MAX_PICTURE_BYTES
+    source = FrameSource(address, name="test", poll_interval=0.2)
+    source.start()
+    try:
+        assert source.wait_for_first(10).problem is Problem.TOO_LARGE
+    finally:
+        source.stop()
+    assert source.latest is None
+
+
+@pytest.mark.parametrize("path", ["/trickle", "/trickle-head"])
+def test_a_trickling_snapshot_gives_up_at_the_deadline(
+    hostile_camera: HostileCamera, path: str
+) -> None:
+    """A camera sending a byte now and then cannot hold a read past the whole request's time."""
+    started = time.monotonic()
+    with pytest.raises(StreamError) as err:
+        grab_jpeg(StreamAddress(url=hostile_camera.url(path)), timeout=1.5)
+    assert err.value.problem is Problem.TIMEOUT
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_huge_content_length_is_refused_unread(hostile_camera: HostileCamera) -> None:
+    """A Content-Length over the cap is refused at once, and a body cut short is no picture."""
+    started = time.monotonic()
+    with pytest.raises(StreamError) as err:
+        grab_jpeg(StreamAddress(url=hostile_camera.url("/huge")))
+    assert err.value.problem is Problem.TOO_LARGE
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(StreamError) as err:
+        grab_frame(StreamAddress(url=hostile_camera.url("/cut")))
+    assert err.value.problem is Problem.NOT_VIDEO
+
+
+def test_a_cut_off_snapshot_keeps_the_last_good_picture(
+    http_camera: HttpCamera, snapshot_jpeg: bytes
+) -> None:
+    """A JPEG without its end marker is refused and retried; the last good picture stays."""
+    address = StreamAddress(
+        url=http_camera.url("/truncated.jpg"), username=CAMERA_USER, password=CAMERA_PASSWORD
+    )
+    with pytest.raises(StreamError) as err:
+        grab_jpeg(address)
+    assert err.value.problem is Problem.NOT_VIDEO
+    # Padding after the end marker is no cut.
+    padded = replace(address, url=http_camera.url("/padded.jpg"))
+    assert grab_jpeg(padded).startswith(snapshot_jpeg)
+    asked: list[float] = []
+
+    def provide() -> StreamAddress:
+        asked.append(time.monotonic())
+        return (
+            replace(address, url=http_camera.url("/snapshot.jpg")) if len(asked) == 1 else address
+        )
+
+    source = FrameSource(
+        StreamAddress(url="not yet"), name="test", poll_interval=0.2, address_provider=provide
+    )
+    source.start()
+    try:
+        wait_until(lambda: len(asked) >= 4)
+    finally:
+        source.stop()
+    assert source.status.problem is Problem.NOT_VIDEO
+    assert source.status.frames == 1
+    assert source.latest is not None
+    assert source.latest.jpeg() == snapshot_jpeg
+
+
+def test_digest_sign_in(socket_enabled: None, snapshot_jpeg: bytes) -> None:
+    """A camera asking for Digest gets it, though it offers Basic too; wrong ones are refused."""
+    camera = HttpCamera(snapshot_jpeg, CAMERA_USER, CAMERA_PASSWORD, digest=True)
+    camera.start()
+    try:
+        address = StreamAddress(
+            url=camera.url("/snapshot.jpg?channel=1"),
+            username=CAMERA_USER,
+            password=CAMERA_PASSWORD,
+        )
+        assert grab_jpeg(address) == snapshot_jpeg
+        frame, still = grab_frame(address)
+        assert still
+        assert frame.width > 0
+        # Asked without credentials first, then with Digest only: the password never travels.
+        assert camera.authorizations[0] == ""
+        assert camera.authorizations[1].startswith("Digest ")
+        assert not any(a.startswith("Basic") for a in camera.authorizations)
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(replace(address, password="wrong"))
+        assert err.value.problem is Problem.INVALID_AUTH
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(replace(address, username=None, password=None))
+        assert err.value.problem is Problem.INVALID_AUTH
+    finally:
+        camera.stop()
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("/redirect.jpg", None),
+        ("/redirect-ftp.jpg", Problem.NOT_VIDEO),
+        ("/redirect-file.jpg", Problem.NOT_VIDEO),
+        ("/loop.jpg", Problem.CANNOT_CONNECT),
+    ],
+)
+def test_redirects(http_camera: HttpCamera, path: str, problem: Problem | None) -> None:
+    """A few redirects are followed, within http and https only."""
+    address = StreamAddress(
+        url=http_camera.url(path), username=CAMERA_USER, password=CAMERA_PASSWORD
+    )
+    if problem is None:
+        assert grab_jpeg(address)[:2] == b"\xff\xd8"
+        return
+    with pytest.raises(StreamError) as err:
+        grab_jpeg(address)
+    assert err.value.problem is problem
+    assert http_camera.requests <= 2 * (http_client.MAX_REDIRECTS + 1)
+
+
+def test_credentials_never_reach_errors_or_logs(
+    http_camera: HttpCamera, hostile_camera: HostileCamera, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever goes wrong, neither the password nor the URL's userinfo is told."""
+    caplog.set_level(logging.DEBUG)
+    secret = "hunter2-camera"
+    urls = [
+        http_camera.url("/snapshot.jpg"),
+        http_camera.url("/missing.jpg"),
+        http_camera.url("/truncated.jpg"),
+        http_camera.url("/redirect-ftp.jpg"),
+        hostile_camera.url("/huge"),
+        hostile_camera.url("/cut"),
+        f"http://127.0.0.1:{free_port()}/snapshot.jpg",
+    ]
+    messages = []
+    for url in urls:
+        address = StreamAddress(url=url, username=CAMERA_USER, password=secret)
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(address, timeout=2)
+        messages.append(f"{err.value!r} {err.value}")
+        source = FrameSource(address, name="test", poll_interval=0.2)
+        source.start()
+        source.wait_for_first(5)
+        source.stop()
+    told = "\n".join([*messages, caplog.text])
+    assert "cannot_connect" in told
+    assert secret not in told
+    assert f"{CAMERA_USER}:" not in told
+
+
+def test_a_self_signed_https_camera_is_read(
+    http_camera: HttpCamera, snapshot_jpeg: bytes, tmp_path: Path
+) -> None:
+    """HTTPS cameras with self-signed certificates are read, encrypted, as before."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+         "/CN=camera.local", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    camera = HttpCamera(snapshot_jpeg, CAMERA_USER, CAMERA_PASSWORD, digest=True)
+    camera.server.socket = server.wrap_socket(camera.server.socket, server_side=True)
+    camera.start()
+    try:
+        url = camera.url("/snapshot.jpg").replace("http:", "https:")
+        address = StreamAddress(url=url, username=CAMERA_USER, password=CAMERA_PASSWORD)
+        assert grab_jpeg(address) == snapshot_jpeg
+    finally:
+        camera.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from enum import StrEnum
+import io
 import logging
 import threading
 import time
@@ -14,9 +15,30 @@ import av
 import av.error
 from av.video.codeccontext import VideoCodecContext
 
+from .errors import Problem, StreamError
 from .frames import Frame
+from .http_camera import Deadline, request
 from .reconnect import FIRST_BACKOFF, MAX_BACKOFF, ReconnectPolicy
 from .urls import StreamAddress
+
+# Problems are told in `errors`; readers of frames find them here too.
+__all__ = [
+    "MAX_PICTURE_BYTES",
+    "MAX_PIXELS",
+    "OPEN_TIMEOUT",
+    "READ_TIMEOUT",
+    "FrameSource",
+    "Problem",
+    "SourceState",
+    "SourceStatus",
+    "StreamError",
+    "close_container",
+    "grab_frame",
+    "grab_jpeg",
+    "is_still",
+    "iter_frames",
+    "open_stream",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,31 +73,6 @@ class SourceState(StrEnum):
     STOPPED = "stopped"
 
 
-class Problem(StrEnum):
-    """Why a stream could not be read; the values are translation keys."""
-
-    CANNOT_CONNECT = "cannot_connect"
-    TIMEOUT = "timeout"
-    INVALID_AUTH = "invalid_auth"
-    NOT_FOUND = "not_found"
-    NOT_VIDEO = "not_video"
-    TOO_LARGE = "too_large"
-    # Cameras read through another camera (a Home Assistant entity) fail in their own ways.
-    SOURCE_UNAVAILABLE = "source_unavailable"
-    UNSUPPORTED_STREAM = "unsupported_stream"
-    NO_PICTURE = "no_picture"
-    SAME_PICTURE = "same_picture"
-
-
-class StreamError(Exception):
-    """A stream could not be opened or read, for a reason users can act on."""
-
-    def __init__(self, problem: Problem, detail: str = "") -> None:
-        """Keep the problem and a short detail that never contains credentials."""
-        super().__init__(f"{problem}: {detail}" if detail else str(problem))
-        self.problem = problem
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SourceStatus:
     """A snapshot of a frame source's health, safe to hand to other threads."""
@@ -96,7 +93,13 @@ def open_stream(
     open_timeout: float = OPEN_TIMEOUT,
     read_timeout: float = READ_TIMEOUT,
 ) -> av.container.InputContainer:
-    """Open a stream or a file with PyAV, mapping FFmpeg's errors to problems users understand."""
+    """Open a stream, a picture or a file with PyAV, mapping errors to problems users understand.
+
+    HTTP cameras are asked by `http_camera`, which reads a picture whole under a byte cap and a
+    deadline, or hands a stream's connection on; FFmpeg only demuxes what it gives.
+    """
+    if address.scheme in {"http", "https"}:
+        return _open_http(address, open_timeout=open_timeout, read_timeout=read_timeout)
     options = {"rtsp_flags": "prefer_tcp"} if address.scheme.startswith("rtsp") else {}
     started = time.monotonic()
     try:
@@ -112,6 +115,40 @@ def open_stream(
         raise _stream_error(err) from None
     except OSError as err:  # files that do not exist or cannot be read
         raise StreamError(Problem.NOT_FOUND, type(err).__name__) from None
+    return _with_video(container)
+
+
+def _open_http(
+    address: StreamAddress, *, open_timeout: float, read_timeout: float
+) -> av.container.InputContainer:
+    """Open an HTTP camera's answer: a picture read whole, or its stream over one connection."""
+    deadline = Deadline(open_timeout)
+    try:
+        answer = request(address, deadline)
+        try:
+            if answer.sniff():
+                # The whole picture, under the byte cap and the deadline, before FFmpeg sees it.
+                source: io.RawIOBase | io.BytesIO = io.BytesIO(
+                    answer.read_picture(MAX_PICTURE_BYTES)
+                )
+                answer.close()
+            else:
+                source = answer.stream(read_timeout)
+            container = av.open(source, "r", timeout=(open_timeout, read_timeout))
+        except BaseException:
+            answer.close()
+            raise
+    except StreamError as err:
+        if deadline.passed and err.problem is not Problem.TOO_LARGE:
+            raise StreamError(Problem.TIMEOUT, "whole request") from None
+        raise
+    except av.error.FFmpegError as err:
+        raise _stream_error(err) from None
+    return _with_video(container)
+
+
+def _with_video(container: av.container.InputContainer) -> av.container.InputContainer:
+    """Return the container if it holds video; close it and raise StreamError otherwise."""
     if not container.streams.video:
         close_container(container)
         raise StreamError(Problem.NOT_VIDEO, "no video stream")
@@ -130,6 +167,9 @@ def close_container(container: av.container.InputContainer) -> None:
         if close is not None and getattr(context, "is_open", False):
             close(strict=False)
     container.close()
+    # An HTTP stream's connection is ours to close: FFmpeg only read from it.
+    if isinstance(file := getattr(container, "file", None), io.RawIOBase):
+        file.close()
 
 
 def is_still(container: av.container.InputContainer) -> bool:

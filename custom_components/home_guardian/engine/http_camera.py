@@ -1,0 +1,364 @@
+"""Ask an HTTP camera for its answer ourselves, so a hostile or broken camera costs little.
+
+FFmpeg reading a snapshot URL keeps whatever the camera sends until the picture ends, and a
+camera that starts a JPEG and never ends it (or trickles a byte a second) would hold memory in
+proportion to the link's speed, or a reader for ever. Here one request is made per connection,
+with the camera's credentials (Basic or Digest, whichever it asks for), and:
+
+- a picture (the answer starts as a JPEG, PNG, WebP or BMP does) is read whole, but never past
+  `max_bytes` (a larger Content-Length is refused before a byte of it is read) nor past the
+  whole request's deadline, however slowly the bytes come;
+- a picture that was cut off (shorter than its Content-Length, or a JPEG without its end
+  marker) is not a picture: the last good one is kept and the source retries as after any
+  failure;
+- anything else (an MJPEG stream, or a page that is no video) is handed to FFmpeg to demux as a
+  file, over the same connection, each read ending after the read timeout: cameras that serve
+  one client at a time never see a second request.
+
+Redirects are followed three times at most, only to http or https, and credentials go only to
+the host they were given for. Certificates are not checked, as FFmpeg did not check them:
+cameras on a home network mostly have self-signed ones. Errors name the problem and the kind of
+failure only, never the URL or the credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import io
+import os
+import re
+import socket
+import ssl
+import time
+from typing import TYPE_CHECKING, ClassVar, Final
+from urllib.parse import urljoin, urlsplit
+
+from .errors import Problem, StreamError
+
+if TYPE_CHECKING:
+    from collections.abc import Buffer
+
+    from .urls import StreamAddress
+
+MAX_REDIRECTS: Final = 3
+# Enough to tell a picture from a stream by its first bytes; WebP (a RIFF file) needs 12.
+SNIFF_BYTES: Final = 4
+RIFF_SNIFF_BYTES: Final = 12
+CHUNK_BYTES: Final = 64 * 1024
+# What some cameras put after a JPEG's end marker.
+JPEG_PADDING: Final = b"\x00\r\n\t "
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_STATUS_PROBLEMS: Final = {
+    401: Problem.INVALID_AUTH,
+    403: Problem.INVALID_AUTH,
+    404: Problem.NOT_FOUND,
+}
+_AUTH_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
+
+
+def is_picture_start(data: bytes) -> bool:
+    """Return True when bytes start as a JPEG, PNG, WebP or BMP picture does."""
+    return data.startswith((b"\xff\xd8", b"\x89PNG", b"BM")) or (
+        data.startswith(b"RIFF") and data[8:12] == b"WEBP"
+    )
+
+
+def is_whole_jpeg(data: bytes) -> bool:
+    """Return True when a JPEG ends with its end marker, padding aside; others pass."""
+    return not data.startswith(b"\xff\xd8") or data.rstrip(JPEG_PADDING).endswith(b"\xff\xd9")
+
+
+class HttpAnswer(io.RawIOBase):
+    """A camera's answer to one request: a picture to read whole, or a stream to demux."""
+
+    def __init__(
+        self,
+        connection: http.client.HTTPConnection,
+        response: http.client.HTTPResponse,
+        deadline: Deadline,
+    ) -> None:
+        """Keep the open connection; nothing of the body is read yet."""
+        super().__init__()
+        self._connection = connection
+        self._response = response
+        self._deadline = deadline
+        self._prefix = b""
+
+    def sniff(self) -> bool:
+        """Read the first bytes and return True when the answer is a picture."""
+        # No more than decides: a camera may send four bytes and then wait.
+        while len(self._prefix) < self._sniff_bytes() and (
+            chunk := self._read_chunk(RIFF_SNIFF_BYTES)
+        ):
+            self._prefix += chunk
+        return is_picture_start(self._prefix)
+
+    def _sniff_bytes(self) -> int:
+        """Return how many first bytes tell what the answer is."""
+        return RIFF_SNIFF_BYTES if self._prefix.startswith(b"RIFF") else SNIFF_BYTES
+
+    def read_picture(self, max_bytes: int) -> bytes:
+        """Read the whole picture, refusing one over `max_bytes` or cut off."""
+        length = self._response.getheader("Content-Length", "")
+        if length.strip().isdigit() and int(length) > max_bytes:
+            raise StreamError(Problem.TOO_LARGE, f"a picture of {int(length)} bytes")
+        data = bytearray(self._prefix)
+        while chunk := self._read_chunk(CHUNK_BYTES):
+            data += chunk
+            if len(data) > max_bytes:
+                raise StreamError(Problem.TOO_LARGE, f"a picture over {max_bytes} bytes")
+        if self._response.length or not is_whole_jpeg(bytes(data)):
+            raise StreamError(Problem.NOT_VIDEO, "picture cut off")
+        return bytes(data)
+
+    def stream(self, read_timeout: float) -> HttpAnswer:
+        """Return this answer as a file for FFmpeg, each read ending after `read_timeout`."""
+        self._deadline.per_read = read_timeout
+        return self
+
+    def readable(self) -> bool:
+        """Say that the answer can be read."""
+        return True
+
+    def readinto(self, buffer: Buffer) -> int:
+        """Fill `buffer` with what the camera sent next; 0 at its end."""
+        view = memoryview(buffer).cast("B")
+        if self._prefix:
+            count = min(len(view), len(self._prefix))
+            view[:count], self._prefix = self._prefix[:count], self._prefix[count:]
+            return count
+        chunk = self._read_chunk(len(view))
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        """Close the connection now."""
+        _close(self._connection, self._response)
+        super().close()
+
+    def _read_chunk(self, size: int) -> bytes:
+        """Return the next bytes of the body, mapping failures to problems."""
+        try:
+            return self._response.read1(size)
+        except TimeoutError:
+            raise StreamError(Problem.TIMEOUT, "read") from None
+        except http.client.IncompleteRead:
+            # A picture cut off is no picture; a stream cut off is a lost connection.
+            problem = Problem.CANNOT_CONNECT if self._deadline.per_read else Problem.NOT_VIDEO
+            raise StreamError(problem, "cut off") from None
+        except (OSError, ValueError, http.client.HTTPException) as err:
+            raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
+
+
+class Deadline:
+    """The time a whole request may take; every read of its socket ends by then."""
+
+    def __init__(self, seconds: float) -> None:
+        """Start counting."""
+        self.at = time.monotonic() + seconds
+        # Once a stream is handed on, each read has this long instead and the deadline is gone.
+        self.per_read: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        """Return True once the deadline is past."""
+        return self.per_read is None and time.monotonic() >= self.at
+
+    def remaining(self) -> float:
+        """Return the seconds left, never less than a millisecond (0 means no timeout)."""
+        return max(self.at - time.monotonic(), 0.001)
+
+    def next_read(self) -> float:
+        """Return how long the next read may wait; raise TimeoutError once the deadline passed."""
+        if self.per_read is not None:
+            return self.per_read
+        if self.passed:
+            raise TimeoutError
+        return self.remaining()
+
+
+class _BoundedResponse(http.client.HTTPResponse):
+    """An HTTP response whose every read, headers included, ends by its request's deadline.
+
+    A camera trickling a byte a second would hold a plain response for ever: each byte comes
+    within the socket's timeout.
+    """
+
+    deadline: ClassVar[Deadline]
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        debuglevel: int = 0,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        """Read the socket through a reader that keeps to the deadline."""
+        super().__init__(sock, debuglevel, method, url)
+        self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, self.deadline))
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reader that gives each read only the time its request has left."""
+
+    def __init__(self, raw: io.RawIOBase, sock: socket.socket, deadline: Deadline) -> None:
+        """Wrap the socket's own reader."""
+        super().__init__()
+        self._raw = raw
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        """Say that the socket can be read."""
+        return True
+
+    def readinto(self, buffer: Buffer) -> int | None:
+        """Read what the socket has, waiting no longer than the deadline allows."""
+        self._sock.settimeout(self._deadline.next_read())
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        """Close the socket's own reader, so the socket can close."""
+        self._raw.close()
+        super().close()
+
+
+def request(address: StreamAddress, deadline: Deadline) -> HttpAnswer:
+    """Ask the camera for its URL, signing in and following redirects; raise StreamError."""
+    url = address.url
+    origin = urlsplit(url).hostname
+    for _ in range(MAX_REDIRECTS + 1):
+        connection, response = _get(url, deadline, None)
+        if response.status == 401 and address.username and urlsplit(url).hostname == origin:  # noqa: PLR2004
+            authorization = _authorization(address, url, response)
+            _close(connection, response)
+            if authorization is None:
+                raise StreamError(Problem.INVALID_AUTH, "unknown sign-in scheme")
+            connection, response = _get(url, deadline, authorization)
+        if response.status not in _REDIRECTS:
+            break
+        location = (response.getheader("Location") or "").strip()
+        _close(connection, response)
+        parts = urlsplit(urljoin(url, location))
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise StreamError(Problem.NOT_VIDEO, "redirect away from http")
+        # Userinfo in a redirect is the redirecting server's to give, not ours to send.
+        url = parts._replace(netloc=parts.netloc.rpartition("@")[2], fragment="").geturl()
+    if not 200 <= response.status < 300:  # noqa: PLR2004
+        _close(connection, response)
+        raise StreamError(
+            _STATUS_PROBLEMS.get(response.status, Problem.CANNOT_CONNECT), f"HTTP {response.status}"
+        )
+    return HttpAnswer(connection, response, deadline)
+
+
+def _close(connection: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:
+    """Close an answer and its connection: the answer holds the socket open until then."""
+    response.close()
+    connection.close()
+
+
+def _get(
+    url: str, deadline: Deadline, authorization: str | None
+) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    """Send one GET and read the answer's headers before the deadline."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = parts.hostname or ""
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            host, parts.port, timeout=deadline.remaining(), context=_TLS
+        )
+    else:
+        connection = http.client.HTTPConnection(host, parts.port, timeout=deadline.remaining())
+    headers = {"Accept": "*/*", "Connection": "close", "User-Agent": "Home Guardian"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    connection.response_class = type("CameraResponse", (_BoundedResponse,), {"deadline": deadline})
+    try:
+        connection.connect()
+        connection.request("GET", target, headers=headers)
+        response = connection.getresponse()
+    except (OSError, ValueError, http.client.HTTPException) as err:
+        connection.close()
+        if deadline.passed or isinstance(err, TimeoutError):
+            raise StreamError(Problem.TIMEOUT, type(err).__name__) from None
+        if isinstance(err, http.client.HTTPException):
+            # Whatever answered does not speak HTTP: no camera picture there.
+            raise StreamError(Problem.NOT_VIDEO, type(err).__name__) from None
+        raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
+    return connection, response
+
+
+def _authorization(
+    address: StreamAddress, url: str, response: http.client.HTTPResponse
+) -> str | None:
+    """Return the Authorization header the camera's challenge asks for, Digest before Basic."""
+    challenges = [c.strip() for c in response.headers.get_all("WWW-Authenticate") or []]
+    for challenge in challenges:
+        scheme, _, rest = challenge.partition(" ")
+        if scheme.lower() == "digest":
+            params = {m[0].lower(): m[1] or m[2] for m in _AUTH_PARAM.findall(rest)}
+            if (answer := digest_authorization(address, url, params)) is not None:
+                return answer
+    if any(c.lower().startswith("basic") for c in challenges):
+        token = f"{address.username}:{address.password or ''}".encode()
+        return "Basic " + base64.b64encode(token).decode()
+    return None
+
+
+def digest_authorization(
+    address: StreamAddress, url: str, params: dict[str, str], cnonce: str | None = None
+) -> str | None:
+    """Return a Digest answer (RFC 7616: MD5 or SHA-256, with or without qop=auth).
+
+    None when the camera asks for an algorithm we do not know.
+    """
+    algorithm = params.get("algorithm", "MD5")
+    name = algorithm.upper().removesuffix("-SESS")
+    if name not in {"MD5", "SHA-256"}:
+        return None
+
+    def digest(text: str) -> str:
+        return hashlib.new(name.replace("-", ""), text.encode(), usedforsecurity=False).hexdigest()
+
+    parts = urlsplit(url)
+    uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    realm, nonce = params.get("realm", ""), params.get("nonce", "")
+    cnonce = cnonce or os.urandom(8).hex()
+    secret = digest(f"{address.username}:{realm}:{address.password or ''}")
+    if algorithm.upper().endswith("-SESS"):
+        secret = digest(f"{secret}:{nonce}:{cnonce}")
+    method = digest(f"GET:{uri}")
+    qop = "auth" if "auth" in [q.strip() for q in params.get("qop", "").split(",")] else None
+    if qop:
+        answer = digest(f"{secret}:{nonce}:00000001:{cnonce}:{qop}:{method}")
+    else:
+        answer = digest(f"{secret}:{nonce}:{method}")
+    fields = [
+        f'username="{address.username}"',
+        f'realm="{realm}"',
+        f'nonce="{nonce}"',
+        f'uri="{uri}"',
+        f'response="{answer}"',
+        f"algorithm={algorithm}",
+    ]
+    if qop:
+        fields += [f"qop={qop}", "nc=00000001", f'cnonce="{cnonce}"']
+    if "opaque" in params:
+        fields.append(f'opaque="{params["opaque"]}"')
+    return "Digest " + ", ".join(fields)
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Return the TLS settings for cameras: encrypted, certificates not checked."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+_TLS: Final = _tls_context()

@@ -1,0 +1,99 @@
+"""Tests for asking HTTP cameras ourselves: sign-in answers and answers that are not HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import hashlib
+
+import pytest
+
+from custom_components.home_guardian.engine.frame_source import Problem, StreamError, grab_jpeg
+from custom_components.home_guardian.engine.http_camera import (
+    digest_authorization,
+    is_whole_jpeg,
+)
+from custom_components.home_guardian.engine.urls import StreamAddress
+from tests.cameras.servers import HostileCamera
+
+# RFC 7616, section 3.9.1: the example every Digest implementation is checked against.
+RFC_USER = StreamAddress(
+    url="http://www.example.org/dir/index.html", username="Mufasa", password="Circle of Life"
+)
+RFC_CHALLENGE = {
+    "realm": "http-auth@example.org",
+    "qop": "auth, auth-int",
+    "nonce": "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v",
+    "opaque": "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS",
+}
+RFC_CNONCE = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ"
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "response"),
+    [
+        ("MD5", "8ca523f5e9506fed4657c9700eebdbec"),
+        ("SHA-256", "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"),
+    ],
+)
+def test_digest_answers_the_rfc_example(algorithm: str, response: str) -> None:
+    """The Digest answer is RFC 7616's own, for MD5 and SHA-256."""
+    header = digest_authorization(
+        RFC_USER, RFC_USER.url, {**RFC_CHALLENGE, "algorithm": algorithm}, cnonce=RFC_CNONCE
+    )
+    assert header is not None
+    assert f'response="{response}"' in header
+    assert "qop=auth, nc=00000001" in header
+    assert f'opaque="{RFC_CHALLENGE["opaque"]}"' in header
+
+
+def test_digest_without_qop_and_with_sessions() -> None:
+    """Old cameras' Digest (no qop) and the -sess variant; unknown algorithms get no answer."""
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - what the camera asks for
+
+    secret = md5("Mufasa:http-auth@example.org:Circle of Life")
+    method = md5("GET:/dir/index.html")
+    plain = {"realm": RFC_CHALLENGE["realm"], "nonce": "abc"}
+    header = digest_authorization(RFC_USER, RFC_USER.url, plain)
+    assert header is not None
+    assert f'response="{md5(f"{secret}:abc:{method}")}"' in header
+    assert "qop" not in header
+    session = digest_authorization(
+        RFC_USER, RFC_USER.url, {**plain, "qop": "auth", "algorithm": "MD5-sess"}, cnonce="c"
+    )
+    assert session is not None
+    answer = md5(f"{md5(f'{secret}:abc:c')}:abc:00000001:c:auth:{method}")
+    assert f'response="{answer}"' in session
+    assert (
+        digest_authorization(RFC_USER, RFC_USER.url, {**plain, "algorithm": "SHA-512-256"}) is None
+    )
+
+
+def test_a_jpeg_is_whole_only_with_its_end_marker() -> None:
+    """Padding after the end marker is allowed; other pictures are not judged by it."""
+    assert is_whole_jpeg(b"\xff\xd8 data \xff\xd9")
+    assert is_whole_jpeg(b"\xff\xd8 data \xff\xd9\r\n\x00")
+    assert not is_whole_jpeg(b"\xff\xd8 data")
+    assert not is_whole_jpeg(b"\xff\xd8 data \xff\xd9 more")
+    assert is_whole_jpeg(b"\x89PNG")
+
+
+@pytest.fixture
+def odd_server(socket_enabled: None) -> Iterator[HostileCamera]:
+    """Start a server that answers in ways no camera should."""
+    server = HostileCamera(b"\xff\xd8\xff\xd9")
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [("/ntlm", Problem.INVALID_AUTH), ("/not-http", Problem.NOT_VIDEO)],
+)
+def test_answers_we_cannot_use(odd_server: HostileCamera, path: str, problem: Problem) -> None:
+    """A sign-in we do not speak is a credentials problem; another protocol is no video."""
+    address = StreamAddress(url=odd_server.url(path), username="admin", password="secret")
+    with pytest.raises(StreamError) as err:
+        grab_jpeg(address, timeout=3)
+    assert err.value.problem is problem
