@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import functools
 import hashlib
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+import subprocess
+import threading
 
 import pytest
 
-from custom_components.home_guardian.engine.frame_source import Problem, StreamError, grab_jpeg
+from custom_components.home_guardian.engine.frame_source import (
+    Problem,
+    StreamError,
+    close_container,
+    grab_frame,
+    grab_jpeg,
+    iter_frames,
+    open_stream,
+)
 from custom_components.home_guardian.engine.http_camera import (
     digest_authorization,
     is_whole_jpeg,
 )
 from custom_components.home_guardian.engine.urls import StreamAddress
 from tests.cameras.servers import HostileCamera
+from tests.common import shared_clip
 
 # RFC 7616, section 3.9.1: the example every Digest implementation is checked against.
 RFC_USER = StreamAddress(
@@ -97,3 +111,48 @@ def test_answers_we_cannot_use(odd_server: HostileCamera, path: str, problem: Pr
     with pytest.raises(StreamError) as err:
         grab_jpeg(address, timeout=3)
     assert err.value.problem is problem
+
+
+@pytest.fixture
+def video_folder(socket_enabled: None, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Serve a folder over plain HTTP, as NVRs and cameras serve HLS and MPEG-TS; yield its URL."""
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *_args: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_hls_and_mpeg_ts_over_http_are_read(video_folder: tuple[str, Path]) -> None:
+    """An HLS playlist's segments are addresses of their own: FFmpeg asks for them itself."""
+    base, folder = video_folder
+    source = str(shared_clip("vtest.avi"))
+    subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-y", "-i", source, "-t", "4", "-c:v", "libx264"),
+            *("-preset", "ultrafast", "-g", "10", "-f", "hls", "-hls_time", "1"),
+            *("-hls_list_size", "0", str(folder / "index.m3u8")),
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-y", "-i", source, "-t", "2", "-c:v", "libx264"),
+            *("-preset", "ultrafast", "-f", "mpegts", str(folder / "live.ts")),
+        ],
+        check=True,
+    )
+    for name in ("index.m3u8", "live.ts"):
+        frame, still = grab_frame(StreamAddress(url=f"{base}/{name}"), timeout=5)
+        assert (frame.width, frame.height) == (768, 576)
+        assert not still
+        container = open_stream(StreamAddress(url=f"{base}/{name}"))
+        try:
+            frames = sum(1 for _ in iter_frames(container))
+        finally:
+            close_container(container)
+        assert frames >= 20  # read to its end, segment after segment

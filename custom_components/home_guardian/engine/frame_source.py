@@ -96,10 +96,14 @@ def open_stream(
     """Open a stream, a picture or a file with PyAV, mapping errors to problems users understand.
 
     HTTP cameras are asked by `http_camera`, which reads a picture whole under a byte cap and a
-    deadline, or hands a stream's connection on; FFmpeg only demuxes what it gives.
+    deadline, or hands an MJPEG stream's connection on; FFmpeg only demuxes what it gives.
+    Other answers over HTTP (an HLS playlist, FLV, MPEG-TS) are FFmpeg's to ask for again
+    itself: a playlist's segments are addresses of their own.
     """
     if address.scheme in {"http", "https"}:
-        return _open_http(address, open_timeout=open_timeout, read_timeout=read_timeout)
+        container = _open_http(address, open_timeout=open_timeout, read_timeout=read_timeout)
+        if container is not None:
+            return container
     options = {"rtsp_flags": "prefer_tcp"} if address.scheme.startswith("rtsp") else {}
     started = time.monotonic()
     try:
@@ -120,8 +124,11 @@ def open_stream(
 
 def _open_http(
     address: StreamAddress, *, open_timeout: float, read_timeout: float
-) -> av.container.InputContainer:
-    """Open an HTTP camera's answer: a picture read whole, or its stream over one connection."""
+) -> av.container.InputContainer | None:
+    """Open an HTTP camera's answer: a picture read whole, or MJPEG over the one connection.
+
+    Return None for any other answer, its connection closed, for FFmpeg to ask for itself.
+    """
     deadline = Deadline(open_timeout)
     try:
         answer = request(address, deadline)
@@ -132,8 +139,12 @@ def _open_http(
                     answer.read_picture(MAX_PICTURE_BYTES)
                 )
                 answer.close()
-            else:
+            elif answer.multipart:
+                # MJPEG: over this connection, as cameras serving one client at a time need.
                 source = answer.stream(read_timeout)
+            else:
+                answer.close()
+                return None
             container = av.open(source, "r", timeout=(open_timeout, read_timeout))
         except BaseException:
             answer.close()

@@ -11,9 +11,11 @@ with the camera's credentials (Basic or Digest, whichever it asks for), and:
 - a picture that was cut off (shorter than its Content-Length, or a JPEG without its end
   marker) is not a picture: the last good one is kept and the source retries as after any
   failure;
-- anything else (an MJPEG stream, or a page that is no video) is handed to FFmpeg to demux as a
-  file, over the same connection, each read ending after the read timeout: cameras that serve
-  one client at a time never see a second request.
+- an MJPEG stream (a multipart answer) is handed to FFmpeg to demux as a file, over the same
+  connection, each read ending after the read timeout: cameras that serve one client at a time
+  never see a second request;
+- anything else (an HLS playlist, FLV or MPEG-TS over HTTP, a page that is no video) is closed
+  and left to FFmpeg to ask for itself.
 
 Redirects are followed three times at most, only to http or https, and credentials go only to
 the host they were given for. Certificates are not checked, as FFmpeg did not check them:
@@ -94,6 +96,12 @@ class HttpAnswer(io.RawIOBase):
         ):
             self._prefix += chunk
         return is_picture_start(self._prefix)
+
+    @property
+    def multipart(self) -> bool:
+        """Return True when the answer is parts one after another, as MJPEG is sent."""
+        kind = self._response.getheader("Content-Type", "") or ""
+        return kind.strip().lower().startswith("multipart/")
 
     def _sniff_bytes(self) -> int:
         """Return how many first bytes tell what the answer is."""
