@@ -99,9 +99,15 @@ class HttpAnswer(io.RawIOBase):
 
     @property
     def multipart(self) -> bool:
-        """Return True when the answer is parts one after another, as MJPEG is sent."""
+        """Return True when the answer is parts one after another, as MJPEG is sent.
+
+        Told by its type, or by its first bytes (a boundary line) for servers that call it a
+        plain byte stream, as FFmpeg's own does. Call after `sniff`.
+        """
         kind = self._response.getheader("Content-Type", "") or ""
-        return kind.strip().lower().startswith("multipart/")
+        return kind.strip().lower().startswith("multipart/") or self._prefix.lstrip(
+            b"\r\n"
+        ).startswith(b"--")
 
     def _sniff_bytes(self) -> int:
         """Return how many first bytes tell what the answer is."""
