@@ -31,7 +31,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
-from homeassistant.helpers.storage import Store
+from homeassistant.helpers.storage import MAX_LOAD_CONCURRENTLY, STORAGE_SEMAPHORE, Store
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import numpy as np
@@ -1455,6 +1455,31 @@ async def test_the_empty_room_outlives_a_reload_and_a_restart(
     await hass.async_block_till_done()
     await wait_for(lambda: state_of(hass, CAMERA) not in {None, STATE_UNAVAILABLE})
     assert await watch_until_the_room_shows(hass, shared_camera, client, share) < 15.0
+
+
+async def test_the_empty_room_outlives_a_viewer_gone_while_it_was_read(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """A broadcast ended while its saved room is read leaves the reading to the next one."""
+    key = f"{DOMAIN}.scene.hall"
+    learned = EmptyScene()
+    learned.observe(np.full((144, 256), 90, dtype=np.uint8), 0.0)
+    learned.accept()
+    hass_storage[key] = {"version": 1, "key": key, "data": learned.saved()}
+    keeper = SceneKeeper(hass)
+    # Home Assistant starting: as many other files are being read as it reads at once.
+    reading = hass.data.setdefault(STORAGE_SEMAPHORE, asyncio.Semaphore(MAX_LOAD_CONCURRENTLY))
+    for _ in range(MAX_LOAD_CONCURRENTLY):
+        await reading.acquire()
+    first = hass.async_create_task(keeper.async_restore("hall", "Hall"))
+    await asyncio.sleep(0)
+    first.cancel()  # its only viewer left at once
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    for _ in range(MAX_LOAD_CONCURRENTLY):
+        reading.release()
+    await keeper.async_restore("hall", "Hall")  # the next viewer's broadcast
+    assert not keeper.scene("hall").hidden(0.0).any()  # the room as it was learned
 
 
 async def test_the_empty_room_is_written_when_home_assistant_stops(

@@ -57,7 +57,6 @@ class SceneKeeper:
         """Read back what was saved of a camera's room, once, before its model first looks."""
         if entry_id in self._restored:
             return
-        self._restored.add(entry_id)
         try:
             saved = await self._store(entry_id).async_load()
         except (HomeAssistantError, LookupError, TypeError, ValueError) as err:
@@ -66,7 +65,10 @@ class SceneKeeper:
                 name,
                 type(err).__name__,
             )
-            return
+            saved = None
+        # Marked only once read: a broadcast cancelled while reading (its last viewer gone)
+        # leaves the reading to the next one.
+        self._restored.add(entry_id)
         if not isinstance(saved, dict):
             return
         try:
