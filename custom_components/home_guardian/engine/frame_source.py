@@ -221,7 +221,9 @@ class Thinning:
         self._decoder = decoder
         self._needed_fps = needed_fps
         self.decoded = 0
-        self._since: float | None = None
+        # The stream time counted towards the next judgement, and the latest time stamp.
+        self._counted = 0.0
+        self._last: float | None = None
         self.active = needed_fps() is not None and decoder.name in THIN_CODECS
         if self.active:
             decoder.skip_frame = "NONREF"
@@ -230,23 +232,24 @@ class Thinning:
         """Count the stream's time on; decode everything from now on if too few frames came."""
         if not self.active:
             return
+        # Decoding time stamps rise packet after packet; shown ones go back at each B-frame.
+        stamp = packet.dts if packet.dts is not None else packet.pts
         at = (
-            float(packet.pts * packet.time_base)
-            if packet.pts is not None and packet.time_base is not None
+            float(stamp * packet.time_base)
+            if stamp is not None and packet.time_base is not None
             else time.monotonic()
         )
-        if self._since is None or at < self._since:
-            # The first packet, or time stamps that went back (a wrapped or restarted clock).
-            self._since, self.decoded = at, 0
-            return
-        span = at - self._since
-        if span < THIN_SECONDS:
+        last, self._last = self._last, at
+        # Time stamps that go back (a clock wrapped or started again) count on from there:
+        # a camera whose clock restarts every few seconds is judged all the same.
+        self._counted += max(0.0, at - last) if last is not None else 0.0
+        if self._counted < THIN_SECONDS:
             return
         needed = self._needed_fps()
-        if needed is None or self.decoded < THIN_SHARE * needed * span:
+        if needed is None or self.decoded < THIN_SHARE * needed * self._counted:
             self.active = False
             self._decoder.skip_frame = "DEFAULT"
-        self._since, self.decoded = at, 0
+        self._counted, self.decoded = 0.0, 0
 
 
 def _decoder(context: VideoCodecContext) -> VideoCodecContext:
