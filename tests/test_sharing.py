@@ -39,7 +39,11 @@ from numpy.typing import NDArray
 from PIL import Image
 from playwright.async_api import Page, Route
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -1507,6 +1511,34 @@ async def test_the_empty_room_is_written_when_home_assistant_stops(
     restored.restore(hass_storage[key]["data"])
     assert not restored.hidden(0.0).all()  # the room as learned, known at once
     stream.close()
+
+
+async def test_the_empty_room_is_written_when_viewers_leave_at_most_once_a_minute(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A viewer opening and closing the stream over and over cannot wear the disk out."""
+    key = f"{DOMAIN}.scene.{shared_camera.entry_id}"
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    broadcast = async_get_sharing(hass).broadcasts
+    written: list[dict[str, Any]] = []  # each write stores a new dict: kept, never the same id
+    for _ in range(8):
+        stream = await client.get(f"{BASE}/stream")
+        await read_frame(stream)
+        stream.close()
+        await wait_for(lambda: not broadcast[shared_camera.entry_id].slots)
+        await hass.async_block_till_done()
+        if (now := hass_storage.get(key)) is not None and all(now is not w for w in written):
+            written.append(now)
+    assert len(written) == 1
+    # What was learned since is written all the same, once the minute has passed.
+    hass_storage.pop(key)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await wait_for(lambda: key in hass_storage)
 
 
 async def test_a_damaged_saved_room_is_learned_again(
