@@ -68,7 +68,8 @@ class SceneKeeper:
             return
         try:
             saved = await self._store(entry_id).async_load()
-        except (HomeAssistantError, LookupError, TypeError, ValueError) as err:
+        # NotImplementedError: a file a newer version wrote, which this one cannot convert.
+        except (HomeAssistantError, LookupError, NotImplementedError, TypeError, ValueError) as err:
             LOGGER.warning(
                 "%s: the saved empty room cannot be read (%s); it is learned again",
                 name,
