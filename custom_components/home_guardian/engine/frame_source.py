@@ -145,11 +145,13 @@ def iter_frames(
     wall_clock: Callable[[], float] = time.time,
     first_sequence: int = 0,
     needed_fps: Callable[[], float | None] = lambda: None,
+    on_whole: Callable[[], None] = lambda: None,
 ) -> Generator[Frame]:
     """Decode a container's video into frames until it ends, skipping corrupt packets.
 
     `needed_fps` says how many frames a second the readers use (None: every frame); frames that
-    no other frame refers to may then be left undecoded (see `Thinning`).
+    no other frame refers to may then be left undecoded (see `Thinning`), until too few are
+    left: `on_whole` is then called.
     """
     stream = container.streams.video[0]
     context = stream.codec_context
@@ -157,7 +159,7 @@ def iter_frames(
     # The size found while probing refuses a huge stream before its first picture is decoded.
     _check_size(context.width or 0, context.height or 0)
     decoder = _decoder(context)
-    thinning = Thinning(decoder, needed_fps)
+    thinning = Thinning(decoder, needed_fps, on_whole)
     sequence = first_sequence
     bad_packets = 0
     last_packet = time.monotonic()
@@ -210,16 +212,23 @@ class Thinning:
     discard) while the frames decoded come at least THIN_SHARE of the rate the readers need,
     judged every THIN_SECONDS of the stream's own time (or of arrival, for packets without
     time stamps). Below that, as in streams whose few reference frames come seconds apart,
-    every frame is decoded until the connection ends. Skipping never harms another frame:
+    every frame is decoded until the connection ends (and, in a `FrameSource`, on every
+    connection after it). Skipping never harms another frame:
     only frames that none refers to are left out. Only H.264 says that of a frame for sure;
     H.265's "non-reference" pictures may be referred to by a higher temporal layer's, so its
     streams are decoded whole.
     """
 
-    def __init__(self, decoder: VideoCodecContext, needed_fps: Callable[[], float | None]) -> None:
+    def __init__(
+        self,
+        decoder: VideoCodecContext,
+        needed_fps: Callable[[], float | None],
+        on_whole: Callable[[], None] = lambda: None,
+    ) -> None:
         """Start skipping on `decoder`, if the rate needed allows it at all."""
         self._decoder = decoder
         self._needed_fps = needed_fps
+        self._on_whole = on_whole
         self.decoded = 0
         # The stream time counted towards the next judgement, and the latest time stamp.
         self._counted = 0.0
@@ -249,6 +258,7 @@ class Thinning:
         if needed is None or self.decoded < THIN_SHARE * needed * self._counted:
             self.active = False
             self._decoder.skip_frame = "DEFAULT"
+            self._on_whole()
         self._counted, self.decoded = 0.0, 0
 
 
@@ -384,6 +394,9 @@ class FrameSource:
         self._backoff_max = backoff_max
         # How many frames a second the readers use; None: decode every frame (see Thinning).
         self.needed_fps: float | None = None
+        # Once too few frames were left on one connection, the next ones (a camera that drops
+        # every connection after a minute) are decoded whole from their start.
+        self._decode_whole = False
         self._warned_too_large = False
         # Whether the source is read one picture at a time, at `poll_interval`: failures are
         # then never retried faster than that pace.
@@ -540,7 +553,8 @@ class FrameSource:
             container,
             should_stop=self._stop.is_set,
             first_sequence=self._status.frames,
-            needed_fps=lambda: self.needed_fps,
+            needed_fps=lambda: None if self._decode_whole else self.needed_fps,
+            on_whole=self._decoding_whole,
         )
         try:
             self._set_status(connections=self._status.connections + 1)
@@ -553,6 +567,10 @@ class FrameSource:
             # Everything this connection held goes now, not when the collector finds it.
             frames.close()
             close_container(container)
+
+    def _decoding_whole(self) -> None:
+        """Decode every frame from now on, on this connection and the next ones."""
+        self._decode_whole = True
 
     def _publish(self, frame: Frame) -> None:
         """Make a frame the latest and hand it to listeners that are due."""
