@@ -31,7 +31,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
-from homeassistant.helpers.storage import Store
+from homeassistant.helpers.storage import MAX_LOAD_CONCURRENTLY, STORAGE_SEMAPHORE, Store
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import numpy as np
@@ -39,7 +39,11 @@ from numpy.typing import NDArray
 from PIL import Image
 from playwright.async_api import Page, Route
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -1457,6 +1461,31 @@ async def test_the_empty_room_outlives_a_reload_and_a_restart(
     assert await watch_until_the_room_shows(hass, shared_camera, client, share) < 15.0
 
 
+async def test_the_empty_room_outlives_a_viewer_gone_while_it_was_read(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """A broadcast ended while its saved room is read leaves the reading to the next one."""
+    key = f"{DOMAIN}.scene.hall"
+    learned = EmptyScene()
+    learned.observe(np.full((144, 256), 90, dtype=np.uint8), 0.0)
+    learned.accept()
+    hass_storage[key] = {"version": 1, "key": key, "data": learned.saved()}
+    keeper = SceneKeeper(hass)
+    # Home Assistant starting: as many other files are being read as it reads at once.
+    reading = hass.data.setdefault(STORAGE_SEMAPHORE, asyncio.Semaphore(MAX_LOAD_CONCURRENTLY))
+    for _ in range(MAX_LOAD_CONCURRENTLY):
+        await reading.acquire()
+    first = hass.async_create_task(keeper.async_restore("hall", "Hall"))
+    await asyncio.sleep(0)
+    first.cancel()  # its only viewer left at once
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    for _ in range(MAX_LOAD_CONCURRENTLY):
+        reading.release()
+    await keeper.async_restore("hall", "Hall")  # the next viewer's broadcast
+    assert not keeper.scene("hall").hidden(0.0).any()  # the room as it was learned
+
+
 async def test_the_empty_room_is_written_when_home_assistant_stops(
     hass: HomeAssistant,
     shared_camera: MockConfigEntry,
@@ -1484,19 +1513,57 @@ async def test_the_empty_room_is_written_when_home_assistant_stops(
     stream.close()
 
 
+async def test_the_empty_room_is_written_when_viewers_leave_at_most_once_a_minute(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A viewer opening and closing the stream over and over cannot wear the disk out."""
+    key = f"{DOMAIN}.scene.{shared_camera.entry_id}"
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    broadcast = async_get_sharing(hass).broadcasts
+    written: list[dict[str, Any]] = []  # each write stores a new dict: kept, never the same id
+    for _ in range(8):
+        stream = await client.get(f"{BASE}/stream")
+        await read_frame(stream)
+        stream.close()
+        await wait_for(lambda: not broadcast[shared_camera.entry_id].slots)
+        await hass.async_block_till_done()
+        if (now := hass_storage.get(key)) is not None and all(now is not w for w in written):
+            written.append(now)
+    assert len(written) == 1
+    # What was learned since is written all the same, once the minute has passed.
+    hass_storage.pop(key)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await wait_for(lambda: key in hass_storage)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        {"version": 1, "data": {"format": 1, "rows": 36, "cols": 64, "model": "cut"}},
+        # Written by a newer version, before going back to this one.
+        {"version": 2, "data": {"format": 2}},
+        {"version": 1, "minor_version": 2, "data": {"format": 1}},
+    ],
+)
 async def test_a_damaged_saved_room_is_learned_again(
+    *,
     hass: HomeAssistant,
     rtsp_camera: RtspCamera,
     hass_client_no_auth: ClientSessionGenerator,
     hass_storage: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
+    written: dict[str, Any],
 ) -> None:
     """A saved room that cannot be read is said in the log and learned again: all hidden."""
     entry = camera_entry(rtsp_camera.url)
     hass_storage[f"{DOMAIN}.scene.{entry.entry_id}"] = {
-        "version": 1,
         "key": f"{DOMAIN}.scene.{entry.entry_id}",
-        "data": {"format": 1, "rows": 36, "cols": 64, "model": "cut"},
+        **written,
     }
     await set_up_entry(hass, entry)
     async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
@@ -1506,9 +1573,10 @@ async def test_a_damaged_saved_room_is_learned_again(
     client = await hass_client_no_auth()
     stream = await watching(client, share)
     people = async_get_sharing(hass).broadcasts[entry.entry_id].filter_for(PrivacyLevel.PEOPLE)
-    await wait_for(lambda: "the empty room is learned again" in caplog.text, limit=10)
+    await wait_for(lambda: "is learned again" in caplog.text, limit=10)
     await asyncio.sleep(3.0)
     assert people.last_hidden_share == 1.0
+    await read_frame(stream)  # the pictures still go out
     stream.close()
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

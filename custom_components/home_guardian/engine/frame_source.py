@@ -196,11 +196,13 @@ def iter_frames(
     wall_clock: Callable[[], float] = time.time,
     first_sequence: int = 0,
     needed_fps: Callable[[], float | None] = lambda: None,
+    on_whole: Callable[[], None] = lambda: None,
 ) -> Generator[Frame]:
     """Decode a container's video into frames until it ends, skipping corrupt packets.
 
     `needed_fps` says how many frames a second the readers use (None: every frame); frames that
-    no other frame refers to may then be left undecoded (see `Thinning`).
+    no other frame refers to may then be left undecoded (see `Thinning`), until too few are
+    left: `on_whole` is then called.
     """
     stream = container.streams.video[0]
     context = stream.codec_context
@@ -208,7 +210,7 @@ def iter_frames(
     # The size found while probing refuses a huge stream before its first picture is decoded.
     _check_size(context.width or 0, context.height or 0)
     decoder = _decoder(context)
-    thinning = Thinning(decoder, needed_fps)
+    thinning = Thinning(decoder, needed_fps, on_whole)
     sequence = first_sequence
     bad_packets = 0
     last_packet = time.monotonic()
@@ -261,18 +263,27 @@ class Thinning:
     discard) while the frames decoded come at least THIN_SHARE of the rate the readers need,
     judged every THIN_SECONDS of the stream's own time (or of arrival, for packets without
     time stamps). Below that, as in streams whose few reference frames come seconds apart,
-    every frame is decoded until the connection ends. Skipping never harms another frame:
+    every frame is decoded until the connection ends (and, in a `FrameSource`, on every
+    connection after it). Skipping never harms another frame:
     only frames that none refers to are left out. Only H.264 says that of a frame for sure;
     H.265's "non-reference" pictures may be referred to by a higher temporal layer's, so its
     streams are decoded whole.
     """
 
-    def __init__(self, decoder: VideoCodecContext, needed_fps: Callable[[], float | None]) -> None:
+    def __init__(
+        self,
+        decoder: VideoCodecContext,
+        needed_fps: Callable[[], float | None],
+        on_whole: Callable[[], None] = lambda: None,
+    ) -> None:
         """Start skipping on `decoder`, if the rate needed allows it at all."""
         self._decoder = decoder
         self._needed_fps = needed_fps
+        self._on_whole = on_whole
         self.decoded = 0
-        self._since: float | None = None
+        # The stream time counted towards the next judgement, and the latest time stamp.
+        self._counted = 0.0
+        self._last: float | None = None
         self.active = needed_fps() is not None and decoder.name in THIN_CODECS
         if self.active:
             decoder.skip_frame = "NONREF"
@@ -281,23 +292,25 @@ class Thinning:
         """Count the stream's time on; decode everything from now on if too few frames came."""
         if not self.active:
             return
+        # Decoding time stamps rise packet after packet; shown ones go back at each B-frame.
+        stamp = packet.dts if packet.dts is not None else packet.pts
         at = (
-            float(packet.pts * packet.time_base)
-            if packet.pts is not None and packet.time_base is not None
+            float(stamp * packet.time_base)
+            if stamp is not None and packet.time_base is not None
             else time.monotonic()
         )
-        if self._since is None or at < self._since:
-            # The first packet, or time stamps that went back (a wrapped or restarted clock).
-            self._since, self.decoded = at, 0
-            return
-        span = at - self._since
-        if span < THIN_SECONDS:
+        last, self._last = self._last, at
+        # Time stamps that go back (a clock wrapped or started again) count on from there:
+        # a camera whose clock restarts every few seconds is judged all the same.
+        self._counted += max(0.0, at - last) if last is not None else 0.0
+        if self._counted < THIN_SECONDS:
             return
         needed = self._needed_fps()
-        if needed is None or self.decoded < THIN_SHARE * needed * span:
+        if needed is None or self.decoded < THIN_SHARE * needed * self._counted:
             self.active = False
             self._decoder.skip_frame = "DEFAULT"
-        self._since, self.decoded = at, 0
+            self._on_whole()
+        self._counted, self.decoded = 0.0, 0
 
 
 def _decoder(context: VideoCodecContext) -> VideoCodecContext:
@@ -432,6 +445,9 @@ class FrameSource:
         self._backoff_max = backoff_max
         # How many frames a second the readers use; None: decode every frame (see Thinning).
         self.needed_fps: float | None = None
+        # Once too few frames were left on one connection, the next ones (a camera that drops
+        # every connection after a minute) are decoded whole from their start.
+        self._decode_whole = False
         self._warned_too_large = False
         # Whether the source is read one picture at a time, at `poll_interval`: failures are
         # then never retried faster than that pace.
@@ -588,7 +604,8 @@ class FrameSource:
             container,
             should_stop=self._stop.is_set,
             first_sequence=self._status.frames,
-            needed_fps=lambda: self.needed_fps,
+            needed_fps=lambda: None if self._decode_whole else self.needed_fps,
+            on_whole=self._decoding_whole,
         )
         try:
             self._set_status(connections=self._status.connections + 1)
@@ -601,6 +618,10 @@ class FrameSource:
             # Everything this connection held goes now, not when the collector finds it.
             frames.close()
             close_container(container)
+
+    def _decoding_whole(self) -> None:
+        """Decode every frame from now on, on this connection and the next ones."""
+        self._decode_whole = True
 
     def _publish(self, frame: Frame) -> None:
         """Make a frame the latest and hand it to listeners that are due."""
