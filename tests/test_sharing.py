@@ -59,7 +59,11 @@ from custom_components.home_guardian.const import (
 )
 from custom_components.home_guardian.engine.attempts import AttemptGate, Lockout, PinBudget
 from custom_components.home_guardian.engine.frames import JPEG_QUALITY
-from custom_components.home_guardian.engine.privacy import PrivacyLevel, load_face_detector
+from custom_components.home_guardian.engine.privacy import (
+    PrivacyFilter,
+    PrivacyLevel,
+    load_face_detector,
+)
 from custom_components.home_guardian.engine.scene import EmptyScene
 from custom_components.home_guardian.engine.shares import (
     WEEKDAYS,
@@ -92,6 +96,7 @@ SWITCH = "switch.living_room_sharing_allowed"
 EXTERNAL_URL = "https://home.example.org"
 WATCHED = "binary_sensor.living_room_being_watched"
 VIEWERS = "sensor.living_room_viewers"
+ROOM_IS_EMPTY = "button.living_room_room_is_empty"
 
 
 @pytest.fixture(autouse=True)
@@ -1391,21 +1396,33 @@ async def test_the_owner_says_the_room_is_empty_from_its_button(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
     """Until the empty room is learned all is hidden; the camera's button makes it known at once."""
-    button = "button.living_room_room_is_empty"
     # Pressed while nobody watches, it changes nothing and fails nothing.
-    await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: ROOM_IS_EMPTY}, blocking=True
+    )
     share = await create_share(hass)
     client = await hass_client_no_auth()
     stream = await watching(client, share)
-    people = (
-        async_get_sharing(hass).broadcasts[shared_camera.entry_id].filter_for(PrivacyLevel.PEOPLE)
-    )
+    people = people_filter(hass, shared_camera)
     await wait_for(lambda: people.last_hidden_share == 1.0)
     await asyncio.sleep(1.0)
     assert people.last_hidden_share == 1.0  # a room not learned yet is hidden whole
-    await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
-    await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
+    await say_the_room_is_empty(hass, shared_camera)
     stream.close()
+
+
+def people_filter(hass: HomeAssistant, entry: MockConfigEntry) -> PrivacyFilter:
+    """Return the `people` filter of a camera that viewers watch."""
+    return async_get_sharing(hass).broadcasts[entry.entry_id].filter_for(PrivacyLevel.PEOPLE)
+
+
+async def say_the_room_is_empty(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Press the camera's Room is empty button while a viewer watches; wait for the room."""
+    people = people_filter(hass, entry)
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: ROOM_IS_EMPTY}, blocking=True
+    )
+    await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
 
 
 async def watch_until_the_room_shows(
@@ -1414,7 +1431,7 @@ async def watch_until_the_room_shows(
     """Watch a share; return the seconds until the people filter shows some of the room."""
     stream = await watching(client, share)
     started = time.monotonic()
-    people = async_get_sharing(hass).broadcasts[entry.entry_id].filter_for(PrivacyLevel.PEOPLE)
+    people = people_filter(hass, entry)
     await wait_for(lambda: people.last_hidden_share < 0.9, limit=20)
     stream.close()
     return time.monotonic() - started
@@ -1431,14 +1448,9 @@ async def test_the_empty_room_outlives_a_reload_and_a_restart(
     share = await create_share(hass)
     client = await hass_client_no_auth()
     stream = await watching(client, share)
-    people = (
-        async_get_sharing(hass).broadcasts[shared_camera.entry_id].filter_for(PrivacyLevel.PEOPLE)
-    )
+    people = people_filter(hass, shared_camera)
     await wait_for(lambda: people.last_hidden_share == 1.0)
-    await hass.services.async_call(
-        "button", "press", {ATTR_ENTITY_ID: "button.living_room_room_is_empty"}, blocking=True
-    )
-    await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
+    await say_the_room_is_empty(hass, shared_camera)
     stream.close()
     # The last viewer gone, what was learned is written.
     await wait_for(lambda: key in hass_storage, limit=10)
@@ -1497,13 +1509,7 @@ async def test_the_empty_room_is_written_when_home_assistant_stops(
     share = await create_share(hass)
     client = await hass_client_no_auth()
     stream = await watching(client, share)
-    people = (
-        async_get_sharing(hass).broadcasts[shared_camera.entry_id].filter_for(PrivacyLevel.PEOPLE)
-    )
-    await hass.services.async_call(
-        "button", "press", {ATTR_ENTITY_ID: "button.living_room_room_is_empty"}, blocking=True
-    )
-    await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
+    await say_the_room_is_empty(hass, shared_camera)
     hass_storage.pop(key, None)  # whatever the button's own save wrote
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await wait_for(lambda: key in hass_storage, limit=10)
@@ -1553,33 +1559,25 @@ async def test_the_empty_room_is_written_when_viewers_leave_at_most_once_a_minut
 async def test_a_damaged_saved_room_is_learned_again(
     *,
     hass: HomeAssistant,
-    rtsp_camera: RtspCamera,
+    shared_camera: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
     hass_storage: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
     written: dict[str, Any],
 ) -> None:
     """A saved room that cannot be read is said in the log and learned again: all hidden."""
-    entry = camera_entry(rtsp_camera.url)
-    hass_storage[f"{DOMAIN}.scene.{entry.entry_id}"] = {
-        "key": f"{DOMAIN}.scene.{entry.entry_id}",
-        **written,
-    }
-    await set_up_entry(hass, entry)
-    async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
-    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
-    await hass.config.async_update(external_url=EXTERNAL_URL)
+    # Read when the first viewer arrives, so written after set-up all the same.
+    key = f"{DOMAIN}.scene.{shared_camera.entry_id}"
+    hass_storage[key] = {"key": key, **written}
     share = await create_share(hass)
     client = await hass_client_no_auth()
     stream = await watching(client, share)
-    people = async_get_sharing(hass).broadcasts[entry.entry_id].filter_for(PrivacyLevel.PEOPLE)
+    people = people_filter(hass, shared_camera)
     await wait_for(lambda: "is learned again" in caplog.text, limit=10)
     await asyncio.sleep(3.0)
     assert people.last_hidden_share == 1.0
     await read_frame(stream)  # the pictures still go out
     stream.close()
-    await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 async def test_people_stay_protected_and_seen_with_motion_detection_off(
@@ -1593,15 +1591,10 @@ async def test_people_stay_protected_and_seen_with_motion_detection_off(
     share = await create_share(hass)
     client = await hass_client_no_auth()
     stream = await watching(client, share)
-    people = (
-        async_get_sharing(hass).broadcasts[shared_camera.entry_id].filter_for(PrivacyLevel.PEOPLE)
-    )
+    people = people_filter(hass, shared_camera)
     await wait_for(lambda: people.last_hidden_share == 1.0)
-    await hass.services.async_call(
-        "button", "press", {ATTR_ENTITY_ID: "button.living_room_room_is_empty"}, blocking=True
-    )
     # Walkers are found and hidden, the rest of the room is shown.
-    await wait_for(lambda: people.last_hidden_share < 0.9, limit=10)
+    await say_the_room_is_empty(hass, shared_camera)
     stream.close()
     assert state_of(hass, "binary_sensor.living_room_motion") == STATE_UNAVAILABLE
     assert motion_events == []
