@@ -136,27 +136,26 @@ def b_frame_camera(socket_enabled: None) -> Iterator[RtspCamera]:
     camera.stop()
 
 
+def read_for(url: str, needed_fps: float | None, seconds: float = 8.0) -> list[Frame]:
+    """Read a camera with a frame source for `seconds`; return the frames it published."""
+    frames: list[Frame] = []
+    source = FrameSource(StreamAddress(url=url), name="camera")
+    source.needed_fps = needed_fps
+    source.add_frame_listener(frames.append)
+    source.start()
+    try:
+        time.sleep(seconds)
+    finally:
+        source.stop()
+    return frames
+
+
 def test_a_camera_read_for_five_pictures_a_second_decodes_what_it_needs(
     b_frame_camera: RtspCamera,
 ) -> None:
-    frames: list[Frame] = []
-    every = FrameSource(StreamAddress(url=b_frame_camera.url), name="every")
-    every.add_frame_listener(frames.append)
-    every.start()
-    try:
-        time.sleep(8.0)
-    finally:
-        every.stop()
+    frames = read_for(b_frame_camera.url, None)
     assert len(frames) >= 8.0 * 8  # all of its 10 a second, give or take start-up
-    thinned: list[Frame] = []
-    source = FrameSource(StreamAddress(url=b_frame_camera.url), name="thinned")
-    source.needed_fps = 5.0
-    source.add_frame_listener(thinned.append)
-    source.start()
-    try:
-        time.sleep(8.0)
-    finally:
-        source.stop()
+    thinned = read_for(b_frame_camera.url, 5.0)
     # About half: the B-frames are left out, the rest come at 5 a second.
     assert 0.35 * len(frames) <= len(thinned) <= 0.65 * len(frames)
     arrivals = np.diff([frame.monotonic for frame in thinned[5:]])
