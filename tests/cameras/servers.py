@@ -303,6 +303,8 @@ class HostileCamera:
     /trickle-head   the status line, then header bytes one every `trickle` seconds
     /huge           a Content-Length of 100 GB, a JPEG start, then nothing (the line stays open)
     /cut            the full Content-Length of `jpeg`, a third of it, then the line is closed
+    /mjpeg-endless  an MJPEG stream: one whole picture, then a part that never ends
+    /mjpeg-huge     an MJPEG stream: one whole picture, then a part of 100 GB by its header
     /ntlm           a sign-in only Windows servers offer
     /not-http       an answer in another protocol
     """
@@ -373,6 +375,9 @@ class HostileCamera:
             while not self._stop.wait(self.trickle) and time.monotonic() < until:
                 client.sendall(b"a")
             return
+        if path.startswith("/mjpeg"):
+            self._send_mjpeg(client, path, sent, until)
+            return
         length = {"/huge": 100 * 1024**3, "/cut": len(self.jpeg)}.get(path)
         # HTTP/1.0: without a length, the body ends when the line closes.
         head = b"HTTP/1.0 200 OK\r\nContent-Type: image/jpeg\r\n"
@@ -392,6 +397,25 @@ class HostileCamera:
         while sent[0] < self.limit and time.monotonic() < until and not self._stop.is_set():
             if path == "/trickle":
                 self._stop.wait(self.trickle)
+            with contextlib.suppress(TimeoutError):
+                sent[0] += client.send(chunk)
+
+    def _send_mjpeg(self, client: socket.socket, path: str, sent: list[int], until: float) -> None:
+        """Send one whole MJPEG part, then one that never reaches its next boundary."""
+        boundary = b"--frame\r\nContent-Type: image/jpeg\r\n"
+        client.sendall(
+            b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n"
+            + boundary
+            + f"Content-Length: {len(self.jpeg)}\r\n\r\n".encode()
+            + self.jpeg
+            + b"\r\n"
+            + boundary
+            + (b"Content-Length: 107374182400\r\n" if path == "/mjpeg-huge" else b"")
+            + b"\r\n"
+            + self.jpeg[:-2]
+        )
+        chunk = b"\x00" * (64 * 1024)
+        while sent[0] < self.limit and time.monotonic() < until and not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 sent[0] += client.send(chunk)
 
