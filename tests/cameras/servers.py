@@ -428,6 +428,47 @@ class HostileCamera:
         self.sock.close()
 
 
+class SlowToAcceptServer:
+    """A camera that takes `delay` seconds to accept a connection, then never says a word.
+
+    Its one-place queue is kept full until then, so a client's connection attempt is dropped
+    and retried by the kernel (after 1 s on Linux) before it gets through.
+    """
+
+    def __init__(self, delay: float) -> None:
+        """Listen on a free port, fill the queue, and accept everything after `delay`."""
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers: list[socket.socket] = []
+        for _ in range(2):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self.fillers.append(filler)
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept_later, args=(delay,), daemon=True)
+        self.thread.start()
+
+    def _accept_later(self, delay: float) -> None:
+        """Accept every connection once `delay` has passed, and hold them silent."""
+        if self._stop.wait(delay):
+            return
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                self.accepted.append(self.sock.accept()[0])
+
+    def stop(self) -> None:
+        """Close every connection and the port."""
+        self._stop.set()
+        self.thread.join()
+        for sock in [*self.accepted, *self.fillers, self.sock]:
+            sock.close()
+
+
 class SilentServer:
     """A port that accepts connections and never answers, like a hung camera."""
 

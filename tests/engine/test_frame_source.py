@@ -39,6 +39,7 @@ from tests.cameras.servers import (
     MjpegCamera,
     RtspCamera,
     SilentServer,
+    SlowToAcceptServer,
     free_port,
 )
 from tests.common import CAMERA_PASSWORD, CAMERA_USER, shared_clip
@@ -597,6 +598,26 @@ def test_an_endless_mjpeg_part_is_cut_off(hostile_camera: HostileCamera, path: s
     # The cap and what the sockets buffer, not the 64 MB the camera had ready.
     assert hostile_camera.sent[0] < frame_source.MAX_STREAM_PART_BYTES + 16 * 1024 * 1024
     assert (peak[0] - start) * 1024 < 1.5 * frame_source.MAX_STREAM_PART_BYTES
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_camera_slow_to_connect_gets_no_more_than_the_request_time(
+    socket_enabled: None, scheme: str
+) -> None:
+    """Connecting, shaking hands and asking share one deadline: none gets the whole time again."""
+    camera = SlowToAcceptServer(delay=0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(
+                StreamAddress(url=f"{scheme}://127.0.0.1:{camera.port}/snapshot.jpg"), timeout=1.5
+            )
+        elapsed = time.monotonic() - started
+    finally:
+        camera.stop()
+    assert err.value.problem is Problem.TIMEOUT
+    assert camera.accepted  # the connection did get through, about a second in
+    assert 1.5 <= elapsed < 1.9
 
 
 @pytest.mark.parametrize("path", ["/trickle", "/trickle-head"])

@@ -316,7 +316,7 @@ def _get(
         headers["Authorization"] = authorization
     connection.response_class = type("CameraResponse", (_BoundedResponse,), {"deadline": deadline})
     try:
-        connection.connect()
+        _connect(connection, deadline)
         connection.request("GET", target, headers=headers)
         response = connection.getresponse()
     except (OSError, ValueError, http.client.HTTPException) as err:
@@ -328,6 +328,39 @@ def _get(
             raise StreamError(Problem.NOT_VIDEO, type(err).__name__) from None
         raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
     return connection, response
+
+
+def _connect(connection: http.client.HTTPConnection, deadline: Deadline) -> None:
+    """Open a connection's socket, every step in the time its request has left.
+
+    http.client gives each address tried and the TLS handshake the whole timeout again: a
+    camera slow to accept and then to shake hands could hold a request for several times it.
+    """
+    error: OSError = ConnectionError("no address")
+    for family, kind, protocol, _, address in socket.getaddrinfo(
+        connection.host, connection.port, type=socket.SOCK_STREAM
+    ):
+        sock = socket.socket(family, kind, protocol)
+        try:
+            sock.settimeout(deadline.next_read())
+            sock.connect(address)
+        except OSError as err:
+            sock.close()
+            error = err
+            continue
+        break
+    else:
+        raise error
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if isinstance(connection, http.client.HTTPSConnection):
+            # One timeout bounds the whole handshake, however its bytes come.
+            sock.settimeout(deadline.next_read())
+            sock = _TLS.wrap_socket(sock, server_hostname=connection.host)
+    except OSError:
+        sock.close()
+        raise
+    connection.sock = sock
 
 
 def _authorization(
