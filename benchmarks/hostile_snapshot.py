@@ -1,9 +1,10 @@
-"""Measure what a hostile or broken snapshot camera costs one still: memory, bytes and time.
+"""Measure what a hostile or broken HTTP camera costs: memory, bytes and time.
 
 Run from the repository root: .venv/bin/python -m benchmarks.hostile_snapshot
-Each case runs `grab_jpeg` (timeout 5 s) in a fresh process against a camera on 127.0.0.1 and
-prints how the read ended, how long it took, how many bytes the camera got out before it was
-cut off, and how much the process's peak memory grew.
+Each snapshot case runs `grab_jpeg` (timeout 5 s), each MJPEG case reads the stream until it
+ends, in a fresh process against a camera on 127.0.0.1, and prints how the read ended, how long
+it took, how many bytes the camera got out before it was cut off, and how much the process's
+peak memory grew.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ import time
 
 from PIL import Image
 
-from custom_components.home_guardian.engine.frame_source import StreamError, grab_jpeg
+from custom_components.home_guardian.engine.frame_source import (
+    StreamError,
+    close_container,
+    grab_jpeg,
+    iter_frames,
+    open_stream,
+)
 from custom_components.home_guardian.engine.urls import StreamAddress
 from tests.cameras.servers import HostileCamera
 
@@ -27,6 +34,8 @@ CASES = (
     ("/trickle", "JPEG, no end, then a byte every 0.1 s"),
     ("/trickle-head", "headers trickled a byte every 0.1 s"),
     ("/cut", "JPEG cut off after a third"),
+    ("/mjpeg-endless", "MJPEG: a picture, then a part, no end"),
+    ("/mjpeg-huge", "MJPEG: a picture, then a 100 GB part"),
 )
 
 
@@ -34,10 +43,24 @@ def grab(url: str, results: multiprocessing.Queue[tuple[str, float, int]]) -> No
     """Grab one still in this process and report how it ended and the peak memory growth."""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.monotonic()
+    pictures = 0
     try:
-        outcome = f"a still of {len(grab_jpeg(StreamAddress(url=url), timeout=5.0))} bytes"
+        if "/mjpeg" in url:
+            container = open_stream(StreamAddress(url=url), open_timeout=5.0, read_timeout=5.0)
+            try:
+                for _ in iter_frames(container):
+                    pictures += 1
+            finally:
+                close_container(container)
+            outcome = f"{pictures} pictures, then its end"
+        else:
+            outcome = f"a still of {len(grab_jpeg(StreamAddress(url=url), timeout=5.0))} bytes"
     except StreamError as err:
-        outcome = f"refused: {err.problem}"
+        outcome = (
+            f"{pictures} pictures, then {err.problem}"
+            if "/mjpeg" in url
+            else f"refused: {err.problem}"
+        )
     seconds = time.monotonic() - started
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     results.put((outcome, seconds, grown))

@@ -303,6 +303,8 @@ class HostileCamera:
     /trickle-head   the status line, then header bytes one every `trickle` seconds
     /huge           a Content-Length of 100 GB, a JPEG start, then nothing (the line stays open)
     /cut            the full Content-Length of `jpeg`, a third of it, then the line is closed
+    /mjpeg-endless  an MJPEG stream: one whole picture, then a part that never ends
+    /mjpeg-huge     an MJPEG stream: one whole picture, then a part of 100 GB by its header
     /ntlm           a sign-in only Windows servers offer
     /not-http       an answer in another protocol
     """
@@ -373,6 +375,9 @@ class HostileCamera:
             while not self._stop.wait(self.trickle) and time.monotonic() < until:
                 client.sendall(b"a")
             return
+        if path.startswith("/mjpeg"):
+            self._send_mjpeg(client, path, sent, until)
+            return
         length = {"/huge": 100 * 1024**3, "/cut": len(self.jpeg)}.get(path)
         # HTTP/1.0: without a length, the body ends when the line closes.
         head = b"HTTP/1.0 200 OK\r\nContent-Type: image/jpeg\r\n"
@@ -395,6 +400,25 @@ class HostileCamera:
             with contextlib.suppress(TimeoutError):
                 sent[0] += client.send(chunk)
 
+    def _send_mjpeg(self, client: socket.socket, path: str, sent: list[int], until: float) -> None:
+        """Send one whole MJPEG part, then one that never reaches its next boundary."""
+        boundary = b"--frame\r\nContent-Type: image/jpeg\r\n"
+        client.sendall(
+            b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n"
+            + boundary
+            + f"Content-Length: {len(self.jpeg)}\r\n\r\n".encode()
+            + self.jpeg
+            + b"\r\n"
+            + boundary
+            + (b"Content-Length: 107374182400\r\n" if path == "/mjpeg-huge" else b"")
+            + b"\r\n"
+            + self.jpeg[:-2]
+        )
+        chunk = b"\x00" * (64 * 1024)
+        while sent[0] < self.limit and time.monotonic() < until and not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                sent[0] += client.send(chunk)
+
     def stop(self) -> None:
         """Stop answering and close the port."""
         self._stop.set()
@@ -402,6 +426,47 @@ class HostileCamera:
         for answer in self.answers:
             answer.join()
         self.sock.close()
+
+
+class SlowToAcceptServer:
+    """A camera that takes `delay` seconds to accept a connection, then never says a word.
+
+    Its one-place queue is kept full until then, so a client's connection attempt is dropped
+    and retried by the kernel (after 1 s on Linux) before it gets through.
+    """
+
+    def __init__(self, delay: float) -> None:
+        """Listen on a free port, fill the queue, and accept everything after `delay`."""
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers: list[socket.socket] = []
+        for _ in range(2):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self.fillers.append(filler)
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept_later, args=(delay,), daemon=True)
+        self.thread.start()
+
+    def _accept_later(self, delay: float) -> None:
+        """Accept every connection once `delay` has passed, and hold them silent."""
+        if self._stop.wait(delay):
+            return
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                self.accepted.append(self.sock.accept()[0])
+
+    def stop(self) -> None:
+        """Close every connection and the port."""
+        self._stop.set()
+        self.thread.join()
+        for sock in [*self.accepted, *self.fillers, self.sock]:
+            sock.close()
 
 
 class SilentServer:

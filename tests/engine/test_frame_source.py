@@ -25,6 +25,7 @@ from custom_components.home_guardian.engine.frame_source import (
     Problem,
     SourceState,
     StreamError,
+    close_container,
     grab_frame,
     grab_jpeg,
     iter_frames,
@@ -38,6 +39,7 @@ from tests.cameras.servers import (
     MjpegCamera,
     RtspCamera,
     SilentServer,
+    SlowToAcceptServer,
     free_port,
 )
 from tests.common import CAMERA_PASSWORD, CAMERA_USER, shared_clip
@@ -560,6 +562,62 @@ def test_an_endless_snapshot_stops_at_the_byte_cap(hostile_camera: HostileCamera
     finally:
         source.stop()
     assert source.latest is None
+
+
+@pytest.mark.parametrize("path", ["/mjpeg-endless", "/mjpeg-huge"])
+def test_an_endless_mjpeg_part_is_cut_off(hostile_camera: HostileCamera, path: str) -> None:
+    """An MJPEG part that never reaches its boundary ends the stream at the cap, not at memory.
+
+    FFmpeg holds a part whole until its boundary: before the cap, memory grew with every byte
+    the camera sent (372 MB for 400 MB sent).
+    """
+    container = open_stream(StreamAddress(url=hostile_camera.url(path)))
+    frames = iter_frames(container)
+    peak, stop = [rss_kib()], threading.Event()
+    start = peak[0]
+
+    def sample() -> None:
+        while not stop.wait(0.02):
+            peak[0] = max(peak[0], rss_kib())
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.monotonic()
+    try:
+        # The whole picture before the endless part comes through.
+        assert next(frames).width == Image.open(io.BytesIO(hostile_camera.jpeg)).width
+        with pytest.raises(StreamError) as err:
+            next(frames)
+    finally:
+        stop.set()
+        sampler.join()
+        close_container(container)
+    assert err.value.problem is Problem.TOO_LARGE
+    assert time.monotonic() - started < 5
+    wait_until(lambda: hostile_camera.sent)
+    # The cap and what the sockets buffer, not the 64 MB the camera had ready.
+    assert hostile_camera.sent[0] < frame_source.MAX_STREAM_PART_BYTES + 16 * 1024 * 1024
+    assert (peak[0] - start) * 1024 < 1.5 * frame_source.MAX_STREAM_PART_BYTES
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_camera_slow_to_connect_gets_no_more_than_the_request_time(
+    socket_enabled: None, scheme: str
+) -> None:
+    """Connecting, shaking hands and asking share one deadline: none gets the whole time again."""
+    camera = SlowToAcceptServer(delay=0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(
+                StreamAddress(url=f"{scheme}://127.0.0.1:{camera.port}/snapshot.jpg"), timeout=1.5
+            )
+        elapsed = time.monotonic() - started
+    finally:
+        camera.stop()
+    assert err.value.problem is Problem.TIMEOUT
+    assert camera.accepted  # the connection did get through, about a second in
+    assert 1.5 <= elapsed < 1.9
 
 
 @pytest.mark.parametrize("path", ["/trickle", "/trickle-head"])

@@ -17,7 +17,7 @@ from av.video.codeccontext import VideoCodecContext
 
 from .errors import Problem, StreamError
 from .frames import Frame
-from .http_camera import Deadline, request
+from .http_camera import Deadline, HttpAnswer, request
 from .reconnect import FIRST_BACKOFF, MAX_BACKOFF, ReconnectPolicy
 from .urls import StreamAddress
 
@@ -49,6 +49,10 @@ READ_TIMEOUT: Final = 5.0
 MAX_PIXELS: Final = 4096 * 4096
 # A snapshot or MJPEG part this large is no camera's picture; a 4K JPEG is 1 to 3 MB.
 MAX_PICTURE_BYTES: Final = 16 * 1024 * 1024
+# FFmpeg keeps an MJPEG part in memory until its boundary, and reads ahead of the picture it
+# hands on (its probe when opening, its buffer): a connection may read this much between two
+# pictures. A part that never ends is cut off there, not at the end of memory.
+MAX_STREAM_PART_BYTES: Final = 2 * MAX_PICTURE_BYTES
 MAX_BAD_PACKETS: Final = 50
 # Demuxers that hold one picture: the URL is a snapshot, polled rather than streamed.
 STILL_FORMATS: Final = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe", "bmp_pipe"})
@@ -141,7 +145,7 @@ def _open_http(
                 answer.close()
             elif answer.multipart:
                 # MJPEG: over this connection, as cameras serving one client at a time need.
-                source = answer.stream(read_timeout)
+                source = answer.stream(read_timeout, MAX_STREAM_PART_BYTES)
             else:
                 answer.close()
                 return None
@@ -211,6 +215,9 @@ def iter_frames(
     _check_size(context.width or 0, context.height or 0)
     decoder = _decoder(context)
     thinning = Thinning(decoder, needed_fps, on_whole)
+    # An MJPEG camera read through our own connection: each picture handed on resets its cap.
+    feed = getattr(container, "file", None)
+    answer = feed if isinstance(feed, HttpAnswer) else None
     sequence = first_sequence
     bad_packets = 0
     last_packet = time.monotonic()
@@ -219,10 +226,7 @@ def iter_frames(
             last_packet = time.monotonic()
             if should_stop():
                 return
-            if packet.size > MAX_PICTURE_BYTES:
-                raise StreamError(
-                    Problem.TOO_LARGE, f"a picture of {packet.size} bytes, over {MAX_PICTURE_BYTES}"
-                )
+            _take_packet(packet, answer)
             thinning.packet(packet)
             try:
                 decoded = decoder.decode(packet)
@@ -245,6 +249,7 @@ def iter_frames(
                     jpeg=bytes(packet) if keeps_jpeg else None,
                 )
     except av.error.FFmpegError as err:
+        _refuse_endless_part(answer)
         if time.monotonic() - last_packet >= READ_TIMEOUT:
             raise StreamError(Problem.TIMEOUT, type(err).__name__) from None
         error = _stream_error(err)
@@ -252,6 +257,23 @@ def iter_frames(
             # Cut off mid-picture after sending pictures: a lost connection, not a wrong address.
             raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
         raise error from None
+    _refuse_endless_part(answer)
+
+
+def _take_packet(packet: av.Packet, answer: HttpAnswer | None) -> None:
+    """Refuse a picture no camera would send; an MJPEG part's cap counts on from here."""
+    if packet.size > MAX_PICTURE_BYTES:
+        raise StreamError(
+            Problem.TOO_LARGE, f"a picture of {packet.size} bytes, over {MAX_PICTURE_BYTES}"
+        )
+    if answer is not None:
+        answer.picture_taken()
+
+
+def _refuse_endless_part(answer: HttpAnswer | None) -> None:
+    """Raise TOO_LARGE when an MJPEG stream ended because a part passed its cap."""
+    if answer is not None and answer.part_too_large:
+        raise StreamError(Problem.TOO_LARGE, f"a part over {MAX_STREAM_PART_BYTES} bytes")
 
 
 class Thinning:

@@ -13,7 +13,9 @@ with the camera's credentials (Basic or Digest, whichever it asks for), and:
   failure;
 - an MJPEG stream (a multipart answer) is handed to FFmpeg to demux as a file, over the same
   connection, each read ending after the read timeout: cameras that serve one client at a time
-  never see a second request;
+  never see a second request. FFmpeg holds a part in memory until its next boundary, so a part
+  that never ends (or announces 100 GB) is cut off once `max_part_bytes` were read without a
+  picture handed on;
 - anything else (an HLS playlist, FLV or MPEG-TS over HTTP, a page that is no video) is closed
   and left to FFmpeg to ask for itself.
 
@@ -87,6 +89,9 @@ class HttpAnswer(io.RawIOBase):
         self._response = response
         self._deadline = deadline
         self._prefix = b""
+        # Streams only: bytes read since the demuxer last handed on a picture, and their cap.
+        self._part_bytes = 0
+        self._max_part_bytes: int | None = None
 
     def sniff(self) -> bool:
         """Read the first bytes and return True when the answer is a picture."""
@@ -127,10 +132,23 @@ class HttpAnswer(io.RawIOBase):
             raise StreamError(Problem.NOT_VIDEO, "picture cut off")
         return bytes(data)
 
-    def stream(self, read_timeout: float) -> HttpAnswer:
-        """Return this answer as a file for FFmpeg, each read ending after `read_timeout`."""
+    def stream(self, read_timeout: float, max_part_bytes: int) -> HttpAnswer:
+        """Return this answer as a file for FFmpeg, each read ending after `read_timeout`.
+
+        The stream ends once `max_part_bytes` came without `picture_taken` being called.
+        """
         self._deadline.per_read = read_timeout
+        self._max_part_bytes = max_part_bytes
         return self
+
+    @property
+    def part_too_large(self) -> bool:
+        """Return True once a stream's part passed its cap: the stream has ended there."""
+        return self._max_part_bytes is not None and self._part_bytes > self._max_part_bytes
+
+    def picture_taken(self) -> None:
+        """Say that the demuxer handed on a picture: the next part's bytes count from here."""
+        self._part_bytes = 0
 
     def readable(self) -> bool:
         """Say that the answer can be read."""
@@ -143,8 +161,13 @@ class HttpAnswer(io.RawIOBase):
             count = min(len(view), len(self._prefix))
             view[:count], self._prefix = self._prefix[:count], self._prefix[count:]
             return count
+        if self.part_too_large:
+            # The stream's end for FFmpeg: an exception raised inside its read is not reliably
+            # passed on by every PyAV version. The reader asks `part_too_large` afterwards.
+            return 0
         chunk = self._read_chunk(len(view))
         view[: len(chunk)] = chunk
+        self._part_bytes += len(chunk)
         return len(chunk)
 
     def close(self) -> None:
@@ -293,7 +316,7 @@ def _get(
         headers["Authorization"] = authorization
     connection.response_class = type("CameraResponse", (_BoundedResponse,), {"deadline": deadline})
     try:
-        connection.connect()
+        _connect(connection, deadline)
         connection.request("GET", target, headers=headers)
         response = connection.getresponse()
     except (OSError, ValueError, http.client.HTTPException) as err:
@@ -305,6 +328,39 @@ def _get(
             raise StreamError(Problem.NOT_VIDEO, type(err).__name__) from None
         raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
     return connection, response
+
+
+def _connect(connection: http.client.HTTPConnection, deadline: Deadline) -> None:
+    """Open a connection's socket, every step in the time its request has left.
+
+    http.client gives each address tried and the TLS handshake the whole timeout again: a
+    camera slow to accept and then to shake hands could hold a request for several times it.
+    """
+    error: OSError = ConnectionError("no address")
+    for family, kind, protocol, _, address in socket.getaddrinfo(
+        connection.host, connection.port, type=socket.SOCK_STREAM
+    ):
+        sock = socket.socket(family, kind, protocol)
+        try:
+            sock.settimeout(deadline.next_read())
+            sock.connect(address)
+        except OSError as err:
+            sock.close()
+            error = err
+            continue
+        break
+    else:
+        raise error
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if isinstance(connection, http.client.HTTPSConnection):
+            # One timeout bounds the whole handshake, however its bytes come.
+            sock.settimeout(deadline.next_read())
+            sock = _TLS.wrap_socket(sock, server_hostname=connection.host)
+    except OSError:
+        sock.close()
+        raise
+    connection.sock = sock
 
 
 def _authorization(
