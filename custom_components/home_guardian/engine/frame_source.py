@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from fractions import Fraction
 import io
 import logging
 import threading
@@ -56,6 +57,11 @@ STILL_FORMATS: Final = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe"
 # this share of the rate the readers use, judged over this many seconds of the stream.
 THIN_SHARE: Final = 0.8
 THIN_SECONDS: Final = 5.0
+# Two packets further apart than this, by their time stamps or by their arrival, have a gap
+# between them (a stall, lost packets, a camera's clock set forward) that counts as no time:
+# no frame came in it, decoded or not. Arrival is believed over the stream's own clock once it
+# ran further ahead than this within one judgement: more than a stall can explain.
+THIN_GAP: Final = 2.0
 THIN_CODECS: Final = frozenset({"h264"})
 
 type FrameListener = Callable[[Frame], None]
@@ -261,8 +267,9 @@ class Thinning:
     decoding them costs as much CPU as the rest, for pictures that analysis, shared views and
     stills, which take a few a second, do not need. They are skipped (FFmpeg's "non-reference"
     discard) while the frames decoded come at least THIN_SHARE of the rate the readers need,
-    judged every THIN_SECONDS of the stream's own time (or of arrival, for packets without
-    time stamps). Below that, as in streams whose few reference frames come seconds apart,
+    judged every THIN_SECONDS of the stream's own time, or of arrival when the stream's clock
+    falls behind it by more than THIN_GAP (a camera whose clock crawls, stands still or is
+    missing). Below that, as in streams whose few reference frames come seconds apart,
     every frame is decoded until the connection ends (and, in a `FrameSource`, on every
     connection after it). Skipping never harms another frame:
     only frames that none refers to are left out. Only H.264 says that of a frame for sure;
@@ -275,42 +282,67 @@ class Thinning:
         decoder: VideoCodecContext,
         needed_fps: Callable[[], float | None],
         on_whole: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Start skipping on `decoder`, if the rate needed allows it at all."""
         self._decoder = decoder
         self._needed_fps = needed_fps
         self._on_whole = on_whole
+        self._clock = clock
         self.decoded = 0
-        # The stream time counted towards the next judgement, and the latest time stamp.
-        self._counted = 0.0
-        self._last: float | None = None
+        # The stream's time and the arrival time counted towards the next judgement, and the
+        # latest packet's time stamp and arrival.
+        self._stream = 0.0
+        self._arrival = 0.0
+        self._last_stamp: float | None = None
+        self._last_arrival: float | None = None
         self.active = needed_fps() is not None and decoder.name in THIN_CODECS
         if self.active:
             decoder.skip_frame = "NONREF"
 
     def packet(self, packet: av.Packet) -> None:
-        """Count the stream's time on; decode everything from now on if too few frames came."""
+        """Count time on; decode everything from now on if too few frames came in it."""
         if not self.active:
             return
-        # Decoding time stamps rise packet after packet; shown ones go back at each B-frame.
-        stamp = packet.dts if packet.dts is not None else packet.pts
-        at = (
-            float(stamp * packet.time_base)
-            if stamp is not None and packet.time_base is not None
-            else time.monotonic()
-        )
-        last, self._last = self._last, at
-        # Time stamps that go back (a clock wrapped or started again) count on from there:
-        # a camera whose clock restarts every few seconds is judged all the same.
-        self._counted += max(0.0, at - last) if last is not None else 0.0
-        if self._counted < THIN_SECONDS:
+        stamp, arrival = self._stamp(packet), self._clock()
+        self._stream += self._progress(self._last_stamp, stamp)
+        self._arrival += self._progress(self._last_arrival, arrival)
+        if stamp is not None:
+            self._last_stamp = stamp
+        self._last_arrival = arrival
+        # A file is read faster than it plays and a camera sends as it films: the stream's
+        # clock is the measure, unless arrival outran it by more than a stall explains.
+        counted = self._arrival if self._arrival - self._stream > THIN_GAP else self._stream
+        if counted < THIN_SECONDS:
             return
         needed = self._needed_fps()
-        if needed is None or self.decoded < THIN_SHARE * needed * self._counted:
+        if needed is None or self.decoded < THIN_SHARE * needed * counted:
             self.active = False
             self._decoder.skip_frame = "DEFAULT"
             self._on_whole()
-        self._counted, self.decoded = 0.0, 0
+        self._stream, self._arrival, self.decoded = 0.0, 0.0, 0
+
+    @staticmethod
+    def _stamp(packet: av.Packet) -> float | None:
+        """Return a packet's time stamp in seconds, or None when it has none."""
+        # PyAV's types say every packet has these; a demuxed packet may have none of them.
+        dts: int | None = packet.dts
+        time_base: Fraction | None = packet.time_base
+        # Decoding time stamps rise packet after packet; shown ones go back at each B-frame.
+        stamp = dts if dts is not None else packet.pts
+        if stamp is None or time_base is None:
+            return None
+        return float(stamp * time_base)
+
+    @staticmethod
+    def _progress(last: float | None, now: float | None) -> float:
+        """Return the time from one packet to the next that counts, by stamps or by arrival."""
+        if last is None or now is None:
+            return 0.0
+        # Time that goes back (a clock wrapped or started again) counts on from there, so a
+        # camera whose clock restarts every few seconds is judged all the same; a gap, nothing.
+        step = now - last
+        return step if 0.0 < step <= THIN_GAP else 0.0
 
 
 def _decoder(context: VideoCodecContext) -> VideoCodecContext:
