@@ -379,3 +379,26 @@ def test_hundreds_of_connections_keep_decoding_whole(tmp_path: Path) -> None:
     # The first: thinned until judged, then whole; every later one: all of its frames.
     assert counts[0] < (THIN_SECONDS + 2) * RATE
     assert counts[1:] == [RATE] * 299
+
+
+@pytest.mark.parametrize(("b_frames", "needed"), [(3, 8.0), (1, 5.0)])
+def test_connections_shorter_than_a_judgement_are_judged_together(
+    tmp_path: Path, b_frames: int, needed: float
+) -> None:
+    """A camera that drops every second is judged on its connections' frames all the same."""
+    short = clip(tmp_path, b_frames=b_frames, seconds=1, width=160)
+    source = FrameSource(StreamAddress(url=str(short)), name="dropping")
+    source.needed_fps = needed
+    counts: list[int] = []
+    source.add_frame_listener(lambda _frame: counts.__setitem__(-1, counts[-1] + 1))
+    for _ in range(200):
+        counts.append(0)
+        with pytest.raises(StreamError):
+            source._read_once()
+    if b_frames == 3:
+        # 2.5 frames a second left, short of 8: whole from the connection after a judgement.
+        settled = counts[int(THIN_SECONDS) + 2 :]
+        assert settled == [RATE] * len(settled)
+    else:
+        # 5 a second left, enough for 5: the frames nothing refers to stay undecoded.
+        assert max(counts) <= RATE // 2 + 1

@@ -203,12 +203,13 @@ def iter_frames(
     first_sequence: int = 0,
     needed_fps: Callable[[], float | None] = lambda: None,
     on_whole: Callable[[], None] = lambda: None,
+    thinning_tally: ThinningTally | None = None,
 ) -> Generator[Frame]:
     """Decode a container's video into frames until it ends, skipping corrupt packets.
 
     `needed_fps` says how many frames a second the readers use (None: every frame); frames that
     no other frame refers to may then be left undecoded (see `Thinning`), until too few are
-    left: `on_whole` is then called.
+    left: `on_whole` is then called. A `thinning_tally` carries the count to the next connection.
     """
     stream = container.streams.video[0]
     context = stream.codec_context
@@ -216,7 +217,7 @@ def iter_frames(
     # The size found while probing refuses a huge stream before its first picture is decoded.
     _check_size(context.width or 0, context.height or 0)
     decoder = _decoder(context)
-    thinning = Thinning(decoder, needed_fps, on_whole)
+    thinning = Thinning(decoder, needed_fps, on_whole, tally=thinning_tally)
     sequence = first_sequence
     bad_packets = 0
     last_packet = time.monotonic()
@@ -260,6 +261,15 @@ def iter_frames(
         raise error from None
 
 
+@dataclass(slots=True)
+class ThinningTally:
+    """The time and frames counted towards thinning's next judgement."""
+
+    stream: float = 0.0
+    arrival: float = 0.0
+    decoded: int = 0
+
+
 class Thinning:
     """Leave undecoded the frames no other frame refers to, while the rest come often enough.
 
@@ -283,44 +293,57 @@ class Thinning:
         needed_fps: Callable[[], float | None],
         on_whole: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
+        tally: ThinningTally | None = None,
     ) -> None:
-        """Start skipping on `decoder`, if the rate needed allows it at all."""
+        """Start skipping on `decoder`, if the rate needed allows it at all.
+
+        A `tally` kept from connection to connection judges them together: a camera that
+        drops every connection sooner than a judgement is judged all the same.
+        """
         self._decoder = decoder
         self._needed_fps = needed_fps
         self._on_whole = on_whole
         self._clock = clock
-        self.decoded = 0
-        # The stream's time and the arrival time counted towards the next judgement, and the
-        # latest packet's time stamp and arrival.
-        self._stream = 0.0
-        self._arrival = 0.0
+        self._tally = ThinningTally() if tally is None else tally
+        # The latest packet's time stamp and arrival; the time between connections is no one's.
         self._last_stamp: float | None = None
         self._last_arrival: float | None = None
         self.active = needed_fps() is not None and decoder.name in THIN_CODECS
         if self.active:
             decoder.skip_frame = "NONREF"
 
+    @property
+    def decoded(self) -> int:
+        """Return the frames decoded since the last judgement."""
+        return self._tally.decoded
+
+    @decoded.setter
+    def decoded(self, count: int) -> None:
+        """Set the frames decoded since the last judgement."""
+        self._tally.decoded = count
+
     def packet(self, packet: av.Packet) -> None:
         """Count time on; decode everything from now on if too few frames came in it."""
         if not self.active:
             return
         stamp, arrival = self._stamp(packet), self._clock()
-        self._stream += self._progress(self._last_stamp, stamp)
-        self._arrival += self._progress(self._last_arrival, arrival)
+        tally = self._tally
+        tally.stream += self._progress(self._last_stamp, stamp)
+        tally.arrival += self._progress(self._last_arrival, arrival)
         if stamp is not None:
             self._last_stamp = stamp
         self._last_arrival = arrival
         # A file is read faster than it plays and a camera sends as it films: the stream's
         # clock is the measure, unless arrival outran it by more than a stall explains.
-        counted = self._arrival if self._arrival - self._stream > THIN_GAP else self._stream
+        counted = tally.arrival if tally.arrival - tally.stream > THIN_GAP else tally.stream
         if counted < THIN_SECONDS:
             return
         needed = self._needed_fps()
-        if needed is None or self.decoded < THIN_SHARE * needed * counted:
+        if needed is None or tally.decoded < THIN_SHARE * needed * counted:
             self.active = False
             self._decoder.skip_frame = "DEFAULT"
             self._on_whole()
-        self._stream, self._arrival, self.decoded = 0.0, 0.0, 0
+        tally.stream, tally.arrival, tally.decoded = 0.0, 0.0, 0
 
     @staticmethod
     def _stamp(packet: av.Packet) -> float | None:
@@ -480,6 +503,9 @@ class FrameSource:
         # Once too few frames were left on one connection, the next ones (a camera that drops
         # every connection after a minute) are decoded whole from their start.
         self._decode_whole = False
+        # Connections that end before thinning is judged (a camera that drops every few
+        # seconds) are judged together, as one.
+        self._thinning_tally = ThinningTally()
         self._warned_too_large = False
         # Whether the source is read one picture at a time, at `poll_interval`: failures are
         # then never retried faster than that pace.
@@ -638,6 +664,7 @@ class FrameSource:
             first_sequence=self._status.frames,
             needed_fps=lambda: None if self._decode_whole else self.needed_fps,
             on_whole=self._decoding_whole,
+            thinning_tally=self._thinning_tally,
         )
         try:
             self._set_status(connections=self._status.connections + 1)
