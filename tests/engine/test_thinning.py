@@ -23,7 +23,7 @@ from custom_components.home_guardian.engine.frame_source import (
 )
 from custom_components.home_guardian.engine.frames import Frame
 from custom_components.home_guardian.engine.urls import StreamAddress
-from tests.cameras.servers import RtspCamera
+from tests.cameras.servers import RtspCamera, free_port, wait_for_listen
 from tests.common import require_rtsp_server, shared_clip
 
 SECONDS = 20
@@ -249,10 +249,12 @@ def feed(
     *,
     restamp: Restamp = lambda _index, at: at,
     arrivals: list[float] | None = None,
+    dts: bool = True,
 ) -> Fed:
     """Send a clip's real packets to its real decoder, time stamps rewritten, as they arrive.
 
-    The packets arrive at the clip's rate, a camera's (or at `arrivals`, seconds each).
+    The packets arrive at the clip's rate, a camera's (or at `arrivals`, seconds each); with
+    `dts` False, they have shown time stamps only.
     """
     container = av.open(str(path))
     now = 0.0
@@ -273,7 +275,8 @@ def feed(
             for name in ("dts", "pts"):
                 stamp = getattr(packet, name)
                 at = restamp(index, None if stamp is None else float(stamp * packet.time_base))
-                setattr(packet, name, None if at is None else round(at / packet.time_base))
+                kept = at is not None and (dts or name == "pts")
+                setattr(packet, name, round(at / packet.time_base) if kept else None)
             thinning.packet(packet)
             decoded = stream.codec_context.decode(packet)
             thinning.decoded += len(decoded)
@@ -402,3 +405,52 @@ def test_connections_shorter_than_a_judgement_are_judged_together(
     else:
         # 5 a second left, enough for 5: the frames nothing refers to stay undecoded.
         assert max(counts) <= RATE // 2 + 1
+
+
+def test_a_camera_whose_clock_crawls_is_decoded_whole_within_seconds(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    """A real stream sent in real time, time stamps at a tenth of it: judged on arrival."""
+    path = clip(tmp_path, b_frames=3, width=320)
+    port = free_port()
+    # FFmpeg sends the clip at its own pace over TCP, its clock slowed to a tenth on the way.
+    camera = subprocess.Popen(
+        [
+            *("ffmpeg", "-v", "error", "-nostdin", "-re", "-i", str(path), "-c", "copy"),
+            *("-bsf:v", "setts=dts=DTS/10:pts=PTS/10", "-f", "mpegts"),
+            f"tcp://127.0.0.1:{port}?listen=1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    arrivals: list[float] = []
+    source = FrameSource(StreamAddress(url=f"tcp://127.0.0.1:{port}"), name="crawling")
+    # Three B-frames to each P-frame: 2.5 frames a second are left, short of 8 asked for.
+    source.needed_fps = 8.0
+    source.add_frame_listener(lambda frame: arrivals.append(frame.monotonic))
+    try:
+        wait_for_listen(port)
+        source.start()
+        time.sleep(12.0)
+    finally:
+        source.stop()
+        camera.kill()
+        camera.wait()
+    gaps = np.diff(arrivals)
+    # Every frame from some moment on: that moment came within seconds of the first frame.
+    thinned = [index for index, gap in enumerate(gaps) if gap > 1.5 / RATE]
+    assert thinned
+    whole_from = arrivals[thinned[-1] + 1] - arrivals[0]
+    assert whole_from <= THIN_SECONDS + 1.5
+    assert len([at for at in arrivals if at >= arrivals[-1] - 3.0]) >= 0.9 * 3.0 * RATE
+
+
+@pytest.mark.parametrize("pace", [1.0 / RATE, 0.001], ids=["camera", "file read at once"])
+def test_shown_time_stamps_alone_count_the_streams_time_once(tmp_path: Path, pace: float) -> None:
+    """Without decoding time stamps, those shown go back at each B-frame: counted once."""
+    arrivals = [index * pace for index in range(SECONDS * RATE)]
+    enough = feed(clip(tmp_path, b_frames=1), 5.0, arrivals=arrivals, dts=False)
+    assert enough.whole_at is None
+    assert enough.rate(0.0, arrivals[-1] + pace) == pytest.approx(0.5 / pace, rel=0.02)
+    starved = feed(clip(tmp_path, b_frames=3), 8.0, arrivals=arrivals, dts=False)
+    assert starved.whole_at == pytest.approx(THIN_SECONDS * RATE * pace, abs=2 * pace)

@@ -326,7 +326,11 @@ class Thinning:
         """Count time on; decode everything from now on if too few frames came in it."""
         if not self.active:
             return
-        stamp, arrival = self._stamp(packet), self._clock()
+        (stamp, shown), arrival = self._stamp(packet), self._clock()
+        if stamp is not None and shown and self._last_stamp is not None:
+            # Without decoding time stamps, shown ones go back at each B-frame, shown before
+            # the frame sent ahead of it: the stream's time goes on only past the latest.
+            stamp = None if 0.0 <= self._last_stamp - stamp <= THIN_GAP else stamp
         tally = self._tally
         tally.stream += self._progress(self._last_stamp, stamp)
         tally.arrival += self._progress(self._last_arrival, arrival)
@@ -346,16 +350,15 @@ class Thinning:
         tally.stream, tally.arrival, tally.decoded = 0.0, 0.0, 0
 
     @staticmethod
-    def _stamp(packet: av.Packet) -> float | None:
-        """Return a packet's time stamp in seconds, or None when it has none."""
+    def _stamp(packet: av.Packet) -> tuple[float | None, bool]:
+        """Return a packet's time stamp in seconds (None: none), and whether it is shown time."""
         # PyAV's types say every packet has these; a demuxed packet may have none of them.
         dts: int | None = packet.dts
         time_base: Fraction | None = packet.time_base
-        # Decoding time stamps rise packet after packet; shown ones go back at each B-frame.
         stamp = dts if dts is not None else packet.pts
         if stamp is None or time_base is None:
-            return None
-        return float(stamp * time_base)
+            return None, False
+        return float(stamp * time_base), dts is None
 
     @staticmethod
     def _progress(last: float | None, now: float | None) -> float:
