@@ -281,10 +281,10 @@ class Thinning:
     falls behind it by more than THIN_GAP (a camera whose clock crawls, stands still or is
     missing). Below that, as in streams whose few reference frames come seconds apart,
     every frame is decoded until the connection ends (and, in a `FrameSource`, on every
-    connection after it). Skipping never harms another frame:
-    only frames that none refers to are left out. Only H.264 says that of a frame for sure;
-    H.265's "non-reference" pictures may be referred to by a higher temporal layer's, so its
-    streams are decoded whole.
+    connection after it; its connections that end before a judgement are judged together).
+    Skipping never harms another frame: only frames that none refers to are left out.
+    Only H.264 says that of a frame for sure; H.265's "non-reference" pictures may be
+    referred to by a higher temporal layer's, so its streams are decoded whole.
     """
 
     def __init__(
