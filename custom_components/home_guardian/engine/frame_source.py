@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from fractions import Fraction
 import io
 import logging
 import threading
@@ -60,6 +61,11 @@ STILL_FORMATS: Final = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe"
 # this share of the rate the readers use, judged over this many seconds of the stream.
 THIN_SHARE: Final = 0.8
 THIN_SECONDS: Final = 5.0
+# Two packets further apart than this, by their time stamps or by their arrival, have a gap
+# between them (a stall, lost packets, a camera's clock set forward) that counts as no time:
+# no frame came in it, decoded or not. Arrival is believed over the stream's own clock once it
+# ran further ahead than this within one judgement: more than a stall can explain.
+THIN_GAP: Final = 2.0
 THIN_CODECS: Final = frozenset({"h264"})
 
 type FrameListener = Callable[[Frame], None]
@@ -201,12 +207,13 @@ def iter_frames(
     first_sequence: int = 0,
     needed_fps: Callable[[], float | None] = lambda: None,
     on_whole: Callable[[], None] = lambda: None,
+    thinning_tally: ThinningTally | None = None,
 ) -> Generator[Frame]:
     """Decode a container's video into frames until it ends, skipping corrupt packets.
 
     `needed_fps` says how many frames a second the readers use (None: every frame); frames that
     no other frame refers to may then be left undecoded (see `Thinning`), until too few are
-    left: `on_whole` is then called.
+    left: `on_whole` is then called. A `thinning_tally` carries the count to the next connection.
     """
     stream = container.streams.video[0]
     context = stream.codec_context
@@ -214,7 +221,7 @@ def iter_frames(
     # The size found while probing refuses a huge stream before its first picture is decoded.
     _check_size(context.width or 0, context.height or 0)
     decoder = _decoder(context)
-    thinning = Thinning(decoder, needed_fps, on_whole)
+    thinning = Thinning(decoder, needed_fps, on_whole, tally=thinning_tally)
     # An MJPEG camera read through our own connection: each picture handed on resets its cap.
     feed = getattr(container, "file", None)
     answer = feed if isinstance(feed, HttpAnswer) else None
@@ -276,6 +283,15 @@ def _refuse_endless_part(answer: HttpAnswer | None) -> None:
         raise StreamError(Problem.TOO_LARGE, f"a part over {MAX_STREAM_PART_BYTES} bytes")
 
 
+@dataclass(slots=True)
+class ThinningTally:
+    """The time and frames counted towards thinning's next judgement."""
+
+    stream: float = 0.0
+    arrival: float = 0.0
+    decoded: int = 0
+
+
 class Thinning:
     """Leave undecoded the frames no other frame refers to, while the rest come often enough.
 
@@ -283,13 +299,14 @@ class Thinning:
     decoding them costs as much CPU as the rest, for pictures that analysis, shared views and
     stills, which take a few a second, do not need. They are skipped (FFmpeg's "non-reference"
     discard) while the frames decoded come at least THIN_SHARE of the rate the readers need,
-    judged every THIN_SECONDS of the stream's own time (or of arrival, for packets without
-    time stamps). Below that, as in streams whose few reference frames come seconds apart,
+    judged every THIN_SECONDS of the stream's own time, or of arrival when the stream's clock
+    falls behind it by more than THIN_GAP (a camera whose clock crawls, stands still or is
+    missing). Below that, as in streams whose few reference frames come seconds apart,
     every frame is decoded until the connection ends (and, in a `FrameSource`, on every
-    connection after it). Skipping never harms another frame:
-    only frames that none refers to are left out. Only H.264 says that of a frame for sure;
-    H.265's "non-reference" pictures may be referred to by a higher temporal layer's, so its
-    streams are decoded whole.
+    connection after it; its connections that end before a judgement are judged together).
+    Skipping never harms another frame: only frames that none refers to are left out.
+    Only H.264 says that of a frame for sure; H.265's "non-reference" pictures may be
+    referred to by a higher temporal layer's, so its streams are decoded whole.
     """
 
     def __init__(
@@ -297,42 +314,83 @@ class Thinning:
         decoder: VideoCodecContext,
         needed_fps: Callable[[], float | None],
         on_whole: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
+        tally: ThinningTally | None = None,
     ) -> None:
-        """Start skipping on `decoder`, if the rate needed allows it at all."""
+        """Start skipping on `decoder`, if the rate needed allows it at all.
+
+        A `tally` kept from connection to connection judges them together: a camera that
+        drops every connection sooner than a judgement is judged all the same.
+        """
         self._decoder = decoder
         self._needed_fps = needed_fps
         self._on_whole = on_whole
-        self.decoded = 0
-        # The stream time counted towards the next judgement, and the latest time stamp.
-        self._counted = 0.0
-        self._last: float | None = None
+        self._clock = clock
+        self._tally = ThinningTally() if tally is None else tally
+        # The latest packet's time stamp and arrival; the time between connections is no one's.
+        self._last_stamp: float | None = None
+        self._last_arrival: float | None = None
         self.active = needed_fps() is not None and decoder.name in THIN_CODECS
         if self.active:
             decoder.skip_frame = "NONREF"
 
+    @property
+    def decoded(self) -> int:
+        """Return the frames decoded since the last judgement."""
+        return self._tally.decoded
+
+    @decoded.setter
+    def decoded(self, count: int) -> None:
+        """Set the frames decoded since the last judgement."""
+        self._tally.decoded = count
+
     def packet(self, packet: av.Packet) -> None:
-        """Count the stream's time on; decode everything from now on if too few frames came."""
+        """Count time on; decode everything from now on if too few frames came in it."""
         if not self.active:
             return
-        # Decoding time stamps rise packet after packet; shown ones go back at each B-frame.
-        stamp = packet.dts if packet.dts is not None else packet.pts
-        at = (
-            float(stamp * packet.time_base)
-            if stamp is not None and packet.time_base is not None
-            else time.monotonic()
-        )
-        last, self._last = self._last, at
-        # Time stamps that go back (a clock wrapped or started again) count on from there:
-        # a camera whose clock restarts every few seconds is judged all the same.
-        self._counted += max(0.0, at - last) if last is not None else 0.0
-        if self._counted < THIN_SECONDS:
+        (stamp, shown), arrival = self._stamp(packet), self._clock()
+        if stamp is not None and shown and self._last_stamp is not None:
+            # Without decoding time stamps, shown ones go back at each B-frame, shown before
+            # the frame sent ahead of it: the stream's time goes on only past the latest.
+            stamp = None if 0.0 <= self._last_stamp - stamp <= THIN_GAP else stamp
+        tally = self._tally
+        tally.stream += self._progress(self._last_stamp, stamp)
+        tally.arrival += self._progress(self._last_arrival, arrival)
+        if stamp is not None:
+            self._last_stamp = stamp
+        self._last_arrival = arrival
+        # A file is read faster than it plays and a camera sends as it films: the stream's
+        # clock is the measure, unless arrival outran it by more than a stall explains.
+        counted = tally.arrival if tally.arrival - tally.stream > THIN_GAP else tally.stream
+        if counted < THIN_SECONDS:
             return
         needed = self._needed_fps()
-        if needed is None or self.decoded < THIN_SHARE * needed * self._counted:
+        if needed is None or tally.decoded < THIN_SHARE * needed * counted:
             self.active = False
             self._decoder.skip_frame = "DEFAULT"
             self._on_whole()
-        self._counted, self.decoded = 0.0, 0
+        tally.stream, tally.arrival, tally.decoded = 0.0, 0.0, 0
+
+    @staticmethod
+    def _stamp(packet: av.Packet) -> tuple[float | None, bool]:
+        """Return a packet's time stamp in seconds (None: none), and whether it is shown time."""
+        # PyAV's types say every packet has these; a demuxed packet may have none of them.
+        dts: int | None = packet.dts
+        time_base: Fraction | None = packet.time_base
+        stamp = dts if dts is not None else packet.pts
+        if stamp is None or time_base is None:
+            return None, False
+        return float(stamp * time_base), dts is None
+
+    @staticmethod
+    def _progress(last: float | None, now: float | None) -> float:
+        """Return the time from one packet to the next that counts, by stamps or by arrival."""
+        if last is None or now is None:
+            return 0.0
+        # Time that goes back (a clock wrapped or started again) counts on from there, so a
+        # camera whose clock restarts every few seconds is judged all the same; a gap, nothing.
+        step = now - last
+        return step if 0.0 < step <= THIN_GAP else 0.0
 
 
 def _decoder(context: VideoCodecContext) -> VideoCodecContext:
@@ -470,6 +528,9 @@ class FrameSource:
         # Once too few frames were left on one connection, the next ones (a camera that drops
         # every connection after a minute) are decoded whole from their start.
         self._decode_whole = False
+        # Connections that end before thinning is judged (a camera that drops every few
+        # seconds) are judged together, as one.
+        self._thinning_tally = ThinningTally()
         self._warned_too_large = False
         # Whether the source is read one picture at a time, at `poll_interval`: failures are
         # then never retried faster than that pace.
@@ -628,6 +689,7 @@ class FrameSource:
             first_sequence=self._status.frames,
             needed_fps=lambda: None if self._decode_whole else self.needed_fps,
             on_whole=self._decoding_whole,
+            thinning_tally=self._thinning_tally,
         )
         try:
             self._set_status(connections=self._status.connections + 1)
