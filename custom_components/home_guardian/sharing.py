@@ -162,7 +162,8 @@ class CameraBroadcast:
     def accept_empty_room(self) -> None:
         """Take the room as it looks now as empty, as its owner says after moving furniture."""
         self._scene.accept()
-        self._scenes.save_soon(self._entry_id)
+        # The owner's word is written at once: a crash a minute later must not undo it.
+        self._scenes.save_soon(self._entry_id, pressed=True)
 
     def filter_for(self, level: PrivacyLevel) -> PrivacyFilter:
         """Return the camera's filter for a level, made on first use."""
@@ -272,7 +273,7 @@ class CameraBroadcast:
         last_sequence = -1
         interval = 1.0 / SHARE_FPS
         while self.slots:
-            await self._scenes.async_save_if_due(self._entry_id)
+            self._scenes.save_if_due(self._entry_id)
             started = time.monotonic()
             frame = self.coordinator.fresh_frame()
             if frame is not None and frame.sequence != last_sequence:
