@@ -74,6 +74,11 @@ def scene_files(folder: Path) -> list[Path]:
     return list(folder.glob(f"{DOMAIN}.scene.*"))
 
 
+def readable_by_owner_alone(path: Path) -> bool:
+    """Return True when only the file's owner may read it."""
+    return path.stat().st_mode & 0o077 == 0
+
+
 def saved_before(folder: Path, scene: EmptyScene) -> None:
     """Write a room's file as an earlier run of Home Assistant left it."""
     folder.mkdir(parents=True)
@@ -147,7 +152,8 @@ async def test_nothing_is_written_of_a_camera_once_removed(
     keeper = SceneKeeper(hass)
     looked_at(keeper, "hall", 90)
     await keeper.async_save("hall")
-    assert scene_files(storage)
+    [written] = scene_files(storage)
+    assert readable_by_owner_alone(written)  # a picture of a home
     keeper.save_soon("hall")  # waits for the gap
     await keeper.async_forget("hall")
     assert not scene_files(storage)
