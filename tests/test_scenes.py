@@ -158,6 +158,10 @@ async def test_nothing_is_written_of_a_camera_once_removed(
     await keeper.async_forget("hall")
     assert not scene_files(storage)
     keeper.save_soon("hall")
+    # A page still asking for the removed camera's model gets one of its own, never kept.
+    assert keeper.scene("hall") is not keeper.scene("hall")
+    emptied(keeper.scene("hall"), 100, 0.0)
+    keeper.save_soon("hall", pressed=True)
     await keeper.async_save("hall")
     await keeper.async_restore("hall", "Hall")
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=1))
@@ -280,6 +284,14 @@ async def test_a_press_is_written_within_seconds_and_a_viewer_loop_once_a_minute
         await fire_after(hass, clock, 3.5)
         assert writes.count == 3
         assert saved_level(storage) == 130
+        # A viewer leaving waits its minute; a press a second later hurries that one write.
+        keeper.save_soon("hall")
+        await fire_after(hass, clock, 1.0)
+        keeper.save_soon("hall", pressed=True)
+        await fire_after(hass, clock, 4.5)
+        assert writes.count == 4
+        await fire_after(hass, clock, 120.0)
+        assert writes.count == 4
 
 
 async def test_a_button_pressed_in_a_loop_writes_a_few_times_then_once_a_minute(
@@ -299,3 +311,19 @@ async def test_a_button_pressed_in_a_loop_writes_a_few_times_then_once_a_minute(
         assert 5 + 9 <= writes.count <= 5 + 10
         await fire_after(hass, clock, 60.0)
     assert saved_level(storage) == 60 + 599 % 100  # the latest press, written at the end
+
+
+async def test_a_watched_room_is_written_every_quarter_hour(
+    hass: HomeAssistant, storage: Path
+) -> None:
+    """While watched, the first write comes fifteen minutes after the first look, then again."""
+    clock = Clock()
+    keeper = SceneKeeper(hass, clock)
+    looked_at(keeper, "hall", 90)
+    with HeldWrites() as writes:
+        writes.release.set()
+        for _ in range(9 * 60):  # 45 minutes, looked at every 5 seconds
+            keeper.save_if_due("hall")
+            await fire_after(hass, clock, 5.0)
+        assert writes.count == 2  # at 15 and 30 minutes; the third is due at 45
+    assert saved_level(storage) == 90
