@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 import functools
 from pathlib import Path
 import shutil
 import subprocess
 import time
+from typing import Any
+from unittest.mock import patch
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -23,6 +27,10 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 VIDEO = SHARED_DATA / "video"
 CAMERA_USER = "admin"
 CAMERA_PASSWORD = "s3cret pa$$"
+# Home Assistant's own store, before the test harness swaps it for an in-memory one.
+REAL_WRITE = Store._async_write_data
+REAL_LOAD = Store._async_load
+REAL_REMOVE = Store.async_remove
 
 
 def shared_clip(name: str) -> Path:
@@ -98,3 +106,36 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
     """Return an entity's state, or None when it does not exist."""
     state = hass.states.get(entity_id)
     return None if state is None else state.state
+
+
+@contextmanager
+def real_scene_files(hass: HomeAssistant, folder: Path) -> Iterator[Path]:
+    """Write, read and delete the empty-room files for real under `folder`; yield their folder.
+
+    Other stores stay in memory. Stores made before this keep the path they had.
+    """
+    hass.config.config_dir = str(folder)
+    mocked = (Store._async_write_data, Store._async_load, Store.async_remove)
+
+    def real(store: Store[Any]) -> bool:
+        """Return True for an empty room's store."""
+        return store.key.startswith(f"{DOMAIN}.scene.")
+
+    async def write(store: Store[Any], *args: Any) -> None:
+        """Write for real (HA 2025.4 passes the path and the data, newer versions the data)."""
+        await (REAL_WRITE if real(store) else mocked[0])(store, *args)
+
+    async def load(store: Store[Any]) -> Any:
+        """Read for real."""
+        return await (REAL_LOAD if real(store) else mocked[1])(store)
+
+    async def remove(store: Store[Any]) -> None:
+        """Delete for real."""
+        await (REAL_REMOVE if real(store) else mocked[2])(store)
+
+    with (
+        patch.object(Store, "_async_write_data", write),
+        patch.object(Store, "_async_load", load),
+        patch.object(Store, "async_remove", remove),
+    ):
+        yield folder / ".storage"

@@ -87,7 +87,7 @@ from custom_components.home_guardian.sharing import (
 )
 from tests.browser import chromium_page, require_chromium
 from tests.cameras.servers import RtspCamera
-from tests.common import camera_entry, set_up_entry, state_of, wait_for
+from tests.common import camera_entry, real_scene_files, set_up_entry, state_of, wait_for
 
 # `scripts/screenshots` sets this to refresh the README's pictures from the real page.
 SCREENSHOTS = os.environ.get("HOME_GUARDIAN_SCREENSHOTS")
@@ -1471,6 +1471,44 @@ async def test_the_empty_room_outlives_a_reload_and_a_restart(
     await hass.async_block_till_done()
     await wait_for(lambda: state_of(hass, CAMERA) not in {None, STATE_UNAVAILABLE})
     assert await watch_until_the_room_shows(hass, shared_camera, client, share) < 15.0
+
+
+async def test_the_owners_word_is_on_disk_within_seconds_of_the_press(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    tmp_path: Path,
+) -> None:
+    """Pressed just after a viewer left, the press is written at once, not a minute later.
+
+    What is on disk is what a crash (no clean stop) leaves for the next start.
+    """
+    with real_scene_files(hass, tmp_path) as folder:
+        path = folder / f"{DOMAIN}.scene.{shared_camera.entry_id}"
+        share = await create_share(hass)
+        client = await hass_client_no_auth()
+        stream = await watching(client, share)
+        people = people_filter(hass, shared_camera)
+        await wait_for(lambda: people.last_hidden_share == 1.0)
+        stream.close()
+        await wait_for(path.exists, limit=10)  # the viewer's leaving, written
+        assert saved_scene(path).hidden(0.0).all()  # nothing learned yet
+        stream = await watching(client, share)
+        pressed = time.monotonic()
+        await say_the_room_is_empty(hass, shared_camera)
+        await wait_for(lambda: not saved_scene(path).hidden(0.0).all(), limit=15)
+        assert time.monotonic() - pressed < 10.0
+        stream.close()
+        await hass.config_entries.async_remove(shared_camera.entry_id)
+        await hass.async_block_till_done()
+        assert not list(folder.glob(f"{DOMAIN}.scene.*"))
+
+
+def saved_scene(path: Path) -> EmptyScene:
+    """Return the empty room as the next start would read it from its file."""
+    scene = EmptyScene()
+    scene.restore(json.loads(path.read_text())["data"])
+    return scene
 
 
 async def test_the_empty_room_outlives_a_viewer_gone_while_it_was_read(

@@ -159,10 +159,12 @@ class CameraBroadcast:
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
 
-    def accept_empty_room(self) -> None:
+    async def async_accept_empty_room(self) -> None:
         """Take the room as it looks now as empty, as its owner says after moving furniture."""
-        self._scene.accept()
-        self._scenes.save_soon(self._entry_id)
+        # In a thread: a filter looking at the room holds the model meanwhile.
+        await self.hass.async_add_executor_job(self._scene.accept)
+        # The owner's word is written at once: a crash a minute later must not undo it.
+        self._scenes.save_soon(self._entry_id, pressed=True)
 
     def filter_for(self, level: PrivacyLevel) -> PrivacyFilter:
         """Return the camera's filter for a level, made on first use."""
@@ -272,7 +274,7 @@ class CameraBroadcast:
         last_sequence = -1
         interval = 1.0 / SHARE_FPS
         while self.slots:
-            await self._scenes.async_save_if_due(self._entry_id)
+            self._scenes.save_if_due(self._entry_id)
             started = time.monotonic()
             frame = self.coordinator.fresh_frame()
             if frame is not None and frame.sequence != last_sequence:
@@ -555,13 +557,12 @@ class SharingManager:
                 "The shares of a removed camera could not be written to %s", self.store_path
             )
 
-    @callback
-    def accept_empty_room(self, entry_id: str) -> bool:
+    async def async_accept_empty_room(self, entry_id: str) -> bool:
         """Tell a camera's privacy filter that its room is empty now; False if nobody watches."""
         if (broadcast := self.broadcasts.get(entry_id)) is None:
             # Nothing is learned while nobody watches: the next audience starts from the room.
             return False
-        broadcast.accept_empty_room()
+        await broadcast.async_accept_empty_room()
         return True
 
     def broadcast(self, coordinator: CameraCoordinator) -> CameraBroadcast:
