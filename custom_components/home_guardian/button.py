@@ -82,4 +82,4 @@ class RoomIsEmptyButton(HomeGuardianEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Take the room as it looks now as empty."""
-        async_get_sharing(self.hass).accept_empty_room(self.coordinator.config_entry.entry_id)
+        async_get_sharing(self.hass).accept_empty_room(self.coordinator)

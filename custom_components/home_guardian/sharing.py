@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.requirements import RequirementsNotFound, async_process_requirements
@@ -29,7 +29,13 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER, SHARE_FPS
 from .engine.attempts import Admission, AttemptGate, Refusal, client_key
-from .engine.privacy import FaceDetector, PrivacyFilter, PrivacyLevel, load_face_detector
+from .engine.privacy import (
+    ROOM_LOOK_SECONDS,
+    FaceDetector,
+    PrivacyFilter,
+    PrivacyLevel,
+    load_face_detector,
+)
 from .engine.shares import (
     MAX_REPORT_REASON,
     MAX_SHARES,
@@ -56,6 +62,8 @@ if TYPE_CHECKING:
 SHARING: HassKey[SharingManager] = HassKey(f"{DOMAIN}_sharing")
 _MARKDOWN_SPECIAL: Final = re.compile(r"([!-/:-@\[-`{-~])")
 # A session outlives its share a little, so that a watching page can be told it has expired.
+# The owner's "Room is empty" takes the room as last looked at, if that was this recent.
+ROOM_SEEN_SECONDS: Final = 5.0
 SESSION_OUTLIVES_SHARE: Final = timedelta(minutes=5)
 # Two streams per viewer: a reloaded page opens its new stream before the old one is gone.
 STREAMS_PER_SESSION: Final = 2
@@ -140,7 +148,12 @@ class ViewerSlot:
 
 
 class CameraBroadcast:
-    """Filter each new frame of one camera once per privacy level and fan it out to viewers."""
+    """Filter each new frame of one camera once per privacy level and fan it out to viewers.
+
+    While sharing is allowed and nobody watches, it looks at the room now and then instead, so
+    that the model of the empty room keeps learning: the first viewer finds someone who came
+    in and sat down before they arrived already hidden, not taken for part of the room.
+    """
 
     def __init__(
         self, hass: HomeAssistant, coordinator: CameraCoordinator, scenes: SceneKeeper
@@ -158,9 +171,39 @@ class CameraBroadcast:
         self._scene = scenes.scene(self._entry_id)
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
+        # Whether the room is learned while nobody watches: sharing is allowed for the camera.
+        self._learning = False
+        # Ends the wait between looks at the room when a viewer arrives.
+        self._wake = asyncio.Event()
+
+    @property
+    def learning(self) -> bool:
+        """Return True while the room is looked at, watched or not: sharing is allowed."""
+        return self._learning
+
+    @callback
+    def learn_room(self, allowed: bool) -> None:
+        """Learn the empty room, watched or not, exactly while sharing is allowed."""
+        self._learning = allowed
+        if allowed:
+            self._start()
+        elif not self.slots:
+            self._stop()
 
     def accept_empty_room(self) -> None:
-        """Take the room as it looks now as empty, as its owner says after moving furniture."""
+        """Take the room as it looks now as empty, as its owner says after moving furniture.
+
+        Raise ServiceValidationError when the room was not looked at in the last seconds (the
+        camera sends no picture, or has only just started): what was last seen of it, maybe
+        hours ago, is not what the owner sees now.
+        """
+        last = self._scene.last_look
+        if last is None or time.monotonic() - last > ROOM_SEEN_SECONDS:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="room_not_seen",
+                translation_placeholders={"name": self.coordinator.name},
+            )
         self._scene.accept()
         self._scenes.save_soon(self._entry_id)
 
@@ -183,12 +226,8 @@ class CameraBroadcast:
         self.slots.add(slot)
         # Stored shares asking for faces need the detector after a restart too.
         async_get_sharing(self.hass).async_ensure_faces()
-        if self._remove_listener is None:
-            self._remove_listener = self.coordinator.motion.add_region_listener(self._motion)
-        if self._task is None:
-            self._task = self.coordinator.config_entry.async_create_background_task(
-                self.hass, self._run(), f"{DOMAIN} broadcast {self.coordinator.name}"
-            )
+        self._start()
+        self._wake.set()
         if arriving:
             self._viewers_changed(share, watching=True)
         return slot
@@ -201,8 +240,12 @@ class CameraBroadcast:
         self.slots.discard(slot)
         if not self._watching(slot.session):
             self._viewers_changed(slot.share, watching=False)
-        if not self.slots:
+        if not self.slots and not self._learning:
             self._stop()
+        elif not self.slots:
+            self._scenes.save_soon(self._entry_id)
+            # Filters hold history of where people were; a new audience starts from nothing.
+            self._filters.clear()
 
     @callback
     def end_share(self, share_id: str) -> None:
@@ -221,6 +264,7 @@ class CameraBroadcast:
         for slot in self.slots:
             slot.close()
         self.slots.clear()
+        self._learning = False
         self._stop()
 
     @callback
@@ -230,8 +274,18 @@ class CameraBroadcast:
         self._filters.clear()
 
     @callback
+    def _start(self) -> None:
+        """Follow motion and run the loop that makes pictures or looks at the room."""
+        if self._remove_listener is None:
+            self._remove_listener = self.coordinator.motion.add_region_listener(self._motion)
+        if self._task is None:
+            self._task = self.coordinator.config_entry.async_create_background_task(
+                self.hass, self._run(), f"{DOMAIN} broadcast {self.coordinator.name}"
+            )
+
+    @callback
     def _stop(self) -> None:
-        """Stop following motion and making pictures."""
+        """Stop following motion, making pictures and looking at the room."""
         if self._remove_listener is not None:
             self._remove_listener()
             self._remove_listener = None
@@ -267,34 +321,48 @@ class CameraBroadcast:
         )
 
     async def _run(self) -> None:
-        """Send every new frame, filtered and watermarked, to every open stream."""
+        """Send every new frame, filtered and watermarked, to every open stream.
+
+        With nobody watching, look at the room every ROOM_LOOK_SECONDS instead.
+        """
         await self._scenes.async_restore(self._entry_id, self.coordinator.name)
         last_sequence = -1
-        interval = 1.0 / SHARE_FPS
-        while self.slots:
+        while self.slots or self._learning:
             await self._scenes.async_save_if_due(self._entry_id)
             started = time.monotonic()
+            watched = bool(self.slots)
             frame = self.coordinator.fresh_frame()
             if frame is not None and frame.sequence != last_sequence:
                 last_sequence = frame.sequence
-                shares = {slot.share.share_id: slot.share for slot in self.slots}
-                # Resolved here, on the loop: a viewer leaving may clear the filters meanwhile.
-                filters = {
-                    share.privacy: self.filter_for(share.privacy) for share in shares.values()
-                }
-                try:
-                    pictures = await self.hass.async_add_executor_job(
-                        _render, frame, shares, filters
-                    )
-                except Exception:  # noqa: BLE001 - one bad frame must not end every stream
-                    LOGGER.exception(
-                        "%s: a shared picture could not be made", self.coordinator.name
-                    )
-                    pictures = {}
-                for slot in list(self.slots):
-                    if not slot.closed and (picture := pictures.get(slot.share.share_id)):
-                        slot.put(picture)
-            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+                await (self._send(frame) if watched else self._look_at_room(frame))
+            interval = 1.0 / SHARE_FPS if watched else ROOM_LOOK_SECONDS
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._wake.wait(), max(0.0, interval - (time.monotonic() - started))
+                )
+
+    async def _send(self, frame: Frame) -> None:
+        """Filter one frame per privacy level, watermark it per share and hand it out."""
+        shares = {slot.share.share_id: slot.share for slot in self.slots}
+        # Resolved here, on the loop: a viewer leaving may clear the filters meanwhile.
+        filters = {share.privacy: self.filter_for(share.privacy) for share in shares.values()}
+        try:
+            pictures = await self.hass.async_add_executor_job(_render, frame, shares, filters)
+        except Exception:  # noqa: BLE001 - one bad frame must not end every stream
+            LOGGER.exception("%s: a shared picture could not be made", self.coordinator.name)
+            pictures = {}
+        for slot in list(self.slots):
+            if not slot.closed and (picture := pictures.get(slot.share.share_id)):
+                slot.put(picture)
+
+    async def _look_at_room(self, frame: Frame) -> None:
+        """Show the model of the empty room a picture nobody is shown."""
+        room_filter = self.filter_for(PrivacyLevel.PEOPLE)
+        try:
+            await self.hass.async_add_executor_job(room_filter.learn, frame, frame.monotonic)
+        except Exception:  # noqa: BLE001 - one bad frame must not end the learning
+            LOGGER.exception("%s: the room could not be looked at", self.coordinator.name)
 
 
 def _render(
@@ -556,13 +624,28 @@ class SharingManager:
             )
 
     @callback
-    def accept_empty_room(self, entry_id: str) -> bool:
-        """Tell a camera's privacy filter that its room is empty now; False if nobody watches."""
-        if (broadcast := self.broadcasts.get(entry_id)) is None:
-            # Nothing is learned while nobody watches: the next audience starts from the room.
-            return False
+    def accept_empty_room(self, coordinator: CameraCoordinator) -> None:
+        """Tell a camera's privacy filter that its room is empty now.
+
+        Raise ServiceValidationError when sharing is off for the camera: its room is not
+        looked at then, and what was last seen of it may be hours old.
+        """
+        broadcast = self.broadcasts.get(coordinator.config_entry.entry_id)
+        if broadcast is None or not broadcast.learning:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="room_needs_sharing",
+                translation_placeholders={"name": coordinator.name},
+            )
         broadcast.accept_empty_room()
-        return True
+
+    @callback
+    def follow_sharing(self, coordinator: CameraCoordinator) -> None:
+        """Learn a camera's empty room exactly while sharing is allowed for it."""
+        allowed = bool(coordinator.config_entry.options.get(CONF_SHARING, False))
+        entry_id = coordinator.config_entry.entry_id
+        if allowed or entry_id in self.broadcasts:
+            self.broadcast(coordinator).learn_room(allowed)
 
     def broadcast(self, coordinator: CameraCoordinator) -> CameraBroadcast:
         """Return a camera's broadcast, made on first use."""
