@@ -60,11 +60,12 @@ from custom_components.home_guardian.const import (
 from custom_components.home_guardian.engine.attempts import AttemptGate, Lockout, PinBudget
 from custom_components.home_guardian.engine.frames import JPEG_QUALITY
 from custom_components.home_guardian.engine.privacy import (
+    ROOM_LOOK_SECONDS,
     PrivacyFilter,
     PrivacyLevel,
     load_face_detector,
 )
-from custom_components.home_guardian.engine.scene import EmptyScene
+from custom_components.home_guardian.engine.scene import LEARN_SECONDS, EmptyScene
 from custom_components.home_guardian.engine.shares import (
     WEEKDAYS,
     PinHasher,
@@ -80,6 +81,7 @@ from custom_components.home_guardian.share_views import BASE, COOKIE
 from custom_components.home_guardian.sharing import (
     MAX_SESSIONS,
     PIN_CHECKS_AT_ONCE,
+    ROOM_SEEN_SECONDS,
     SESSIONS_PER_SHARE,
     STREAMS_PER_SESSION,
     async_get_sharing,
@@ -1396,10 +1398,6 @@ async def test_the_owner_says_the_room_is_empty_from_its_button(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
     """Until the empty room is learned all is hidden; the camera's button makes it known at once."""
-    # Pressed while nobody watches, it changes nothing and fails nothing.
-    await hass.services.async_call(
-        "button", "press", {ATTR_ENTITY_ID: ROOM_IS_EMPTY}, blocking=True
-    )
     share = await create_share(hass)
     client = await hass_client_no_auth()
     stream = await watching(client, share)
@@ -1409,6 +1407,82 @@ async def test_the_owner_says_the_room_is_empty_from_its_button(
     assert people.last_hidden_share == 1.0  # a room not learned yet is hidden whole
     await say_the_room_is_empty(hass, shared_camera)
     stream.close()
+
+
+async def test_the_room_is_learned_while_sharing_is_allowed_and_nobody_watches(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    rtsp_camera: RtspCamera,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Looked at while nobody watches, the room is known before the first viewer comes.
+
+    Learned only while watched, someone who came in and sat down before the first viewer was
+    a first impression, taken for the room after a minute. The button works unwatched too.
+    """
+    sharing = async_get_sharing(hass)
+    broadcast = sharing.broadcasts[shared_camera.entry_id]
+    scene = sharing.scenes.scene(shared_camera.entry_id)
+    assert broadcast.learning
+    await wait_for(lambda: scene.last_look is not None)
+    looked = scene.last_look
+    await asyncio.sleep(2 * ROOM_LOOK_SECONDS + 0.5)
+    assert scene.last_look is not None
+    assert looked is not None
+    assert scene.last_look > looked  # looked at again, with nobody watching
+    assert broadcast.slots == set()
+    # The owner says the room is empty while nobody watches: the first viewer sees it at once.
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: ROOM_IS_EMPTY}, blocking=True
+    )
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    started = time.monotonic()
+    stream = await watching(client, share)
+    people = people_filter(hass, shared_camera)
+    await wait_for(lambda: people.last_hidden_share < 0.9, limit=15)
+    stream.close()
+    shown_after = time.monotonic() - started
+    assert shown_after < LEARN_SECONDS / 2  # motion settling, not the minute of learning
+    # A camera that stops sending: what was seen of the room gets old, and is not taken.
+    rtsp_camera.stop()
+    await asyncio.sleep(ROOM_SEEN_SECONDS + 1.0)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "button", "press", {ATTR_ENTITY_ID: ROOM_IS_EMPTY}, blocking=True
+        )
+    assert err.value.translation_key == "room_not_seen"
+
+
+async def test_with_sharing_off_the_room_is_not_looked_at(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """Sharing turned off stops the looks; the button then says why it cannot help."""
+    sharing = async_get_sharing(hass)
+    broadcast = sharing.broadcasts[shared_camera.entry_id]
+    scene = sharing.scenes.scene(shared_camera.entry_id)
+    await wait_for(lambda: scene.last_look is not None)
+    await hass.services.async_call("switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    await hass.async_block_till_done()
+    assert not broadcast.learning
+    looked = scene.last_look
+    await asyncio.sleep(2 * ROOM_LOOK_SECONDS + 0.5)
+    assert scene.last_look == looked  # no look since
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "button", "press", {ATTR_ENTITY_ID: ROOM_IS_EMPTY}, blocking=True
+        )
+    assert err.value.translation_key == "room_needs_sharing"
+    assert err.value.translation_placeholders == {"name": "Living room"}
+    # Allowed again, the looks start again; a restart with sharing allowed starts them too.
+    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    await hass.async_block_till_done()
+    await wait_for(lambda: scene.last_look != looked)
+    await hass.config_entries.async_reload(shared_camera.entry_id)
+    await hass.async_block_till_done()
+    reloaded = sharing.broadcasts[shared_camera.entry_id]
+    assert reloaded is not broadcast
+    assert reloaded.learning
 
 
 def people_filter(hass: HomeAssistant, entry: MockConfigEntry) -> PrivacyFilter:
@@ -1604,14 +1678,19 @@ async def test_a_damaged_saved_room_is_learned_again(
     written: dict[str, Any],
 ) -> None:
     """A saved room that cannot be read is said in the log and learned again: all hidden."""
-    # Read when the first viewer arrives, so written after set-up all the same.
+    # Read when the camera starts with sharing allowed: as after a restart, found on disk.
     key = f"{DOMAIN}.scene.{shared_camera.entry_id}"
+    await hass.config_entries.async_unload(shared_camera.entry_id)
+    await hass.async_block_till_done()
     hass_storage[key] = {"key": key, **written}
+    async_get_sharing(hass).scenes = SceneKeeper(hass)
+    await hass.config_entries.async_setup(shared_camera.entry_id)
+    await wait_for(lambda: "is learned again" in caplog.text, limit=10)
+    await wait_for(lambda: state_of(hass, CAMERA) not in {None, STATE_UNAVAILABLE})
     share = await create_share(hass)
     client = await hass_client_no_auth()
     stream = await watching(client, share)
     people = people_filter(hass, shared_camera)
-    await wait_for(lambda: "is learned again" in caplog.text, limit=10)
     await asyncio.sleep(3.0)
     assert people.last_hidden_share == 1.0
     await read_frame(stream)  # the pictures still go out

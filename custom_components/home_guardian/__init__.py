@@ -90,6 +90,7 @@ async def _async_start_camera(hass: HomeAssistant, entry: CameraConfigEntry) -> 
         ) from err
     coordinator = CameraCoordinator(hass, entry, password)
     coordinator.async_start()
+    async_get_sharing(hass).follow_sharing(coordinator)
     return coordinator
 
 
@@ -125,6 +126,7 @@ async def _async_options_updated(hass: HomeAssistant, entry: HomeGuardianConfigE
         if changed <= LIVE_OPTIONS:
             runtime.loaded_options = dict(entry.options)
             runtime.apply_options(entry.options)
+            async_get_sharing(hass).follow_sharing(runtime)
             runtime.async_update_listeners()
             return
     await hass.config_entries.async_reload(entry.entry_id)

@@ -82,6 +82,4 @@ class RoomIsEmptyButton(HomeGuardianEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Take the room as it looks now as empty."""
-        await async_get_sharing(self.hass).async_accept_empty_room(
-            self.coordinator.config_entry.entry_id
-        )
+        await async_get_sharing(self.hass).async_accept_empty_room(self.coordinator)

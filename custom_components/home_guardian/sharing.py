@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 from homeassistant.util import dt as dt_util
@@ -29,7 +30,13 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER, SHARE_FPS
 from .engine.attempts import Admission, AttemptGate, Refusal, client_key
-from .engine.privacy import FaceDetector, PrivacyFilter, PrivacyLevel, load_face_detector
+from .engine.privacy import (
+    ROOM_LOOK_SECONDS,
+    FaceDetector,
+    PrivacyFilter,
+    PrivacyLevel,
+    load_face_detector,
+)
 from .engine.shares import (
     MAX_REPORT_REASON,
     MAX_SHARES,
@@ -56,6 +63,8 @@ if TYPE_CHECKING:
 SHARING: HassKey[SharingManager] = HassKey(f"{DOMAIN}_sharing")
 _MARKDOWN_SPECIAL: Final = re.compile(r"([!-/:-@\[-`{-~])")
 # A session outlives its share a little, so that a watching page can be told it has expired.
+# The owner's "Room is empty" takes the room as last looked at, if that was this recent.
+ROOM_SEEN_SECONDS: Final = 5.0
 SESSION_OUTLIVES_SHARE: Final = timedelta(minutes=5)
 # Two streams per viewer: a reloaded page opens its new stream before the old one is gone.
 STREAMS_PER_SESSION: Final = 2
@@ -140,7 +149,12 @@ class ViewerSlot:
 
 
 class CameraBroadcast:
-    """Filter each new frame of one camera once per privacy level and fan it out to viewers."""
+    """Filter each new frame of one camera once per privacy level and fan it out to viewers.
+
+    While sharing is allowed and nobody watches, it looks at the room now and then instead, so
+    that the model of the empty room keeps learning: the first viewer finds someone who came
+    in and sat down before they arrived already hidden, not taken for part of the room.
+    """
 
     def __init__(
         self, hass: HomeAssistant, coordinator: CameraCoordinator, scenes: SceneKeeper
@@ -158,9 +172,50 @@ class CameraBroadcast:
         self._scene = scenes.scene(self._entry_id)
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
+        # While sharing is allowed: a timer looks at the room when nobody watches, one look
+        # at a time, and the frame last looked at.
+        self._cancel_looks: Callable[[], None] | None = None
+        self._looking: asyncio.Task[None] | None = None
+        self._last_looked = -1
+
+    @property
+    def learning(self) -> bool:
+        """Return True while the room is looked at, watched or not: sharing is allowed."""
+        return self._cancel_looks is not None
+
+    @callback
+    def learn_room(self, allowed: bool) -> None:
+        """Learn the empty room, watched or not, exactly while sharing is allowed."""
+        if allowed and self._cancel_looks is None:
+            self._follow_motion()
+            self._cancel_looks = async_track_time_interval(
+                self.hass,
+                self._look_soon,
+                timedelta(seconds=ROOM_LOOK_SECONDS),
+                cancel_on_shutdown=True,
+            )
+        elif not allowed and self._cancel_looks is not None:
+            self._cancel_looks()
+            self._cancel_looks = None
+            if self._looking is not None:
+                self._looking.cancel()
+            if not self.slots:
+                self._unfollow_motion()
 
     async def async_accept_empty_room(self) -> None:
-        """Take the room as it looks now as empty, as its owner says after moving furniture."""
+        """Take the room as it looks now as empty, as its owner says after moving furniture.
+
+        Raise ServiceValidationError when the room was not looked at in the last seconds (the
+        camera sends no picture, or has only just started): what was last seen of it, maybe
+        hours ago, is not what the owner sees now.
+        """
+        last = self._scene.last_look
+        if last is None or time.monotonic() - last > ROOM_SEEN_SECONDS:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="room_not_seen",
+                translation_placeholders={"name": self.coordinator.name},
+            )
         # In a thread: a filter looking at the room holds the model meanwhile.
         await self.hass.async_add_executor_job(self._scene.accept)
         # The owner's word is written at once: a crash a minute later must not undo it.
@@ -185,8 +240,7 @@ class CameraBroadcast:
         self.slots.add(slot)
         # Stored shares asking for faces need the detector after a restart too.
         async_get_sharing(self.hass).async_ensure_faces()
-        if self._remove_listener is None:
-            self._remove_listener = self.coordinator.motion.add_region_listener(self._motion)
+        self._follow_motion()
         if self._task is None:
             self._task = self.coordinator.config_entry.async_create_background_task(
                 self.hass, self._run(), f"{DOMAIN} broadcast {self.coordinator.name}"
@@ -223,6 +277,7 @@ class CameraBroadcast:
         for slot in self.slots:
             slot.close()
         self.slots.clear()
+        self.learn_room(False)
         self._stop()
 
     @callback
@@ -232,11 +287,23 @@ class CameraBroadcast:
         self._filters.clear()
 
     @callback
-    def _stop(self) -> None:
-        """Stop following motion and making pictures."""
+    def _follow_motion(self) -> None:
+        """Hand the detector's regions to the filters (and keep the detector running)."""
+        if self._remove_listener is None:
+            self._remove_listener = self.coordinator.motion.add_region_listener(self._motion)
+
+    @callback
+    def _unfollow_motion(self) -> None:
+        """Stop following the detector's regions."""
         if self._remove_listener is not None:
             self._remove_listener()
             self._remove_listener = None
+
+    @callback
+    def _stop(self) -> None:
+        """Stop making pictures; stop following motion too unless the room is learned."""
+        if not self.learning:
+            self._unfollow_motion()
         if self._task is not None:
             self._task.cancel()
             self._task = None
@@ -279,24 +346,46 @@ class CameraBroadcast:
             frame = self.coordinator.fresh_frame()
             if frame is not None and frame.sequence != last_sequence:
                 last_sequence = frame.sequence
-                shares = {slot.share.share_id: slot.share for slot in self.slots}
-                # Resolved here, on the loop: a viewer leaving may clear the filters meanwhile.
-                filters = {
-                    share.privacy: self.filter_for(share.privacy) for share in shares.values()
-                }
-                try:
-                    pictures = await self.hass.async_add_executor_job(
-                        _render, frame, shares, filters
-                    )
-                except Exception:  # noqa: BLE001 - one bad frame must not end every stream
-                    LOGGER.exception(
-                        "%s: a shared picture could not be made", self.coordinator.name
-                    )
-                    pictures = {}
-                for slot in list(self.slots):
-                    if not slot.closed and (picture := pictures.get(slot.share.share_id)):
-                        slot.put(picture)
+                await self._send(frame)
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+    async def _send(self, frame: Frame) -> None:
+        """Filter one frame per privacy level, watermark it per share and hand it out."""
+        shares = {slot.share.share_id: slot.share for slot in self.slots}
+        # Resolved here, on the loop: a viewer leaving may clear the filters meanwhile.
+        filters = {share.privacy: self.filter_for(share.privacy) for share in shares.values()}
+        try:
+            pictures = await self.hass.async_add_executor_job(_render, frame, shares, filters)
+        except Exception:  # noqa: BLE001 - one bad frame must not end every stream
+            LOGGER.exception("%s: a shared picture could not be made", self.coordinator.name)
+            pictures = {}
+        for slot in list(self.slots):
+            if not slot.closed and (picture := pictures.get(slot.share.share_id)):
+                slot.put(picture)
+
+    @callback
+    def _look_soon(self, _now: datetime) -> None:
+        """Look at the room if nobody watches (their filters look at every frame then)."""
+        if self.slots or (self._looking is not None and not self._looking.done()):
+            return
+        self._looking = self.coordinator.config_entry.async_create_background_task(
+            self.hass, self._look_at_room(), f"{DOMAIN} room {self.coordinator.name}"
+        )
+
+    async def _look_at_room(self) -> None:
+        """Show the model of the empty room the latest picture, which nobody is shown."""
+        # The saved room first: a model that looked before would not take it back.
+        await self._scenes.async_restore(self._entry_id, self.coordinator.name)
+        self._scenes.save_if_due(self._entry_id)
+        frame = self.coordinator.fresh_frame()
+        if frame is None or frame.sequence == self._last_looked or self.slots:
+            return
+        self._last_looked = frame.sequence
+        room_filter = self.filter_for(PrivacyLevel.PEOPLE)
+        try:
+            await self.hass.async_add_executor_job(room_filter.learn, frame, frame.monotonic)
+        except Exception:  # noqa: BLE001 - one bad frame must not end the learning
+            LOGGER.exception("%s: the room could not be looked at", self.coordinator.name)
 
 
 def _render(
@@ -557,13 +646,28 @@ class SharingManager:
                 "The shares of a removed camera could not be written to %s", self.store_path
             )
 
-    async def async_accept_empty_room(self, entry_id: str) -> bool:
-        """Tell a camera's privacy filter that its room is empty now; False if nobody watches."""
-        if (broadcast := self.broadcasts.get(entry_id)) is None:
-            # Nothing is learned while nobody watches: the next audience starts from the room.
-            return False
+    async def async_accept_empty_room(self, coordinator: CameraCoordinator) -> None:
+        """Tell a camera's privacy filter that its room is empty now.
+
+        Raise ServiceValidationError when sharing is off for the camera: its room is not
+        looked at then, and what was last seen of it may be hours old.
+        """
+        broadcast = self.broadcasts.get(coordinator.config_entry.entry_id)
+        if broadcast is None or not broadcast.learning:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="room_needs_sharing",
+                translation_placeholders={"name": coordinator.name},
+            )
         await broadcast.async_accept_empty_room()
-        return True
+
+    @callback
+    def follow_sharing(self, coordinator: CameraCoordinator) -> None:
+        """Learn a camera's empty room exactly while sharing is allowed for it."""
+        allowed = bool(coordinator.config_entry.options.get(CONF_SHARING, False))
+        entry_id = coordinator.config_entry.entry_id
+        if allowed or entry_id in self.broadcasts:
+            self.broadcast(coordinator).learn_room(allowed)
 
     def broadcast(self, coordinator: CameraCoordinator) -> CameraBroadcast:
         """Return a camera's broadcast, made on first use."""

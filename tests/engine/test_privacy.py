@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import functools
 import io
 import json
+import math
 from pathlib import Path
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ from custom_components.home_guardian.engine.motion import (
     MotionSettings,
 )
 from custom_components.home_guardian.engine.privacy import (
+    ROOM_LOOK_SECONDS,
     ZONE_FILL,
     HaarFaceDetector,
     PrivacyFilter,
@@ -791,6 +793,62 @@ def test_a_pause_keeps_the_room_and_hides_who_came_meanwhile() -> None:
     visible = camera.run(camera.at + 90.0, lambda at: shot(sitting, at))
     assert max(visible) == 0.0
     assert camera.hidden[-1] < 0.25  # the rest of the room is still known
+
+
+def learn_unwatched(camera: Camera, until: float, scene_at: Callable[[float], RGB]) -> None:
+    """Run the camera with nobody watching: motion at 5 fps, the room looked at once a second."""
+    looked = -math.inf
+    while camera.at < until - 1e-9:
+        rgb = scene_at(camera.at)
+        result = camera.detector.process(rgb[..., 0], camera.at)
+        camera.flt.update_motion(result.regions, camera.at, settled=result.rejected is None)
+        if camera.at - looked >= ROOM_LOOK_SECONDS - 1e-9:
+            camera.flt.learn(rgb, camera.at)
+            looked = camera.at
+        camera.at = round(camera.at + 0.2, 6)
+
+
+def test_a_room_learned_unwatched_hides_who_sat_down_before_the_first_viewer() -> None:
+    """Learned while nobody watched, the room hides at once whoever came in and sat meanwhile.
+
+    Learned only while watched, the same first viewer saw them after a minute: a first
+    impression of someone who never stirs is the room.
+    """
+    empty = room()
+    camera = Camera()
+    learn_unwatched(camera, LEARN_SECONDS + 10.0, empty_room)
+    arrive = camera.at + 5.0
+    learn_unwatched(camera, arrive + 600.0, walk_in_and_stay(empty, arrive))
+    # The first viewer arrives ten minutes after they sat down; they never stir again.
+    viewer = Camera(scene=camera.scene)
+    viewer.at = camera.at
+    sitting = person_in(empty, STILL)
+    visible = viewer.run(viewer.at + 3 * LEARN_SECONDS, lambda at: shot(sitting, at))
+    assert max(visible) == 0.0
+    assert viewer.hidden[-1] < 0.25  # the rest of the room shows from the start
+    # Without looking while unwatched, the first viewer's model takes them for the room.
+    fresh = Camera()
+    fresh.at = viewer.at
+    visible = fresh.run(fresh.at + 3 * LEARN_SECONDS, lambda at: shot(sitting, at))
+    assert visible[-1] == 1.0
+
+
+def test_a_room_learned_unwatched_still_learns_an_empty_room_and_the_owners_word() -> None:
+    """Looked at once a second, an empty room clears as fast as watched, and a moved chair
+    is taken in when the owner says the room is empty."""
+    camera = Camera()
+    learn_unwatched(camera, LEARN_SECONDS + 10.0, empty_room)
+    viewer = Camera(scene=camera.scene)
+    viewer.at = camera.at
+    viewer.run(viewer.at + 5.0, empty_room)
+    assert viewer.hidden[-1] == 0.0
+    moved = person_in(room(), STILL, seed=3)  # a chair put where nothing was
+    learn_unwatched(camera, camera.at + 60.0, lambda at: shot(moved, at))
+    camera.scene.accept()
+    learn_unwatched(camera, camera.at + 5.0, lambda at: shot(moved, at))
+    viewer.at = camera.at
+    viewer.run(viewer.at + 5.0, lambda at: shot(moved, at))
+    assert viewer.hidden[-1] == 0.0
 
 
 def restarted(camera: Camera) -> Camera:

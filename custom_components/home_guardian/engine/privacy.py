@@ -72,6 +72,10 @@ PERSON_HEADS: Final = 7.5
 MAX_HISTORY: Final = 512
 # Motion regions this recent count as stirring for the scene model: never quiet, never learned.
 SCENE_MOTION_SECONDS: Final = 1.0
+# While sharing is allowed and nobody watches, the scene model looks at the room this often:
+# enough to learn it and to see who comes in (motion regions cover the time between looks),
+# at a tenth of what filtering a watched picture costs.
+ROOM_LOOK_SECONDS: Final = SCENE_MOTION_SECONDS
 
 
 class PrivacyLevel(StrEnum):
@@ -282,6 +286,27 @@ class PrivacyFilter:
         """Take the room as it looks now as empty, as its owner says after moving furniture."""
         self._scene.accept()
 
+    def learn(self, picture: Frame | RGB, at: float) -> None:
+        """Let the scene model look at a picture nobody is shown, so that it keeps learning.
+
+        While sharing is allowed and nobody watches, the room is looked at now and then: the
+        first viewer then finds someone who came in and sat down meanwhile already hidden.
+        """
+        self._look_at_room(picture, at)
+
+    def _look_at_room(
+        self, picture: Frame | RGB, at: float
+    ) -> tuple[NDArray[np.bool_], tuple[int, int]]:
+        """Show the scene model the picture with the recent motion; return what differs."""
+        with self._lock:
+            recent = tuple(
+                box
+                for when, found in self._history
+                if 0.0 <= at - when <= SCENE_MOTION_SECONDS
+                for box in found
+            )
+        return self._scene.look(lambda: _small_grey(picture), at, recent)
+
     def _hidden_blocks(self, picture: Frame | RGB, rgb: RGB, at: float) -> NDArray[np.bool_]:
         """Return the pixelation blocks to hide in this picture, looking at it when due."""
         height, width = rgb.shape[:2]
@@ -291,14 +316,7 @@ class PrivacyFilter:
         level = self.effective_level
         if level is PrivacyLevel.NONE:
             return blocks
-        with self._lock:
-            recent = tuple(
-                box
-                for when, found in self._history
-                if 0.0 <= at - when <= SCENE_MOTION_SECONDS
-                for box in found
-            )
-        cells, size = self._scene.look(lambda: _small_grey(picture), at, recent)
+        cells, size = self._look_at_room(picture, at)
         # Looked at even when all is hidden: learning goes on, and holds stay fresh.
         if whole:
             return blocks

@@ -289,6 +289,11 @@ class EmptyScene:
         # The full size of the last picture looked at: cells cover it, the last ones its rest.
         self.picture_size: tuple[int, int] = (0, 0)
 
+    @property
+    def last_look(self) -> float | None:
+        """Return when a picture was last looked at; None before any since start or restore."""
+        return self._last_at
+
     def look(
         self, grey: Callable[[], NDArray[np.uint8]], at: float, moving: tuple[Box, ...] = ()
     ) -> tuple[Cells, tuple[int, int]]:
