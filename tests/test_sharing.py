@@ -1454,6 +1454,29 @@ async def test_the_room_is_learned_while_sharing_is_allowed_and_nobody_watches(
     assert err.value.translation_key == "room_not_seen"
 
 
+async def test_a_trusted_viewer_watching_does_not_stop_the_room_being_looked_at(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A viewer shown everything (privacy none) keeps the room learned and the button working.
+
+    That viewer's filter never looks at the room; the looks while nobody watches must go on.
+    """
+    scene = async_get_sharing(hass).scenes.scene(shared_camera.entry_id)
+    await wait_for(lambda: scene.last_look is not None)
+    share = await create_share(hass, privacy="none")
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    looked = scene.last_look
+    await asyncio.sleep(ROOM_SEEN_SECONDS + 1.0)
+    await read_frame(stream)  # the trusted viewer is still watching
+    # The owner's press is taken, not refused as "the room was not seen".
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: ROOM_IS_EMPTY}, blocking=True
+    )
+    assert scene.last_look != looked  # the room was looked at meanwhile
+    stream.close()
+
+
 async def test_with_sharing_off_the_room_is_not_looked_at(
     hass: HomeAssistant, shared_camera: MockConfigEntry
 ) -> None:
