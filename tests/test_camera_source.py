@@ -13,6 +13,7 @@ import time
 from homeassistant.components.camera import async_get_image, async_get_stream_source
 from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import numpy as np
@@ -44,7 +45,7 @@ from custom_components.home_guardian.const import (
 from custom_components.home_guardian.engine import picture_source
 from custom_components.home_guardian.engine.shares import PinHasher
 from custom_components.home_guardian.share_views import BASE
-from custom_components.home_guardian.sharing import async_get_sharing
+from custom_components.home_guardian.sharing import ROOM_SEEN_SECONDS, async_get_sharing
 from tests.camera_entities import OddCamera, add_generic_camera
 from tests.cameras.servers import HttpCamera, MjpegCamera, RtspCamera
 from tests.common import CAMERA_PASSWORD, CAMERA_USER, set_up_entry, state_of, wait_for
@@ -384,4 +385,35 @@ async def test_shared_picture_camera_hides_privacy_zones(
     assert grey[: height - 64, width // 2 + 8 :].std() > 10
     await wait_for(lambda: state_of(hass, "binary_sensor.porch_being_watched") == "on")
     stream.close()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_camera_read_every_few_seconds_can_be_told_its_room_is_empty(
+    hass: HomeAssistant, frames_camera: HttpCamera
+) -> None:
+    """A camera read at its owner's slow pace (a picture every 8 s) takes the owner's press.
+
+    Its latest picture is what the room looks like now, however many seconds ago it came.
+    """
+    assert await async_setup_component(hass, DOMAIN, {})
+    _, source = await add_generic_camera(hass, "Path", still=frames_camera.url("/frames.jpg"))
+    entry = await set_up_entry(
+        hass, entity_camera_entry(source, READ_PICTURES, **{CONF_PICTURES_PER_SECOND: 0.125})
+    )
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.porch_sharing_allowed"}, blocking=True
+    )
+    scene = async_get_sharing(hass).scenes.scene(entry.entry_id)
+    await wait_for(lambda: scene.last_look is not None, limit=20)
+    looked = scene.last_look
+    assert looked is not None
+    # Between two pictures, the camera up and its picture fresh.
+    await asyncio.sleep(max(0.0, looked + ROOM_SEEN_SECONDS + 1.0 - time.monotonic()))
+    assert entry.runtime_data.fresh_frame() is not None
+    try:
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.porch_room_is_empty"}, blocking=True
+        )
+    except ServiceValidationError as err:
+        pytest.fail(f"the press was refused: {err.translation_key}")
     assert await hass.config_entries.async_unload(entry.entry_id)
