@@ -7,6 +7,7 @@ import functools
 import hashlib
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+import socket
 import subprocess
 import threading
 
@@ -156,3 +157,30 @@ def test_hls_and_mpeg_ts_over_http_are_read(video_folder: tuple[str, Path]) -> N
         finally:
             close_container(container)
         assert frames >= 20  # read to its end, segment after segment
+
+
+class _Ipv6Server(ThreadingHTTPServer):
+    """A plain HTTP server on an IPv6 address."""
+
+    address_family = socket.AF_INET6
+
+
+def test_an_ipv6_camera_on_the_default_port_is_reached(
+    socket_enabled: None, tmp_path: Path, snapshot_jpeg: bytes
+) -> None:
+    """http://[::1]/snap.jpg asks ::1 on port 80, not port 1 of a host named ':'."""
+    (tmp_path / "snap.jpg").write_bytes(snapshot_jpeg)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *_args: None  # type: ignore[method-assign]
+    try:
+        server = _Ipv6Server(("::1", 80), handler)
+    except OSError as err:
+        pytest.skip(f"port 80 of ::1 cannot be served here ({err.strerror})")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert grab_jpeg(StreamAddress(url="http://[::1]/snap.jpg"), timeout=3) == snapshot_jpeg
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
