@@ -453,3 +453,29 @@ def test_shown_time_stamps_alone_count_the_streams_time_once(tmp_path: Path, pac
     assert enough.rate(0.0, arrivals[-1] + pace) == pytest.approx(0.5 / pace, rel=0.02)
     starved = feed(clip(tmp_path, b_frames=3), 8.0, arrivals=arrivals, dts=False)
     assert starved.whole_at == pytest.approx(THIN_SECONDS * RATE * pace, abs=2 * pace)
+
+
+def test_a_camera_slower_than_one_picture_in_two_seconds_is_still_judged(
+    tmp_path: Path,
+) -> None:
+    """A camera filming a picture every 2.5 s (a time-lapse setting) loses no frame for good.
+
+    Each step between its pictures is longer than a stall, yet it is the camera's pace, not a
+    gap: five asked for a second are never met, so every frame is decoded after a judgement.
+    """
+    path = tmp_path / "slow.mp4"
+    source = str(shared_clip("vtest.avi"))
+    subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", source),
+            *("-t", "100", "-vf", "fps=0.4,scale=320:-2", "-c:v", "libx264"),
+            *("-bf", "1", "-b_strategy", "0", "-x264-params", "b-pyramid=none"),
+            *("-pix_fmt", "yuv420p", str(path)),
+        ],
+        check=True,
+    )
+    every = decode(path, lambda: None)
+    thinned = decode(path, lambda: 5.0)
+    assert len(every) == 40
+    late = [at for at, _ in thinned if at > 4 * THIN_SECONDS]
+    assert np.diff(late).max() <= 2.5 + 1e-6
