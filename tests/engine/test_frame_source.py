@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import contextlib
 from dataclasses import replace
 import gc
 import io
 import itertools
 import logging
 from pathlib import Path
+import socket
 import ssl
 import subprocess
 import threading
@@ -782,3 +784,45 @@ def test_a_self_signed_https_camera_is_read(
         assert grab_jpeg(address) == snapshot_jpeg
     finally:
         camera.stop()
+
+
+@pytest.mark.parametrize("with_length", [True, False])
+def test_an_mjpeg_camera_is_read_past_the_part_cap_in_all(
+    socket_enabled: None, snapshot_jpeg: bytes, with_length: bool
+) -> None:
+    """The part cap counts one part's bytes: a camera that sent 40 MB of pictures is not cut.
+
+    Every picture comes whole, and the stream goes on until the camera ends it.
+    """
+    parts = 40 * 1024 * 1024 // len(snapshot_jpeg) + 1
+    head = b"--frame\r\nContent-Type: image/jpeg\r\n"
+    if with_length:
+        head += f"Content-Length: {len(snapshot_jpeg)}\r\n".encode()
+    part = head + b"\r\n" + snapshot_jpeg + b"\r\n"
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        client, _ = server.accept()
+        with client, contextlib.suppress(OSError):
+            # A reader that stops reading is not waited for long.
+            client.settimeout(5)
+            client.recv(65536)
+            client.sendall(
+                b"HTTP/1.0 200 OK\r\n"
+                b"Content-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n"
+            )
+            for _ in range(parts):
+                client.sendall(part)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = server.getsockname()[1]
+    container = open_stream(StreamAddress(url=f"http://127.0.0.1:{port}/video.mjpg"))
+    try:
+        frames = sum(1 for _ in iter_frames(container))
+    finally:
+        close_container(container)
+        thread.join()
+        server.close()
+    # The last part may be lost with the line's end; none before it.
+    assert frames >= parts - 1
