@@ -189,8 +189,15 @@ def close_container(container: av.container.InputContainer) -> None:
             close(strict=False)
     container.close()
     # An HTTP stream's connection is ours to close: FFmpeg only read from it.
-    if isinstance(file := getattr(container, "file", None), io.RawIOBase):
+    if isinstance(file := _own_file(container), io.RawIOBase):
         file.close()
+
+
+def _own_file(container: av.container.InputContainer) -> object:
+    """Return the file a container was opened on, however PyAV wraps it (PyIOFile in 13)."""
+    file = getattr(container, "file", None)
+    # PyAV 13 keeps the file given to `av.open` in a wrapper of its own, as `file.file`.
+    return getattr(file, "file", file)
 
 
 def is_still(container: av.container.InputContainer) -> bool:
@@ -223,7 +230,7 @@ def iter_frames(
     decoder = _decoder(context)
     thinning = Thinning(decoder, needed_fps, on_whole, tally=thinning_tally)
     # An MJPEG camera read through our own connection: each picture handed on resets its cap.
-    feed = getattr(container, "file", None)
+    feed = _own_file(container)
     answer = feed if isinstance(feed, HttpAnswer) else None
     sequence = first_sequence
     bad_packets = 0
