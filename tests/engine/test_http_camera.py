@@ -12,6 +12,7 @@ import subprocess
 import threading
 
 import pytest
+import pytest_socket
 
 from custom_components.home_guardian.engine.frame_source import (
     Problem,
@@ -178,6 +179,8 @@ def test_an_ipv6_camera_on_the_default_port_is_reached(
         pytest.skip(f"port 80 of ::1 cannot be served here ({err.strerror})")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    # The test harness allows 127.0.0.1 alone; its IPv6 twin is as local.
+    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"], allow_unix_socket=True)
     try:
         assert grab_jpeg(StreamAddress(url="http://[::1]/snap.jpg"), timeout=3) == snapshot_jpeg
     finally:

@@ -304,13 +304,15 @@ def _get(
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host = parts.hostname or ""
+    # Always given: without a port, http.client reads an IPv6 address's last group as one.
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
         connection = http.client.HTTPSConnection(
-            host, parts.port, timeout=deadline.remaining(), context=_TLS
+            host, port, timeout=deadline.remaining(), context=_TLS
         )
     else:
-        connection = http.client.HTTPConnection(host, parts.port, timeout=deadline.remaining())
+        connection = http.client.HTTPConnection(host, port, timeout=deadline.remaining())
     headers = {"Accept": "*/*", "Connection": "close", "User-Agent": "Home Guardian"}
     if authorization is not None:
         headers["Authorization"] = authorization
@@ -340,7 +342,12 @@ def _connect(connection: http.client.HTTPConnection, deadline: Deadline) -> None
     for family, kind, protocol, _, address in socket.getaddrinfo(
         connection.host, connection.port, type=socket.SOCK_STREAM
     ):
-        sock = socket.socket(family, kind, protocol)
+        try:
+            # A kernel without IPv6 refuses its sockets: the next address may be IPv4.
+            sock = socket.socket(family, kind, protocol)
+        except OSError as err:
+            error = err
+            continue
         try:
             sock.settimeout(deadline.next_read())
             sock.connect(address)
