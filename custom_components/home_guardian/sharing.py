@@ -28,7 +28,15 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.file import WriteError
 from homeassistant.util.hass_dict import HassKey
 
-from .const import CONF_SHARING, DOMAIN, EVENT_SHARE_REPORTED, EVENT_VIEW, LOGGER, SHARE_FPS
+from .const import (
+    CONF_SHARING,
+    DOMAIN,
+    EVENT_SHARE_REPORTED,
+    EVENT_VIEW,
+    LOGGER,
+    READ_PICTURES,
+    SHARE_FPS,
+)
 from .engine.attempts import Admission, AttemptGate, Refusal, client_key
 from .engine.privacy import (
     ROOM_LOOK_SECONDS,
@@ -210,7 +218,11 @@ class CameraBroadcast:
         hours ago, is not what the owner sees now.
         """
         last = self._scene.last_look
-        if last is None or time.monotonic() - last > ROOM_SEEN_SECONDS:
+        # A camera read at its owner's pace shows the room as of its latest picture.
+        source_camera = self.coordinator.source_camera
+        paced = source_camera is not None and source_camera.mode == READ_PICTURES
+        seen_within = ROOM_SEEN_SECONDS + (self.coordinator.source.poll_interval if paced else 0.0)
+        if last is None or time.monotonic() - last > seen_within:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="room_not_seen",
@@ -365,12 +377,16 @@ class CameraBroadcast:
 
     @callback
     def _look_soon(self, _now: datetime) -> None:
-        """Look at the room if nobody watches (their filters look at every frame then)."""
-        if self.slots or (self._looking is not None and not self._looking.done()):
+        """Look at the room unless a viewer's filter looks at every frame meanwhile."""
+        if self._filtered_for_viewers() or (self._looking is not None and not self._looking.done()):
             return
         self._looking = self.coordinator.config_entry.async_create_background_task(
             self.hass, self._look_at_room(), f"{DOMAIN} room {self.coordinator.name}"
         )
+
+    def _filtered_for_viewers(self) -> bool:
+        """Return True when a viewer's filter looks at the room (one shown everything does not)."""
+        return any(slot.share.privacy is not PrivacyLevel.NONE for slot in self.slots)
 
     async def _look_at_room(self) -> None:
         """Show the model of the empty room the latest picture, which nobody is shown."""
@@ -378,7 +394,7 @@ class CameraBroadcast:
         await self._scenes.async_restore(self._entry_id, self.coordinator.name)
         self._scenes.save_if_due(self._entry_id)
         frame = self.coordinator.fresh_frame()
-        if frame is None or frame.sequence == self._last_looked or self.slots:
+        if frame is None or frame.sequence == self._last_looked or self._filtered_for_viewers():
             return
         self._last_looked = frame.sequence
         room_filter = self.filter_for(PrivacyLevel.PEOPLE)
