@@ -63,7 +63,8 @@ THIN_SHARE: Final = 0.8
 THIN_SECONDS: Final = 5.0
 # Two packets further apart than this, by their time stamps or by their arrival, have a gap
 # between them (a stall, lost packets, a camera's clock set forward) that counts as no time:
-# no frame came in it, decoded or not. Arrival is believed over the stream's own clock once it
+# no frame came in it, decoded or not; unless it is the stream's own pace (a camera filming
+# a picture every few seconds), judged from its stamps. Arrival is believed over the stream's own clock once it
 # ran further ahead than this within one judgement: more than a stall can explain.
 THIN_GAP: Final = 2.0
 THIN_CODECS: Final = frozenset({"h264"})
@@ -337,6 +338,10 @@ class Thinning:
         # The latest packet's time stamp and arrival; the time between connections is no one's.
         self._last_stamp: float | None = None
         self._last_arrival: float | None = None
+        # The stream's own pace: the step between its packets' stamps, from its first step on.
+        # A camera filming a picture every few seconds steps past THIN_GAP at every picture,
+        # and each such step is its time all the same; a clock set forward steps past its pace.
+        self._pace: float | None = None
         self.active = needed_fps() is not None and decoder.name in THIN_CODECS
         if self.active:
             decoder.skip_frame = "NONREF"
@@ -361,7 +366,7 @@ class Thinning:
             # the frame sent ahead of it: the stream's time goes on only past the latest.
             stamp = None if 0.0 <= self._last_stamp - stamp <= THIN_GAP else stamp
         tally = self._tally
-        tally.stream += self._progress(self._last_stamp, stamp)
+        tally.stream += self._stream_progress(stamp)
         tally.arrival += self._progress(self._last_arrival, arrival)
         if stamp is not None:
             self._last_stamp = stamp
@@ -388,6 +393,23 @@ class Thinning:
         if stamp is None or time_base is None:
             return None, False
         return float(stamp * time_base), dts is None
+
+    def _stream_progress(self, stamp: float | None) -> float:
+        """Return the stream time from the last packet to this one that counts."""
+        last = self._last_stamp
+        if last is None or stamp is None:
+            return 0.0
+        step = stamp - last
+        pace = self._pace
+        if pace is None:
+            # The first step tells the pace; it counts only as any step does.
+            self._pace = step if step > 0.0 else None
+        elif THIN_GAP < step <= 2.0 * pace:
+            return step
+        progress = self._progress(last, stamp)
+        if progress > 0.0 and pace is not None:
+            self._pace = pace + 0.1 * (progress - pace)
+        return progress
 
     @staticmethod
     def _progress(last: float | None, now: float | None) -> float:
