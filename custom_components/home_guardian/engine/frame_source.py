@@ -64,8 +64,9 @@ THIN_SECONDS: Final = 5.0
 # Two packets further apart than this, by their time stamps or by their arrival, have a gap
 # between them (a stall, lost packets, a camera's clock set forward) that counts as no time:
 # no frame came in it, decoded or not; unless it is the stream's own pace (a camera filming
-# a picture every few seconds), judged from its stamps. Arrival is believed over the stream's own clock once it
-# ran further ahead than this within one judgement: more than a stall can explain.
+# a picture every few seconds), judged from its stamps. Arrival is believed over the stream's
+# own clock once it ran further ahead than this within one judgement: more than a stall can
+# explain.
 THIN_GAP: Final = 2.0
 THIN_CODECS: Final = frozenset({"h264"})
 
