@@ -3,10 +3,10 @@
 The privacy filter hides whatever differs from the empty room (`engine.scene`). A model that
 starts from nothing takes a person who does not stir for its first minute as part of the room,
 so the model must not start from nothing more often than it has to: it is kept in memory while
-a camera is reloaded (new options), and written to Home Assistant's storage while viewers
-watch, when the last one leaves (at most once a minute), when the owner presses "Room is empty"
-(at once, see `engine.pacing`) and when Home Assistant stops, to be read back before it first
-looks after a restart.
+a camera is reloaded (new options), and written to Home Assistant's storage every SAVE_SECONDS
+while it looks at the room (sharing allowed, watched or not), when the last viewer leaves (at
+most once a minute), when the owner presses "Room is empty" (at once, see `engine.pacing`) and
+when Home Assistant stops, to be read back before it first looks after a restart.
 
 What is written is a small greyscale picture of the room (256 x 144 at most) and per-cell
 learning state; it is removed with its camera. Removal wins over every write: writes of one
@@ -33,8 +33,8 @@ from .engine.pacing import WritePacer
 from .engine.scene import EmptyScene
 
 SCENE_STORAGE_VERSION: Final = 1
-# While viewers watch, what was learned is written this often: a power cut loses no more. About
-# 125 kB a camera: even watched all day, 12 MB of writes, little for a Raspberry Pi's SD card.
+# While the room is looked at, what was learned is written this often: a power cut loses no
+# more. About 125 kB a camera: 12 MB of writes a day, little for a Raspberry Pi's SD card.
 SAVE_SECONDS: Final = 900.0
 
 
