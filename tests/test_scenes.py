@@ -14,6 +14,7 @@ from unittest.mock import patch
 
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.helpers import json as ha_json, storage as ha_storage
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import numpy as np
@@ -26,7 +27,11 @@ from custom_components.home_guardian.scenes import SceneKeeper
 from tests.common import real_scene_files
 
 KEY = f"{DOMAIN}.scene.hall"
-REAL_WRITE_DATA = Store._write_data
+# Where each Home Assistant version writes a store's file from: helpers.json (2025.4) or
+# helpers.storage itself (newer). Both end in the atomic writer, which is held there.
+WRITERS = tuple(
+    module for module in (ha_json, ha_storage) if hasattr(module, "write_utf8_file_atomic")
+)
 
 
 @pytest.fixture
@@ -105,23 +110,34 @@ class HeldWrites:
     def __enter__(self) -> Self:
         """Hold every write of an empty room's file."""
         held = self
+        self._patches = []
+        for module in WRITERS:
+            real = module.write_utf8_file_atomic
 
-        def write_data(store: Store[Any], path: str, data: dict[str, Any]) -> None:
-            """Wait to be released, then write for real."""
-            if store.key.startswith(f"{DOMAIN}.scene."):
-                held.count += 1
-                held.entered.set()
-                assert held.release.wait(10)
-            REAL_WRITE_DATA(store, path, data)
+            def write(
+                filename: str,
+                utf8_data: bytes | str,
+                private: bool = False,
+                mode: str = "w",
+                *,
+                real: Any = real,
+            ) -> None:
+                """Wait to be released, then write for real."""
+                if Path(filename).name.startswith(f"{DOMAIN}.scene."):
+                    held.count += 1
+                    held.entered.set()
+                    assert held.release.wait(10)
+                real(filename, utf8_data, private, mode)
 
-        self._patch = patch.object(Store, "_write_data", write_data)
-        self._patch.start()
+            self._patches.append(patch.object(module, "write_utf8_file_atomic", write))
+            self._patches[-1].start()
         return self
 
     def __exit__(self, *_: object) -> None:
         """Write normally again."""
         self.release.set()
-        self._patch.stop()
+        for held in self._patches:
+            held.stop()
 
     async def until_writing(self, hass: HomeAssistant) -> None:
         """Wait until a write is held in its thread."""
