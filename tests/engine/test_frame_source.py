@@ -627,6 +627,41 @@ def test_a_camera_slow_to_connect_gets_no_more_than_the_request_time(
     assert 1.5 <= elapsed < 1.9
 
 
+def test_a_name_that_resolves_slowly_gets_no_more_than_the_request_time(
+    http_camera: HttpCamera, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DNS server that never answers cannot hold a request past its deadline.
+
+    The system resolver cannot be made to hang here, so names under `.hang.test` wait, as an
+    unanswered lookup does, until the test lets them go; every other name resolves for real.
+    """
+    real_lookup, released = socket.getaddrinfo, threading.Event()
+
+    def lookup(host: str, *args: object, **kwargs: object) -> object:
+        if host.endswith(".hang.test"):
+            released.wait(30)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_lookup(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StreamError) as err:
+            grab_jpeg(StreamAddress(url="http://camera.hang.test/snapshot.jpg"), timeout=1.5)
+        elapsed = time.monotonic() - started
+    finally:
+        released.set()
+    assert err.value.problem is Problem.TIMEOUT
+    assert 1.5 <= elapsed < 1.9
+    # A name that does resolve still reaches its camera, and a lookup that fails says so.
+    url = http_camera.url("/snapshot.jpg").replace("127.0.0.1", "localhost")
+    address = StreamAddress(url=url, username=CAMERA_USER, password=CAMERA_PASSWORD)
+    assert grab_jpeg(address, timeout=5) == http_camera.jpeg
+    with pytest.raises(StreamError) as err:
+        grab_jpeg(StreamAddress(url="http://camera.hang.test/snapshot.jpg"), timeout=5)
+    assert err.value.problem is Problem.CANNOT_CONNECT
+
+
 @pytest.mark.parametrize("path", ["/trickle", "/trickle-head"])
 def test_a_trickling_snapshot_gives_up_at_the_deadline(
     hostile_camera: HostileCamera, path: str

@@ -31,18 +31,20 @@ import base64
 import hashlib
 import http.client
 import io
+import ipaddress
 import os
 import re
 import socket
 import ssl
+import threading
 import time
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urljoin, urlsplit
 
 from .errors import Problem, StreamError
 
 if TYPE_CHECKING:
-    from collections.abc import Buffer
+    from collections.abc import Buffer, Sequence
 
     from .urls import StreamAddress
 
@@ -187,6 +189,11 @@ class HttpAnswer(io.RawIOBase):
             raise StreamError(problem, "cut off") from None
         except (OSError, ValueError, http.client.HTTPException) as err:
             raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
+
+
+# What getaddrinfo gives for each address: family, socket type, protocol, name and address (whose
+# shape differs between families and between Python versions' type stubs).
+_AddressInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]
 
 
 class Deadline:
@@ -339,8 +346,8 @@ def _connect(connection: http.client.HTTPConnection, deadline: Deadline) -> None
     camera slow to accept and then to shake hands could hold a request for several times it.
     """
     error: OSError = ConnectionError("no address")
-    for family, kind, protocol, _, address in socket.getaddrinfo(
-        connection.host, connection.port, type=socket.SOCK_STREAM
+    for family, kind, protocol, _, address in _addresses(
+        connection.host, connection.port, deadline
     ):
         try:
             # A kernel without IPv6 refuses its sockets: the next address may be IPv4.
@@ -368,6 +375,39 @@ def _connect(connection: http.client.HTTPConnection, deadline: Deadline) -> None
         sock.close()
         raise
     connection.sock = sock
+
+
+def _addresses(host: str, port: int, deadline: Deadline) -> Sequence[_AddressInfo]:
+    """Look a camera's name up in the time its request has left.
+
+    The system resolver takes no timeout: a DNS server that never answers holds getaddrinfo for
+    all its retries (tens of seconds). So a name is looked up in a thread of its own, left to
+    finish alone once the request has given up; an address needs no lookup and gets none.
+    """
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    found: list[_AddressInfo] = []
+    failed: list[OSError] = []
+
+    def look_up() -> None:
+        """Resolve the name, keeping what comes back for the request if it still waits."""
+        try:
+            found.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as err:
+            failed.append(err)
+
+    lookup = threading.Thread(target=look_up, name="Home Guardian name lookup", daemon=True)
+    lookup.start()
+    lookup.join(deadline.next_read())
+    if lookup.is_alive():
+        raise TimeoutError
+    if failed:
+        raise failed[0]
+    return found
 
 
 def _authorization(
