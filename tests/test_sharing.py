@@ -1508,6 +1508,49 @@ async def test_with_sharing_off_the_room_is_not_looked_at(
     assert reloaded.learning
 
 
+async def test_a_look_held_in_its_thread_never_turns_the_rooms_time_back(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A look at the unwatched room that ends after a viewer's newer picture is not learned.
+
+    Learned, it turned the model's time back and restarted its timers: the room then took
+    longer to learn, and what the viewer's picture had hidden was held for less time.
+    """
+    scene = async_get_sharing(hass).scenes.scene(shared_camera.entry_id)
+    entered, release = threading.Event(), threading.Event()
+    held: list[float] = []
+    after_held: list[float | None] = []
+    real_learn = PrivacyFilter.learn
+
+    def held_learn(self: PrivacyFilter, picture: Any, at: float) -> None:
+        """Hold the first look in its thread until released; note the model's time after it."""
+        if held:
+            real_learn(self, picture, at)
+            return
+        held.append(at)
+        entered.set()
+        assert release.wait(30)
+        real_learn(self, picture, at)
+        after_held.append(scene.last_look)
+
+    with patch.object(PrivacyFilter, "learn", held_learn):
+        try:
+            assert await hass.async_add_executor_job(entered.wait, 10)
+            share = await create_share(hass)
+            client = await hass_client_no_auth()
+            stream = await watching(client, share)
+            await wait_for(lambda: (scene.last_look or -1.0) > held[0])
+            newest = scene.last_look
+        finally:
+            release.set()
+        await wait_for(lambda: bool(after_held))
+    assert newest is not None
+    assert after_held[0] is not None
+    assert after_held[0] >= newest
+    await read_frame(stream)  # the viewer's pictures go on
+    stream.close()
+
+
 def people_filter(hass: HomeAssistant, entry: MockConfigEntry) -> PrivacyFilter:
     """Return the `people` filter of a camera that viewers watch."""
     return async_get_sharing(hass).broadcasts[entry.entry_id].filter_for(PrivacyLevel.PEOPLE)
