@@ -15,7 +15,7 @@ import secrets
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 from unittest.mock import patch
 
 from aiohttp import ClientResponse
@@ -28,7 +28,7 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.storage import MAX_LOAD_CONCURRENTLY, STORAGE_SEMAPHORE, Store
@@ -84,6 +84,7 @@ from custom_components.home_guardian.sharing import (
     ROOM_SEEN_SECONDS,
     SESSIONS_PER_SHARE,
     STREAMS_PER_SESSION,
+    CameraBroadcast,
     async_get_sharing,
     markdown_text,
 )
@@ -1549,6 +1550,150 @@ async def test_a_look_held_in_its_thread_never_turns_the_rooms_time_back(
     assert after_held[0] >= newest
     await read_frame(stream)  # the viewer's pictures go on
     stream.close()
+
+
+class RoomLooks:
+    """Count the unwatched room's looks: timer ticks, looks in their threads at once; hold them."""
+
+    def __init__(self, scene: EmptyScene) -> None:
+        """Let every look through until `hold` is cleared."""
+        self.scene = scene
+        self.ticks = 0
+        self.inside = 0
+        self.most_inside = 0
+        self.learned: list[float] = []
+        self.entered = threading.Event()
+        self.passing = threading.Event()
+        self.passing.set()
+        self._lock = threading.Lock()
+        real_tick, real_learn = CameraBroadcast._look_soon, PrivacyFilter.learn
+
+        @callback
+        def tick(broadcast: CameraBroadcast, now: datetime) -> None:
+            """Count a tick of a look timer."""
+            self.ticks += 1
+            real_tick(broadcast, now)
+
+        def learn(room_filter: PrivacyFilter, picture: Any, at: float) -> None:
+            """Look in the thread, held while asked; count looks at once, keep the model's time."""
+            with self._lock:
+                self.inside += 1
+                self.most_inside = max(self.most_inside, self.inside)
+            self.entered.set()
+            try:
+                assert self.passing.wait(30)
+                real_learn(room_filter, picture, at)
+                self.learned.append(self.scene.last_look or -1.0)
+            finally:
+                with self._lock:
+                    self.inside -= 1
+
+        self._patches = (
+            patch.object(CameraBroadcast, "_look_soon", tick),
+            patch.object(PrivacyFilter, "learn", learn),
+        )
+
+    def __enter__(self) -> Self:
+        """Count and hold every look from now."""
+        for looking in self._patches:
+            looking.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Let the held look end; look as usual again."""
+        self.passing.set()
+        for looking in self._patches:
+            looking.stop()
+
+    async def hold(self, hass: HomeAssistant) -> None:
+        """Hold the next look in its thread; wait until it is there."""
+        self.entered.clear()
+        self.passing.clear()
+        assert await hass.async_add_executor_job(self.entered.wait, 10)
+
+
+async def switch_sharing(hass: HomeAssistant, times: int) -> None:
+    """Switch sharing allowed off and on again `times` times, as fast as the actions go."""
+    for _ in range(times):
+        for service in ("turn_off", "turn_on"):
+            await hass.services.async_call(
+                "switch", service, {ATTR_ENTITY_ID: SWITCH}, blocking=True
+            )
+            await hass.async_block_till_done()
+
+
+def looks_running() -> list[asyncio.Task[Any]]:
+    """Return the looks at the room still under way."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith(f"{DOMAIN} room") and not task.done()
+    ]
+
+
+async def test_sharing_switched_on_and_off_in_a_loop_leaves_nothing_behind(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    tmp_path: Path,
+) -> None:
+    """Sharing allowed switched fast, with a look in its thread and a viewer watching.
+
+    One look timer and one look at a time remain; nothing looks once it is off; the model's
+    time never goes back; a camera removed with a look under way leaves no file.
+    """
+    entry_id = shared_camera.entry_id
+    sharing = async_get_sharing(hass)
+    scene = sharing.scenes.scene(entry_id)
+    listeners = shared_camera.runtime_data.motion._region_listeners
+    following = len(listeners)  # the broadcast follows motion while sharing is allowed
+    with real_scene_files(hass, tmp_path) as folder, RoomLooks(scene) as looks:
+        await switch_sharing(hass, 5)
+        await looks.hold(hass)
+        await switch_sharing(hass, 20)  # the held look is still in its thread
+        await asyncio.sleep(2 * ROOM_LOOK_SECONDS + 0.5)
+        assert looks.most_inside == 1  # no second look beside the held one
+        share = await create_share(hass)
+        client = await hass_client_no_auth()
+        stream = await watching(client, share)
+        await read_frame(stream)
+        await switch_sharing(hass, 20)  # while a viewer watches
+        looks.passing.set()
+        await wait_for(lambda: not looks_running())
+        stream.close()
+        await wait_for(lambda: not sharing.broadcasts[entry_id].slots)
+        # Left allowed: one timer looks once a second, motion followed once.
+        ticks = looks.ticks
+        await asyncio.sleep(3 * ROOM_LOOK_SECONDS + 0.2)
+        assert 2 <= looks.ticks - ticks <= 4
+        assert len(listeners) == following
+        assert looks.most_inside == 1
+        assert looks.learned == sorted(looks.learned)
+        assert sharing.scenes.scene(entry_id) is scene
+        # Switched off with a look in its thread: it ends, and nothing looks again.
+        await looks.hold(hass)
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True
+        )
+        await hass.async_block_till_done()
+        looks.passing.set()
+        await wait_for(lambda: not looks_running())
+        ticks, looked = looks.ticks, scene.last_look
+        await asyncio.sleep(2 * ROOM_LOOK_SECONDS + 0.5)
+        assert (looks.ticks, scene.last_look) == (ticks, looked)
+        assert len(listeners) == following - 1
+        # Removed while allowed and a look is in its thread: no file is left, then or later.
+        await switch_sharing(hass, 1)
+        await looks.hold(hass)
+        await hass.config_entries.async_remove(entry_id)
+        looks.passing.set()
+        await hass.async_block_till_done()
+        await wait_for(lambda: not looks_running())
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=1))
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+        await hass.async_block_till_done()
+        assert not list(folder.glob(f"{DOMAIN}.scene.*"))
+        assert not listeners
 
 
 def people_filter(hass: HomeAssistant, entry: MockConfigEntry) -> PrivacyFilter:

@@ -205,8 +205,8 @@ class CameraBroadcast:
         elif not allowed and self._cancel_looks is not None:
             self._cancel_looks()
             self._cancel_looks = None
-            if self._looking is not None:
-                self._looking.cancel()
+            # A look under way is left to end rather than cancelled: its thread cannot be
+            # stopped, and a look started beside it, sharing allowed again, would make two.
             if not self.slots:
                 self._unfollow_motion()
 
@@ -394,7 +394,13 @@ class CameraBroadcast:
         await self._scenes.async_restore(self._entry_id, self.coordinator.name)
         self._scenes.save_if_due(self._entry_id)
         frame = self.coordinator.fresh_frame()
-        if frame is None or frame.sequence == self._last_looked or self._filtered_for_viewers():
+        # Sharing may have been turned off, or a viewer arrived, while the room was read.
+        if (
+            frame is None
+            or frame.sequence == self._last_looked
+            or not self.learning
+            or self._filtered_for_viewers()
+        ):
             return
         self._last_looked = frame.sequence
         room_filter = self.filter_for(PrivacyLevel.PEOPLE)
