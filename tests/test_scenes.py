@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.home_guardian.const import DOMAIN
 from custom_components.home_guardian.engine.scene import EmptyScene
-from custom_components.home_guardian.scenes import SceneKeeper
+from custom_components.home_guardian.scenes import SAVE_SECONDS, SceneKeeper
 from tests.common import real_scene_files
 
 KEY = f"{DOMAIN}.scene.hall"
@@ -329,17 +329,46 @@ async def test_a_button_pressed_in_a_loop_writes_a_few_times_then_once_a_minute(
     assert saved_level(storage) == 60 + 599 % 100  # the latest press, written at the end
 
 
-async def test_a_watched_room_is_written_every_quarter_hour(
+async def test_a_looked_at_room_is_written_every_quarter_hour(
     hass: HomeAssistant, storage: Path
 ) -> None:
-    """While watched, the first write comes fifteen minutes after the first look, then again."""
+    """While looked at, the first write comes fifteen minutes after the looks began, then again."""
     clock = Clock()
     keeper = SceneKeeper(hass, clock)
     looked_at(keeper, "hall", 90)
     with HeldWrites() as writes:
         writes.release.set()
-        for _ in range(9 * 60):  # 45 minutes, looked at every 5 seconds
-            keeper.save_if_due("hall")
-            await fire_after(hass, clock, 5.0)
-        assert writes.count == 2  # at 15 and 30 minutes; the third is due at 45
+        keeper.save_periodically("hall", True)
+        await fire_after(hass, clock, SAVE_SECONDS - 5.0)
+        assert writes.count == 0
+        await fire_after(hass, clock, SAVE_SECONDS)
+        await fire_after(hass, clock, SAVE_SECONDS)
+        assert writes.count == 2  # at 15 and 30 minutes
+        keeper.save_periodically("hall", False)
+        await fire_after(hass, clock, 2 * SAVE_SECONDS)
+        assert writes.count == 2  # no longer looked at
     assert saved_level(storage) == 90
+
+
+async def test_looks_paused_and_resumed_keep_the_quarter_hour_count(
+    hass: HomeAssistant, storage: Path
+) -> None:
+    """Looks paused and resumed keep the count: a camera switched often is still written."""
+    clock = Clock()
+    keeper = SceneKeeper(hass, clock)
+    looked_at(keeper, "hall", 90)
+    with HeldWrites() as writes:
+        writes.release.set()
+        keeper.save_periodically("hall", True)
+        await fire_after(hass, clock, SAVE_SECONDS - 300.0)
+        for _ in range(10):
+            keeper.save_periodically("hall", False)
+            keeper.save_periodically("hall", True)
+        await fire_after(hass, clock, 290.0)
+        assert writes.count == 0
+        await fire_after(hass, clock, 300.0)
+        assert writes.count == 1  # fifteen minutes after the looks first began
+        await keeper.async_forget("hall")
+        await fire_after(hass, clock, SAVE_SECONDS)
+        assert writes.count == 1
+    assert not scene_files(storage)

@@ -76,7 +76,7 @@ from custom_components.home_guardian.engine.shares import (
 )
 from custom_components.home_guardian.engine.splice import encode, interval_blocks
 from custom_components.home_guardian.engine.watermark import CaptionText, share_code, watermark
-from custom_components.home_guardian.scenes import SceneKeeper
+from custom_components.home_guardian.scenes import SAVE_SECONDS, SceneKeeper
 from custom_components.home_guardian.share_views import BASE, COOKIE
 from custom_components.home_guardian.sharing import (
     MAX_SESSIONS,
@@ -1868,6 +1868,38 @@ async def test_the_empty_room_is_written_when_viewers_leave_at_most_once_a_minut
     hass_storage.pop(key)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
     await wait_for(lambda: key in hass_storage)
+
+
+async def test_the_empty_room_is_written_every_quarter_hour_watched_or_not(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """While sharing is allowed a power cut loses at most fifteen minutes of learning."""
+    key = f"{DOMAIN}.scene.{shared_camera.entry_id}"
+    scene = async_get_sharing(hass).scenes.scene(shared_camera.entry_id)
+    await wait_for(lambda: scene.last_look is not None)
+    assert key not in hass_storage
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_SECONDS))
+    await wait_for(lambda: key in hass_storage)  # nobody watching
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    await read_frame(stream)
+    hass_storage.pop(key)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_SECONDS))
+    await wait_for(lambda: key in hass_storage)  # watched
+    stream.close()
+    await wait_for(lambda: not async_get_sharing(hass).broadcasts[shared_camera.entry_id].slots)
+    await hass.services.async_call("switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_SECONDS))
+    await hass.async_block_till_done()  # the viewer's leaving, written after its minute
+    hass_storage.pop(key, None)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_SECONDS))
+    await asyncio.sleep(0.5)
+    assert key not in hass_storage  # not looked at, not written
 
 
 @pytest.mark.parametrize(

@@ -56,8 +56,10 @@ class SceneKeeper:
         # Cameras whose write under way must write once more: asked for after it read the model.
         self._again: set[str] = set()
         self._pacers: dict[str, WritePacer] = {}
-        # When each model is next due while watched, and the write waiting for its turn.
+        # When each model is next due while looked at, the timer of that write, and the write
+        # waiting for its turn.
         self._due: dict[str, float] = {}
+        self._periodic: dict[str, Callable[[], None]] = {}
         self._later: dict[str, tuple[float, Callable[[], None]]] = {}
         self._stop_listener: Callable[[], None] | None = None
         self._stopping = False
@@ -124,12 +126,27 @@ class SceneKeeper:
             await asyncio.shield(writing)
 
     @callback
-    def save_if_due(self, entry_id: str) -> None:
-        """Write a watched camera's model every SAVE_SECONDS, the first after it began."""
+    def save_periodically(self, entry_id: str, looking: bool) -> None:
+        """Write a camera's model every SAVE_SECONDS while its room is looked at, watched or not.
+
+        The first is due SAVE_SECONDS after the looks first began; a pause (sharing switched
+        off and on, a reload) keeps the count, so switching often never puts the write off.
+        """
+        if (cancel := self._periodic.pop(entry_id, None)) is not None:
+            cancel()
+        if not looking or entry_id in self._forgotten or self._stopping:
+            return
         now = self._clock()
-        if now >= self._due.setdefault(entry_id, now + SAVE_SECONDS):
-            self._due[entry_id] = now + SAVE_SECONDS
+        due = self._due.setdefault(entry_id, now + SAVE_SECONDS)
+
+        @callback
+        def write_due(_now: datetime) -> None:
+            """Write the model, its time come, and wait for the next."""
+            self._due[entry_id] = self._clock() + SAVE_SECONDS
+            self._periodic[entry_id] = async_call_later(self.hass, SAVE_SECONDS, write_due)
             self._write(entry_id)
+
+        self._periodic[entry_id] = async_call_later(self.hass, max(0.0, due - now), write_due)
 
     @callback
     def save_soon(self, entry_id: str, *, pressed: bool = False) -> None:
@@ -201,6 +218,7 @@ class SceneKeeper:
             later[1]()
         self._scenes.pop(entry_id, None)
         self._pacers.pop(entry_id, None)
+        self.save_periodically(entry_id, False)
         self._due.pop(entry_id, None)
         self._restored.discard(entry_id)
         self._again.discard(entry_id)
@@ -236,6 +254,8 @@ class SceneKeeper:
         for _when, cancel in self._later.values():
             cancel()
         self._later.clear()
+        for entry_id in list(self._periodic):
+            self.save_periodically(entry_id, False)
         writes = [writing for entry_id in list(self._scenes) if (writing := self._write(entry_id))]
         if writes:
             await asyncio.wait(writes)

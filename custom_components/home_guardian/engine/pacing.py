@@ -12,7 +12,7 @@ the stream in a loop, an automation pressing the button every second. The rules,
   without one: a button pressed in a loop writes a few times at first, then once a minute, and
   the caller writes its latest state when its turn comes. Whatever mix of leaving and pressing,
   no more than BURST writes plus one a minute.
-- Writes nobody can repeat at will (every 15 minutes while watched, at the stop) are not held
+- Writes nobody can repeat at will (every 15 minutes while looked at, at the stop) are not held
   back, but spend an allowance all the same.
 
 `WritePacer` decides only; the caller keeps one per file, asks `wait` for each write it wants,
