@@ -19,32 +19,11 @@ import time
 from homeassistant.helpers.json import save_json
 import numpy as np
 
-from custom_components.home_guardian.engine.pacing import GAP_SECONDS, WritePacer
+from custom_components.home_guardian.engine.pacing import GAP_SECONDS, WritePacer, simulate
 from custom_components.home_guardian.engine.scene import EmptyScene
 
 DAY = 86400.0
 WRITES = 20
-
-
-def simulate(pacer: WritePacer, requests: list[tuple[float, bool]], end: float) -> list[float]:
-    """Return, for each write, when it began; as the keeper does (see tests/engine/test_pacing)."""
-    written: list[float] = []
-    due: float | None = None
-    for at, pressed in [*requests, (end, False)]:
-        if due is not None and due <= at:
-            pacer.wrote(due)
-            written.append(due)
-            due = None
-        if at >= end:
-            break
-        wait = pacer.wait(at, pressed=pressed)
-        if wait <= 0:
-            pacer.wrote(at)
-            written.append(at)
-            due = None
-        elif due is None or at + wait < due:
-            due = at + wait
-    return written
 
 
 def press_waits(written: list[float], requests: list[tuple[float, bool]]) -> list[float]:

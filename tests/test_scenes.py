@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.home_guardian.const import DOMAIN
 from custom_components.home_guardian.engine.scene import EmptyScene
-from custom_components.home_guardian.scenes import SceneKeeper
+from custom_components.home_guardian.scenes import SAVE_SECONDS, SceneKeeper
 from tests.common import real_scene_files
 
 KEY = f"{DOMAIN}.scene.hall"
@@ -56,13 +56,6 @@ class Clock:
 def room(level: int) -> EmptyScene:
     """Return a model that has seen a flat room of this grey level and was told it is empty."""
     scene = EmptyScene()
-    emptied(scene, level, 0.0)
-    return scene
-
-
-def looked_at(keeper: SceneKeeper, entry_id: str, level: int) -> EmptyScene:
-    """Show a camera's model a flat room of this grey level, taken as empty; return it."""
-    scene = keeper.scene(entry_id)
     emptied(scene, level, 0.0)
     return scene
 
@@ -144,29 +137,66 @@ class HeldWrites:
         assert await hass.async_add_executor_job(self.entered.wait, 10)
 
 
+@pytest.fixture
+def clock() -> Clock:
+    """Return the keeper's clock, moved by hand."""
+    return Clock()
+
+
+@pytest.fixture
+def keeper(hass: HomeAssistant, clock: Clock) -> SceneKeeper:
+    """Return a keeper on the test's clock."""
+    return SceneKeeper(hass, clock)
+
+
+@pytest.fixture
+def hall(keeper: SceneKeeper) -> EmptyScene:
+    """Return the hall camera's model, shown a flat room of grey 90 taken as empty."""
+    scene = keeper.scene("hall")
+    emptied(scene, 90, 0.0)
+    return scene
+
+
+@pytest.fixture
+def held_writes(storage: Path) -> Iterator[HeldWrites]:
+    """Hold every write of an empty room's file in its thread until the test releases it."""
+    with HeldWrites() as writes:
+        yield writes
+
+
+@pytest.fixture
+def counted_writes(held_writes: HeldWrites) -> HeldWrites:
+    """Count every write of an empty room's file, holding none."""
+    held_writes.release.set()
+    return held_writes
+
+
+async def stop_leaves_no_file(hass: HomeAssistant, folder: Path) -> None:
+    """Stop Home Assistant and check that no empty-room file is left."""
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert not scene_files(folder)
+
+
+@pytest.mark.usefixtures("hall")
 async def test_a_removed_camera_leaves_no_file_even_with_a_write_under_way(
-    hass: HomeAssistant, storage: Path
+    hass: HomeAssistant, storage: Path, keeper: SceneKeeper, held_writes: HeldWrites
 ) -> None:
     """The file being written when the camera goes is deleted after the write, not before."""
-    keeper = SceneKeeper(hass)
-    looked_at(keeper, "hall", 90)
-    with HeldWrites() as writes:
-        keeper.save_soon("hall")  # the last viewer left
-        await writes.until_writing(hass)
-        forget = hass.async_create_task(keeper.async_forget("hall"))
-        await asyncio.sleep(0.2)
-        writes.release.set()
-        await forget
-        await hass.async_block_till_done()
-    assert not scene_files(storage)
+    keeper.save_soon("hall")  # the last viewer left
+    await held_writes.until_writing(hass)
+    forget = hass.async_create_task(keeper.async_forget("hall"))
+    await asyncio.sleep(0.2)
+    held_writes.release.set()
+    await forget
+    await stop_leaves_no_file(hass, storage)
 
 
+@pytest.mark.usefixtures("hall")
 async def test_nothing_is_written_of_a_camera_once_removed(
-    hass: HomeAssistant, storage: Path
+    hass: HomeAssistant, storage: Path, keeper: SceneKeeper
 ) -> None:
     """A viewer leaving, a periodic save, the stop: nothing brings the removed file back."""
-    keeper = SceneKeeper(hass)
-    looked_at(keeper, "hall", 90)
     await keeper.async_save("hall")
     [written] = scene_files(storage)
     assert readable_by_owner_alone(written)  # a picture of a home
@@ -180,18 +210,16 @@ async def test_nothing_is_written_of_a_camera_once_removed(
     keeper.save_soon("hall", pressed=True)
     await keeper.async_save("hall")
     await keeper.async_restore("hall", "Hall")
+    keeper.save_periodically("hall", True)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=1))
-    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
-    await hass.async_block_till_done()
-    assert not scene_files(storage)
+    await stop_leaves_no_file(hass, storage)
 
 
 async def test_a_camera_removed_while_its_room_is_read_is_not_written_back(
-    hass: HomeAssistant, storage: Path
+    hass: HomeAssistant, storage: Path, keeper: SceneKeeper
 ) -> None:
     """A reading that ends after the removal brings no model back, so the stop writes none."""
     saved_before(storage, room(90))
-    keeper = SceneKeeper(hass)
     read = asyncio.Event()
     real_load = Store._async_load
 
@@ -207,17 +235,14 @@ async def test_a_camera_removed_while_its_room_is_read_is_not_written_back(
         await keeper.async_forget("hall")
         read.set()
         await restoring
-    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
-    await hass.async_block_till_done()
-    assert not scene_files(storage)
+    await stop_leaves_no_file(hass, storage)
 
 
 async def test_a_viewer_gone_while_the_room_is_restored_leaves_it_restored(
-    hass: HomeAssistant, storage: Path
+    hass: HomeAssistant, storage: Path, keeper: SceneKeeper
 ) -> None:
     """The next viewer waits for the restore the last one started; it never looks first."""
     saved_before(storage, room(90))
-    keeper = SceneKeeper(hass)
     scene = keeper.scene("hall")
     entered, release = threading.Event(), threading.Event()
     real_restore = scene.restore
@@ -243,23 +268,24 @@ async def test_a_viewer_gone_while_the_room_is_restored_leaves_it_restored(
 
 
 async def test_home_assistant_stopping_during_a_write_keeps_the_latest_room(
-    hass: HomeAssistant, storage: Path
+    hass: HomeAssistant,
+    storage: Path,
+    keeper: SceneKeeper,
+    hall: EmptyScene,
+    held_writes: HeldWrites,
 ) -> None:
     """A write under way at the stop is followed by the final write of what was learned since."""
-    keeper = SceneKeeper(hass)
-    scene = looked_at(keeper, "hall", 90)
-    with HeldWrites() as writes:
-        keeper.save_soon("hall")
-        await writes.until_writing(hass)
-        emptied(scene, 120, 100.0)
-        hass.set_state(CoreState.stopping)
-        hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
-        await asyncio.sleep(0.1)
-        writes.release.set()
-        await hass.async_block_till_done()
-        assert saved_level(storage) == 90  # the stop's write waits for the final write
-        hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
-        await hass.async_block_till_done()
+    keeper.save_soon("hall")
+    await held_writes.until_writing(hass)
+    emptied(hall, 120, 100.0)
+    hass.set_state(CoreState.stopping)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await asyncio.sleep(0.1)
+    held_writes.release.set()
+    await hass.async_block_till_done()
+    assert saved_level(storage) == 90  # the stop's write waits for the final write
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
     hass.set_state(CoreState.running)
     assert saved_level(storage) == 120
 
@@ -272,74 +298,93 @@ async def fire_after(hass: HomeAssistant, clock: Clock, seconds: float) -> None:
 
 
 async def test_a_press_is_written_within_seconds_and_a_viewer_loop_once_a_minute(
-    hass: HomeAssistant, storage: Path
+    *,
+    hass: HomeAssistant,
+    storage: Path,
+    clock: Clock,
+    keeper: SceneKeeper,
+    hall: EmptyScene,
+    counted_writes: HeldWrites,
 ) -> None:
     """Leaving writes at most once a minute; a press, even just after such a write, in seconds."""
-    clock = Clock()
-    keeper = SceneKeeper(hass, clock)
-    scene = looked_at(keeper, "hall", 90)
-    with HeldWrites() as writes:
-        writes.release.set()
-        for _ in range(20):  # a viewer opening and closing the stream every two seconds
-            keeper.save_soon("hall")
-            await fire_after(hass, clock, 2.0)
-        assert writes.count == 1
-        # The owner presses "Room is empty" meanwhile: written five seconds after the last.
-        emptied(scene, 110, 100.0)
-        keeper.save_soon("hall", pressed=True)
-        await hass.async_block_till_done()
-        assert writes.count == 2
-        assert saved_level(storage) == 110
-        # A second press two seconds later waits its five seconds, then writes the latest room.
-        await fire_after(hass, clock, 2.0)
-        emptied(scene, 130, 200.0)
-        keeper.save_soon("hall", pressed=True)
-        keeper.save_soon("hall")  # a viewer leaving asks for no later write than that
-        await hass.async_block_till_done()
-        assert writes.count == 2
-        await fire_after(hass, clock, 3.5)
-        assert writes.count == 3
-        assert saved_level(storage) == 130
-        # A viewer leaving waits its minute; a press a second later hurries that one write.
+    for _ in range(20):  # a viewer opening and closing the stream every two seconds
         keeper.save_soon("hall")
-        await fire_after(hass, clock, 1.0)
-        keeper.save_soon("hall", pressed=True)
-        await fire_after(hass, clock, 4.5)
-        assert writes.count == 4
-        await fire_after(hass, clock, 120.0)
-        assert writes.count == 4
+        await fire_after(hass, clock, 2.0)
+    assert counted_writes.count == 1
+    # The owner presses "Room is empty" meanwhile: written five seconds after the last.
+    emptied(hall, 110, 100.0)
+    keeper.save_soon("hall", pressed=True)
+    await hass.async_block_till_done()
+    assert counted_writes.count == 2
+    assert saved_level(storage) == 110
+    # A second press two seconds later waits its five seconds, then writes the latest room.
+    await fire_after(hass, clock, 2.0)
+    emptied(hall, 130, 200.0)
+    keeper.save_soon("hall", pressed=True)
+    keeper.save_soon("hall")  # a viewer leaving asks for no later write than that
+    await hass.async_block_till_done()
+    assert counted_writes.count == 2
+    await fire_after(hass, clock, 3.5)
+    assert counted_writes.count == 3
+    assert saved_level(storage) == 130
+    # A viewer leaving waits its minute; a press a second later hurries that one write.
+    keeper.save_soon("hall")
+    await fire_after(hass, clock, 1.0)
+    keeper.save_soon("hall", pressed=True)
+    await fire_after(hass, clock, 4.5)
+    assert counted_writes.count == 4
+    await fire_after(hass, clock, 120.0)
+    assert counted_writes.count == 4
 
 
 async def test_a_button_pressed_in_a_loop_writes_a_few_times_then_once_a_minute(
-    hass: HomeAssistant, storage: Path
+    *,
+    hass: HomeAssistant,
+    storage: Path,
+    clock: Clock,
+    keeper: SceneKeeper,
+    hall: EmptyScene,
+    counted_writes: HeldWrites,
 ) -> None:
     """An automation pressing every second: 5 writes in the first half minute, then one a minute."""
-    clock = Clock()
-    keeper = SceneKeeper(hass, clock)
-    scene = looked_at(keeper, "hall", 90)
-    with HeldWrites() as writes:
-        writes.release.set()
-        for second in range(600):
-            emptied(scene, 60 + second % 100, second * 100.0 + 100.0)
-            keeper.save_soon("hall", pressed=True)
-            await fire_after(hass, clock, 1.0)
-        # Ten minutes: the first five, then one a minute.
-        assert 5 + 9 <= writes.count <= 5 + 10
-        await fire_after(hass, clock, 60.0)
+    for second in range(600):
+        emptied(hall, 60 + second % 100, second * 100.0 + 100.0)
+        keeper.save_soon("hall", pressed=True)
+        await fire_after(hass, clock, 1.0)
+    # Ten minutes: the first five, then one a minute.
+    assert 5 + 9 <= counted_writes.count <= 5 + 10
+    await fire_after(hass, clock, 60.0)
     assert saved_level(storage) == 60 + 599 % 100  # the latest press, written at the end
 
 
-async def test_a_watched_room_is_written_every_quarter_hour(
-    hass: HomeAssistant, storage: Path
+@pytest.mark.usefixtures("hall")
+async def test_a_looked_at_room_is_written_every_quarter_hour(
+    hass: HomeAssistant,
+    storage: Path,
+    clock: Clock,
+    keeper: SceneKeeper,
+    counted_writes: HeldWrites,
 ) -> None:
-    """While watched, the first write comes fifteen minutes after the first look, then again."""
-    clock = Clock()
-    keeper = SceneKeeper(hass, clock)
-    looked_at(keeper, "hall", 90)
-    with HeldWrites() as writes:
-        writes.release.set()
-        for _ in range(9 * 60):  # 45 minutes, looked at every 5 seconds
-            keeper.save_if_due("hall")
-            await fire_after(hass, clock, 5.0)
-        assert writes.count == 2  # at 15 and 30 minutes; the third is due at 45
+    """While looked at, the first write comes fifteen minutes after the looks began, then again.
+
+    Looks paused and resumed keep the count: a camera switched often is still written.
+    """
+    keeper.save_periodically("hall", True)
+    await fire_after(hass, clock, SAVE_SECONDS - 300.0)
+    for _ in range(10):  # sharing switched off and on again
+        keeper.save_periodically("hall", False)
+        keeper.save_periodically("hall", True)
+    await fire_after(hass, clock, 290.0)
+    assert counted_writes.count == 0
+    await fire_after(hass, clock, 300.0)
+    await fire_after(hass, clock, SAVE_SECONDS)
+    assert counted_writes.count == 2  # at 15 and 30 minutes
     assert saved_level(storage) == 90
+    keeper.save_periodically("hall", False)
+    await fire_after(hass, clock, 2 * SAVE_SECONDS)
+    assert counted_writes.count == 2  # no longer looked at
+    keeper.save_periodically("hall", True)
+    await keeper.async_forget("hall")
+    await fire_after(hass, clock, 2 * SAVE_SECONDS)
+    assert counted_writes.count == 2  # removed
+    assert not scene_files(storage)

@@ -15,7 +15,7 @@ import secrets
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 from unittest.mock import patch
 
 from aiohttp import ClientResponse
@@ -28,7 +28,7 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.storage import MAX_LOAD_CONCURRENTLY, STORAGE_SEMAPHORE, Store
@@ -76,7 +76,7 @@ from custom_components.home_guardian.engine.shares import (
 )
 from custom_components.home_guardian.engine.splice import encode, interval_blocks
 from custom_components.home_guardian.engine.watermark import CaptionText, share_code, watermark
-from custom_components.home_guardian.scenes import SceneKeeper
+from custom_components.home_guardian.scenes import SAVE_SECONDS, SceneKeeper
 from custom_components.home_guardian.share_views import BASE, COOKIE
 from custom_components.home_guardian.sharing import (
     MAX_SESSIONS,
@@ -84,6 +84,7 @@ from custom_components.home_guardian.sharing import (
     ROOM_SEEN_SECONDS,
     SESSIONS_PER_SHARE,
     STREAMS_PER_SESSION,
+    CameraBroadcast,
     async_get_sharing,
     markdown_text,
 )
@@ -1508,6 +1509,193 @@ async def test_with_sharing_off_the_room_is_not_looked_at(
     assert reloaded.learning
 
 
+async def test_a_look_held_in_its_thread_never_turns_the_rooms_time_back(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A look at the unwatched room that ends after a viewer's newer picture is not learned.
+
+    Learned, it turned the model's time back and restarted its timers: the room then took
+    longer to learn, and what the viewer's picture had hidden was held for less time.
+    """
+    scene = async_get_sharing(hass).scenes.scene(shared_camera.entry_id)
+    entered, release = threading.Event(), threading.Event()
+    held: list[float] = []
+    after_held: list[float | None] = []
+    real_learn = PrivacyFilter.learn
+
+    def held_learn(self: PrivacyFilter, picture: Any, at: float) -> None:
+        """Hold the first look in its thread until released; note the model's time after it."""
+        if held:
+            real_learn(self, picture, at)
+            return
+        held.append(at)
+        entered.set()
+        assert release.wait(30)
+        real_learn(self, picture, at)
+        after_held.append(scene.last_look)
+
+    with patch.object(PrivacyFilter, "learn", held_learn):
+        try:
+            assert await hass.async_add_executor_job(entered.wait, 10)
+            share = await create_share(hass)
+            client = await hass_client_no_auth()
+            stream = await watching(client, share)
+            await wait_for(lambda: (scene.last_look or -1.0) > held[0])
+            newest = scene.last_look
+        finally:
+            release.set()
+        await wait_for(lambda: bool(after_held))
+    assert newest is not None
+    assert after_held[0] is not None
+    assert after_held[0] >= newest
+    await read_frame(stream)  # the viewer's pictures go on
+    stream.close()
+
+
+class RoomLooks:
+    """Count the unwatched room's looks: timer ticks, looks in their threads at once; hold them."""
+
+    def __init__(self, scene: EmptyScene) -> None:
+        """Let every look through until `hold` is cleared."""
+        self.scene = scene
+        self.ticks = 0
+        self.inside = 0
+        self.most_inside = 0
+        self.learned: list[float] = []
+        self.entered = threading.Event()
+        self.passing = threading.Event()
+        self.passing.set()
+        self._lock = threading.Lock()
+        real_tick, real_learn = CameraBroadcast._look_soon, PrivacyFilter.learn
+
+        @callback
+        def tick(broadcast: CameraBroadcast, now: datetime) -> None:
+            """Count a tick of a look timer."""
+            self.ticks += 1
+            real_tick(broadcast, now)
+
+        def learn(room_filter: PrivacyFilter, picture: Any, at: float) -> None:
+            """Look in the thread, held while asked; count looks at once, keep the model's time."""
+            with self._lock:
+                self.inside += 1
+                self.most_inside = max(self.most_inside, self.inside)
+            self.entered.set()
+            try:
+                assert self.passing.wait(30)
+                real_learn(room_filter, picture, at)
+                self.learned.append(self.scene.last_look or -1.0)
+            finally:
+                with self._lock:
+                    self.inside -= 1
+
+        self._patches = (
+            patch.object(CameraBroadcast, "_look_soon", tick),
+            patch.object(PrivacyFilter, "learn", learn),
+        )
+
+    def __enter__(self) -> Self:
+        """Count and hold every look from now."""
+        for looking in self._patches:
+            looking.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Let the held look end; look as usual again."""
+        self.passing.set()
+        for looking in self._patches:
+            looking.stop()
+
+    async def hold(self, hass: HomeAssistant) -> None:
+        """Hold the next look in its thread; wait until it is there."""
+        self.entered.clear()
+        self.passing.clear()
+        assert await hass.async_add_executor_job(self.entered.wait, 10)
+
+
+async def switch_sharing(hass: HomeAssistant, times: int) -> None:
+    """Switch sharing allowed off and on again `times` times, as fast as the actions go."""
+    for _ in range(times):
+        for service in ("turn_off", "turn_on"):
+            await hass.services.async_call(
+                "switch", service, {ATTR_ENTITY_ID: SWITCH}, blocking=True
+            )
+            await hass.async_block_till_done()
+
+
+def looks_running() -> list[asyncio.Task[Any]]:
+    """Return the looks at the room still under way."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith(f"{DOMAIN} room") and not task.done()
+    ]
+
+
+async def test_sharing_switched_on_and_off_in_a_loop_leaves_nothing_behind(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    tmp_path: Path,
+) -> None:
+    """Sharing allowed switched fast, with a look in its thread and a viewer watching.
+
+    One look timer and one look at a time remain; nothing looks once it is off; the model's
+    time never goes back; a camera removed with a look under way leaves no file.
+    """
+    entry_id = shared_camera.entry_id
+    sharing = async_get_sharing(hass)
+    scene = sharing.scenes.scene(entry_id)
+    listeners = shared_camera.runtime_data.motion._region_listeners
+    following = len(listeners)  # the broadcast follows motion while sharing is allowed
+    with real_scene_files(hass, tmp_path) as folder, RoomLooks(scene) as looks:
+        await switch_sharing(hass, 5)
+        await looks.hold(hass)
+        await switch_sharing(hass, 20)  # the held look is still in its thread
+        await asyncio.sleep(2 * ROOM_LOOK_SECONDS + 0.5)
+        assert looks.most_inside == 1  # no second look beside the held one
+        share = await create_share(hass)
+        client = await hass_client_no_auth()
+        stream = await watching(client, share)
+        await read_frame(stream)
+        await switch_sharing(hass, 20)  # while a viewer watches
+        looks.passing.set()
+        await wait_for(lambda: not looks_running())
+        stream.close()
+        await wait_for(lambda: not sharing.broadcasts[entry_id].slots)
+        # Left allowed: one timer looks once a second, motion followed once.
+        ticks = looks.ticks
+        await asyncio.sleep(3 * ROOM_LOOK_SECONDS + 0.2)
+        assert 2 <= looks.ticks - ticks <= 4
+        assert len(listeners) == following
+        assert looks.most_inside == 1
+        assert looks.learned == sorted(looks.learned)
+        assert sharing.scenes.scene(entry_id) is scene
+        # Switched off with a look in its thread: it ends, and nothing looks again.
+        await looks.hold(hass)
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True
+        )
+        await hass.async_block_till_done()
+        looks.passing.set()
+        await wait_for(lambda: not looks_running())
+        ticks, looked = looks.ticks, scene.last_look
+        await asyncio.sleep(2 * ROOM_LOOK_SECONDS + 0.5)
+        assert (looks.ticks, scene.last_look) == (ticks, looked)
+        assert len(listeners) == following - 1
+        # Removed while allowed and a look is in its thread: no file is left, then or later.
+        await switch_sharing(hass, 1)
+        await looks.hold(hass)
+        await hass.config_entries.async_remove(entry_id)
+        looks.passing.set()
+        await hass.async_block_till_done()
+        await wait_for(lambda: not looks_running())
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=1))
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+        await hass.async_block_till_done()
+        assert not list(folder.glob(f"{DOMAIN}.scene.*"))
+        assert not listeners
+
+
 def people_filter(hass: HomeAssistant, entry: MockConfigEntry) -> PrivacyFilter:
     """Return the `people` filter of a camera that viewers watch."""
     return async_get_sharing(hass).broadcasts[entry.entry_id].filter_for(PrivacyLevel.PEOPLE)
@@ -1680,6 +1868,38 @@ async def test_the_empty_room_is_written_when_viewers_leave_at_most_once_a_minut
     hass_storage.pop(key)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
     await wait_for(lambda: key in hass_storage)
+
+
+async def test_the_empty_room_is_written_every_quarter_hour_watched_or_not(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """While sharing is allowed a power cut loses at most fifteen minutes of learning."""
+    key = f"{DOMAIN}.scene.{shared_camera.entry_id}"
+    scene = async_get_sharing(hass).scenes.scene(shared_camera.entry_id)
+    await wait_for(lambda: scene.last_look is not None)
+    assert key not in hass_storage
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_SECONDS))
+    await wait_for(lambda: key in hass_storage)  # nobody watching
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    stream = await watching(client, share)
+    await read_frame(stream)
+    hass_storage.pop(key)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_SECONDS))
+    await wait_for(lambda: key in hass_storage)  # watched
+    stream.close()
+    await wait_for(lambda: not async_get_sharing(hass).broadcasts[shared_camera.entry_id].slots)
+    await hass.services.async_call("switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_SECONDS))
+    await hass.async_block_till_done()  # the viewer's leaving, written after its minute
+    hass_storage.pop(key, None)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_SECONDS))
+    await asyncio.sleep(0.5)
+    assert key not in hass_storage  # not looked at, not written
 
 
 @pytest.mark.parametrize(

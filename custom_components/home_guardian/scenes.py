@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 import time
 from typing import Any, Final
@@ -38,6 +39,46 @@ SCENE_STORAGE_VERSION: Final = 1
 SAVE_SECONDS: Final = 900.0
 
 
+@dataclass(eq=False, kw_only=True, slots=True)
+class _Room:
+    """All the keeper holds of one camera's room: its model, its file and the writes of it."""
+
+    store: Store[dict[str, Any]]
+    # Made on first use; dropped when the camera is removed.
+    scene: EmptyScene | None = None
+    restored: bool = False
+    # Removed with its camera: nothing of it is read, kept or written again.
+    removed: bool = False
+    # The reading and the write under way, shared by whoever waits for them.
+    reading: asyncio.Task[None] | None = None
+    writing: asyncio.Task[None] | None = None
+    # The write under way must write once more: asked for after it read the model.
+    again: bool = False
+    pacer: WritePacer = field(default_factory=WritePacer)
+    # When the model is next due while looked at, and the timer of that write.
+    due: float | None = None
+    periodic: Callable[[], None] | None = None
+    # The write waiting for its turn: when it comes, and how to call it off.
+    later: tuple[float, Callable[[], None]] | None = None
+
+    @property
+    def kept(self) -> EmptyScene | None:
+        """Return the model to write, or None: never used, or removed (removal wins)."""
+        return None if self.removed else self.scene
+
+    def call_off_later(self) -> None:
+        """Call off the write waiting for its turn, if any."""
+        if self.later is not None:
+            self.later[1]()
+            self.later = None
+
+    def stop_periodic(self) -> None:
+        """Stop the periodic write's timer, if any."""
+        if self.periodic is not None:
+            self.periodic()
+            self.periodic = None
+
+
 class SceneKeeper:
     """One empty-room model per camera: in memory across reloads, on disk across restarts."""
 
@@ -45,54 +86,45 @@ class SceneKeeper:
         """Start with no model; each is made, or read back, when its camera is first shared."""
         self.hass = hass
         self._clock = clock
-        self._scenes: dict[str, EmptyScene] = {}
-        self._stores: dict[str, Store[dict[str, Any]]] = {}
-        self._restored: set[str] = set()
-        # Removed cameras: nothing of them is read, kept or written again.
-        self._forgotten: set[str] = set()
-        # The reading and the write under way of each camera, shared by whoever waits for them.
-        self._reading: dict[str, asyncio.Task[None]] = {}
-        self._writing: dict[str, asyncio.Task[None]] = {}
-        # Cameras whose write under way must write once more: asked for after it read the model.
-        self._again: set[str] = set()
-        self._pacers: dict[str, WritePacer] = {}
-        # When each model is next due while watched, and the write waiting for its turn.
-        self._due: dict[str, float] = {}
-        self._later: dict[str, tuple[float, Callable[[], None]]] = {}
+        self._rooms: dict[str, _Room] = {}
         self._stop_listener: Callable[[], None] | None = None
         self._stopping = False
 
     def scene(self, entry_id: str) -> EmptyScene:
         """Return a camera's model, made on first use."""
-        if entry_id in self._forgotten:
+        room = self._room(entry_id)
+        if room.removed:
             # A removed camera: a model of its own for whoever still asks, never kept.
             return EmptyScene()
-        if (scene := self._scenes.get(entry_id)) is None:
-            scene = self._scenes[entry_id] = EmptyScene()
+        if room.scene is None:
+            room.scene = EmptyScene()
         if self._stop_listener is None:
             # Only a keeper with models writes at the stop (one that only removes does not).
             self._stop_listener = self.hass.bus.async_listen_once(
                 EVENT_HOMEASSISTANT_STOP, self._async_stop
             )
-        return scene
+        return room.scene
 
     async def async_restore(self, entry_id: str, name: str) -> None:
         """Read back what was saved of a camera's room, once, before its model first looks."""
-        if entry_id in self._restored or entry_id in self._forgotten:
+        room = self._room(entry_id)
+        if room.restored or room.removed:
             return
-        if (reading := self._reading.get(entry_id)) is None:
-            reading = self._reading[entry_id] = self.hass.async_create_task(
-                self._async_read(entry_id, name), f"{DOMAIN} read empty room", eager_start=False
+        if (reading := room.reading) is None:
+            reading = room.reading = self.hass.async_create_task(
+                self._async_read(entry_id, room, name),
+                f"{DOMAIN} read empty room",
+                eager_start=False,
             )
         # Shielded: a broadcast cancelled meanwhile (its last viewer gone) leaves the reading
         # going, and the next one waits for it rather than looking at the room first.
         await asyncio.shield(reading)
 
-    async def _async_read(self, entry_id: str, name: str) -> None:
+    async def _async_read(self, entry_id: str, room: _Room, name: str) -> None:
         """Read a camera's saved room into its model."""
         try:
             try:
-                saved = await self._store(entry_id).async_load()
+                saved = await room.store.async_load()
             # NotImplementedError: a file a newer version wrote, which this one cannot convert.
             except (
                 HomeAssistantError,
@@ -108,134 +140,143 @@ class SceneKeeper:
                 )
                 saved = None
             # A camera removed while its file was read gets no model back.
-            if isinstance(saved, dict) and entry_id not in self._forgotten:
+            if isinstance(saved, dict) and not room.removed:
                 try:
                     await self.hass.async_add_executor_job(self.scene(entry_id).restore, saved)
                 except ValueError as err:
                     LOGGER.warning("%s: %s; the empty room is learned again", name, err)
-            if entry_id not in self._forgotten:
-                self._restored.add(entry_id)
+            if not room.removed:
+                room.restored = True
         finally:
-            self._reading.pop(entry_id, None)
+            room.reading = None
 
     async def async_save(self, entry_id: str) -> None:
         """Write what a camera's model has learned now, and wait until it is written."""
-        if (writing := self._write(entry_id)) is not None:
+        if (writing := self._write(self._room(entry_id))) is not None:
             await asyncio.shield(writing)
 
     @callback
-    def save_if_due(self, entry_id: str) -> None:
-        """Write a watched camera's model every SAVE_SECONDS, the first after it began."""
+    def save_periodically(self, entry_id: str, looking: bool) -> None:
+        """Write a camera's model every SAVE_SECONDS while its room is looked at, watched or not.
+
+        The first is due SAVE_SECONDS after the looks first began; a pause (sharing switched
+        off and on, a reload) keeps the count, so switching often never puts the write off.
+        """
+        room = self._room(entry_id)
+        room.stop_periodic()
+        if not looking or room.removed or self._stopping:
+            return
         now = self._clock()
-        if now >= self._due.setdefault(entry_id, now + SAVE_SECONDS):
-            self._due[entry_id] = now + SAVE_SECONDS
-            self._write(entry_id)
+        if room.due is None:
+            room.due = now + SAVE_SECONDS
+
+        @callback
+        def write_due(_now: datetime) -> None:
+            """Write the model, its time come, and wait for the next."""
+            room.due = self._clock() + SAVE_SECONDS
+            room.periodic = async_call_later(self.hass, SAVE_SECONDS, write_due)
+            self._write(room)
+
+        room.periodic = async_call_later(self.hass, max(0.0, room.due - now), write_due)
 
     @callback
     def save_soon(self, entry_id: str, *, pressed: bool = False) -> None:
         """Write a camera's model in the background when its pace allows: at once if pressed."""
+        room = self._room(entry_id)
         # Once Home Assistant stops, every model has been written for the last time.
-        if entry_id not in self._scenes or entry_id in self._forgotten or self._stopping:
+        if room.kept is None or self._stopping:
             return
         now = self._clock()
-        wait = self._pacer(entry_id).wait(now, pressed=pressed)
+        wait = room.pacer.wait(now, pressed=pressed)
         if wait <= 0:
-            self._write(entry_id)
+            self._write(room)
             return
-        if (later := self._later.get(entry_id)) is not None:
-            if later[0] <= now + wait:
+        if room.later is not None:
+            if room.later[0] <= now + wait:
                 return  # the write already waiting comes as soon
-            later[1]()
+            room.call_off_later()
 
         @callback
         def write_now(_now: datetime) -> None:
             """Write what was learned meanwhile, its turn come."""
-            del self._later[entry_id]
-            self._write(entry_id)
+            room.later = None
+            self._write(room)
 
-        self._later[entry_id] = (now + wait, async_call_later(self.hass, wait, write_now))
+        room.later = (now + wait, async_call_later(self.hass, wait, write_now))
 
     @callback
-    def _write(self, entry_id: str) -> asyncio.Task[None] | None:
+    def _write(self, room: _Room) -> asyncio.Task[None] | None:
         """Begin writing a camera's model, or have the write under way write once more."""
-        if entry_id not in self._scenes or entry_id in self._forgotten:
+        if room.kept is None:
             return None
         # This write takes in whatever was waiting for its turn.
-        if (later := self._later.pop(entry_id, None)) is not None:
-            later[1]()
-        self._pacer(entry_id).wrote(self._clock())
-        if (writing := self._writing.get(entry_id)) is not None:
-            self._again.add(entry_id)
-            return writing
-        writing = self._writing[entry_id] = self.hass.async_create_task(
-            self._async_write(entry_id), f"{DOMAIN} write empty room", eager_start=False
+        room.call_off_later()
+        room.pacer.wrote(self._clock())
+        if room.writing is not None:
+            room.again = True
+            return room.writing
+        room.writing = self.hass.async_create_task(
+            self._async_write(room), f"{DOMAIN} write empty room", eager_start=False
         )
-        return writing
+        return room.writing
 
-    async def _async_write(self, entry_id: str) -> None:
+    async def _async_write(self, room: _Room) -> None:
         """Write a camera's model, again while asked to; nothing once the camera is removed."""
         try:
-            while entry_id in self._scenes and entry_id not in self._forgotten:
-                self._again.discard(entry_id)
-                saved = await self.hass.async_add_executor_job(self._scenes[entry_id].saved)
+            while (scene := room.kept) is not None:
+                room.again = False
+                saved = await self.hass.async_add_executor_job(scene.saved)
                 # Checked again after every wait: a camera removed meanwhile gets no file.
-                if saved is not None and entry_id not in self._forgotten:
+                if saved is not None and room.kept is not None:
                     # At the stop, the store keeps it for its final write.
-                    await self._store(entry_id).async_save(saved)
-                if entry_id not in self._again:
+                    await room.store.async_save(saved)
+                if not room.again:
                     return
         finally:
-            self._writing.pop(entry_id, None)
+            room.writing = None
 
     async def async_forget(self, entry_id: str) -> None:
         """Drop a removed camera's model and delete what was saved of it, after any write."""
         # Shielded: the file goes even if whoever removes the camera stops waiting.
         await asyncio.shield(
-            self.hass.async_create_task(self._async_forget(entry_id), f"{DOMAIN} forget room")
+            self.hass.async_create_task(
+                self._async_forget(self._room(entry_id)), f"{DOMAIN} forget room"
+            )
         )
 
-    async def _async_forget(self, entry_id: str) -> None:
+    async def _async_forget(self, room: _Room) -> None:
         """Stop every write of a camera, wait for the one under way, then delete its file."""
-        self._forgotten.add(entry_id)
-        if (later := self._later.pop(entry_id, None)) is not None:
-            later[1]()
-        self._scenes.pop(entry_id, None)
-        self._pacers.pop(entry_id, None)
-        self._due.pop(entry_id, None)
-        self._restored.discard(entry_id)
-        self._again.discard(entry_id)
+        room.removed = True
+        room.scene = None
+        room.call_off_later()
+        room.stop_periodic()
         # A write in its thread cannot be stopped: the file is deleted once it has ended.
-        if (writing := self._writing.get(entry_id)) is not None:
-            await asyncio.wait([writing])
-        await self._store(entry_id).async_remove()
-        self._stores.pop(entry_id, None)
+        if room.writing is not None:
+            await asyncio.wait([room.writing])
+        await room.store.async_remove()
 
-    def _pacer(self, entry_id: str) -> WritePacer:
-        """Return a camera's write pacer, made once."""
-        if (pacer := self._pacers.get(entry_id)) is None:
-            pacer = self._pacers[entry_id] = WritePacer()
-        return pacer
-
-    def _store(self, entry_id: str) -> Store[dict[str, Any]]:
-        """Return a camera's store, made once (a store keeps its pending write)."""
-        if (store := self._stores.get(entry_id)) is None:
+    def _room(self, entry_id: str) -> _Room:
+        """Return what is kept of a camera's room, made on first use."""
+        if (room := self._rooms.get(entry_id)) is None:
             # Atomic: a power cut during a write leaves the last file whole, not a torn one
             # that would make the room be learned again. Private: it is a picture of a home.
-            store = self._stores[entry_id] = Store(
+            # One store a camera: a store keeps its pending write.
+            store: Store[dict[str, Any]] = Store(
                 self.hass,
                 SCENE_STORAGE_VERSION,
                 f"{DOMAIN}.scene.{entry_id}",
                 private=True,
                 atomic_writes=True,
             )
-        return store
+            room = self._rooms[entry_id] = _Room(store=store)
+        return room
 
     async def _async_stop(self, _event: Event) -> None:
         """Write every model before Home Assistant stops (the store writes at its final write)."""
         self._stopping = True
-        for _when, cancel in self._later.values():
-            cancel()
-        self._later.clear()
-        writes = [writing for entry_id in list(self._scenes) if (writing := self._write(entry_id))]
+        for room in self._rooms.values():
+            room.call_off_later()
+            room.stop_periodic()
+        writes = [writing for room in self._rooms.values() if (writing := self._write(room))]
         if writes:
             await asyncio.wait(writes)

@@ -202,11 +202,14 @@ class CameraBroadcast:
                 timedelta(seconds=ROOM_LOOK_SECONDS),
                 cancel_on_shutdown=True,
             )
+            # Written while looked at, watched or not: the keeper keeps that pace.
+            self._scenes.save_periodically(self._entry_id, True)
         elif not allowed and self._cancel_looks is not None:
             self._cancel_looks()
             self._cancel_looks = None
-            if self._looking is not None:
-                self._looking.cancel()
+            self._scenes.save_periodically(self._entry_id, False)
+            # A look under way is left to end rather than cancelled: its thread cannot be
+            # stopped, and a look started beside it, sharing allowed again, would make two.
             if not self.slots:
                 self._unfollow_motion()
 
@@ -353,7 +356,6 @@ class CameraBroadcast:
         last_sequence = -1
         interval = 1.0 / SHARE_FPS
         while self.slots:
-            self._scenes.save_if_due(self._entry_id)
             started = time.monotonic()
             frame = self.coordinator.fresh_frame()
             if frame is not None and frame.sequence != last_sequence:
@@ -392,9 +394,14 @@ class CameraBroadcast:
         """Show the model of the empty room the latest picture, which nobody is shown."""
         # The saved room first: a model that looked before would not take it back.
         await self._scenes.async_restore(self._entry_id, self.coordinator.name)
-        self._scenes.save_if_due(self._entry_id)
         frame = self.coordinator.fresh_frame()
-        if frame is None or frame.sequence == self._last_looked or self._filtered_for_viewers():
+        # Sharing may have been turned off, or a viewer arrived, while the room was read.
+        if (
+            frame is None
+            or frame.sequence == self._last_looked
+            or not self.learning
+            or self._filtered_for_viewers()
+        ):
             return
         self._last_looked = frame.sequence
         room_filter = self.filter_for(PrivacyLevel.PEOPLE)

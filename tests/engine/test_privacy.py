@@ -37,6 +37,7 @@ from custom_components.home_guardian.engine.privacy import (
     load_face_detector,
 )
 from custom_components.home_guardian.engine.scene import (
+    HOLD_SECONDS,
     LEARN_SECONDS,
     EmptyScene,
 )
@@ -793,6 +794,45 @@ def test_a_pause_keeps_the_room_and_hides_who_came_meanwhile() -> None:
     visible = camera.run(camera.at + 90.0, lambda at: shot(sitting, at))
     assert max(visible) == 0.0
     assert camera.hidden[-1] < 0.25  # the rest of the room is still known
+
+
+def grey_shot(grey: NDArray[np.float32], at: float) -> Callable[[], NDArray[np.uint8]]:
+    """Return what the scene model asks for: one noisy greyscale picture of a scene."""
+    return lambda: np.ascontiguousarray(shot(grey, at)[..., 0])
+
+
+def test_a_late_older_picture_changes_nothing_the_room_model_decides() -> None:
+    """A look that waited in its thread while newer pictures went first is not learned from.
+
+    Learned from, it turned the model's time back and restarted its quiet timers: the empty
+    room was learned later than without it.
+    """
+    empty = room()
+    steady, late = EmptyScene(), EmptyScene()
+    for second in range(int(LEARN_SECONDS) + 10):
+        at = float(second)
+        assert np.array_equal(
+            steady.look(grey_shot(empty, at), at)[0], late.look(grey_shot(empty, at), at)[0]
+        )
+        if second == 30:
+            hidden, _ = late.look(grey_shot(empty, at - 0.5), at - 0.5)
+            assert hidden.all()  # never compared with the room: all of it hidden
+            assert late.last_look == at
+    assert not late.hidden(LEARN_SECONDS + 9.0).any()  # the room learned, on time
+
+
+def test_a_late_older_picture_cuts_no_hold_short() -> None:
+    """Someone who differs from the room stays hidden their full hold after a late look."""
+    empty = room()
+    scene = EmptyScene()
+    for second in range(int(LEARN_SECONDS) + 10):
+        scene.look(grey_shot(empty, float(second)), float(second))
+    sitting = person_in(empty, STILL)
+    now = LEARN_SECONDS + 10.0
+    seen, _ = scene.look(grey_shot(sitting, now), now)
+    assert seen.any()
+    scene.look(grey_shot(sitting, now - 0.5), now - 0.5)
+    assert (scene.hidden(now + HOLD_SECONDS - 0.1) >= seen).all()
 
 
 def learn_unwatched(camera: Camera, until: float, scene_at: Callable[[float], RGB]) -> None:

@@ -12,16 +12,18 @@ the stream in a loop, an automation pressing the button every second. The rules,
   without one: a button pressed in a loop writes a few times at first, then once a minute, and
   the caller writes its latest state when its turn comes. Whatever mix of leaving and pressing,
   no more than BURST writes plus one a minute.
-- Writes nobody can repeat at will (every 15 minutes while watched, at the stop) are not held
+- Writes nobody can repeat at will (every 15 minutes while looked at, at the stop) are not held
   back, but spend an allowance all the same.
 
 `WritePacer` decides only; the caller keeps one per file, asks `wait` for each write it wants,
 waits that long (a later, earlier-due request may hurry it) and says `wrote` as each begins.
-Times are seconds on a monotonic clock.
+`simulate` replays requests through a pacer that way, for tests and benchmarks. Times are seconds
+on a monotonic clock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import math
 from typing import Final
 
@@ -72,3 +74,28 @@ class WritePacer:
             self._allowance = min(float(self.burst), self._allowance + earned)
         if self._counted_at is None or now > self._counted_at:
             self._counted_at = now
+
+
+def simulate(pacer: WritePacer, requests: Sequence[tuple[float, bool]], end: float) -> list[float]:
+    """Return when each write began for requests (time, pressed), in order, until `end`.
+
+    As a caller should: a request that may not write now waits for its turn, an earlier-due
+    request hurries that write, and any write takes in whatever was waiting.
+    """
+    written: list[float] = []
+    due: float | None = None
+    for at, pressed in [*requests, (end, False)]:
+        if due is not None and due <= at:
+            pacer.wrote(due)
+            written.append(due)
+            due = None
+        if at >= end:
+            break
+        wait = pacer.wait(at, pressed=pressed)
+        if wait <= 0:
+            pacer.wrote(at)
+            written.append(at)
+            due = None
+        elif due is None or at + wait < due:
+            due = at + wait
+    return written

@@ -25,6 +25,8 @@ The rules, in plain words:
   above re-learn them, never revealed by the change itself. Noise is capped at NOISE_CAP, so a
   light change never passes for noise that would loosen the comparisons.
 - The owner can say the room as it looks now is empty (`accept`), after moving furniture.
+- Time never goes back: a picture older than the newest looked at (two threads looking at
+  once, one of them late) is not learned from, and all of it is hidden.
 
 - What is learned outlives a restart (`saved`, `restore`): a model restored and then shown a
   room where someone sits still hides them as it would have without the restart, rather than
@@ -300,11 +302,18 @@ class EmptyScene:
         """Observe the picture when due; return the cells to hide and the size they cover.
 
         `grey` makes the small greyscale picture, asked for only when it is looked at.
-        `moving` are the motion detector's recent regions: they are never quiet.
+        `moving` are the motion detector's recent regions: they are never quiet. A picture
+        older than the last one looked at is hidden whole and not learned from.
         """
         with self._lock:
             last = self._last_at
-            if last is None or not 0.0 <= at - last < OBSERVE_INTERVAL - 1e-6:
+            if last is not None and at < last:
+                # Older than the newest picture looked at: a look that waited in its thread
+                # while a viewer's newer picture went first. Learned from, it would turn time
+                # back, restarting every timer and cutting the holds short; it is never
+                # compared with the room, so nothing of it is known to be room.
+                return np.ones((1, 1), dtype=bool), self.picture_size
+            if last is None or at - last >= OBSERVE_INTERVAL - 1e-6:
                 self.observe(grey(), at, moving)
             return self.hidden(at), self.picture_size
 
