@@ -953,6 +953,32 @@ async def test_restart_keeps_the_clock_and_fires_what_passed_while_down(
     assert alerts[-1].data["alert"] == "inactivity"
 
 
+async def test_someone_moving_when_home_assistant_is_back_is_no_alert(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A limit passed while down is not told when the hall's motion sensor is on at the return."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 60)
+    await hass.async_stop()
+
+    # Down for three hours; on the return someone is moving in the hall.
+    freezer.tick(timedelta(hours=3))
+    async with restarted_with(hass, entry, {HALL: (STATE_ON, MOTION_CLASS)}) as (
+        restarted,
+        events,
+    ):
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        assert events == []
+        assert state_of(restarted, INACTIVE_FOR) == "0"
+        await restarted.async_stop()
+    assert alerts == []
+
+
 async def test_state_reaches_the_disk_while_a_source_keeps_changing(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
 ) -> None:

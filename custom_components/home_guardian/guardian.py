@@ -260,6 +260,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             # Compared with what it last showed: motion still on goes on counting, an alarm
             # pressed meanwhile raises, presence still on is no sign of life (see sources.py).
             changes += self._observe(source, self.hass.states.get(source), now, baseline=True)
+        # A limit passed while down is told only now, so someone moving on the return wins.
+        changes += self.guardian.evaluate(now)
         entry = self.config_entry
         # Entities of other integrations may still be on their way while Home Assistant starts.
         entry.async_on_unload(async_at_started(self.hass, self._async_check_missing))

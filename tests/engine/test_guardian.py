@@ -399,6 +399,31 @@ def test_restart_does_not_reset_the_quiet_count(cli: ModuleType) -> None:
     ) == [line("2024-03-05 11:00", "inactivity")]
 
 
+def test_someone_moving_on_the_return_is_no_alert_for_the_downtime(cli: ModuleType) -> None:
+    """A limit passed while down is not told when the return finds someone moving or seeing.
+
+    Down 10:00-13:30 after activity at 09:31: the 3-hour limit passed at 12:31. A motion sensor
+    off then and on at the return is someone moving now, which wins over a limit due at that
+    instant, so the family is not called; with the sensor off still, the alert is told.
+    """
+    start = [
+        event("2024-03-04 08:00", "state", source="hall", state="off"),
+        event("2024-03-04 09:30", "state", source="hall", state="on"),
+        event("2024-03-04 09:31", "state", source="hall", state="off"),
+    ]
+    back = at("2024-03-04 13:30").isoformat()
+    end = event("2024-03-04 13:50", "end")
+    options = {"expected_by": [], "escalate_after_minutes": [30]}
+    moving = event("2024-03-04 10:00", "down", until=back, states={"hall": "on"})
+    assert play(cli, *start, moving, end, **options) == []
+    still = event("2024-03-04 10:00", "down", until=back)
+    assert play(cli, *start, still, end, **options) == [line("2024-03-04 13:30", "inactivity")]
+    # Blind when Home Assistant stopped and seeing again on its return: nothing to tell.
+    blind = event("2024-03-04 09:50", "blind", source="hall")
+    seeing = event("2024-03-04 10:00", "down", until=back, states={"hall": "off"})
+    assert play(cli, *start, blind, seeing, end, **options) == []
+
+
 def test_downtime_while_blind_is_cannot_monitor(cli: ModuleType) -> None:
     """Blind when HA stopped: the gap is blind too, "cannot monitor" at restart, no inactivity."""
     assert play(

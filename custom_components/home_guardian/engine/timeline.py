@@ -52,6 +52,9 @@ class Timeline(ABC):
         self._book = self._source_book()
         # True while catching up on time Home Assistant was not running.
         self._unobserved = False
+        # The return from downtime: what fell due while down waits there until what the
+        # sources show on return has been read (see `resume`).
+        self._held_at: datetime | None = None
 
     def _source_book(self) -> SourceBook:
         """Return a book of sources that keeps what it must remember in the saved state."""
@@ -69,13 +72,22 @@ class Timeline(ABC):
 
     def evaluate(self, now: datetime) -> list[AlertChange]:
         """Let time run up to `now` and return the alert changes that became due."""
+        self._held_at = None
         return self._advance(aware(now), inclusive=True)
 
     def resume(self, now: datetime) -> list[AlertChange]:
-        """Catch up after restoring saved state: the time since it was saved was downtime."""
+        """Catch up after restoring saved state: the time since it was saved was downtime.
+
+        A rule that fell due while down is due at the return, and what the sources show then
+        (read with `baseline`) arrives at that same instant, so it wins, as any event exactly
+        at a due time does: someone moving in view on the return is not announced as a
+        silence and cleared in the same breath. What is still due fires at `evaluate`.
+        """
+        now = aware(now)
         self._unobserved = True
+        self._held_at = now
         try:
-            return self._advance(aware(now), inclusive=True)
+            return self._advance(now, inclusive=True)
         finally:
             self._unobserved = False
 
@@ -146,7 +158,8 @@ class Timeline(ABC):
                 continue
             end = min(self._next_boundary(self._state.clock), now)
             due = self._first_due(self._state.clock, end)
-            if due is not None and (due[0] < now or inclusive):
+            held = self._held_at is not None and now <= self._held_at
+            if due is not None and (due[0] < now or inclusive) and not held:
                 self._accrue(self._state.clock, due[0])
                 self._state.clock = due[0]
                 changes += self._fire(due.reason, now, room=due.room)
