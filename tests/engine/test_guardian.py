@@ -527,6 +527,36 @@ def test_forward_jump_reported_by_the_host_adds_no_quiet() -> None:
     assert guardian.clock_jumped(at("2024-03-05 12:00")) == []
 
 
+def test_a_clock_behind_at_start_up_then_set_from_the_network_is_no_alert() -> None:
+    """A restart on a clock a month behind (no battery clock, no network yet), then set right.
+
+    What was noted on the clock that was behind (someone present, a motion sensor that turned
+    on while down) moves with the jump: the month it skipped is neither presence without
+    activity nor a motion sensor on for too long.
+    """
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    guardian.source_state("bed", "off", at("2024-03-04 09:00"), kind=Kind.PRESENCE, baseline=True)
+    guardian.source_state("hall", "off", at("2024-03-04 09:00"), baseline=True)
+    guardian.source_state("bed", "on", at("2024-03-04 09:40"), kind=Kind.PRESENCE)
+    guardian.source_state("hall", "on", at("2024-03-04 09:50"))
+    guardian.source_state("hall", "off", at("2024-03-04 09:51"))
+    guardian.evaluate(at("2024-03-04 10:00"))
+    restarted = InactivityGuardian(guardian.config, json.loads(json.dumps(guardian.to_dict())))
+    # Back five minutes later, by a clock that says it is a month earlier.
+    behind = at("2024-02-03 10:05")
+    changes = restarted.resume(behind)
+    changes += restarted.source_state("bed", "on", behind, kind=Kind.PRESENCE, baseline=True)
+    changes += restarted.source_state("hall", "on", behind, baseline=True)
+    changes += restarted.evaluate(behind)
+    changes += restarted.evaluate(behind + timedelta(minutes=3))
+    # The network sets the clock right: it is 10:08.
+    changes += restarted.clock_jumped(at("2024-03-04 10:08"))
+    changes += restarted.catch_up(at("2024-03-04 11:00"))
+    assert changes == []
+    assert restarted.stuck_sources == frozenset()
+    assert restarted.inactive_for(at("2024-03-04 11:00")) == timedelta(0)
+
+
 def test_forward_jump_over_the_start_of_the_day_starts_the_day() -> None:
     """Jumping over 07:00 still starts the day: its deadline counts from there."""
     guardian = new(escalate_after_minutes=[])

@@ -55,6 +55,8 @@ class Timeline(ABC):
         # The return from downtime: what fell due while down waits there until what the
         # sources show on return has been read (see `resume`).
         self._held_at: datetime | None = None
+        # When this run began watching: instants noted before it come from the saved state.
+        self._run_start: datetime | None = None
 
     def _source_book(self) -> SourceBook:
         """Return a book of sources that keeps what it must remember in the saved state."""
@@ -85,7 +87,7 @@ class Timeline(ABC):
         """
         now = aware(now)
         self._unobserved = True
-        self._held_at = now
+        self._held_at = self._run_start = now
         try:
             return self._advance(now, inclusive=True)
         finally:
@@ -95,11 +97,15 @@ class Timeline(ABC):
         """Move to `now` after a wall-clock jump that was not real elapsed time.
 
         Wall-clock boundaries passed on the way (a new day of active hours) still apply; no
-        quiet time is added, so neither quiet limits nor deadlines come closer.
+        quiet time is added, so neither quiet limits nor deadlines come closer. What this run
+        noted of its sources by the clock before the jump moves with it: after a start on a
+        clock that was behind (a host without a battery clock, before the network sets it),
+        someone present is present since the start, not for the weeks the clock skipped.
         """
         now = aware(now)
         if self._state.clock is None or now <= self._state.clock:
             return self._advance(now, inclusive=True)
+        self._book.shift(self._run_start, self._state.clock, now - self._state.clock)
         while (boundary := self._next_boundary(self._state.done or now)) <= now:
             self._state.clock = boundary
             self._cross(boundary)
