@@ -848,6 +848,46 @@ async def test_clock_jumping_forward_is_not_quiet(
     assert alerts[-1].data["reason"] == "quiet"
 
 
+async def test_a_power_cut_on_a_host_without_a_battery_clock_still_counts(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    elapsed: list[float | None],
+) -> None:
+    """Down four hours, back on the clock of the shutdown, set from the network 3 minutes on.
+
+    The silence through the power cut is told once the clock is right, as after any downtime.
+    """
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await advance(hass, freezer, 60)
+    await hass.async_stop()
+
+    # Four hours later the host starts with the clock it had at the shutdown.
+    freezer.tick(timedelta(minutes=1))
+    elapsed[0] = 1000.0
+    async with restarted_with(hass, entry, {HALL: (STATE_OFF, MOTION_CLASS)}) as (
+        restarted,
+        events,
+    ):
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        freezer.tick(timedelta(minutes=3))
+        elapsed[0] += 3 * 60
+        async_fire_time_changed(restarted)
+        await restarted.async_block_till_done()
+        # The network sets the clock right: the three-hour limit passed during the power cut.
+        freezer.tick(timedelta(hours=4))
+        elapsed[0] += 60
+        async_fire_time_changed(restarted)
+        await restarted.async_block_till_done()
+        assert state_of(restarted, INACTIVITY) == STATE_ON
+        assert [(e.data["alert"], e.data["reason"]) for e in events] == [("inactivity", "quiet")]
+        await restarted.async_stop()
+    assert alerts == []
+
+
 async def test_blind_sources_are_not_quiet(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:

@@ -557,6 +557,39 @@ def test_a_clock_behind_at_start_up_then_set_from_the_network_is_no_alert() -> N
     assert restarted.inactive_for(at("2024-03-04 11:00")) == timedelta(0)
 
 
+def test_a_power_cut_told_by_a_clock_set_after_the_start_still_counts() -> None:
+    """Down four hours, back on the clock of the shutdown, set right minutes later.
+
+    The hours the clock then skips are the downtime the start could not see, so a silence
+    through them is told as soon as the clock is right, as after any downtime; activity seen
+    since the start shows they are over, and then they add nothing.
+    """
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    guardian.source_state("hall", "off", at("2024-03-04 09:00"), baseline=True)
+    guardian.source_state("hall", "on", at("2024-03-04 09:50"))
+    guardian.source_state("hall", "off", at("2024-03-04 09:51"))
+    guardian.evaluate(at("2024-03-04 10:00"))
+    stored = json.loads(json.dumps(guardian.to_dict()))
+    for moved, expected in ((False, [at("2024-03-04 14:04")]), (True, [])):
+        restarted = InactivityGuardian(guardian.config, stored)
+        # Really 14:00; the clock restored at boot says 10:01.
+        behind = at("2024-03-04 10:01")
+        changes = restarted.resume(behind)
+        changes += restarted.source_state("hall", "off", behind, baseline=True)
+        changes += restarted.evaluate(behind)
+        if moved:
+            changes += restarted.source_state("hall", "on", behind + timedelta(minutes=1))
+            changes += restarted.source_state("hall", "off", behind + timedelta(minutes=2))
+        changes += restarted.evaluate(behind + timedelta(minutes=3))
+        changes += restarted.clock_jumped(at("2024-03-04 14:04"))
+        changes += restarted.catch_up(at("2024-03-04 15:00"))
+        assert [c.at for c in changes] == expected
+        # A later jump is not downtime: it adds no quiet.
+        restarted.acknowledge(at("2024-03-04 15:00"))
+        restarted.clock_jumped(at("2024-03-04 16:00"))
+        assert restarted.inactive_for(at("2024-03-04 16:00")) == timedelta(0)
+
+
 def test_forward_jump_over_the_start_of_the_day_starts_the_day() -> None:
     """Jumping over 07:00 still starts the day: its deadline counts from there."""
     guardian = new(escalate_after_minutes=[])
