@@ -888,6 +888,30 @@ async def test_a_power_cut_on_a_host_without_a_battery_clock_still_counts(
     assert alerts == []
 
 
+async def test_a_new_time_zone_is_followed_at_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """The owner sets Home Assistant's time zone to Tokyo: the night is Tokyo's from then on.
+
+    Last seen at 21:00 in Tokyo (12:00 UTC) and asleep: midnight there is no day-time silence.
+    """
+    freezer.move_to("2026-03-02T12:00:00+00:00")
+    await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 5)
+    await hass.config.async_update(time_zone="Asia/Tokyo")
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 3 * 60)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert alerts == []
+    # The night limit still counts from the last activity: twelve hours, at 09:00 in Tokyo.
+    await advance(hass, freezer, 9 * 60 - 4)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert [e.data["reason"] for e in alerts] == ["night_quiet"]
+
+
 async def test_blind_sources_are_not_quiet(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:
