@@ -308,6 +308,8 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
                     yield from guardian.source_state(
                         source, state, back, kind=source_kind, baseline=True, room=room, unit=unit
                     )
+                # What fell due while down is told once the return's states are read.
+                yield from guardian.evaluate(back)
             case _:  # "end"
                 yield from guardian.evaluate(event.at)
 

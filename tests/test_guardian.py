@@ -848,6 +848,70 @@ async def test_clock_jumping_forward_is_not_quiet(
     assert alerts[-1].data["reason"] == "quiet"
 
 
+async def test_a_power_cut_on_a_host_without_a_battery_clock_still_counts(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    elapsed: list[float | None],
+) -> None:
+    """Down four hours, back on the clock of the shutdown, set from the network 3 minutes on.
+
+    The silence through the power cut is told once the clock is right, as after any downtime.
+    """
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await advance(hass, freezer, 60)
+    await hass.async_stop()
+
+    # Four hours later the host starts with the clock it had at the shutdown.
+    freezer.tick(timedelta(minutes=1))
+    elapsed[0] = 1000.0
+    async with restarted_with(hass, entry, {HALL: (STATE_OFF, MOTION_CLASS)}) as (
+        restarted,
+        events,
+    ):
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        freezer.tick(timedelta(minutes=3))
+        elapsed[0] += 3 * 60
+        async_fire_time_changed(restarted)
+        await restarted.async_block_till_done()
+        # The network sets the clock right: the three-hour limit passed during the power cut.
+        freezer.tick(timedelta(hours=4))
+        elapsed[0] += 60
+        async_fire_time_changed(restarted)
+        await restarted.async_block_till_done()
+        assert state_of(restarted, INACTIVITY) == STATE_ON
+        assert [(e.data["alert"], e.data["reason"]) for e in events] == [("inactivity", "quiet")]
+        await restarted.async_stop()
+    assert alerts == []
+
+
+async def test_a_new_time_zone_is_followed_at_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """The owner sets Home Assistant's time zone to Tokyo: the night is Tokyo's from then on.
+
+    Last seen at 21:00 in Tokyo (12:00 UTC) and asleep: midnight there is no day-time silence.
+    """
+    freezer.move_to("2026-03-02T12:00:00+00:00")
+    await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 5)
+    await hass.config.async_update(time_zone="Asia/Tokyo")
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 3 * 60)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert alerts == []
+    # The night limit still counts from the last activity: twelve hours, at 09:00 in Tokyo.
+    await advance(hass, freezer, 9 * 60 - 4)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert [e.data["reason"] for e in alerts] == ["night_quiet"]
+
+
 async def test_blind_sources_are_not_quiet(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:
@@ -951,6 +1015,32 @@ async def test_restart_keeps_the_clock_and_fires_what_passed_while_down(
     assert state_of(hass, INACTIVITY) == STATE_ON
     assert dt_util.parse_datetime(state_of(hass, LAST_ACTIVITY)) == dt_util.parse_datetime(MORNING)
     assert alerts[-1].data["alert"] == "inactivity"
+
+
+async def test_someone_moving_when_home_assistant_is_back_is_no_alert(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A limit passed while down is not told when the hall's motion sensor is on at the return."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry())
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 60)
+    await hass.async_stop()
+
+    # Down for three hours; on the return someone is moving in the hall.
+    freezer.tick(timedelta(hours=3))
+    async with restarted_with(hass, entry, {HALL: (STATE_ON, MOTION_CLASS)}) as (
+        restarted,
+        events,
+    ):
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        assert events == []
+        assert state_of(restarted, INACTIVE_FOR) == "0"
+        await restarted.async_stop()
+    assert alerts == []
 
 
 async def test_state_reaches_the_disk_while_a_source_keeps_changing(

@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
     ATTR_UNIT_OF_MEASUREMENT,
+    EVENT_CORE_CONFIG_UPDATE,
     EVENT_HOMEASSISTANT_STOP,
     STATE_OFF,
     STATE_ON,
@@ -260,6 +261,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             # Compared with what it last showed: motion still on goes on counting, an alarm
             # pressed meanwhile raises, presence still on is no sign of life (see sources.py).
             changes += self._observe(source, self.hass.states.get(source), now, baseline=True)
+        # A limit passed while down is told only now, so someone moving on the return wins.
+        changes += self.guardian.evaluate(now)
         entry = self.config_entry
         # Entities of other integrations may still be on their way while Home Assistant starts.
         entry.async_on_unload(async_at_started(self.hass, self._async_check_missing))
@@ -281,7 +284,18 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         entry.async_on_unload(
             self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
         )
+        entry.async_on_unload(
+            self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_core_config_updated)
+        )
         self._publish(changes, now)
+
+    @callback
+    def _async_core_config_updated(self, _event: Event) -> None:
+        """Reload in Home Assistant's new time zone, the one active hours and deadlines are in."""
+        # Kept until a restart, the old zone would put the night where the day is.
+        if self.hass.config.time_zone != self.config.time_zone:
+            LOGGER.info("%s: the time zone is now %s", self.name, self.hass.config.time_zone)
+            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
 
     async def _async_keep_unreadable(self, data: Any) -> None:
         """Carry on with what the stored state still tells, keeping a copy of it and saying so."""

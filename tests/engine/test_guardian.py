@@ -399,6 +399,31 @@ def test_restart_does_not_reset_the_quiet_count(cli: ModuleType) -> None:
     ) == [line("2024-03-05 11:00", "inactivity")]
 
 
+def test_someone_moving_on_the_return_is_no_alert_for_the_downtime(cli: ModuleType) -> None:
+    """A limit passed while down is not told when the return finds someone moving or seeing.
+
+    Down 10:00-13:30 after activity at 09:31: the 3-hour limit passed at 12:31. A motion sensor
+    off then and on at the return is someone moving now, which wins over a limit due at that
+    instant, so the family is not called; with the sensor off still, the alert is told.
+    """
+    start = [
+        event("2024-03-04 08:00", "state", source="hall", state="off"),
+        event("2024-03-04 09:30", "state", source="hall", state="on"),
+        event("2024-03-04 09:31", "state", source="hall", state="off"),
+    ]
+    back = at("2024-03-04 13:30").isoformat()
+    end = event("2024-03-04 13:50", "end")
+    options = {"expected_by": [], "escalate_after_minutes": [30]}
+    moving = event("2024-03-04 10:00", "down", until=back, states={"hall": "on"})
+    assert play(cli, *start, moving, end, **options) == []
+    still = event("2024-03-04 10:00", "down", until=back)
+    assert play(cli, *start, still, end, **options) == [line("2024-03-04 13:30", "inactivity")]
+    # Blind when Home Assistant stopped and seeing again on its return: nothing to tell.
+    blind = event("2024-03-04 09:50", "blind", source="hall")
+    seeing = event("2024-03-04 10:00", "down", until=back, states={"hall": "off"})
+    assert play(cli, *start, blind, seeing, end, **options) == []
+
+
 def test_downtime_while_blind_is_cannot_monitor(cli: ModuleType) -> None:
     """Blind when HA stopped: the gap is blind too, "cannot monitor" at restart, no inactivity."""
     assert play(
@@ -500,6 +525,69 @@ def test_forward_jump_reported_by_the_host_adds_no_quiet() -> None:
     changes = guardian.catch_up(at("2024-03-05 16:00"))
     assert [c.at for c in changes] == [at("2024-03-05 15:00")]
     assert guardian.clock_jumped(at("2024-03-05 12:00")) == []
+
+
+def test_a_clock_behind_at_start_up_then_set_from_the_network_is_no_alert() -> None:
+    """A restart on a clock a month behind (no battery clock, no network yet), then set right.
+
+    What was noted on the clock that was behind (someone present, a motion sensor that turned
+    on while down) moves with the jump: the month it skipped is neither presence without
+    activity nor a motion sensor on for too long.
+    """
+    guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
+    guardian.source_state("bed", "off", at("2024-03-04 09:00"), kind=Kind.PRESENCE, baseline=True)
+    guardian.source_state("hall", "off", at("2024-03-04 09:00"), baseline=True)
+    guardian.source_state("bed", "on", at("2024-03-04 09:40"), kind=Kind.PRESENCE)
+    guardian.source_state("hall", "on", at("2024-03-04 09:50"))
+    guardian.source_state("hall", "off", at("2024-03-04 09:51"))
+    guardian.evaluate(at("2024-03-04 10:00"))
+    restarted = InactivityGuardian(guardian.config, json.loads(json.dumps(guardian.to_dict())))
+    # Back five minutes later, by a clock that says it is a month earlier.
+    behind = at("2024-02-03 10:05")
+    changes = restarted.resume(behind)
+    changes += restarted.source_state("bed", "on", behind, kind=Kind.PRESENCE, baseline=True)
+    changes += restarted.source_state("hall", "on", behind, baseline=True)
+    changes += restarted.evaluate(behind)
+    changes += restarted.evaluate(behind + timedelta(minutes=3))
+    # The network sets the clock right: it is 10:08.
+    changes += restarted.clock_jumped(at("2024-03-04 10:08"))
+    changes += restarted.catch_up(at("2024-03-04 11:00"))
+    assert changes == []
+    assert restarted.stuck_sources == frozenset()
+    assert restarted.inactive_for(at("2024-03-04 11:00")) == timedelta(0)
+
+
+def test_a_power_cut_told_by_a_clock_set_after_the_start_still_counts() -> None:
+    """Down four hours, back on the clock of the shutdown, set right minutes later.
+
+    The hours the clock then skips are the downtime the start could not see, so a silence
+    through them is told as soon as the clock is right, as after any downtime; activity seen
+    since the start shows they are over, and then they add nothing.
+    """
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    guardian.source_state("hall", "off", at("2024-03-04 09:00"), baseline=True)
+    guardian.source_state("hall", "on", at("2024-03-04 09:50"))
+    guardian.source_state("hall", "off", at("2024-03-04 09:51"))
+    guardian.evaluate(at("2024-03-04 10:00"))
+    stored = json.loads(json.dumps(guardian.to_dict()))
+    for moved, expected in ((False, [at("2024-03-04 14:04")]), (True, [])):
+        restarted = InactivityGuardian(guardian.config, stored)
+        # Really 14:00; the clock restored at boot says 10:01.
+        behind = at("2024-03-04 10:01")
+        changes = restarted.resume(behind)
+        changes += restarted.source_state("hall", "off", behind, baseline=True)
+        changes += restarted.evaluate(behind)
+        if moved:
+            changes += restarted.source_state("hall", "on", behind + timedelta(minutes=1))
+            changes += restarted.source_state("hall", "off", behind + timedelta(minutes=2))
+        changes += restarted.evaluate(behind + timedelta(minutes=3))
+        changes += restarted.clock_jumped(at("2024-03-04 14:04"))
+        changes += restarted.catch_up(at("2024-03-04 15:00"))
+        assert [c.at for c in changes] == expected
+        # A later jump is not downtime: it adds no quiet.
+        restarted.acknowledge(at("2024-03-04 15:00"))
+        restarted.clock_jumped(at("2024-03-04 16:00"))
+        assert restarted.inactive_for(at("2024-03-04 16:00")) == timedelta(0)
 
 
 def test_forward_jump_over_the_start_of_the_day_starts_the_day() -> None:

@@ -37,8 +37,11 @@ How the guardian decides, in plain words (each part in its own module):
 - **Home Assistant down.** Missing a real incident is worse than one alert too many, so the gap
   counts as if every source kept its seeing state and nothing happened: the quiet count goes on
   through it, and a limit that passed while down fires the moment Home Assistant is back
-  (`resume`), stamped with that moment; escalation counts from then. Blind at shutdown, the
-  gap is blind too. A restart never resets the quiet count, and the gap is not learned from.
+  (`resume`), stamped with that moment; escalation counts from then. What the sources show on
+  the return comes first, as an event exactly at a due time does: a motion sensor that turned
+  on while down is someone moving now, so no alert is told and cleared in the same breath.
+  Blind at shutdown, the gap is blind too. A restart never resets the quiet count, and the gap
+  is not learned from.
   What is stored, and what is saved of unreadable state, is in `state.py`.
 - **Clock changes.** Limits are measured in real elapsed time (aware instants compared in UTC),
   rules in local wall time, so daylight saving neither triggers nor suppresses alerts. A clock
@@ -49,9 +52,10 @@ How the guardian decides, in plain words (each part in its own module):
 
 How the Home Assistant layer uses it: build `GuardianConfig.from_dict(options)`, create
 `InactivityGuardian(config, stored_state)` (or `salvaged` when that raises `StoredStateError`),
-call `resume(now)` once, read every source's state with `source_state(..., baseline=True)`,
-then feed it `source_state`, `forget_source`, `acknowledge` and `set_mode` as things happen and
-call `evaluate` at `next_check(now)`. Every one of these returns the `AlertChange`s it caused,
+call `resume(now)` once, read every source's state with `source_state(..., baseline=True)`
+and call `evaluate(now)` (what fell due while down waits for those states), then feed it
+`source_state`, `forget_source`, `acknowledge` and `set_mode` as things happen and call
+`evaluate` at `next_check(now)`. Every one of these returns the `AlertChange`s it caused,
 to fire as events. Entities read `alert`, `level`, `last_activity`, `inactive_for(now)`, `mode`
 and `can_see`. Save `to_dict()` after changes, and on shutdown. The guardian never reads the
 wall clock: every call takes `now`, an aware datetime.
@@ -289,11 +293,12 @@ class InactivityGuardian(Timeline):
         if reason is Reason.BLIND:
             return self._raise(Alert.CANNOT_MONITOR, reason, at)
         if reason is Reason.ESCALATED:
+            delay = timedelta(minutes=self._config.escalate_after_minutes[self._state.level - 1])
             self._state.level += 1
             self._state.alert_reason = reason
             # Like a raise: the next step counts from when this one could be told, so steps
             # missed while Home Assistant was down are not all sent at once on its return.
-            self._state.alert_age += (self._state.clock or at) - at
+            self._state.alert_age = delay + ((self._state.clock or at) - at)
             return [
                 AlertChange(
                     at=at,

@@ -217,13 +217,12 @@ def first_due(rules: list[Rule], start: datetime, end: datetime) -> Due | None:
     """Return the first rule to fire between `start` and `end` (nothing changes in between)."""
     first: Due | None = None
     for counter, limit, grows, reason, room in rules:
-        if counter >= limit:
-            due = start
-        elif grows:
-            due = start + (limit - counter)
-        else:
+        if counter < limit and not grows:
             continue
+        # A rule past its limit already (after downtime) was due when its counter reached it:
+        # the one that fell due first gives the reason, though all fire at `start`.
+        due = start + (limit - counter)
         # Ties go to the rule listed first: the fixed rules before the routine.
         if due <= end and (first is None or due < first[0]):
             first = Due(due, reason, room)
-    return first
+    return first if first is None else first._replace(at=max(first.at, start))

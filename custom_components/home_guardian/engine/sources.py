@@ -375,6 +375,24 @@ class SourceBook:
             self._room_since[room] = now
         self._changed = now
 
+    def shift(self, start: datetime | None, end: datetime, by: timedelta) -> None:
+        """Move every instant noted from `start` (None: any) to `end` on by `by`.
+
+        After a wall-clock jump that was not lived through, so that no duration measured
+        from one of them (present for, moving for) takes the jump in.
+        """
+
+        def moved(moment: datetime) -> datetime:
+            """Return `moment` moved on, if it lies in the span that moves."""
+            inside = (start is None or start <= moment) and moment <= end
+            return moment + by if inside else moment
+
+        for table in (self._moving_since, self._present_since, self._room_since):
+            for key, moment in table.items():
+                table[key] = moved(moment)
+        if self._changed is not None:
+            self._changed = moved(self._changed)
+
     def stops_counting(self) -> list[datetime]:
         """Return when each moving source stops counting, if it stays on."""
         return [start + self._stuck_after for start in self._counting().values()]

@@ -52,6 +52,14 @@ class Timeline(ABC):
         self._book = self._source_book()
         # True while catching up on time Home Assistant was not running.
         self._unobserved = False
+        # The return from downtime: what fell due while down waits there until what the
+        # sources show on return has been read (see `resume`).
+        self._held_at: datetime | None = None
+        # When this run began watching: instants noted before it come from the saved state.
+        self._run_start: datetime | None = None
+        # The saved engine time a restart resumed from, and when the quiet then in progress
+        # began, until the first forward jump.
+        self._stopped_at: tuple[datetime, datetime | None] | None = None
 
     def _source_book(self) -> SourceBook:
         """Return a book of sources that keeps what it must remember in the saved state."""
@@ -69,13 +77,24 @@ class Timeline(ABC):
 
     def evaluate(self, now: datetime) -> list[AlertChange]:
         """Let time run up to `now` and return the alert changes that became due."""
+        self._held_at = None
         return self._advance(aware(now), inclusive=True)
 
     def resume(self, now: datetime) -> list[AlertChange]:
-        """Catch up after restoring saved state: the time since it was saved was downtime."""
+        """Catch up after restoring saved state: the time since it was saved was downtime.
+
+        A rule that fell due while down is due at the return, and what the sources show then
+        (read with `baseline`) arrives at that same instant, so it wins, as any event exactly
+        at a due time does: someone moving in view on the return is not announced as a
+        silence and cleared in the same breath. What is still due fires at `evaluate`.
+        """
+        now = aware(now)
         self._unobserved = True
+        self._held_at = self._run_start = now
+        if self._state.clock is not None:
+            self._stopped_at = (self._state.clock, self._state.quiet_since)
         try:
-            return self._advance(aware(now), inclusive=True)
+            return self._advance(now, inclusive=True)
         finally:
             self._unobserved = False
 
@@ -83,18 +102,46 @@ class Timeline(ABC):
         """Move to `now` after a wall-clock jump that was not real elapsed time.
 
         Wall-clock boundaries passed on the way (a new day of active hours) still apply; no
-        quiet time is added, so neither quiet limits nor deadlines come closer.
+        quiet time is added, so neither quiet limits nor deadlines come closer. What this run
+        noted of its sources by the clock before the jump moves with it: after a start on a
+        clock that was behind (a host without a battery clock, before the network sets it),
+        someone present is present since the start, not for the weeks the clock skipped.
+
+        The first jump after a restart may instead tell that the downtime was longer than the
+        clock said at the start (a clock restored from the shutdown's time): that much of it
+        is downtime, and counts as `resume` counts downtime, unless something happened since
+        the start, which shows the silence it belongs to is over.
         """
         now = aware(now)
         if self._state.clock is None or now <= self._state.clock:
             return self._advance(now, inclusive=True)
-        while (boundary := self._next_boundary(self._state.done or now)) <= now:
+        skip = now - self._state.clock
+        self._book.shift(self._run_start, self._state.clock, skip)
+        unseen = self._unseen_downtime(skip)
+        lived_to = now - unseen
+        while (boundary := self._next_boundary(self._state.done or lived_to)) <= lived_to:
             self._state.clock = boundary
             self._cross(boundary)
             self._state.done = boundary
-        self._state.clock = now
+        self._state.clock = lived_to
         self._state.quarter_valid = False
-        return self._advance(now, inclusive=True)
+        self._unobserved = unseen > NONE
+        try:
+            return self._advance(now, inclusive=True)
+        finally:
+            self._unobserved = False
+
+    def _unseen_downtime(self, skip: timedelta) -> timedelta:
+        """Return how much of a forward jump of `skip` is downtime the restart did not count."""
+        stopped_at, self._stopped_at = self._stopped_at, None
+        started = self._run_start
+        if stopped_at is None or started is None or stopped_at[1] != self._state.quiet_since:
+            # A fresh start has no downtime; activity since the start ended its silence.
+            return NONE
+        stopped = stopped_at[0]
+        # The start's clock said `started`; had it been right, the downtime would have run
+        # `skip` longer. Behind the shutdown, the resume counted none of it: take that back.
+        return max(NONE, skip - max(NONE, stopped - started))
 
     def next_check(self, now: datetime) -> datetime | None:
         """Return when `evaluate` should run next (at the latest), or None if never needed."""
@@ -146,7 +193,8 @@ class Timeline(ABC):
                 continue
             end = min(self._next_boundary(self._state.clock), now)
             due = self._first_due(self._state.clock, end)
-            if due is not None and (due[0] < now or inclusive):
+            held = self._held_at is not None and now <= self._held_at
+            if due is not None and (due[0] < now or inclusive) and not held:
                 self._accrue(self._state.clock, due[0])
                 self._state.clock = due[0]
                 changes += self._fire(due.reason, now, room=due.room)
