@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 import re
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -77,13 +78,14 @@ from custom_components.home_guardian.engine.shares import (
 from custom_components.home_guardian.engine.splice import encode, interval_blocks
 from custom_components.home_guardian.engine.watermark import CaptionText, share_code, watermark
 from custom_components.home_guardian.scenes import SceneKeeper
-from custom_components.home_guardian.share_views import BASE, COOKIE
+from custom_components.home_guardian.share_views import BASE, COOKIE, STALLED_WRITE_SECONDS
 from custom_components.home_guardian.sharing import (
     MAX_SESSIONS,
     PIN_CHECKS_AT_ONCE,
     ROOM_SEEN_SECONDS,
     SESSIONS_PER_SHARE,
     STREAMS_PER_SESSION,
+    ViewerSlot,
     async_get_sharing,
     markdown_text,
 )
@@ -1784,3 +1786,66 @@ async def test_a_session_from_before_a_suspension_stays_ended_after_resume(
     again = await stranger.get(f"{BASE}/session")
     assert (await again.json())["state"] == "suspended"  # told once, then forgotten
     assert (await stranger.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
+
+
+async def open_stream_never_read(client: TestClient, cookie: str) -> asyncio.StreamWriter:
+    """Open the stream over a raw connection with a tiny receive window and never read it."""
+    url = client.make_url(f"{BASE}/stream")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (url.host, url.port))
+    _, writer = await asyncio.open_connection(sock=sock, limit=4096)
+    writer.write(
+        f"GET {url.path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"Cookie: {COOKIE}={cookie}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    return writer
+
+
+async def stuck_stream(
+    hass: HomeAssistant, client: TestClient, share: dict[str, Any]
+) -> tuple[asyncio.StreamWriter, ViewerSlot]:
+    """Open a share's stream that is never read, and fill every buffer on the way."""
+    opened = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    writer = await open_stream_never_read(client, opened.cookies[COOKIE].value)
+    session = async_get_sharing(hass).sessions[opened.cookies[COOKIE].value]
+    await wait_for(lambda: bool(session.streams))
+    (slot,) = session.streams
+    # Pictures as large as a 4K camera's, so that the kernel's buffers fill in a second or two.
+    large = b"\xff\xd8" + bytes(2 << 20) + b"\xff\xd9"
+    for _ in range(30):
+        slot.put(large)
+        await asyncio.sleep(0.1)
+    return writer, slot
+
+
+async def test_a_viewer_that_stops_reading_is_cut_off(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A stream nobody reads ends at once with its share, and by itself soon after."""
+    grandma = await create_share(hass, viewer_name="Grandma")
+    mallory = await create_share(hass, viewer_name="Mallory")
+    client = await hass_client_no_auth()
+    stalled, stalled_slot = await stuck_stream(hass, client, grandma)
+    writer, slot = await stuck_stream(hass, client, mallory)
+    assert state_of(hass, VIEWERS) == "2"
+    started = time.monotonic()
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": mallory["share_id"]}, blocking=True
+    )
+    broadcast = async_get_sharing(hass).broadcasts[shared_camera.entry_id]
+    try:
+        # Nothing more goes out on the revoked share's connection, and nobody is counted.
+        await wait_for(lambda: slot not in broadcast.slots, limit=2.5)
+        assert state_of(hass, VIEWERS) == "1"
+        # A viewer who stopped reading is no longer watching: the room is not told otherwise.
+        await wait_for(
+            lambda: stalled_slot not in broadcast.slots,
+            limit=STALLED_WRITE_SECONDS + 3 - (time.monotonic() - started),
+        )
+        await wait_for(lambda: state_of(hass, WATCHED) == STATE_OFF, limit=2)
+    finally:
+        writer.transport.abort()
+        stalled.transport.abort()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from http import HTTPStatus
 import json
 import math
@@ -26,6 +27,9 @@ COOKIE: Final = "home_guardian_share"
 BOUNDARY: Final = "frame"
 # Streams look at their share this often: revocation, expiry and suspension close them in time.
 CHECK_INTERVAL: Final = 1.0
+# A viewer who cannot take one picture in this long has stopped reading (a phone asleep with
+# its connection open): they are not watching, and their connection is not held for them.
+STALLED_WRITE_SECONDS: Final = 10.0
 MAX_BODY: Final = 4096
 _STATIC = Path(__file__).parent / "viewer"
 # Nothing of a share may be cached, framed by another site or leak through a Referer.
@@ -221,7 +225,7 @@ class ShareStreamView(HomeAssistantView):
         slot = broadcast.add(share, session)
         sharing.attach(slot)
         try:
-            await _stream(sharing, session, slot, response)
+            await _stream(sharing, session, slot, response, request.transport)
         finally:
             sharing.detach(slot)
             broadcast.remove(slot)
@@ -233,8 +237,14 @@ async def _stream(
     session: ViewerSession,
     slot: ViewerSlot,
     response: web.StreamResponse,
+    transport: asyncio.Transport | None,
 ) -> None:
-    """Write pictures until the share ends, leaves its hours, or its camera or switch goes."""
+    """Write pictures until the share ends, leaves its hours, or its camera or switch goes.
+
+    A write the viewer does not take within STALLED_WRITE_SECONDS ends the stream, and a
+    stream closed while a write waits cuts the connection: neither waits on a viewer who
+    stopped reading. Between writes a closed stream ends cleanly.
+    """
     while not slot.closed and sharing.state_of(session)[0] is ViewerState.LIVE:
         picture = await slot.next(CHECK_INTERVAL)
         # Asked again right before writing: a picture rendered before a revocation (or a
@@ -244,10 +254,17 @@ async def _stream(
         header = (
             f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(picture)}\r\n\r\n"
         )
+        slot.cut = transport.abort if transport is not None else None
         try:
-            await response.write(header.encode() + picture + b"\r\n")
+            async with asyncio.timeout(STALLED_WRITE_SECONDS):
+                await response.write(header.encode() + picture + b"\r\n")
+        except TimeoutError:
+            slot.close()
+            return
         except (ConnectionResetError, RuntimeError):
             return
+        finally:
+            slot.cut = None
 
 
 class ShareReportView(HomeAssistantView):

@@ -134,11 +134,16 @@ class ViewerSlot:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     # Set when the stream must end (camera gone, share ended, a newer stream of the session).
     closed: bool = False
+    # Cuts the viewer's connection while a picture is being written: a writer waiting on a
+    # viewer who stopped reading never wakes by itself.
+    cut: Callable[[], None] | None = None
 
     def close(self) -> None:
-        """End the stream at once, waking its writer."""
+        """End the stream at once, waking its writer and cutting its connection."""
         self.closed = True
         self.ready.set()
+        if self.cut is not None:
+            self.cut()
 
     def put(self, picture: bytes) -> None:
         """Offer a new picture; a viewer too slow for the last one simply skips it."""

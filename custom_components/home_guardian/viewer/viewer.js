@@ -165,6 +165,9 @@ document.addEventListener("DOMContentLoaded", () => {
         : wrong;
     }
   });
+  // A stream cut short (a phone that slept and stopped reading is cut off) opens again at the
+  // next poll that finds the share live.
+  document.getElementById("picture").addEventListener("error", () => { streaming = false; });
   document.getElementById("report-wrong").addEventListener("click", () => report("not_for_me"));
   document.getElementById("report-consent").addEventListener("click", () => report("no_consent"));
   start();
