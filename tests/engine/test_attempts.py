@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from custom_components.home_guardian.engine.attempts import (
+    FORGET_AFTER,
+    SUSPEND_AFTER,
     Admission,
     AttemptGate,
     Lockout,
@@ -163,6 +165,30 @@ def test_twenty_failures_on_one_share_ask_for_suspension() -> None:
         assert isinstance(admitted, Admission)
         verdicts.append(gate.settle(admitted, correct=False, now=now).suspend)
     assert verdicts == [False] * 19 + [True]
+
+
+def guesses_before_suspension(gate: AttemptGate, days: float) -> int:
+    """Guess a share's PIN as fast as it lets, resting a quiet day before the 20th; count."""
+    now, guesses, client = 0.0, 0, 0
+    while now < days * 86400:
+        if gate.share_lockout.failures("s", now) == SUSPEND_AFTER - 1:
+            now += FORGET_AFTER  # rest, hoping the failures are forgotten
+            continue
+        # A new address each time: only the share's own count can stop this guesser.
+        client += 1
+        admitted = gate.admit("s", f"client-{client}", now)
+        if isinstance(admitted, Refusal):
+            now += admitted.wait
+            continue
+        guesses += 1
+        if gate.settle(admitted, correct=False, now=now).suspend:
+            return guesses
+    return guesses
+
+
+def test_a_guesser_resting_a_day_is_still_suspended_at_twenty() -> None:
+    # A quiet day ends a lockout's delays, never the count toward suspension.
+    assert guesses_before_suspension(AttemptGate(), days=30) == SUSPEND_AFTER
 
 
 def test_links_naming_no_share_take_no_budget_and_leave_real_lockouts_alone() -> None:

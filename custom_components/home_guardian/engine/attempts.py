@@ -26,7 +26,10 @@ Assistant something and each one is a guess. The rules, decided here and used by
   is bounded by the HA layer, which holds a slot until the hash has finished, not until the
   client leaves.
 * After SUSPEND_AFTER failures on one share without a right PIN in between, `settle` says to
-  suspend the share: its owner decides, as after a viewer's report.
+  suspend the share: its owner decides, as after a viewer's report. This count is the share's
+  own, not the lockout's: a quiet day ends the lockout's delays (a viewer's old typos), never
+  the count, so a guesser who rests a day between rounds is stopped at the same twentieth
+  guess. Only a right PIN or the owner's word (`forgive`) starts it again.
 
 Clocks are monotonic seconds, injected. Nothing here is stored: see the README on restarts.
 """
@@ -256,6 +259,8 @@ class AttemptGate:
         self.budget = PinBudget() if budget is None else budget
         self.share_budgets = ShareBudgets() if share_budgets is None else share_budgets
         self.suspend_after = suspend_after
+        # Wrong PINs per share since its last right one, toward suspension; never aged out.
+        self._wrong: OrderedDict[str, int] = OrderedDict()
         # admit() must be atomic across threads as well as on the event loop.
         self._lock = threading.Lock()
 
@@ -281,6 +286,10 @@ class AttemptGate:
                     self.share_budgets.give_back(share_key, now)
                     return Refusal(wait=busy)
                 self.client_lockout.failure(client, now)
+                self._wrong[share_key] = self._wrong.pop(share_key, 0) + 1
+                # Only shares that exist are counted: a few hundred, a bound all the same.
+                while len(self._wrong) > MAX_ENTRIES:
+                    self._wrong.popitem(last=False)
             share_lockout.failure(share_key, now)
             return Admission(share_key=share_key, client=client, known=known, at=now)
 
@@ -288,6 +297,7 @@ class AttemptGate:
         """Forget a share's failures, as when its owner resumes it after a suspension."""
         with self._lock:
             self.share_lockout.success(share_key)
+            self._wrong.pop(share_key, None)
 
     def settle(self, admission: Admission, *, correct: bool, now: float) -> Verdict:
         """Take a finished check: a right PIN clears both keys, a wrong one stays counted."""
@@ -295,6 +305,7 @@ class AttemptGate:
             if correct and admission.known:
                 self.share_lockout.success(admission.share_key)
                 self.client_lockout.success(admission.client)
+                self._wrong.pop(admission.share_key, None)
                 self.budget.give_back(admission.at)
                 return Verdict(correct=True, wait=0.0, suspend=False)
             share_lockout = self.share_lockout if admission.known else self.unknown_lockout
@@ -302,8 +313,9 @@ class AttemptGate:
                 share_lockout.check(admission.share_key, now),
                 self.client_lockout.check(admission.client, now),
             )
-            failures = share_lockout.failures(admission.share_key, now)
-            suspend = admission.known and failures >= self.suspend_after
+            suspend = (
+                admission.known and self._wrong.get(admission.share_key, 0) >= self.suspend_after
+            )
             return Verdict(correct=False, wait=wait, suspend=suspend)
 
 
