@@ -1849,3 +1849,44 @@ async def test_a_viewer_that_stops_reading_is_cut_off(
     finally:
         writer.transport.abort()
         stalled.transport.abort()
+
+
+async def post_in_pieces(
+    client: TestClient, endpoint: str, body: dict[str, str], cookie: str = ""
+) -> int:
+    """POST JSON as the page does, its body arriving in two pieces; return the status."""
+    url = client.make_url(f"{BASE}/{endpoint}")
+    data = json.dumps(body).encode()
+    head = (
+        f"POST {url.path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"Origin: http://{url.host}:{url.port}\r\nSec-Fetch-Site: same-origin\r\n"
+        f"Cookie: {COOKIE}={cookie}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    writer.write(head.encode() + data[:9])
+    await writer.drain()
+    # As a slow mobile link or a TLS record boundary splits it.
+    await asyncio.sleep(0.3)
+    writer.write(data[9:])
+    await writer.drain()
+    status = int((await reader.readline()).split()[1])
+    writer.close()
+    return status
+
+
+async def test_a_body_arriving_in_pieces_is_read_whole(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """The right PIN and a report are taken however their bytes arrive."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    right = {"token": token_of(share), "pin": share["pin"]}
+    assert await post_in_pieces(client, "session", right) == HTTPStatus.OK
+    opened = await post(client, "session", right)
+    cookie = opened.cookies[COOKIE].value
+    assert await post_in_pieces(client, "report", {"reason": "no_consent"}, cookie) == HTTPStatus.OK
+    assert owner_was_told(hass, share)
+    # Still no more than a small body is read: a large one is refused, not buffered.
+    large = {"token": token_of(share), "pin": share["pin"] + " " * 5000}
+    assert (await post(client, "session", large)).status == HTTPStatus.BAD_REQUEST

@@ -31,6 +31,8 @@ CHECK_INTERVAL: Final = 1.0
 # its connection open): they are not watching, and their connection is not held for them.
 STALLED_WRITE_SECONDS: Final = 10.0
 MAX_BODY: Final = 4096
+# A PIN or a report is a few dozen bytes: a body still arriving after this is not a viewer's.
+BODY_SECONDS: Final = 10.0
 _STATIC = Path(__file__).parent / "viewer"
 # Nothing of a share may be cached, framed by another site or leak through a Referer.
 SECURITY_HEADERS: Final = {
@@ -88,10 +90,25 @@ def _same_origin_json(request: web.Request) -> bool:
 async def _json_field(request: web.Request, name: str) -> str | None:
     """Return one text field of a small JSON body, or None."""
     try:
-        value = json.loads(await request.content.read(MAX_BODY))[name]
+        value = json.loads(await _small_body(request))[name]
     except (ValueError, KeyError, TypeError):
         return None
     return value if isinstance(value, str) else None
+
+
+async def _small_body(request: web.Request) -> bytes:
+    """Return the whole body, however it arrives in pieces; b"" past MAX_BODY or BODY_SECONDS."""
+    body = b""
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            # One read returns what has arrived so far: a body split by the network comes in two.
+            while len(body) <= MAX_BODY and (
+                piece := await request.content.read(MAX_BODY + 1 - len(body))
+            ):
+                body += piece
+    except TimeoutError:
+        return b""
+    return body if len(body) <= MAX_BODY else b""
 
 
 def _about(hass: HomeAssistant, share: Share, state: ViewerState) -> dict[str, Any]:
@@ -164,7 +181,7 @@ class ShareSessionView(HomeAssistantView):
         if not _same_origin_json(request):
             return _refused(HTTPStatus.FORBIDDEN)
         try:
-            body = json.loads(await request.content.read(MAX_BODY))
+            body = json.loads(await _small_body(request))
             token, pin = str(body["token"]), str(body["pin"])
         except (ValueError, KeyError, TypeError):
             return _refused(HTTPStatus.BAD_REQUEST)
