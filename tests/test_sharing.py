@@ -80,6 +80,7 @@ from custom_components.home_guardian.engine.watermark import CaptionText, share_
 from custom_components.home_guardian.scenes import SceneKeeper
 from custom_components.home_guardian.share_views import BASE, COOKIE, STALLED_WRITE_SECONDS
 from custom_components.home_guardian.sharing import (
+    LEAVE_GRACE_SECONDS,
     MAX_SESSIONS,
     PIN_CHECKS_AT_ONCE,
     ROOM_SEEN_SECONDS,
@@ -1890,3 +1891,35 @@ async def test_a_body_arriving_in_pieces_is_read_whole(
     # Still no more than a small body is read: a large one is refused, not buffered.
     large = {"token": token_of(share), "pin": share["pin"] + " " * 5000}
     assert (await post(client, "session", large)).status == HTTPStatus.BAD_REQUEST
+
+
+async def test_a_viewer_reconnecting_in_a_loop_is_one_view(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Two hundred streams opened and dropped: one view started, and one ended after."""
+    views = async_capture_events(hass, EVENT_VIEW)
+    watched: list[str] = []
+    hass.bus.async_listen(
+        "state_changed",
+        lambda event: (
+            watched.append(event.data["new_state"].state)
+            if event.data["entity_id"] == WATCHED
+            else None
+        ),
+    )
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    for _ in range(200):
+        stream = await client.get(f"{BASE}/stream")
+        stream.close()
+        await asyncio.sleep(0)
+    await hass.async_block_till_done()
+    assert [event.data["watching"] for event in views] == [True]
+    assert watched == [STATE_ON]
+    assert state_of(hass, VIEWERS) == "1"
+    # Gone for good: told once, a few seconds later.
+    await wait_for(lambda: state_of(hass, WATCHED) == STATE_OFF, limit=LEAVE_GRACE_SECONDS + 2)
+    assert [event.data["watching"] for event in views] == [True, False]
+    assert watched == [STATE_ON, STATE_OFF]
+    assert state_of(hass, VIEWERS) == "0"

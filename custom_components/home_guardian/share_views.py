@@ -282,6 +282,8 @@ async def _stream(
             return
         finally:
             slot.cut = None
+    # The share stopped, not the viewer: they are told gone at once, not after a grace.
+    slot.close()
 
 
 class ShareReportView(HomeAssistantView):
