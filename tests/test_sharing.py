@@ -86,6 +86,7 @@ from custom_components.home_guardian.sharing import (
     ROOM_SEEN_SECONDS,
     SESSIONS_PER_SHARE,
     STREAMS_PER_SESSION,
+    SharingManager,
     ViewerSlot,
     async_get_sharing,
     markdown_text,
@@ -1923,3 +1924,45 @@ async def test_a_viewer_reconnecting_in_a_loop_is_one_view(
     assert [event.data["watching"] for event in views] == [True, False]
     assert watched == [STATE_ON, STATE_OFF]
     assert state_of(hass, VIEWERS) == "0"
+
+
+async def test_wrong_pins_toward_suspension_outlast_a_restart(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A restart between guesses starts the lockouts afresh, never the count toward suspension."""
+    sharing = async_get_sharing(hass)
+    sharing.attempts = AttemptGate(share_lockout=Lockout(free_failures=50), suspend_after=3)
+    share = await create_share(hass)
+    viewer = await create_share(hass, viewer_name="Grandma")
+    client = await hass_client_no_auth()
+    for guessed in (share, share, viewer):
+        wrong = await post(
+            client, "session", {"token": token_of(guessed), "pin": wrong_pin(guessed)}
+        )
+        assert wrong.status == HTTPStatus.FORBIDDEN
+    # Grandma's typo, then her right PIN: her count starts again, on disk too.
+    right = await post(client, "session", {"token": token_of(viewer), "pin": viewer["pin"]})
+    assert right.status == HTTPStatus.OK
+    # Written within a second or two, as every change of a share is.
+    await wait_for(
+        lambda: (
+            hass_storage["home_guardian.shares"]["data"].get("wrong_pins") == {share["share_id"]: 2}
+        ),
+        limit=3,
+    )
+    # What Home Assistant reads when it starts again.
+    restarted = SharingManager(hass)
+    try:
+        await restarted.async_read()
+        assert restarted.attempts.wrong_pins() == {share["share_id"]: 2}
+        restarted.attempts.suspend_after = 3
+        attempt = await restarted.async_try_pin(token_of(share), wrong_pin(share), "192.0.2.7")
+        assert attempt.share is None
+        stored = restarted.registry.get(share["share_id"])
+        assert stored is not None
+        assert stored.state is ShareState.SUSPENDED
+    finally:
+        restarted.pin_checker.shutdown()

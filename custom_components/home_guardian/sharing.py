@@ -607,6 +607,17 @@ class SharingManager:
             if self._kept_as_is is None:
                 self._keep_as_is("share_store_unreadable", str(err))
             return
+        wrong_pins = stored.get("wrong_pins")
+        if isinstance(wrong_pins, dict):
+            self.attempts.restore_wrong_pins(
+                {
+                    share_id: count
+                    for share_id, count in wrong_pins.items()
+                    if self.registry.get(share_id) is not None
+                    and isinstance(count, int)
+                    and count > 0
+                }
+            )
         if self._unread:
             LOGGER.warning(
                 "%d stored shares cannot be read; they are kept as they are in %s",
@@ -645,9 +656,19 @@ class SharingManager:
             self._store_issue("share_store_not_written", str(error))
 
     def _stored(self) -> dict[str, Any]:
-        """Return the file's content: the shares, then the unread records as they were."""
+        """Return the file's content: the shares, then the unread records as they were.
+
+        With them, each share's wrong PINs since its last right one: a restart must not hand a
+        guesser a fresh count toward suspension. A few writes per share at most: the lockout
+        spaces them out, and the twentieth suspends the share.
+        """
         stored = self.registry.to_dict()
-        return {**stored, "shares": [*stored["shares"], *self._unread]}
+        wrong_pins = {
+            share_id: count
+            for share_id, count in self.attempts.wrong_pins().items()
+            if self.registry.get(share_id) is not None
+        }
+        return {**stored, "shares": [*stored["shares"], *self._unread], "wrong_pins": wrong_pins}
 
     @callback
     def save(self) -> None:
@@ -859,6 +880,8 @@ class SharingManager:
         verdict = self.attempts.settle(admitted, correct=correct, now=time.monotonic())
         if verdict.suspend:
             await self.async_suspend(share.share_id, None)
+        elif verdict.recounted:
+            self.save()
         # The share may have been revoked or suspended while its PIN was being checked.
         current = self.registry.get_active(share.share_id, dt_util.utcnow())
         if verdict.correct and current is not None:

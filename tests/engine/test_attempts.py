@@ -227,3 +227,24 @@ def test_one_share_spends_only_its_own_allowance() -> None:
     budgeted = AttemptGate(budget=PinBudget(per_window=7), client_lockout=Lockout(free_failures=99))
     assert admit_all(budgeted, 30, share="guessed", client="many") == 6
     assert isinstance(budgeted.admit("another", "elsewhere", 0.0), Admission)
+
+
+def test_the_count_toward_suspension_is_handed_over_and_taken_back() -> None:
+    gate = AttemptGate()
+    verdicts = []
+    for correct in (False, False, True, True):
+        admitted = gate.admit("s", "viewer", 0.0)
+        assert isinstance(admitted, Admission)
+        verdicts.append(gate.settle(admitted, correct=correct, now=0.0))
+        if verdicts[-1].recounted:
+            stored = gate.wrong_pins()
+        if len(verdicts) == 2:
+            assert gate.wrong_pins() == {"s": 2}
+    # Only a change of the count is to be written: a right PIN after a clean one is not.
+    assert [verdict.recounted for verdict in verdicts] == [True, True, True, False]
+    assert stored == {}
+    restarted = AttemptGate()
+    restarted.restore_wrong_pins({"s": SUSPEND_AFTER - 1})
+    admitted = restarted.admit("s", "guesser", 0.0)
+    assert isinstance(admitted, Admission)
+    assert restarted.settle(admitted, correct=False, now=0.0).suspend
