@@ -1966,3 +1966,35 @@ async def test_wrong_pins_toward_suspension_outlast_a_restart(
         assert stored.state is ShareState.SUSPENDED
     finally:
         restarted.pin_checker.shutdown()
+
+
+async def test_viewer_page_opens_a_cut_stream_again(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """In Chromium: a stream cut off (as a viewer who stopped reading is) opens again by itself."""
+    require_chromium()
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    sharing = async_get_sharing(hass)
+    async with chromium_page(width=412, height=915) as browser:
+        page = browser.page
+        await page.goto(str(client.make_url(BASE)) + "#" + token_of(share))
+        await page.fill("#pin-input", share["pin"])
+        await page.click("#pin-submit")
+        await picture_arrives(page)
+        (session,) = sharing.sessions.values()
+        (first,) = session.streams
+        # The connection cut under the page, as a stalled write or a network change cuts it.
+        server = client.server.runner.server
+        assert server is not None
+        (stream,) = [
+            connection
+            for connection in server.connections
+            if (request := connection._current_request) is not None
+            and request.path.endswith("/stream")
+        ]
+        assert stream.transport is not None
+        stream.transport.abort()
+        await wait_for(lambda: bool(session.streams) and session.streams[-1] is not first, limit=8)
+        await picture_arrives(page)
+        assert await page.is_visible("#report-wrong")

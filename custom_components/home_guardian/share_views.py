@@ -172,7 +172,9 @@ class ShareSessionView(HomeAssistantView):
         if share is None or state in ENDED:
             sharing.forget_session(secret)
             return web.json_response({"state": str(state)}, headers=SECURITY_HEADERS)
-        return web.json_response(_about(hass, share, state), headers=SECURITY_HEADERS)
+        # Whether a stream is open tells the page to open a stream that was cut under it.
+        about = {**_about(hass, share, state), "streaming": bool(session.streams)}
+        return web.json_response(about, headers=SECURITY_HEADERS)
 
     async def post(self, request: web.Request) -> web.Response:
         """Check the token and PIN with growing delays after failures; set the session cookie."""
