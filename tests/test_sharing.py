@@ -1924,6 +1924,16 @@ async def test_a_viewer_reconnecting_in_a_loop_is_one_view(
     assert [event.data["watching"] for event in views] == [True, False]
     assert watched == [STATE_ON, STATE_OFF]
     assert state_of(hass, VIEWERS) == "0"
+    # Hung up a moment before the share ends: told gone with the share, not after the grace.
+    stream = await client.get(f"{BASE}/stream")
+    await read_frame(stream)
+    stream.close()
+    await wait_for(lambda: not async_get_sharing(hass).broadcasts[shared_camera.entry_id].slots)
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
+    )
+    assert state_of(hass, WATCHED) == STATE_OFF
+    assert [event.data["watching"] for event in views] == [True, False, True, False]
 
 
 async def test_wrong_pins_toward_suspension_outlast_a_restart(
