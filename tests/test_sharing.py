@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 import re
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -77,14 +78,17 @@ from custom_components.home_guardian.engine.shares import (
 from custom_components.home_guardian.engine.splice import encode, interval_blocks
 from custom_components.home_guardian.engine.watermark import CaptionText, share_code, watermark
 from custom_components.home_guardian.scenes import SAVE_SECONDS, SceneKeeper
-from custom_components.home_guardian.share_views import BASE, COOKIE
+from custom_components.home_guardian.share_views import BASE, COOKIE, STALLED_WRITE_SECONDS
 from custom_components.home_guardian.sharing import (
+    LEAVE_GRACE_SECONDS,
     MAX_SESSIONS,
     PIN_CHECKS_AT_ONCE,
     ROOM_SEEN_SECONDS,
     SESSIONS_PER_SHARE,
     STREAMS_PER_SESSION,
     CameraBroadcast,
+    SharingManager,
+    ViewerSlot,
     async_get_sharing,
     markdown_text,
 )
@@ -2004,3 +2008,223 @@ async def test_a_session_from_before_a_suspension_stays_ended_after_resume(
     again = await stranger.get(f"{BASE}/session")
     assert (await again.json())["state"] == "suspended"  # told once, then forgotten
     assert (await stranger.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
+
+
+async def open_stream_never_read(client: TestClient, cookie: str) -> asyncio.StreamWriter:
+    """Open the stream over a raw connection with a tiny receive window and never read it."""
+    url = client.make_url(f"{BASE}/stream")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (url.host, url.port))
+    _, writer = await asyncio.open_connection(sock=sock, limit=4096)
+    writer.write(
+        f"GET {url.path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"Cookie: {COOKIE}={cookie}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    return writer
+
+
+async def stuck_stream(
+    hass: HomeAssistant, client: TestClient, share: dict[str, Any]
+) -> tuple[asyncio.StreamWriter, ViewerSlot]:
+    """Open a share's stream that is never read, and fill every buffer on the way."""
+    opened = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    writer = await open_stream_never_read(client, opened.cookies[COOKIE].value)
+    session = async_get_sharing(hass).sessions[opened.cookies[COOKIE].value]
+    await wait_for(lambda: bool(session.streams))
+    (slot,) = session.streams
+    # Pictures as large as a 4K camera's, so that the kernel's buffers fill in a second or two.
+    large = b"\xff\xd8" + bytes(2 << 20) + b"\xff\xd9"
+    for _ in range(30):
+        slot.put(large)
+        await asyncio.sleep(0.1)
+    return writer, slot
+
+
+async def test_a_viewer_that_stops_reading_is_cut_off(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A stream nobody reads ends at once with its share, and by itself soon after."""
+    grandma = await create_share(hass, viewer_name="Grandma")
+    mallory = await create_share(hass, viewer_name="Mallory")
+    client = await hass_client_no_auth()
+    stalled, stalled_slot = await stuck_stream(hass, client, grandma)
+    writer, slot = await stuck_stream(hass, client, mallory)
+    assert state_of(hass, VIEWERS) == "2"
+    started = time.monotonic()
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": mallory["share_id"]}, blocking=True
+    )
+    broadcast = async_get_sharing(hass).broadcasts[shared_camera.entry_id]
+    try:
+        # Nothing more goes out on the revoked share's connection, and nobody is counted.
+        await wait_for(lambda: slot not in broadcast.slots, limit=2.5)
+        assert state_of(hass, VIEWERS) == "1"
+        # A viewer who stopped reading is no longer watching: the room is not told otherwise.
+        await wait_for(
+            lambda: stalled_slot not in broadcast.slots,
+            limit=STALLED_WRITE_SECONDS + 3 - (time.monotonic() - started),
+        )
+        await wait_for(lambda: state_of(hass, WATCHED) == STATE_OFF, limit=2)
+    finally:
+        writer.transport.abort()
+        stalled.transport.abort()
+
+
+async def post_in_pieces(
+    client: TestClient, endpoint: str, body: dict[str, str], cookie: str = ""
+) -> int:
+    """POST JSON as the page does, its body arriving in two pieces; return the status."""
+    url = client.make_url(f"{BASE}/{endpoint}")
+    data = json.dumps(body).encode()
+    head = (
+        f"POST {url.path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"Origin: http://{url.host}:{url.port}\r\nSec-Fetch-Site: same-origin\r\n"
+        f"Cookie: {COOKIE}={cookie}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    writer.write(head.encode() + data[:9])
+    await writer.drain()
+    # As a slow mobile link or a TLS record boundary splits it.
+    await asyncio.sleep(0.3)
+    writer.write(data[9:])
+    await writer.drain()
+    status = int((await reader.readline()).split()[1])
+    writer.close()
+    return status
+
+
+async def test_a_body_arriving_in_pieces_is_read_whole(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """The right PIN and a report are taken however their bytes arrive."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    right = {"token": token_of(share), "pin": share["pin"]}
+    assert await post_in_pieces(client, "session", right) == HTTPStatus.OK
+    opened = await post(client, "session", right)
+    cookie = opened.cookies[COOKIE].value
+    assert await post_in_pieces(client, "report", {"reason": "no_consent"}, cookie) == HTTPStatus.OK
+    assert owner_was_told(hass, share)
+    # Still no more than a small body is read: a large one is refused, not buffered.
+    large = {"token": token_of(share), "pin": share["pin"] + " " * 5000}
+    assert (await post(client, "session", large)).status == HTTPStatus.BAD_REQUEST
+
+
+async def test_a_viewer_reconnecting_in_a_loop_is_one_view(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Two hundred streams opened and dropped: one view started, and one ended after."""
+    views = async_capture_events(hass, EVENT_VIEW)
+    watched: list[str] = []
+    hass.bus.async_listen(
+        "state_changed",
+        lambda event: (
+            watched.append(event.data["new_state"].state)
+            if event.data["entity_id"] == WATCHED
+            else None
+        ),
+    )
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    for _ in range(200):
+        stream = await client.get(f"{BASE}/stream")
+        stream.close()
+        await asyncio.sleep(0)
+    await hass.async_block_till_done()
+    assert [event.data["watching"] for event in views] == [True]
+    assert watched == [STATE_ON]
+    assert state_of(hass, VIEWERS) == "1"
+    # Gone for good: told once, a few seconds later.
+    await wait_for(lambda: state_of(hass, WATCHED) == STATE_OFF, limit=LEAVE_GRACE_SECONDS + 2)
+    assert [event.data["watching"] for event in views] == [True, False]
+    assert watched == [STATE_ON, STATE_OFF]
+    assert state_of(hass, VIEWERS) == "0"
+    # Hung up a moment before the share ends: told gone with the share, not after the grace.
+    stream = await client.get(f"{BASE}/stream")
+    await read_frame(stream)
+    stream.close()
+    await wait_for(lambda: not async_get_sharing(hass).broadcasts[shared_camera.entry_id].slots)
+    await hass.services.async_call(
+        DOMAIN, "revoke_share", {"share_id": share["share_id"]}, blocking=True
+    )
+    assert state_of(hass, WATCHED) == STATE_OFF
+    assert [event.data["watching"] for event in views] == [True, False, True, False]
+
+
+async def test_wrong_pins_toward_suspension_outlast_a_restart(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A restart between guesses starts the lockouts afresh, never the count toward suspension."""
+    sharing = async_get_sharing(hass)
+    sharing.attempts = AttemptGate(share_lockout=Lockout(free_failures=50), suspend_after=3)
+    share = await create_share(hass)
+    viewer = await create_share(hass, viewer_name="Grandma")
+    client = await hass_client_no_auth()
+    for guessed in (share, share, viewer):
+        wrong = await post(
+            client, "session", {"token": token_of(guessed), "pin": wrong_pin(guessed)}
+        )
+        assert wrong.status == HTTPStatus.FORBIDDEN
+    # Grandma's typo, then her right PIN: her count starts again, on disk too.
+    right = await post(client, "session", {"token": token_of(viewer), "pin": viewer["pin"]})
+    assert right.status == HTTPStatus.OK
+    # Written within a second or two, as every change of a share is.
+    await wait_for(
+        lambda: (
+            hass_storage["home_guardian.shares"]["data"].get("wrong_pins") == {share["share_id"]: 2}
+        ),
+        limit=3,
+    )
+    # What Home Assistant reads when it starts again.
+    restarted = SharingManager(hass)
+    try:
+        await restarted.async_read()
+        assert restarted.attempts.wrong_pins() == {share["share_id"]: 2}
+        restarted.attempts.suspend_after = 3
+        attempt = await restarted.async_try_pin(token_of(share), wrong_pin(share), "192.0.2.7")
+        assert attempt.share is None
+        stored = restarted.registry.get(share["share_id"])
+        assert stored is not None
+        assert stored.state is ShareState.SUSPENDED
+    finally:
+        restarted.pin_checker.shutdown()
+
+
+async def test_viewer_page_opens_a_cut_stream_again(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """In Chromium: a stream cut off (as a viewer who stopped reading is) opens again by itself."""
+    require_chromium()
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    sharing = async_get_sharing(hass)
+    async with chromium_page(width=412, height=915) as browser:
+        page = browser.page
+        await page.goto(str(client.make_url(BASE)) + "#" + token_of(share))
+        await page.fill("#pin-input", share["pin"])
+        await page.click("#pin-submit")
+        await picture_arrives(page)
+        (session,) = sharing.sessions.values()
+        (first,) = session.streams
+        # The connection cut under the page, as a stalled write or a network change cuts it.
+        server = client.server.runner.server
+        assert server is not None
+        (stream,) = [
+            connection
+            for connection in server.connections
+            if (request := connection._current_request) is not None
+            and request.path.endswith("/stream")
+        ]
+        assert stream.transport is not None
+        stream.transport.abort()
+        await wait_for(lambda: bool(session.streams) and session.streams[-1] is not first, limit=8)
+        await picture_arrives(page)
+        assert await page.is_visible("#report-wrong")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from http import HTTPStatus
 import json
 import math
@@ -26,7 +27,12 @@ COOKIE: Final = "home_guardian_share"
 BOUNDARY: Final = "frame"
 # Streams look at their share this often: revocation, expiry and suspension close them in time.
 CHECK_INTERVAL: Final = 1.0
+# A viewer who cannot take one picture in this long has stopped reading (a phone asleep with
+# its connection open): they are not watching, and their connection is not held for them.
+STALLED_WRITE_SECONDS: Final = 10.0
 MAX_BODY: Final = 4096
+# A PIN or a report is a few dozen bytes: a body still arriving after this is not a viewer's.
+BODY_SECONDS: Final = 10.0
 _STATIC = Path(__file__).parent / "viewer"
 # Nothing of a share may be cached, framed by another site or leak through a Referer.
 SECURITY_HEADERS: Final = {
@@ -84,10 +90,25 @@ def _same_origin_json(request: web.Request) -> bool:
 async def _json_field(request: web.Request, name: str) -> str | None:
     """Return one text field of a small JSON body, or None."""
     try:
-        value = json.loads(await request.content.read(MAX_BODY))[name]
+        value = json.loads(await _small_body(request))[name]
     except (ValueError, KeyError, TypeError):
         return None
     return value if isinstance(value, str) else None
+
+
+async def _small_body(request: web.Request) -> bytes:
+    """Return the whole body, however it arrives in pieces; b"" past MAX_BODY or BODY_SECONDS."""
+    body = b""
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            # One read returns what has arrived so far: a body split by the network comes in two.
+            while len(body) <= MAX_BODY and (
+                piece := await request.content.read(MAX_BODY + 1 - len(body))
+            ):
+                body += piece
+    except TimeoutError:
+        return b""
+    return body if len(body) <= MAX_BODY else b""
 
 
 def _about(hass: HomeAssistant, share: Share, state: ViewerState) -> dict[str, Any]:
@@ -151,7 +172,9 @@ class ShareSessionView(HomeAssistantView):
         if share is None or state in ENDED:
             sharing.forget_session(secret)
             return web.json_response({"state": str(state)}, headers=SECURITY_HEADERS)
-        return web.json_response(_about(hass, share, state), headers=SECURITY_HEADERS)
+        # Whether a stream is open tells the page to open a stream that was cut under it.
+        about = {**_about(hass, share, state), "streaming": bool(session.streams)}
+        return web.json_response(about, headers=SECURITY_HEADERS)
 
     async def post(self, request: web.Request) -> web.Response:
         """Check the token and PIN with growing delays after failures; set the session cookie."""
@@ -160,7 +183,7 @@ class ShareSessionView(HomeAssistantView):
         if not _same_origin_json(request):
             return _refused(HTTPStatus.FORBIDDEN)
         try:
-            body = json.loads(await request.content.read(MAX_BODY))
+            body = json.loads(await _small_body(request))
             token, pin = str(body["token"]), str(body["pin"])
         except (ValueError, KeyError, TypeError):
             return _refused(HTTPStatus.BAD_REQUEST)
@@ -221,7 +244,7 @@ class ShareStreamView(HomeAssistantView):
         slot = broadcast.add(share, session)
         sharing.attach(slot)
         try:
-            await _stream(sharing, session, slot, response)
+            await _stream(sharing, session, slot, response, request.transport)
         finally:
             sharing.detach(slot)
             broadcast.remove(slot)
@@ -233,8 +256,14 @@ async def _stream(
     session: ViewerSession,
     slot: ViewerSlot,
     response: web.StreamResponse,
+    transport: asyncio.Transport | None,
 ) -> None:
-    """Write pictures until the share ends, leaves its hours, or its camera or switch goes."""
+    """Write pictures until the share ends, leaves its hours, or its camera or switch goes.
+
+    A write the viewer does not take within STALLED_WRITE_SECONDS ends the stream, and a
+    stream closed while a write waits cuts the connection: neither waits on a viewer who
+    stopped reading. Between writes a closed stream ends cleanly.
+    """
     while not slot.closed and sharing.state_of(session)[0] is ViewerState.LIVE:
         picture = await slot.next(CHECK_INTERVAL)
         # Asked again right before writing: a picture rendered before a revocation (or a
@@ -244,10 +273,19 @@ async def _stream(
         header = (
             f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(picture)}\r\n\r\n"
         )
+        slot.cut = transport.abort if transport is not None else None
         try:
-            await response.write(header.encode() + picture + b"\r\n")
+            async with asyncio.timeout(STALLED_WRITE_SECONDS):
+                await response.write(header.encode() + picture + b"\r\n")
+        except TimeoutError:
+            slot.close()
+            return
         except (ConnectionResetError, RuntimeError):
             return
+        finally:
+            slot.cut = None
+    # The share stopped, not the viewer: they are told gone at once, not after a grace.
+    slot.close()
 
 
 class ShareReportView(HomeAssistantView):

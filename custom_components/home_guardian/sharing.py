@@ -21,7 +21,7 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 from homeassistant.util import dt as dt_util
@@ -75,6 +75,10 @@ _MARKDOWN_SPECIAL: Final = re.compile(r"([!-/:-@\[-`{-~])")
 ROOM_SEEN_SECONDS: Final = 5.0
 SESSION_OUTLIVES_SHARE: Final = timedelta(minutes=5)
 # Two streams per viewer: a reloaded page opens its new stream before the old one is gone.
+# A viewer who hung up is told gone only if they are not back this soon: a reloaded page is
+# still one view, and a client reconnecting in a loop cannot flood the logbook, the recorder
+# and the automations that tell the room. A stream its share ended is told gone at once.
+LEAVE_GRACE_SECONDS: Final = 5.0
 STREAMS_PER_SESSION: Final = 2
 STORAGE_VERSION: Final = 1
 # PIN checks are slow and memory-hard on purpose (128 MiB each). They run one at a time in a
@@ -134,11 +138,16 @@ class ViewerSlot:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     # Set when the stream must end (camera gone, share ended, a newer stream of the session).
     closed: bool = False
+    # Cuts the viewer's connection while a picture is being written: a writer waiting on a
+    # viewer who stopped reading never wakes by itself.
+    cut: Callable[[], None] | None = None
 
     def close(self) -> None:
-        """End the stream at once, waking its writer."""
+        """End the stream at once, waking its writer and cutting its connection."""
         self.closed = True
         self.ready.set()
+        if self.cut is not None:
+            self.cut()
 
     def put(self, picture: bytes) -> None:
         """Offer a new picture; a viewer too slow for the last one simply skips it."""
@@ -179,6 +188,8 @@ class CameraBroadcast:
         self._entry_id = coordinator.config_entry.entry_id
         self._scene = scenes.scene(self._entry_id)
         self._task: asyncio.Task[None] | None = None
+        # Viewers who hung up a moment ago, by viewer id: their share and the pending farewell.
+        self._leaving: dict[str, tuple[Share, Callable[[], None]]] = {}
         self._remove_listener: Callable[[], None] | None = None
         # While sharing is allowed: a timer looks at the room when nobody watches, one look
         # at a time, and the frame last looked at.
@@ -252,6 +263,10 @@ class CameraBroadcast:
         """Start a viewer's stream; the first viewer starts the broadcast."""
         slot = ViewerSlot(share=share, session=session)
         arriving = not self._watching(session)
+        if (leaving := self._leaving.pop(session.viewer_id, None)) is not None:
+            # Back within the grace: the same view goes on.
+            leaving[1]()
+            arriving = False
         self.slots.add(slot)
         # Stored shares asking for faces need the detector after a restart too.
         async_get_sharing(self.hass).async_ensure_faces()
@@ -271,9 +286,35 @@ class CameraBroadcast:
             return
         self.slots.discard(slot)
         if not self._watching(slot.session):
-            self._viewers_changed(slot.share, watching=False)
+            if slot.closed:
+                self._viewers_changed(slot.share, watching=False)
+            else:
+                self._leave_later(slot)
         if not self.slots:
             self._stop()
+
+    @callback
+    def _leave_later(self, slot: ViewerSlot) -> None:
+        """Tell that a viewer who hung up has left, unless they are back within the grace."""
+        viewer_id = slot.session.viewer_id
+
+        @callback
+        def left(_now: datetime | None = None) -> None:
+            """Tell the view ended, once."""
+            if self._leaving.pop(viewer_id, None) is not None:
+                self._viewers_changed(slot.share, watching=False)
+
+        cancel = async_call_later(self.hass, LEAVE_GRACE_SECONDS, left)
+        self._leaving[viewer_id] = (slot.share, cancel)
+
+    @callback
+    def _left_now(self, share_id: str) -> None:
+        """Tell at once that a share's viewers waiting out their grace have left."""
+        for viewer_id, (share, cancel) in list(self._leaving.items()):
+            if share.share_id == share_id:
+                cancel()
+                del self._leaving[viewer_id]
+                self._viewers_changed(share, watching=False)
 
     @callback
     def end_share(self, share_id: str) -> None:
@@ -281,6 +322,7 @@ class CameraBroadcast:
         for slot in self.slots:
             if slot.share.share_id == share_id:
                 slot.close()
+        self._left_now(share_id)
 
     def _watching(self, session: ViewerSession) -> bool:
         """Return True when the session has a stream of this camera open."""
@@ -292,6 +334,9 @@ class CameraBroadcast:
         for slot in self.slots:
             slot.close()
         self.slots.clear()
+        for _share, cancel in self._leaving.values():
+            cancel()
+        self._leaving.clear()
         self.learn_room(False)
         self._stop()
 
@@ -337,7 +382,9 @@ class CameraBroadcast:
         """Tell entities and the logbook that a view started or ended."""
         coordinator = self.coordinator
         # Viewers, not connections: a page reloaded or opened twice is still one person.
-        coordinator.viewers = len({slot.session.viewer_id for slot in self.slots})
+        coordinator.viewers = len(
+            {slot.session.viewer_id for slot in self.slots} | self._leaving.keys()
+        )
         coordinator.async_update_listeners()
         self.hass.bus.async_fire(
             EVENT_VIEW,
@@ -567,6 +614,17 @@ class SharingManager:
             if self._kept_as_is is None:
                 self._keep_as_is("share_store_unreadable", str(err))
             return
+        wrong_pins = stored.get("wrong_pins")
+        if isinstance(wrong_pins, dict):
+            self.attempts.restore_wrong_pins(
+                {
+                    share_id: count
+                    for share_id, count in wrong_pins.items()
+                    if self.registry.get(share_id) is not None
+                    and isinstance(count, int)
+                    and count > 0
+                }
+            )
         if self._unread:
             LOGGER.warning(
                 "%d stored shares cannot be read; they are kept as they are in %s",
@@ -605,9 +663,19 @@ class SharingManager:
             self._store_issue("share_store_not_written", str(error))
 
     def _stored(self) -> dict[str, Any]:
-        """Return the file's content: the shares, then the unread records as they were."""
+        """Return the file's content: the shares, then the unread records as they were.
+
+        With them, each share's wrong PINs since its last right one: a restart must not hand a
+        guesser a fresh count toward suspension. A few writes per share at most: the lockout
+        spaces them out, and the twentieth suspends the share.
+        """
         stored = self.registry.to_dict()
-        return {**stored, "shares": [*stored["shares"], *self._unread]}
+        wrong_pins = {
+            share_id: count
+            for share_id, count in self.attempts.wrong_pins().items()
+            if self.registry.get(share_id) is not None
+        }
+        return {**stored, "shares": [*stored["shares"], *self._unread], "wrong_pins": wrong_pins}
 
     @callback
     def save(self) -> None:
@@ -819,6 +887,8 @@ class SharingManager:
         verdict = self.attempts.settle(admitted, correct=correct, now=time.monotonic())
         if verdict.suspend:
             await self.async_suspend(share.share_id, None)
+        elif verdict.recounted:
+            self.save()
         # The share may have been revoked or suspended while its PIN was being checked.
         current = self.registry.get_active(share.share_id, dt_util.utcnow())
         if verdict.correct and current is not None:

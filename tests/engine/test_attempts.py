@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from custom_components.home_guardian.engine.attempts import (
+    FORGET_AFTER,
+    SUSPEND_AFTER,
     Admission,
     AttemptGate,
     Lockout,
@@ -165,6 +167,30 @@ def test_twenty_failures_on_one_share_ask_for_suspension() -> None:
     assert verdicts == [False] * 19 + [True]
 
 
+def guesses_before_suspension(gate: AttemptGate, days: float) -> int:
+    """Guess a share's PIN as fast as it lets, resting a quiet day before the 20th; count."""
+    now, guesses, client = 0.0, 0, 0
+    while now < days * 86400:
+        if gate.share_lockout.failures("s", now) == SUSPEND_AFTER - 1:
+            now += FORGET_AFTER  # rest, hoping the failures are forgotten
+            continue
+        # A new address each time: only the share's own count can stop this guesser.
+        client += 1
+        admitted = gate.admit("s", f"client-{client}", now)
+        if isinstance(admitted, Refusal):
+            now += admitted.wait
+            continue
+        guesses += 1
+        if gate.settle(admitted, correct=False, now=now).suspend:
+            return guesses
+    return guesses
+
+
+def test_a_guesser_resting_a_day_is_still_suspended_at_twenty() -> None:
+    # A quiet day ends a lockout's delays, never the count toward suspension.
+    assert guesses_before_suspension(AttemptGate(), days=30) == SUSPEND_AFTER
+
+
 def test_links_naming_no_share_take_no_budget_and_leave_real_lockouts_alone() -> None:
     gate = AttemptGate(budget=PinBudget(per_window=7), share_lockout=Lockout(max_entries=5))
     assert admit_all(gate, 6, share="real", client="guesser") == 6
@@ -201,3 +227,24 @@ def test_one_share_spends_only_its_own_allowance() -> None:
     budgeted = AttemptGate(budget=PinBudget(per_window=7), client_lockout=Lockout(free_failures=99))
     assert admit_all(budgeted, 30, share="guessed", client="many") == 6
     assert isinstance(budgeted.admit("another", "elsewhere", 0.0), Admission)
+
+
+def test_the_count_toward_suspension_is_handed_over_and_taken_back() -> None:
+    gate = AttemptGate()
+    verdicts = []
+    for correct in (False, False, True, True):
+        admitted = gate.admit("s", "viewer", 0.0)
+        assert isinstance(admitted, Admission)
+        verdicts.append(gate.settle(admitted, correct=correct, now=0.0))
+        if verdicts[-1].recounted:
+            stored = gate.wrong_pins()
+        if len(verdicts) == 2:
+            assert gate.wrong_pins() == {"s": 2}
+    # Only a change of the count is to be written: a right PIN after a clean one is not.
+    assert [verdict.recounted for verdict in verdicts] == [True, True, True, False]
+    assert stored == {}
+    restarted = AttemptGate()
+    restarted.restore_wrong_pins({"s": SUSPEND_AFTER - 1})
+    admitted = restarted.admit("s", "guesser", 0.0)
+    assert isinstance(admitted, Admission)
+    assert restarted.settle(admitted, correct=False, now=0.0).suspend

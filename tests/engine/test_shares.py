@@ -208,6 +208,28 @@ def test_generated_pin_has_six_digits_and_verifies(registry: ShareRegistry) -> N
     assert len(pins) > 1
 
 
+def test_a_pin_is_taken_in_any_keyboards_digits(registry: ShareRegistry) -> None:
+    share, _, pin = make(registry)
+    wrong = f"{(int(pin) + 1) % 10**6:06d}"
+
+    def script(text: str, zero: str) -> str:
+        """Write ASCII digits in the script whose zero is `zero`."""
+        return "".join(chr(ord(zero) + int(digit)) for digit in text)
+
+    # A Chinese or Japanese keyboard in full-width mode, Arabic and Persian phones, Devanagari,
+    # and the spaces a paste brings along.
+    for typed in (
+        script(pin, "\uff10"),
+        script(pin, "\u0660"),
+        script(pin, "\u06f0"),
+        script(pin, "\u0966"),
+        f"\u3000{pin}\u00a0",
+    ):
+        assert registry.verify_pin(share, typed), typed
+    assert not registry.verify_pin(share, script(wrong, "\uff10"))
+    assert not registry.verify_pin(share, f"{pin[:3]} {pin[3:]}x")
+
+
 def test_pins_are_always_generated(registry: ShareRegistry) -> None:
     # A chosen PIN would travel through an action call, which the recorder keeps in plain text.
     with pytest.raises(TypeError):

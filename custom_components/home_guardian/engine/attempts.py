@@ -26,9 +26,15 @@ Assistant something and each one is a guess. The rules, decided here and used by
   is bounded by the HA layer, which holds a slot until the hash has finished, not until the
   client leaves.
 * After SUSPEND_AFTER failures on one share without a right PIN in between, `settle` says to
-  suspend the share: its owner decides, as after a viewer's report.
+  suspend the share: its owner decides, as after a viewer's report. This count is the share's
+  own, not the lockout's: a quiet day ends the lockout's delays (a viewer's old typos), never
+  the count, so a guesser who rests a day between rounds is stopped at the same twentieth
+  guess. Only a right PIN or the owner's word (`forgive`) starts it again. It is counted when
+  the check ends (`settle`, which always runs: the check is never cancelled), and the HA layer
+  writes it with the shares, so a restart does not start it again either.
 
-Clocks are monotonic seconds, injected. Nothing here is stored: see the README on restarts.
+Clocks are monotonic seconds, injected. Only the count toward suspension is stored (by the HA
+layer, through `wrong_pins` and `restore_wrong_pins`); lockouts and budgets start afresh.
 """
 
 from __future__ import annotations
@@ -234,6 +240,8 @@ class Verdict:
     correct: bool
     wait: float
     suspend: bool
+    # True when the share's count toward suspension changed: it is to be written.
+    recounted: bool = False
 
 
 class AttemptGate:
@@ -256,6 +264,8 @@ class AttemptGate:
         self.budget = PinBudget() if budget is None else budget
         self.share_budgets = ShareBudgets() if share_budgets is None else share_budgets
         self.suspend_after = suspend_after
+        # Wrong PINs per share since its last right one, toward suspension; never aged out.
+        self._wrong: OrderedDict[str, int] = OrderedDict()
         # admit() must be atomic across threads as well as on the event loop.
         self._lock = threading.Lock()
 
@@ -288,6 +298,26 @@ class AttemptGate:
         """Forget a share's failures, as when its owner resumes it after a suspension."""
         with self._lock:
             self.share_lockout.success(share_key)
+            self._wrong.pop(share_key, None)
+
+    def wrong_pins(self) -> dict[str, int]:
+        """Return each share's wrong PINs since its last right one, to be stored."""
+        with self._lock:
+            return dict(self._wrong)
+
+    def restore_wrong_pins(self, counts: dict[str, int]) -> None:
+        """Take back the counts stored before a restart."""
+        with self._lock:
+            for share_key, count in counts.items():
+                self._count_wrong(share_key, count)
+
+    def _count_wrong(self, share_key: str, count: int = 1) -> int:
+        """Add wrong PINs to a share's count and return it (the caller holds the lock)."""
+        total = self._wrong[share_key] = self._wrong.pop(share_key, 0) + count
+        # Only shares that exist are counted: a few hundred, a bound all the same.
+        while len(self._wrong) > MAX_ENTRIES:
+            self._wrong.popitem(last=False)
+        return total
 
     def settle(self, admission: Admission, *, correct: bool, now: float) -> Verdict:
         """Take a finished check: a right PIN clears both keys, a wrong one stays counted."""
@@ -295,16 +325,18 @@ class AttemptGate:
             if correct and admission.known:
                 self.share_lockout.success(admission.share_key)
                 self.client_lockout.success(admission.client)
+                cleared = self._wrong.pop(admission.share_key, None) is not None
                 self.budget.give_back(admission.at)
-                return Verdict(correct=True, wait=0.0, suspend=False)
+                return Verdict(correct=True, wait=0.0, suspend=False, recounted=cleared)
             share_lockout = self.share_lockout if admission.known else self.unknown_lockout
             wait = max(
                 share_lockout.check(admission.share_key, now),
                 self.client_lockout.check(admission.client, now),
             )
-            failures = share_lockout.failures(admission.share_key, now)
-            suspend = admission.known and failures >= self.suspend_after
-            return Verdict(correct=False, wait=wait, suspend=suspend)
+            if not admission.known:
+                return Verdict(correct=False, wait=wait, suspend=False)
+            suspend = self._count_wrong(admission.share_key) >= self.suspend_after
+            return Verdict(correct=False, wait=wait, suspend=suspend, recounted=True)
 
 
 def client_key(address: str) -> str:

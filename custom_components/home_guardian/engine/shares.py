@@ -31,6 +31,7 @@ import secrets
 import threading
 from time import perf_counter
 from typing import Any, Final
+import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .privacy import PrivacyLevel
@@ -329,13 +330,27 @@ class PinHasher:
         return hmac.compare_digest(key, expected) and pin_hash is not None
 
 
+def pin_as_digits(typed: str) -> str:
+    """Return a typed PIN in ASCII digits, without the spaces around it.
+
+    A keyboard in full-width mode (Chinese, Japanese) or set to Arabic, Persian or Devanagari
+    digits types the right PIN in other code points; read as they are, they would count as a
+    wrong guess toward the lockout. Any other character is kept, and cannot match.
+    """
+    return "".join(
+        str(unicodedata.decimal(char)) if char.isdecimal() else char for char in typed.strip()
+    )
+
+
 def _scrypt(pin: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
     """Run scrypt with just enough memory allowed for its parameters."""
     n = 1 << log2_n
     # OpenSSL needs 128*r*(n+p+2) bytes and refuses anything over maxmem (32 MiB by default).
     maxmem = 128 * r * (n + p + 2) + (1 << 20)
     # Bytes past the digits cannot match a PIN; cap them so a huge body costs nothing extra.
-    secret = pin[:MAX_PIN_LENGTH].encode("utf-8", "surrogatepass")
+    secret = pin_as_digits(pin[: MAX_PIN_LENGTH * 4])[:MAX_PIN_LENGTH].encode(
+        "utf-8", "surrogatepass"
+    )
     return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=KEY_BYTES)
 
 

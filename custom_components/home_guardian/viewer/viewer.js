@@ -20,6 +20,10 @@ const PAUSED = {
 };
 let polling = null;
 let streaming = false;
+let streamingSince = 0;
+// A stream Home Assistant no longer has for this page (cut off after the viewer stopped
+// reading, or by a network change) is opened again, once it has had this long to arrive.
+const REOPEN_AFTER_MS = 5000;
 
 function show(id) {
   for (const section of ["pin", "watch", "message"]) {
@@ -69,8 +73,10 @@ function apply(about) {
   }
   describe(about);
   show("watch");
-  if (!streaming) {
+  const cut = streaming && about.streaming === false && Date.now() - streamingSince > REOPEN_AFTER_MS;
+  if (!streaming || cut) {
     streaming = true;
+    streamingSince = Date.now();
     document.getElementById("picture").src = `${BASE}/stream?t=${Date.now()}`;
   }
 }
