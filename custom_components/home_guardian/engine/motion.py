@@ -170,6 +170,8 @@ class _Layout:
     cell_pixels: FloatArray
     analysed_count: int
     analysed_pixel_count: int
+    # Each pixel's cell, numbered in reading order: counts changed pixels per cell in one pass.
+    cell_of_pixel: NDArray[np.intp]
     # Some pixels are in ignore zones: pixel masks must be applied.
     ignores: bool
 
@@ -199,6 +201,9 @@ def _layout(settings: MotionSettings, height: int, width: int) -> _Layout:
         cell_pixels=np.maximum(cell_pixels, 1.0),
         analysed_count=max(1, int(analysed_cells.sum())),
         analysed_pixel_count=max(1, int(cell_pixels[analysed_cells].sum())),
+        cell_of_pixel=np.repeat(
+            np.repeat(np.arange(rows * cols).reshape(rows, cols), CELL, axis=0), CELL, axis=1
+        ).ravel(),
         ignores=not bool(analysed.all()),
     )
 
@@ -454,8 +459,11 @@ class MotionDetector:
             # Light as it was: nothing to map (most frames, and the cheapest path).
             self._uncertainty = previous
             return previous, False
-        error = np.where(_spread(clipped, 1), np.float32(1.0), np.float32(LIGHT_ERROR))
-        uncertainty: FloatArray = np.maximum(previous, error * applied)
+        if clipped.any():
+            error = np.where(_spread(clipped, 1), np.float32(1.0), np.float32(LIGHT_ERROR))
+            uncertainty: FloatArray = np.maximum(previous, error * applied)
+        else:
+            uncertainty = np.maximum(previous, np.float32(LIGHT_ERROR) * applied)
         self._uncertainty = uncertainty
         if gains.size == 1:
             background *= gains[0, 0]
@@ -537,8 +545,8 @@ class MotionDetector:
         doubted = float(uncertainty.max()) > 0.0
         # No pixel's threshold is below the noise floor's (rounding keeps order, the doubt is
         # never negative): only pixels beyond it can have changed, and most pictures have few.
-        lowest = _noise(np.full(1, floor), floor, inflate) * sigmas + levels
-        candidates = np.flatnonzero(absolute > lowest[0])
+        lowest = np.sqrt(floor * inflate) * sigmas + levels
+        candidates = np.flatnonzero(absolute > lowest)
         if candidates.size > FEW_CANDIDATES * absolute.size:
             threshold = _noise(variance, floor, inflate)
             threshold *= sigmas
@@ -553,8 +561,7 @@ class MotionDetector:
         threshold = _noise(variance.ravel()[candidates], floor, inflate)
         threshold *= sigmas
         threshold += levels
-        row, col = np.divmod(candidates, layout.cols * CELL)
-        cells = (row // CELL) * layout.cols + col // CELL
+        cells = layout.cell_of_pixel[candidates]
         if doubted:
             threshold += uncertainty.ravel()[cells]
         changed = absolute.ravel()[candidates] > threshold
