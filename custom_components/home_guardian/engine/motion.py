@@ -382,12 +382,14 @@ class MotionDetector:
             return MotionResult(motion=False, rejected="warmup")
         self._last_at = at
         assert self._background_cells is not None  # noqa: S101 - kept with the background
-        difference = np.subtract(picture, self._background, dtype=np.float32)
+        # Converted once: a changed light needs the difference twice.
+        frame = picture.astype(np.float32)
+        difference = frame - self._background
         cell_difference = cell_mean(difference)
         frame_cells = self._background_cells + cell_difference
         uncertainty, mapped = self._relight(picture, frame_cells, gap, layout)
         if mapped:
-            difference = np.subtract(picture, self._background, dtype=np.float32)
+            difference = frame - self._background
             cell_difference = cell_mean(difference)
         if not self._settled:
             return self._learn_warming(difference, cell_difference, at)
@@ -396,7 +398,7 @@ class MotionDetector:
         changed_area = float(moving.sum()) / layout.analysed_count
         if changed_area > GLOBAL_CHANGE or seen.everywhere:
             # A cut or a moved camera: nothing of the old background is any use; the noise is.
-            self._rebase(picture.astype(np.float32), at, frames_needed=1)
+            self._rebase(frame, at, frames_needed=1)
             return MotionResult(motion=False, area=changed_area, rejected="lighting")
 
         if changed_area > PULSE_SHARE and _scattered(moving):
