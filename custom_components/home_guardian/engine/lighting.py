@@ -19,7 +19,7 @@ Decided:
 from __future__ import annotations
 
 import functools
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,25 +63,35 @@ def fit_light(
     basis = terms.reshape(SMOOTH_TERMS, -1)[:, picked]
     # The gain varies smoothly (a lamp lights what is near it more); the offset (a camera's
     # black level, infrared's lift) is one number: more freedom makes the two trade places.
-    design = np.concatenate([basis * x, np.ones((1, x.size))]).T.astype(np.float64)
+    design = np.concatenate([basis * x, np.ones((1, x.size))]).T
     prior = np.zeros(SMOOTH_TERMS + 1)
     prior[0] = 1.0
-    keep: BoolArray = np.ones(x.size, dtype=bool)
-    params = prior
-    # Two trimmed refits: people and moved objects are outliers, light moves everything.
-    for _ in range(2):
-        a, b = design[keep], y[keep].astype(np.float64)
-        normal = a.T @ a
-        # A little pull towards "no change" keeps flat scenes (gain unknowable) well posed; it is
-        # scaled per term, or the offset (a column of ones) would be pulled far harder than the
-        # gains (columns of grey levels).
-        ridge = RIDGE * np.diag(normal)
-        params = np.linalg.solve(normal + np.diag(ridge), a.T @ b + ridge * prior)
-        residual = np.abs(design @ params - y).astype(np.float32)
-        keep = residual <= max(3.0, 2.5 * median(residual))
-    gains = np.tensordot(params[:SMOOTH_TERMS], terms, axes=1).astype(np.float32)
+    # A fit and a trimmed refit: people and moved objects are outliers, light moves everything.
+    # The first fit takes every sample (the same rows, laid out as trimmed ones are).
+    params = _solve(np.ascontiguousarray(design), y.astype(np.float64), prior)
+    residual = design @ params
+    residual -= y
+    np.abs(residual, out=residual)
+    distance = residual.astype(np.float32)
+    keep = distance <= max(3.0, 2.5 * median(distance))
+    params = _solve(design[keep], y[keep].astype(np.float64), prior)
+    # The product np.tensordot(params[:SMOOTH_TERMS], terms, axes=1) makes, minus its set-up.
+    mixed = np.dot(params[:SMOOTH_TERMS].reshape(1, SMOOTH_TERMS), _flat_terms(rows, cols))
+    gains = mixed.reshape(rows, cols).astype(np.float32)
     np.clip(gains, 1.0 / MAX_GAIN, MAX_GAIN, out=gains)
     return gains, np.full((1, 1), params[SMOOTH_TERMS], dtype=np.float32)
+
+
+def _solve(
+    a: NDArray[np.float64], b: NDArray[np.float64], prior: NDArray[np.float64]
+) -> NDArray[np.floating[Any]]:
+    """Return the least-squares parameters mapping `a` onto `b`, pulled a little to `prior`."""
+    normal = a.T @ a
+    # A little pull towards "no change" keeps flat scenes (gain unknowable) well posed; it is
+    # scaled per term, or the offset (a column of ones) would be pulled far harder than the
+    # gains (columns of grey levels).
+    ridge = RIDGE * normal.diagonal()
+    return np.linalg.solve(normal + np.diag(ridge), a.T @ b + ridge * prior)
 
 
 @functools.cache
@@ -95,6 +105,17 @@ def _terms(rows: int, cols: int) -> FloatArray:
     )
 
 
+@functools.cache
+def _flat_terms(rows: int, cols: int) -> NDArray[np.float64]:
+    """Return the terms, one row each, as the double precision the fitted gains are mixed in."""
+    return _terms(rows, cols).reshape(SMOOTH_TERMS, -1).astype(np.float64)
+
+
+def mean(values: FloatArray) -> float:
+    """Return the mean as ndarray.mean does (a float32 sum, divided in double), only cheaper."""
+    return float(np.float32(float(np.add.reduce(values)) / values.size))
+
+
 def median(values: FloatArray) -> float:
     """Return the median, by partition, which is cheaper than np.median."""
     middle = values.size // 2
@@ -105,22 +126,23 @@ def _fit(x: FloatArray, y: FloatArray) -> tuple[float, float]:
     """Return gain and offset mapping x onto y, ignoring outliers."""
     if x.size < MIN_SAMPLES:
         return 1.0, 0.0  # too little to fit; assume the light did not change
-    keep: BoolArray = np.ones(x.size, dtype=bool)
-    gain, offset = 1.0, 0.0
-    # Two trimmed refits: people and moved objects are outliers, light changes everything.
-    for _ in range(2):
-        xs, ys = x[keep], y[keep]
-        if xs.size < MIN_SAMPLES:
-            break
-        x_mean, y_mean = float(xs.mean()), float(ys.mean())
-        centred = xs - x_mean
-        spread = float(np.dot(centred, centred)) / xs.size
-        if spread < FLAT_SPREAD:
-            gain, offset = 1.0, median(ys - xs)
-        else:
-            gain = float(np.dot(centred, ys - y_mean)) / xs.size / spread
-            gain = min(MAX_GAIN, max(1.0 / MAX_GAIN, gain))
-            offset = y_mean - gain * x_mean
-        residual = np.abs(y - (gain * x + offset))
-        keep = residual <= max(3.0, 2.5 * median(residual))
-    return gain, offset
+    # A fit and a trimmed refit: people and moved objects are outliers, light changes everything.
+    gain, offset = _line(x, y)
+    residual = np.abs(y - (gain * x + offset))
+    keep = residual <= max(3.0, 2.5 * median(residual))
+    xs = x[keep]
+    if xs.size < MIN_SAMPLES:
+        return gain, offset
+    return _line(xs, y[keep])
+
+
+def _line(xs: FloatArray, ys: FloatArray) -> tuple[float, float]:
+    """Return the least-squares gain and offset mapping xs onto ys; an offset only if flat."""
+    x_mean, y_mean = mean(xs), mean(ys)
+    centred = xs - x_mean
+    spread = float(np.dot(centred, centred)) / xs.size
+    if spread < FLAT_SPREAD:
+        return 1.0, median(ys - xs)
+    gain = float(np.dot(centred, ys - y_mean)) / xs.size / spread
+    gain = min(MAX_GAIN, max(1.0 / MAX_GAIN, gain))
+    return gain, y_mean - gain * x_mean

@@ -170,6 +170,10 @@ class _Layout:
     cell_pixels: FloatArray
     analysed_count: int
     analysed_pixel_count: int
+    # Each pixel's cell, numbered in reading order: counts changed pixels per cell in one pass.
+    cell_of_pixel: NDArray[np.intp]
+    # NOISE_CAP for every pixel (see `_cap`).
+    noise_caps: FloatArray
     # Some pixels are in ignore zones: pixel masks must be applied.
     ignores: bool
 
@@ -199,6 +203,10 @@ def _layout(settings: MotionSettings, height: int, width: int) -> _Layout:
         cell_pixels=np.maximum(cell_pixels, 1.0),
         analysed_count=max(1, int(analysed_cells.sum())),
         analysed_pixel_count=max(1, int(cell_pixels[analysed_cells].sum())),
+        cell_of_pixel=np.repeat(
+            np.repeat(np.arange(rows * cols).reshape(rows, cols), CELL, axis=0), CELL, axis=1
+        ).ravel(),
+        noise_caps=np.full((h, w), NOISE_CAP, dtype=np.float32),
         ignores=not bool(analysed.all()),
     )
 
@@ -242,22 +250,37 @@ def _scattered(moving: BoolArray) -> bool:
         moving[: rows * ZONES, : cols * ZONES].reshape(ZONES, rows, ZONES, cols).mean(axis=(1, 3))
     )
     touched = int((zones > 0).sum())
-    typical = float(np.median(zones))
+    # np.median's value, without its overhead: of an even count, the mean of the middle two.
+    ordered = np.sort(zones, axis=None)
+    half = ZONES * ZONES // 2
+    typical = (float(ordered[half - 1]) + float(ordered[half])) / 2
     return touched >= SCATTERED * ZONES * ZONES and float(zones.max()) <= EVEN * typical
 
 
 def _spread(mask: BoolArray, reach: int) -> BoolArray:
     """Return the mask grown by `reach` cells each way (a square neighbourhood)."""
     rows, cols = mask.shape
-    padded = np.zeros((rows + 2 * reach, cols + 2 * reach), dtype=bool)
+    # One flat buffer, padded around and by `2 * reach` spare cells at its end, makes every
+    # shift one contiguous OR; the padding columns, grown too, are cut off at the end.
+    width = cols + 2 * reach
+    padded_size = (rows + 2 * reach) * width
+    flat = np.zeros(padded_size + 2 * reach, dtype=np.bool_)
+    padded = flat[:padded_size].reshape(rows + 2 * reach, width)
     padded[reach : reach + rows, reach : reach + cols] = mask
-    tall = padded[:rows, :].copy()
+    size = rows * width
+    tall = flat[: size + 2 * reach].copy()
     for offset in range(1, 2 * reach + 1):
-        tall |= padded[offset : offset + rows, :]
-    grown = tall[:, :cols].copy()
-    for offset in range(1, 2 * reach + 1):
-        grown |= tall[:, offset : offset + cols]
-    return grown
+        tall |= flat[offset * width : offset * width + size + 2 * reach]
+    grown = tall[:size] | tall[1 : size + 1]
+    for offset in range(2, 2 * reach + 1):
+        grown |= tall[offset : offset + size]
+    return grown.reshape(rows, width)[:, :cols]
+
+
+def _cap(values: FloatArray, caps: FloatArray) -> None:
+    """Cap a picture's values at NOISE_CAP in place, given NOISE_CAP over the picture."""
+    # np.minimum runs several times faster against an array than against a number.
+    np.minimum(values, caps, out=values)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -366,12 +389,14 @@ class MotionDetector:
             return MotionResult(motion=False, rejected="warmup")
         self._last_at = at
         assert self._background_cells is not None  # noqa: S101 - kept with the background
-        difference = np.subtract(picture, self._background, dtype=np.float32)
+        # Converted once: a changed light needs the difference twice.
+        frame = picture.astype(np.float32)
+        difference = frame - self._background
         cell_difference = cell_mean(difference)
         frame_cells = self._background_cells + cell_difference
         uncertainty, mapped = self._relight(picture, frame_cells, gap, layout)
         if mapped:
-            difference = np.subtract(picture, self._background, dtype=np.float32)
+            difference = frame - self._background
             cell_difference = cell_mean(difference)
         if not self._settled:
             return self._learn_warming(difference, cell_difference, at)
@@ -380,7 +405,7 @@ class MotionDetector:
         changed_area = float(moving.sum()) / layout.analysed_count
         if changed_area > GLOBAL_CHANGE or seen.everywhere:
             # A cut or a moved camera: nothing of the old background is any use; the noise is.
-            self._rebase(picture.astype(np.float32), at, frames_needed=1)
+            self._rebase(frame, at, frames_needed=1)
             return MotionResult(motion=False, area=changed_area, rejected="lighting")
 
         if changed_area > PULSE_SHARE and _scattered(moving):
@@ -439,7 +464,8 @@ class MotionDetector:
         # Clipped pixels say nothing of the gain: cells holding any are left out of the fit.
         clipped = background_cells >= CLIPPED_CELL
         if int(picture.max()) >= CLIPPED:  # most pictures have no clipped pixel at all
-            clipped |= cell_sum(picture >= CLIPPED) > 0
+            # Few pixels are clipped: marking their cells is cheaper than pooling a mask.
+            clipped.ravel()[layout.cell_of_pixel[np.flatnonzero(picture >= CLIPPED)]] = True
         usable = layout.analysed_cells & ~clipped & (frame_cells > DARK)
         gains, offsets = fit_light(background_cells, frame_cells, usable)
         # What a light change did to a cell is only known so well: allow a share of it as error
@@ -454,8 +480,11 @@ class MotionDetector:
             # Light as it was: nothing to map (most frames, and the cheapest path).
             self._uncertainty = previous
             return previous, False
-        error = np.where(_spread(clipped, 1), np.float32(1.0), np.float32(LIGHT_ERROR))
-        uncertainty: FloatArray = np.maximum(previous, error * applied)
+        if clipped.any():
+            error = np.where(_spread(clipped, 1), np.float32(1.0), np.float32(LIGHT_ERROR))
+            uncertainty: FloatArray = np.maximum(previous, error * applied)
+        else:
+            uncertainty = np.maximum(previous, np.float32(LIGHT_ERROR) * applied)
         self._uncertainty = uncertainty
         if gains.size == 1:
             background *= gains[0, 0]
@@ -477,7 +506,7 @@ class MotionDetector:
                 rows = _cell_rows(self._variance)
                 np.multiply(rows, _by_cell(squared_gains), out=rows)
             self._cell_variance *= squared_gains
-            np.minimum(self._variance, np.float32(NOISE_CAP), out=self._variance)
+            _cap(self._variance, layout.noise_caps)
             np.minimum(self._cell_variance, np.float32(NOISE_CAP), out=self._cell_variance)
         return uncertainty, True
 
@@ -537,8 +566,8 @@ class MotionDetector:
         doubted = float(uncertainty.max()) > 0.0
         # No pixel's threshold is below the noise floor's (rounding keeps order, the doubt is
         # never negative): only pixels beyond it can have changed, and most pictures have few.
-        lowest = _noise(np.full(1, floor), floor, inflate) * sigmas + levels
-        candidates = np.flatnonzero(absolute > lowest[0])
+        lowest = np.sqrt(floor * inflate) * sigmas + levels
+        candidates = np.flatnonzero(absolute > lowest)
         if candidates.size > FEW_CANDIDATES * absolute.size:
             threshold = _noise(variance, floor, inflate)
             threshold *= sigmas
@@ -553,8 +582,7 @@ class MotionDetector:
         threshold = _noise(variance.ravel()[candidates], floor, inflate)
         threshold *= sigmas
         threshold += levels
-        row, col = np.divmod(candidates, layout.cols * CELL)
-        cells = (row // CELL) * layout.cols + col // CELL
+        cells = layout.cell_of_pixel[candidates]
         if doubted:
             threshold += uncertainty.ravel()[cells]
         changed = absolute.ravel()[candidates] > threshold
@@ -641,7 +669,8 @@ class MotionDetector:
                 return MotionResult(motion=False, rejected="warmup")
         # A background of n frames differs from a new frame by the noise times sqrt(1 + 1/n).
         unbiased = np.float32(samples / (samples + 1.0))
-        squared = np.minimum(difference * difference, np.float32(NOISE_CAP))
+        squared = difference * difference
+        _cap(squared, layout.noise_caps)
         squared *= unbiased
         cell_squared = np.minimum(cell_difference * cell_difference, np.float32(NOISE_CAP))
         cell_squared *= unbiased
@@ -698,6 +727,7 @@ class MotionDetector:
         assert background_cells is not None  # noqa: S101
         assert variance is not None  # noqa: S101
         assert cell_variance is not None  # noqa: S101
+        assert self._layout is not None  # noqa: S101 - set before any frame is analysed
         self._samples += 1
         self._noise_samples += 1
         # What differs but has not stirred for a while has stopped (a parked chair, the ghost
@@ -706,7 +736,7 @@ class MotionDetector:
         noise_rate = np.float32(1.0 - math.exp(-elapsed / NOISE_SECONDS))
         # In place, in one scratch picture: fewer passes over memory than fresh temporaries.
         squared = np.multiply(seen.absolute, seen.absolute)
-        np.minimum(squared, np.float32(NOISE_CAP), out=squared)
+        _cap(squared, self._layout.noise_caps)
         squared -= variance
         cell_squared = np.minimum(seen.cell_difference**2, np.float32(NOISE_CAP)) - cell_variance
         step = np.empty_like(seen.difference)
