@@ -2012,18 +2012,27 @@ async def test_a_session_from_before_a_suspension_stays_ended_after_resume(
 
 async def open_stream_never_read(client: TestClient, cookie: str) -> asyncio.StreamWriter:
     """Open the stream over a raw connection with a tiny receive window and never read it."""
+    _, writer = await open_raw_stream(client, cookie)
+    return writer
+
+
+async def open_raw_stream(
+    client: TestClient, cookie: str, window: int | None = 4096
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open the stream over a raw connection, with a tiny receive window unless told not to."""
     url = client.make_url(f"{BASE}/stream")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    if window is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, window)
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, (url.host, url.port))
-    _, writer = await asyncio.open_connection(sock=sock, limit=4096)
+    reader, writer = await asyncio.open_connection(sock=sock, limit=window or 1 << 16)
     writer.write(
         f"GET {url.path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
         f"Cookie: {COOKIE}={cookie}\r\n\r\n".encode()
     )
     await writer.drain()
-    return writer
+    return reader, writer
 
 
 async def stuck_stream(
@@ -2071,6 +2080,42 @@ async def test_a_viewer_that_stops_reading_is_cut_off(
     finally:
         writer.transport.abort()
         stalled.transport.abort()
+
+
+async def test_a_viewer_on_a_slow_link_keeps_watching(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A viewer who reads on, slower than one picture per stall limit, is never cut off."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    opened = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    incoming, stream = await open_raw_stream(client, opened.cookies[COOKIE].value, window=None)
+    session = async_get_sharing(hass).sessions[opened.cookies[COOKIE].value]
+    await wait_for(lambda: bool(session.streams))
+    (slot,) = session.streams
+    read = 0
+
+    async def read_slowly() -> None:
+        """Take 64 kB every 0.1 s: a link of about 5 Mbit/s, slower than 4K pictures come."""
+        nonlocal read
+        while True:
+            read += len(await incoming.read(1 << 16))
+            await asyncio.sleep(0.1)
+
+    reader = hass.async_create_background_task(read_slowly(), "slow viewer")
+    # A picture takes several times the stall limit to go out, but bytes go out all along.
+    large = b"\xff\xd8" + bytes(2 << 20) + b"\xff\xd9"
+    try:
+        with patch("custom_components.home_guardian.share_views.STALLED_WRITE_SECONDS", 1.0):
+            for _ in range(60):
+                slot.put(large)
+                await asyncio.sleep(0.1)
+            assert not slot.closed
+            assert state_of(hass, WATCHED) == STATE_ON
+            assert read > len(large)
+    finally:
+        reader.cancel()
+        stream.transport.abort()
 
 
 async def post_in_pieces(

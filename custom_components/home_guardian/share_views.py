@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 from http import HTTPStatus
 import json
 import math
 from pathlib import Path
+import sys
+import termios
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
@@ -27,9 +31,12 @@ COOKIE: Final = "home_guardian_share"
 BOUNDARY: Final = "frame"
 # Streams look at their share this often: revocation, expiry and suspension close them in time.
 CHECK_INTERVAL: Final = 1.0
-# A viewer who cannot take one picture in this long has stopped reading (a phone asleep with
-# its connection open): they are not watching, and their connection is not held for them.
+# A viewer who takes no byte of a picture in this long has stopped reading (a phone asleep with
+# its connection open): they are not watching, and their connection is not held for them. A
+# slow link that takes longer for a whole picture (a 4K one over a home's upload) is not cut.
 STALLED_WRITE_SECONDS: Final = 10.0
+# Asks the kernel how much a socket has queued that its peer has not taken (Linux, macOS).
+_OUTQ: Final[int | None] = getattr(termios, "TIOCOUTQ", None)
 MAX_BODY: Final = 4096
 # A PIN or a report is a few dozen bytes: a body still arriving after this is not a viewer's.
 BODY_SECONDS: Final = 10.0
@@ -260,7 +267,7 @@ async def _stream(
 ) -> None:
     """Write pictures until the share ends, leaves its hours, or its camera or switch goes.
 
-    A write the viewer does not take within STALLED_WRITE_SECONDS ends the stream, and a
+    A viewer who takes nothing for STALLED_WRITE_SECONDS ends the stream, and a
     stream closed while a write waits cuts the connection: neither waits on a viewer who
     stopped reading. Between writes a closed stream ends cleanly.
     """
@@ -275,17 +282,53 @@ async def _stream(
         )
         slot.cut = transport.abort if transport is not None else None
         try:
-            async with asyncio.timeout(STALLED_WRITE_SECONDS):
-                await response.write(header.encode() + picture + b"\r\n")
-        except TimeoutError:
-            slot.close()
-            return
+            if not await _written(response, transport, header.encode() + picture + b"\r\n"):
+                slot.close()
+                return
         except (ConnectionResetError, RuntimeError):
             return
         finally:
             slot.cut = None
     # The share stopped, not the viewer: they are told gone at once, not after a grace.
     slot.close()
+
+
+async def _written(
+    response: web.StreamResponse, transport: asyncio.Transport | None, data: bytes
+) -> bool:
+    """Write to a viewer; return False once they took nothing for STALLED_WRITE_SECONDS.
+
+    Progress is what leaves the connection's buffer, not the whole picture: a viewer reading
+    on, however slowly, keeps watching. The write is cut short when the viewer stalled.
+    """
+    write = asyncio.ensure_future(response.write(data))
+    try:
+        # The write hands its bytes to the connection as soon as it runs: see what is left.
+        await asyncio.sleep(0)
+        left = _unsent(transport)
+        while True:
+            done, _ = await asyncio.wait([write], timeout=STALLED_WRITE_SECONDS)
+            if done:
+                write.result()
+                return True
+            if (pending := _unsent(transport)) >= left:
+                return False
+            left = pending
+    finally:
+        write.cancel()
+
+
+def _unsent(transport: asyncio.Transport | None) -> float:
+    """Return the bytes written to a connection that the viewer has not taken yet."""
+    if transport is None:
+        return math.inf
+    queued = 0
+    # The kernel's queue too: it takes bytes from ours only in large steps (half its size).
+    if (sock := transport.get_extra_info("socket")) is not None and _OUTQ is not None:
+        with contextlib.suppress(OSError, ValueError):
+            answer = fcntl.ioctl(sock.fileno(), _OUTQ, bytes(4))
+            queued = int.from_bytes(answer, sys.byteorder, signed=True)
+    return transport.get_write_buffer_size() + queued
 
 
 class ShareReportView(HomeAssistantView):
