@@ -316,6 +316,9 @@ async def _written(
             left = pending
     finally:
         write.cancel()
+        if write.done() and not write.cancelled():
+            # Ended by itself just now: its error (a connection gone) is no news.
+            write.exception()
 
 
 def _unsent(transport: asyncio.Transport | None) -> float:
