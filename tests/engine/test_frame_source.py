@@ -633,7 +633,8 @@ def test_a_name_that_resolves_slowly_gets_no_more_than_the_request_time(
     """A DNS server that never answers cannot hold a request past its deadline.
 
     The system resolver cannot be made to hang here, so names under `.hang.test` wait, as an
-    unanswered lookup does, until the test lets them go; every other name resolves for real.
+    unanswered lookup does, until the test lets them go, and `camera.test` is the test camera's
+    address (the tests may connect to 127.0.0.1 only, which `localhost` is not always alone).
     """
     real_lookup, released = socket.getaddrinfo, threading.Event()
 
@@ -641,6 +642,8 @@ def test_a_name_that_resolves_slowly_gets_no_more_than_the_request_time(
         if host.endswith(".hang.test"):
             released.wait(30)
             raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        if host == "camera.test":
+            host = "127.0.0.1"
         return real_lookup(host, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket, "getaddrinfo", lookup)
@@ -654,7 +657,7 @@ def test_a_name_that_resolves_slowly_gets_no_more_than_the_request_time(
     assert err.value.problem is Problem.TIMEOUT
     assert 1.5 <= elapsed < 1.9
     # A name that does resolve still reaches its camera, and a lookup that fails says so.
-    url = http_camera.url("/snapshot.jpg").replace("127.0.0.1", "localhost")
+    url = http_camera.url("/snapshot.jpg").replace("127.0.0.1", "camera.test")
     address = StreamAddress(url=url, username=CAMERA_USER, password=CAMERA_PASSWORD)
     assert grab_jpeg(address, timeout=5) == http_camera.jpeg
     with pytest.raises(StreamError) as err:
