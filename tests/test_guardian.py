@@ -223,18 +223,57 @@ async def test_motion_that_stays_on_is_activity_until_it_looks_stuck(
     assert "without a pause" not in caplog.text
     # At four hours it stops counting, with one line in the log; quiet counts from there.
     await advance(hass, freezer, 31)
-    assert caplog.text.count(f"{HALL} has been on for 240 minutes without a pause") == 1
+    assert caplog.text.count(f"{HALL} has been on, or on and off, for 240 minutes") == 1
     await advance(hass, freezer, 178)
     assert state_of(hass, INACTIVITY) == STATE_OFF
     await advance(hass, freezer, 2)
     assert state_of(hass, INACTIVITY) == STATE_ON
     assert alerts[-1].data["reason"] == "quiet"
     assert caplog.text.count("without a pause") == 1
-    # Its next change counts again.
+    # Turning off is no sign of life (a television's standby does it too); after a pause of
+    # ten minutes, its next movement counts again.
     hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await advance(hass, freezer, 10)
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVITY) == STATE_OFF
     assert alerts[-1].data["alert"] == "cleared"
+
+
+async def flap(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: int) -> None:
+    """Turn the hall's motion sensor on and off every 30 seconds for `minutes` (a fault)."""
+    for _ in range(minutes):
+        hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        await advance(hass, freezer, 0.5)
+        hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+        await advance(hass, freezer, 0.5)
+
+
+async def test_motion_that_flaps_without_a_pause_is_taken_as_stuck(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A motion sensor on and off every minute for hours is a fault, not somebody moving."""
+    freezer.move_to(MORNING)
+    await set_up(hass, guardian_entry())
+    await flap(hass, freezer, 245)
+    assert caplog.text.count(f"{HALL} has been on, or on and off, for 240 minutes") == 1
+    last = dt_util.parse_datetime(state_of(hass, LAST_ACTIVITY) or "")
+    assert last is not None
+    assert dt_util.utcnow() - last >= timedelta(minutes=4)
+    # Flapping on, the three-hour limit counts from when it stopped counting.
+    await flap(hass, freezer, 180)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert alerts[-1].data["reason"] == "quiet"
+    # Ten minutes off, and the next movement counts.
+    await advance(hass, freezer, 10)
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
 
 
 async def test_a_real_cameras_motion_counts_while_it_is_on(

@@ -57,7 +57,7 @@ from .engine.config import GuardianConfig
 from .engine.guardian import InactivityGuardian
 from .engine.levels import number
 from .engine.schedule import DailySchedule
-from .engine.sources import Kind, kind_for
+from .engine.sources import STUCK_PAUSE, Kind, kind_for
 from .engine.state import StoredStateError
 from .engine.summary import DailySummary, DaySummary
 from .stores import READ_ANY_VERSION
@@ -536,15 +536,18 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._schedule(now)
 
     def _note_stuck_sources(self) -> None:
-        """Log once when a motion source stays on so long that it no longer counts."""
+        """Log once when a motion source is busy so long that it no longer counts."""
         stuck = self.guardian.stuck_sources
+        pause = round(STUCK_PAUSE / timedelta(minutes=1))
         for source in sorted(stuck - self._stuck_logged):
             LOGGER.warning(
-                "%s: %s has been on for %s minutes without a pause; it counts as activity "
-                "again when it changes",
+                "%s: %s has been on, or on and off, for %s minutes without a pause of %s "
+                "minutes; it counts as activity again once it has been off for %s minutes",
                 self.name,
                 source,
                 round(self.config.motion_stuck_minutes),
+                pause,
+                pause,
             )
         self._stuck_logged = stuck
 

@@ -909,11 +909,103 @@ def test_motion_counts_while_on_until_it_looks_stuck() -> None:
     assert [(c.at, c.alert, c.reason) for c in changes] == [
         (at("2024-03-04 16:00"), Alert.INACTIVITY, Reason.QUIET)
     ]
-    # Its next change counts again, and the source is no longer stuck.
-    changes = guardian.source_state("hall", "off", at("2024-03-04 16:30"))
+    # Turning off ends no alert (a television going to standby turns it off as well); once
+    # it has paused ten minutes, its next movement counts again.
+    assert guardian.source_state("hall", "off", at("2024-03-04 16:30")) == []
+    assert guardian.source_state("hall", "on", at("2024-03-04 16:39")) == []
+    assert guardian.source_state("hall", "off", at("2024-03-04 16:40")) == []
+    changes = guardian.source_state("hall", "on", at("2024-03-04 16:50"))
     assert [c.alert for c in changes] == [Alert.NONE]
     assert guardian.stuck_sources == frozenset()
-    assert guardian.next_check(at("2024-03-04 16:30")) == at("2024-03-04 19:30")
+    assert guardian.source_state("hall", "off", at("2024-03-04 16:51")) == []
+    assert guardian.next_check(at("2024-03-04 16:51")) == at("2024-03-04 19:51")
+
+
+def flap(guardian: InactivityGuardian, source: str, start: str, end: str, **kwargs: Any) -> None:
+    """Turn `source` on and off every 30 seconds from `start` to `end` (a faulty sensor)."""
+    moment, stop = at(start), at(end)
+    while moment < stop:
+        guardian.source_state(source, "on", moment, **kwargs)
+        guardian.source_state(source, "off", moment + timedelta(seconds=30), **kwargs)
+        moment += timedelta(minutes=1)
+
+
+def test_motion_that_never_pauses_for_ten_minutes_looks_stuck_too() -> None:
+    """On and off every 30 seconds for hours (a faulty sensor, a television) stops counting.
+
+    A person pauses: an unbroken bout of four hours is a fault, whether the sensor stays on or
+    flaps. Nothing it does counts then until it has been off for ten minutes.
+    """
+    options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}
+    guardian = new(**options)
+    guardian.source_state("hall", "off", at("2024-03-04 08:00"), baseline=True)
+    flap(guardian, "hall", "2024-03-04 09:00", "2024-03-04 12:59")
+    assert guardian.stuck_sources == frozenset()
+    assert guardian.alert is Alert.NONE
+    flap(guardian, "hall", "2024-03-04 12:59", "2024-03-04 18:00")
+    assert guardian.stuck_sources == {"hall"}
+    assert guardian.last_activity == at("2024-03-04 12:59:30")
+    assert guardian.alert is Alert.INACTIVITY
+    assert guardian.alert_since == at("2024-03-04 13:59:30")
+    # Five minutes off is no pause yet; ten minutes off is, and the next movement counts.
+    guardian.source_state("hall", "on", at("2024-03-04 18:05"))
+    guardian.source_state("hall", "off", at("2024-03-04 18:06"))
+    assert guardian.alert is Alert.INACTIVITY
+    changes = guardian.source_state("hall", "on", at("2024-03-04 18:16"))
+    assert [c.alert for c in changes] == [Alert.NONE]
+    assert guardian.stuck_sources == frozenset()
+
+
+def test_a_busy_person_who_pauses_is_never_taken_as_stuck() -> None:
+    """Motion all day with a pause of ten minutes every three hours counts all day."""
+    options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}
+    guardian = new(**options)
+    guardian.source_state("hall", "off", at("2024-03-04 07:00"), baseline=True)
+    for hour in range(7, 22, 3):
+        flap(guardian, "hall", f"2024-03-04 {hour:02}:00", f"2024-03-04 {hour + 2:02}:50")
+        assert guardian.catch_up(at(f"2024-03-04 {hour + 2:02}:55")) == []
+    assert guardian.stuck_sources == frozenset()
+    # The last bout began at 19:00: going on past 23:00 without a pause makes it a fault.
+    flap(guardian, "hall", "2024-03-04 21:50", "2024-03-04 23:00")
+    assert guardian.stuck_sources == frozenset()
+    flap(guardian, "hall", "2024-03-04 23:00", "2024-03-04 23:01")
+    assert guardian.stuck_sources == {"hall"}
+
+
+def test_a_flapping_sensor_stays_stuck_through_a_restart() -> None:
+    """A restart in the middle of the flapping neither starts its four hours again nor frees it."""
+    options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}
+    guardian = new(**options)
+    guardian.source_state("hall", "off", at("2024-03-04 08:00"), baseline=True)
+    flap(guardian, "hall", "2024-03-04 09:00", "2024-03-04 11:00")
+    guardian = restart(guardian, "2024-03-04 11:02", hall="on")
+    flap(guardian, "hall", "2024-03-04 11:03", "2024-03-04 14:00")
+    assert guardian.stuck_sources == {"hall"}
+    assert guardian.last_activity == at("2024-03-04 12:59:30")
+    # Down two minutes, found on again: still the same bout, still stuck.
+    guardian = restart(guardian, "2024-03-04 14:02", hall="on")
+    assert guardian.stuck_sources == {"hall"}
+    flap(guardian, "hall", "2024-03-04 14:03", "2024-03-04 15:00")
+    assert guardian.alert is Alert.INACTIVITY
+    # Found off after the restart: paused from then at the latest; on ten minutes later counts.
+    guardian = restart(guardian, "2024-03-04 15:01", hall="off")
+    assert guardian.alert is Alert.INACTIVITY
+    changes = guardian.source_state("hall", "on", at("2024-03-04 15:11"))
+    assert [c.alert for c in changes] == [Alert.NONE]
+    # State written before bouts were kept loads: the bout is taken to begin at the turning on.
+    older = {
+        key: value
+        for key, value in json.loads(json.dumps(guardian.to_dict())).items()
+        if key not in {"bout_since", "off_since"}
+    }
+    guardian = InactivityGuardian(guardian.config, older)
+    guardian.resume(at("2024-03-04 15:20"))
+    assert guardian.source_state("hall", "on", at("2024-03-04 15:20"), baseline=True) == []
+    assert guardian.catch_up(at("2024-03-04 19:10")) == []
+    assert guardian.inactive_for(at("2024-03-04 19:10")) == timedelta(0)
+    assert guardian.stuck_sources == frozenset()
+    guardian.catch_up(at("2024-03-04 19:12"))
+    assert guardian.stuck_sources == {"hall"}
 
 
 def test_motion_ending_is_activity_and_blindness_ends_it() -> None:
@@ -989,12 +1081,12 @@ def test_motion_on_through_a_restart_or_blindness_goes_on_counting() -> None:
     changes = guardian.catch_up(at("2024-03-04 15:00"))
     assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 14:05"), Alert.INACTIVITY)]
     assert guardian.stuck_sources == {"hall"}
-    # Still on after another restart: stuck still, so no all-clear; off then on again counts.
+    # Still on after another restart: stuck still, so no all-clear. Found off: paused from then
+    # at the latest, and on again ten minutes later counts.
     guardian = restart(guardian, "2024-03-04 15:10", hall="on")
     assert guardian.alert is Alert.INACTIVITY
     assert guardian.stuck_sources == {"hall"}
     guardian = restart(guardian, "2024-03-04 15:20", hall="off")
-    assert guardian.stuck_sources == frozenset()
     assert guardian.alert is Alert.INACTIVITY
     changes = guardian.source_state("hall", "on", at("2024-03-04 15:30"))
     assert [c.alert for c in changes] == [Alert.NONE]
@@ -1704,6 +1796,8 @@ def test_state_of_the_hourly_routine_keeps_its_alert() -> None:
         {"level": 0},
         {"done": None},
         {"alert_room": 5},
+        {"bout_since": {"hall": 5}},
+        {"off_since": ["hall"]},
         {"routine": {"notes": 0}},
         {"routine": {"notes": 0, "day": None, "silences": {"1": 5}, "watched": {}}},
     ],

@@ -144,7 +144,8 @@ class GuardianConfig:
     - `blind_grace_minutes`: how long every source may be blind before "cannot monitor" (15).
     - `visitors_factor`: how much longer quiet may last in visitors mode (2).
     - `learned_min_minutes`: the shortest quiet the learned routine may alert after (45).
-    - `motion_stuck_minutes`: how long a motion source may stay on and still count (240).
+    - `motion_stuck_minutes`: how long a motion source may stay on, or flap, without a pause and
+      still count (240).
     - `alarm_level`: the level at which an alarm source's alert starts (2).
     - `presence_limit_minutes`: how long someone may be present with no activity at all before
       an alert, as after a fall in the bathroom (0: off).

@@ -3,7 +3,8 @@
 How the guardian decides, in plain words (each part in its own module):
 
 - **Sources** (`sources.py`) are seeing or blind (offline, unavailable, privacy mode, detection
-  off) and have a kind: motion counts for as long as it is on (up to `motion_stuck_minutes`),
+  off) and have a kind: motion counts for as long as it is on (up to `motion_stuck_minutes`
+  without a pause, on or flapping),
   presence is never activity, a change is activity, a level (a measured number) counts when
   something is switched on or off, an alarm source raises an alarm. What a source shows when
   the guardian starts watching it, or when it comes back from blindness, is compared with
@@ -145,7 +146,7 @@ class InactivityGuardian(Timeline):
 
     @property
     def stuck_sources(self) -> frozenset[str]:
-        """Return the motion sources on for too long, which do not count until they change."""
+        """Return the motion sources busy for too long, which do not count until they pause."""
         return self._book.stuck
 
     def inactive_for(self, now: datetime) -> timedelta:

@@ -4,8 +4,10 @@ The kinds, in plain words:
 
 - **motion** (a camera's motion sensor, a PIR, Frigate motion): activity for as long as it is
   on, not only when it turns on; turning off is activity too (someone was moving until then).
-  A motion source that stays on longer than `motion_stuck_minutes` (a draught, a fault, a
-  camera watching a television) stops counting from then on; its next change counts again.
+  A motion source busy for longer than `motion_stuck_minutes` without a pause of
+  `STUCK_PAUSE` (on throughout, or on and off: a draught, a fault, a camera watching a
+  television) stops counting from then on; nothing it does counts until it has been off for
+  `STUCK_PAUSE`, and its next turning on then counts again. A person pauses; a fault does not.
 - **presence** (mmWave, occupancy): someone is there. That is not activity: a person lying on
   the floor is still "present". Its changes only tell that the source can see.
 - **change** (doors, contacts, switches, lights, media players, buttons): every change between
@@ -55,6 +57,8 @@ from .levels import LevelReader, rules_for
 
 ON: Final = "on"
 OFF: Final = "off"
+# A motion source off for this long has paused: what it does next is a new bout of movement.
+STUCK_PAUSE: Final = timedelta(minutes=10)
 
 # Binary-sensor device classes whose "on" means somebody is there, not that somebody moves.
 _PRESENCE_CLASSES: Final = frozenset({"occupancy", "presence"})
@@ -131,11 +135,13 @@ class RoomPresence(NamedTuple):
 class SourceBook:
     """What each source shows, and which motion sources count as moving.
 
-    What sources last showed and the motion sources' moving-since and stuck marks live in the
-    saved state (`shown`, `moving_since`, `stuck`), which this book keeps up to date; what each
-    source shows while seeing is known only while running. A motion source counts as moving
-    while it can see, from when it turned on until it turns off, or until `stuck_after` has
-    passed, when it is taken as stuck until its next change.
+    What sources last showed and the motion sources' moving-since, bout and stuck marks live in
+    the saved state (`shown`, `moving_since`, `bout_since`, `off_since`, `stuck`), which this
+    book keeps up to date; what each source shows while seeing is known only while running. A
+    motion source counts as moving while it can see, from when it turned on until it turns off.
+    Its bout of movement runs from a turning on after a pause of STUCK_PAUSE (or its first)
+    through every shorter pause; once a bout has lasted `stuck_after`, the source is taken as
+    stuck and nothing it does counts until it has paused.
     """
 
     def __init__(
@@ -145,6 +151,8 @@ class SourceBook:
         shown: dict[str, str],
         moving_since: dict[str, datetime],
         stuck: set[str],
+        bout_since: dict[str, datetime],
+        off_since: dict[str, datetime],
     ) -> None:
         """Start from what was saved of each source (the dicts and set are updated in place)."""
         self._stuck_after = stuck_after
@@ -152,6 +160,9 @@ class SourceBook:
         self._shown = shown
         self._moving_since = moving_since
         self._stuck = stuck
+        # When each motion source's bout of movement began, and when it last turned off.
+        self._bout_since = bout_since
+        self._off_since = off_since
         self._present_since: dict[str, datetime] = {}
         self._kinds: dict[str, Kind] = {}
         self._rooms: dict[str, str] = {}
@@ -164,7 +175,7 @@ class SourceBook:
 
     @property
     def stuck(self) -> frozenset[str]:
-        """Return the motion sources on for too long, which count again when they change."""
+        """Return the motion sources busy for too long, which count again after a pause."""
         return frozenset(self._stuck)
 
     def _counting(self) -> dict[str, datetime]:
@@ -209,8 +220,9 @@ class SourceBook:
             return self._seen_again(source, kind, last, state, now)
         else:
             found = meaning(kind, before, state)
+            if kind is Kind.MOTION and found is not Meaning.NOTHING:
+                found = self._in_bout(source, state, found, now)
         if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
-            self._stuck.discard(source)
             self._moving_since.pop(source, None)
             self._changed = now
             if room is not None:
@@ -218,6 +230,27 @@ class SourceBook:
         if found is Meaning.MOTION_STARTS:
             self._moving_since[source] = now
         return found
+
+    def _in_bout(self, source: str, state: str, found: Meaning, now: datetime) -> Meaning:
+        """Return what a motion source's change counts for: nothing once its bout is too long."""
+        if state == ON:
+            self._begin_bout(source, now)
+        else:
+            self._off_since[source] = now
+        start = self._bout_since.setdefault(source, now)
+        if source in self._stuck or start + self._stuck_after <= now:
+            self._stuck.add(source)
+            self._moving_since.pop(source, None)
+            return Meaning.NOTHING
+        return found
+
+    def _begin_bout(self, source: str, now: datetime) -> None:
+        """Note a motion source turning on: a new bout after a pause, else the same goes on."""
+        off = self._off_since.pop(source, None)
+        if source in self._bout_since and (off is None or now - off < STUCK_PAUSE):
+            return
+        self._bout_since[source] = now
+        self._stuck.discard(source)
 
     def _place(self, source: str, room: str | None, now: datetime, *, returning: bool) -> None:
         """Note the room `source` is in; a source new or back from blindness restarts it."""
@@ -249,14 +282,18 @@ class SourceBook:
         if kind is not Kind.MOTION:
             return Meaning.NOTHING
         if state != ON or last != ON:
-            # Off now, or turned on while unseen: any bout seen before is over.
+            # Off now, or turned on while unseen: any time on seen before is over.
             self._moving_since.pop(source, None)
-            if last is not None and last != state:
-                self._stuck.discard(source)
+        if state != ON and last == ON:
+            # Turned off while unseen: paused since now at the latest.
+            self._off_since[source] = now
+        elif state == ON and last != ON:
+            # Turned on while unseen: a new bout only after a pause as long as one seen.
+            self._begin_bout(source, now)
         if state != ON or source in self._stuck:
             return Meaning.NOTHING
         start = self._moving_since.setdefault(source, now)
-        if start + self._stuck_after <= now:
+        if self._bout_since.setdefault(source, start) + self._stuck_after <= now:
             # On since before its limit passed unseen: stuck, as it would have been seen.
             self.expire(now)
             return Meaning.NOTHING
@@ -275,6 +312,8 @@ class SourceBook:
         self.lost(source)
         self._shown.pop(source, None)
         self._moving_since.pop(source, None)
+        self._bout_since.pop(source, None)
+        self._off_since.pop(source, None)
         self._stuck.discard(source)
         self._kinds.pop(source, None)
         self._rooms.pop(source, None)
@@ -286,6 +325,8 @@ class SourceBook:
             self._states,
             self._shown,
             self._moving_since,
+            self._bout_since,
+            self._off_since,
             self._present_since,
             self._kinds,
             self._rooms,
@@ -387,7 +428,14 @@ class SourceBook:
             inside = (start is None or start <= moment) and moment <= end
             return moment + by if inside else moment
 
-        for table in (self._moving_since, self._present_since, self._room_since):
+        tables = (
+            self._moving_since,
+            self._bout_since,
+            self._off_since,
+            self._present_since,
+            self._room_since,
+        )
+        for table in tables:
             for key, moment in table.items():
                 table[key] = moved(moment)
         if self._changed is not None:
@@ -395,15 +443,18 @@ class SourceBook:
 
     def stops_counting(self) -> list[datetime]:
         """Return when each moving source stops counting, if it stays on."""
-        return [start + self._stuck_after for start in self._counting().values()]
+        return [
+            self._bout_since.get(source, start) + self._stuck_after
+            for source, start in self._counting().items()
+        ]
 
     def moving(self, at: datetime) -> bool:
         """Tell whether a motion source counts as moving from `at` to the next boundary."""
         return any(end > at for end in self.stops_counting())
 
     def expire(self, boundary: datetime) -> None:
-        """Take motion sources on since `stuck_after` before `boundary` as stuck."""
+        """Take motion sources in a bout since `stuck_after` before `boundary` as stuck."""
         for source, start in list(self._counting().items()):
-            if start + self._stuck_after <= boundary:
+            if self._bout_since.get(source, start) + self._stuck_after <= boundary:
                 del self._moving_since[source]
                 self._stuck.add(source)

@@ -81,6 +81,10 @@ class GuardianState:
     # When each motion source on now turned on, and the motion sources on for too long.
     moving_since: dict[str, datetime] = field(default_factory=dict)
     stuck: set[str] = field(default_factory=set)
+    # When each motion source's bout of movement began (through pauses shorter than
+    # `sources.STUCK_PAUSE`), and when each last turned off.
+    bout_since: dict[str, datetime] = field(default_factory=dict)
+    off_since: dict[str, datetime] = field(default_factory=dict)
 
 
 def dump(state: GuardianState) -> dict[str, Any]:
@@ -111,8 +115,10 @@ def dump(state: GuardianState) -> dict[str, Any]:
         "silence_valid": state.silence_valid,
         "routine": state.routine.to_dict(),
         "shown": dict(state.shown),
-        "moving_since": {source: start.isoformat() for source, start in state.moving_since.items()},
+        "moving_since": _instants(state.moving_since),
         "stuck": sorted(state.stuck),
+        "bout_since": _instants(state.bout_since),
+        "off_since": _instants(state.off_since),
     }
 
 
@@ -152,6 +158,9 @@ def load(data: Mapping[str, Any]) -> GuardianState:
         state.shown = _stored_shown(data.get("shown", {}))
         state.moving_since = _stored_starts(data.get("moving_since", {}))
         state.stuck = _stored_names(data.get("stuck", []))
+        # Absent from state written before bouts were kept.
+        state.bout_since = _stored_starts(data.get("bout_since", {}))
+        state.off_since = _stored_starts(data.get("off_since", {}))
     except _READABLE as err:
         raise StoredStateError(f"stored guardian state is damaged ({err})") from None
     if (state.clock is None) != (state.done is None) or (
@@ -190,6 +199,11 @@ def salvage(data: Any) -> GuardianState:
 def _moment(value: datetime | None) -> str | None:
     """Write an instant."""
     return value.isoformat() if value is not None else None
+
+
+def _instants(table: dict[str, datetime]) -> dict[str, str]:
+    """Write an instant for each source."""
+    return {source: moment.isoformat() for source, moment in table.items()}
 
 
 def _seconds(value: timedelta) -> float:

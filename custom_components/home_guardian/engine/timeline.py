@@ -68,6 +68,8 @@ class Timeline(ABC):
             shown=self._state.shown,
             moving_since=self._state.moving_since,
             stuck=self._state.stuck,
+            bout_since=self._state.bout_since,
+            off_since=self._state.off_since,
         )
 
     @property
