@@ -68,6 +68,7 @@ from custom_components.home_guardian.engine.privacy import (
 )
 from custom_components.home_guardian.engine.scene import LEARN_SECONDS, EmptyScene
 from custom_components.home_guardian.engine.shares import (
+    TYPICAL_HASH_SECONDS,
     WEEKDAYS,
     PinHasher,
     ReportReason,
@@ -490,6 +491,37 @@ async def test_past_the_budget_attempts_are_refused_at_once(
     busy = await post(client, "session", {"token": token_of(shares[3]), "pin": shares[3]["pin"]})
     assert busy.status == HTTPStatus.TOO_MANY_REQUESTS
     assert 0 < int(busy.headers["Retry-After"]) <= 60
+
+
+async def test_right_after_a_restart_a_made_up_link_answers_as_late_as_a_real_one(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """Before any hash has run here, made-up links' checks share one stand-in hash."""
+    counting_hasher(hass)
+    share = await create_share(hass)
+    # As after a restart: the shares were read back, and no hash has run yet.
+    hasher = counting_hasher(hass, log2_n=14)
+    sharing = async_get_sharing(hass)
+    # A burst of made-up links at once hashes once, not once each.
+    burst = await asyncio.gather(
+        *(
+            sharing.async_try_pin(secrets.token_urlsafe(32), "000000", f"203.0.113.{n}")
+            for n in range(1, 41)
+        )
+    )
+    assert all(attempt.share is None and attempt.checked for attempt in burst)
+    assert hasher.started == 1
+    # This machine's hash time replaced the desktop's guess (0.45 s). A guess too short would
+    # answer a made-up link sooner than a real one: whether a held link is live would show.
+    assert hasher.typical_seconds < TYPICAL_HASH_SECONDS / 4
+    started = time.monotonic()
+    second = await sharing.async_try_pin(secrets.token_urlsafe(32), "000000", "203.0.113.99")
+    assert second.share is None
+    assert time.monotonic() - started >= hasher.typical_seconds * 0.9
+    assert hasher.started == 1
+    wrong = await sharing.async_try_pin(token_of(share), wrong_pin(share), "203.0.113.100")
+    assert wrong.share is None
+    assert hasher.started == 2
 
 
 async def test_strangers_and_a_restless_viewer_starve_no_other_viewer(

@@ -538,6 +538,8 @@ class SharingManager:
             thread_name_prefix=f"{DOMAIN}_pin",
             initializer=_yield_the_cpu,
         )
+        # The one stand-in hash that learns this machine's hash time after a start, if any.
+        self._measuring: asyncio.Future[bool] | None = None
         self.sessions: dict[str, ViewerSession] = {}
         self.broadcasts: dict[str, CameraBroadcast] = {}
         self.scenes = SceneKeeper(hass)
@@ -866,9 +868,15 @@ class SharingManager:
         if isinstance(admitted, Refusal):
             return PinAttempt(share=None, checked=False, wait=admitted.wait)
         if share is None:
-            # Nothing to guess behind a link that names no share: no hash and no budget, only
+            # Nothing to guess behind a link that names no share: no budget, and no hash, only
             # the wait a hash would take, so that the answer comes as late as a wrong PIN's.
-            await asyncio.sleep(self.registry.hasher.typical_seconds)
+            started = time.monotonic()
+            hasher = self.registry.hasher
+            if not hasher.measured:
+                # Until a hash has run here (after a start, shares are read, never hashed),
+                # that time is unknown: one stand-in hash, shared by all who wait, measures it.
+                await asyncio.shield(self._measure_hash())
+            await asyncio.sleep(max(0.0, started + hasher.typical_seconds - time.monotonic()))
             verdict = self.attempts.settle(admitted, correct=False, now=time.monotonic())
             return PinAttempt(share=None, wait=verdict.wait)
         check = self.hass.async_create_background_task(
@@ -878,6 +886,14 @@ class SharingManager:
         # (aiohttp's handler cancellation), never the hash: the slot stays taken until the
         # executor's thread has let go of its 128 MiB, and the attempt stays counted.
         return await asyncio.shield(check)
+
+    def _measure_hash(self) -> asyncio.Future[bool]:
+        """Return the stand-in hash that measures this machine's hash time, started once."""
+        if self._measuring is None or self._measuring.done():
+            self._measuring = self.hass.loop.run_in_executor(
+                self.pin_checker, self.registry.hasher.verify, None, ""
+            )
+        return self._measuring
 
     async def _async_check_pin(self, share: Share, pin: str, admitted: Admission) -> PinAttempt:
         """Hash the PIN in the executor, one slot per check, and settle the attempt."""

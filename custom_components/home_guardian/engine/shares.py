@@ -300,6 +300,7 @@ class PinHasher:
         self._dummy = f"$scrypt$ln={log2_n},r={r},p={p}${_b64(stand_in[0])}${_b64(stand_in[1])}"
         # How long a hash takes here, learned from every hash run (until then, a desktop's).
         self.typical_seconds = TYPICAL_HASH_SECONDS
+        self.measured = False
 
     def hash(self, pin: str) -> str:
         """Return a salted scrypt hash of the PIN with its parameters."""
@@ -312,8 +313,12 @@ class PinHasher:
         started = perf_counter()
         key = _scrypt(pin, salt, log2_n, r, p)
         elapsed = perf_counter() - started
-        # A moving average: one slow hash (a busy moment) moves it only a little.
-        self.typical_seconds += (elapsed - self.typical_seconds) * 0.25
+        if not self.measured:
+            # The first hash here replaces the desktop's guess, which may be twice too fast.
+            self.typical_seconds, self.measured = elapsed, True
+        else:
+            # A moving average: one slow hash (a busy moment) moves it only a little.
+            self.typical_seconds += (elapsed - self.typical_seconds) * 0.25
         return key
 
     def verify(self, pin_hash: str | None, pin: str) -> bool:
