@@ -231,11 +231,11 @@ async def test_motion_that_stays_on_is_activity_until_it_looks_stuck(
     assert alerts[-1].data["reason"] == "quiet"
     assert caplog.text.count("without a pause") == 1
     # Turning off is no sign of life (a television's standby does it too); after a pause of
-    # ten minutes, its next movement counts again.
+    # two minutes, its next movement counts again.
     hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVITY) == STATE_ON
-    await advance(hass, freezer, 10)
+    await advance(hass, freezer, 2)
     hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVITY) == STATE_OFF
@@ -269,8 +269,14 @@ async def test_motion_that_flaps_without_a_pause_is_taken_as_stuck(
     await flap(hass, freezer, 180)
     assert state_of(hass, INACTIVITY) == STATE_ON
     assert alerts[-1].data["reason"] == "quiet"
-    # Ten minutes off, and the next movement counts.
-    await advance(hass, freezer, 10)
+    # A minute off is no pause; two minutes off is, and the next movement counts.
+    await advance(hass, freezer, 1)
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 2)
     hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVITY) == STATE_OFF

@@ -910,15 +910,15 @@ def test_motion_counts_while_on_until_it_looks_stuck() -> None:
         (at("2024-03-04 16:00"), Alert.INACTIVITY, Reason.QUIET)
     ]
     # Turning off ends no alert (a television going to standby turns it off as well); once
-    # it has paused ten minutes, its next movement counts again.
+    # it has paused two minutes, its next movement counts again.
     assert guardian.source_state("hall", "off", at("2024-03-04 16:30")) == []
-    assert guardian.source_state("hall", "on", at("2024-03-04 16:39")) == []
+    assert guardian.source_state("hall", "on", at("2024-03-04 16:31:59")) == []
     assert guardian.source_state("hall", "off", at("2024-03-04 16:40")) == []
-    changes = guardian.source_state("hall", "on", at("2024-03-04 16:50"))
+    changes = guardian.source_state("hall", "on", at("2024-03-04 16:42"))
     assert [c.alert for c in changes] == [Alert.NONE]
     assert guardian.stuck_sources == frozenset()
-    assert guardian.source_state("hall", "off", at("2024-03-04 16:51")) == []
-    assert guardian.next_check(at("2024-03-04 16:51")) == at("2024-03-04 19:51")
+    assert guardian.source_state("hall", "off", at("2024-03-04 16:43")) == []
+    assert guardian.next_check(at("2024-03-04 16:43")) == at("2024-03-04 19:43")
 
 
 def flap(guardian: InactivityGuardian, source: str, start: str, end: str, **kwargs: Any) -> None:
@@ -930,11 +930,11 @@ def flap(guardian: InactivityGuardian, source: str, start: str, end: str, **kwar
         moment += timedelta(minutes=1)
 
 
-def test_motion_that_never_pauses_for_ten_minutes_looks_stuck_too() -> None:
+def test_motion_that_never_pauses_for_two_minutes_looks_stuck_too() -> None:
     """On and off every 30 seconds for hours (a faulty sensor, a television) stops counting.
 
     A person pauses: an unbroken bout of four hours is a fault, whether the sensor stays on or
-    flaps. Nothing it does counts then until it has been off for ten minutes.
+    flaps. Nothing it does counts then until it has been off for two minutes.
     """
     options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}
     guardian = new(**options)
@@ -947,11 +947,11 @@ def test_motion_that_never_pauses_for_ten_minutes_looks_stuck_too() -> None:
     assert guardian.last_activity == at("2024-03-04 12:59:30")
     assert guardian.alert is Alert.INACTIVITY
     assert guardian.alert_since == at("2024-03-04 13:59:30")
-    # Five minutes off is no pause yet; ten minutes off is, and the next movement counts.
-    guardian.source_state("hall", "on", at("2024-03-04 18:05"))
-    guardian.source_state("hall", "off", at("2024-03-04 18:06"))
+    # A minute off is no pause yet; two minutes off is, and the next movement counts.
+    guardian.source_state("hall", "on", at("2024-03-04 18:01"))
+    guardian.source_state("hall", "off", at("2024-03-04 18:02"))
     assert guardian.alert is Alert.INACTIVITY
-    changes = guardian.source_state("hall", "on", at("2024-03-04 18:16"))
+    changes = guardian.source_state("hall", "on", at("2024-03-04 18:04"))
     assert [c.alert for c in changes] == [Alert.NONE]
     assert guardian.stuck_sources == frozenset()
 
@@ -981,16 +981,21 @@ def test_a_flapping_sensor_stays_stuck_through_a_restart() -> None:
     guardian = restart(guardian, "2024-03-04 11:02", hall="on")
     flap(guardian, "hall", "2024-03-04 11:03", "2024-03-04 14:00")
     assert guardian.stuck_sources == {"hall"}
-    assert guardian.last_activity == at("2024-03-04 12:59:30")
+    # Four hours of bout seen: from 09:00, and not the 2.5 minutes it was unseen (off when last
+    # seen at 10:59:30, so nobody knows what it did until 11:02).
+    assert guardian.last_activity == at("2024-03-04 13:02:30")
     # Down two minutes, found on again: still the same bout, still stuck.
     guardian = restart(guardian, "2024-03-04 14:02", hall="on")
     assert guardian.stuck_sources == {"hall"}
     flap(guardian, "hall", "2024-03-04 14:03", "2024-03-04 15:00")
     assert guardian.alert is Alert.INACTIVITY
-    # Found off after the restart: paused from then at the latest; on ten minutes later counts.
+    # Found off after the restart: paused from then at the latest (time unseen is no pause);
+    # on again a minute later is the same bout, two minutes later a new one, which counts.
     guardian = restart(guardian, "2024-03-04 15:01", hall="off")
     assert guardian.alert is Alert.INACTIVITY
-    changes = guardian.source_state("hall", "on", at("2024-03-04 15:11"))
+    assert guardian.source_state("hall", "on", at("2024-03-04 15:02")) == []
+    assert guardian.source_state("hall", "off", at("2024-03-04 15:02:30")) == []
+    changes = guardian.source_state("hall", "on", at("2024-03-04 15:04:30"))
     assert [c.alert for c in changes] == [Alert.NONE]
     # State written before bouts were kept loads: the bout is taken to begin at the turning on.
     older = {
@@ -1001,10 +1006,115 @@ def test_a_flapping_sensor_stays_stuck_through_a_restart() -> None:
     guardian = InactivityGuardian(guardian.config, older)
     guardian.resume(at("2024-03-04 15:20"))
     assert guardian.source_state("hall", "on", at("2024-03-04 15:20"), baseline=True) == []
-    assert guardian.catch_up(at("2024-03-04 19:10")) == []
-    assert guardian.inactive_for(at("2024-03-04 19:10")) == timedelta(0)
+    assert guardian.catch_up(at("2024-03-04 19:04")) == []
+    assert guardian.inactive_for(at("2024-03-04 19:04")) == timedelta(0)
     assert guardian.stuck_sources == frozenset()
-    guardian.catch_up(at("2024-03-04 19:12"))
+    guardian.catch_up(at("2024-03-04 19:05"))
+    assert guardian.stuck_sources == {"hall"}
+
+
+def test_time_unseen_is_no_pause_for_a_flapping_sensor() -> None:
+    """Unavailable, or Home Assistant down, between flaps: it stays stuck, the alert stays open."""
+    options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}
+    guardian = new(**options)
+    guardian.source_state("cam", "off", at("2024-03-04 08:00"), baseline=True)
+    flap(guardian, "cam", "2024-03-04 09:00", "2024-03-04 15:00")
+    assert guardian.alert is Alert.INACTIVITY
+    # Gone for 15 minutes (the camera's Wi-Fi), back flapping: still the same bout.
+    guardian.source_state("cam", None, at("2024-03-04 15:00"))
+    assert guardian.source_state("cam", "on", at("2024-03-04 15:15")) == []
+    flap(guardian, "cam", "2024-03-04 15:16", "2024-03-04 16:00")
+    # Home Assistant down for 12 minutes, found flapping: still stuck.
+    guardian = restart(guardian, "2024-03-04 16:12", cam="on")
+    flap(guardian, "cam", "2024-03-04 16:13", "2024-03-04 17:00")
+    assert guardian.stuck_sources == {"cam"}
+    assert guardian.alert is Alert.INACTIVITY
+    # A camera that drops out for 15 minutes every 3 hours 50 never frees itself that way.
+    guardian = new(**options)
+    guardian.source_state("cam", "off", at("2024-03-04 08:00"), baseline=True)
+    moment = at("2024-03-04 09:00")
+    for _ in range(6):
+        flap(
+            guardian,
+            "cam",
+            moment.isoformat(" ")[:16],
+            (moment + timedelta(minutes=230)).isoformat(" ")[:16],
+        )
+        guardian.source_state("cam", None, moment + timedelta(minutes=230))
+        moment += timedelta(minutes=245)
+    assert guardian.stuck_sources == {"cam"}
+    assert guardian.alert is Alert.INACTIVITY
+
+
+def test_a_bout_does_not_go_on_while_its_sensor_is_unseen() -> None:
+    """On, then unavailable for hours, back off: the movement after it starts a bout afresh."""
+    options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 180}
+    guardian = new(**options)
+    guardian.source_state("hall", "off", at("2024-03-04 01:00"), baseline=True)
+    guardian.source_state("hall", "on", at("2024-03-04 02:00"))
+    # Its battery dies while it is on; a new one at 07:00, and it shows off.
+    guardian.source_state("hall", None, at("2024-03-04 02:01"))
+    guardian.source_state("hall", "off", at("2024-03-04 07:00"))
+    moment = at("2024-03-04 07:05")
+    while moment < at("2024-03-04 12:00"):
+        # Someone walks past every five minutes; each time the sensor holds on for a minute.
+        assert guardian.source_state("hall", "on", moment) == []
+        assert guardian.source_state("hall", "off", moment + timedelta(minutes=1)) == []
+        moment += timedelta(minutes=5)
+    assert guardian.stuck_sources == frozenset()
+    assert guardian.last_activity == at("2024-03-04 11:56")
+
+
+def test_someone_busy_at_a_desk_all_day_is_never_warned() -> None:
+    """A PIR that sees someone working every 3 to 8 minutes for eight hours is no fault."""
+    options = {
+        "expected_by": [],
+        "escalate_after_minutes": [],
+        "inactivity_minutes": 180,
+        "presence_limit_minutes": 60,
+    }
+    guardian = new(**options)
+    start = at("2024-03-04 08:00")
+    guardian.source_state("desk", "off", start, kind=Kind.PRESENCE, baseline=True, room="office")
+    guardian.source_state("pir", "off", start, baseline=True, room="office")
+    guardian.source_state("desk", "on", at("2024-03-04 09:00"), kind=Kind.PRESENCE, room="office")
+    moment, gaps = at("2024-03-04 09:00"), [3, 8, 5, 4, 7, 6]
+    for step in range(100):
+        guardian.source_state("pir", "on", moment, room="office")
+        guardian.source_state("pir", "off", moment + timedelta(seconds=90), room="office")
+        moment += timedelta(minutes=gaps[step % len(gaps)])
+    assert moment > at("2024-03-04 17:00")
+    assert guardian.catch_up(moment) == []
+    assert guardian.stuck_sources == frozenset()
+
+
+def test_a_stuck_mark_ends_with_a_pause_seen() -> None:
+    """Flapping stopped and the sensor off for good: it is stuck no more, nor logged again."""
+    options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}
+    guardian = new(**options)
+    guardian.source_state("hall", "off", at("2024-03-04 08:00"), baseline=True)
+    flap(guardian, "hall", "2024-03-04 09:00", "2024-03-04 14:00")
+    assert guardian.stuck_sources == {"hall"}
+    guardian.evaluate(at("2024-03-04 14:30"))
+    assert guardian.stuck_sources == frozenset()
+    # Its next movement counts.
+    changes = guardian.source_state("hall", "on", at("2024-03-04 14:31"))
+    assert [c.alert for c in changes] == [Alert.NONE]
+
+
+def test_a_bout_noted_in_the_future_counts_from_now() -> None:
+    """A clock a day fast, then set right: a flapping sensor is stuck four hours on, not 28.
+
+    Nor does the day the clock went back free it as a pause.
+    """
+    options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}
+    guardian = new(**options)
+    guardian.source_state("hall", "off", at("2024-03-05 08:00"), baseline=True)
+    flap(guardian, "hall", "2024-03-05 09:00", "2024-03-05 09:30")
+    # The network sets the clock back a day, and the sensor flaps on.
+    flap(guardian, "hall", "2024-03-04 09:30", "2024-03-04 13:29")
+    assert guardian.stuck_sources == frozenset()
+    flap(guardian, "hall", "2024-03-04 13:29", "2024-03-04 13:31")
     assert guardian.stuck_sources == {"hall"}
 
 
@@ -1082,7 +1192,7 @@ def test_motion_on_through_a_restart_or_blindness_goes_on_counting() -> None:
     assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 14:05"), Alert.INACTIVITY)]
     assert guardian.stuck_sources == {"hall"}
     # Still on after another restart: stuck still, so no all-clear. Found off: paused from then
-    # at the latest, and on again ten minutes later counts.
+    # at the latest, and on again two minutes later counts.
     guardian = restart(guardian, "2024-03-04 15:10", hall="on")
     assert guardian.alert is Alert.INACTIVITY
     assert guardian.stuck_sources == {"hall"}
@@ -1115,11 +1225,20 @@ def test_motion_on_when_first_seen_counts_from_then() -> None:
     assert guardian.inactive_for(at("2024-03-04 12:59")) == timedelta(0)
     changes = guardian.catch_up(at("2024-03-04 14:30"))
     assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 14:00"), Alert.INACTIVITY)]
-    # Off when Home Assistant stopped, on when it is back: someone moved meanwhile.
+    # Off when Home Assistant stopped, on when it is back: for a sensor stuck on, time unseen
+    # is no pause, so it stays stuck until it has paused in view.
     guardian.source_state("hall", "off", at("2024-03-04 14:30"))
     guardian = restart(guardian, "2024-03-04 16:00", hall="on")
+    assert guardian.alert is Alert.INACTIVITY
+    guardian.source_state("hall", "off", at("2024-03-04 16:01"))
+    assert guardian.alert is Alert.INACTIVITY
+    guardian.source_state("hall", "on", at("2024-03-04 16:03"))
     assert guardian.alert is Alert.NONE
-    assert guardian.last_activity == at("2024-03-04 16:00")
+    assert guardian.last_activity == at("2024-03-04 16:03")
+    # Any other sensor off when Home Assistant stopped and on when it is back: someone moved.
+    guardian.source_state("hall", "off", at("2024-03-04 16:10"))
+    guardian = restart(guardian, "2024-03-04 16:30", hall="on")
+    assert guardian.last_activity == at("2024-03-04 16:30")
     # On for longer than the stuck limit across the gap: stuck from the return.
     guardian = restart(guardian, "2024-03-04 21:00", hall="on")
     assert guardian.stuck_sources == {"hall"}

@@ -241,7 +241,7 @@ class InactivityGuardian(Timeline):
         self._state.sources[source] = seeing
         if not seeing:
             # A source back from blindness starts from its next change, like at start-up.
-            self._book.lost(source)
+            self._book.lost(source, now)
         changes += self._sight_changed(now)
         return changes + self._advance(now, inclusive=True)
 

@@ -6,8 +6,10 @@ The kinds, in plain words:
   on, not only when it turns on; turning off is activity too (someone was moving until then).
   A motion source busy for longer than `motion_stuck_minutes` without a pause of
   `STUCK_PAUSE` (on throughout, or on and off: a draught, a fault, a camera watching a
-  television) stops counting from then on; nothing it does counts until it has been off for
-  `STUCK_PAUSE`, and its next turning on then counts again. A person pauses; a fault does not.
+  television) stops counting from then on; nothing it does counts until it has been seen off
+  for `STUCK_PAUSE`, and its next turning on then counts again. A fault flaps within seconds;
+  a person stays still for a couple of minutes now and then. Time a source is unseen is no
+  pause, and no part of its bout unless it was on before and after.
 - **presence** (mmWave, occupancy): someone is there. That is not activity: a person lying on
   the floor is still "present". Its changes only tell that the source can see.
 - **change** (doors, contacts, switches, lights, media players, buttons): every change between
@@ -57,8 +59,11 @@ from .levels import LevelReader, rules_for
 
 ON: Final = "on"
 OFF: Final = "off"
-# A motion source off for this long has paused: what it does next is a new bout of movement.
-STUCK_PAUSE: Final = timedelta(minutes=10)
+# A motion source seen off for this long has paused: what it does next is a new bout. A fault
+# or a screen flaps within seconds; a person, even one busy at a desk, stays still this long
+# now and then, and a sensor's hold time ends with it.
+STUCK_PAUSE: Final = timedelta(minutes=2)
+NO_TIME: Final = timedelta(0)
 
 # Binary-sensor device classes whose "on" means somebody is there, not that somebody moves.
 _PRESENCE_CLASSES: Final = frozenset({"occupancy", "presence"})
@@ -163,6 +168,9 @@ class SourceBook:
         # When each motion source's bout of movement began, and when it last turned off.
         self._bout_since = bout_since
         self._off_since = off_since
+        # Since when each source has been unseen (blind, or Home Assistant stopped): time that
+        # is part of no bout and of no pause.
+        self._unseen_since: dict[str, datetime] = {}
         self._present_since: dict[str, datetime] = {}
         self._kinds: dict[str, Kind] = {}
         self._rooms: dict[str, str] = {}
@@ -237,7 +245,8 @@ class SourceBook:
             self._begin_bout(source, now)
         else:
             self._off_since[source] = now
-        start = self._bout_since.setdefault(source, now)
+        # A bout noted in the future began, as far as can be known, now (a clock set back).
+        start = self._bout_since[source] = min(self._bout_since.setdefault(source, now), now)
         if source in self._stuck or start + self._stuck_after <= now:
             self._stuck.add(source)
             self._moving_since.pop(source, None)
@@ -247,6 +256,7 @@ class SourceBook:
     def _begin_bout(self, source: str, now: datetime) -> None:
         """Note a motion source turning on: a new bout after a pause, else the same goes on."""
         off = self._off_since.pop(source, None)
+        # A pause that ends before it began (a clock set back) was not seen whole.
         if source in self._bout_since and (off is None or now - off < STUCK_PAUSE):
             return
         self._bout_since[source] = now
@@ -276,20 +286,14 @@ class SourceBook:
         self, source: str, kind: Kind, last: str | None, state: str, now: datetime
     ) -> Meaning:
         """Return what a state found at start-up or back from blindness means (see above)."""
+        unseen = max(NO_TIME, now - self._unseen_since.pop(source, now))
         if kind is Kind.ALARM:
             # Never seen: only a button held down is a call now; an old event is history.
             return meaning(kind, last if last is not None else OFF if state == ON else None, state)
         if kind is not Kind.MOTION:
             return Meaning.NOTHING
         if state != ON or last != ON:
-            # Off now, or turned on while unseen: any time on seen before is over.
-            self._moving_since.pop(source, None)
-        if state != ON and last == ON:
-            # Turned off while unseen: paused since now at the latest.
-            self._off_since[source] = now
-        elif state == ON and last != ON:
-            # Turned on while unseen: a new bout only after a pause as long as one seen.
-            self._begin_bout(source, now)
+            self._changed_unseen(source, last, state, now, unseen)
         if state != ON or source in self._stuck:
             return Meaning.NOTHING
         start = self._moving_since.setdefault(source, now)
@@ -302,14 +306,43 @@ class SourceBook:
             return Meaning.MOTION_STARTS
         return Meaning.MOTION_GOES_ON
 
-    def lost(self, source: str) -> None:
+    def _changed_unseen(
+        self, source: str, last: str | None, state: str, now: datetime, unseen: timedelta
+    ) -> None:
+        """Note a motion source off now (`last` shown before), or turned on while unseen.
+
+        Any time on seen before is over, and the time unseen belongs to no bout and to no pause
+        (only a source on throughout, as far as can be known, goes on as it was).
+        """
+        self._moving_since.pop(source, None)
+        for table in (self._bout_since, self._off_since):
+            if source in table:
+                table[source] += unseen
+        if state != ON:
+            if last == ON:
+                # Turned off while unseen: paused since now at the latest.
+                self._off_since[source] = now
+        else:
+            # Turned on while unseen: a new bout only after a pause as long as one seen.
+            self._begin_bout(source, now)
+
+    def lost(self, source: str, now: datetime) -> None:
         """Note that a source went blind: it counts no more, but what it last showed is kept."""
+        if source in self._states:
+            self._unseen_since.setdefault(source, now)
         self._states.pop(source, None)
         self._present_since.pop(source, None)
 
+    def stopped(self, at: datetime) -> None:
+        """Note that Home Assistant stopped at `at`: every source was unseen from then."""
+        for source in self._shown:
+            self._unseen_since.setdefault(source, at)
+
     def forget(self, source: str) -> None:
         """Forget a source entirely (no longer followed)."""
-        self.lost(source)
+        self._states.pop(source, None)
+        self._present_since.pop(source, None)
+        self._unseen_since.pop(source, None)
         self._shown.pop(source, None)
         self._moving_since.pop(source, None)
         self._bout_since.pop(source, None)
@@ -327,6 +360,7 @@ class SourceBook:
             self._moving_since,
             self._bout_since,
             self._off_since,
+            self._unseen_since,
             self._present_since,
             self._kinds,
             self._rooms,
@@ -432,6 +466,7 @@ class SourceBook:
             self._moving_since,
             self._bout_since,
             self._off_since,
+            self._unseen_since,
             self._present_since,
             self._room_since,
         )
@@ -453,8 +488,15 @@ class SourceBook:
         return any(end > at for end in self.stops_counting())
 
     def expire(self, boundary: datetime) -> None:
-        """Take motion sources in a bout since `stuck_after` before `boundary` as stuck."""
+        """Take motion sources in a bout since `stuck_after` before `boundary` as stuck.
+
+        A stuck source seen off for a pause by then is stuck no more.
+        """
         for source, start in list(self._counting().items()):
             if self._bout_since.get(source, start) + self._stuck_after <= boundary:
                 del self._moving_since[source]
                 self._stuck.add(source)
+        for source in list(self._stuck):
+            off = self._off_since.get(source)
+            if off is not None and source in self._states and off + STUCK_PAUSE <= boundary:
+                self._stuck.discard(source)

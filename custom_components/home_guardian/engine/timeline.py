@@ -95,6 +95,7 @@ class Timeline(ABC):
         self._held_at = self._run_start = now
         if self._state.clock is not None:
             self._stopped_at = (self._state.clock, self._state.quiet_since)
+            self._book.stopped(self._state.clock)
         try:
             return self._advance(now, inclusive=True)
         finally:
