@@ -1039,10 +1039,10 @@ async def test_away_mode_pauses_and_survives_a_restart(
     assert state_of(hass, MODE) == "away"
 
 
-async def test_restart_keeps_the_clock_and_fires_what_passed_while_down(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
-) -> None:
-    """A restart does not reset the quiet time; a limit passed while down fires at start."""
+async def moved_then_an_hour_still(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> MockConfigEntry:
+    """Set the guardian up in the morning, the hall's motion on and off, then an hour still."""
     freezer.move_to(MORNING)
     entry = await set_up(hass, guardian_entry())
     hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
@@ -1050,6 +1050,14 @@ async def test_restart_keeps_the_clock_and_fires_what_passed_while_down(
     hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
     await hass.async_block_till_done()
     await advance(hass, freezer, 60)
+    return entry
+
+
+async def test_restart_keeps_the_clock_and_fires_what_passed_while_down(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A restart does not reset the quiet time; a limit passed while down fires at start."""
+    entry = await moved_then_an_hour_still(hass, freezer)
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
 
@@ -1066,13 +1074,7 @@ async def test_someone_moving_when_home_assistant_is_back_is_no_alert(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:
     """A limit passed while down is not told when the hall's motion sensor is on at the return."""
-    freezer.move_to(MORNING)
-    entry = await set_up(hass, guardian_entry())
-    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
-    await hass.async_block_till_done()
-    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
-    await hass.async_block_till_done()
-    await advance(hass, freezer, 60)
+    entry = await moved_then_an_hour_still(hass, freezer)
     await hass.async_stop()
 
     # Down for three hours; on the return someone is moving in the hall.
