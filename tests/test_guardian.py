@@ -220,7 +220,7 @@ async def test_motion_that_stays_on_is_activity_until_it_looks_stuck(
     last = dt_util.parse_datetime(state_of(hass, LAST_ACTIVITY) or "")
     assert last is not None
     assert dt_util.utcnow() - last <= timedelta(minutes=1)
-    assert "without a pause" not in caplog.text
+    assert "minutes' rest" not in caplog.text
     # At four hours it stops counting, with one line in the log; quiet counts from there.
     await advance(hass, freezer, 31)
     assert caplog.text.count(f"{HALL} has been on, or on and off, for 240 minutes") == 1
@@ -229,7 +229,7 @@ async def test_motion_that_stays_on_is_activity_until_it_looks_stuck(
     await advance(hass, freezer, 2)
     assert state_of(hass, INACTIVITY) == STATE_ON
     assert alerts[-1].data["reason"] == "quiet"
-    assert caplog.text.count("without a pause") == 1
+    assert caplog.text.count("minutes' rest") == 1
     # Turning off is no sign of life (a television's standby does it too); after a pause of
     # two minutes, its next movement counts again.
     hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)

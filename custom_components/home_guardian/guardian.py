@@ -541,12 +541,11 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         pause = round(STUCK_PAUSE / timedelta(minutes=1))
         for source in sorted(stuck - self._stuck_logged):
             LOGGER.warning(
-                "%s: %s has been on, or on and off, for %s minutes without a pause of %s "
-                "minutes; it counts as activity again once it has been off for %s minutes",
+                "%s: %s has been on, or on and off, for %s minutes without %s minutes' rest; "
+                "it counts as activity again from its first movement after such a rest",
                 self.name,
                 source,
                 round(self.config.motion_stuck_minutes),
-                pause,
                 pause,
             )
         self._stuck_logged = stuck

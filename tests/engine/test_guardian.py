@@ -947,11 +947,12 @@ def test_motion_that_never_pauses_for_two_minutes_looks_stuck_too() -> None:
     assert guardian.last_activity == at("2024-03-04 12:59:30")
     assert guardian.alert is Alert.INACTIVITY
     assert guardian.alert_since == at("2024-03-04 13:59:30")
-    # A minute off is no pause yet; two minutes off is, and the next movement counts.
-    guardian.source_state("hall", "on", at("2024-03-04 18:01"))
-    guardian.source_state("hall", "off", at("2024-03-04 18:02"))
+    # Its "on"s last 30 s: stillness already, so 90 s off is a pause (2 minutes in all). Off
+    # for 75 s (from 17:59:30) is none yet; off for two minutes is, and the next on counts.
+    guardian.source_state("hall", "on", at("2024-03-04 18:00:45"))
+    guardian.source_state("hall", "off", at("2024-03-04 18:01"))
     assert guardian.alert is Alert.INACTIVITY
-    changes = guardian.source_state("hall", "on", at("2024-03-04 18:04"))
+    changes = guardian.source_state("hall", "on", at("2024-03-04 18:03"))
     assert [c.alert for c in changes] == [Alert.NONE]
     assert guardian.stuck_sources == frozenset()
 
@@ -1029,6 +1030,14 @@ def test_time_unseen_is_no_pause_for_a_flapping_sensor() -> None:
     flap(guardian, "cam", "2024-03-04 16:13", "2024-03-04 17:00")
     assert guardian.stuck_sources == {"cam"}
     assert guardian.alert is Alert.INACTIVITY
+    # Gone at 17:00, a restart at 17:10 while it is still gone, back flapping at 17:15: the
+    # time before the restart was unseen too.
+    guardian.source_state("cam", None, at("2024-03-04 17:00"))
+    guardian = restart(guardian, "2024-03-04 17:10")
+    assert guardian.source_state("cam", "on", at("2024-03-04 17:15")) == []
+    flap(guardian, "cam", "2024-03-04 17:16", "2024-03-04 18:00")
+    assert guardian.stuck_sources == {"cam"}
+    assert guardian.alert is Alert.INACTIVITY
     # A camera that drops out for 15 minutes every 3 hours 50 never frees itself that way.
     guardian = new(**options)
     guardian.source_state("cam", "off", at("2024-03-04 08:00"), baseline=True)
@@ -1085,6 +1094,28 @@ def test_someone_busy_at_a_desk_all_day_is_never_warned() -> None:
         moment += timedelta(minutes=gaps[step % len(gaps)])
     assert moment > at("2024-03-04 17:00")
     assert guardian.catch_up(moment) == []
+    assert guardian.stuck_sources == frozenset()
+
+
+def test_a_sensor_that_holds_on_for_minutes_needs_little_time_off_to_pause() -> None:
+    """A PIR holding on 10 minutes, someone seen every 3 to 11: never taken as stuck all day.
+
+    Its hold is stillness already: off for 30 seconds after an "on" that long is a pause.
+    """
+    options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 180}
+    guardian = new(**options)
+    guardian.source_state("pir", "off", at("2024-03-04 07:00"), baseline=True)
+    moved, gaps, step = at("2024-03-04 08:00"), [3, 11, 5, 9, 4, 11, 7, 8], 0
+    guardian.source_state("pir", "on", moved)
+    while moved < at("2024-03-04 20:00"):
+        following = moved + timedelta(minutes=gaps[step % len(gaps)])
+        step += 1
+        if following - moved > timedelta(minutes=10):
+            # Ten minutes without movement: off, for a minute, until the next.
+            guardian.source_state("pir", "off", moved + timedelta(minutes=10))
+            guardian.source_state("pir", "on", following)
+        moved = following
+    assert guardian.catch_up(moved) == []
     assert guardian.stuck_sources == frozenset()
 
 
@@ -1917,6 +1948,7 @@ def test_state_of_the_hourly_routine_keeps_its_alert() -> None:
         {"alert_room": 5},
         {"bout_since": {"hall": 5}},
         {"off_since": ["hall"]},
+        {"unseen_since": {"hall": "yesterday"}},
         {"routine": {"notes": 0}},
         {"routine": {"notes": 0, "day": None, "silences": {"1": 5}, "watched": {}}},
     ],

@@ -6,10 +6,11 @@ The kinds, in plain words:
   on, not only when it turns on; turning off is activity too (someone was moving until then).
   A motion source busy for longer than `motion_stuck_minutes` without a pause of
   `STUCK_PAUSE` (on throughout, or on and off: a draught, a fault, a camera watching a
-  television) stops counting from then on; nothing it does counts until it has been seen off
-  for `STUCK_PAUSE`, and its next turning on then counts again. A fault flaps within seconds;
-  a person stays still for a couple of minutes now and then. Time a source is unseen is no
-  pause, and no part of its bout unless it was on before and after.
+  television) stops counting from then on; nothing it does counts until it has paused (been
+  seen off for `STUCK_PAUSE`, less the hold time it showed, at least `SHORTEST_PAUSE`), and its
+  next turning on then counts again. A fault flaps within seconds; a person stays still for a
+  couple of minutes now and then. Time a source is unseen is no pause, and no part of its bout
+  unless it was on before and after.
 - **presence** (mmWave, occupancy): someone is there. That is not activity: a person lying on
   the floor is still "present". Its changes only tell that the source can see.
 - **change** (doors, contacts, switches, lights, media players, buttons): every change between
@@ -59,10 +60,12 @@ from .levels import LevelReader, rules_for
 
 ON: Final = "on"
 OFF: Final = "off"
-# A motion source seen off for this long has paused: what it does next is a new bout. A fault
-# or a screen flaps within seconds; a person, even one busy at a desk, stays still this long
-# now and then, and a sensor's hold time ends with it.
+# Stillness this long is a pause: what a motion source does next is a new bout. A fault or a
+# screen flaps within seconds; a person, even one busy at a desk, stays still this long now and
+# then. A sensor's hold time (the shortest "on" it has shown) is stillness already, so after
+# an "on" of at least that long, less time off is needed, but never less than SHORTEST_PAUSE.
 STUCK_PAUSE: Final = timedelta(minutes=2)
+SHORTEST_PAUSE: Final = timedelta(seconds=30)
 NO_TIME: Final = timedelta(0)
 
 # Binary-sensor device classes whose "on" means somebody is there, not that somebody moves.
@@ -158,6 +161,7 @@ class SourceBook:
         stuck: set[str],
         bout_since: dict[str, datetime],
         off_since: dict[str, datetime],
+        unseen_since: dict[str, datetime],
     ) -> None:
         """Start from what was saved of each source (the dicts and set are updated in place)."""
         self._stuck_after = stuck_after
@@ -170,7 +174,11 @@ class SourceBook:
         self._off_since = off_since
         # Since when each source has been unseen (blind, or Home Assistant stopped): time that
         # is part of no bout and of no pause.
-        self._unseen_since: dict[str, datetime] = {}
+        self._unseen_since = unseen_since
+        # When each motion source last turned on while seen, and the shortest "on" it has shown
+        # (its hold time, at most), learned while running.
+        self._on_at: dict[str, datetime] = {}
+        self._hold: dict[str, timedelta] = {}
         self._present_since: dict[str, datetime] = {}
         self._kinds: dict[str, Kind] = {}
         self._rooms: dict[str, str] = {}
@@ -211,6 +219,7 @@ class SourceBook:
         """
         before = None if baseline else self._states.get(source)
         returning = source not in self._states
+        unseen_from = self._unseen_since.pop(source, None)
         last = self._shown.get(source)
         self._states[source] = state
         self._shown[source] = state
@@ -225,7 +234,8 @@ class SourceBook:
         if kind is Kind.LEVEL:
             found = self._level(source, before, state, now, unit)
         elif before is None:
-            return self._seen_again(source, kind, last, state, now)
+            unseen = NO_TIME if unseen_from is None else max(NO_TIME, now - unseen_from)
+            return self._seen_again(source, kind, last, state, now, unseen)
         else:
             found = meaning(kind, before, state)
             if kind is Kind.MOTION and found is not Meaning.NOTHING:
@@ -241,8 +251,10 @@ class SourceBook:
 
     def _in_bout(self, source: str, state: str, found: Meaning, now: datetime) -> Meaning:
         """Return what a motion source's change counts for: nothing once its bout is too long."""
+        on_at = self._on_at.pop(source, None)
         if state == ON:
             self._begin_bout(source, now)
+            self._on_at[source] = now
         else:
             self._off_since[source] = now
         # A bout noted in the future began, as far as can be known, now (a clock set back).
@@ -251,16 +263,23 @@ class SourceBook:
             self._stuck.add(source)
             self._moving_since.pop(source, None)
             return Meaning.NOTHING
+        if state != ON and on_at is not None and on_at < now:
+            # Only an "on" that ended while it still counted tells the sensor's hold time.
+            self._hold[source] = min(self._hold.get(source, now - on_at), now - on_at)
         return found
 
     def _begin_bout(self, source: str, now: datetime) -> None:
         """Note a motion source turning on: a new bout after a pause, else the same goes on."""
         off = self._off_since.pop(source, None)
         # A pause that ends before it began (a clock set back) was not seen whole.
-        if source in self._bout_since and (off is None or now - off < STUCK_PAUSE):
+        if source in self._bout_since and (off is None or now - off < self._pause(source)):
             return
         self._bout_since[source] = now
         self._stuck.discard(source)
+
+    def _pause(self, source: str) -> timedelta:
+        """Return how long `source` must be seen off to have paused: STUCK_PAUSE less its hold."""
+        return max(SHORTEST_PAUSE, STUCK_PAUSE - self._hold.get(source, NO_TIME))
 
     def _place(self, source: str, room: str | None, now: datetime, *, returning: bool) -> None:
         """Note the room `source` is in; a source new or back from blindness restarts it."""
@@ -282,11 +301,19 @@ class SourceBook:
         switched = before != state and reader.read(state, now, found=before is None)
         return Meaning.ACTIVITY if switched else Meaning.NOTHING
 
-    def _seen_again(
-        self, source: str, kind: Kind, last: str | None, state: str, now: datetime
+    def _seen_again(  # noqa: PLR0917 - a state found, and what was known of its source
+        self,
+        source: str,
+        kind: Kind,
+        last: str | None,
+        state: str,
+        now: datetime,
+        unseen: timedelta,
     ) -> Meaning:
-        """Return what a state found at start-up or back from blindness means (see above)."""
-        unseen = max(NO_TIME, now - self._unseen_since.pop(source, now))
+        """Return what a state found at start-up or back from blindness means (see above).
+
+        `unseen` is how long the source was not seen before (unavailable, or while stopped).
+        """
         if kind is Kind.ALARM:
             # Never seen: only a button held down is a call now; an old event is history.
             return meaning(kind, last if last is not None else OFF if state == ON else None, state)
@@ -332,6 +359,8 @@ class SourceBook:
             self._unseen_since.setdefault(source, now)
         self._states.pop(source, None)
         self._present_since.pop(source, None)
+        # An "on" is measured only when seen from its start to its end.
+        self._on_at.pop(source, None)
 
     def stopped(self, at: datetime) -> None:
         """Note that Home Assistant stopped at `at`: every source was unseen from then."""
@@ -343,6 +372,8 @@ class SourceBook:
         self._states.pop(source, None)
         self._present_since.pop(source, None)
         self._unseen_since.pop(source, None)
+        self._on_at.pop(source, None)
+        self._hold.pop(source, None)
         self._shown.pop(source, None)
         self._moving_since.pop(source, None)
         self._bout_since.pop(source, None)
@@ -361,6 +392,8 @@ class SourceBook:
             self._bout_since,
             self._off_since,
             self._unseen_since,
+            self._on_at,
+            self._hold,
             self._present_since,
             self._kinds,
             self._rooms,
@@ -467,6 +500,7 @@ class SourceBook:
             self._bout_since,
             self._off_since,
             self._unseen_since,
+            self._on_at,
             self._present_since,
             self._room_since,
         )
@@ -498,5 +532,5 @@ class SourceBook:
                 self._stuck.add(source)
         for source in list(self._stuck):
             off = self._off_since.get(source)
-            if off is not None and source in self._states and off + STUCK_PAUSE <= boundary:
+            if off is not None and source in self._states and off + self._pause(source) <= boundary:
                 self._stuck.discard(source)

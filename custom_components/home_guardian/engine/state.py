@@ -85,6 +85,8 @@ class GuardianState:
     # `sources.STUCK_PAUSE`), and when each last turned off.
     bout_since: dict[str, datetime] = field(default_factory=dict)
     off_since: dict[str, datetime] = field(default_factory=dict)
+    # Since when each source has been unseen (unavailable), kept through a restart.
+    unseen_since: dict[str, datetime] = field(default_factory=dict)
 
 
 def dump(state: GuardianState) -> dict[str, Any]:
@@ -119,6 +121,7 @@ def dump(state: GuardianState) -> dict[str, Any]:
         "stuck": sorted(state.stuck),
         "bout_since": _instants(state.bout_since),
         "off_since": _instants(state.off_since),
+        "unseen_since": _instants(state.unseen_since),
     }
 
 
@@ -161,6 +164,7 @@ def load(data: Mapping[str, Any]) -> GuardianState:
         # Absent from state written before bouts were kept.
         state.bout_since = _stored_starts(data.get("bout_since", {}))
         state.off_since = _stored_starts(data.get("off_since", {}))
+        state.unseen_since = _stored_starts(data.get("unseen_since", {}))
     except _READABLE as err:
         raise StoredStateError(f"stored guardian state is damaged ({err})") from None
     if (state.clock is None) != (state.done is None) or (

@@ -70,6 +70,7 @@ class Timeline(ABC):
             stuck=self._state.stuck,
             bout_since=self._state.bout_since,
             off_since=self._state.off_since,
+            unseen_since=self._state.unseen_since,
         )
 
     @property
