@@ -7,10 +7,9 @@ The kinds, in plain words:
   A motion source busy for longer than `motion_stuck_minutes` without a pause of
   `STUCK_PAUSE` (on throughout, or on and off: a draught, a fault, a camera watching a
   television) stops counting from then on; nothing it does counts until it has paused (been
-  seen off for `STUCK_PAUSE`, less the hold time it showed, at least `SHORTEST_PAUSE`), and its
-  next turning on then counts again. A fault flaps within seconds; a person stays still for a
-  couple of minutes now and then. Time a source is unseen is no pause, and no part of its bout
-  unless it was on before and after.
+  seen off for `STUCK_PAUSE`), and its next turning on then counts again. A fault flaps within
+  seconds; a person stays still for a couple of minutes now and then. Time a source is unseen
+  is no pause, and no part of its bout unless it was on before and after.
 - **presence** (mmWave, occupancy): someone is there. That is not activity: a person lying on
   the floor is still "present". Its changes only tell that the source can see.
 - **change** (doors, contacts, switches, lights, media players, buttons): every change between
@@ -60,12 +59,11 @@ from .levels import LevelReader, rules_for
 
 ON: Final = "on"
 OFF: Final = "off"
-# Stillness this long is a pause: what a motion source does next is a new bout. A fault or a
-# screen flaps within seconds; a person, even one busy at a desk, stays still this long now and
-# then. A sensor's hold time (the shortest "on" it has shown) is stillness already, so after
-# an "on" of at least that long, less time off is needed, but never less than SHORTEST_PAUSE.
+# A motion source seen off for this long has paused: what it does next is a new bout. A fault
+# or a screen flaps within seconds; a person, even one busy at a desk, stays still this long
+# now and then. A sensor's hold time is not taken off it: the "on"s that would tell it are as
+# long for a fault that stays on, which a short rest would then free.
 STUCK_PAUSE: Final = timedelta(minutes=2)
-SHORTEST_PAUSE: Final = timedelta(seconds=30)
 NO_TIME: Final = timedelta(0)
 
 # Binary-sensor device classes whose "on" means somebody is there, not that somebody moves.
@@ -175,10 +173,6 @@ class SourceBook:
         # Since when each source has been unseen (blind, or Home Assistant stopped): time that
         # is part of no bout and of no pause.
         self._unseen_since = unseen_since
-        # When each motion source last turned on while seen, and the shortest "on" it has shown
-        # (its hold time, at most), learned while running.
-        self._on_at: dict[str, datetime] = {}
-        self._hold: dict[str, timedelta] = {}
         self._present_since: dict[str, datetime] = {}
         self._kinds: dict[str, Kind] = {}
         self._rooms: dict[str, str] = {}
@@ -251,10 +245,8 @@ class SourceBook:
 
     def _in_bout(self, source: str, state: str, found: Meaning, now: datetime) -> Meaning:
         """Return what a motion source's change counts for: nothing once its bout is too long."""
-        on_at = self._on_at.pop(source, None)
         if state == ON:
             self._begin_bout(source, now)
-            self._on_at[source] = now
         else:
             self._off_since[source] = now
         # A bout noted in the future began, as far as can be known, now (a clock set back).
@@ -263,23 +255,16 @@ class SourceBook:
             self._stuck.add(source)
             self._moving_since.pop(source, None)
             return Meaning.NOTHING
-        if state != ON and on_at is not None and on_at < now:
-            # Only an "on" that ended while it still counted tells the sensor's hold time.
-            self._hold[source] = min(self._hold.get(source, now - on_at), now - on_at)
         return found
 
     def _begin_bout(self, source: str, now: datetime) -> None:
         """Note a motion source turning on: a new bout after a pause, else the same goes on."""
         off = self._off_since.pop(source, None)
         # A pause that ends before it began (a clock set back) was not seen whole.
-        if source in self._bout_since and (off is None or now - off < self._pause(source)):
+        if source in self._bout_since and (off is None or now - off < STUCK_PAUSE):
             return
         self._bout_since[source] = now
         self._stuck.discard(source)
-
-    def _pause(self, source: str) -> timedelta:
-        """Return how long `source` must be seen off to have paused: STUCK_PAUSE less its hold."""
-        return max(SHORTEST_PAUSE, STUCK_PAUSE - self._hold.get(source, NO_TIME))
 
     def _place(self, source: str, room: str | None, now: datetime, *, returning: bool) -> None:
         """Note the room `source` is in; a source new or back from blindness restarts it."""
@@ -359,8 +344,6 @@ class SourceBook:
             self._unseen_since.setdefault(source, now)
         self._states.pop(source, None)
         self._present_since.pop(source, None)
-        # An "on" is measured only when seen from its start to its end.
-        self._on_at.pop(source, None)
 
     def stopped(self, at: datetime) -> None:
         """Note that Home Assistant stopped at `at`: every source was unseen from then."""
@@ -372,8 +355,6 @@ class SourceBook:
         self._states.pop(source, None)
         self._present_since.pop(source, None)
         self._unseen_since.pop(source, None)
-        self._on_at.pop(source, None)
-        self._hold.pop(source, None)
         self._shown.pop(source, None)
         self._moving_since.pop(source, None)
         self._bout_since.pop(source, None)
@@ -392,8 +373,6 @@ class SourceBook:
             self._bout_since,
             self._off_since,
             self._unseen_since,
-            self._on_at,
-            self._hold,
             self._present_since,
             self._kinds,
             self._rooms,
@@ -500,7 +479,6 @@ class SourceBook:
             self._bout_since,
             self._off_since,
             self._unseen_since,
-            self._on_at,
             self._present_since,
             self._room_since,
         )
@@ -532,5 +510,5 @@ class SourceBook:
                 self._stuck.add(source)
         for source in list(self._stuck):
             off = self._off_since.get(source)
-            if off is not None and source in self._states and off + self._pause(source) <= boundary:
+            if off is not None and source in self._states and off + STUCK_PAUSE <= boundary:
                 self._stuck.discard(source)
