@@ -1961,6 +1961,14 @@ def test_damaged_state_is_refused(damage: dict[str, Any]) -> None:
         InactivityGuardian(guardian.config, ["not", "a", "mapping"])  # type: ignore[arg-type]
 
 
+def test_a_damaged_table_of_instants_is_named() -> None:
+    """The error says which stored table of instants is damaged, for the log."""
+    guardian = new()
+    for table in ("moving_since", "bout_since", "off_since", "unseen_since"):
+        with pytest.raises(StoredStateError, match=table):
+            InactivityGuardian(guardian.config, {**guardian.to_dict(), table: {"hall": 5}})
+
+
 # The API around the rules.
 
 

@@ -56,6 +56,7 @@ from enum import Enum, StrEnum
 from typing import Any, Final, NamedTuple
 
 from .levels import LevelReader, rules_for
+from .state import NONE
 
 ON: Final = "on"
 OFF: Final = "off"
@@ -64,7 +65,6 @@ OFF: Final = "off"
 # now and then. A sensor's hold time is not taken off it: the "on"s that would tell it are as
 # long for a fault that stays on, which a short rest would then free.
 STUCK_PAUSE: Final = timedelta(minutes=2)
-NO_TIME: Final = timedelta(0)
 
 # Binary-sensor device classes whose "on" means somebody is there, not that somebody moves.
 _PRESENCE_CLASSES: Final = frozenset({"occupancy", "presence"})
@@ -228,7 +228,7 @@ class SourceBook:
         if kind is Kind.LEVEL:
             found = self._level(source, before, state, now, unit)
         elif before is None:
-            unseen = NO_TIME if unseen_from is None else max(NO_TIME, now - unseen_from)
+            unseen = NONE if unseen_from is None else max(NONE, now - unseen_from)
             return self._seen_again(source, kind, last, state, now, unseen)
         else:
             found = meaning(kind, before, state)

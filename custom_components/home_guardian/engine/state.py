@@ -159,12 +159,12 @@ def load(data: Mapping[str, Any]) -> GuardianState:
             state.silence_valid = bool(data["silence_valid"])
             state.routine = LearnedRoutine.from_dict(data["routine"])
         state.shown = _stored_shown(data.get("shown", {}))
-        state.moving_since = _stored_starts(data.get("moving_since", {}))
+        state.moving_since = _stored_starts(data.get("moving_since", {}), "moving_since")
         state.stuck = _stored_names(data.get("stuck", []))
         # Absent from state written before bouts were kept.
-        state.bout_since = _stored_starts(data.get("bout_since", {}))
-        state.off_since = _stored_starts(data.get("off_since", {}))
-        state.unseen_since = _stored_starts(data.get("unseen_since", {}))
+        state.bout_since = _stored_starts(data.get("bout_since", {}), "bout_since")
+        state.off_since = _stored_starts(data.get("off_since", {}), "off_since")
+        state.unseen_since = _stored_starts(data.get("unseen_since", {}), "unseen_since")
     except _READABLE as err:
         raise StoredStateError(f"stored guardian state is damaged ({err})") from None
     if (state.clock is None) != (state.done is None) or (
@@ -229,11 +229,14 @@ def _stored_shown(value: Any) -> dict[str, str]:
     return dict(value)
 
 
-def _stored_starts(value: Any) -> dict[str, datetime]:
-    """Read when each motion source turned on."""
-    starts = {source: _stored_moment(start) for source, start in value.items()}
+def _stored_starts(value: Any, name: str) -> dict[str, datetime]:
+    """Read an instant for each source, from the stored field `name`."""
+    try:
+        starts = {source: _stored_moment(start) for source, start in value.items()}
+    except _READABLE as err:
+        raise TypeError(f"{name}: {err}") from None
     if not all(isinstance(k, str) and v is not None for k, v in starts.items()):
-        raise TypeError("moving_since")
+        raise TypeError(name)
     return {source: start for source, start in starts.items() if start is not None}
 
 
