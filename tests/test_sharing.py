@@ -88,6 +88,7 @@ from custom_components.home_guardian.sharing import (
     SESSIONS_PER_SHARE,
     STREAMS_PER_SESSION,
     CameraBroadcast,
+    PinAttempt,
     SharingManager,
     ViewerSlot,
     async_get_sharing,
@@ -2305,3 +2306,315 @@ async def test_viewer_page_opens_a_cut_stream_again(
         await wait_for(lambda: bool(session.streams) and session.streams[-1] is not first, limit=8)
         await picture_arrives(page)
         assert await page.is_visible("#report-wrong")
+
+
+# --- Attacks over real HTTP: hang-ups, oracles, forwarded addresses, logs ----------------------
+
+
+async def test_hanging_up_during_the_stand_in_hash_is_counted_and_leaves_nothing_stuck(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Right after a restart, viewers who hang up mid stand-in hash: counted, nothing held."""
+    counting_hasher(hass)
+    share = await create_share(hass)
+    # As after a restart: the shares were read back and no hash has run; costly enough
+    # (64 MiB, a few tenths of a second) that every client leaves while it runs.
+    hasher = counting_hasher(hass, log2_n=16)
+    sharing = async_get_sharing(hass)
+    client = await hass_client_no_auth()
+    made_up = {"token": secrets.token_urlsafe(32), "pin": "000000"}
+    await asyncio.gather(*(hang_up_after_sending(client, made_up, 0.02) for _ in range(6)))
+    # They all left before the stand-in hash had ended.
+    assert sharing._measuring is not None
+    assert not sharing._measuring.done()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await wait_for(lambda: sharing._measuring is not None and sharing._measuring.done(), limit=10)
+    assert hasher.running == 0
+    # One stand-in hash for all, and it taught this machine's hash time.
+    assert hasher.started == 1
+    assert hasher.measured
+    # Every hang-up was counted: the seventh attempt at that link is refused unchecked, and
+    # this client is locked out as after six wrong PINs.
+    refused = await post(client, "session", made_up)
+    assert refused.status == HTTPStatus.TOO_MANY_REQUESTS
+    # Nothing stuck: another made-up link is answered, as late as a hash, and no sooner.
+    started = time.monotonic()
+    async with asyncio.timeout(5):
+        other = await sharing.async_try_pin(secrets.token_urlsafe(32), "000000", "203.0.113.7")
+    assert other.checked
+    assert other.share is None
+    assert time.monotonic() - started >= hasher.typical_seconds * 0.9
+    # And the real viewer gets in.
+    async with asyncio.timeout(5):
+        right = await sharing.async_try_pin(token_of(share), share["pin"], "203.0.113.8")
+    assert right.share is not None
+
+
+async def test_a_hang_up_on_a_live_link_during_the_stand_in_hash_is_counted(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A live link's checks queued behind the stand-in hash count though their clients left."""
+    counting_hasher(hass)
+    share = await create_share(hass)
+    hasher = counting_hasher(hass, log2_n=16)
+    sharing = async_get_sharing(hass)
+    client = await hass_client_no_auth()
+    stranger = hass.async_create_task(
+        hang_up_after_sending(client, {"token": secrets.token_urlsafe(32), "pin": "000000"}, 0.02)
+    )
+    await asyncio.sleep(0.005)
+    body = {"token": token_of(share), "pin": wrong_pin(share)}
+    await asyncio.gather(*(hang_up_after_sending(client, body, 0.02) for _ in range(6)))
+    await stranger
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hasher.running == 0
+    # The stranger's made-up link counted against this client too: five were let through.
+    assert sharing.attempts.wrong_pins() == {share["share_id"]: 5}
+    right = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert right.status == HTTPStatus.TOO_MANY_REQUESTS
+
+
+async def test_attempts_at_once_do_not_tell_a_live_link_from_an_ended_or_made_up_one(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """Five wrong PINs at once at a held link: answered one check apart, live, ended or not."""
+    hasher = counting_hasher(hass, log2_n=15)
+    live = await create_share(hass)
+    ended = await create_share(hass, viewer_name="Grandma")
+    sharing = async_get_sharing(hass)
+    await sharing.async_decide(ended["share_id"], resume=False)
+
+    async def burst(token: str, pin: str, client: str) -> list[tuple[bool, float]]:
+        """Try five wrong PINs at once; return whether each was checked, and when it ended."""
+        started = time.monotonic()
+
+        async def timed() -> tuple[bool, float]:
+            """One attempt, and how long its answer took."""
+            attempt = await sharing.async_try_pin(token, pin, client)
+            return attempt.checked and attempt.share is None, time.monotonic() - started
+
+        return sorted(await asyncio.gather(*(timed() for _ in range(5))))
+
+    answers = {
+        "live": await burst(token_of(live), wrong_pin(live), "203.0.113.1"),
+        "ended": await burst(token_of(ended), wrong_pin(live), "203.0.113.2"),
+        "made up": await burst(secrets.token_urlsafe(32), "000000", "203.0.113.3"),
+    }
+    hash_time = hasher.typical_seconds
+    for kind, times in answers.items():
+        assert all(checked for checked, _ in times), kind
+        # One after another: the last answer comes five checks after the burst, never one.
+        assert times[-1][1] >= 4 * hash_time, (kind, times, hash_time)
+
+
+async def test_a_links_lockout_does_not_tell_whether_it_is_live(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """Made-up links sharing a held link's first characters leave its lockout alone."""
+    counting_hasher(hass)
+    share = await create_share(hass)
+    sharing = async_get_sharing(hass)
+
+    async def probe(candidate: str, first_client: int) -> PinAttempt:
+        """Spend six made-up links that start like the candidate, then try the candidate."""
+        for n in range(6):
+            decoy = candidate[:16] + secrets.token_urlsafe(24)
+            await sharing.async_try_pin(decoy, "000000", f"203.0.113.{first_client + n}")
+        return await sharing.async_try_pin(candidate, "000000", f"203.0.113.{first_client + 9}")
+
+    # Each from fresh addresses: only the links' own lockouts could answer differently.
+    live = await probe(token_of(share), 10)
+    dead = await probe(secrets.token_urlsafe(32), 30)
+    assert (live.checked, live.wait) == (dead.checked, dead.wait) == (True, 0.0)
+
+
+async def test_a_clients_lockout_does_not_tell_whether_a_link_is_live(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Six wrong PINs at a held link, then a made-up one: the same answer, live or not."""
+    counting_hasher(hass)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+
+    async def probe(candidate: str, pin: str) -> int:
+        """Try the candidate six times, then a fresh made-up link."""
+        for _ in range(6):
+            await post(client, "session", {"token": candidate, "pin": pin})
+        fresh = {"token": secrets.token_urlsafe(32), "pin": "000000"}
+        return (await post(client, "session", fresh)).status
+
+    # The made-up candidate first: it never counts against this client.
+    dead = await probe(secrets.token_urlsafe(32), "000000")
+    live = await probe(token_of(share), wrong_pin(share))
+    assert dead == live
+
+
+async def test_a_forwarded_for_header_from_an_untrusted_peer_does_not_reset_the_clients_lockout(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """With no trusted proxy, X-Forwarded-For names no other client: the lockout stays."""
+    counting_hasher(hass)
+    first = await create_share(hass)
+    second = await create_share(hass, viewer_name="Grandma")
+    client = await hass_client_no_auth()
+    statuses = []
+    for n in range(7):
+        response = await client.post(
+            f"{BASE}/session",
+            json={"token": token_of(first), "pin": wrong_pin(first)},
+            headers={**same_origin(client), "X-Forwarded-For": f"198.51.100.{n}"},
+        )
+        statuses.append(response.status)
+    assert HTTPStatus.OK not in statuses
+    other = await client.post(
+        f"{BASE}/session",
+        json={"token": token_of(second), "pin": wrong_pin(second)},
+        headers={**same_origin(client), "X-Forwarded-For": "198.51.100.99"},
+    )
+    assert other.status in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.BAD_REQUEST)
+
+
+async def test_no_token_pin_or_session_reaches_the_log(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Everything logged at DEBUG, and the share file, hold no token, PIN or cookie."""
+    caplog.set_level("DEBUG")
+    counting_hasher(hass)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    await post(client, "session", {"token": token_of(share), "pin": wrong_pin(share)})
+    opened = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    cookie = opened.cookies[COOKIE].value
+    stream = await client.get(f"{BASE}/stream")
+    await read_frame(stream)
+    stream.close()
+    await post(client, "report", {"reason": "no_consent"})
+    await hass.services.async_call(DOMAIN, "list_shares", {}, blocking=True, return_response=True)
+    await hass.async_block_till_done()
+    await wait_for(lambda: "home_guardian.shares" in hass_storage, limit=3)
+    stored = json.dumps(hass_storage["home_guardian.shares"])
+    for secret in (token_of(share), cookie, json.dumps(share["pin"])):
+        assert secret not in caplog.text
+        assert secret not in stored
+
+
+@pytest.mark.parametrize("endpoint", ["session", "report"])
+async def test_a_deeply_nested_body_is_refused_not_an_error(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+    endpoint: str,
+) -> None:
+    """A small body of nested brackets is a bad request, not a server error with a traceback."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    opened = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert opened.status == HTTPStatus.OK
+    nested = b"[" * 2000 + b"]" * 2000
+    response = await client.post(
+        f"{BASE}/{endpoint}",
+        data=nested,
+        headers={**same_origin(client), "Content-Type": "application/json"},
+    )
+    assert response.status == HTTPStatus.BAD_REQUEST
+    assert "Traceback" not in caplog.text
+    assert "RecursionError" not in caplog.text
+
+
+async def test_turning_sharing_off_closes_a_stream_read_slowly_within_seconds(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A viewer trickling a large picture is cut when the owner's switch goes off, not after it."""
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    opened = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    incoming, stream = await open_raw_stream(client, opened.cookies[COOKIE].value)
+    session = async_get_sharing(hass).sessions[opened.cookies[COOKIE].value]
+    await wait_for(lambda: bool(session.streams))
+    (slot,) = session.streams
+    broadcast = async_get_sharing(hass).broadcasts[shared_camera.entry_id]
+    read = 0
+
+    async def read_slowly() -> None:
+        """Take 4 kB every 0.2 s: always some progress, never a stall."""
+        nonlocal read
+        while chunk := await incoming.read(4096):
+            read += len(chunk)
+            await asyncio.sleep(0.2)
+
+    reader = hass.async_create_background_task(read_slowly(), "trickling viewer")
+    large = b"\xff\xd8" + bytes(4 << 20) + b"\xff\xd9"
+    try:
+        for _ in range(10):
+            slot.put(large)
+            await asyncio.sleep(0.1)
+        await wait_for(lambda: read > 0, limit=5)
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True
+        )
+        # The page is told within two seconds; the picture stream must end with it (it was
+        # measured still open, and the room told it is watched, 15 s after the switch).
+        await wait_for(lambda: slot not in broadcast.slots, limit=2.5)
+        await wait_for(lambda: state_of(hass, WATCHED) == STATE_OFF, limit=2)
+    finally:
+        reader.cancel()
+        stream.transport.abort()
+
+
+async def test_a_link_used_at_the_instant_it_expires_has_ended(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: Any,
+) -> None:
+    """At its expiry instant a share opens nothing, and an open session is told it expired."""
+    counting_hasher(hass)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    opened = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert opened.status == HTTPStatus.OK
+    freezer.move_to(datetime.fromisoformat(share["expires_at"]))
+    late = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+    assert late.status == HTTPStatus.FORBIDDEN
+    told = await client.get(f"{BASE}/session")
+    assert (await told.json()) == {"state": "expired"}
+    assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
+    # The clock turned back does not bring the ended session back.
+    freezer.move_to(datetime.fromisoformat(share["expires_at"]) - timedelta(minutes=10))
+    assert (await client.get(f"{BASE}/session")).status == HTTPStatus.NO_CONTENT
+
+
+async def test_guesses_checked_after_the_suspension_do_not_tell_the_right_pin(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A burst whose first wrong PIN suspends the share: the rest answer alike, right or wrong."""
+    sharing = async_get_sharing(hass)
+    # The last guess before suspension, as after a day's rest with the lockout forgotten.
+    sharing.attempts = AttemptGate(suspend_after=1)
+    counting_hasher(hass, log2_n=14)
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    wrong = {"token": token_of(share), "pin": wrong_pin(share)}
+
+    async def right_a_moment_later() -> ClientResponse:
+        """The right PIN, arriving just after the wrong ones, before any is checked."""
+        await asyncio.sleep(0.01)
+        return await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
+
+    *wrongs, right = await asyncio.gather(
+        *(post(client, "session", wrong) for _ in range(5)), right_a_moment_later()
+    )
+    stored = sharing.registry.get(share["share_id"])
+    assert stored is not None
+    assert stored.state is ShareState.SUSPENDED
+    answers = {(r.status, r.headers.get("Retry-After")) for r in wrongs}
+    assert HTTPStatus.OK not in {status for status, _ in answers}
+    # Checked after the share was suspended, the right PIN must look like any wrong one.
+    assert (right.status, right.headers.get("Retry-After")) in answers
+    # And it must not wipe the wrong PINs the owner is about to be shown.
+    assert sharing.attempts.wrong_pins().get(share["share_id"], 0) >= 1

@@ -23,6 +23,8 @@ from .engine.shares import ENDED, ReportReason, ViewerState
 from .sharing import SharingManager, ViewerSession, ViewerSlot, async_get_sharing
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .engine.shares import Share
 
 BASE: Final = "/api/home_guardian/share"
@@ -267,22 +269,27 @@ async def _stream(
 ) -> None:
     """Write pictures until the share ends, leaves its hours, or its camera or switch goes.
 
-    A viewer who takes nothing for STALLED_WRITE_SECONDS ends the stream, and a
-    stream closed while a write waits cuts the connection: neither waits on a viewer who
-    stopped reading. Between writes a closed stream ends cleanly.
+    A viewer who takes nothing for STALLED_WRITE_SECONDS ends the stream, and so does the share
+    ending while a picture is being written: the connection is cut then, so neither waits on a
+    viewer who reads slowly or not at all. Between writes a closed stream ends cleanly.
     """
-    while not slot.closed and sharing.state_of(session)[0] is ViewerState.LIVE:
+
+    def live() -> bool:
+        """Return True while the stream may go on."""
+        return not slot.closed and sharing.state_of(session)[0] is ViewerState.LIVE
+
+    while live():
         picture = await slot.next(CHECK_INTERVAL)
         # Asked again right before writing: a picture rendered before a revocation (or a
         # switch turned off) but ready after it is never sent.
-        if picture is None or slot.closed or sharing.state_of(session)[0] is not ViewerState.LIVE:
+        if picture is None or not live():
             continue
         header = (
             f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(picture)}\r\n\r\n"
         )
         slot.cut = transport.abort if transport is not None else None
         try:
-            if not await _written(response, transport, header.encode() + picture + b"\r\n"):
+            if not await _written(response, transport, header.encode() + picture + b"\r\n", live):
                 slot.close()
                 return
         except (ConnectionResetError, RuntimeError):
@@ -294,26 +301,35 @@ async def _stream(
 
 
 async def _written(
-    response: web.StreamResponse, transport: asyncio.Transport | None, data: bytes
+    response: web.StreamResponse,
+    transport: asyncio.Transport | None,
+    data: bytes,
+    live: Callable[[], bool],
 ) -> bool:
     """Write to a viewer; return False once they took nothing for STALLED_WRITE_SECONDS.
 
     Progress is what leaves the connection's buffer, not the whole picture: a viewer reading
-    on, however slowly, keeps watching. The write is cut short when the viewer stalled.
+    on, however slowly, keeps watching, but only while `live()` holds, asked every
+    CHECK_INTERVAL, so a share that ends mid-write ends the stream in time. The write is cut
+    short when the viewer stalled or the share ended.
     """
     write = asyncio.ensure_future(response.write(data))
+    loop = asyncio.get_running_loop()
     try:
         # The write hands its bytes to the connection as soon as it runs: see what is left.
         await asyncio.sleep(0)
-        left = _unsent(transport)
+        left, progressed_at = _unsent(transport), loop.time()
         while True:
-            done, _ = await asyncio.wait([write], timeout=STALLED_WRITE_SECONDS)
+            done, _ = await asyncio.wait([write], timeout=CHECK_INTERVAL)
             if done:
                 write.result()
                 return True
-            if (pending := _unsent(transport)) >= left:
+            if not live():
                 return False
-            left = pending
+            if (pending := _unsent(transport)) < left:
+                left, progressed_at = pending, loop.time()
+            elif loop.time() - progressed_at >= STALLED_WRITE_SECONDS:
+                return False
     finally:
         write.cancel()
         if write.done() and not write.cancelled():

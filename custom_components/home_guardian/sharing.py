@@ -37,7 +37,7 @@ from .const import (
     READ_PICTURES,
     SHARE_FPS,
 )
-from .engine.attempts import Admission, AttemptGate, Refusal, client_key
+from .engine.attempts import Admission, AttemptGate, Refusal, StandInQueue, client_key
 from .engine.privacy import (
     ROOM_LOOK_SECONDS,
     FaceDetector,
@@ -56,6 +56,7 @@ from .engine.shares import (
     ShareState,
     SuspendCause,
     ViewerState,
+    hash_token,
     viewer_state,
 )
 from .engine.text import one_line
@@ -533,6 +534,7 @@ class SharingManager:
         self._kept_as_is: str | None = None
         self._write_error: Exception | None = None
         self.attempts = AttemptGate()
+        self._stand_ins = StandInQueue()
         self.pin_checker = ThreadPoolExecutor(
             max_workers=PIN_CHECKS_AT_ONCE,
             thread_name_prefix=f"{DOMAIN}_pin",
@@ -860,25 +862,17 @@ class SharingManager:
     async def async_try_pin(self, token: str, pin: str, address: str) -> PinAttempt:
         """Check a viewer's token and PIN through the lockouts and the budgets."""
         share = self.registry.lookup(token, dt_util.utcnow())
-        # Whether or not the token exists, the same lockouts answer and the same time passes.
-        share_key = share.share_id if share is not None else f"unknown:{token[:16]}"
+        # A share's link, live or ended, takes one path: the same keys, budgets, queue and hash,
+        # so nothing tells whether it is live, and an ended share's lockout goes on.
+        named = share or self.registry.named_by(token)
+        share_key = named.share_id if named is not None else f"unknown:{hash_token(token)}"
         admitted = self.attempts.admit(
-            share_key, client_key(address), time.monotonic(), known=share is not None
+            share_key, client_key(address), time.monotonic(), known=named is not None
         )
         if isinstance(admitted, Refusal):
             return PinAttempt(share=None, checked=False, wait=admitted.wait)
-        if share is None:
-            # Nothing to guess behind a link that names no share: no budget, and no hash, only
-            # the wait a hash would take, so that the answer comes as late as a wrong PIN's.
-            started = time.monotonic()
-            hasher = self.registry.hasher
-            if not hasher.measured:
-                # Until a hash has run here (after a start, shares are read, never hashed),
-                # that time is unknown: one stand-in hash, shared by all who wait, measures it.
-                await asyncio.shield(self._measure_hash())
-            await asyncio.sleep(max(0.0, started + hasher.typical_seconds - time.monotonic()))
-            verdict = self.attempts.settle(admitted, correct=False, now=time.monotonic())
-            return PinAttempt(share=None, wait=verdict.wait)
+        if named is None:
+            return await self._async_pass_for_a_check(admitted)
         check = self.hass.async_create_background_task(
             self._async_check_pin(share, pin, admitted), f"{DOMAIN} PIN check"
         )
@@ -886,6 +880,23 @@ class SharingManager:
         # (aiohttp's handler cancellation), never the hash: the slot stays taken until the
         # executor's thread has let go of its 128 MiB, and the attempt stays counted.
         return await asyncio.shield(check)
+
+    async def _async_pass_for_a_check(self, admitted: Admission) -> PinAttempt:
+        """Answer a link that names no share as late as a wrong PIN's check, without hashing.
+
+        Nothing is behind it to guess, so it costs no hash and no slot: only the wait a check
+        would take, queued behind the same link's earlier ones as a share's checks are.
+        """
+        started = time.monotonic()
+        hasher = self.registry.hasher
+        if not hasher.measured:
+            # Until a hash has run here (after a start, shares are read, never hashed), that
+            # time is unknown: one stand-in hash, shared by all who wait, measures it.
+            await asyncio.shield(self._measure_hash())
+        due = self._stand_ins.due(admitted.share_key, started, hasher.typical_seconds)
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        verdict = self.attempts.settle(admitted, correct=False, now=time.monotonic())
+        return PinAttempt(share=None, wait=verdict.wait)
 
     def _measure_hash(self) -> asyncio.Future[bool]:
         """Return the stand-in hash that measures this machine's hash time, started once."""
@@ -895,18 +906,27 @@ class SharingManager:
             )
         return self._measuring
 
-    async def _async_check_pin(self, share: Share, pin: str, admitted: Admission) -> PinAttempt:
-        """Hash the PIN in the executor, one slot per check, and settle the attempt."""
+    async def _async_check_pin(
+        self, share: Share | None, pin: str, admitted: Admission
+    ) -> PinAttempt:
+        """Hash the PIN in the executor, one slot per check, and settle the attempt.
+
+        With no share (the link of a share that has ended) the hash runs against a stand-in:
+        the same time in the same queue, and never a match.
+        """
         correct = await self.hass.loop.run_in_executor(
             self.pin_checker, self.registry.verify_pin, share, pin
         )
-        verdict = self.attempts.settle(admitted, correct=correct, now=time.monotonic())
-        if verdict.suspend:
-            await self.async_suspend(share.share_id, None)
+        # The share may have been revoked or suspended while its PIN waited or was hashed: a
+        # right PIN then is answered like a wrong one, and clears neither lockouts nor count.
+        current = self.registry.get_active(share.share_id, dt_util.utcnow()) if share else None
+        verdict = self.attempts.settle(
+            admitted, correct=correct and current is not None, now=time.monotonic()
+        )
+        if verdict.suspend and current is not None:
+            await self.async_suspend(current.share_id, None)
         elif verdict.recounted:
             self.save()
-        # The share may have been revoked or suspended while its PIN was being checked.
-        current = self.registry.get_active(share.share_id, dt_util.utcnow())
         if verdict.correct and current is not None:
             return PinAttempt(share=current)
         return PinAttempt(share=None, wait=verdict.wait)

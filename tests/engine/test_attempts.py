@@ -13,6 +13,7 @@ from custom_components.home_guardian.engine.attempts import (
     PinBudget,
     Refusal,
     ShareBudgets,
+    StandInQueue,
     client_key,
 )
 
@@ -191,7 +192,7 @@ def test_a_guesser_resting_a_day_is_still_suspended_at_twenty() -> None:
     assert guesses_before_suspension(AttemptGate(), days=30) == SUSPEND_AFTER
 
 
-def test_links_naming_no_share_take_no_budget_and_leave_real_lockouts_alone() -> None:
+def test_links_naming_no_share_spend_no_budget_and_leave_real_lockouts_alone() -> None:
     gate = AttemptGate(budget=PinBudget(per_window=7), share_lockout=Lockout(max_entries=5))
     assert admit_all(gate, 6, share="real", client="guesser") == 6
     assert gate.share_lockout.check("real", 1.0) > 0
@@ -204,9 +205,32 @@ def test_links_naming_no_share_take_no_budget_and_leave_real_lockouts_alone() ->
     verdict = gate.settle(strangers[0], correct=True, now=1.0)  # type: ignore[arg-type]
     assert not verdict.correct
     assert isinstance(gate.admit("other", "viewer", 1.0), Admission)  # the 7th of 7
+    # The whole's budget spent: a made-up link is refused as a share's link would be.
+    assert gate.admit("unknown:y", "198.51.100.200", 2.0, known=False) == Refusal(wait=58.0)
+    assert gate.admit("another", "198.51.100.201", 2.0) == Refusal(wait=58.0)
     # The same made-up link tried again and again locks like a real one: nothing tells them apart.
-    repeated = [gate.admit("unknown:x", f"198.51.100.{n}", 2.0, known=False) for n in range(7)]
+    repeated = [gate.admit("unknown:x", f"198.51.100.{n}", 62.0, known=False) for n in range(7)]
     assert [isinstance(a, Admission) for a in repeated] == [True] * 6 + [False]
+
+
+def test_a_made_up_link_counts_against_its_client_like_any_other() -> None:
+    gate = AttemptGate()
+    # Six made-up links from one client: locked out, as six wrong PINs at one share would.
+    for n in range(6):
+        assert isinstance(gate.admit(f"unknown:{n}", "guesser", 1.0, known=False), Admission)
+    assert isinstance(gate.admit("real", "guesser", 1.0), Refusal)
+
+
+def test_made_up_links_are_answered_one_check_apart_per_link() -> None:
+    queue = StandInQueue(max_entries=2)
+    # A burst at one link ends as a share's checks would: one after another.
+    assert [queue.due("a", 10.0, 0.5) for _ in range(3)] == [10.5, 11.0, 11.5]
+    # Another link waits for none of them, and a link quiet since waits for nothing.
+    assert queue.due("b", 10.0, 0.5) == 10.5
+    assert queue.due("a", 20.0, 0.5) == 20.5
+    # Memory bounded: the longest-quiet link is forgotten first.
+    queue.due("c", 20.0, 0.5)
+    assert queue.due("b", 20.0, 0.5) == 20.5
 
 
 def test_one_share_spends_only_its_own_allowance() -> None:

@@ -12,11 +12,18 @@ Assistant something and each one is a guess. The rules, decided here and used by
 * Both lockouts allow FREE_FAILURES failures, then lock the key for FIRST_DELAY seconds,
   doubling up to MAX_DELAY. One is keyed by share (a guesser anywhere), one by
   `client_key(address)` (one client spraying many shares; an IPv6 host counts by its /64).
-* Only a link that names a share costs a check. A link that names none (made up, revoked,
-  expired) is refused by the HA layer after the same wait, without hashing: there is nothing
-  to guess, so it takes no budget, and its failures are kept in a table of their own
-  (`unknown_lockout`), so that a flood of made-up links can neither starve viewers nor evict
-  a real share's lockout from memory.
+* A link that names a share, live or ended (expired, revoked, suspended), is checked the same
+  way: the same keys, budgets and queue, and a hash of the same cost (against a stand-in when
+  the share has ended), so nothing tells a link holder whether such a link is still live.
+* A link that names no share (made up, or ended long enough ago to be forgotten) has nothing
+  to guess behind it. It counts against the client's lockout like any attempt, and against a
+  lockout and an allowance of its own, keyed by the whole token's digest (never a part the
+  caller can choose to share with a real link), in tables of their own (`unknown_lockout`,
+  `unknown_budgets`), so that a flood of them cannot evict a real share's lockout from memory.
+  It is refused when the whole's budget is spent, as a share's link is, but never spends it,
+  and it is never hashed: the HA layer answers it after the time a check would take, queued
+  behind the same link's earlier attempts (`StandInQueue`). So strangers' made-up links can
+  neither starve viewers nor lengthen their queue.
 * Budgets cap the checks started per minute: SHARE_CHECKS_PER_MINUTE per share, and
   PIN_CHECKS_PER_MINUTE for Home Assistant as a whole, well above one share's, so that one
   share's guesser (or its viewer logging in again and again) spends only that share's
@@ -162,12 +169,23 @@ class PinBudget:
     def take(self, now: float) -> float:
         """Take one check and return 0, or return the seconds until one is free (taking none)."""
         with self._lock:
-            while self._started and now - self._started[0] >= self.window:
-                self._started.popleft()
-            if len(self._started) >= self.per_window:
-                return max(0.001, self._started[0] + self.window - now)
+            if (busy := self._wait(now)) > 0:
+                return busy
             self._started.append(now)
             return 0.0
+
+    def wait(self, now: float) -> float:
+        """Return the seconds until a check is free (0 when one is), taking none."""
+        with self._lock:
+            return self._wait(now)
+
+    def _wait(self, now: float) -> float:
+        """Forget checks past the window; return the seconds until one is free (lock held)."""
+        while self._started and now - self._started[0] >= self.window:
+            self._started.popleft()
+        if len(self._started) >= self.per_window:
+            return max(0.001, self._started[0] + self.window - now)
+        return 0.0
 
     def give_back(self, taken_at: float) -> None:
         """Return a check taken at `taken_at` to the allowance."""
@@ -220,7 +238,7 @@ class Admission:
 
     share_key: str
     client: str
-    # False for a link that names no share: nothing is hashed and no budget was taken.
+    # False for a link that names no share: never hashed, and it took none of the whole's budget.
     known: bool = True
     # When the check was taken from the whole budget, to give it back after a right PIN.
     at: float = 0.0
@@ -261,6 +279,7 @@ class AttemptGate:
         self.share_lockout = Lockout() if share_lockout is None else share_lockout
         self.client_lockout = Lockout() if client_lockout is None else client_lockout
         self.unknown_lockout = Lockout()
+        self.unknown_budgets = ShareBudgets()
         self.budget = PinBudget() if budget is None else budget
         self.share_budgets = ShareBudgets() if share_budgets is None else share_budgets
         self.suspend_after = suspend_after
@@ -274,23 +293,23 @@ class AttemptGate:
     ) -> Admission | Refusal:
         """Let an attempt through and count it, or refuse it with how long to wait.
 
-        `known` is False for a link that names no share: it is counted in a table of its own,
-        takes no budget and is never hashed.
+        `known` is False for a link that names no share: its lockout and its allowance are kept
+        in tables of their own, and it is refused by the whole's budget without spending it.
         """
         with self._lock:
             share_lockout = self.share_lockout if known else self.unknown_lockout
+            share_budgets = self.share_budgets if known else self.unknown_budgets
             wait = max(share_lockout.check(share_key, now), self.client_lockout.check(client, now))
             if wait > 0:
                 return Refusal(wait=wait)
-            if known:
-                # Locked attempts above spend nothing; only a check about to run uses a budget,
-                # the share's first, so that a share past its own spends none of the whole.
-                if (busy := self.share_budgets.take(share_key, now)) > 0:
-                    return Refusal(wait=busy)
-                if (busy := self.budget.take(now)) > 0:
-                    self.share_budgets.give_back(share_key, now)
-                    return Refusal(wait=busy)
-                self.client_lockout.failure(client, now)
+            # Locked attempts above spend nothing; only a check about to run uses a budget, the
+            # share's first, so that a share past its own spends none of the whole.
+            if (busy := share_budgets.take(share_key, now)) > 0:
+                return Refusal(wait=busy)
+            if (busy := self.budget.take(now) if known else self.budget.wait(now)) > 0:
+                share_budgets.give_back(share_key, now)
+                return Refusal(wait=busy)
+            self.client_lockout.failure(client, now)
             share_lockout.failure(share_key, now)
             return Admission(share_key=share_key, client=client, known=known, at=now)
 
@@ -337,6 +356,30 @@ class AttemptGate:
                 return Verdict(correct=False, wait=wait, suspend=False)
             suspend = self._count_wrong(admission.share_key) >= self.suspend_after
             return Verdict(correct=False, wait=wait, suspend=suspend, recounted=True)
+
+
+class StandInQueue:
+    """When a check of a link that names no share would end, had it queued like a real one.
+
+    A share's checks run one after another, so a burst at one link is answered one hash apart.
+    A link that names no share is never hashed; its answers are spaced the same way, per link,
+    so that a burst at a held link tells nothing. Memory bounded like the lockouts.
+    """
+
+    def __init__(self, *, max_entries: int = MAX_ENTRIES) -> None:
+        """Start with no link queued."""
+        self.max_entries = max_entries
+        self._free_at: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def due(self, key: str, now: float, seconds: float) -> float:
+        """Queue a check of `seconds` for `key` arriving at `now`; return when it ends."""
+        with self._lock:
+            ends = max(now, self._free_at.pop(key, now)) + seconds
+            self._free_at[key] = ends
+            while len(self._free_at) > self.max_entries:
+                self._free_at.popitem(last=False)
+            return ends
 
 
 def client_key(address: str) -> str:

@@ -634,17 +634,22 @@ class ShareRegistry:
 
         All four take the same path and give the same answer: a suspended share waits for its
         owner, and until then its link is as dead as an unknown one (a PIN guessed against it
-        proves nothing and opens nothing). The lookup is by hash: a dictionary probe on a
-        SHA-256 the caller cannot steer, so its timing tells nothing about stored tokens.
+        proves nothing and opens nothing).
+        """
+        share = self.named_by(token)
+        if share is None or share.state is not ShareState.ACTIVE or now >= share.expires_at:
+            return None
+        return share
+
+    def named_by(self, token: str) -> Share | None:
+        """Return the share a token names, whatever its state, or None when it names none.
+
+        The lookup is by hash: a dictionary probe on a SHA-256 the caller cannot steer, so its
+        timing tells nothing about stored tokens.
         """
         digest = hash_token(token) if isinstance(token, str) else ""
         share = self._shares.get(self._by_token.get(digest, ""))
-        if (
-            share is None
-            or not hmac.compare_digest(share.token_hash, digest)
-            or share.state is not ShareState.ACTIVE
-            or now >= share.expires_at
-        ):
+        if share is None or not hmac.compare_digest(share.token_hash, digest):
             return None
         return share
 
