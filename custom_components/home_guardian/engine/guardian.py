@@ -249,8 +249,12 @@ class InactivityGuardian(Timeline):
         """Stop counting on `source` (removed from the guardian's options)."""
         now = aware(now)
         changes = self._advance(now, inclusive=False)
+        blind_before = not self.can_see
         self._state.sources.pop(source, None)
         self._book.forget(source)
+        if blind_before and self.can_see:
+            # The owner took away what could not see: its blindness is no longer answered for.
+            self._state.blind = NONE
         changes += self._sight_changed(now)
         return changes + self._advance(now, inclusive=True)
 
@@ -293,6 +297,10 @@ class InactivityGuardian(Timeline):
         """Apply a rule that fell due; the change is stamped `at`, when it could be noticed."""
         if reason is Reason.BLIND:
             return self._raise(Alert.CANNOT_MONITOR, reason, at)
+        if reason is Reason.SEEING:
+            # Seen long enough to take the blindness off: nothing of it is left to answer for.
+            self._state.blind = NONE
+            return self._sight_changed(at)
         if reason is Reason.ESCALATED:
             delay = timedelta(minutes=self._config.escalate_after_minutes[self._state.level - 1])
             self._state.level += 1
@@ -342,9 +350,9 @@ class InactivityGuardian(Timeline):
 
     def _sight_changed(self, now: datetime) -> list[AlertChange]:
         """Follow a change in which sources can see."""
-        if not self.can_see:
+        if not self.can_see or self._state.blind > NONE:
+            # Blind time still counted ends with the sight that takes it off (`Reason.SEEING`).
             return []
-        self._state.blind = NONE
         self._state.blind_acknowledged = False
         if self._state.alert is Alert.CANNOT_MONITOR:
             return self._clear(Reason.SEEING, now)

@@ -16,7 +16,10 @@ the counter grows while nothing happens, and the reason an alert gives when it f
   In a room with motion or change sources of its own, only their changes count (the alert names
   the room); elsewhere a change anywhere does. A motion sensor that stays on is no change (see
   `sources.py`);
-- blindness may last `blind_grace_minutes` before "cannot monitor" (`blind`);
+- blindness may last `blind_grace_minutes` before "cannot monitor" (`blind`). Blind time adds
+  up, and each minute of sight takes BLIND_DRAIN minutes off it, so a camera that drops out
+  again and again is found as surely as one gone for good; sight back for long enough to take
+  it all off ends "cannot monitor" (`seeing`);
 - an open inactivity alert or alarm rises a level at each `escalate_after_minutes` (`escalated`).
 
 Quiet counts stand still while blind or while a motion source counts as moving. In away mode
@@ -36,6 +39,11 @@ from .schedule import DailySchedule, quarter_of_week
 from .sources import RoomPresence
 from .state import NONE, GuardianState
 
+# Each minute of sight takes this many minutes off the blind time counted so far: a source seen
+# a minute in every fifteen (a camera on weak Wi-Fi) is "cannot monitor", one seen for more than
+# three minutes of every four is not, and after a long outage "cannot monitor" ends a third of
+# the grace time (5 minutes at the default) after sight is back, not at its first frame.
+BLIND_DRAIN: Final = 3
 # Up this long before active hours begin is up for the day: an early riser whose last move
 # falls a second before the start must not be a missed morning.
 EARLY_START: Final = timedelta(minutes=15)
@@ -63,7 +71,8 @@ def silence(
     state: GuardianState, schedule: DailySchedule, at: datetime
 ) -> tuple[datetime | None, timedelta]:
     """Return when the silence in progress began and its length, as the rule in force counts."""
-    if not schedule.is_active(at):
+    if not schedule.is_active(at) or schedule.around_the_clock:
+        # Active around the clock, no day's start cuts a silence short: it is all quiet.
         return state.quiet_since, state.quiet
     day_start = schedule.last_active_start(at)
     since = state.quiet_since
@@ -206,6 +215,8 @@ def rules_in_force(
     if state.alert is Alert.NONE and not seeing and not state.blind_acknowledged:
         grace = timedelta(minutes=config.blind_grace_minutes)
         rules.append(Rule(state.blind, grace, True, Reason.BLIND))
+    if seeing and state.blind > NONE:
+        rules.append(Rule(NONE, state.blind / BLIND_DRAIN, True, Reason.SEEING))
     delays = config.escalate_after_minutes
     if state.alert in {Alert.INACTIVITY, Alert.ALARM} and state.level <= len(delays):
         delay = timedelta(minutes=delays[state.level - 1])

@@ -86,15 +86,20 @@ class DailySchedule:
             for clock in clocks
         )
 
+    @property
+    def around_the_clock(self) -> bool:
+        """Tell whether active hours never end (equal start and end)."""
+        return self.active_start == self.active_end
+
     def _changes(self) -> tuple[time, ...]:
         """Return the wall times at which active hours begin or end."""
-        if self.active_start == self.active_end:
+        if self.around_the_clock:
             return (self.active_start,)
         return (self.active_start, self.active_end)
 
     def is_active(self, moment: datetime) -> bool:
         """Tell whether `moment` is inside active hours."""
-        if self.active_start == self.active_end:
+        if self.around_the_clock:
             return True
         # Decide by the last change passed rather than by the wall time, so that a repeated
         # hour on a fall-back day cannot flip the answer back and forth.

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from .alerts import Alert, AlertChange, Mode, Reason
 from .config import GuardianConfig
-from .limits import Due, first_due, presence_hold, rules_in_force, silence
+from .limits import BLIND_DRAIN, Due, first_due, presence_hold, rules_in_force, silence
 from .schedule import (
     QUARTER_HOUR,
     DailySchedule,
@@ -233,8 +233,12 @@ class Timeline(ABC):
         if self._state.alert is not Alert.NONE:
             self._state.alert_age += elapsed
         if not self.can_see:
-            self._state.blind += elapsed
+            # Never more than the grace: past it, "cannot monitor" is said, and a longer outage
+            # must not keep it said for longer once sight is back.
+            grace = timedelta(minutes=self._config.blind_grace_minutes)
+            self._state.blind = min(self._state.blind + elapsed, grace)
             return
+        self._state.blind = max(NONE, self._state.blind - elapsed * BLIND_DRAIN)
         if self._book.moving(start):
             # Someone is moving all along: this is activity, not quiet.
             self._state.last_activity = end
@@ -254,10 +258,12 @@ class Timeline(ABC):
         if is_quarter_mark(boundary, self._zone):
             self._close_quarter(boundary)
         if self._schedule.is_active_start(boundary):
-            # The night's silence ends here for the routine; the morning's begins.
-            self._note_silence(boundary)
             self._state.day_start = boundary
-            self._state.day_quiet = NONE
+            if not self._schedule.around_the_clock:
+                # The night's silence ends here for the routine; the morning's begins. Active
+                # around the clock, there is no night: a silence goes on across the day's start.
+                self._note_silence(boundary)
+                self._state.day_quiet = NONE
 
     def _close_quarter(self, mark: datetime) -> None:
         """Tally the quarter-hour that ends at `mark` toward the routine's readiness."""
