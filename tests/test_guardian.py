@@ -664,6 +664,28 @@ def test_running_totals_count_each_step_and_measurements_only_switches(
     assert kind_of("sensor.meter", State("sensor.meter", "1234.5", attributes)) is kind
 
 
+async def test_a_running_total_starting_again_is_not_activity(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Steps today back to 0 at midnight is the meter starting again; the next step counts."""
+    freezer.move_to(MORNING)
+    steps = "sensor.steps_today"
+    counter = {"unit_of_measurement": "steps", "state_class": "total_increasing"}
+    hass.states.async_set(steps, "5012", counter)
+    await set_up(hass, guardian_entry(sources=[HALL, steps]))
+    hass.states.async_set(steps, "5100", counter)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(steps, "0", counter)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(steps, "14", counter)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert alerts[-1].data["reason"] == "activity"
+
+
 async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -233,6 +233,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._odd_states: set[str] = set()
         # Sources seen reporting numbers: a word from one later is a skipped reading, not a change.
         self._numeric: set[str] = set()
+        # The last reading of each running total, to tell its meter starting again from a step.
+        self._totals: dict[str, float] = {}
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
@@ -438,6 +440,10 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                 source,
                 value,
             )
+        if kind is Kind.CHANGE and self._total_started_again(source, new, value):
+            # A running total falling is its meter starting again (steps today at midnight, a
+            # utility meter's new cycle), nothing used: where its next step starts from.
+            baseline = True
         unit = new.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if new is not None else None
         return self.guardian.source_state(
             source,
@@ -448,6 +454,16 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             room=self.source_room(source),
             unit=unit if isinstance(unit, str) else None,
         )
+
+    def _total_started_again(self, source: str, new: State | None, value: str | None) -> bool:
+        """Tell whether a running total's reading fell below its last one (and keep it)."""
+        if new is None or new.attributes.get(ATTR_STATE_CLASS) not in RUNNING_TOTALS:
+            return False
+        if value is None or (reading := number(value)) is None:
+            return False
+        last = self._totals.get(source)
+        self._totals[source] = reading
+        return last is not None and reading < last
 
     def source_room(self, source: str) -> str | None:
         """Return the area a source is in: the entity's own, else its device's."""
