@@ -1,6 +1,8 @@
 """Add the demo camera, and a guardian watching its motion, to a development Home Assistant, once.
 
 Usage: python scripts/demo_camera.py CONFIG_DIR RTSP_URL
+Nothing is added once the configuration has any Home Guardian entry: a demo camera or guardian
+deleted in the UI stays deleted. Delete every Home Guardian entry to have both added again.
 Home Assistant reads `.storage/core.config_entries` at start; an entry written here in the
 store's oldest layout is brought up to date by Home Assistant's own migration.
 """
@@ -51,7 +53,7 @@ def new_entry(
 
 
 def main() -> int:
-    """Write the demo camera and a guardian watching its motion, unless they exist."""
+    """Write the demo camera and a guardian watching it, unless Home Guardian has any entry."""
     config_dir, url = Path(sys.argv[1]), sys.argv[2]
     store = config_dir / ".storage" / "core.config_entries"
     unique_id = hashlib.sha256(url.encode()).hexdigest()[:24]
@@ -61,21 +63,17 @@ def main() -> int:
         content = {"version": 1, "minor_version": 1, "key": "core.config_entries"}
         content["data"] = {"entries": []}
     entries = content["data"]["entries"]
-    ours = [e for e in entries if e["domain"] == DOMAIN]
-    added = []
-    if not any(e.get("unique_id") == unique_id for e in ours):
-        data = {"stream_url": url, "username": "", "password": ""}
-        entries.append(new_entry(content, TITLE, data, {}, unique_id))
-        added.append(f"{TITLE} ({url})")
-    if not any(e["title"] == GUARDIAN for e in ours):
-        data = {"kind": "guardian", "name": GUARDIAN}
-        options = {"sources": ["binary_sensor.demo_camera_motion"], "learn": True}
-        entries.append(new_entry(content, GUARDIAN, data, options, None))
-        added.append(f"{GUARDIAN}, a guardian watching the demo camera's motion")
-    if added:
-        store.parent.mkdir(parents=True, exist_ok=True)
-        store.write_text(json.dumps(content, indent=2))
-        print("added " + " and ".join(added))
+    if any(e["domain"] == DOMAIN for e in entries):
+        # Whatever the owner kept, deleted or added since is theirs: nothing comes back.
+        return 0
+    data = {"stream_url": url, "username": "", "password": ""}
+    entries.append(new_entry(content, TITLE, data, {}, unique_id))
+    data = {"kind": "guardian", "name": GUARDIAN}
+    options = {"sources": ["binary_sensor.demo_camera_motion"], "learn": True}
+    entries.append(new_entry(content, GUARDIAN, data, options, None))
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps(content, indent=2))
+    print(f"added {TITLE} ({url}) and {GUARDIAN}, a guardian watching the demo camera's motion")
     return 0
 
 

@@ -9,13 +9,14 @@ time order, each with `"t"` (ISO 8601 with offset) and `"event"`: `activity`, `b
 states mean, and its first `state` event its `"room"` (as a Home Assistant area: a presence
 source is then judged by the activity of its room's `state` sources alone) and its `"unit"` (a
 level source's unit of measurement, such as "W" or "°C", which sets the smallest jump that
-counts as something switched on or off). As in Home
-Assistant, a source's first `state` is what the guardian finds when it starts watching it,
-never a change; after `down`, every source's last state is read afresh the same way, or what
-the `down` event's optional `"states"` (`{"source": "state", ...}`) says sources show on return
-(what changed while Home Assistant was not running). Between
-events the clock stops at every time the guardian asks to be checked, so alerts print at the
-exact time they fall due. A `t` earlier than the one before is a clock that jumped backwards.
+counts as something switched on or off). As in Home Assistant, a source's first `state` is
+what the guardian finds when it starts watching it, never a change; after `down`, every
+source's last state is read afresh the same way, or what the `down` event's optional `"states"`
+(`{"source": "state", ...}`) says sources show on return (what changed while Home Assistant was
+not running). Between events the clock stops at every time the guardian asks to be checked, so
+alerts print at the exact time they fall due. A `t` earlier than the one before is a clock that
+jumped backwards.
+
 Output lines are `{"t": ..., "alert": "inactivity" | "cannot_monitor" | "alarm" | "cleared",
 "level": N, "reason": ...}` with `t` in the configured time zone, and `"room"` when a presence
 alert is about one. Bad input (an unknown option, event or field, a time outside 1971-2200, a
@@ -24,9 +25,11 @@ trace longer than five years): a one-line message on stderr and exit status 2.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+import inspect
 import json
 import os
 from pathlib import Path
@@ -327,9 +330,25 @@ def output_line(change: AlertChange, config: GuardianConfig) -> str:
     return json.dumps(line)
 
 
+def config_help() -> str:
+    """Return the config keys a trace's first line may give, as GuardianConfig documents them."""
+    doc = inspect.cleandoc(GuardianConfig.__doc__ or "")
+    keys = doc[doc.index("\n- ") + 1 :]
+    return (
+        'Config keys, given in the first line\'s "config" object, each with its default last in\n'
+        'parentheses; for example {"config": {"active_start": "07:00", "expected_by": ["09:30"],\n'
+        '"learn": true, "time_zone": "Europe/Berlin"}}:\n\n' + keys
+    )
+
+
 def main(argv: list[str]) -> int:
     """Run the command; return the exit status."""
-    parser = OneLineParser(prog="guardian-replay", description=__doc__.splitlines()[0])
+    parser = OneLineParser(
+        prog="guardian-replay",
+        description=__doc__,
+        epilog=config_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("trace", help="trace file (JSON lines), or - for standard input")
     try:
         arguments = parser.parse_args(argv)

@@ -1249,6 +1249,40 @@ async def test_viewer_page_tells_why_the_picture_stopped(
         assert [error for error in browser.errors if "Failed to load resource" not in error] == []
 
 
+async def test_viewer_page_tells_a_lockout_in_whole_minutes(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """In Chromium: a 429's Retry-After is said as one minute or as so many minutes."""
+    require_chromium()
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    # The Retry-After of the next refusal.
+    retry_after = {"seconds": ""}
+
+    async def locked(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        await route.fulfill(
+            status=HTTPStatus.TOO_MANY_REQUESTS,
+            headers={"Retry-After": retry_after["seconds"]},
+            body="",
+        )
+
+    async with chromium_page() as browser:
+        page = browser.page
+        await page.goto(str(client.make_url(BASE)) + "#" + token_of(share))
+        await page.wait_for_selector("#pin:not([hidden])")
+        await page.route("**/session", locked)
+        for seconds, words in (("60", "1 minute."), ("30", "1 minute."), ("90", "2 minutes.")):
+            retry_after["seconds"] = seconds
+            await page.fill("#pin-input", wrong_pin(share))
+            await page.click("#pin-submit")
+            await page.wait_for_selector(f"#pin-error:has-text('Try again in {words}')")
+            assert "(s)" not in await page.inner_text("#pin-error")
+            await page.evaluate("document.getElementById('pin-error').textContent = ''")
+
+
 async def test_viewer_page_through_a_restart_and_for_a_link_without_its_token(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:

@@ -17,7 +17,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from custom_components.home_guardian.engine.alerts import Alert, AlertChange, Mode, Reason
-from custom_components.home_guardian.engine.config import GuardianConfig, GuardianConfigError
+from custom_components.home_guardian.engine.config import (
+    OPTIONS,
+    GuardianConfig,
+    GuardianConfigError,
+)
 from custom_components.home_guardian.engine.guardian import InactivityGuardian
 from custom_components.home_guardian.engine.routine import LearnedRoutine
 from custom_components.home_guardian.engine.schedule import (
@@ -2378,3 +2382,14 @@ def test_replay_command_usage_and_files(tmp_path: Path, cli: ModuleType) -> None
         [str(REPLAY), "-"], input=trace, capture_output=True, text=True, check=False
     )
     assert (result.returncode, len(result.stdout.splitlines())) == (0, 2)
+
+
+def test_replay_command_help_tells_the_trace_format_and_every_config_key() -> None:
+    """--help is where the README sends readers: the events, the output and each config key."""
+    result = subprocess.run([str(REPLAY), "--help"], capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stderr) == (0, "")
+    text = result.stdout
+    for word in ('{"config": {...}}', "`state`", "`down`", '"room"', '"unit"', "exit status 2"):
+        assert word in text, word
+    for option in OPTIONS:
+        assert f"`{option}`" in text, option

@@ -53,8 +53,8 @@ function describe(about) {
   document.getElementById("notice").textContent =
     `${about.camera}: shared by ${about.shared_by} with ${about.viewer_name} until ${until}.`;
   const hidden = {
-    people: "People who move, and faces, are pixelated.",
-    faces: "Faces are pixelated.",
+    people: "People are pixelated, moving or still, and so are faces.",
+    faces: "Faces and heads are pixelated.",
     none: "Only private areas are hidden.",
   }[about.privacy] || "";
   document.getElementById("privacy").textContent =
@@ -166,8 +166,9 @@ document.addEventListener("DOMContentLoaded", () => {
         ? "Too many attempts."
         : "This PIN does not open this link, or the link is no longer valid.";
       const retry = response.headers.get("Retry-After");
+      const minutes = Math.max(1, Math.ceil(Number(retry) / 60));
       error.textContent = retry
-        ? `${wrong} Try again in ${Math.ceil(Number(retry) / 60)} minute(s).`
+        ? `${wrong} Try again in ${minutes} ${minutes === 1 ? "minute" : "minutes"}.`
         : wrong;
     }
   });
