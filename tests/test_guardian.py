@@ -24,7 +24,7 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.core import Context, Event, HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
@@ -662,6 +662,31 @@ def test_running_totals_count_each_step_and_measurements_only_switches(
 ) -> None:
     """A water meter's total only grows, never back to a standby: each step is something used."""
     assert kind_of("sensor.meter", State("sensor.meter", "1234.5", attributes)) is kind
+
+
+async def test_a_light_an_automation_switches_is_not_somebody(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """The hall light an automation turns on at dusk is no activity; a person's switch is."""
+    freezer.move_to(MORNING)
+    light = "light.hall"
+    hass.states.async_set(light, STATE_OFF)
+    await set_up(hass, guardian_entry(sources=[HALL, light]))
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    by_automation = Context(parent_id="01JAUTOMATIONTRIGGER0000000")
+    hass.states.async_set(light, STATE_ON, context=by_automation)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    # Switched off at the wall (the device's own change), or by a person in the app: somebody.
+    hass.states.async_set(light, STATE_OFF, context=Context())
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert alerts[-1].data["reason"] == "activity"
+    await advance(hass, freezer, 181)
+    hass.states.async_set(light, STATE_ON, context=Context(user_id="a-person"))
+    await hass.async_block_till_done()
+    assert [event.data["alert"] for event in alerts][-2:] == ["inactivity", "cleared"]
 
 
 async def test_a_running_total_starting_again_is_not_activity(

@@ -118,6 +118,15 @@ def kind_of(source: str, state: State | None) -> Kind:
     )
 
 
+def _made_by_automation(state: State) -> bool:
+    """Tell whether a state was written by an automation or a script run by one, not a person.
+
+    Actions run by an automation carry a context whose parent is the trigger's; a person's
+    own change (the UI, a voice assistant) carries their user, and a device's own none.
+    """
+    return state.context.parent_id is not None and state.context.user_id is None
+
+
 # State classes of sensors that only ever add up (SensorStateClass.TOTAL and TOTAL_INCREASING).
 RUNNING_TOTALS: Final = frozenset({"total", "total_increasing"})
 
@@ -440,6 +449,10 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                 source,
                 value,
             )
+        if kind is Kind.CHANGE and new is not None and _made_by_automation(new):
+            # A light or a switch an automation turned is the automation, not somebody; the
+            # next change is judged from here.
+            baseline = True
         if kind is Kind.CHANGE and self._total_started_again(source, new, value):
             # A running total falling is its meter starting again (steps today at midnight, a
             # utility meter's new cycle), nothing used: where its next step starts from.
