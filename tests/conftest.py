@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 import subprocess
 
 from homeassistant import config_entries
@@ -19,6 +20,12 @@ from tests.common import (
     require_rtsp_server,
     set_up_entry,
     shared_clip,
+)
+
+# A covered lens under an on-screen clock: black, a few pixels changing in every picture.
+COVERED_LENS = (
+    "color=black:s=640x360:r=5:d=4[bg];color=white:s=8x8:r=5[dot];"
+    "[bg][dot]overlay=x='mod(n*9,600)':y=10:shortest=1"
 )
 
 
@@ -92,6 +99,36 @@ def clip_jpegs(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
         check=True,
     )  # fmt: skip
     return [path.read_bytes() for path in sorted(folder.glob("*.jpg"))]
+
+
+@pytest.fixture(scope="session")
+def blind_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Return clips of blind cameras: one picture over and over, and black with a moving dot."""
+    folder = tmp_path_factory.mktemp("blind")
+    still = folder / "still.png"
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-y", "-ss", "3", "-i", str(shared_clip("vtest.avi")),
+            "-frames:v", "1", str(still),
+        ],
+        check=True,
+    )  # fmt: skip
+    clips = {"frozen": folder / "frozen.avi", "black": folder / "black.avi"}
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-y", "-loop", "1", "-framerate", "5", "-i", str(still),
+            "-t", "2", "-c:v", "mjpeg", "-q:v", "5", str(clips["frozen"]),
+        ],
+        check=True,
+    )  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-y", "-filter_complex", COVERED_LENS,
+            "-c:v", "mjpeg", "-q:v", "5", str(clips["black"]),
+        ],
+        check=True,
+    )  # fmt: skip
+    return clips
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
+from pathlib import Path
 
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import STATE_UNAVAILABLE
@@ -14,7 +15,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_guardian.const import DOMAIN
-from tests.cameras.servers import RtspCamera
+from custom_components.home_guardian.engine import frame_source
+from tests.cameras.servers import MjpegCamera, RtspCamera
 from tests.common import (
     CAMERA_PASSWORD,
     camera_entry,
@@ -146,3 +148,37 @@ async def test_camera_dropping_every_session_does_not_flicker(
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         camera.stop()
+
+
+async def test_frozen_stream_is_blind_until_it_moves_again(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    blind_clips: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stream sending the same picture is not a quiet room: its entities go unavailable."""
+    # Five minutes in real use; two seconds here.
+    monkeypatch.setattr(frame_source, "SAME_STREAM_SECONDS", 2.0)
+    camera = MjpegCamera(clip=blind_clips["frozen"])
+    camera.start()
+    try:
+        entry = await set_up_entry(hass, camera_entry(camera.url))
+        await wait_for(lambda: state_of(hass, MOTION) == "off", limit=20)
+        caplog.clear()
+        await wait_for(lambda: state_of(hass, CAMERA) == STATE_UNAVAILABLE, limit=20)
+        assert state_of(hass, MOTION) == STATE_UNAVAILABLE
+        assert state_of(hass, CONNECTED) == "off"
+
+        await hass.async_add_executor_job(camera.stop)
+        camera = MjpegCamera(clip=shared_clip("vtest.avi"), port=camera.port)
+        await hass.async_add_executor_job(camera.start)
+        await wait_for(lambda: state_of(hass, CAMERA) != STATE_UNAVAILABLE, limit=30)
+        await wait_for(lambda: state_of(hass, MOTION) != STATE_UNAVAILABLE, limit=20)
+    finally:
+        await hass.async_add_executor_job(camera.stop)
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.home_guardian")]
+    errors = [r.getMessage() for r in ours if r.levelno >= logging.WARNING]
+    assert len(errors) == 1
+    assert "keeps returning the same one" in errors[0]
+    await hass.config_entries.async_unload(entry.entry_id)

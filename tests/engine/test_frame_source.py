@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from custom_components.home_guardian.engine import frame_source, http_camera as http_client
+from custom_components.home_guardian.engine import frame_source, http_camera as http_client, sight
 from custom_components.home_guardian.engine.frame_source import (
     FrameSource,
     Problem,
@@ -869,3 +869,42 @@ def test_an_mjpeg_camera_is_read_past_the_part_cap_in_all(
         server.close()
     # The last part may be lost with the line's end; none before it.
     assert frames >= parts - 1
+
+
+@pytest.mark.parametrize(
+    ("clip", "problem"), [("frozen", Problem.SAME_PICTURE), ("black", Problem.BLANK_PICTURE)]
+)
+def test_a_camera_that_stopped_seeing_is_not_fresh_until_it_sees_again(
+    socket_enabled: None,
+    blind_clips: dict[str, Path],
+    clip: str,
+    problem: Problem,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pictures that keep coming but show nothing (frozen, a covered lens) are no fresh frames."""
+    # Five minutes of the same picture, or a minute of an empty one, in real use.
+    monkeypatch.setattr(frame_source, "SAME_STREAM_SECONDS", 2.0)
+    monkeypatch.setattr(sight, "BLANK_SECONDS", 2.0)
+    camera = MjpegCamera(clip=blind_clips[clip])
+    camera.start()
+    source = FrameSource(StreamAddress(url=camera.url), name="test")
+    problems: list[Problem | None] = []
+    source.add_status_listener(lambda status: problems.append(status.problem))
+    source.start()
+    try:
+        assert source.wait_for_first(10).frames
+        wait_until(lambda: source.status.problem is problem)
+        frames = source.status.frames
+        time.sleep(1.0)
+        assert source.status.state is SourceState.STREAMING
+        assert source.status.frames == frames
+        assert source.latest_if_fresh(0.9) is None
+        camera.stop()
+        camera = MjpegCamera(clip=shared_clip("vtest.avi"), port=camera.port)
+        camera.start()
+        wait_until(lambda: source.latest_if_fresh(0.5) is not None, timeout=30)
+    finally:
+        source.stop()
+        camera.stop()
+    assert problems.count(problem) == 1
+    assert source.status.problem is None

@@ -18,7 +18,9 @@ class Problem(StrEnum):
     SOURCE_UNAVAILABLE = "source_unavailable"
     UNSUPPORTED_STREAM = "unsupported_stream"
     NO_PICTURE = "no_picture"
+    # Pictures that still come, but show nothing: the camera froze, or its lens is covered.
     SAME_PICTURE = "same_picture"
+    BLANK_PICTURE = "blank_picture"
 
 
 class StreamError(Exception):

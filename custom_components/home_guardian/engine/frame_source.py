@@ -20,6 +20,7 @@ from .errors import Problem, StreamError
 from .frames import Frame
 from .http_camera import Deadline, HttpAnswer, request
 from .reconnect import FIRST_BACKOFF, MAX_BACKOFF, ReconnectPolicy
+from .sight import SightCheck
 from .urls import StreamAddress
 
 # Problems are told in `errors`; readers of frames find them here too.
@@ -69,6 +70,13 @@ THIN_SECONDS: Final = 5.0
 # explain.
 THIN_GAP: Final = 2.0
 THIN_CODECS: Final = frozenset({"h264"})
+# A stream whose analysis pictures stay the same this long froze (see `sight`). A still room
+# at low bitrate gives exactly the same decoded picture between keyframes, H.264 skip blocks
+# copying the reference bit for bit, until the next keyframe draws the sensor's noise anew:
+# every 1 to 10 s on most cameras, up to a minute with "smart" codecs (H.264+, H.265+) in a
+# still scene. Five minutes is several of the longest such gaps, and short next to the hours
+# the guardian's limits count.
+SAME_STREAM_SECONDS: Final = 300.0
 
 type FrameListener = Callable[[Frame], None]
 # Returns the address to connect to now; may raise StreamError when there is none to give.
@@ -566,6 +574,8 @@ class FrameSource:
         # then never retried faster than that pace.
         self._paced = False
         self._status = SourceStatus()
+        # A camera that sends pictures showing nothing (frozen, covered) is not seeing.
+        self._sight = SightCheck(same_seconds=SAME_STREAM_SECONDS)
         self._latest: Frame | None = None
         # When the camera last vouched for the latest frame: when it came, or when a picture
         # source was last handed the same picture again.
@@ -738,7 +748,10 @@ class FrameSource:
         self._decode_whole = True
 
     def _publish(self, frame: Frame) -> None:
-        """Make a frame the latest and hand it to listeners that are due."""
+        """Make a frame the latest and hand it to listeners that are due, if it shows anything."""
+        if (problem := self._sight.look(frame)) is not None:
+            self._lose_sight(problem)
+            return
         self._latest = frame
         self._latest_confirmed = frame.monotonic
         self._set_status(
@@ -752,6 +765,12 @@ class FrameSource:
         )
         for subscription in self._frame_listeners:
             subscription.offer(frame, self.name)
+
+    def _lose_sight(self, problem: Problem) -> None:
+        """Report pictures that show nothing; the latest frame ages until the camera is gone."""
+        if problem is not self._status.problem:
+            _LOGGER.debug("%s: %s", self.name, problem)
+        self._set_status(state=SourceState.STREAMING, problem=problem)
 
     def _set_status(self, **changes: object) -> None:
         """Replace the status and tell status listeners when the state or problem changed."""

@@ -10,9 +10,10 @@ Decided edge cases:
   Cloud and battery cameras' integrations cache their picture for seconds to minutes, so a
   repeat keeps the latest frame fresh (freshness counts from the last successful fetch).
   Integrations that fail often hand back their last good picture forever, though, and counting
-  that would show a frozen room as a quiet one: once the same picture has come for
-  `SAME_PICTURE_SECONDS` and at least `SAME_PICTURES_REPORTED` polls, the source reports
-  `same_picture` and the frame ages until the camera counts as gone.
+  that would show a frozen room as a quiet one: once the same picture (or a picture with the
+  same pixels) has come for `SAME_PICTURE_SECONDS`, the source reports `same_picture` and the
+  frame ages until the camera counts as gone; an empty picture is judged as a stream's is
+  (see `sight`).
 - A picture that does not decode, or is larger than a frame may be, is `no_picture`.
 - The callable's own failures arrive as `StreamError`s and are retried with backoff, starting
   at the interval: asking faster after a failure than the owner asked at all helps nobody.
@@ -30,14 +31,13 @@ from PIL import Image, UnidentifiedImageError
 
 from .frame_source import MAX_PIXELS, FrameSource, Problem, SourceState, StreamError
 from .frames import Frame
+from .sight import SightCheck
 from .urls import StreamAddress
 
 DEFAULT_PICTURE_INTERVAL: Final = 1.0
 # Cloud cameras' integrations refresh a cached picture every few seconds to a minute or so; the
 # same picture for longer than this is a camera that stopped seeing.
 SAME_PICTURE_SECONDS: Final = 120.0
-# ... and for at least this many polls, so a camera asked once a minute is not judged on two.
-SAME_PICTURES_REPORTED: Final = 5
 
 # Returns one encoded picture (JPEG or any format Pillow reads); raises StreamError otherwise.
 type PictureProvider = Callable[[], bytes]
@@ -81,8 +81,9 @@ class PictureSource(FrameSource):
         super().__init__(StreamAddress(url=description), name=name, poll_interval=interval)
         self._fetch = fetch
         self._paced = True
+        # Pictures come at the owner's pace: each one is looked at.
+        self._sight = SightCheck(same_seconds=SAME_PICTURE_SECONDS, interval=0.0)
         self._previous: bytes | None = None
-        self._repeats = 0
 
     def _read_once(self) -> None:
         """Fetch and publish one picture; return normally so the next one waits its turn."""
@@ -90,14 +91,12 @@ class PictureSource(FrameSource):
             self._set_status(state=SourceState.CONNECTING)
         data = self._fetch()
         if data == self._previous and self._latest is not None:
-            self._repeats += 1
-            unchanged_for = time.monotonic() - self._latest.monotonic
-            if self._repeats >= SAME_PICTURES_REPORTED and unchanged_for >= SAME_PICTURE_SECONDS:
-                self._set_status(problem=Problem.SAME_PICTURE)
-            elif self._status.problem is not Problem.SAME_PICTURE:
+            # The same bytes are the same picture: counted again, not decoded again.
+            if (problem := self._sight.again(time.monotonic())) is None:
                 self._confirm_latest()
+            else:
+                self._lose_sight(problem)
             return
-        self._repeats = 0
         frame = decode_picture(data, sequence=self._status.frames + 1)
         self._previous = data
         self._set_status(connections=self._status.connections + 1)
