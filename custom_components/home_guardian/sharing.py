@@ -994,12 +994,7 @@ class SharingManager:
             is_persistent=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=key,
-            translation_placeholders={
-                "viewer": markdown_text(share.viewer_name),
-                "camera": markdown_text(camera["camera"] or ""),
-                "entity_id": markdown_text(camera["entity_id"] or ""),
-                "reason": markdown_text(reason),
-            },
+            translation_placeholders=share_issue_placeholders(share.viewer_name, camera, reason),
             data={"share_id": share.share_id},
         )
 
@@ -1032,6 +1027,23 @@ def markdown_text(text: str, limit: int = MAX_REPORT_REASON) -> str:
     mark (all that CommonMark can escape) leaves no link, image, autolink or HTML to make.
     """
     return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(text)[:limit])
+
+
+def share_issue_placeholders(
+    viewer: str, camera: dict[str, str | None], reason: str = ""
+) -> dict[str, str]:
+    """Return a share issue's placeholders: escaped for its markdown text, plain for its titles.
+
+    A title is shown as plain text, where a markdown escape would show as a backslash.
+    """
+    return {
+        "viewer": markdown_text(viewer),
+        "camera": markdown_text(camera["camera"] or ""),
+        "entity_id": markdown_text(camera["entity_id"] or ""),
+        "reason": markdown_text(reason),
+        "viewer_name": one_line(viewer)[:MAX_REPORT_REASON],
+        "camera_name": one_line(camera["camera"] or "")[:MAX_REPORT_REASON],
+    }
 
 
 async def async_forget_camera_shares(hass: HomeAssistant, entry_id: str) -> None:
