@@ -1132,6 +1132,11 @@ async def test_test_alert_button(hass: HomeAssistant, alerts: list[Event]) -> No
     )
     assert alerts[-1].data["test"] is True
     assert alerts[-1].data["alert"] == "inactivity"
+    # README lists the same keys for every alert event, tests included.
+    assert alerts[-1].data["reason"] == "test"
+    assert alerts[-1].data["room"] is None
+    assert alerts[-1].data["area_id"] is None
+    assert alerts[-1].data["level"] == 1
     assert state_of(hass, INACTIVITY) == STATE_OFF
 
 

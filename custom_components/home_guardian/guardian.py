@@ -65,6 +65,8 @@ from .stores import READ_ANY_VERSION
 STORAGE_VERSION = 1
 # The inactive-for sensor moves on this often; finer would only fill the recorder.
 INACTIVE_FOR_REFRESH = timedelta(minutes=1)
+# The reason of a test alert's event: no rule of the guardian's raised it.
+TEST_REASON: Final = "test"
 # Options that are not the engine's own.
 _NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES, CONF_SOURCE_KINDS, CONF_ALARM_SOURCES})
 
@@ -503,9 +505,18 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     @callback
     def async_test_alert(self) -> None:
         """Fire a test alert event, so the family can check that notifications arrive."""
+        # Every key of a real alert is there, so an automation is tested on the data it gets.
         self.hass.bus.async_fire(
             EVENT_ALERT,
-            {**self._event_base(), "alert": Alert.INACTIVITY.value, "level": 1, "test": True},
+            {
+                **self._event_base(),
+                "alert": Alert.INACTIVITY.value,
+                "level": 1,
+                "reason": TEST_REASON,
+                "room": None,
+                "area_id": None,
+                "test": True,
+            },
         )
 
     def _publish(
