@@ -67,6 +67,10 @@ STORAGE_VERSION = 1
 INACTIVE_FOR_REFRESH = timedelta(minutes=1)
 # The reason of a test alert's event: no rule of the guardian's raised it.
 TEST_REASON: Final = "test"
+# A guardian's repair issues, each named with its entry id after this.
+GUARDIAN_ISSUES: Final = ("guardian_source_missing", "guardian_state_unreadable")
+# The name of the copy kept beside a saved state that could not be read.
+UNREADABLE_SUFFIX: Final = ".unreadable"
 # Options that are not the engine's own.
 _NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES, CONF_SOURCE_KINDS, CONF_ALARM_SOURCES})
 
@@ -96,6 +100,25 @@ def _copy_if_present(path: Path, backup: Path) -> None:
     """Copy the store's file aside; a store kept only in memory (tests) has none."""
     with suppress(FileNotFoundError):
         shutil.copyfile(path, backup)
+
+
+async def async_remove_guardian_data(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete a removed guardian's stores, the copy of an unreadable one, and its issues."""
+    for name in ("guardian", "summary"):
+        store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{name}.{entry_id}")
+        path = Path(store.path)
+        await store.async_remove()
+        await hass.async_add_executor_job(
+            _remove_if_present, path.with_name(f"{path.name}{UNREADABLE_SUFFIX}")
+        )
+    for issue in GUARDIAN_ISSUES:
+        ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry_id}")
+
+
+def _remove_if_present(path: Path) -> None:
+    """Delete a file; one that is not there is gone already."""
+    with suppress(FileNotFoundError):
+        path.unlink()
 
 
 def derived_kind(hass: HomeAssistant, source: str) -> Kind:
@@ -303,7 +326,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         """Carry on with what the stored state still tells, keeping a copy of it and saying so."""
         self.guardian = InactivityGuardian.salvaged(self.config, data)
         path = Path(self._store.path)
-        backup = path.with_name(f"{path.name}.unreadable")
+        backup = path.with_name(f"{path.name}{UNREADABLE_SUFFIX}")
         # The file as it was stays beside the new one, for a newer version or for a look.
         await self.hass.async_add_executor_job(_copy_if_present, path, backup)
         LOGGER.warning(

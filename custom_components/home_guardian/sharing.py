@@ -70,6 +70,13 @@ if TYPE_CHECKING:
 
 SHARING: HassKey[SharingManager] = HassKey(f"{DOMAIN}_sharing")
 _MARKDOWN_SPECIAL: Final = re.compile(r"([!-/:-@\[-`{-~])")
+# The repair issues about the share file, which go when the file does.
+SHARE_FILE_ISSUES: Final = (
+    "share_store_newer",
+    "share_store_unreadable",
+    "share_store_damaged",
+    "share_store_not_written",
+)
 # A session outlives its share a little, so that a watching page can be told it has expired.
 # The owner's "Room is empty" takes the room as last looked at, if that was this recent.
 ROOM_SEEN_SECONDS: Final = 5.0
@@ -642,6 +649,14 @@ class SharingManager:
         LOGGER.warning("Share file %s is kept as it is (%s: %s)", self.store_path, issue, detail)
         self._store_issue(issue, detail)
 
+    async def async_remove_file(self) -> None:
+        """Delete the share file; records it kept as they were go with it."""
+        # Removing through this store also drops a write it has pending, which would bring
+        # the file back.
+        self._unread.clear()
+        self._kept_as_is = None
+        await self._store.async_remove()
+
     @callback
     def _store_issue(self, issue: str, detail: str) -> None:
         """Tell the owner, in Repairs, what is wrong with the share file and what was done."""
@@ -1055,6 +1070,16 @@ async def async_forget_camera_shares(hass: HomeAssistant, entry_id: str) -> None
         sharing = SharingManager(hass)
         await sharing.async_read()
     await sharing.async_camera_removed(entry_id)
+
+
+async def async_remove_share_file(hass: HomeAssistant) -> None:
+    """Delete the share file and its issues: no camera is left to share."""
+    if (sharing := hass.data.get(SHARING)) is not None:
+        await sharing.async_remove_file()
+    else:
+        await _ShareStore(hass, lambda _error: None).async_remove()
+    for issue in SHARE_FILE_ISSUES:
+        ir.async_delete_issue(hass, DOMAIN, issue)
 
 
 @callback
