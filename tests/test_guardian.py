@@ -20,12 +20,13 @@ from homeassistant.const import (
     ATTR_OPTION,
     ATTR_RESTORED,
     CONF_NAME,
+    EVENT_HOMEASSISTANT_STARTED,
     EVENT_HOMEASSISTANT_STOP,
     STATE_OFF,
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.core import CoreState, Event, HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
@@ -440,13 +441,19 @@ async def test_a_stuck_motion_sensor_does_not_hold_back_a_room_presence_warning(
 
 @asynccontextmanager
 async def restarted_with(
-    hass: HomeAssistant, entry: MockConfigEntry, states: dict[str, tuple[str, dict[str, str]]]
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    states: dict[str, tuple[str, dict[str, Any]]],
+    core_state: CoreState = CoreState.running,
 ) -> AsyncIterator[tuple[HomeAssistant, list[Event]]]:
     """Start a fresh Home Assistant from what `hass` stored, its sources in `states` from the start.
 
-    Yields it with the alert events it fires from then on.
+    The guardian is set up with Home Assistant in `core_state`. Yields it with the alert events
+    it fires from then on.
     """
-    async with async_test_home_assistant(config_dir=hass.config.config_dir) as restarted:
+    async with async_test_home_assistant(
+        config_dir=hass.config.config_dir, initial_state=core_state
+    ) as restarted:
         restarted.data.pop(loader.DATA_CUSTOM_COMPONENTS)
         await restarted.config.async_update(time_zone="UTC")
         for entity_id, (state, attributes) in states.items():
@@ -1536,6 +1543,27 @@ async def test_the_registry_stand_in_of_a_late_source_is_waited_through(
     async with restarted_with(hass, entry, states) as (restarted, events):
         freezer.tick(timedelta(seconds=20))
         restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        await restarted.async_block_till_done()
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        assert [event.data["alert"] for event in events] == []
+        await restarted.async_stop()
+
+
+async def test_what_fell_due_while_down_waits_until_home_assistant_has_started(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Someone moving while Home Assistant still starts is seen before anything is told."""
+    entry = await moved_then_an_hour_still(hass, freezer)
+    await hass.async_stop()
+
+    freezer.tick(timedelta(hours=3))
+    states = {HALL: (STATE_OFF, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
+    async with restarted_with(hass, entry, states, CoreState.starting) as (restarted, events):
+        freezer.tick(timedelta(seconds=20))
+        restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        await restarted.async_block_till_done()
+        restarted.set_state(CoreState.running)
+        restarted.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
         await restarted.async_block_till_done()
         assert state_of(restarted, INACTIVITY) == STATE_OFF
         assert [event.data["alert"] for event in events] == []

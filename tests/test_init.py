@@ -301,6 +301,24 @@ async def test_removing_entries_leaves_nothing_behind(
     assert f"home_guardian.guardian.{grandpa.entry_id}" in hass_storage
     assert {"home_guardian.key", "home_guardian.shares"} <= hass_storage.keys()
 
+    # A camera never set up in this run: its issues go with it too.
+    camera = MockConfigEntry(domain=DOMAIN, title="Hall")
+    camera.add_to_hass(hass)
+    unreachable = f"camera_unreachable_{camera.entry_id}"
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        unreachable,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="camera_unreachable",
+        translation_placeholders={"name": "Hall"},
+    )
+    await hass.config_entries.async_remove(camera.entry_id)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, unreachable) is None
+    assert {"home_guardian.key", "home_guardian.shares"} <= hass_storage.keys()
+
     await hass.config_entries.async_remove(grandpa.entry_id)
     await hass.async_block_till_done()
     assert not [key for key in hass_storage if key.startswith("home_guardian")]
