@@ -10,13 +10,13 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.home_guardian.const import DOMAIN
+from custom_components.home_guardian.const import CONF_KIND, CONF_SOURCES, DOMAIN, KIND_GUARDIAN
 from custom_components.home_guardian.credentials import async_get_cipher, seal
 from custom_components.home_guardian.engine.frame_source import Problem
 from tests.cameras.servers import RtspCamera, SilentServer
@@ -258,3 +258,67 @@ async def test_entities_become_available_when_the_camera_answers(
     ]
     assert tracebacks(caplog) == []
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def guardian(title: str) -> MockConfigEntry:
+    """Return a guardian entry watching a hall sensor that does not exist."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        data={CONF_KIND: KIND_GUARDIAN, CONF_NAME: title},
+        options={CONF_SOURCES: ["binary_sensor.hall_motion"]},
+    )
+
+
+async def test_removing_entries_leaves_nothing_behind(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """A removed guardian's stores and issues go; with the last entry, the key and shares too."""
+    await async_get_cipher(hass)
+    hass_storage["home_guardian.shares"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "home_guardian.shares",
+        "data": {"shares": []},
+    }
+    grandma, grandpa = guardian("Grandma"), guardian("Grandpa")
+    for entry in (grandma, grandpa):
+        await set_up_entry(hass, entry)
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    issues = ir.async_get(hass)
+    missing = f"guardian_source_missing_{grandma.entry_id}"
+    assert issues.async_get_issue(DOMAIN, missing) is not None
+    stores = {f"home_guardian.{name}.{grandma.entry_id}" for name in ("guardian", "summary")}
+    assert stores <= hass_storage.keys()
+
+    await hass.config_entries.async_remove(grandma.entry_id)
+    await hass.async_block_till_done()
+    assert not stores & hass_storage.keys()
+    assert issues.async_get_issue(DOMAIN, missing) is None
+    # Another guardian is still there: its stores and the shared files stay.
+    assert f"home_guardian.guardian.{grandpa.entry_id}" in hass_storage
+    assert {"home_guardian.key", "home_guardian.shares"} <= hass_storage.keys()
+
+    # A camera never set up in this run: its issues go with it too.
+    camera = MockConfigEntry(domain=DOMAIN, title="Hall")
+    camera.add_to_hass(hass)
+    unreachable = f"camera_unreachable_{camera.entry_id}"
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        unreachable,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="camera_unreachable",
+        translation_placeholders={"name": "Hall"},
+    )
+    await hass.config_entries.async_remove(camera.entry_id)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, unreachable) is None
+    assert {"home_guardian.key", "home_guardian.shares"} <= hass_storage.keys()
+
+    await hass.config_entries.async_remove(grandpa.entry_id)
+    await hass.async_block_till_done()
+    assert not [key for key in hass_storage if key.startswith("home_guardian")]

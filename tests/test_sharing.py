@@ -33,6 +33,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.storage import MAX_LOAD_CONCURRENTLY, STORAGE_SEMAPHORE, Store
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import numpy as np
@@ -654,6 +655,8 @@ async def test_report_suspends_once_and_asks_the_owner_in_repairs(
         "camera": "Living room",
         "entity_id": "camera\\.living\\_room",
         "reason": "no\\_consent",
+        "viewer_name": "Anna's parents",
+        "camera_name": "Living room",
     }
     # One report per share until the owner decides: the other viewer's is refused, unrecorded.
     again = await post(family, "report", {"reason": "not_for_me"})
@@ -1463,6 +1466,44 @@ async def test_suspended_shares_are_raised_again_after_a_restart(
         "see \\[here\\]\\(https\\:\\/\\/x\\.example\\)"
     )
     assert issue.translation_placeholders["entity_id"] == "camera\\.living\\_room"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_share_issue_title_shows_names_as_they_are(
+    hass: HomeAssistant, hass_storage: dict[str, Any], rtsp_camera: RtspCamera
+) -> None:
+    """A repair title is plain text: "Anna's parents", never a markdown escape like "Anna\\'s"."""
+    entry = camera_entry(rtsp_camera.url)
+    registry = ShareRegistry(PinHasher(log2_n=4))
+    share, _, _ = registry.create(
+        camera=entry.entry_id,
+        viewer_name="Anna's parents",
+        now=dt_util.utcnow(),
+        duration=timedelta(days=1),
+    )
+    stored = registry.to_dict()
+    stored["shares"][0] |= {"state": "suspended", "reported_reason": "no_consent"}
+    hass_storage["home_guardian.shares"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "home_guardian.shares",
+        "data": stored,
+    }
+    assert await async_setup_component(hass, "repairs", {})
+    await set_up_entry(hass, entry)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"share_suspended_{share.share_id}")
+    assert issue is not None
+    assert issue.translation_key == "share_no_consent"
+    texts = await async_get_translations(hass, "en", "issues", [DOMAIN])
+    prefix = f"component.{DOMAIN}.issues.share_no_consent"
+    placeholders = issue.translation_placeholders or {}
+    title = texts[f"{prefix}.title"].format(**placeholders)
+    assert title == "Anna's parents reported the share of Living room"
+    step_title = texts[f"{prefix}.fix_flow.step.init.title"].format(**placeholders)
+    assert step_title == title
+    # The description is markdown: there the viewer's words stay escaped and inert.
+    description = texts[f"{prefix}.fix_flow.step.init.description"].format(**placeholders)
+    assert description.startswith("Anna\\'s parents, watching Living room")
     await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from homeassistant.const import CONF_PASSWORD, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
@@ -22,12 +22,30 @@ from .const import (
     KIND_GUARDIAN,
     LIVE_OPTIONS,
 )
-from .coordinator import CameraConfigEntry, CameraCoordinator, HomeGuardianConfigEntry
-from .credentials import KeyUnavailableError, UnsealError, async_get_cipher, is_sealed, unseal
-from .guardian import GuardianConfigEntry, GuardianCoordinator
+from .coordinator import (
+    CAMERA_ISSUES,
+    CameraConfigEntry,
+    CameraCoordinator,
+    HomeGuardianConfigEntry,
+)
+from .credentials import (
+    KeyUnavailableError,
+    UnsealError,
+    async_get_cipher,
+    async_remove_key,
+    is_sealed,
+    unseal,
+)
+from .guardian import GuardianConfigEntry, GuardianCoordinator, async_remove_guardian_data
 from .services import async_setup_services
 from .share_views import async_register_share_views
-from .sharing import SHARING, SharingManager, async_forget_camera_shares, async_get_sharing
+from .sharing import (
+    SHARING,
+    SharingManager,
+    async_forget_camera_shares,
+    async_get_sharing,
+    async_remove_share_file,
+)
 
 PLATFORMS: dict[str, list[Platform]] = {
     KIND_CAMERA: [
@@ -109,9 +127,23 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:
-    """End the shares of a camera being removed: their links must not outlive it."""
+    """Delete what a removed camera or guardian kept; with the last entry, the shared files too."""
     if entry.data.get(CONF_KIND, KIND_CAMERA) == KIND_CAMERA:
+        # Its shares end with it: their links must not outlive the camera.
         await async_forget_camera_shares(hass, entry.entry_id)
+        for issue in CAMERA_ISSUES:
+            ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.entry_id}")
+    else:
+        await async_remove_guardian_data(hass, entry.entry_id)
+    # Disabled entries count: a disabled camera's password still needs the key.
+    others = [
+        other
+        for other in hass.config_entries.async_entries(DOMAIN)
+        if other.entry_id != entry.entry_id
+    ]
+    if not others:
+        await async_remove_key(hass)
+        await async_remove_share_file(hass)
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: HomeGuardianConfigEntry) -> None:

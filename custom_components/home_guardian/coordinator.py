@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_USERNAME, EVENT_HOMEASSISTANT_STOP
@@ -50,6 +50,8 @@ type HomeGuardianConfigEntry = ConfigEntry[CameraCoordinator | GuardianCoordinat
 # Stills fetched from a snapshot URL are shared for this long, so a dashboard of many viewers
 # costs the camera one request.
 SNAPSHOT_CACHE_SECONDS = 1.0
+# A camera's repair issues, each named with its entry id after this.
+CAMERA_ISSUES: Final = ("camera_unreachable", "source_camera_removed")
 
 
 def camera_addresses(data: Mapping[str, object], password: str) -> dict[str, StreamAddress]:

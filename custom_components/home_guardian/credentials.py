@@ -94,6 +94,15 @@ async def async_get_cipher(hass: HomeAssistant) -> Fernet:
     return cipher
 
 
+async def async_remove_key(hass: HomeAssistant) -> None:
+    """Delete the key file and forget the key: no entry is left whose password it opens."""
+    # A camera added later in this run must not seal with a key that is no longer on disk.
+    hass.data.pop(_CIPHER, None)
+    await Store[dict[str, Any]](hass, KEY_STORE_VERSION, f"{DOMAIN}.key").async_remove()
+    for issue in ("key_store_newer", "key_store_unreadable"):
+        ir.async_delete_issue(hass, DOMAIN, issue)
+
+
 def _raise_issue(hass: HomeAssistant, store: Store[Any], issue: str, detail: str) -> None:
     """Tell the user, once per kind, what is wrong with the key file and what was done."""
     ir.async_create_issue(

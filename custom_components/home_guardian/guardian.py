@@ -14,6 +14,7 @@ from homeassistant.components.sensor import ATTR_STATE_CLASS
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
+    ATTR_RESTORED,
     ATTR_UNIT_OF_MEASUREMENT,
     EVENT_CORE_CONFIG_UPDATE,
     EVENT_HOMEASSISTANT_STOP,
@@ -30,6 +31,7 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 from homeassistant.helpers.event import (
+    async_call_later,
     async_track_entity_registry_updated_event,
     async_track_point_in_utc_time,
     async_track_state_change_event,
@@ -65,6 +67,16 @@ from .stores import READ_ANY_VERSION
 STORAGE_VERSION = 1
 # The inactive-for sensor moves on this often; finer would only fill the recorder.
 INACTIVE_FOR_REFRESH = timedelta(minutes=1)
+# Other integrations' entities (ZHA, MQTT) often come after Home Assistant has started: what
+# fell due while it was down waits this long after the start for sources not there yet, and no
+# longer, since a source that never comes is blind.
+START_GRACE: Final = timedelta(seconds=60)
+# The reason of a test alert's event: no rule of the guardian's raised it.
+TEST_REASON: Final = "test"
+# A guardian's repair issues, each named with its entry id after this.
+GUARDIAN_ISSUES: Final = ("guardian_source_missing", "guardian_state_unreadable")
+# The name of the copy kept beside a saved state that could not be read.
+UNREADABLE_SUFFIX: Final = ".unreadable"
 # Options that are not the engine's own.
 _NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES, CONF_SOURCE_KINDS, CONF_ALARM_SOURCES})
 
@@ -94,6 +106,34 @@ def _copy_if_present(path: Path, backup: Path) -> None:
     """Copy the store's file aside; a store kept only in memory (tests) has none."""
     with suppress(FileNotFoundError):
         shutil.copyfile(path, backup)
+
+
+async def async_remove_guardian_data(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete a removed guardian's stores, the copy of an unreadable one, and its issues."""
+    for name in ("guardian", "summary"):
+        store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{name}.{entry_id}")
+        path = Path(store.path)
+        await store.async_remove()
+        await hass.async_add_executor_job(
+            _remove_if_present, path.with_name(f"{path.name}{UNREADABLE_SUFFIX}")
+        )
+    for issue in GUARDIAN_ISSUES:
+        ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry_id}")
+
+
+def _remove_if_present(path: Path) -> None:
+    """Delete a file; one that is not there is gone already."""
+    with suppress(FileNotFoundError):
+        path.unlink()
+
+
+def not_come_yet(state: State | None) -> bool:
+    """Return True for a source without a state, or only the entity registry's stand-in."""
+    # The registry shows an entity that its integration has not added yet as unavailable and
+    # restored; the real entity replaces that state when it comes.
+    return state is None or (
+        state.state == STATE_UNAVAILABLE and state.attributes.get(ATTR_RESTORED) is True
+    )
 
 
 def derived_kind(hass: HomeAssistant, source: str) -> Kind:
@@ -244,6 +284,12 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._numeric: set[str] = set()
         # The last reading of each running total, to tell its meter starting again from a step.
         self._totals: dict[str, float] = {}
+        # While set, the guardian is starting: the instant of its return, at which it reads
+        # what its sources show, and the sources it still waits for (see async_start).
+        self._return: datetime | None = None
+        self._late: set[str] = set()
+        self._started = False
+        self._cancel_grace: Callable[[], None] | None = None
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
@@ -268,15 +314,19 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         known = set(self.guardian.sources)
         for source in known - set(self.sources):
             changes += self.guardian.forget_source(source, now)
+        # What the sources show on the return is read at its instant, the engine held there,
+        # including the states of sources that come a little later and anything seen meanwhile:
+        # a limit passed while down is told only after, so someone moving on the return wins.
+        self._return = now
         for source in self.sources:
-            # Compared with what it last showed: motion still on goes on counting, an alarm
-            # pressed meanwhile raises, presence still on is no sign of life (see sources.py).
-            changes += self._observe(source, self.hass.states.get(source), now, baseline=True)
-        # A limit passed while down is told only now, so someone moving on the return wins.
-        changes += self.guardian.evaluate(now)
+            state = self.hass.states.get(source)
+            if not_come_yet(state):
+                self._late.add(source)
+            else:
+                # Compared with what it last showed: motion still on goes on counting, an alarm
+                # pressed meanwhile raises, presence still on is no sign of life (sources.py).
+                changes += self._observe(source, state, now, baseline=True)
         entry = self.config_entry
-        # Entities of other integrations may still be on their way while Home Assistant starts.
-        entry.async_on_unload(async_at_started(self.hass, self._async_check_missing))
         self._stop_following = async_track_state_change_event(
             self.hass, self.sources, self._async_source_changed
         )
@@ -299,6 +349,58 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_core_config_updated)
         )
         self._publish(changes, now)
+        # Entities of other integrations may still be on their way while Home Assistant starts.
+        entry.async_on_unload(async_at_started(self.hass, self._async_started))
+
+    @callback
+    def _async_started(self, hass: HomeAssistant) -> None:
+        """Finish the start once every source has come, or after a grace for the late ones."""
+        self._started = True
+        self._async_check_missing(hass)
+        if not self._late:
+            self._async_end_return()
+            return
+        LOGGER.debug("%s: waiting for %s", self.name, ", ".join(sorted(self._late)))
+        self._cancel_grace = async_call_later(hass, START_GRACE, self._async_grace_over)
+        self.config_entry.async_on_unload(self._cancel_waiting)
+
+    @callback
+    def _async_grace_over(self, _now: datetime) -> None:
+        """Start without the sources that have not come: they are blind."""
+        self._cancel_grace = None
+        self._async_end_return()
+
+    @callback
+    def _cancel_waiting(self) -> None:
+        """Stop waiting for late sources (all came, or the guardian stops)."""
+        if self._cancel_grace is not None:
+            self._cancel_grace()
+            self._cancel_grace = None
+
+    @callback
+    def _async_end_return(self) -> None:
+        """Let time run from the return: tell what is still due, and follow the clock again."""
+        if self._return is None:
+            return
+        now, changes = self._now()
+        changes += self._stop_waiting()
+        self._publish(changes + self.guardian.evaluate(now), now)
+
+    def _stop_waiting(self) -> list[AlertChange]:
+        """Read the sources still missing as blind, at the return; the start is over."""
+        if (at := self._return) is None:
+            return []
+        changes: list[AlertChange] = []
+        for source in sorted(self._late):
+            changes += self._observe(source, None, at, baseline=True)
+        self._return = None
+        self._late.clear()
+        self._cancel_waiting()
+        return changes
+
+    def _engine_time(self, now: datetime) -> datetime:
+        """Return the time to give the engine: the return's instant while the start lasts."""
+        return self._return or now
 
     @callback
     def _async_core_config_updated(self, _event: Event) -> None:
@@ -312,7 +414,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         """Carry on with what the stored state still tells, keeping a copy of it and saying so."""
         self.guardian = InactivityGuardian.salvaged(self.config, data)
         path = Path(self._store.path)
-        backup = path.with_name(f"{path.name}.unreadable")
+        backup = path.with_name(f"{path.name}{UNREADABLE_SUFFIX}")
         # The file as it was stays beside the new one, for a newer version or for a look.
         await self.hass.async_add_executor_job(_copy_if_present, path, backup)
         LOGGER.warning(
@@ -339,15 +441,25 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             # hours skipped were never lived through, so they must not count as quiet; the
             # time really lived up to the jump does.
             LOGGER.warning("%s: the clock jumped forward; the gap is not quiet time", self.name)
-            return now, self.guardian.evaluate(before) + self.guardian.clock_jumped(now)
+            # The return's instant was read on the clock before the jump: the start ends here.
+            changes = self._stop_waiting()
+            return now, changes + self.guardian.evaluate(before) + self.guardian.clock_jumped(now)
         return now, []
 
     @callback
     def _async_source_changed(self, event: Event[EventStateChangedData]) -> None:
         """Tell the guardian what a source's new state means."""
+        source, new = event.data["entity_id"], event.data["new_state"]
+        if source in self._late and not_come_yet(new):
+            return
         now, changes = self._now()
         counted = self.guardian.activity_seen
-        changes += self._observe(event.data["entity_id"], event.data["new_state"], now)
+        if source in self._late:
+            # Come during the start: what it shows is what it showed on the return.
+            self._late.discard(source)
+            changes += self._observe(source, new, self._engine_time(now), baseline=True)
+        else:
+            changes += self._observe(source, new, self._engine_time(now))
         if self.guardian.activity_seen > counted:
             if (day := self.summary.activity(now)) is not None:
                 self._fire_summary(day)
@@ -358,6 +470,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._publish(changes, now)
         if self.hass.is_running:
             self._async_check_missing(self.hass)
+        if self._started and self._return is not None and not self._late:
+            self._async_end_return()
 
     @callback
     def _async_source_renamed(self, event: Event[er.EventEntityRegistryUpdatedData]) -> None:
@@ -502,8 +616,10 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     def _async_tick(self, now: datetime) -> None:
         """Move the inactive-for sensor on, and notice jumps of the clock within a minute."""
         now, changes = self._now()
-        # A motion sensor that stays on moves the last activity on without any state change.
-        changes += self.guardian.evaluate(now)
+        # A motion sensor that stays on moves the last activity on without any state change;
+        # while the start lasts, time stays at the return.
+        if self._return is None:
+            changes += self.guardian.evaluate(now)
         if changes:
             self._publish(changes, now)
         else:
@@ -521,20 +637,31 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     def async_acknowledge(self) -> None:
         """Take "I'm OK / handled" from a family member."""
         now, changes = self._now()
-        self._publish(changes + self.guardian.acknowledge(now), now, save_now=True)
+        changes += self.guardian.acknowledge(self._engine_time(now))
+        self._publish(changes, now, save_now=True)
 
     @callback
     def async_set_mode(self, mode: Mode) -> None:
         """Switch between home, away and visitors."""
         now, changes = self._now()
-        self._publish(changes + self.guardian.set_mode(mode, now), now, save_now=True)
+        changes += self.guardian.set_mode(mode, self._engine_time(now))
+        self._publish(changes, now, save_now=True)
 
     @callback
     def async_test_alert(self) -> None:
         """Fire a test alert event, so the family can check that notifications arrive."""
+        # Every key of a real alert is there, so an automation is tested on the data it gets.
         self.hass.bus.async_fire(
             EVENT_ALERT,
-            {**self._event_base(), "alert": Alert.INACTIVITY.value, "level": 1, "test": True},
+            {
+                **self._event_base(),
+                "alert": Alert.INACTIVITY.value,
+                "level": 1,
+                "reason": TEST_REASON,
+                "room": None,
+                "area_id": None,
+                "test": True,
+            },
         )
 
     def _publish(
@@ -562,7 +689,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._save_soon(at_once=save_now or bool(changes))
         self._note_stuck_sources()
         self.async_set_updated_data(self._snapshot(now))
-        self._schedule(now)
+        if self._return is None:
+            self._schedule(now)
 
     def _note_stuck_sources(self) -> None:
         """Log once when a motion source is busy so long that it no longer counts."""
@@ -690,6 +818,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         # A state changing during the write would otherwise be decided on and then lost.
         self._async_stop_following()
         self._cancel_scheduled()
+        self._cancel_waiting()
         await self.async_save()
 
     async def async_save(self) -> None:

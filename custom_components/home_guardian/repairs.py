@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult
 
 from .engine.shares import ShareError, ShareState
-from .sharing import ShareStoreError, async_get_sharing, markdown_text
+from .sharing import ShareStoreError, async_get_sharing, share_issue_placeholders
 
 
 class SuspendedShareFlow(RepairsFlow):
@@ -28,11 +28,7 @@ class SuspendedShareFlow(RepairsFlow):
         return self.async_show_menu(
             step_id="init",
             menu_options=["resume", "revoke"],
-            description_placeholders={
-                "viewer": markdown_text(share.viewer_name),
-                "camera": markdown_text(names["camera"] or ""),
-                "entity_id": markdown_text(names["entity_id"] or ""),
-            },
+            description_placeholders=share_issue_placeholders(share.viewer_name, names),
         )
 
     async def async_step_resume(self, user_input: dict[str, str] | None = None) -> FlowResult:

@@ -71,6 +71,13 @@ if TYPE_CHECKING:
 
 SHARING: HassKey[SharingManager] = HassKey(f"{DOMAIN}_sharing")
 _MARKDOWN_SPECIAL: Final = re.compile(r"([!-/:-@\[-`{-~])")
+# The repair issues about the share file, which go when the file does.
+SHARE_FILE_ISSUES: Final = (
+    "share_store_newer",
+    "share_store_unreadable",
+    "share_store_damaged",
+    "share_store_not_written",
+)
 # A session outlives its share a little, so that a watching page can be told it has expired.
 # The owner's "Room is empty" takes the room as last looked at, if that was this recent.
 ROOM_SEEN_SECONDS: Final = 5.0
@@ -644,6 +651,14 @@ class SharingManager:
         LOGGER.warning("Share file %s is kept as it is (%s: %s)", self.store_path, issue, detail)
         self._store_issue(issue, detail)
 
+    async def async_remove_file(self) -> None:
+        """Delete the share file; records it kept as they were go with it."""
+        # Removing through this store also drops a write it has pending, which would bring
+        # the file back.
+        self._unread.clear()
+        self._kept_as_is = None
+        await self._store.async_remove()
+
     @callback
     def _store_issue(self, issue: str, detail: str) -> None:
         """Tell the owner, in Repairs, what is wrong with the share file and what was done."""
@@ -1014,12 +1029,7 @@ class SharingManager:
             is_persistent=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=key,
-            translation_placeholders={
-                "viewer": markdown_text(share.viewer_name),
-                "camera": markdown_text(camera["camera"] or ""),
-                "entity_id": markdown_text(camera["entity_id"] or ""),
-                "reason": markdown_text(reason),
-            },
+            translation_placeholders=share_issue_placeholders(share.viewer_name, camera, reason),
             data={"share_id": share.share_id},
         )
 
@@ -1054,6 +1064,23 @@ def markdown_text(text: str, limit: int = MAX_REPORT_REASON) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(text)[:limit])
 
 
+def share_issue_placeholders(
+    viewer: str, camera: dict[str, str | None], reason: str = ""
+) -> dict[str, str]:
+    """Return a share issue's placeholders: escaped for its markdown text, plain for its titles.
+
+    A title is shown as plain text, where a markdown escape would show as a backslash.
+    """
+    return {
+        "viewer": markdown_text(viewer),
+        "camera": markdown_text(camera["camera"] or ""),
+        "entity_id": markdown_text(camera["entity_id"] or ""),
+        "reason": markdown_text(reason),
+        "viewer_name": one_line(viewer)[:MAX_REPORT_REASON],
+        "camera_name": one_line(camera["camera"] or "")[:MAX_REPORT_REASON],
+    }
+
+
 async def async_forget_camera_shares(hass: HomeAssistant, entry_id: str) -> None:
     """End and forget the stored shares of a removed camera, whether sharing is loaded or not."""
     sharing = hass.data.get(SHARING)
@@ -1063,6 +1090,16 @@ async def async_forget_camera_shares(hass: HomeAssistant, entry_id: str) -> None
         sharing = SharingManager(hass)
         await sharing.async_read()
     await sharing.async_camera_removed(entry_id)
+
+
+async def async_remove_share_file(hass: HomeAssistant) -> None:
+    """Delete the share file and its issues: no camera is left to share."""
+    if (sharing := hass.data.get(SHARING)) is not None:
+        await sharing.async_remove_file()
+    else:
+        await _ShareStore(hass, lambda _error: None).async_remove()
+    for issue in SHARE_FILE_ISSUES:
+        ir.async_delete_issue(hass, DOMAIN, issue)
 
 
 @callback
