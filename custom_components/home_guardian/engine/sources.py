@@ -260,7 +260,7 @@ class SourceBook:
                 self._room_since[room] = now
         if found is Meaning.MOTION_STARTS:
             self._moving_since[source] = now
-        if returning and found is Meaning.NOTHING and kind is Kind.MOTION and last == ON != state:
+        if returning and kind is Kind.MOTION and last == ON != state and source not in self._stuck:
             # Turned off while unseen, when it was last seen at the earliest: the room changed.
             self._note_change(room, now if unseen_from is None else min(unseen_from, now))
         return found
