@@ -1613,7 +1613,8 @@ def test_presence_in_a_room_without_other_sources_is_judged_by_the_whole_home() 
     assert [(c.at, c.reason) for c in guardian.catch_up(at("2024-03-04 11:00"))] == [
         (at("2024-03-04 10:50"), Reason.PRESENCE)
     ]
-    # Back from blindness, the room's stillness counts from its return, not from before.
+    # Back from blindness off, as it was, the room's own sensor saw no change: the room has
+    # been still since 10:00 and is told on its return. Unseen time is no change.
     guardian = new(expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
     guardian.source_state("bath", "off", start, kind=Kind.PRESENCE, baseline=True, room="bath")
     guardian.source_state("bath_motion", "off", start, kind=Kind.MOTION, room="bath")
@@ -1622,13 +1623,10 @@ def test_presence_in_a_room_without_other_sources_is_judged_by_the_whole_home() 
         "bath_motion", None, at("2024-03-04 10:05"), kind=Kind.MOTION, room="bath"
     )
     guardian.activity("hall", at("2024-03-04 10:20"))
-    guardian.source_state(
+    changes = guardian.source_state(
         "bath_motion", "off", at("2024-03-04 10:40"), kind=Kind.MOTION, room="bath"
     )
-    assert guardian.catch_up(at("2024-03-04 11:05")) == []
-    assert [(c.at, c.room) for c in guardian.catch_up(at("2024-03-04 11:20"))] == [
-        (at("2024-03-04 11:10"), "bath")
-    ]
+    assert [(c.at, c.room) for c in changes] == [(at("2024-03-04 10:40"), "bath")]
 
 
 def test_replay_judges_presence_by_its_room(cli: ModuleType) -> None:
@@ -2018,6 +2016,9 @@ def test_state_of_the_hourly_routine_keeps_its_alert() -> None:
         {"bout_since": {"hall": 5}},
         {"off_since": ["hall"]},
         {"unseen_since": {"hall": "yesterday"}},
+        {"present_since": {"bath": 5}},
+        {"room_since": ["bath"]},
+        {"changed": 12},
         {"routine": {"notes": 0}},
         {"routine": {"notes": 0, "day": None, "silences": {"1": 5}, "watched": {}}},
     ],
@@ -2036,7 +2037,8 @@ def test_damaged_state_is_refused(damage: dict[str, Any]) -> None:
 def test_a_damaged_table_of_instants_is_named() -> None:
     """The error says which stored table of instants is damaged, for the log."""
     guardian = new()
-    for table in ("moving_since", "bout_since", "off_since", "unseen_since"):
+    tables = ("moving_since", "bout_since", "off_since", "unseen_since", "present_since")
+    for table in (*tables, "room_since"):
         with pytest.raises(StoredStateError, match=table):
             InactivityGuardian(guardian.config, {**guardian.to_dict(), table: {"hall": 5}})
 
@@ -2393,3 +2395,289 @@ def test_replay_command_help_tells_the_trace_format_and_every_config_key() -> No
         assert word in text, word
     for option in OPTIONS:
         assert f"`{option}`" in text, option
+
+
+# Presence and motion through restarts and short blind spells.
+
+
+def test_a_restart_does_not_restart_the_presence_limit_of_someone_on_the_bathroom_floor() -> None:
+    """A fall in the bathroom at 10:01 is told at 10:31, whether or not HA restarts meanwhile.
+
+    When someone became present and the room was last still are kept with the state, so the
+    presence limit goes on through the downtime and fires on the return if it passed while down.
+    """
+
+    def fall() -> InactivityGuardian:
+        guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
+        start = at("2024-03-04 09:00")
+        guardian.source_state(
+            "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
+        )
+        guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
+        guardian.source_state(
+            "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
+        )
+        guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
+        guardian.source_state("bath_motion", "off", at("2024-03-04 10:01"), room="bathroom")
+        return guardian
+
+    def back(guardian: InactivityGuardian, stop: str, when: str) -> tuple[InactivityGuardian, list]:
+        changes = guardian.catch_up(at(stop)) + guardian.evaluate(at(stop))
+        restarted = InactivityGuardian(guardian.config, json.loads(json.dumps(guardian.to_dict())))
+        changes += restarted.resume(at(when))
+        changes += restarted.source_state(
+            "bath_presence", "on", at(when), kind=Kind.PRESENCE, baseline=True, room="bathroom"
+        )
+        changes += restarted.source_state(
+            "bath_motion", "off", at(when), baseline=True, room="bathroom"
+        )
+        changes += restarted.evaluate(at(when))
+        return restarted, changes
+
+    guardian = fall()
+    told = [(c.at, c.reason, c.room) for c in guardian.catch_up(at("2024-03-04 12:00"))]
+    assert told == [(at("2024-03-04 10:31"), Reason.PRESENCE, "bathroom")]
+    # Home Assistant restarted in a minute (an update): the warning must not wait 25 more.
+    guardian, changes = back(fall(), "2024-03-04 10:25", "2024-03-04 10:26")
+    changes += guardian.catch_up(at("2024-03-04 12:00"))
+    assert [(c.at, c.reason, c.room) for c in changes] == [
+        (at("2024-03-04 10:31"), Reason.PRESENCE, "bathroom")
+    ]
+    # Down across the limit: told on the return, not 30 minutes after it.
+    guardian, changes = back(fall(), "2024-03-04 10:20", "2024-03-04 10:40")
+    changes += guardian.catch_up(at("2024-03-04 12:00"))
+    assert [(c.at, c.reason, c.room) for c in changes] == [
+        (at("2024-03-04 10:40"), Reason.PRESENCE, "bathroom")
+    ]
+    # State saved by the previous version has no presence tables: counted from the return.
+    guardian = fall()
+    guardian.evaluate(at("2024-03-04 10:20"))
+    new_tables = {"present_since", "room_since", "changed"}
+    older = {k: v for k, v in guardian.to_dict().items() if k not in new_tables}
+    guardian = InactivityGuardian(guardian.config, json.loads(json.dumps(older)))
+    changes = guardian.resume(at("2024-03-04 10:40"))
+    changes += guardian.source_state(
+        "bath_presence",
+        "on",
+        at("2024-03-04 10:40"),
+        kind=Kind.PRESENCE,
+        baseline=True,
+        room="bathroom",
+    )
+    changes += guardian.source_state(
+        "bath_motion", "off", at("2024-03-04 10:40"), baseline=True, room="bathroom"
+    )
+    changes += guardian.evaluate(at("2024-03-04 10:40"))
+    changes += guardian.catch_up(at("2024-03-04 12:00"))
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-04 11:10"), Reason.PRESENCE)]
+    # Found off on the return, someone present again later is present from then.
+    guardian, changes = back(fall(), "2024-03-04 10:20", "2024-03-04 10:21")
+    changes += guardian.source_state(
+        "bath_presence", "off", at("2024-03-04 10:22"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    changes += guardian.source_state(
+        "bath_presence", "on", at("2024-03-04 10:23"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    changes += guardian.catch_up(at("2024-03-04 12:00"))
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-04 10:53"), Reason.PRESENCE)]
+
+
+def test_a_presence_sensor_dropping_for_seconds_does_not_restart_its_limit() -> None:
+    """A Wi-Fi mmWave sensor unavailable for 3 s every 20 minutes over someone on the floor.
+
+    Unseen time is neither activity nor absence: on before and after, the presence count goes
+    on, and the 30-minute warning comes at 10:31, not only the 180-minute quiet limit at 13:01.
+    """
+    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state(
+        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
+    guardian.source_state(
+        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
+    changes = guardian.source_state("bath_motion", "off", at("2024-03-04 10:01"), room="bathroom")
+    for minutes in range(20, 240, 20):
+        blip = at("2024-03-04 10:01") + timedelta(minutes=minutes)
+        changes += guardian.catch_up(blip)
+        changes += guardian.source_state("bath_presence", None, blip, kind=Kind.PRESENCE)
+        changes += guardian.source_state(
+            "bath_presence", "on", blip + timedelta(seconds=3), kind=Kind.PRESENCE, room="bathroom"
+        )
+    changes += guardian.catch_up(at("2024-03-04 14:30"))
+    assert [(c.at, c.reason, c.room) for c in changes][:1] == [
+        (at("2024-03-04 10:31"), Reason.PRESENCE, "bathroom")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("blind", "blind_to", "found", "told"),
+    [
+        # The room's motion sensor drops for seconds: no change in the room.
+        ("bath_motion", "10:21:03", "off", "10:31"),
+        # The presence sensor is blind across the limit: told when it sees again.
+        ("bath_presence", "10:45", "on", "10:45"),
+        # Back off, nobody is there: nothing to tell.
+        ("bath_presence", "10:25", "off", None),
+    ],
+)
+def test_a_blind_stretch_in_a_room_is_neither_a_change_nor_absence(
+    blind: str, blind_to: str, found: str, told: str | None
+) -> None:
+    """Someone present since 10:00, the room still since 10:01, one sensor blind from 10:21."""
+    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state(
+        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
+    guardian.source_state("kitchen", "off", start, baseline=True, room="kitchen")
+    guardian.source_state(
+        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
+    guardian.source_state("bath_motion", "off", at("2024-03-04 10:01"), room="bathroom")
+    kind = Kind.PRESENCE if blind == "bath_presence" else Kind.MOTION
+    changes = guardian.catch_up(at("2024-03-04 10:21"))
+    changes += guardian.source_state(
+        blind, None, at("2024-03-04 10:21"), kind=kind, room="bathroom"
+    )
+    changes += guardian.catch_up(at(f"2024-03-04 {blind_to}"))
+    changes += guardian.source_state(
+        blind, found, at(f"2024-03-04 {blind_to}"), kind=kind, room="bathroom"
+    )
+    changes += guardian.catch_up(at("2024-03-04 12:00"))
+    expected = [] if told is None else [(at(f"2024-03-04 {told}"), Reason.PRESENCE, "bathroom")]
+    assert [(c.at, c.reason, c.room) for c in changes] == expected
+
+
+def test_a_room_motion_sensor_that_turned_off_unseen_changed_the_room_when_last_seen() -> None:
+    """Motion on from 10:00, blind from 10:10, back off at 10:20: the room changed at 10:10."""
+    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state(
+        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
+    guardian.source_state("bath_door", "shut", start, kind=Kind.CHANGE, room="bathroom")
+    guardian.source_state(
+        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    changes = guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
+    changes += guardian.source_state("bath_motion", None, at("2024-03-04 10:10"), room="bathroom")
+    changes += guardian.source_state("bath_motion", "off", at("2024-03-04 10:20"), room="bathroom")
+    changes += guardian.catch_up(at("2024-03-04 12:00"))
+    # At the earliest it turned off when last seen on; the 30 minutes count from then.
+    assert [(c.at, c.room) for c in changes] == [(at("2024-03-04 10:40"), "bathroom")]
+
+
+def test_a_room_alert_is_not_cleared_by_a_kitchen_while_the_room_is_unseen() -> None:
+    """A bathroom presence alert; its presence sensor drops for 90 s while someone cooks.
+
+    A room alert ends with activity in that room, with I'm OK, or once the room is empty and
+    activity comes from elsewhere: a presence sensor that cannot see does not say it is empty.
+    """
+    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state(
+        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
+    guardian.source_state("kitchen_motion", "off", start, baseline=True, room="kitchen")
+    guardian.source_state(
+        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
+    guardian.source_state("bath_motion", "off", at("2024-03-04 10:01"), room="bathroom")
+    changes = guardian.catch_up(at("2024-03-04 10:40"))
+    assert [(c.at, c.reason, c.room) for c in changes] == [
+        (at("2024-03-04 10:31"), Reason.PRESENCE, "bathroom")
+    ]
+    guardian.source_state("bath_presence", None, at("2024-03-04 10:40"), kind=Kind.PRESENCE)
+    changes = guardian.source_state(
+        "kitchen_motion", "on", at("2024-03-04 10:40:30"), room="kitchen"
+    )
+    changes += guardian.source_state(
+        "kitchen_motion", "off", at("2024-03-04 10:41"), room="kitchen"
+    )
+    changes += guardian.source_state(
+        "bath_presence", "on", at("2024-03-04 10:41:30"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    assert changes == []
+    assert guardian.alert is Alert.INACTIVITY
+    assert guardian.alert_room == "bathroom"
+    # Seen empty, the kitchen's next change ends it.
+    guardian.source_state(
+        "bath_presence", "off", at("2024-03-04 10:42"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    changes = guardian.source_state("kitchen_motion", "on", at("2024-03-04 10:43"), room="kitchen")
+    assert [(c.alert, c.reason) for c in changes] == [(Alert.NONE, Reason.ACTIVITY)]
+
+
+@pytest.mark.parametrize("kitchen_first", [True, False])
+@pytest.mark.parametrize(("presence", "cleared"), [("on", False), (None, False), ("off", True)])
+def test_a_restart_does_not_let_the_kitchen_clear_a_bathroom_alert(
+    kitchen_first: bool, presence: str | None, cleared: bool
+) -> None:
+    """A bathroom presence alert open; HA restarts; someone else moved in the kitchen meanwhile.
+
+    Whatever the order the sources are read back in, the kitchen ends the alert only if the
+    bathroom's presence sensor is found off (not on, nor unavailable): the room is empty.
+    """
+    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state("kitchen_motion", "off", start, baseline=True, room="kitchen")
+    guardian.source_state(
+        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
+    guardian.source_state(
+        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
+    guardian.source_state("bath_motion", "off", at("2024-03-04 10:01"), room="bathroom")
+    guardian.catch_up(at("2024-03-04 10:40"))
+    guardian.evaluate(at("2024-03-04 10:40"))
+    assert guardian.alert_room == "bathroom"
+    back = at("2024-03-04 10:42")
+    guardian = InactivityGuardian(guardian.config, json.loads(json.dumps(guardian.to_dict())))
+    changes = guardian.resume(back)
+    reads = [
+        ("kitchen_motion", "on", Kind.MOTION, "kitchen"),
+        ("bath_presence", presence, Kind.PRESENCE, "bathroom"),
+        ("bath_motion", "off", Kind.MOTION, "bathroom"),
+    ]
+    for source, state, kind, room in reads if kitchen_first else reversed(reads):
+        changes += guardian.source_state(source, state, back, kind=kind, baseline=True, room=room)
+    changes += guardian.evaluate(back)
+    if cleared:
+        assert [(c.at, c.alert, c.reason) for c in changes] == [(back, Alert.NONE, Reason.ACTIVITY)]
+        return
+    assert changes == []
+    assert guardian.alert is Alert.INACTIVITY
+    assert guardian.alert_room == "bathroom"
+
+
+def test_a_motion_sensor_that_became_stuck_while_down_counts_as_moving_until_then() -> None:
+    """Motion on from 11:59, HA down 12:00 to 16:00 and it is still on: stuck at 15:59.
+
+    A motion sensor on before and after the downtime counts as if it had been watched all
+    along: moving until its stuck limit passed at 15:59, quiet from then, the alert at 18:59
+    (not the downtime counted as quiet and the family called on the return).
+    """
+    options = {"expected_by": [], "escalate_after_minutes": []}
+    watched = new(**options)
+    watched.source_state("hall", "on", at("2024-03-04 11:59"), baseline=True)
+    assert [(c.at, c.reason) for c in watched.catch_up(at("2024-03-04 23:00"))] == [
+        (at("2024-03-04 18:59"), Reason.QUIET)
+    ]
+    guardian = new(**options)
+    guardian.source_state("hall", "on", at("2024-03-04 11:59"), baseline=True)
+    guardian.evaluate(at("2024-03-04 12:00"))
+    guardian = restart(guardian, "2024-03-04 16:00", hall="on")
+    changes = guardian.evaluate(at("2024-03-04 16:00"))
+    assert guardian.inactive_for(at("2024-03-04 16:00")) == timedelta(minutes=1)
+    changes += guardian.catch_up(at("2024-03-04 23:00"))
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-04 18:59"), Reason.QUIET)]

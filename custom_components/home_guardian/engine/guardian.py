@@ -41,6 +41,8 @@ How the guardian decides, in plain words (each part in its own module):
   (`resume`), stamped with that moment; escalation counts from then. What the sources show on
   the return comes first, as an event exactly at a due time does: a motion sensor that turned
   on while down is someone moving now, so no alert is told and cleared in the same breath.
+  Sources are read back in any order: activity elsewhere ends a room alert only if, once all
+  are read (at `evaluate`), the room's presence sources are seen off.
   Blind at shutdown, the gap is blind too. A restart never resets the quiet count, and the gap
   is not learned from.
   What is stored, and what is saved of unreadable state, is in `state.py`.
@@ -91,6 +93,9 @@ class InactivityGuardian(Timeline):
     # How many bouts of activity began since the guardian was created (not stored): a motion
     # sensor's start counts, its end (the same bout) does not.
     activity_seen = 0
+    # When activity outside the room of an open room alert was read back after a restart: the
+    # room's own presence sensors may be read after it, so it is judged at `evaluate`.
+    _elsewhere_on_return: datetime | None = None
 
     # Properties the entities show.
 
@@ -189,6 +194,7 @@ class InactivityGuardian(Timeline):
         now = aware(now)
         changes = self._advance(now, inclusive=False)
         if state is None:
+            self._book.place_unseen(source, room)
             return changes + self.set_seeing(source, False, now)
         match self._book.report(source, state, kind, now, baseline=baseline, room=room, unit=unit):
             case Meaning.MOTION_STARTS | Meaning.ACTIVITY:
@@ -198,6 +204,8 @@ class InactivityGuardian(Timeline):
                 changes += self._activity(source, now)
             case Meaning.MOTION_GOES_ON:
                 changes += self._activity(source, now, clears=False)
+            case Meaning.MOVED_UNTIL_STUCK:
+                changes += self._moved_until(source, self._book.stuck_at(source) or now, now)
             case Meaning.ALARM:
                 self._state.sources[source] = True
                 changes += self._sight_changed(now) + self._alarm(now)
@@ -228,11 +236,48 @@ class InactivityGuardian(Timeline):
         room = self._state.alert_room
         # Someone still present in the room an alert is about is not helped by a kettle
         # elsewhere: only activity in that room, or the room empty again, clears it.
-        if (clears and self._state.alert is Alert.INACTIVITY) and (
-            room is None or self._book.room(source) == room or not self._book.present_in(room)
-        ):
-            changes += self._clear(Reason.ACTIVITY, now)
+        if clears and self._state.alert is Alert.INACTIVITY:
+            if room is None or self._book.room(source) == room:
+                changes += self._clear(Reason.ACTIVITY, now)
+            elif self._held_at is not None:
+                # Read back after a restart in any order: whether the room is empty is known
+                # once every source has been read, at `evaluate`.
+                self._elsewhere_on_return = self._elsewhere_on_return or now
+            elif not self._book.present_in(room):
+                changes += self._clear(Reason.ACTIVITY, now)
         return changes + self._sight_changed(now)
+
+    def _moved_until(self, source: str, until: datetime, now: datetime) -> list[AlertChange]:
+        """Count `source` as moving up to `until`, before `now`: on all along while unseen."""
+        self._state.sources[source] = True
+        since = self._state.quiet_since
+        if since is None or since < until <= now:
+            # Quiet since `until` is at most the quiet counted so far (some of it may be blind).
+            quiet = min(self._state.quiet, now - until)
+            self._state.last_activity = self._state.quiet_since = until
+            self._state.quiet = quiet
+            self._state.day_quiet = min(self._state.day_quiet, quiet)
+            # Its start was found afterwards, not watched: nothing for the routine to learn.
+            self._state.silence_valid = False
+        return self._sight_changed(now)
+
+    def evaluate(self, now: datetime) -> list[AlertChange]:
+        """Let time run up to `now` and return the alert changes that became due.
+
+        After a restart, activity read back from outside the room of an open room alert ends
+        it first if every source has been read back and the room is empty (see `_activity`).
+        """
+        changes: list[AlertChange] = []
+        elsewhere, self._elsewhere_on_return = self._elsewhere_on_return, None
+        room = self._state.alert_room
+        if (
+            elsewhere is not None
+            and self._state.alert is Alert.INACTIVITY
+            and room is not None
+            and not self._book.present_in(room)
+        ):
+            changes += self._clear(Reason.ACTIVITY, elsewhere)
+        return changes + super().evaluate(now)
 
     def set_seeing(self, source: str, seeing: bool, now: datetime) -> list[AlertChange]:
         """Record whether `source` can see; unknown sources are added."""
@@ -370,4 +415,4 @@ class InactivityGuardian(Timeline):
 
     def to_dict(self) -> dict[str, Any]:
         """Return the whole state as JSON-safe data, for HA's Store."""
-        return dump(self._state)
+        return dump(replace(self._state, changed=self._book.last_change))

@@ -37,12 +37,18 @@ while seen (kept in the saved state):
 - a presence, change or level source's state then is where its next change starts from, never
   activity by itself: a presence sensor still on after a restart is no sign of life, and a
   door found open may have been open for hours;
+- unseen time is neither a change nor absence: a presence source on before and after keeps
+  when it found someone there (kept in the saved state, as is each room's stillness), and a
+  source back changes nothing in its room by itself; a motion source on before and off after
+  changed its room when it was last seen, at the earliest. While unseen, a presence source
+  raises nothing, but still says its room is not empty;
 - a motion source on then counts as moving, as it would have had Home Assistant watched: from
   when it turned on if it was on when last seen (so the stuck limit counts from then, and one
   already taken as stuck stays stuck until it changes), else from now (first seen, or turned on
   while unseen). Only one that turned on while unseen is a change, which ends an open alert: one
-  still on as it was ends none (a presence alert raised while it was on stays open). A motion
-  source off then ends its bout without being activity;
+  still on as it was ends none (a presence alert raised while it was on stays open), and one
+  whose stuck limit passed while unseen was moving until then. A motion source off then ends
+  its bout without being activity;
 - an alarm source raises the alarm when it shows something new since last seen: "on" after
   "off", or a new event. One never seen before raises only if it shows "on" (a button held
   down); an event entity's last event seen for the first time is history, not a call. One on
@@ -91,6 +97,9 @@ class Meaning(Enum):
     # A motion source found on when it is first seen again, as it was (or never seen before):
     # moving, but no new bout and no change, so it ends no alert.
     MOTION_GOES_ON = "motion_goes_on"
+    # A motion source on before and after a time unseen in which it reached its stuck limit:
+    # moving until then (`SourceBook.stuck_at`), as it would have been seen, stuck since.
+    MOVED_UNTIL_STUCK = "moved_until_stuck"
     ALARM = "alarm"
 
 
@@ -141,9 +150,10 @@ class RoomPresence(NamedTuple):
 class SourceBook:
     """What each source shows, and which motion sources count as moving.
 
-    What sources last showed and the motion sources' moving-since, bout and stuck marks live in
-    the saved state (`shown`, `moving_since`, `bout_since`, `off_since`, `stuck`), which this
-    book keeps up to date; what each source shows while seeing is known only while running. A
+    What sources last showed, the motion sources' moving-since, bout and stuck marks, and since
+    when someone is present and each room unchanged live in the saved state (`shown`,
+    `moving_since`, `bout_since`, `off_since`, `stuck`, `present_since`, `room_since`), which
+    this book keeps up to date; what each source shows while seeing is known only while running. A
     motion source counts as moving while it can see, from when it turned on until it turns off.
     Its bout of movement runs from a turning on after a pause of STUCK_PAUSE (or its first)
     through every shorter pause; once a bout has lasted `stuck_after`, the source is taken as
@@ -160,6 +170,9 @@ class SourceBook:
         bout_since: dict[str, datetime],
         off_since: dict[str, datetime],
         unseen_since: dict[str, datetime],
+        present_since: dict[str, datetime],
+        room_since: dict[str, datetime],
+        changed: datetime | None,
     ) -> None:
         """Start from what was saved of each source (the dicts and set are updated in place)."""
         self._stuck_after = stuck_after
@@ -173,15 +186,22 @@ class SourceBook:
         # Since when each source has been unseen (blind, or Home Assistant stopped): time that
         # is part of no bout and of no pause.
         self._unseen_since = unseen_since
-        self._present_since: dict[str, datetime] = {}
+        # When each presence source last seen on found someone there, kept while it is unseen:
+        # a blind sensor says neither that someone left nor that someone came.
+        self._present_since = present_since
         self._kinds: dict[str, Kind] = {}
         self._rooms: dict[str, str] = {}
         # What each level source's readings have taught so far (not stored).
         self._levels: dict[str, LevelReader] = {}
         # When each room's quiet began: its last activity, or the restart of every count.
-        self._room_since: dict[str, datetime] = {}
+        self._room_since = room_since
         # When anything in the home last changed, for someone present outside a watched room.
-        self._changed: datetime | None = None
+        self._changed = changed
+
+    @property
+    def last_change(self) -> datetime | None:
+        """Return when anything in the home last changed, as presence outside a room counts it."""
+        return self._changed
 
     @property
     def stuck(self) -> frozenset[str]:
@@ -218,18 +238,17 @@ class SourceBook:
         self._states[source] = state
         self._shown[source] = state
         self._kinds[source] = kind
-        self._place(source, room, now, returning=returning)
-        if kind is Kind.PRESENCE:
-            # Someone there since this change, or (at start-up) since at least now.
-            if state != ON:
-                self._present_since.pop(source, None)
-            elif before != ON:
-                self._present_since.setdefault(source, now)
+        self._place(source, room, now, new=last is None)
+        if kind is not Kind.PRESENCE or state != ON:
+            self._present_since.pop(source, None)
+        elif before != ON:
+            # Someone there since this change; on before and after a time unseen (blind, or
+            # Home Assistant stopped), since they were first seen there.
+            self._present_since.setdefault(source, now)
         if kind is Kind.LEVEL:
             found = self._level(source, before, state, now, unit)
         elif before is None:
-            unseen = NONE if unseen_from is None else max(NONE, now - unseen_from)
-            return self._seen_again(source, kind, last, state, now, unseen)
+            found = self._seen_again(source, kind, last, state, now, unseen_from)
         else:
             found = meaning(kind, before, state)
             if kind is Kind.MOTION and found is not Meaning.NOTHING:
@@ -241,7 +260,16 @@ class SourceBook:
                 self._room_since[room] = now
         if found is Meaning.MOTION_STARTS:
             self._moving_since[source] = now
+        if returning and kind is Kind.MOTION and last == ON != state and source not in self._stuck:
+            # Turned off while unseen, when it was last seen at the earliest: the room changed.
+            self._note_change(room, now if unseen_from is None else min(unseen_from, now))
         return found
+
+    def _note_change(self, room: str | None, at: datetime) -> None:
+        """Note that the home (and `room`) changed at `at`, unless a later change is noted."""
+        self._changed = at if self._changed is None else max(self._changed, at)
+        if room is not None:
+            self._room_since[room] = max(at, self._room_since.get(room, at))
 
     def _in_bout(self, source: str, state: str, found: Meaning, now: datetime) -> Meaning:
         """Return what a motion source's change counts for: nothing once its bout is too long."""
@@ -266,15 +294,21 @@ class SourceBook:
         self._bout_since[source] = now
         self._stuck.discard(source)
 
-    def _place(self, source: str, room: str | None, now: datetime, *, returning: bool) -> None:
-        """Note the room `source` is in; a source new or back from blindness restarts it."""
+    def _place(self, source: str, room: str | None, now: datetime, *, new: bool) -> None:
+        """Note the room `source` is in; a source never seen before restarts its stillness."""
         if room is None:
             self._rooms.pop(source, None)
             return
         self._rooms[source] = room
-        if returning or room not in self._room_since:
-            # New, or back from blindness: the room's stillness is only known from now.
+        if new or room not in self._room_since:
+            # The room's stillness is only known from now. A source back from blindness (or a
+            # restart) changes nothing by itself: unseen time is neither activity nor absence.
             self._room_since[room] = max(now, self._room_since.get(room, now))
+
+    def place_unseen(self, source: str, room: str | None) -> None:
+        """Note the room of a source found blind, so that a room it says is occupied is known."""
+        if room is not None:
+            self._rooms[source] = room
 
     def _level(
         self, source: str, before: str | None, state: str, now: datetime, unit: str | None
@@ -293,11 +327,11 @@ class SourceBook:
         last: str | None,
         state: str,
         now: datetime,
-        unseen: timedelta,
+        unseen_from: datetime | None,
     ) -> Meaning:
         """Return what a state found at start-up or back from blindness means (see above).
 
-        `unseen` is how long the source was not seen before (unavailable, or while stopped).
+        `unseen_from` is since when the source was not seen (unavailable, or while stopped).
         """
         if kind is Kind.ALARM:
             # Never seen: only a button held down is a call now; an old event is history.
@@ -305,14 +339,17 @@ class SourceBook:
         if kind is not Kind.MOTION:
             return Meaning.NOTHING
         if state != ON or last != ON:
+            unseen = NONE if unseen_from is None else max(NONE, now - unseen_from)
             self._changed_unseen(source, last, state, now, unseen)
         if state != ON or source in self._stuck:
             return Meaning.NOTHING
+        counted = source in self._moving_since
         start = self._moving_since.setdefault(source, now)
         if self._bout_since.setdefault(source, start) + self._stuck_after <= now:
-            # On since before its limit passed unseen: stuck, as it would have been seen.
+            # On since before its limit passed unseen: stuck, as it would have been seen, and
+            # moving until then if it was counting when last seen.
             self.expire(now)
-            return Meaning.NOTHING
+            return Meaning.MOVED_UNTIL_STUCK if counted and last == ON else Meaning.NOTHING
         if last is not None and last != ON:
             # Turned on while unseen: somebody moved, a bout begins now.
             return Meaning.MOTION_STARTS
@@ -343,7 +380,6 @@ class SourceBook:
         if source in self._states:
             self._unseen_since.setdefault(source, now)
         self._states.pop(source, None)
-        self._present_since.pop(source, None)
 
     def stopped(self, at: datetime) -> None:
         """Note that Home Assistant stopped at `at`: every source was unseen from then."""
@@ -411,7 +447,7 @@ class SourceBook:
             (
                 since
                 for source, since in self._present_since.items()
-                if self._rooms.get(source) not in watched
+                if source in self._states and self._rooms.get(source) not in watched
             ),
             default=None,
         )
@@ -420,7 +456,7 @@ class SourceBook:
         return max(since, self._changed)
 
     def present_in(self, room: str) -> bool:
-        """Tell whether a presence source in `room` says someone is there."""
+        """Tell whether a presence source in `room` says someone is there, or did until unseen."""
         return any(self._rooms.get(source) == room for source in self._present_since)
 
     def rooms_present(self) -> list[RoomPresence]:
@@ -432,6 +468,9 @@ class SourceBook:
         watched = self._watched_rooms()
         found: dict[str, datetime] = {}
         for source, since in self._present_since.items():
+            if source not in self._states:
+                # Unseen, it raises nothing; seen on again, its count goes on.
+                continue
             if (room := self._rooms.get(source)) in watched and room is not None:
                 found[room] = min(since, found.get(room, since))
         return [
@@ -487,6 +526,11 @@ class SourceBook:
                 table[key] = moved(moment)
         if self._changed is not None:
             self._changed = moved(self._changed)
+
+    def stuck_at(self, source: str) -> datetime | None:
+        """Return when `source`'s bout in progress reaches (or reached) its stuck limit."""
+        start = self._bout_since.get(source)
+        return None if start is None else start + self._stuck_after
 
     def stops_counting(self) -> list[datetime]:
         """Return when each moving source stops counting, if it stays on."""

@@ -3,8 +3,9 @@
 `GuardianState` is everything a restart must not lose: the mode, engine time, the quiet and
 blind counts, the open alert, the learned routine, and what each source last showed with the
 motion sources' moving-since and stuck marks, so that a start-up compares what sources show
-then against what was last seen (see `sources.py`). Those three are absent from state written
-before they were kept, which reads as nothing seen yet.
+then against what was last seen (see `sources.py`), and since when someone has been present
+and each room unchanged, so that the presence limit goes on through a restart. Those tables
+are absent from state written before they were kept, which reads as nothing seen yet.
 
 `dump` writes it as JSON-safe data for Home Assistant's store; `load` reads that back and
 raises `StoredStateError` on anything it cannot trust. State of version 1 (the routine kept
@@ -87,6 +88,12 @@ class GuardianState:
     off_since: dict[str, datetime] = field(default_factory=dict)
     # Since when each source has been unseen (unavailable), kept through a restart.
     unseen_since: dict[str, datetime] = field(default_factory=dict)
+    # Since when each presence source last seen on has found someone there, since when each
+    # room (area) has been unchanged, and when anything in the home last changed: the
+    # presence limit goes on through a restart.
+    present_since: dict[str, datetime] = field(default_factory=dict)
+    room_since: dict[str, datetime] = field(default_factory=dict)
+    changed: datetime | None = None
 
 
 def dump(state: GuardianState) -> dict[str, Any]:
@@ -122,6 +129,9 @@ def dump(state: GuardianState) -> dict[str, Any]:
         "bout_since": _instants(state.bout_since),
         "off_since": _instants(state.off_since),
         "unseen_since": _instants(state.unseen_since),
+        "present_since": _instants(state.present_since),
+        "room_since": _instants(state.room_since),
+        "changed": _moment(state.changed),
     }
 
 
@@ -165,6 +175,10 @@ def load(data: Mapping[str, Any]) -> GuardianState:
         state.bout_since = _stored_starts(data.get("bout_since", {}), "bout_since")
         state.off_since = _stored_starts(data.get("off_since", {}), "off_since")
         state.unseen_since = _stored_starts(data.get("unseen_since", {}), "unseen_since")
+        # Absent from state written before presence was kept through restarts.
+        state.present_since = _stored_starts(data.get("present_since", {}), "present_since")
+        state.room_since = _stored_starts(data.get("room_since", {}), "room_since")
+        state.changed = _stored_moment(data.get("changed"))
     except _READABLE as err:
         raise StoredStateError(f"stored guardian state is damaged ({err})") from None
     if (state.clock is None) != (state.done is None) or (

@@ -71,6 +71,9 @@ class Timeline(ABC):
             bout_since=self._state.bout_since,
             off_since=self._state.off_since,
             unseen_since=self._state.unseen_since,
+            present_since=self._state.present_since,
+            room_since=self._state.room_since,
+            changed=self._state.changed,
         )
 
     @property
