@@ -2515,8 +2515,8 @@ def test_a_presence_sensor_dropping_for_seconds_does_not_restart_its_limit() -> 
 @pytest.mark.parametrize(
     ("blind", "blind_to", "found", "told"),
     [
-        # The room's motion sensor drops for seconds: no change in the room.
-        ("bath_motion", "10:21:03", "off", "10:31"),
+        # The room's motion sensor drops for seconds: no change in the room, nor stillness.
+        ("bath_motion", "10:21:03", "off", "10:31:03"),
         # The presence sensor is blind across the limit: told when it sees again.
         ("bath_presence", "10:45", "on", "10:45"),
         # Back off, nobody is there: nothing to tell.
@@ -2681,3 +2681,44 @@ def test_a_motion_sensor_that_became_stuck_while_down_counts_as_moving_until_the
     assert guardian.inactive_for(at("2024-03-04 16:00")) == timedelta(minutes=1)
     changes += guardian.catch_up(at("2024-03-04 23:00"))
     assert [(c.at, c.reason) for c in changes] == [(at("2024-03-04 18:59"), Reason.QUIET)]
+
+
+def test_a_room_unseen_for_hours_is_not_taken_as_hours_of_lying_still() -> None:
+    """Both bathroom sensors drop off Wi-Fi for four hours with someone there: warned 30 minutes
+    of seen stillness later, not the moment they are back (the kitchen is busy meanwhile)."""
+    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state(
+        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
+    guardian.source_state("kitchen", "off", start, baseline=True, room="kitchen")
+    changes = guardian.source_state(
+        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    changes += guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
+    changes += guardian.source_state("bath_motion", "off", at("2024-03-04 10:05"), room="bathroom")
+    changes += guardian.catch_up(at("2024-03-04 10:10"))
+    changes += guardian.source_state(
+        "bath_presence", None, at("2024-03-04 10:10"), kind=Kind.PRESENCE
+    )
+    changes += guardian.source_state("bath_motion", None, at("2024-03-04 10:10"))
+    moment = at("2024-03-04 10:20")
+    while moment < at("2024-03-04 14:00"):
+        changes += guardian.catch_up(moment)
+        changes += guardian.source_state("kitchen", "on", moment, room="kitchen")
+        changes += guardian.source_state(
+            "kitchen", "off", moment + timedelta(minutes=1), room="kitchen"
+        )
+        moment += timedelta(minutes=20)
+    changes += guardian.catch_up(at("2024-03-04 14:00"))
+    back = at("2024-03-04 14:00")
+    changes += guardian.source_state(
+        "bath_presence", "on", back, kind=Kind.PRESENCE, room="bathroom"
+    )
+    changes += guardian.source_state("bath_motion", "off", back, room="bathroom")
+    changes += guardian.catch_up(at("2024-03-04 15:00"))
+    # Five minutes seen still before the drop, twenty-five after it.
+    assert [(c.at, c.reason, c.room) for c in changes] == [
+        (at("2024-03-04 14:25"), Reason.PRESENCE, "bathroom")
+    ]

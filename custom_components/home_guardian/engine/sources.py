@@ -186,6 +186,10 @@ class SourceBook:
         # Since when each source has been unseen (blind, or Home Assistant stopped): time that
         # is part of no bout and of no pause.
         self._unseen_since = unseen_since
+        # Sources that went blind while running (not while Home Assistant was stopped, whose
+        # downtime the guardian counts as lived): while a room's own sources were all blind,
+        # nothing is known of its stillness.
+        self._went_blind: set[str] = set()
         # When each presence source last seen on found someone there, kept while it is unseen:
         # a blind sensor says neither that someone left nor that someone came.
         self._present_since = present_since
@@ -263,7 +267,37 @@ class SourceBook:
         if returning and kind is Kind.MOTION and last == ON != state and source not in self._stuck:
             # Turned off while unseen, when it was last seen at the earliest: the room changed.
             self._note_change(room, now if unseen_from is None else min(unseen_from, now))
+        self._room_was_unseen(source, kind, room, unseen_from, now)
         return found
+
+    def _room_was_unseen(
+        self, source: str, kind: Kind, room: str | None, unseen_from: datetime | None, now: datetime
+    ) -> None:
+        """Leave out of a room's stillness the time none of its own sources could see it.
+
+        A room's stillness counts only while it is watched: back from a blind spell in which no
+        other motion or change source of the room could see, `source` finds the room as still
+        as it was seen to be before, no stiller (a Wi-Fi drop over both of a bathroom's sensors
+        while someone is in it is no stretch of their lying still).
+        """
+        if source not in self._went_blind:
+            return
+        self._went_blind.discard(source)
+        if (
+            unseen_from is None
+            or room is None
+            or kind not in {Kind.MOTION, Kind.CHANGE}
+            or (since := self._room_since.get(room)) is None
+        ):
+            return
+        others = (
+            other
+            for other, place in self._rooms.items()
+            if place == room and other != source and other in self._states
+        )
+        if any(self._kinds.get(other) in {Kind.MOTION, Kind.CHANGE} for other in others):
+            return
+        self._room_since[room] = max(since, now - max(NONE, unseen_from - since))
 
     def _note_change(self, room: str | None, at: datetime) -> None:
         """Note that the home (and `room`) changed at `at`, unless a later change is noted."""
@@ -379,6 +413,7 @@ class SourceBook:
         """Note that a source went blind: it counts no more, but what it last showed is kept."""
         if source in self._states:
             self._unseen_since.setdefault(source, now)
+            self._went_blind.add(source)
         self._states.pop(source, None)
 
     def stopped(self, at: datetime) -> None:
@@ -391,6 +426,7 @@ class SourceBook:
         self._states.pop(source, None)
         self._present_since.pop(source, None)
         self._unseen_since.pop(source, None)
+        self._went_blind.discard(source)
         self._shown.pop(source, None)
         self._moving_since.pop(source, None)
         self._bout_since.pop(source, None)
