@@ -1619,3 +1619,68 @@ async def test_what_fell_due_while_down_waits_until_home_assistant_has_started(
         assert state_of(restarted, INACTIVITY) == STATE_OFF
         assert [event.data["alert"] for event in events] == []
         await restarted.async_stop()
+
+
+# Review: automation context.
+
+LAMP = "input_boolean.hall_lamp"
+
+
+async def _lamp_automation(hass: HomeAssistant, trigger: dict[str, Any]) -> None:
+    """Set up an automation that turns the hall lamp on."""
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "id": "lamp",
+                "alias": "lamp",
+                "triggers": [trigger],
+                "actions": [{"action": "input_boolean.turn_on", "target": {"entity_id": LAMP}}],
+            }
+        },
+    )
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_review_a_lamp_a_timed_automation_switches_is_not_somebody(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """The README's own case: a lamp an automation switches at a time (dusk, 18:00).
+
+    A time, sun or time-pattern trigger passes no context, so the automation's Context has
+    no parent_id (and no user): `_made_by_automation` calls it somebody and clears the alert.
+    """
+    freezer.move_to(MORNING)
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"hall_lamp": {}}})
+    await set_up(hass, guardian_entry(sources=[HALL, LAMP]))
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await _lamp_automation(hass, {"trigger": "time_pattern", "minutes": "/30"})
+    await advance(hass, freezer, 30)
+    lamp = hass.states.get(LAMP)
+    assert lamp is not None and lamp.state == STATE_ON
+    assert state_of(hass, INACTIVITY) == STATE_ON, (lamp.context.parent_id, lamp.context.user_id)
+
+
+async def test_review_a_person_running_an_automation_is_somebody(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event], hass_admin_user: Any
+) -> None:
+    """A person pressing "Run" on an automation in the app: its actions carry a parent, no user."""
+    freezer.move_to(MORNING)
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"hall_lamp": {}}})
+    await set_up(hass, guardian_entry(sources=[HALL, LAMP]))
+    await _lamp_automation(hass, {"trigger": "event", "event_type": "never_fired"})
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await hass.services.async_call(
+        "automation",
+        "trigger",
+        {ATTR_ENTITY_ID: "automation.lamp"},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(LAMP).state == STATE_ON
+    assert state_of(hass, INACTIVITY) == STATE_OFF
