@@ -1684,3 +1684,26 @@ async def test_review_a_person_running_an_automation_is_somebody(
     await hass.async_block_till_done()
     assert hass.states.get(LAMP).state == STATE_ON
     assert state_of(hass, INACTIVITY) == STATE_OFF
+
+
+async def test_review_a_running_total_that_glitches_down_and_back_is_not_activity(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A water meter reads 0 for a moment (its plug rebooting) and then its total again.
+
+    Nothing was used: back to the reading it had is no step. The fall is taken as the meter
+    starting again, so the return to 1234.5 counts as 1234.5 litres used and clears the alert.
+    """
+    freezer.move_to(MORNING)
+    meter = "sensor.water_meter"
+    total = {"unit_of_measurement": "L", "state_class": "total_increasing"}
+    hass.states.async_set(meter, "1234.5", total)
+    await set_up(hass, guardian_entry(sources=[HALL, meter]))
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(meter, "0", total)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 0.5)
+    hass.states.async_set(meter, "1234.5", total)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
