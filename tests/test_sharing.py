@@ -2730,3 +2730,20 @@ async def test_review_the_suspending_guess_takes_as_long_on_an_ended_link_as_on_
         on_live = await timed(token_of(live), wrong_pin(live), "203.0.113.1")
         on_ended = await timed(token_of(ended), wrong_pin(live), "203.0.113.2")
     assert abs(on_live - on_ended) < 0.25, (on_live, on_ended)
+
+
+async def test_review_a_stranger_spraying_made_up_links_does_not_lock_out_a_viewer(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """A stranger behind the viewer's address (a carrier's NAT, a café's Wi-Fi, one /64).
+
+    Made-up links now count against the client's lockout: a stranger who holds no link at all
+    locks the viewer out for as long as they keep spraying, which costs them nothing.
+    """
+    counting_hasher(hass)
+    share = await create_share(hass)
+    sharing = async_get_sharing(hass)
+    for _ in range(8):
+        await sharing.async_try_pin(secrets.token_urlsafe(32), "000000", "2001:db8:1:2::bad")
+    viewer = await sharing.async_try_pin(token_of(share), share["pin"], "2001:db8:1:2::600d")
+    assert viewer.share is not None, (viewer.checked, viewer.wait)
