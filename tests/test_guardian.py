@@ -1619,3 +1619,91 @@ async def test_what_fell_due_while_down_waits_until_home_assistant_has_started(
         assert state_of(restarted, INACTIVITY) == STATE_OFF
         assert [event.data["alert"] for event in events] == []
         await restarted.async_stop()
+
+
+# Review: automation context.
+
+LAMP = "input_boolean.hall_lamp"
+
+
+async def _lamp_automation(hass: HomeAssistant, trigger: dict[str, Any]) -> None:
+    """Set up an automation that turns the hall lamp on."""
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "id": "lamp",
+                "alias": "lamp",
+                "triggers": [trigger],
+                "actions": [{"action": "input_boolean.turn_on", "target": {"entity_id": LAMP}}],
+            }
+        },
+    )
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_review_a_lamp_a_timed_automation_switches_is_not_somebody(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """The README's own case: a lamp an automation switches at a time (dusk, 18:00).
+
+    A time, sun or time-pattern trigger passes no context, so the automation's Context has
+    no parent_id (and no user): `_made_by_automation` calls it somebody and clears the alert.
+    """
+    freezer.move_to(MORNING)
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"hall_lamp": {}}})
+    await set_up(hass, guardian_entry(sources=[HALL, LAMP]))
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await _lamp_automation(hass, {"trigger": "time_pattern", "minutes": "/30"})
+    await advance(hass, freezer, 30)
+    lamp = hass.states.get(LAMP)
+    assert lamp is not None and lamp.state == STATE_ON
+    assert state_of(hass, INACTIVITY) == STATE_ON, (lamp.context.parent_id, lamp.context.user_id)
+
+
+async def test_review_a_person_running_an_automation_is_somebody(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event], hass_admin_user: Any
+) -> None:
+    """A person pressing "Run" on an automation in the app: its actions carry a parent, no user."""
+    freezer.move_to(MORNING)
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"hall_lamp": {}}})
+    await set_up(hass, guardian_entry(sources=[HALL, LAMP]))
+    await _lamp_automation(hass, {"trigger": "event", "event_type": "never_fired"})
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    await hass.services.async_call(
+        "automation",
+        "trigger",
+        {ATTR_ENTITY_ID: "automation.lamp"},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(LAMP).state == STATE_ON
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+
+
+async def test_review_a_running_total_that_glitches_down_and_back_is_not_activity(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A water meter reads 0 for a moment (its plug rebooting) and then its total again.
+
+    Nothing was used: back to the reading it had is no step. The fall is taken as the meter
+    starting again, so the return to 1234.5 counts as 1234.5 litres used and clears the alert.
+    """
+    freezer.move_to(MORNING)
+    meter = "sensor.water_meter"
+    total = {"unit_of_measurement": "L", "state_class": "total_increasing"}
+    hass.states.async_set(meter, "1234.5", total)
+    await set_up(hass, guardian_entry(sources=[HALL, meter]))
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(meter, "0", total)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 0.5)
+    hass.states.async_set(meter, "1234.5", total)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON

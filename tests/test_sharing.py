@@ -2693,3 +2693,57 @@ async def test_guesses_checked_after_the_suspension_do_not_tell_the_right_pin(
     assert (right.status, right.headers.get("Retry-After")) in answers
     # And it must not wipe the wrong PINs the owner is about to be shown.
     assert sharing.attempts.wrong_pins().get(share["share_id"], 0) >= 1
+
+
+# Review: live or ended.
+
+
+async def test_review_the_suspending_guess_takes_as_long_on_an_ended_link_as_on_a_live_one(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """The guess that suspends a live share waits for the store write (an SD card's fsync).
+
+    At an ended share's link the same guess suspends nothing and writes nothing, so it is
+    answered a write sooner: a link holder times one guess and knows whether the link is live.
+    """
+    sharing = async_get_sharing(hass)
+    sharing.attempts = AttemptGate(suspend_after=1)
+    counting_hasher(hass)
+    live = await create_share(hass)
+    ended = await create_share(hass, viewer_name="Grandma")
+    await sharing.async_decide(ended["share_id"], resume=False)
+    await hass.async_block_till_done()
+    write = sharing._store.async_save
+
+    async def slow_write(data: Any) -> None:
+        """A write as slow as a busy SD card's."""
+        await asyncio.sleep(0.5)
+        await write(data)
+
+    async def timed(token: str, pin: str, address: str) -> float:
+        started = time.monotonic()
+        attempt = await sharing.async_try_pin(token, pin, address)
+        assert attempt.share is None
+        return time.monotonic() - started
+
+    with patch.object(sharing._store, "async_save", slow_write):
+        on_live = await timed(token_of(live), wrong_pin(live), "203.0.113.1")
+        on_ended = await timed(token_of(ended), wrong_pin(live), "203.0.113.2")
+    assert abs(on_live - on_ended) < 0.25, (on_live, on_ended)
+
+
+async def test_review_a_stranger_spraying_made_up_links_does_not_lock_out_a_viewer(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """A stranger behind the viewer's address (a carrier's NAT, a café's Wi-Fi, one /64).
+
+    Made-up links now count against the client's lockout: a stranger who holds no link at all
+    locks the viewer out for as long as they keep spraying, which costs them nothing.
+    """
+    counting_hasher(hass)
+    share = await create_share(hass)
+    sharing = async_get_sharing(hass)
+    for _ in range(8):
+        await sharing.async_try_pin(secrets.token_urlsafe(32), "000000", "2001:db8:1:2::bad")
+    viewer = await sharing.async_try_pin(token_of(share), share["pin"], "2001:db8:1:2::600d")
+    assert viewer.share is not None, (viewer.checked, viewer.wait)

@@ -2722,3 +2722,52 @@ def test_a_room_unseen_for_hours_is_not_taken_as_hours_of_lying_still() -> None:
     assert [(c.at, c.reason, c.room) for c in changes] == [
         (at("2024-03-04 14:25"), Reason.PRESENCE, "bathroom")
     ]
+
+
+# Review: blind drain.
+
+
+def test_review_acknowledged_blindness_is_not_covered_for_good_by_a_flaky_camera() -> None:
+    """ "I'm OK" while blind covers the blindness until the camera sees again, not for ever.
+
+    A camera back for 4 minutes after an acknowledged outage, then blind for hours, must be
+    "cannot monitor" again: nobody can see a fall. Sight too short to take the blind time off
+    leaves `blind_acknowledged` set, so no "cannot monitor" is ever raised again.
+    """
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    guardian.source_state("cam", "off", at("2024-03-05 09:00"), baseline=True)
+    changes = guardian.source_state("cam", None, at("2024-03-05 10:30"))
+    changes += guardian.catch_up(at("2024-03-05 11:00"))
+    changes += guardian.acknowledge(at("2024-03-05 11:00"))
+    changes += guardian.catch_up(at("2024-03-05 15:00"))
+    changes += guardian.source_state("cam", "off", at("2024-03-05 15:00"))
+    changes += guardian.catch_up(at("2024-03-05 15:04"))
+    changes += guardian.source_state("cam", None, at("2024-03-05 15:04"))
+    changes += guardian.catch_up(at("2024-03-05 20:00"))
+    alerts = [(c.at, c.alert) for c in changes]
+    assert alerts[:2] == [
+        (at("2024-03-05 10:45"), Alert.CANNOT_MONITOR),
+        (at("2024-03-05 11:00"), Alert.NONE),
+    ]
+    # Blind again from 15:04 (3 minutes left of the grace after 4 minutes of sight took 12 off).
+    assert Alert.CANNOT_MONITOR in [a for _, a in alerts[2:]], alerts
+
+
+def test_review_flaky_camera_after_an_acknowledged_outage_is_cannot_monitor() -> None:
+    """The commit's own case (seen a minute in fifteen) after one "I'm OK": never told."""
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    guardian.source_state("cam", "off", at("2024-03-05 09:00"), baseline=True)
+    changes = guardian.source_state("cam", None, at("2024-03-05 10:00"))
+    changes += guardian.catch_up(at("2024-03-05 10:20"))
+    changes += guardian.acknowledge(at("2024-03-05 10:20"))
+    moment = at("2024-03-05 10:30")
+    while moment < at("2024-03-06 10:00"):
+        changes += guardian.catch_up(moment)
+        changes += guardian.source_state("cam", "off", moment)
+        back = moment + timedelta(minutes=1)
+        changes += guardian.catch_up(back)
+        changes += guardian.source_state("cam", None, back)
+        moment += timedelta(minutes=15)
+    changes += guardian.catch_up(at("2024-03-06 10:00"))
+    # A day seen one minute in fifteen: no alert of any kind after the 10:20 "I'm OK".
+    assert [c.alert for c in changes if c.at > at("2024-03-05 10:20")] != []
