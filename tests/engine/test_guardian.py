@@ -2727,7 +2727,7 @@ def test_a_room_unseen_for_hours_is_not_taken_as_hours_of_lying_still() -> None:
 # Review: blind drain.
 
 
-def test_review_acknowledged_blindness_is_not_covered_for_good_by_a_flaky_camera() -> None:
+def test_acknowledged_blindness_is_not_covered_for_good_by_a_flaky_camera() -> None:
     """ "I'm OK" while blind covers the blindness until the camera sees again, not for ever.
 
     A camera back for 4 minutes after an acknowledged outage, then blind for hours, must be
@@ -2753,7 +2753,7 @@ def test_review_acknowledged_blindness_is_not_covered_for_good_by_a_flaky_camera
     assert Alert.CANNOT_MONITOR in [a for _, a in alerts[2:]], alerts
 
 
-def test_review_flaky_camera_after_an_acknowledged_outage_is_cannot_monitor() -> None:
+def test_a_flaky_camera_after_an_acknowledged_outage_is_cannot_monitor() -> None:
     """The commit's own case (seen a minute in fifteen) after one "I'm OK": never told."""
     guardian = new(expected_by=[], escalate_after_minutes=[])
     guardian.source_state("cam", "off", at("2024-03-05 09:00"), baseline=True)

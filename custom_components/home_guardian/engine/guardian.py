@@ -395,10 +395,13 @@ class InactivityGuardian(Timeline):
 
     def _sight_changed(self, now: datetime) -> list[AlertChange]:
         """Follow a change in which sources can see."""
-        if not self.can_see or self._state.blind > NONE:
+        if not self.can_see:
+            return []
+        # "Handled" while blind covered that blindness only: the next is told again.
+        self._state.blind_acknowledged = False
+        if self._state.blind > NONE:
             # Blind time still counted ends with the sight that takes it off (`Reason.SEEING`).
             return []
-        self._state.blind_acknowledged = False
         if self._state.alert is Alert.CANNOT_MONITOR:
             return self._clear(Reason.SEEING, now)
         return []
