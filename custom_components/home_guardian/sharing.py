@@ -938,8 +938,12 @@ class SharingManager:
         verdict = self.attempts.settle(
             admitted, correct=correct and current is not None, now=time.monotonic()
         )
-        if verdict.suspend and current is not None:
-            await self.async_suspend(current.share_id, None)
+        if verdict.suspend and current is not None and self.suspend(current.share_id, None):
+            # Written behind the answer: the guess that suspends a share is answered as soon
+            # as any other, so its wait does not tell that the link was live.
+            self.hass.async_create_background_task(
+                self._async_save_suspension(current.share_id), f"{DOMAIN} share suspended"
+            )
         elif verdict.recounted:
             self.save()
         if verdict.correct and current is not None:
@@ -965,6 +969,17 @@ class SharingManager:
         Return False when the share was not active: a suspended share takes no second report
         until its owner resumes it, and nothing more is raised or fired. The suspension is
         written before this returns: a report must hold across a restart that follows it.
+        """
+        if not self.suspend(share_id, reason):
+            return False
+        await self._async_save_suspension(share_id)
+        return True
+
+    @callback
+    def suspend(self, share_id: str, reason: ReportReason | None) -> bool:
+        """Suspend an active share at once and tell the owner; the caller writes it.
+
+        Return False when the share was not active (nothing is raised or fired then).
         """
         current = self.registry.get(share_id)
         if current is None or current.state is not ShareState.ACTIVE:
@@ -994,12 +1009,15 @@ class SharingManager:
             share_id,
             reason or "too many wrong PINs",
         )
+        return True
+
+    async def _async_save_suspension(self, share_id: str) -> None:
+        """Write a suspension now; one the file cannot take holds until a restart, said so."""
         try:
             await self.async_save()
         except ShareStoreError:
             # Suspended all the same; the issue about the share file tells the owner.
             LOGGER.warning("Share %s is suspended until Home Assistant restarts only", share_id)
-        return True
 
     @callback
     def raise_stored_issues(self) -> None:

@@ -16,10 +16,12 @@ Assistant something and each one is a guess. The rules, decided here and used by
   way: the same keys, budgets and queue, and a hash of the same cost (against a stand-in when
   the share has ended), so nothing tells a link holder whether such a link is still live.
 * A link that names no share (made up, or ended long enough ago to be forgotten) has nothing
-  to guess behind it. It counts against the client's lockout like any attempt, and against a
-  lockout and an allowance of its own, keyed by the whole token's digest (never a part the
-  caller can choose to share with a real link), in tables of their own (`unknown_lockout`,
-  `unknown_budgets`), so that a flood of them cannot evict a real share's lockout from memory.
+  to guess behind it. It is counted against a lockout and an allowance of its own, keyed by
+  the whole token's digest (never a part the caller can choose to share with a real link), in
+  tables of their own (`unknown_lockout`, `unknown_budgets`), so that a flood of them cannot
+  evict a real share's lockout from memory. It never counts against its client, so that a
+  stranger behind a viewer's address cannot lock them out; all that tells is that a link was
+  never issued (or is forgotten), never whether an issued one is live.
   It is refused when the whole's budget is spent, as a share's link is, but never spends it,
   and it is never hashed: the HA layer answers it after the time a check would take, queued
   behind the same link's earlier attempts (`StandInQueue`). So strangers' made-up links can
@@ -294,7 +296,8 @@ class AttemptGate:
         """Let an attempt through and count it, or refuse it with how long to wait.
 
         `known` is False for a link that names no share: its lockout and its allowance are kept
-        in tables of their own, and it is refused by the whole's budget without spending it.
+        in tables of their own, it is refused by the whole's budget without spending it, and it
+        does not count against its client.
         """
         with self._lock:
             share_lockout = self.share_lockout if known else self.unknown_lockout
@@ -309,7 +312,10 @@ class AttemptGate:
             if (busy := self.budget.take(now) if known else self.budget.wait(now)) > 0:
                 share_budgets.give_back(share_key, now)
                 return Refusal(wait=busy)
-            self.client_lockout.failure(client, now)
+            if known:
+                # Only a share's link counts against its client: a stranger behind the same
+                # address (a café's, a carrier's) spraying made-up links locks no viewer out.
+                self.client_lockout.failure(client, now)
             share_lockout.failure(share_key, now)
             return Admission(share_key=share_key, client=client, known=known, at=now)
 
