@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -65,6 +66,11 @@ from .engine.summary import DailySummary, DaySummary
 from .stores import READ_ANY_VERSION
 
 STORAGE_VERSION = 1
+# Fired by Home Assistant's automation integration at each run, with the run's context.
+EVENT_AUTOMATION_TRIGGERED: Final = "automation_triggered"
+# Enough runs for a busy home's last minutes; a change made by an older run is still told by
+# its context's parent (see AutomationRuns.made), unless a time trigger started it.
+AUTOMATION_RUNS_KEPT: Final = 1000
 # The inactive-for sensor moves on this often; finer would only fill the recorder.
 INACTIVE_FOR_REFRESH = timedelta(minutes=1)
 # Other integrations' entities (ZHA, MQTT) often come after Home Assistant has started: what
@@ -158,13 +164,40 @@ def kind_of(source: str, state: State | None) -> Kind:
     )
 
 
-def _made_by_automation(state: State) -> bool:
-    """Tell whether a state was written by an automation or a script run by one, not a person.
+class AutomationRuns:
+    """The contexts of the latest automation runs, to tell a change an automation made.
 
-    Actions run by an automation carry a context whose parent is the trigger's; a person's
-    own change (the UI, a voice assistant) carries their user, and a device's own none.
+    An automation's actions carry its run's context, and anything run from them (a script) a
+    context whose parent is the run's. A time, sun or time-pattern trigger gives the run a
+    context with no parent and no user, like a device's own change, so the runs are followed
+    by their `automation_triggered` events.
     """
-    return state.context.parent_id is not None and state.context.user_id is None
+
+    def __init__(self, *, keep: int = AUTOMATION_RUNS_KEPT) -> None:
+        """Start with no run seen."""
+        self.keep = keep
+        self._runs: OrderedDict[str, None] = OrderedDict()
+
+    @callback
+    def ran(self, event: Event) -> None:
+        """Note an automation run's context."""
+        self._runs[event.context.id] = None
+        while len(self._runs) > self.keep:
+            self._runs.popitem(last=False)
+
+    def made(self, state: State) -> bool:
+        """Tell whether a state was written by an automation (or a script it ran), not somebody.
+
+        Besides the runs seen, a context with a parent and no user is an automation's or a
+        script's: a person's own change (the app, a voice assistant) carries their user, and a
+        device's own has no parent.
+        """
+        context = state.context
+        return (
+            context.id in self._runs
+            or context.parent_id in self._runs
+            or (context.parent_id is not None and context.user_id is None)
+        )
 
 
 # State classes of sensors that only ever add up (SensorStateClass.TOTAL and TOTAL_INCREASING).
@@ -284,6 +317,9 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._numeric: set[str] = set()
         # The last reading of each running total, to tell its meter starting again from a step.
         self._totals: dict[str, float] = {}
+        self._automations = AutomationRuns()
+        # The reading each running total last fell from, until its next reading.
+        self._fell_from: dict[str, float] = {}
         # While set, the guardian is starting: the instant of its return, at which it reads
         # what its sources show, and the sources it still waits for (see async_start).
         self._return: datetime | None = None
@@ -327,6 +363,9 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                 # pressed meanwhile raises, presence still on is no sign of life (sources.py).
                 changes += self._observe(source, state, now, baseline=True)
         entry = self.config_entry
+        entry.async_on_unload(
+            self.hass.bus.async_listen(EVENT_AUTOMATION_TRIGGERED, self._automations.ran)
+        )
         self._stop_following = async_track_state_change_event(
             self.hass, self.sources, self._async_source_changed
         )
@@ -563,7 +602,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                 source,
                 value,
             )
-        if kind is Kind.CHANGE and new is not None and _made_by_automation(new):
+        if kind is Kind.CHANGE and new is not None and self._automations.made(new):
             # A light or a switch an automation turned is the automation, not somebody; the
             # next change is judged from here.
             baseline = True
@@ -583,14 +622,18 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         )
 
     def _total_started_again(self, source: str, new: State | None, value: str | None) -> bool:
-        """Tell whether a running total's reading fell below its last one (and keep it)."""
+        """Tell whether a running total's reading fell (or came back from a fall); keep it."""
         if new is None or new.attributes.get(ATTR_STATE_CLASS) not in RUNNING_TOTALS:
             return False
         if value is None or (reading := number(value)) is None:
             return False
         last = self._totals.get(source)
         self._totals[source] = reading
-        return last is not None and reading < last
+        if last is not None and reading < last:
+            self._fell_from[source] = last
+            return True
+        # Back at the very reading it fell from: a glitch of the meter ending, nothing used.
+        return self._fell_from.pop(source, None) == reading
 
     def source_room(self, source: str) -> str | None:
         """Return the area a source is in: the entity's own, else its device's."""
