@@ -1046,6 +1046,7 @@ async def test_removing_a_camera_ends_its_shares_at_once_and_for_good(
     kept = await create_share(hass, duration={"days": 300})
     sharing = async_get_sharing(hass)
     # A share of another camera, which must outlive the removal.
+    MockConfigEntry(domain=DOMAIN, entry_id="another-camera", title="Garden").add_to_hass(hass)
     other, _, _ = sharing.registry.create(
         camera="another-camera", viewer_name="Bob", now=dt_util.utcnow(), duration=timedelta(days=1)
     )
