@@ -73,6 +73,7 @@ from custom_components.home_guardian.engine.shares import (
     WEEKDAYS,
     PinHasher,
     ReportReason,
+    Share,
     ShareRegistry,
     ShareState,
     SuspendCause,
@@ -1427,31 +1428,47 @@ async def test_session_cookie_is_secure_over_https(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_suspended_shares_are_raised_again_after_a_restart(
-    hass: HomeAssistant, hass_storage: dict[str, Any], rtsp_camera: RtspCamera
-) -> None:
-    """A share suspended before a restart is in Repairs again; an old free-text reason is inert."""
-    entry = camera_entry(rtsp_camera.url)
+def stored_suspended_share(
+    hass_storage: dict[str, Any],
+    entry: MockConfigEntry,
+    viewer_name: str,
+    reason: str,
+    *,
+    without_cause: bool = False,
+) -> Share:
+    """Store, as before a restart, one share of `entry` suspended for `reason`; return it.
+
+    `without_cause` stores it as versions before fixed reasons did, with no cause of suspension.
+    """
     registry = ShareRegistry(PinHasher(log2_n=4))
     share, _, _ = registry.create(
         camera=entry.entry_id,
-        viewer_name="Anna",
+        viewer_name=viewer_name,
         now=dt_util.utcnow(),
         duration=timedelta(days=1),
     )
     stored = registry.to_dict()
-    # As versions before fixed reasons stored a report: the viewer's words, no cause.
-    stored["shares"][0] |= {
-        "state": "suspended",
-        "reported_reason": "see [here](https://x.example)",
-    }
-    del stored["shares"][0]["suspended_for"]
+    stored["shares"][0] |= {"state": "suspended", "reported_reason": reason}
+    if without_cause:
+        del stored["shares"][0]["suspended_for"]
     hass_storage["home_guardian.shares"] = {
         "version": 1,
         "minor_version": 1,
         "key": "home_guardian.shares",
         "data": stored,
     }
+    return share
+
+
+async def test_suspended_shares_are_raised_again_after_a_restart(
+    hass: HomeAssistant, hass_storage: dict[str, Any], rtsp_camera: RtspCamera
+) -> None:
+    """A share suspended before a restart is in Repairs again; an old free-text reason is inert."""
+    entry = camera_entry(rtsp_camera.url)
+    # As versions before fixed reasons stored a report: the viewer's words, no cause.
+    share = stored_suspended_share(
+        hass_storage, entry, "Anna", "see [here](https://x.example)", without_cause=True
+    )
     # As after a restart: the camera and its entity are known before anything is set up.
     entry.add_to_hass(hass)
     er.async_get(hass).async_get_or_create(
@@ -1475,21 +1492,7 @@ async def test_a_share_issue_title_shows_names_as_they_are(
 ) -> None:
     """A repair title is plain text: "Anna's parents", never a markdown escape like "Anna\\'s"."""
     entry = camera_entry(rtsp_camera.url)
-    registry = ShareRegistry(PinHasher(log2_n=4))
-    share, _, _ = registry.create(
-        camera=entry.entry_id,
-        viewer_name="Anna's parents",
-        now=dt_util.utcnow(),
-        duration=timedelta(days=1),
-    )
-    stored = registry.to_dict()
-    stored["shares"][0] |= {"state": "suspended", "reported_reason": "no_consent"}
-    hass_storage["home_guardian.shares"] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": "home_guardian.shares",
-        "data": stored,
-    }
+    share = stored_suspended_share(hass_storage, entry, "Anna's parents", "no_consent")
     assert await async_setup_component(hass, "repairs", {})
     await set_up_entry(hass, entry)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"share_suspended_{share.share_id}")

@@ -2400,6 +2400,30 @@ def test_replay_command_help_tells_the_trace_format_and_every_config_key() -> No
 # Presence and motion through restarts and short blind spells.
 
 
+def someone_in_the_bathroom(
+    *, elsewhere: str | None = None, still_from: str = "10:01"
+) -> InactivityGuardian:
+    """Return a guardian with a 30-minute presence limit and someone in the bathroom from 10:00.
+
+    The bathroom's motion sensor is on from 10:00 until `still_from`; `elsewhere` names a
+    motion sensor in the kitchen, off from 09:00.
+    """
+    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    if elsewhere is not None:
+        guardian.source_state(elsewhere, "off", start, baseline=True, room="kitchen")
+    guardian.source_state(
+        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
+    guardian.source_state(
+        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
+    )
+    guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
+    guardian.source_state("bath_motion", "off", at(f"2024-03-04 {still_from}"), room="bathroom")
+    return guardian
+
+
 def test_a_restart_does_not_restart_the_presence_limit_of_someone_on_the_bathroom_floor() -> None:
     """A fall in the bathroom at 10:01 is told at 10:31, whether or not HA restarts meanwhile.
 
@@ -2408,18 +2432,7 @@ def test_a_restart_does_not_restart_the_presence_limit_of_someone_on_the_bathroo
     """
 
     def fall() -> InactivityGuardian:
-        guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
-        start = at("2024-03-04 09:00")
-        guardian.source_state(
-            "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
-        )
-        guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
-        guardian.source_state(
-            "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
-        )
-        guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
-        guardian.source_state("bath_motion", "off", at("2024-03-04 10:01"), room="bathroom")
-        return guardian
+        return someone_in_the_bathroom()
 
     def back(guardian: InactivityGuardian, stop: str, when: str) -> tuple[InactivityGuardian, list]:
         changes = guardian.catch_up(at(stop)) + guardian.evaluate(at(stop))
@@ -2488,17 +2501,8 @@ def test_a_presence_sensor_dropping_for_seconds_does_not_restart_its_limit() -> 
     Unseen time is neither activity nor absence: on before and after, the presence count goes
     on, and the 30-minute warning comes at 10:31, not only the 180-minute quiet limit at 13:01.
     """
-    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
-    start = at("2024-03-04 09:00")
-    guardian.source_state(
-        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
-    )
-    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
-    guardian.source_state(
-        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
-    )
-    guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
-    changes = guardian.source_state("bath_motion", "off", at("2024-03-04 10:01"), room="bathroom")
+    guardian = someone_in_the_bathroom()
+    changes: list[AlertChange] = []
     for minutes in range(20, 240, 20):
         blip = at("2024-03-04 10:01") + timedelta(minutes=minutes)
         changes += guardian.catch_up(blip)
@@ -2527,18 +2531,7 @@ def test_a_blind_stretch_in_a_room_is_neither_a_change_nor_absence(
     blind: str, blind_to: str, found: str, told: str | None
 ) -> None:
     """Someone present since 10:00, the room still since 10:01, one sensor blind from 10:21."""
-    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
-    start = at("2024-03-04 09:00")
-    guardian.source_state(
-        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
-    )
-    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
-    guardian.source_state("kitchen", "off", start, baseline=True, room="kitchen")
-    guardian.source_state(
-        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
-    )
-    guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
-    guardian.source_state("bath_motion", "off", at("2024-03-04 10:01"), room="bathroom")
+    guardian = someone_in_the_bathroom(elsewhere="kitchen")
     kind = Kind.PRESENCE if blind == "bath_presence" else Kind.MOTION
     changes = guardian.catch_up(at("2024-03-04 10:21"))
     changes += guardian.source_state(
@@ -2579,18 +2572,7 @@ def test_a_room_alert_is_not_cleared_by_a_kitchen_while_the_room_is_unseen() -> 
     A room alert ends with activity in that room, with I'm OK, or once the room is empty and
     activity comes from elsewhere: a presence sensor that cannot see does not say it is empty.
     """
-    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
-    start = at("2024-03-04 09:00")
-    guardian.source_state(
-        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
-    )
-    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
-    guardian.source_state("kitchen_motion", "off", start, baseline=True, room="kitchen")
-    guardian.source_state(
-        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
-    )
-    guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
-    guardian.source_state("bath_motion", "off", at("2024-03-04 10:01"), room="bathroom")
+    guardian = someone_in_the_bathroom(elsewhere="kitchen_motion")
     changes = guardian.catch_up(at("2024-03-04 10:40"))
     assert [(c.at, c.reason, c.room) for c in changes] == [
         (at("2024-03-04 10:31"), Reason.PRESENCE, "bathroom")
@@ -2626,18 +2608,7 @@ def test_a_restart_does_not_let_the_kitchen_clear_a_bathroom_alert(
     Whatever the order the sources are read back in, the kitchen ends the alert only if the
     bathroom's presence sensor is found off (not on, nor unavailable): the room is empty.
     """
-    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
-    start = at("2024-03-04 09:00")
-    guardian.source_state("kitchen_motion", "off", start, baseline=True, room="kitchen")
-    guardian.source_state(
-        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
-    )
-    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
-    guardian.source_state(
-        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
-    )
-    guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
-    guardian.source_state("bath_motion", "off", at("2024-03-04 10:01"), room="bathroom")
+    guardian = someone_in_the_bathroom(elsewhere="kitchen_motion")
     guardian.catch_up(at("2024-03-04 10:40"))
     guardian.evaluate(at("2024-03-04 10:40"))
     assert guardian.alert_room == "bathroom"
@@ -2686,19 +2657,8 @@ def test_a_motion_sensor_that_became_stuck_while_down_counts_as_moving_until_the
 def test_a_room_unseen_for_hours_is_not_taken_as_hours_of_lying_still() -> None:
     """Both bathroom sensors drop off Wi-Fi for four hours with someone there: warned 30 minutes
     of seen stillness later, not the moment they are back (the kitchen is busy meanwhile)."""
-    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
-    start = at("2024-03-04 09:00")
-    guardian.source_state(
-        "bath_presence", "off", start, kind=Kind.PRESENCE, baseline=True, room="bathroom"
-    )
-    guardian.source_state("bath_motion", "off", start, baseline=True, room="bathroom")
-    guardian.source_state("kitchen", "off", start, baseline=True, room="kitchen")
-    changes = guardian.source_state(
-        "bath_presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE, room="bathroom"
-    )
-    changes += guardian.source_state("bath_motion", "on", at("2024-03-04 10:00"), room="bathroom")
-    changes += guardian.source_state("bath_motion", "off", at("2024-03-04 10:05"), room="bathroom")
-    changes += guardian.catch_up(at("2024-03-04 10:10"))
+    guardian = someone_in_the_bathroom(elsewhere="kitchen", still_from="10:05")
+    changes = guardian.catch_up(at("2024-03-04 10:10"))
     changes += guardian.source_state(
         "bath_presence", None, at("2024-03-04 10:10"), kind=Kind.PRESENCE
     )
