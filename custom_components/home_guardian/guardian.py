@@ -117,7 +117,7 @@ def _copy_if_present(path: Path, backup: Path) -> None:
 async def async_remove_guardian_data(hass: HomeAssistant, entry_id: str) -> None:
     """Delete a removed guardian's stores, the copy of an unreadable one, and its issues."""
     for name in ("guardian", "summary"):
-        store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{name}.{entry_id}")
+        store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, store_key(name, entry_id))
         path = Path(store.path)
         await store.async_remove()
         await hass.async_add_executor_job(
@@ -125,6 +125,11 @@ async def async_remove_guardian_data(hass: HomeAssistant, entry_id: str) -> None
         )
     for issue in GUARDIAN_ISSUES:
         ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry_id}")
+
+
+def store_key(name: str, entry_id: str) -> str:
+    """Return the key of a guardian's store: its state ("guardian") or its daily summary."""
+    return f"{DOMAIN}.{name}.{entry_id}"
 
 
 def _remove_if_present(path: Path) -> None:
@@ -294,11 +299,11 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         )
         self.config = guardian_config(hass, entry.options)
         self._store = GuardianStore(
-            hass, STORAGE_VERSION, f"{DOMAIN}.guardian.{entry.entry_id}", **READ_ANY_VERSION
+            hass, STORAGE_VERSION, store_key("guardian", entry.entry_id), **READ_ANY_VERSION
         )
         self.guardian = InactivityGuardian(self.config)
         self._summary_store = GuardianStore(
-            hass, STORAGE_VERSION, f"{DOMAIN}.summary.{entry.entry_id}", **READ_ANY_VERSION
+            hass, STORAGE_VERSION, store_key("summary", entry.entry_id), **READ_ANY_VERSION
         )
         self.summary = DailySummary(self._active_hours())
         # The guardian and summary are replaced by the stored ones at start: read them late.
