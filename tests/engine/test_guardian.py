@@ -2731,3 +2731,48 @@ def test_a_flaky_camera_after_an_acknowledged_outage_is_cannot_monitor() -> None
     changes += guardian.catch_up(at("2024-03-06 10:00"))
     # A day seen one minute in fifteen: no alert of any kind after the 10:20 "I'm OK".
     assert [c.alert for c in changes if c.at > at("2024-03-05 10:20")] != []
+
+
+def test_a_room_unseen_across_a_restart_is_not_taken_as_lying_still() -> None:
+    """The bathroom's sensors drop at 10:10, HA restarts at noon, they are back at 14:00."""
+    guardian = someone_in_the_bathroom(elsewhere="kitchen", still_from="10:05")
+    guardian.catch_up(at("2024-03-04 10:10"))
+    guardian.source_state("bath_presence", None, at("2024-03-04 10:10"), kind=Kind.PRESENCE)
+    guardian.source_state("bath_motion", None, at("2024-03-04 10:10"))
+
+    def kitchen_busy(guardian: InactivityGuardian, start: str, end: str) -> list[AlertChange]:
+        changes: list[AlertChange] = []
+        moment = at(f"2024-03-04 {start}")
+        while moment < at(f"2024-03-04 {end}"):
+            changes += guardian.catch_up(moment)
+            changes += guardian.source_state("kitchen", "on", moment, room="kitchen")
+            changes += guardian.source_state(
+                "kitchen", "off", moment + timedelta(minutes=1), room="kitchen"
+            )
+            moment += timedelta(minutes=20)
+        return changes
+
+    changes = kitchen_busy(guardian, "10:20", "12:00")
+    changes += guardian.catch_up(at("2024-03-04 12:00")) + guardian.evaluate(at("2024-03-04 12:00"))
+    guardian = InactivityGuardian(guardian.config, json.loads(json.dumps(guardian.to_dict())))
+    back = at("2024-03-04 12:02")
+    changes += guardian.resume(back)
+    changes += guardian.source_state("kitchen", "off", back, baseline=True, room="kitchen")
+    changes += guardian.source_state(
+        "bath_presence", None, back, kind=Kind.PRESENCE, baseline=True, room="bathroom"
+    )
+    changes += guardian.source_state("bath_motion", None, back, baseline=True, room="bathroom")
+    changes += guardian.evaluate(back)
+    changes += kitchen_busy(guardian, "12:20", "14:00")
+    changes += guardian.catch_up(at("2024-03-04 14:00"))
+    sensors_back = at("2024-03-04 14:00")
+    changes += guardian.source_state(
+        "bath_presence", "on", sensors_back, kind=Kind.PRESENCE, room="bathroom"
+    )
+    changes += guardian.source_state("bath_motion", "off", sensors_back, room="bathroom")
+    changes += guardian.catch_up(at("2024-03-04 15:00"))
+    # Five minutes seen still before the drop, 25 after the return: the restart fell inside
+    # the sensors' own blind spell, which it neither ends nor turns into stillness.
+    assert [(c.at, c.reason, c.room) for c in changes] == [
+        (at("2024-03-04 14:25"), Reason.PRESENCE, "bathroom")
+    ]

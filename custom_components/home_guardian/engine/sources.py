@@ -417,7 +417,14 @@ class SourceBook:
         self._states.pop(source, None)
 
     def stopped(self, at: datetime) -> None:
-        """Note that Home Assistant stopped at `at`: every source was unseen from then."""
+        """Note that Home Assistant stopped at `at`: every source was unseen from then.
+
+        One unseen since before the stop went blind while running: its room's stillness is
+        still unknown from then (`_went_blind` itself is not stored).
+        """
+        self._went_blind.update(
+            source for source, since in self._unseen_since.items() if since < at
+        )
         for source in self._shown:
             self._unseen_since.setdefault(source, at)
 
