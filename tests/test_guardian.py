@@ -697,6 +697,51 @@ async def test_a_light_an_automation_switches_is_not_somebody(
     assert [event.data["alert"] for event in alerts][-2:] == ["inactivity", "cleared"]
 
 
+async def test_a_cover_an_automation_closes_is_not_somebody_when_it_reports_closed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A cover an automation closes reports "closed" 25 s later in a context of its own.
+
+    That end is the automation's too; a person's change in the app meanwhile, and the device's
+    own changes once it had time to finish, are somebody.
+    """
+    freezer.move_to(MORNING)
+    cover = "cover.living_room"
+    hass.states.async_set(cover, "open")
+    await set_up(hass, guardian_entry(sources=[HALL, cover]))
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(cover, "closing", context=Context(parent_id="01JAUTOMATIONRUN00000000"))
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 25 / 60)
+    hass.states.async_set(cover, "closed", context=Context())
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    # Pushed open at the wall once it had closed: somebody.
+    await advance(hass, freezer, 0.5)
+    hass.states.async_set(cover, "opening", context=Context())
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(cover, "closing", context=Context(parent_id="01JAUTOMATIONRUN00000002"))
+    await hass.async_block_till_done()
+    # Somebody in the app, while the automation's device could still be finishing.
+    hass.states.async_set(cover, "opening", context=Context(user_id="a-person"))
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set(cover, "closing", context=Context(parent_id="01JAUTOMATIONRUN00000001"))
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 3)
+    # Pulled open by hand three minutes later: the device's own report, and somebody.
+    hass.states.async_set(cover, "open", context=Context())
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    assert alerts[-1].data["reason"] == "activity"
+
+
 async def test_a_running_total_starting_again_is_not_activity(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:

@@ -71,6 +71,11 @@ EVENT_AUTOMATION_TRIGGERED: Final = "automation_triggered"
 # Enough runs for a busy home's last minutes; a change made by an older run is still told by
 # its context's parent (see AutomationRuns.made), unless a time trigger started it.
 AUTOMATION_RUNS_KEPT: Final = 1000
+# A device an automation set going reports its end later, in a context of its own (past five
+# seconds, Home Assistant no longer gives its state the run's): a cover, a lock, a valve left
+# in one of these states. Its changes without a user this soon after are the automation's.
+GOING_STATES: Final = frozenset({"opening", "closing", "locking", "unlocking"})
+AUTOMATION_FINISH: Final = timedelta(minutes=2)
 # The inactive-for sensor moves on this often; finer would only fill the recorder.
 INACTIVE_FOR_REFRESH = timedelta(minutes=1)
 # Other integrations' entities (ZHA, MQTT) often come after Home Assistant has started: what
@@ -182,6 +187,8 @@ class AutomationRuns:
         """Start with no run seen."""
         self.keep = keep
         self._runs: OrderedDict[str, None] = OrderedDict()
+        # When an automation set each source going, while its device may still be finishing.
+        self._finishing: dict[str, datetime] = {}
 
     @callback
     def ran(self, event: Event) -> None:
@@ -195,14 +202,31 @@ class AutomationRuns:
 
         Besides the runs seen, a context with a parent and no user is an automation's or a
         script's: a person's own change (the app, a voice assistant) carries their user, and a
-        device's own has no parent.
+        device's own has no parent. A device's own change within AUTOMATION_FINISH of an
+        automation setting it going (a cover "closing") is the device finishing that.
         """
         context = state.context
-        return (
+        if (
             context.id in self._runs
             or context.parent_id in self._runs
             or (context.parent_id is not None and context.user_id is None)
-        )
+        ):
+            if state.state in GOING_STATES:
+                self._finishing[state.entity_id] = state.last_updated
+            else:
+                self._finishing.pop(state.entity_id, None)
+            return True
+        started = self._finishing.get(state.entity_id)
+        if started is None or context.user_id is not None:
+            self._finishing.pop(state.entity_id, None)
+            return False
+        if state.last_updated - started > AUTOMATION_FINISH:
+            del self._finishing[state.entity_id]
+            return False
+        if state.state not in GOING_STATES:
+            # Finished: what the device does next is somebody's again.
+            del self._finishing[state.entity_id]
+        return True
 
 
 # State classes of sensors that only ever add up (SensorStateClass.TOTAL and TOTAL_INCREASING).
