@@ -376,7 +376,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             summary = None  # Counts of a few days, not worth a repair issue: start afresh.
         self.summary = DailySummary(self._active_hours(), summary)
         changes = self.guardian.resume(now)
-        known = set(self.guardian.sources)
+        known = set(self.guardian.known_sources)
         for source in known - set(self.sources):
             changes += self.guardian.forget_source(source, now)
         # What the sources show on the return is read at its instant, the engine held there,

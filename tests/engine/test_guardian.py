@@ -2776,3 +2776,100 @@ def test_a_room_unseen_across_a_restart_is_not_taken_as_lying_still() -> None:
     assert [(c.at, c.reason, c.room) for c in changes] == [
         (at("2024-03-04 14:25"), Reason.PRESENCE, "bathroom")
     ]
+
+
+def test_an_alarm_button_that_can_be_reached_does_not_see_for_a_blind_camera() -> None:
+    """The only camera drops off Wi-Fi at 10:30 while the SOS button stays reachable.
+
+    A button tells a call for help, never that someone moves: the home is blind, so "cannot
+    monitor" is told at 10:45, and no silence is counted while the camera cannot see.
+    """
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state("cam", "off", start, baseline=True)
+    guardian.source_state("sos", "off", start, kind=Kind.ALARM, baseline=True)
+    guardian.source_state("cam", "on", at("2024-03-04 10:00"))
+    changes = guardian.source_state("cam", "off", at("2024-03-04 10:01"))
+    changes += guardian.catch_up(at("2024-03-04 10:30"))
+    changes += guardian.source_state("cam", None, at("2024-03-04 10:30"))
+    changes += guardian.catch_up(at("2024-03-04 16:00"))
+    assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 10:45"), Alert.CANNOT_MONITOR)]
+    # The button still raises its alarm while the camera is blind.
+    changes = guardian.source_state("sos", "on", at("2024-03-04 16:00"), kind=Kind.ALARM)
+    assert [c.alert for c in changes] == [Alert.ALARM]
+
+
+def test_a_presence_sensor_does_not_see_for_a_blind_camera() -> None:
+    """The only camera drops off Wi-Fi at 10:30; the mmWave sensor in the bedroom stays on line.
+
+    Presence is never activity, so it cannot tell a silence: the home is blind, "cannot
+    monitor" is told at 10:45, and no inactivity alert follows for hours nobody could see.
+    """
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state("cam", "off", start, baseline=True)
+    guardian.source_state("mmwave", "off", start, kind=Kind.PRESENCE, baseline=True)
+    guardian.source_state("cam", "on", at("2024-03-04 10:00"))
+    changes = guardian.source_state("cam", "off", at("2024-03-04 10:01"))
+    changes += guardian.catch_up(at("2024-03-04 10:30"))
+    changes += guardian.source_state("cam", None, at("2024-03-04 10:30"))
+    changes += guardian.catch_up(at("2024-03-04 11:00"))
+    changes += guardian.source_state("mmwave", "on", at("2024-03-04 11:00"), kind=Kind.PRESENCE)
+    changes += guardian.catch_up(at("2024-03-04 16:00"))
+    assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 10:45"), Alert.CANNOT_MONITOR)]
+
+
+def test_a_home_unseen_for_hours_is_not_taken_as_hours_of_lying_still() -> None:
+    """Presence without an area; the home's only motion sensor is off the Wi-Fi 10:10 to 14:00.
+
+    As in a room, only time watched counts as stillness: five minutes seen still before the
+    drop and twenty-five after it, not a warning while nothing could see a change.
+    """
+    guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state("presence", "off", start, kind=Kind.PRESENCE, baseline=True)
+    guardian.source_state("motion", "off", start, baseline=True)
+    guardian.source_state("presence", "on", at("2024-03-04 10:00"), kind=Kind.PRESENCE)
+    guardian.source_state("motion", "on", at("2024-03-04 10:00"))
+    guardian.source_state("motion", "off", at("2024-03-04 10:05"))
+    changes = guardian.catch_up(at("2024-03-04 10:10"))
+    changes += guardian.source_state("motion", None, at("2024-03-04 10:10"))
+    changes += guardian.catch_up(at("2024-03-04 14:00"))
+    changes += guardian.evaluate(at("2024-03-04 14:00"))
+    changes += guardian.source_state("motion", "off", at("2024-03-04 14:00"))
+    changes += guardian.catch_up(at("2024-03-04 15:00"))
+    assert [(c.at, c.alert, c.reason) for c in changes] == [
+        (at("2024-03-04 10:25"), Alert.CANNOT_MONITOR, Reason.BLIND),
+        (at("2024-03-04 14:05"), Alert.NONE, Reason.SEEING),
+        (at("2024-03-04 14:25"), Alert.INACTIVITY, Reason.PRESENCE),
+    ]
+
+
+def test_a_downtime_while_the_camera_is_blind_is_blind_with_an_alarm_button_within_reach() -> None:
+    """The camera is off the Wi-Fi from 10:30; Home Assistant is down from 11:00 to 15:00.
+
+    Blind at shutdown, the gap is blind too: no quiet is counted through it, and the camera,
+    back at 16:00, has no 180-minute silence to answer for.
+    """
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state("cam", "off", start, baseline=True)
+    guardian.source_state("sos", "off", start, kind=Kind.ALARM, baseline=True)
+    guardian.source_state("cam", "on", at("2024-03-04 10:00"))
+    changes = guardian.source_state("cam", "off", at("2024-03-04 10:01"))
+    changes += guardian.catch_up(at("2024-03-04 10:30"))
+    changes += guardian.source_state("cam", None, at("2024-03-04 10:30"))
+    changes += guardian.catch_up(at("2024-03-04 11:00")) + guardian.evaluate(at("2024-03-04 11:00"))
+    guardian = InactivityGuardian(guardian.config, json.loads(json.dumps(guardian.to_dict())))
+    back = at("2024-03-04 15:00")
+    changes += guardian.resume(back)
+    changes += guardian.source_state("sos", "off", back, kind=Kind.ALARM, baseline=True)
+    changes += guardian.source_state("cam", None, back, baseline=True)
+    changes += guardian.evaluate(back)
+    changes += guardian.catch_up(at("2024-03-04 16:00"))
+    changes += guardian.source_state("cam", "off", at("2024-03-04 16:00"))
+    changes += guardian.catch_up(at("2024-03-04 17:00"))
+    assert [(c.at, c.alert) for c in changes] == [
+        (at("2024-03-04 10:45"), Alert.CANNOT_MONITOR),
+        (at("2024-03-04 16:05"), Alert.NONE),
+    ]

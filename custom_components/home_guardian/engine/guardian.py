@@ -66,6 +66,7 @@ wall clock: every call takes `now`, an aware datetime.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,6 +97,12 @@ class InactivityGuardian(Timeline):
     # When activity outside the room of an open room alert was read back after a restart: the
     # room's own presence sensors may be read after it, so it is judged at `evaluate`.
     _elsewhere_on_return: datetime | None = None
+
+    def __init__(self, config: GuardianConfig, state: Mapping[str, Any] | None = None) -> None:
+        """Start a new guardian, or continue from `to_dict` data saved earlier."""
+        super().__init__(config, state)
+        # Presence and alarm sources seeing now, which see nothing of a silence (not stored).
+        self._within_reach: set[str] = set()
 
     # Properties the entities show.
 
@@ -142,7 +149,12 @@ class InactivityGuardian(Timeline):
     @property
     def sources(self) -> dict[str, bool]:
         """Return each known source and whether it is seeing."""
-        return dict(self._state.sources)
+        return {**self._state.sources, **dict.fromkeys(self._within_reach, True)}
+
+    @property
+    def known_sources(self) -> frozenset[str]:
+        """Return every source the guardian remembers, seeing, blind or not read back yet."""
+        return frozenset(self._state.sources) | self._within_reach | self._book.known
 
     @property
     def routine_ready(self) -> bool:
@@ -207,12 +219,23 @@ class InactivityGuardian(Timeline):
             case Meaning.MOVED_UNTIL_STUCK:
                 changes += self._moved_until(source, self._book.stuck_at(source) or now, now)
             case Meaning.ALARM:
-                self._state.sources[source] = True
+                self._seen(source, kind)
                 changes += self._sight_changed(now) + self._alarm(now)
             case _:
-                self._state.sources[source] = True
+                self._seen(source, kind)
                 changes += self._sight_changed(now)
         return changes + self._advance(now, inclusive=True)
+
+    def _seen(self, source: str, kind: Kind) -> None:
+        """Note that `source` sees; one that shows no activity is no sight of the home."""
+        if kind in {Kind.PRESENCE, Kind.ALARM}:
+            # Not stored as seeing, so that a restart, before the kinds are read back, does not
+            # take a downtime as watched by an SOS button while every camera was blind.
+            self._state.sources.pop(source, None)
+            self._within_reach.add(source)
+        else:
+            self._within_reach.discard(source)
+            self._state.sources[source] = True
 
     def _alarm(self, now: datetime) -> list[AlertChange]:
         """Open the alarm at its level, unless one is open already (a button pressed again)."""
@@ -284,6 +307,7 @@ class InactivityGuardian(Timeline):
         now = aware(now)
         changes = self._advance(now, inclusive=False)
         self._state.sources[source] = seeing
+        self._within_reach.discard(source)
         if not seeing:
             # A source back from blindness starts from its next change, like at start-up.
             self._book.lost(source, now)
@@ -296,6 +320,7 @@ class InactivityGuardian(Timeline):
         changes = self._advance(now, inclusive=False)
         blind_before = not self.can_see
         self._state.sources.pop(source, None)
+        self._within_reach.discard(source)
         self._book.forget(source)
         if blind_before and self.can_see:
             # The owner took away what could not see: its blindness is no longer answered for.
@@ -307,6 +332,9 @@ class InactivityGuardian(Timeline):
         """Carry what is known of `old` over to `new`: the same source under a new name."""
         if old in self._state.sources:
             self._state.sources[new] = self._state.sources.pop(old)
+        if old in self._within_reach:
+            self._within_reach.discard(old)
+            self._within_reach.add(new)
         self._book.rename(old, new)
 
     def acknowledge(self, now: datetime) -> list[AlertChange]:

@@ -162,12 +162,15 @@ def _presence_rule(
     counts as movement; a sensor stuck on must not hold the warning back for the hours it takes
     to be taken as stuck, so it counts for no longer than the limit itself.
     """
+    if not seeing:
+        # Nothing that could show a change sees: stillness is not known, however long it lasts.
+        return Rule(NONE, limit, False, Reason.PRESENCE, room)
     if moving_since is not None:
         held = moving_since + limit
         if start < held:
             return Rule(NONE, limit, False, Reason.PRESENCE, room)
         since = max(since, held)
-    return Rule(max(start - since, NONE), limit, seeing, Reason.PRESENCE, room)
+    return Rule(max(start - since, NONE), limit, True, Reason.PRESENCE, room)
 
 
 def rules_in_force(

@@ -11,7 +11,8 @@ The kinds, in plain words:
   seconds; a person stays still for a couple of minutes now and then. Time a source is unseen
   is no pause, and no part of its bout unless it was on before and after.
 - **presence** (mmWave, occupancy): someone is there. That is not activity: a person lying on
-  the floor is still "present". Its changes only tell that the source can see.
+  the floor is still "present". Nor can it see a silence: while every other source is blind,
+  the home is blind.
 - **change** (doors, contacts, switches, lights, media players, buttons): every change between
   two real states is activity.
 - **level** (numeric sensors: power, current, temperature, humidity, light): only a switch on or off
@@ -208,6 +209,11 @@ class SourceBook:
         return self._changed
 
     @property
+    def known(self) -> frozenset[str]:
+        """Return the sources whose last state is remembered."""
+        return frozenset(self._shown)
+
+    @property
     def stuck(self) -> frozenset[str]:
         """Return the motion sources busy for too long, which count again after a pause."""
         return frozenset(self._stuck)
@@ -270,6 +276,21 @@ class SourceBook:
         self._room_was_unseen(source, kind, room, unseen_from, now)
         return found
 
+    def _home_was_unseen(
+        self, source: str, kind: Kind, unseen_from: datetime | None, now: datetime
+    ) -> None:
+        """Leave out of the home's stillness the time none of its sources could see a change.
+
+        As in a room (see `_room_was_unseen`): someone present outside a watched room while every
+        camera was off the Wi-Fi was not seen lying still for that long.
+        """
+        shows = {Kind.MOTION, Kind.CHANGE, Kind.LEVEL}
+        if unseen_from is None or kind not in shows or self._changed is None:
+            return
+        if any(self._kinds.get(other) in shows for other in self._states if other != source):
+            return
+        self._changed = max(self._changed, now - max(NONE, unseen_from - self._changed))
+
     def _room_was_unseen(
         self, source: str, kind: Kind, room: str | None, unseen_from: datetime | None, now: datetime
     ) -> None:
@@ -283,6 +304,7 @@ class SourceBook:
         if source not in self._went_blind:
             return
         self._went_blind.discard(source)
+        self._home_was_unseen(source, kind, unseen_from, now)
         if (
             unseen_from is None
             or room is None
@@ -463,6 +485,10 @@ class SourceBook:
         if old in self._stuck:
             self._stuck.discard(old)
             self._stuck.add(new)
+
+    def shows_no_activity(self, source: str) -> bool:
+        """Tell whether `source` can show no activity at all (an alarm or presence source)."""
+        return self._kinds.get(source) in {Kind.ALARM, Kind.PRESENCE}
 
     def room(self, source: str) -> str | None:
         """Return the room `source` is in, if known."""

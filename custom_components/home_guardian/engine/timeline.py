@@ -79,7 +79,15 @@ class Timeline(ABC):
     @property
     def can_see(self) -> bool:
         """Tell whether at least one source can see (true before any source is known)."""
-        return not self._state.sources or any(self._state.sources.values())
+        # An alarm button tells a call for help and a presence sensor that someone is there,
+        # never that someone moves: within reach while every camera is blind, they see
+        # nothing of a silence.
+        watching = [
+            seeing
+            for source, seeing in self._state.sources.items()
+            if not self._book.shows_no_activity(source)
+        ]
+        return not watching or any(watching)
 
     def evaluate(self, now: datetime) -> list[AlertChange]:
         """Let time run up to `now` and return the alert changes that became due."""
