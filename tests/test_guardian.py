@@ -62,7 +62,7 @@ from custom_components.home_guardian.const import (
 )
 from custom_components.home_guardian.diagnostics import async_get_config_entry_diagnostics
 from custom_components.home_guardian.engine.sources import Kind
-from custom_components.home_guardian.guardian import kind_of
+from custom_components.home_guardian.guardian import START_GRACE, kind_of
 from custom_components.home_guardian.logbook import async_describe_events
 from tests.cameras.servers import RtspCamera
 from tests.common import camera_entry, set_up_entry, state_of, wait_for
@@ -1663,6 +1663,58 @@ async def test_what_fell_due_while_down_waits_until_home_assistant_has_started(
         await restarted.async_block_till_done()
         assert state_of(restarted, INACTIVITY) == STATE_OFF
         assert [event.data["alert"] for event in events] == []
+        await restarted.async_stop()
+
+
+async def test_a_source_late_at_the_start_raises_no_repair_issue(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A sensor that comes 20 s after the start (ZHA, MQTT) is late, not missing."""
+    entry = await moved_then_an_hour_still(hass, freezer)
+    await hass.async_stop()
+
+    freezer.tick(timedelta(hours=3))
+    states = {KETTLE: (STATE_OFF, {})}
+    async with restarted_with(hass, entry, states, CoreState.starting) as (restarted, _):
+        issue_id = f"guardian_source_missing_{entry.entry_id}"
+        restarted.set_state(CoreState.running)
+        restarted.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+        await restarted.async_block_till_done()
+        assert ir.async_get(restarted).async_get_issue(DOMAIN, issue_id) is None
+        freezer.tick(timedelta(seconds=20))
+        restarted.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+        await restarted.async_block_till_done()
+        freezer.tick(START_GRACE)
+        async_fire_time_changed(restarted)
+        await restarted.async_block_till_done()
+        assert ir.async_get(restarted).async_get_issue(DOMAIN, issue_id) is None
+        await restarted.async_stop()
+
+
+async def test_a_source_still_missing_after_the_start_grace_raises_the_repair_issue(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A source that has not come a minute after the start is missing, and said so."""
+    entry = await moved_then_an_hour_still(hass, freezer)
+    await hass.async_stop()
+
+    freezer.tick(timedelta(hours=3))
+    states = {KETTLE: (STATE_OFF, {})}
+    async with restarted_with(hass, entry, states, CoreState.starting) as (restarted, _):
+        issue_id = f"guardian_source_missing_{entry.entry_id}"
+        restarted.set_state(CoreState.running)
+        restarted.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+        await restarted.async_block_till_done()
+        freezer.tick(START_GRACE - timedelta(seconds=1))
+        async_fire_time_changed(restarted)
+        await restarted.async_block_till_done()
+        assert ir.async_get(restarted).async_get_issue(DOMAIN, issue_id) is None
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(restarted)
+        await restarted.async_block_till_done()
+        issue = ir.async_get(restarted).async_get_issue(DOMAIN, issue_id)
+        assert issue is not None
+        assert issue.translation_placeholders == {"name": "Grandma", "sources": HALL}
         await restarted.async_stop()
 
 

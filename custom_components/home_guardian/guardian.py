@@ -24,7 +24,14 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.core import (
+    CoreState,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    callback,
+)
 from homeassistant.helpers import (
     area_registry as ar,
     device_registry as dr,
@@ -355,6 +362,10 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._late: set[str] = set()
         self._started = False
         self._cancel_grace: Callable[[], None] | None = None
+        # Set up while Home Assistant starts, a source not there yet may only be late (ZHA, MQTT
+        # add theirs after the start): it is missing once the grace is over. Set up later, by an
+        # edit of the sources, every other integration's entities are there: it is missing now.
+        self._set_up_at_start = False
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
@@ -383,6 +394,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         # including the states of sources that come a little later and anything seen meanwhile:
         # a limit passed while down is told only after, so someone moving on the return wins.
         self._return = now
+        self._set_up_at_start = self.hass.state is not CoreState.running
         for source in self.sources:
             state = self.hass.states.get(source)
             if not_come_yet(state):
@@ -434,9 +446,10 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
 
     @callback
     def _async_grace_over(self, _now: datetime) -> None:
-        """Start without the sources that have not come: they are blind."""
+        """Start without the sources that have not come: they are blind, and missing."""
         self._cancel_grace = None
         self._async_end_return()
+        self._async_check_missing(self.hass)
 
     @callback
     def _cancel_waiting(self) -> None:
@@ -558,7 +571,12 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     @callback
     def _async_check_missing(self, _hass: HomeAssistant) -> None:
         """Raise a repair issue while sources do not exist (removed or renamed), once."""
-        missing = [source for source in self.sources if self.hass.states.get(source) is None]
+        missing = [
+            source
+            for source in self.sources
+            if self.hass.states.get(source) is None
+            and not (self._set_up_at_start and source in self._late)
+        ]
         if missing == self._missing:
             return
         self._missing = missing
