@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import hashlib
 from http import HTTPStatus
 import io
 
@@ -17,6 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.home_guardian.config_flow import stream_fingerprint
 from custom_components.home_guardian.const import (
     CONF_ANALYSIS_FPS,
     CONF_CAMERA_ENTITY,
@@ -245,6 +247,41 @@ async def test_user_flow_already_configured(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+async def test_user_flow_same_stream_written_another_way(hass: HomeAssistant) -> None:
+    """Case, a default port or credentials in the URL do not make the same stream new."""
+    camera_entry("rtsp://camera.local/stream").add_to_hass(hass)
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Again", CONF_STREAM_URL: "RTSP://admin:x@Camera.Local:554/stream"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_an_entry_added_with_the_default_port_is_still_found(hass: HomeAssistant) -> None:
+    """An entry whose id was made from a URL naming its default port is the same stream."""
+    url = "rtsp://camera.local:554/stream"
+    # Its id as it was made then, from the URL's text with the port.
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=hashlib.sha256(url.encode()).hexdigest()[:24],
+        data={CONF_STREAM_URL: url, CONF_USERNAME: "", CONF_PASSWORD: ""},
+    ).add_to_hass(hass)
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Again", CONF_STREAM_URL: "rtsp://camera.local/stream"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+def test_the_fingerprint_of_a_written_url_is_kept_and_holds_no_secret() -> None:
+    """Entries made before keep their ids; the id is a hash, never the URL or its password."""
+    url = "rtsp://camera.local:8554/stream?channel=1"
+    assert stream_fingerprint(url) == hashlib.sha256(url.encode()).hexdigest()[:24]
+    assert "secret" not in stream_fingerprint("rtsp://admin:secret@camera.local/stream")
 
 
 async def test_abandoned_window_does_not_block_a_retry(

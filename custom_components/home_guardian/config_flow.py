@@ -16,6 +16,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.selector import (
@@ -87,7 +88,7 @@ from .engine.frame_source import StreamError, grab_frame
 from .engine.frames import encode_jpeg
 from .engine.geometry import draw_zones
 from .engine.sources import Kind
-from .engine.urls import InvalidUrlError, StreamAddress, parse_camera_url
+from .engine.urls import InvalidUrlError, StreamAddress, parse_camera_url, stream_identity
 from .guardian import derived_kind, guardian_config
 from .motion import parse_zones
 
@@ -211,7 +212,8 @@ CREDENTIALS_SCHEMA = vol.Schema(
 
 def stream_fingerprint(stream_url: str) -> str:
     """Return a stable id for a camera that does not keep its URL, which may hold secrets."""
-    return hashlib.sha256(stream_url.encode()).hexdigest()[:24]
+    # Unchanged for a URL already written the one way (every entry's but a default port's).
+    return hashlib.sha256(stream_identity(stream_url).encode()).hexdigest()[:24]
 
 
 def normalise_camera_input(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -310,6 +312,7 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
                     stream_fingerprint(data[CONF_STREAM_URL]), raise_on_progress=False
                 )
                 self._abort_if_unique_id_configured()
+                self._abort_if_stream_configured(data[CONF_STREAM_URL])
                 errors = await self._async_probe(data)
             if not errors:
                 self._data = data
@@ -396,6 +399,7 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
                 if unique_id != entry.unique_id:
                     await self.async_set_unique_id(unique_id)
                     self._abort_if_unique_id_configured()
+                self._abort_if_stream_configured(data[CONF_STREAM_URL], entry)
                 errors = await self._async_probe(data)
             if not errors:
                 return self.async_update_reload_and_abort(
@@ -538,6 +542,17 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"name": entry.title},
             errors=errors,
         )
+
+    def _abort_if_stream_configured(
+        self, stream_url: str, reconfigured: ConfigEntry | None = None
+    ) -> None:
+        """Abort if another camera reads the stream, however its URL was written when added."""
+        # Ids made before a default port counted as none keep that port: compare the URLs.
+        fingerprint = stream_fingerprint(stream_url)
+        for entry in self._async_current_entries(include_ignore=False):
+            url = entry.data.get(CONF_STREAM_URL)
+            if entry is not reconfigured and url and stream_fingerprint(url) == fingerprint:
+                raise AbortFlow("already_configured")
 
     async def _async_sealed(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Return entry data with the password sealed for storage."""

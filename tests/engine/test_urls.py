@@ -9,6 +9,7 @@ from custom_components.home_guardian.engine.urls import (
     StreamAddress,
     parse_camera_url,
     redact_url,
+    stream_identity,
 )
 
 
@@ -65,3 +66,39 @@ def test_redaction() -> None:
     assert StreamAddress(url="rtsp://h/s?pwd=1", password="z").redacted() == (
         "rtsp://h/s?pwd=**REDACTED**"
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("rtsp://camera.local/live", "RTSP://Camera.LOCAL:554/live"),
+        ("rtsp://camera.local/live", "rtsp://admin:secret@camera.local/live"),
+        ("rtsps://camera.local/live", "rtsps://camera.local:322/live"),
+        ("http://camera.local/video.mjpg", "http://camera.local:80/video.mjpg"),
+        ("https://camera.local/video.mjpg", "HTTPS://user@camera.local:443/video.mjpg"),
+        ("rtsp://[fe80::1]/s", "rtsp://[FE80::1]:554/s"),
+    ],
+)
+def test_one_stream_written_two_ways_has_one_identity(first: str, second: str) -> None:
+    """Case of scheme and host, a default port and credentials do not make another stream."""
+    assert stream_identity(first) == stream_identity(second) == first
+    assert "secret" not in stream_identity(second)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("rtsp://camera.local/live", "rtsp://camera.local:8554/live"),
+        ("http://camera.local/video.mjpg", "https://camera.local/video.mjpg"),
+        ("rtsp://camera.local/live", "rtsp://camera.local/LIVE"),
+        ("rtsp://camera.local/live", "rtsp://192.168.1.20/live"),
+    ],
+)
+def test_other_streams_keep_other_identities(first: str, second: str) -> None:
+    """Another port, scheme, path or host name is another stream; names are never resolved."""
+    assert stream_identity(first) != stream_identity(second)
+
+
+def test_a_text_that_is_no_url_names_itself() -> None:
+    """Something that cannot be parsed is left as it is rather than refused."""
+    assert stream_identity("not a url") == "not a url"

@@ -7,6 +7,8 @@ from typing import Final
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 STREAM_SCHEMES: Final = frozenset({"rtsp", "rtsps", "http", "https"})
+# The port each scheme uses when a URL names none: written or not, it is the same stream.
+DEFAULT_PORTS: Final = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
 REDACTED: Final = "**REDACTED**"
 # Query keys that cheap cameras use to carry credentials in snapshot URLs.
 SECRET_QUERY_KEYS: Final = frozenset(
@@ -84,6 +86,24 @@ def parse_camera_url(raw: str) -> StreamAddress:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
     )
+
+
+def stream_identity(url: str) -> str:
+    """Return the text naming the stream a URL addresses, however it is written; no credentials.
+
+    Scheme and host count in any case and a scheme's default port as no port. Host names are
+    not resolved: looking them up would make the answer depend on the network of the moment.
+    A text that is no camera URL names only itself.
+    """
+    try:
+        clean = parse_camera_url(url).url
+    except InvalidUrlError:
+        return url
+    parts = urlsplit(clean)
+    if parts.port is None or parts.port != DEFAULT_PORTS.get(parts.scheme):
+        return clean
+    # The URL is clean, without userinfo: what follows the last colon is the port.
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0]))
 
 
 def redact_url(url: str) -> str:
