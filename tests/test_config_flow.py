@@ -212,6 +212,53 @@ async def test_user_flow_html_page_is_not_video(
     assert result["errors"] == {"base": "not_video"}
 
 
+async def test_user_flow_bad_substream_is_told_on_its_field(
+    hass: HomeAssistant, rtsp_camera: RtspCamera
+) -> None:
+    """A substream the camera does not have is told on its field, and nothing typed is lost."""
+    flow_id = await _start(hass)
+    user_input = {
+        CONF_NAME: "Hall",
+        CONF_STREAM_URL: rtsp_camera.url,
+        CONF_SUBSTREAM_URL: rtsp_camera.url.replace("/stream", "/nothing-here"),
+        CONF_USERNAME: "viewer",
+        CONF_PASSWORD: "typed",
+    }
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_SUBSTREAM_URL: "substream_not_found"}
+    schema = result["data_schema"].schema
+    suggested = {str(key): key.description["suggested_value"] for key in schema if key.description}
+    assert suggested == user_input
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [("/nothing-here.jpg", "snapshot_not_found"), ("/page.html", "snapshot_not_video")],
+)
+async def test_user_flow_bad_snapshot_is_told_on_its_field(
+    hass: HomeAssistant,
+    mjpeg_camera: MjpegCamera,
+    http_camera: HttpCamera,
+    path: str,
+    error: str,
+) -> None:
+    """A snapshot URL that gives no picture is told on its field, and nothing typed is lost."""
+    flow_id = await _start(hass)
+    user_input = {
+        CONF_NAME: "Nursery",
+        CONF_STREAM_URL: mjpeg_camera.url,
+        CONF_SNAPSHOT_URL: http_camera.url(path),
+        CONF_USERNAME: CAMERA_USER,
+        CONF_PASSWORD: CAMERA_PASSWORD,
+    }
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["errors"] == {CONF_SNAPSHOT_URL: error}
+    schema = result["data_schema"].schema
+    suggested = {str(key): key.description["suggested_value"] for key in schema if key.description}
+    assert suggested == user_input
+
+
 async def test_user_flow_mjpeg_and_snapshot(
     hass: HomeAssistant, mjpeg_camera: MjpegCamera, http_camera: HttpCamera
 ) -> None:
@@ -381,6 +428,22 @@ async def test_reauth(hass: HomeAssistant, rtsp_auth_camera: RtspCamera) -> None
     assert unseal(await async_get_cipher(hass), entry.data[CONF_PASSWORD]) == CAMERA_PASSWORD
     await hass.async_block_till_done()
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reauth_tells_a_bad_substream_on_its_form(
+    hass: HomeAssistant, rtsp_auth_camera: RtspCamera
+) -> None:
+    """The reauthentication form has no URL fields: a substream that fails is told form-wide."""
+    missing = rtsp_auth_camera.url.replace("/stream", "/nothing-here")
+    entry = camera_entry(
+        rtsp_auth_camera.url, username=CAMERA_USER, password="old", substream_url=missing
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: CAMERA_USER, CONF_PASSWORD: CAMERA_PASSWORD}
+    )
+    assert result["errors"] == {"base": "not_found"}
 
 
 async def test_options_flow(hass: HomeAssistant) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import hashlib
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 from homeassistant.config_entries import (
@@ -84,6 +84,7 @@ from .const import (
 from .coordinator import HomeGuardianConfigEntry
 from .credentials import UnsealError, async_get_cipher, seal, unseal
 from .engine.config import GuardianConfigError
+from .engine.errors import Problem
 from .engine.frame_source import StreamError, grab_frame
 from .engine.frames import encode_jpeg
 from .engine.geometry import draw_zones
@@ -93,6 +94,12 @@ from .guardian import derived_kind, guardian_config
 from .motion import parse_zones
 
 URL_FIELDS = (CONF_STREAM_URL, CONF_SUBSTREAM_URL, CONF_SNAPSHOT_URL)
+# The optional URLs, each told on its own field with its own words when it cannot be read: the
+# main stream then works, so a form-wide error would send the owner looking in the wrong place.
+OPTIONAL_URL_ERROR_PREFIXES: Final = {
+    CONF_SUBSTREAM_URL: "substream",
+    CONF_SNAPSHOT_URL: "snapshot",
+}
 # The menu's choice of a camera Home Assistant already has, and its step.
 CAMERA_ENTITY_STEP = "camera_entity"
 PREVIEWS = f"{DOMAIN}_previews"
@@ -239,15 +246,27 @@ def normalise_camera_input(user_input: Mapping[str, Any]) -> tuple[dict[str, Any
     return data, errors
 
 
+class CameraUrlError(Exception):
+    """A URL of the camera form could not be read: the field it was typed in, and why."""
+
+    def __init__(self, field: str, problem: Problem) -> None:
+        """Keep the field and the problem; the URL itself is never part of the message."""
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
 def probe_camera(data: Mapping[str, Any]) -> bytes:
-    """Grab a frame from every configured URL and return the preview JPEG; raise StreamError."""
+    """Grab a frame from every configured URL and return the preview JPEG; raise CameraUrlError."""
     username, password = data.get(CONF_USERNAME) or None, data.get(CONF_PASSWORD) or None
     preview: bytes | None = None
     for field in URL_FIELDS:
         if url := data.get(field):
-            frame, _ = grab_frame(
-                StreamAddress(url=url, username=username, password=password), timeout=PROBE_TIMEOUT
-            )
+            address = StreamAddress(url=url, username=username, password=password)
+            try:
+                frame, _ = grab_frame(address, timeout=PROBE_TIMEOUT)
+            except StreamError as err:
+                raise CameraUrlError(field, err.problem) from err
             preview = preview or frame.jpeg()
     assert preview is not None  # noqa: S101 - the stream URL is required
     return preview
@@ -529,7 +548,8 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_USERNAME: (user_input.get(CONF_USERNAME) or "").strip(),
                 CONF_PASSWORD: user_input.get(CONF_PASSWORD) or "",
             }
-            errors = await self._async_probe(data)
+            # The form asks for credentials only: a URL that fails is told form-wide.
+            errors = await self._async_probe(data, on_fields=False)
             if not errors:
                 return self.async_update_reload_and_abort(
                     entry, data=await self._async_sealed(data)
@@ -566,11 +586,15 @@ class HomeGuardianConfigFlow(ConfigFlow, domain=DOMAIN):
         except UnsealError:
             return ""
 
-    async def _async_probe(self, data: Mapping[str, Any]) -> dict[str, str]:
+    async def _async_probe(
+        self, data: Mapping[str, Any], *, on_fields: bool = True
+    ) -> dict[str, str]:
         """Connect to the camera in a worker thread; keep the preview or return the error."""
         try:
             preview = await self.hass.async_add_executor_job(probe_camera, data)
-        except StreamError as err:
+        except CameraUrlError as err:
+            if on_fields and (prefix := OPTIONAL_URL_ERROR_PREFIXES.get(err.field)):
+                return {err.field: f"{prefix}_{err.problem}"}
             return {"base": str(err.problem)}
         _async_register_preview_view(self.hass)
         self.hass.data.setdefault(PREVIEWS, {})[self.flow_id] = preview
