@@ -2122,6 +2122,36 @@ async def test_a_session_from_before_a_suspension_stays_ended_after_resume(
     assert (await stranger.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
 
 
+async def test_a_report_whose_session_ended_while_it_was_sent_is_refused(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A report begun before a suspension and finished after the resume suspends nothing."""
+    share = await create_share(hass)
+    sharing = async_get_sharing(hass)
+    stranger = await hass_client_no_auth()
+    await post(stranger, "session", {"token": token_of(share), "pin": share["pin"]})
+    anna = await hass_client_no_auth()
+    await post(anna, "session", {"token": token_of(share), "pin": share["pin"]})
+    go_on = asyncio.Event()
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        """Send the report's body only once the owner has resumed the share."""
+        yield b'{"reason": '
+        await go_on.wait()
+        yield b'"not_for_me"}'
+
+    headers = {**same_origin(stranger), "Content-Type": "application/json"}
+    late = asyncio.ensure_future(stranger.post(f"{BASE}/report", data=slow_body(), headers=headers))
+    await asyncio.sleep(0.3)
+    assert (await post(anna, "report", {"reason": "no_consent"})).status == HTTPStatus.OK
+    await hass.services.async_call(
+        DOMAIN, "resume_share", {"share_id": share["share_id"]}, blocking=True
+    )
+    go_on.set()
+    assert (await late).status == HTTPStatus.FORBIDDEN
+    assert sharing.registry.get(share["share_id"]).state is ShareState.ACTIVE
+
+
 async def open_stream_never_read(client: TestClient, cookie: str) -> asyncio.StreamWriter:
     """Open the stream over a raw connection with a tiny receive window and never read it."""
     _, writer = await open_raw_stream(client, cookie)

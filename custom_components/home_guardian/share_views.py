@@ -370,6 +370,10 @@ class ShareReportView(HomeAssistantView):
         reason = await _json_field(request, "reason")
         if reason not in set(ReportReason):
             return _refused(HTTPStatus.BAD_REQUEST)
+        # Asked again once the body is in: a session that ended while it arrived (its share
+        # suspended and resumed, or its device logged out by a newer one) reports nothing.
+        if sharing.session(secret) is not session or sharing.state_of(session)[0] in ENDED:
+            return _refused(HTTPStatus.FORBIDDEN)
         if not await sharing.async_suspend(session.share_id, ReportReason(reason)):
             return _refused(HTTPStatus.FORBIDDEN)
         sharing.forget_session(secret)

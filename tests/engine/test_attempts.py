@@ -126,6 +126,27 @@ def test_one_client_spraying_many_shares_is_locked_by_its_address() -> None:
     assert through == 6
 
 
+def test_a_right_pin_at_its_own_share_does_not_forgive_guesses_at_others() -> None:
+    """A viewer of one share cannot wipe its address's guesses at others by logging in."""
+    gate = AttemptGate()
+    through = 0
+    for n in range(30):
+        # Four guesses at other links, then the guesser's own share with its right PIN.
+        through += isinstance(gate.admit(f"share-{n}", "203.0.113.9", float(n)), Admission)
+        if n % 4 == 3:
+            own = gate.admit("own", "203.0.113.9", float(n))
+            if isinstance(own, Admission):
+                gate.settle(own, correct=True, now=float(n))
+    # As many as without the viewer's own logins (see above): the sixth locks the address.
+    assert through == 6
+    # The viewer's own typos are forgiven with their right PIN, as before.
+    typos = [gate.admit("mine", "198.51.100.7", 0.0) for _ in range(4)]
+    for typo in typos[:3]:
+        gate.settle(typo, correct=False, now=0.0)  # type: ignore[arg-type]
+    gate.settle(typos[3], correct=True, now=0.0)  # type: ignore[arg-type]
+    assert gate.client_lockout.failures("198.51.100.7", 0.0) == 0
+
+
 def test_locked_attempts_spend_none_of_the_budget() -> None:
     gate = AttemptGate(budget=PinBudget(per_window=7))
     admit_all(gate, 30)

@@ -8,7 +8,8 @@ Assistant something and each one is a guess. The rules, decided here and used by
   attempt as a failure at once, in both lockouts. Whatever happens next (the client hangs up,
   the handler is cancelled, a thousand twins arrive in the same millisecond) the guess has been
   paid for: a burst gets exactly the guesses that the same attempts one after another would
-  get, never more. A right PIN then clears both keys (`settle`), as it always did.
+  get, never more. A right PIN then clears its share's key and, of its client's, the failures
+  at that share (`settle`): its guesses at other shares stay counted.
 * Both lockouts allow FREE_FAILURES failures, then lock the key for FIRST_DELAY seconds,
   doubling up to MAX_DELAY. One is keyed by share (a guesser anywhere), one by
   `client_key(address)` (one client spraying many shares; an IPv6 host counts by its /64).
@@ -147,6 +148,15 @@ class Lockout:
         with self._lock:
             self._entries.pop(key, None)
 
+    def forgive(self, key: str, count: int, now: float) -> None:
+        """Forget `count` of a key's failures; a wait already running runs on."""
+        with self._lock:
+            if (entry := self._live(key, now)) is None or count <= 0:
+                return
+            entry.count = max(0, entry.count - count)
+            if entry.count == 0 and now >= entry.allowed_at:
+                del self._entries[key]
+
     def _live(self, key: str, now: float) -> _Failures | None:
         """Return a key's record unless it is old enough to forget (then drop it)."""
         entry = self._entries.get(key)
@@ -281,6 +291,10 @@ class AttemptGate:
         self.share_lockout = Lockout() if share_lockout is None else share_lockout
         self.client_lockout = Lockout() if client_lockout is None else client_lockout
         self.unknown_lockout = Lockout()
+        # Each client's failures per share, never delayed: a right PIN forgives its client only
+        # what it got wrong at that share, not its guesses at others. Forgotten no later than
+        # the client's own record (every failure here is one there too).
+        self.client_share_failures = Lockout(first_delay=0.0, max_delay=0.0)
         self.unknown_budgets = ShareBudgets()
         self.budget = PinBudget() if budget is None else budget
         self.share_budgets = ShareBudgets() if share_budgets is None else share_budgets
@@ -316,6 +330,7 @@ class AttemptGate:
                 # Only a share's link counts against its client: a stranger behind the same
                 # address (a café's, a carrier's) spraying made-up links locks no viewer out.
                 self.client_lockout.failure(client, now)
+                self.client_share_failures.failure(_pair(client, share_key), now)
             share_lockout.failure(share_key, now)
             return Admission(share_key=share_key, client=client, known=known, at=now)
 
@@ -345,11 +360,17 @@ class AttemptGate:
         return total
 
     def settle(self, admission: Admission, *, correct: bool, now: float) -> Verdict:
-        """Take a finished check: a right PIN clears both keys, a wrong one stays counted."""
+        """Take a finished check: a right PIN forgives its own failures, a wrong one counts."""
         with self._lock:
             if correct and admission.known:
                 self.share_lockout.success(admission.share_key)
-                self.client_lockout.success(admission.client)
+                # A viewer's own typos are forgiven; guesses its address made at other shares
+                # stay counted, or one right PIN would reopen every share to a sprayer.
+                pair = _pair(admission.client, admission.share_key)
+                self.client_lockout.forgive(
+                    admission.client, self.client_share_failures.failures(pair, now), now
+                )
+                self.client_share_failures.success(pair)
                 cleared = self._wrong.pop(admission.share_key, None) is not None
                 self.budget.give_back(admission.at)
                 return Verdict(correct=True, wait=0.0, suspend=False, recounted=cleared)
@@ -386,6 +407,11 @@ class StandInQueue:
             while len(self._free_at) > self.max_entries:
                 self._free_at.popitem(last=False)
             return ends
+
+
+def _pair(client: str, share_key: str) -> str:
+    """Return the key of one client's failures at one share."""
+    return f"{client} {share_key}"
 
 
 def client_key(address: str) -> str:
