@@ -2152,6 +2152,38 @@ async def test_a_report_whose_session_ended_while_it_was_sent_is_refused(
     assert sharing.registry.get(share["share_id"]).state is ShareState.ACTIVE
 
 
+async def test_a_report_whose_viewer_hangs_up_while_it_is_written_is_still_written(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """A report outlives its handler, cancelled when its viewer hangs up during the write."""
+    share = await create_share(hass)
+    sharing = async_get_sharing(hass)
+    store = sharing._store
+    release = asyncio.Event()
+    write = store._async_write_data
+
+    async def slow_write(*args: Any) -> None:
+        """Write once the test lets go: a slow disk."""
+        await release.wait()
+        await write(*args)
+
+    with patch.object(store, "_async_write_data", slow_write):
+        # A write already under way (another share's change) holds the file meanwhile.
+        busy = hass.async_create_task(sharing.async_save())
+        await asyncio.sleep(0.05)
+        report = hass.async_create_task(
+            sharing.async_suspend(share["share_id"], ReportReason.NO_CONSENT)
+        )
+        await asyncio.sleep(0.05)
+        # Home Assistant cancels the handler of a viewer who hangs up.
+        report.cancel()
+        release.set()
+        await busy
+        await hass.async_block_till_done(wait_background_tasks=True)
+    (stored,) = hass_storage["home_guardian.shares"]["data"]["shares"]
+    assert stored["state"] == "suspended"
+
+
 async def open_stream_never_read(client: TestClient, cookie: str) -> asyncio.StreamWriter:
     """Open the stream over a raw connection with a tiny receive window and never read it."""
     _, writer = await open_raw_stream(client, cookie)

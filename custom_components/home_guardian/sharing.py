@@ -972,7 +972,11 @@ class SharingManager:
         """
         if not self.suspend(share_id, reason):
             return False
-        await self._async_save_suspension(share_id)
+        write = self.hass.async_create_background_task(
+            self._async_save_suspension(share_id), f"{DOMAIN} share suspended"
+        )
+        # A viewer hanging up cancels the handler, never the write: the report still holds.
+        await asyncio.shield(write)
         return True
 
     @callback
