@@ -147,6 +147,29 @@ def test_a_right_pin_at_its_own_share_does_not_forgive_guesses_at_others() -> No
     assert gate.client_lockout.failures("198.51.100.7", 0.0) == 0
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "a right PIN clears its share's whole lockout, other addresses' guesses too: a guesser"
+        " with a second address sees its lockout at a held link end early only when the link is"
+        " live and its viewer logged in"
+    ),
+)
+def test_a_viewer_logging_in_does_not_tell_a_guesser_that_the_link_is_live() -> None:
+    """A guesser's lockout at a share runs on the same whether its viewer logs in or not."""
+
+    def guesser_wait(viewer_logs_in: bool) -> float:
+        """Six wrong PINs, the viewer maybe logging in after the lock, a seventh from elsewhere."""
+        gate = AttemptGate()
+        for _ in range(6):
+            gate.settle(gate.admit("s", "guesser", 0.0), correct=False, now=0.0)  # type: ignore[arg-type]
+        if viewer_logs_in:
+            gate.settle(gate.admit("s", "viewer", 61.0), correct=True, now=61.0)  # type: ignore[arg-type]
+        return gate.settle(gate.admit("s", "another address", 62.0), correct=False, now=62.0).wait  # type: ignore[arg-type]
+
+    assert guesser_wait(viewer_logs_in=True) == guesser_wait(viewer_logs_in=False) == 120.0
+
+
 def test_locked_attempts_spend_none_of_the_budget() -> None:
     gate = AttemptGate(budget=PinBudget(per_window=7))
     admit_all(gate, 30)
