@@ -140,11 +140,13 @@ def test_a_right_pin_at_its_own_share_does_not_forgive_guesses_at_others() -> No
     # As many as without the viewer's own logins (see above): the sixth locks the address.
     assert through == 6
     # The viewer's own typos are forgiven with their right PIN, as before.
-    typos = [gate.admit("mine", "198.51.100.7", 0.0) for _ in range(4)]
-    for typo in typos[:3]:
+    typos = [gate.admit("mine", "198.51.100.7", 0.0) for _ in range(6)]
+    for typo in typos[:5]:
         gate.settle(typo, correct=False, now=0.0)  # type: ignore[arg-type]
-    gate.settle(typos[3], correct=True, now=0.0)  # type: ignore[arg-type]
+    gate.settle(typos[5], correct=True, now=0.0)  # type: ignore[arg-type]
     assert gate.client_lockout.failures("198.51.100.7", 0.0) == 0
+    # Nor does the right PIN's own count, the sixth, keep the address waiting.
+    assert isinstance(gate.admit("theirs", "198.51.100.7", 1.0), Admission)
 
 
 @pytest.mark.xfail(

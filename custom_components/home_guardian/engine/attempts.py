@@ -149,12 +149,15 @@ class Lockout:
             self._entries.pop(key, None)
 
     def forgive(self, key: str, count: int, now: float) -> None:
-        """Forget `count` of a key's failures; a wait already running runs on."""
+        """Forget `count` of a key's failures; a wait the rest still earn runs on."""
         with self._lock:
             if (entry := self._live(key, now)) is None or count <= 0:
                 return
             entry.count = max(0, entry.count - count)
-            if entry.count == 0 and now >= entry.allowed_at:
+            if entry.count <= self.free_failures:
+                # What is left earns no wait: one set by the forgiven failures is lifted.
+                entry.allowed_at = min(entry.allowed_at, now)
+            if entry.count == 0:
                 del self._entries[key]
 
     def _live(self, key: str, now: float) -> _Failures | None:
