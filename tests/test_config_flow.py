@@ -285,23 +285,20 @@ async def test_user_flow_mjpeg_and_snapshot(
         await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_user_flow_already_configured(hass: HomeAssistant) -> None:
-    """The same stream cannot be added twice."""
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "rtsp://admin:x@camera.local/stream",
+        # Case, a default port or credentials in the URL do not make the same stream new.
+        "RTSP://admin:x@Camera.Local:554/stream",
+    ],
+)
+async def test_user_flow_already_configured(hass: HomeAssistant, typed: str) -> None:
+    """The same stream cannot be added twice, however its URL is written."""
     camera_entry("rtsp://camera.local/stream").add_to_hass(hass)
     flow_id = await _start(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_NAME: "Again", CONF_STREAM_URL: "rtsp://admin:x@camera.local/stream"}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-
-
-async def test_user_flow_same_stream_written_another_way(hass: HomeAssistant) -> None:
-    """Case, a default port or credentials in the URL do not make the same stream new."""
-    camera_entry("rtsp://camera.local/stream").add_to_hass(hass)
-    flow_id = await _start(hass)
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_NAME: "Again", CONF_STREAM_URL: "RTSP://admin:x@Camera.Local:554/stream"}
+        flow_id, {CONF_NAME: "Again", CONF_STREAM_URL: typed}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"

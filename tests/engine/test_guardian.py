@@ -2778,20 +2778,31 @@ def test_a_room_unseen_across_a_restart_is_not_taken_as_lying_still() -> None:
     ]
 
 
+def camera_blind_from_half_past_ten(
+    other: str, kind: Kind
+) -> tuple[InactivityGuardian, list[AlertChange]]:
+    """Return a guardian whose only camera, last moving at 10:00, is blind from 10:30.
+
+    Its other source, `other` of `kind`, stays within reach; the changes are those up to 10:30.
+    """
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 09:00")
+    guardian.source_state("cam", "off", start, baseline=True)
+    guardian.source_state(other, "off", start, kind=kind, baseline=True)
+    guardian.source_state("cam", "on", at("2024-03-04 10:00"))
+    changes = guardian.source_state("cam", "off", at("2024-03-04 10:01"))
+    changes += guardian.catch_up(at("2024-03-04 10:30"))
+    changes += guardian.source_state("cam", None, at("2024-03-04 10:30"))
+    return guardian, changes
+
+
 def test_an_alarm_button_that_can_be_reached_does_not_see_for_a_blind_camera() -> None:
     """The only camera drops off Wi-Fi at 10:30 while the SOS button stays reachable.
 
     A button tells a call for help, never that someone moves: the home is blind, so "cannot
     monitor" is told at 10:45, and no silence is counted while the camera cannot see.
     """
-    guardian = new(expected_by=[], escalate_after_minutes=[])
-    start = at("2024-03-04 09:00")
-    guardian.source_state("cam", "off", start, baseline=True)
-    guardian.source_state("sos", "off", start, kind=Kind.ALARM, baseline=True)
-    guardian.source_state("cam", "on", at("2024-03-04 10:00"))
-    changes = guardian.source_state("cam", "off", at("2024-03-04 10:01"))
-    changes += guardian.catch_up(at("2024-03-04 10:30"))
-    changes += guardian.source_state("cam", None, at("2024-03-04 10:30"))
+    guardian, changes = camera_blind_from_half_past_ten("sos", Kind.ALARM)
     changes += guardian.catch_up(at("2024-03-04 16:00"))
     assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 10:45"), Alert.CANNOT_MONITOR)]
     # The button still raises its alarm while the camera is blind.
@@ -2805,14 +2816,7 @@ def test_a_presence_sensor_does_not_see_for_a_blind_camera() -> None:
     Presence is never activity, so it cannot tell a silence: the home is blind, "cannot
     monitor" is told at 10:45, and no inactivity alert follows for hours nobody could see.
     """
-    guardian = new(expected_by=[], escalate_after_minutes=[])
-    start = at("2024-03-04 09:00")
-    guardian.source_state("cam", "off", start, baseline=True)
-    guardian.source_state("mmwave", "off", start, kind=Kind.PRESENCE, baseline=True)
-    guardian.source_state("cam", "on", at("2024-03-04 10:00"))
-    changes = guardian.source_state("cam", "off", at("2024-03-04 10:01"))
-    changes += guardian.catch_up(at("2024-03-04 10:30"))
-    changes += guardian.source_state("cam", None, at("2024-03-04 10:30"))
+    guardian, changes = camera_blind_from_half_past_ten("mmwave", Kind.PRESENCE)
     changes += guardian.catch_up(at("2024-03-04 11:00"))
     changes += guardian.source_state("mmwave", "on", at("2024-03-04 11:00"), kind=Kind.PRESENCE)
     changes += guardian.catch_up(at("2024-03-04 16:00"))
@@ -2851,14 +2855,7 @@ def test_a_downtime_while_the_camera_is_blind_is_blind_with_an_alarm_button_with
     Blind at shutdown, the gap is blind too: no quiet is counted through it, and the camera,
     back at 16:00, has no 180-minute silence to answer for.
     """
-    guardian = new(expected_by=[], escalate_after_minutes=[])
-    start = at("2024-03-04 09:00")
-    guardian.source_state("cam", "off", start, baseline=True)
-    guardian.source_state("sos", "off", start, kind=Kind.ALARM, baseline=True)
-    guardian.source_state("cam", "on", at("2024-03-04 10:00"))
-    changes = guardian.source_state("cam", "off", at("2024-03-04 10:01"))
-    changes += guardian.catch_up(at("2024-03-04 10:30"))
-    changes += guardian.source_state("cam", None, at("2024-03-04 10:30"))
+    guardian, changes = camera_blind_from_half_past_ten("sos", Kind.ALARM)
     changes += guardian.catch_up(at("2024-03-04 11:00")) + guardian.evaluate(at("2024-03-04 11:00"))
     guardian = InactivityGuardian(guardian.config, json.loads(json.dumps(guardian.to_dict())))
     back = at("2024-03-04 15:00")
