@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 import copy
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 import shutil
 from typing import Any
@@ -932,6 +932,50 @@ async def test_unreadable_state_keeps_the_alert_and_says_so(  # noqa: PLR0917
     assert state_of(hass, INACTIVITY) == STATE_OFF
 
 
+async def test_saved_deadline_outside_active_hours_is_ignored_and_said(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Options saved before such deadlines were refused load; the guardian says it ignores them."""
+    freezer.move_to(MORNING)
+    entry = await set_up(hass, guardian_entry(expected_by=["06:00:00", "09:30:00", "23:00:00"]))
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.config.expected_by == (time(9, 30),)
+    issue_id = f"guardian_deadline_ignored_{entry.entry_id}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "guardian_deadline_ignored"
+    assert issue.translation_placeholders == {
+        "name": "Grandma",
+        "deadlines": "06:00, 23:00",
+        "active_start": "07:00",
+        "active_end": "22:00",
+    }
+    assert "expected-by 06:00, 23:00 outside active hours" in caplog.text
+    # The rest of the options still apply: quiet from the start is told after 180 minutes.
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    # The options refuse them as they stand, and so a day moved past a deadline.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    for changes in (
+        {CONF_EXPECTED_BY: ["06:00", "09:30", "23:00"]},
+        {CONF_ACTIVE_START: "10:00:00", CONF_EXPECTED_BY: ["09:30"]},
+    ):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**FORM, **changes}
+        )
+        assert result["errors"] == {CONF_EXPECTED_BY: "expected_by_outside_active_hours"}
+    # Moved inside the day, the deadline counts again and the notice goes.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**FORM, CONF_EXPECTED_BY: ["09:30", "21:00"]}
+    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.config.expected_by == (time(9, 30), time(21, 0))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
 async def test_missing_and_odd_sources_are_said_once(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -1323,6 +1367,8 @@ async def _guardian_form(hass: HomeAssistant) -> str:
         ({CONF_SOURCES: []}, {CONF_SOURCES: "no_sources"}),
         ({CONF_EXPECTED_BY: ["half past nine"]}, {CONF_EXPECTED_BY: "invalid_time"}),
         ({CONF_EXPECTED_BY: ["07:00"]}, {CONF_EXPECTED_BY: "invalid_expected_by"}),
+        ({CONF_EXPECTED_BY: ["06:00"]}, {CONF_EXPECTED_BY: "expected_by_outside_active_hours"}),
+        ({CONF_EXPECTED_BY: ["22:30"]}, {CONF_EXPECTED_BY: "expected_by_outside_active_hours"}),
         ({CONF_ESCALATE_AFTER_MINUTES: ["soon"]}, {CONF_ESCALATE_AFTER_MINUTES: "invalid_minutes"}),
         (
             {CONF_ESCALATE_AFTER_MINUTES: ["60", "30"]},

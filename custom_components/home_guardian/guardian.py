@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 import shutil
 from typing import Any, Final
@@ -92,7 +92,11 @@ START_GRACE: Final = timedelta(seconds=60)
 # The reason of a test alert's event: no rule of the guardian's raised it.
 TEST_REASON: Final = "test"
 # A guardian's repair issues, each named with its entry id after this.
-GUARDIAN_ISSUES: Final = ("guardian_source_missing", "guardian_state_unreadable")
+GUARDIAN_ISSUES: Final = (
+    "guardian_source_missing",
+    "guardian_state_unreadable",
+    "guardian_deadline_ignored",
+)
 # The name of the copy kept beside a saved state that could not be read.
 UNREADABLE_SUFFIX: Final = ".unreadable"
 # Options that are not the engine's own.
@@ -101,10 +105,22 @@ _NOT_ENGINE_OPTIONS = frozenset({CONF_SOURCES, CONF_SOURCE_KINDS, CONF_ALARM_SOU
 
 def guardian_config(hass: HomeAssistant, options: Mapping[str, Any]) -> GuardianConfig:
     """Return the engine's config for a guardian's options, in Home Assistant's time zone."""
+    return GuardianConfig.from_dict(_engine_options(hass, options))
+
+
+def stored_guardian_config(
+    hass: HomeAssistant, options: Mapping[str, Any]
+) -> tuple[GuardianConfig, tuple[time, ...]]:
+    """Return the config to run a guardian with, and the saved deadlines it must leave out."""
+    return GuardianConfig.from_stored(_engine_options(hass, options))
+
+
+def _engine_options(hass: HomeAssistant, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the engine's options among a guardian's, in Home Assistant's time zone."""
     engine_options = {
         key: value for key, value in options.items() if key not in _NOT_ENGINE_OPTIONS
     }
-    return GuardianConfig.from_dict({**engine_options, "time_zone": hass.config.time_zone})
+    return {**engine_options, "time_zone": hass.config.time_zone}
 
 
 def renamed_options(options: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
@@ -328,7 +344,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self.sources: list[str] = list(
             dict.fromkeys([*entry.options.get(CONF_SOURCES, []), *self.alarm_sources])
         )
-        self.config = guardian_config(hass, entry.options)
+        # Options saved before deadlines outside active hours were refused may still hold one.
+        self.config, self._left_out = stored_guardian_config(hass, entry.options)
         self._store = GuardianStore(
             hass, STORAGE_VERSION, store_key("guardian", entry.entry_id), **READ_ANY_VERSION
         )
@@ -369,6 +386,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
 
     async def async_start(self) -> None:
         """Restore the saved state, catch up on the downtime and start following sources."""
+        self._async_tell_left_out()
         # Downtime is real time and counts (see resume); jumps count only from here on.
         now, _ = self._now()
         try:
@@ -512,6 +530,33 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             severity=ir.IssueSeverity.WARNING,
             translation_key="guardian_state_unreadable",
             translation_placeholders={"name": self.config_entry.title, "backup": str(backup)},
+        )
+
+    @callback
+    def _async_tell_left_out(self) -> None:
+        """Say which saved deadlines fall outside active hours and are ignored, or withdraw it."""
+        entry = self.config_entry
+        issue_id = f"guardian_deadline_ignored_{entry.entry_id}"
+        if not self._left_out:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        deadlines = ", ".join(f"{clock:%H:%M}" for clock in self._left_out)
+        LOGGER.warning(
+            "%s: expected-by %s outside active hours, ignored until changed", self.name, deadlines
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="guardian_deadline_ignored",
+            translation_placeholders={
+                "name": entry.title,
+                "deadlines": deadlines,
+                "active_start": f"{self.config.active_start:%H:%M}",
+                "active_end": f"{self.config.active_end:%H:%M}",
+            },
         )
 
     def _now(self) -> tuple[datetime, list[AlertChange]]:

@@ -181,6 +181,77 @@ def test_up_just_before_the_day_starts_is_up_for_the_deadline(cli: ModuleType) -
         assert play(cli, *events, escalate_after_minutes=[], **options) == expected, last
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "deadline"),
+    [
+        ("07:00", "22:00", "06:00"),
+        ("07:00", "22:00", "23:00"),
+        ("07:00", "22:00", "06:59"),
+        ("07:00", "22:00", "22:01"),
+        ("22:00", "06:00", "12:00"),
+        ("22:00", "06:00", "06:01"),
+        ("22:00", "06:00", "21:59"),
+    ],
+)
+def test_deadline_outside_active_hours_is_refused(start: str, end: str, deadline: str) -> None:
+    """A deadline the day's count could never reach in time is refused with its own key."""
+    with pytest.raises(GuardianConfigError) as raised:
+        GuardianConfig.from_dict(
+            {**BASE, "active_start": start, "active_end": end, "expected_by": [deadline]}
+        )
+    assert (raised.value.option, raised.value.key) == (
+        "expected_by",
+        "expected_by_outside_active_hours",
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "deadline"),
+    [
+        ("07:00", "22:00", "07:01"),
+        ("07:00", "22:00", "22:00"),
+        ("22:00", "06:00", "05:00"),
+        ("22:00", "06:00", "23:30"),
+        ("22:00", "06:00", "06:00"),
+        ("07:00", "07:00", "06:59"),
+        ("07:00", "07:00", "23:00"),
+    ],
+)
+def test_deadline_in_active_hours_is_accepted(start: str, end: str, deadline: str) -> None:
+    """Wrapping active hours take the small hours; around the clock takes all but the start."""
+    options = {**BASE, "active_start": start, "active_end": end, "expected_by": [deadline]}
+    assert GuardianConfig.from_dict(options).expected_by == (time.fromisoformat(deadline),)
+
+
+def test_deadline_at_the_end_of_active_hours_fires_then(cli: ModuleType) -> None:
+    """Nothing all day long for a deadline at the day's end (22:00) is told at 22:00."""
+    events = (act("2024-03-04 21:30"), event("2024-03-06 01:00", "end"))
+    options = {"inactivity_minutes": 1000, "night_inactivity_minutes": 1500}
+    assert play(cli, *events, expected_by=["22:00"], escalate_after_minutes=[], **options) == [
+        line("2024-03-05 22:00", "inactivity")
+    ]
+    # Wrapping midnight, the end falls on the next calendar day and still fires.
+    options |= {"active_start": "22:00", "active_end": "06:00"}
+    assert play(cli, *events, expected_by=["06:00"], escalate_after_minutes=[], **options) == [
+        line("2024-03-05 06:00", "inactivity")
+    ]
+
+
+def test_stored_deadlines_outside_active_hours_are_left_out() -> None:
+    """Saved before they were refused, they are dropped and named; the rest still applies."""
+    options = {**BASE, "expected_by": ["06:00", "09:30", "23:00"]}
+    config, left_out = GuardianConfig.from_stored(options)
+    assert left_out == (time(6, 0), time(23, 0))
+    assert config.expected_by == (time(9, 30),)
+    assert GuardianConfig.from_stored(BASE) == (GuardianConfig.from_dict(BASE), ())
+    guardian = InactivityGuardian(config)
+    guardian.activity("kitchen", at("2024-03-04 22:30"))
+    changes = guardian.catch_up(at("2024-03-05 12:00"))
+    assert [(c.at, c.reason) for c in changes][:1] == [(at("2024-03-05 09:30"), Reason.EXPECTED_BY)]
+    with pytest.raises(GuardianConfigError):
+        GuardianConfig.from_stored({**BASE, "expected_by": ["09:30", "09:30"]})
+
+
 def test_evening_fall_is_found_by_the_night_count(cli: ModuleType) -> None:
     """Quiet from 20:00 alerts after the night allowance, even though the morning has begun."""
     assert play(

@@ -3,6 +3,8 @@
 `GuardianConfig.from_dict` takes options as a config entry or a replayed trace holds them and
 raises `GuardianConfigError` naming the option and a translation key when one cannot be used;
 `OPTIONS` names every option it knows, so that a trace with a misspelt one can be refused.
+`GuardianConfig.from_stored` reads options saved before a rule was added and leaves out what
+the rule now refuses (see `in_active_hours`), so that a saved guardian still runs.
 """
 
 from __future__ import annotations
@@ -137,7 +139,8 @@ class GuardianConfig:
     - `active_start`, `active_end`: local wall times of active hours (07:00 to 22:00).
     - `inactivity_minutes`: quiet allowed in active hours (180).
     - `night_inactivity_minutes`: quiet allowed outside them, from the last activity (720).
-    - `expected_by`: times by which activity since `active_start` is expected (none).
+    - `expected_by`: times by which activity since `active_start` is expected, each within
+      active hours, their end included (none).
     - `escalate_after_minutes`: minutes after the alert for level 2, level 3... (none).
     - `learn`: let the learned routine bring alerts forward (off).
     - `time_zone`: IANA name of the wall times' time zone ("UTC"; HA passes its own).
@@ -172,6 +175,29 @@ class GuardianConfig:
 
         Raise `GuardianConfigError` naming the option and a translation key on bad input.
         """
+        config = cls._read(data)
+        config.validate()
+        return config
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> tuple[GuardianConfig, tuple[time, ...]]:
+        """Validate stored options, leaving out deadlines outside active hours; return those too.
+
+        Options saved before such deadlines were refused may hold one. It could never fire at
+        the time it names, so the guardian runs without it rather than not at all, and the
+        caller tells the owner which were left out.
+        """
+        config = cls._read(data)
+        unreachable = config.deadlines_outside_active_hours()
+        if unreachable:
+            kept = tuple(clock for clock in config.expected_by if clock not in unreachable)
+            config = replace(config, expected_by=kept)
+        config.validate()
+        return config, unreachable
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> GuardianConfig:
+        """Read each option on its own; what only makes sense across options is not checked."""
         if not isinstance(data, Mapping):
             raise GuardianConfigError("config", "invalid_config", "expected an object of options")
         values = {
@@ -179,9 +205,28 @@ class GuardianConfig:
             for option, read in _READERS.items()
             if option in data
         }
-        config = replace(cls(), **values)
-        config.validate()
-        return config
+        return replace(cls(), **values)
+
+    def in_active_hours(self, clock: time) -> bool:
+        """Tell whether a deadline at wall time `clock` falls in active hours, their end included.
+
+        A day's deadlines are counted from its start and only until the next day starts, and
+        the quiet limits judge the night: a deadline after the end of active hours is met or
+        missed by the day's own count long before it comes, and one before their start would
+        belong to the day before. The end itself is in: activity expected by 22:00 for a day
+        that ends at 22:00 is told at 22:00. Active hours may wrap midnight; equal start and
+        end are around the clock, where every time but the start (refused on its own) is in.
+        """
+        start, end = self.active_start, self.active_end
+        if start == end:
+            return True
+        if start < end:
+            return start < clock <= end
+        return clock > start or clock <= end
+
+    def deadlines_outside_active_hours(self) -> tuple[time, ...]:
+        """Return the `expected_by` deadlines that fall outside active hours."""
+        return tuple(clock for clock in self.expected_by if not self.in_active_hours(clock))
 
     def validate(self) -> None:
         """Check what only makes sense across options; raise `GuardianConfigError` if not."""
@@ -197,6 +242,13 @@ class GuardianConfig:
             )
         if len(set(self.expected_by)) != len(self.expected_by):
             raise GuardianConfigError("expected_by", "invalid_expected_by", "repeated deadline")
+        if outside := self.deadlines_outside_active_hours():
+            raise GuardianConfigError(
+                "expected_by",
+                "expected_by_outside_active_hours",
+                f"{outside[0]:%H:%M} is outside active hours "
+                f"({self.active_start:%H:%M} to {self.active_end:%H:%M})",
+            )
         delays = self.escalate_after_minutes
         if any(later <= earlier for earlier, later in pairwise(delays)):
             raise GuardianConfigError(
