@@ -618,6 +618,144 @@ def test_night_quiet_is_real_elapsed_time_across_dst(cli: ModuleType) -> None:
         ]
 
 
+@pytest.mark.parametrize(
+    ("zone", "normal", "spring"),
+    [
+        ("Europe/Berlin", "2024-03-24", "2024-03-31"),
+        ("America/New_York", "2024-03-03", "2024-03-10"),
+    ],
+)
+def test_deadline_the_spring_jump_puts_at_the_start_is_still_told(
+    zone: str, normal: str, spring: str
+) -> None:
+    """Day from 02:00, deadline 02:30: both fall at the jump; the 30 minutes are kept, not lost.
+
+    On an ordinary night the deadline is told at 02:30, 30 minutes after the day began. On the
+    spring-forward night 02:00 and 02:30 both happen at 03:00, the jump: the deadline is told
+    at 03:30, 30 minutes after the day began, rather than skipped for the day. A deadline that
+    exists on the wall clock that night (03:15) stays at its wall time.
+    """
+    local = ZoneInfo(zone)
+    options = {
+        **BASE,
+        "time_zone": zone,
+        "active_start": "02:00",
+        "active_end": "22:00",
+        "inactivity_minutes": 600,
+        "night_inactivity_minutes": 1200,
+        "escalate_after_minutes": [],
+    }
+
+    def told(day: str, deadline: str, up: str | None = None) -> list[str]:
+        guardian = InactivityGuardian(
+            GuardianConfig.from_dict({**options, "expected_by": [deadline]})
+        )
+        evening = datetime.combine(date.fromisoformat(day) - timedelta(days=1), time(20, 0))
+        guardian.activity("kitchen", evening.replace(tzinfo=local))
+        changes = []
+        if up is not None:
+            moment = datetime.fromisoformat(f"{day} {up}").replace(tzinfo=local)
+            changes += guardian.catch_up(moment) + guardian.activity("kitchen", moment)
+        changes += guardian.catch_up(datetime.fromisoformat(f"{day} 08:00").replace(tzinfo=local))
+        return [f"{c.at.astimezone(local):%H:%M} {c.reason}" for c in changes]
+
+    assert told(normal, "02:30") == ["02:30 expected_by"]
+    assert told(spring, "02:30") == ["03:30 expected_by"]
+    assert told(spring, "03:00") == ["04:00 expected_by"]
+    assert told(spring, "03:15") == ["03:15 expected_by"]
+    # Up ten minutes after the jump meets it.
+    assert told(spring, "02:30", up="03:10") == []
+
+
+def _household_routine(
+    zone: str, start: date, until: datetime, **options: Any
+) -> tuple[InactivityGuardian, list[AlertChange]]:
+    """Replay `routine_days` from `start` at the same wall times in `zone`, up to `until`."""
+    local = ZoneInfo(zone)
+    config = {**BASE, "time_zone": zone, "learn": True, "escalate_after_minutes": [], **options}
+    guardian = InactivityGuardian(GuardianConfig.from_dict(config))
+    changes: list[AlertChange] = []
+    days = (until.date() - start).days
+    for item in routine_days(start, days, seed=3):
+        moment = datetime.fromisoformat(item["t"]).replace(tzinfo=local)
+        if moment.replace(tzinfo=None) >= until:
+            break
+        changes += guardian.catch_up(moment) + guardian.activity(item["source"], moment)
+    return guardian, changes
+
+
+@pytest.mark.parametrize(
+    ("zone", "fixed", "start", "dst_day", "change"),
+    [
+        ("Europe/Berlin", "Etc/GMT-1", date(2024, 3, 10), date(2024, 3, 31), -1),
+        ("Europe/Berlin", "Etc/GMT-1", date(2024, 10, 6), date(2024, 10, 27), 1),
+        ("America/New_York", "Etc/GMT+5", date(2024, 2, 18), date(2024, 3, 10), -1),
+    ],
+)
+def test_routine_learns_the_same_household_through_dst(
+    zone: str, fixed: str, start: date, dst_day: date, change: int
+) -> None:
+    """Three weeks of a household, then a fall on the DST Sunday: as in a zone without DST.
+
+    The same wall-clock life replayed in a zone that keeps one offset all year learns the same
+    silences and alerts at the same wall time. The only difference is the hour the clocks
+    skip or repeat (Sunday 02:00 to 03:00): its quarter-hours were watched once less in
+    spring, and twice in autumn, as they really were; nothing is counted twice otherwise.
+    """
+    routines = []
+    alerts = []
+    for name in (zone, fixed):
+        local = ZoneInfo(name)
+        guardian, changes = _household_routine(
+            name, start, datetime.combine(dst_day, time(5, 0)), inactivity_minutes=480
+        )
+        assert changes == []
+        assert guardian.routine_ready
+        for clock in ("07:30", "10:15"):
+            moment = datetime.combine(dst_day, time.fromisoformat(clock), tzinfo=local)
+            changes += guardian.catch_up(moment) + guardian.activity("kitchen", moment)
+        changes += guardian.catch_up(datetime.combine(dst_day, time(18, 0), tzinfo=local))
+        alerts.append([(f"{c.at.astimezone(local):%H:%M:%S.%f}", c.reason) for c in changes])
+        routines.append(guardian.to_dict()["routine"])
+    assert alerts[0] == alerts[1]
+    assert [(clock[:5], reason) for clock, reason in alerts[0]] == [("15:12", Reason.ROUTINE)]
+    dst, steady = routines
+    assert dst["silences"] == steady["silences"]
+    # Sunday 02:00-03:00 (quarters 584 to 587 of the week) was watched once more or less.
+    skipped_or_repeated = {str(slot) for slot in range(584, 588)}
+    differ = {
+        slot
+        for slot in dst["watched"].keys() | steady["watched"].keys()
+        if dst["watched"].get(slot) != steady["watched"].get(slot)
+    }
+    assert differ == skipped_or_repeated
+    assert dst["notes"] - steady["notes"] == 4 * change
+
+
+@pytest.mark.parametrize(
+    ("night", "told"),
+    [("2024-03-24", ["02:40+0100"]), ("2024-03-31", []), ("2024-10-27", ["02:40+0200"])],
+)
+def test_nap_across_the_changed_hour_is_real_elapsed_time(night: str, told: list[str]) -> None:
+    """Around the clock, 60 minutes of quiet allowed: quiet from 01:40, up again at 03:05.
+
+    An ordinary night it is 85 minutes, told at 02:40. In spring the clocks skip an hour: 25
+    minutes, no alert. In autumn 01:40 to 03:05 is 145 minutes: told at the first 02:40.
+    """
+    guardian = new(
+        active_start="00:00",
+        active_end="00:00",
+        expected_by=[],
+        inactivity_minutes=60,
+        escalate_after_minutes=[],
+    )
+    guardian.activity("kitchen", at(f"{night} 01:40"))
+    changes = guardian.catch_up(at(f"{night} 03:05"))
+    changes += guardian.activity("kitchen", at(f"{night} 03:05"))
+    raised = [c.at for c in changes if c.alert is Alert.INACTIVITY]
+    assert [f"{moment.astimezone(ZONE):%H:%M%z}" for moment in raised] == told
+
+
 def test_backwards_clock_jump_neither_triggers_nor_suppresses(cli: ModuleType) -> None:
     """The clock falls back 45 minutes at 11:00: the alert comes after 3 real hours of quiet."""
     assert play(

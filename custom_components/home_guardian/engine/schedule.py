@@ -4,7 +4,9 @@ Active hours and `expected_by` deadlines are local wall times of the configured 
 they follow daylight saving time the way people do: 07:00 is 07:00 on both sides of a change.
 A wall time that does not exist on a spring-forward day (02:30 when clocks jump from 02:00 to
 03:00) happens at the jump; a wall time that happens twice on a fall-back day happens the first
-time. Every instant this module returns is an aware datetime in UTC.
+time. A deadline the jump puts at the day's start itself keeps its wall-clock distance from it
+(see `DailySchedule.deadline_budget`). Every instant this module returns is an aware datetime
+in UTC.
 """
 
 from __future__ import annotations
@@ -123,7 +125,20 @@ class DailySchedule:
         """Return how long after `day_start` the day's first deadline falls, or None without any.
 
         Every deadline asks for activity since the start of the day, so the first one decides.
+        A day's deadlines are those after its start on the wall clock, up to the next start.
+        One that the spring-forward jump puts at the start itself (02:30 for a day that starts
+        at 02:00, both "happening" at the jump) would leave no time at all to be up in: it gets
+        the time the wall clock promised (30 minutes) instead of being skipped for the day.
         """
         if not self.deadlines:
             return None
-        return min(i for i in self._around(day_start, self.deadlines) if i > day_start) - day_start
+        day = day_start.astimezone(self.zone).date()
+        start = datetime.combine(day, self.active_start)
+        budgets = []
+        for clock in self.deadlines:
+            wall = datetime.combine(day, clock)
+            if wall <= start:
+                wall += _ONE_DAY
+            budget = wall_instant(self.zone, wall.date(), clock) - day_start
+            budgets.append(budget if budget > timedelta(0) else wall - start)
+        return min(budgets)
