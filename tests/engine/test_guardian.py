@@ -237,6 +237,29 @@ def test_deadline_at_the_end_of_active_hours_fires_then(cli: ModuleType) -> None
     ]
 
 
+def test_deadline_at_the_end_keeps_the_early_window_and_visitors(cli: ModuleType) -> None:
+    """A night worker's day, 22:00 to 06:00, activity expected by its end.
+
+    Up at 21:50, in the 15 minutes before the start, is up for the day; at 21:30 it is not.
+    In visitors mode the deadline is not checked at all.
+    """
+    options = {
+        "active_start": "22:00",
+        "active_end": "06:00",
+        "expected_by": ["06:00"],
+        "inactivity_minutes": 1000,
+        "night_inactivity_minutes": 1500,
+        "escalate_after_minutes": [],
+    }
+    end = event("2024-03-06 07:00", "end")
+    assert play(cli, act("2024-03-05 21:50"), end, **options) == []
+    assert play(cli, act("2024-03-05 21:30"), end, **options) == [
+        line("2024-03-06 06:00", "inactivity")
+    ]
+    visitors = event("2024-03-05 21:40", "mode", mode="visitors")
+    assert play(cli, act("2024-03-05 21:30"), visitors, end, **options) == []
+
+
 def test_stored_deadlines_outside_active_hours_are_left_out() -> None:
     """Saved before they were refused, they are dropped and named; the rest still applies."""
     options = {**BASE, "expected_by": ["06:00", "09:30", "23:00"]}
