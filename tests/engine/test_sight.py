@@ -1,15 +1,27 @@
-"""Tests for telling a blind camera from a quiet room by its pictures, on synthetic frames."""
+"""Tests for telling a blind camera from a quiet room by its pictures, synthetic and real."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+import io
+from pathlib import Path
+import shutil
+import subprocess
+
+import av
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
+import pytest
 
 from custom_components.home_guardian.engine import sight
 from custom_components.home_guardian.engine.errors import Problem
+from custom_components.home_guardian.engine.frame_source import SAME_STREAM_SECONDS
 from custom_components.home_guardian.engine.frames import Frame
+from custom_components.home_guardian.engine.picture_source import SAME_PICTURE_SECONDS
 from custom_components.home_guardian.engine.sight import SightCheck, is_blank
+from custom_components.home_guardian.engine.text import ink
+from tests.common import shared_clip
 
 SIZE = (360, 640)
 FROZEN = 300.0
@@ -70,11 +82,13 @@ def test_a_still_room_between_keyframes_is_not_frozen() -> None:
 def test_an_empty_picture_past_its_bound_is_blind() -> None:
     """A covered lens (black, an on-screen clock ticking) is blind after BLANK_SECONDS."""
     check = SightCheck(same_seconds=FROZEN)
-    verdicts = judge(check, [(float(s), black_with_clock(s)) for s in range(120)])
+    seconds = round(FROZEN) + 20
+    verdicts = judge(check, [(float(s), black_with_clock(s)) for s in range(seconds)])
     first = verdicts.index(Problem.BLANK_PICTURE)
     assert first >= sight.BLANK_SECONDS
+    # Past the same picture's bound too, it is still told as empty.
     assert set(verdicts[first:]) == {Problem.BLANK_PICTURE}
-    assert check.look(frame(room(np.random.default_rng(3)), 121.0)) is None
+    assert check.look(frame(room(np.random.default_rng(3)), seconds + 1.0)) is None
     # Any even colour is as empty: a blue "no signal" screen, a picture burnt white.
     assert is_blank(np.full((144, 256), 29, np.uint8))
     assert is_blank(np.full((144, 256), 255, np.uint8))
@@ -100,3 +114,217 @@ def test_a_picture_repeated_byte_for_byte_counts_without_a_look() -> None:
     assert check.look(frame(room(np.random.default_rng(5)), 0.0)) is None
     verdicts = [check.again(float(s)) for s in range(1, 12)]
     assert verdicts.index(Problem.SAME_PICTURE) == 9
+
+
+def test_a_small_area_that_keeps_changing_is_still_the_same_picture() -> None:
+    """Changes within a small share of the picture, in one place or two, do not end a stretch."""
+    stuck = room(np.random.default_rng(6))
+    check = SightCheck(same_seconds=FROZEN)
+    verdicts = []
+    for second in range(round(FROZEN) + 10):
+        pixels = stuck.copy()
+        # A clock in one corner, a blinking counter in the other: 3% of the picture in all.
+        pixels[10:30, 20 : 20 + 8 * (second % 20)] = 255
+        pixels[330:350, 540:620] = 255 * (second % 2)
+        verdicts.append(check.look(frame(pixels, float(second))))
+    first = verdicts.index(Problem.SAME_PICTURE)
+    assert first >= FROZEN
+    assert set(verdicts[first:]) == {Problem.SAME_PICTURE}
+    # A change beyond the share is a change: the camera sees again, at once.
+    moved = stuck.copy()
+    moved[100:250, 200:400] = 0
+    assert check.look(frame(moved, FROZEN + 20)) is None
+
+
+def test_small_changes_that_add_up_past_the_share_are_no_frozen_picture() -> None:
+    """Pictures that each differ from the first a little, somewhere else each time, are live."""
+    stuck = room(np.random.default_rng(7))
+    check = SightCheck(same_seconds=FROZEN)
+    verdicts = []
+    for second in range(round(FROZEN) * 2):
+        pixels = stuck.copy()
+        # A strip of 2% of the picture, a little further down every look.
+        row = (second * 3) % (SIZE[0] - 8)
+        pixels[row : row + 7, :] ^= 1
+        verdicts.append(check.look(frame(pixels, float(second))))
+    assert set(verdicts) == {None}
+
+
+# Real footage: a frozen camera whose clock keeps ticking, and still rooms, coded as cameras do.
+# Not near midnight: a new date codes the picture under it anew once (see `sight`).
+CLOCK_START = 9 * 3600 + 7 * 60 + 41
+
+
+def require_ffmpeg() -> None:
+    """Skip when FFmpeg, which codes the clips as a camera would, is not installed."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("FFmpeg is not installed: it codes the camera clips these tests need")
+
+
+def real_picture(width: int, height: int) -> NDArray[np.uint8]:
+    """Return a real indoor picture, as grey at the given size."""
+    with av.open(str(shared_clip("dog_indoor.mp4"))) as container:
+        first = next(container.decode(video=0))
+        grey = first.reformat(width=width, height=height, format="gray").to_ndarray()
+    return np.asarray(grey, np.uint8)
+
+
+def draw_clock(pixels: NDArray[np.uint8], second: int, *, scale: int, top: int, left: int) -> None:
+    """Draw a camera's date and time, white, at `scale` times the 16 pixels of its font."""
+    at = CLOCK_START + second
+    text = f"2026-11-26 {at // 3600:02d}:{at // 60 % 60:02d}:{at % 60:02d}"
+    glyphs = np.kron(ink(text), np.ones((scale, scale), bool))
+    top = top if top >= 0 else pixels.shape[0] + top - glyphs.shape[0]
+    pixels[top : top + glyphs.shape[0], left : left + glyphs.shape[1]][glyphs] = 255
+
+
+def code_clip(
+    path: Path, pictures: Iterator[NDArray[np.uint8]], size: tuple[int, int], coding: list[str]
+) -> Path:
+    """Code grey pictures, one a second, into H.264 as a camera's encoder would."""
+    height, width = size
+    encoder = subprocess.Popen(
+        [
+            *("ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray"),
+            *("-s", f"{width}x{height}", "-r", "1", "-i", "-"),
+            *("-c:v", "libx264", "-preset", "veryfast", "-sc_threshold", "0", *coding),
+            *("-pix_fmt", "yuv420p", str(path)),
+        ],
+        stdin=subprocess.PIPE,
+    )
+    assert encoder.stdin is not None
+    for pixels in pictures:
+        encoder.stdin.write(pixels.tobytes())
+    encoder.stdin.close()
+    assert encoder.wait() == 0
+    return path
+
+
+def judge_clip(path: Path, check: SightCheck) -> list[tuple[float, object]]:
+    """Decode a clip and look at each frame, at its time in the clip; return the judgements."""
+    verdicts = []
+    with av.open(str(path)) as container:
+        for index, decoded in enumerate(container.decode(video=0)):
+            at = float(decoded.time)
+            looked = Frame(decoded, sequence=index, monotonic=at, wall=at)
+            verdicts.append((at, check.look(looked)))
+    return verdicts
+
+
+def first_frozen(verdicts: list[tuple[float, object]]) -> float:
+    """Return when a clip was first judged frozen, after checking it stays so from then on."""
+    frozen = [at for at, verdict in verdicts if verdict is Problem.SAME_PICTURE]
+    assert frozen, "never judged frozen"
+    assert {verdict for at, verdict in verdicts if at >= frozen[0]} == {Problem.SAME_PICTURE}
+    return frozen[0]
+
+
+@pytest.mark.parametrize(
+    ("size", "scale", "top", "quantiser"),
+    [
+        # A main stream, the date and time top left in letters 32 pixels high.
+        ((720, 1280), 2, 16, "34"),
+        # A substream with as large letters, at the foot of a picture a quarter the size.
+        ((360, 640), 2, -16, "36"),
+    ],
+    ids=["720p", "360p"],
+)
+def test_a_frozen_camera_whose_clock_ticks_on_is_frozen_after_the_bound(
+    tmp_path: Path, size: tuple[int, int], scale: int, top: int, quantiser: str
+) -> None:
+    """A real picture that stopped, coded with a clock drawn anew each second, is frozen."""
+    require_ffmpeg()
+    stuck = real_picture(size[1], size[0])
+
+    def pictures() -> Iterator[NDArray[np.uint8]]:
+        for second in range(round(SAME_STREAM_SECONDS) + 30):
+            pixels = stuck.copy()
+            draw_clock(pixels, second, scale=scale, top=top, left=16)
+            yield pixels
+
+    # Keyframes every 4 s, a constant quantiser: the bits go to the clock, compression noise
+    # around its digits included, and the picture around it is coded the same every time.
+    coding = ["-g", "4", "-keyint_min", "4", "-qp", quantiser]
+    path = code_clip(tmp_path / "frozen.mp4", pictures(), size, coding)
+    verdicts = judge_clip(path, SightCheck(same_seconds=SAME_STREAM_SECONDS))
+    assert SAME_STREAM_SECONDS <= first_frozen(verdicts) <= SAME_STREAM_SECONDS + 5
+
+
+def test_a_frozen_camera_without_a_clock_is_frozen_as_before(tmp_path: Path) -> None:
+    """A real picture that stopped, with nothing drawn on it, is frozen after the bound."""
+    require_ffmpeg()
+    size = (360, 640)
+    stuck = real_picture(size[1], size[0])
+    pictures = (stuck for _ in range(round(SAME_STREAM_SECONDS) + 30))
+    coding = ["-g", "4", "-keyint_min", "4", "-qp", "36"]
+    path = code_clip(tmp_path / "frozen.mp4", pictures, size, coding)
+    verdicts = judge_clip(path, SightCheck(same_seconds=SAME_STREAM_SECONDS))
+    assert SAME_STREAM_SECONDS <= first_frozen(verdicts) <= SAME_STREAM_SECONDS + 5
+
+
+def lit(rng: np.random.Generator, scene: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Return a lit room: the scene with its sensor's noise, two levels, drawn anew."""
+    return np.clip(scene + rng.normal(0, 2.0, scene.shape), 0, 255).astype(np.uint8)
+
+
+def dark(rng: np.random.Generator, scene: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Return a dark room, noise-reduced: faint, blotchy noise over a sixth of the light."""
+    height, width = scene.shape
+    # Less than half a level: a third of what the shared footage shows in daylight.
+    blotches = rng.normal(0, 0.4, (height // 2, width // 2)).repeat(2, 0).repeat(2, 1)
+    return np.clip(scene * 0.15 + 16 + blotches, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("light", "keyframe_seconds", "rate"),
+    [
+        # At 8 kbit/s the noise shows only at keyframes, the rest of the picture skipped
+        # between them; at 60 some of it shows between them too.
+        (lit, 10, "60k"),
+        (lit, 60, "8k"),
+        (dark, 10, "60k"),
+        (dark, 60, "8k"),
+    ],
+    ids=["lit-10s", "lit-60s", "dark-10s", "dark-60s"],
+)
+def test_a_still_room_coded_at_a_low_bitrate_is_never_frozen(
+    tmp_path: Path,
+    light: Callable[[np.random.Generator, NDArray[np.uint8]], NDArray[np.uint8]],
+    keyframe_seconds: int,
+    rate: str,
+) -> None:
+    """A real still room whose noise only keyframes show, its clock ticking, is not frozen."""
+    require_ffmpeg()
+    size = (360, 640)
+    scene = real_picture(size[1], size[0])
+    rng = np.random.default_rng(keyframe_seconds)
+
+    def pictures() -> Iterator[NDArray[np.uint8]]:
+        for second in range(600):
+            pixels = light(rng, scene)
+            draw_clock(pixels, second, scale=1, top=16, left=16)
+            yield pixels
+
+    keyframes = ["-g", str(keyframe_seconds), "-keyint_min", str(keyframe_seconds)]
+    coding = [*keyframes, "-b:v", rate, "-maxrate", rate, "-bufsize", rate]
+    path = code_clip(tmp_path / "room.mp4", pictures(), size, coding)
+    verdicts = judge_clip(path, SightCheck(same_seconds=SAME_STREAM_SECONDS))
+    assert len(verdicts) == 600
+    assert {verdict for _, verdict in verdicts} == {None}
+
+
+def test_snapshots_of_a_frozen_camera_whose_clock_ticks_on_are_frozen() -> None:
+    """A camera's JPEG snapshots of a stopped picture, its clock ticking, are frozen."""
+    size = (360, 640)
+    stuck = real_picture(size[1], size[0])
+    check = SightCheck(same_seconds=SAME_PICTURE_SECONDS, interval=0.0)
+    verdicts = []
+    for second in range(0, round(SAME_PICTURE_SECONDS) + 20, 2):
+        pixels = stuck.copy()
+        draw_clock(pixels, second, scale=2, top=16, left=16)
+        jpeg = io.BytesIO()
+        Image.fromarray(pixels).convert("RGB").save(jpeg, format="JPEG", quality=70)
+        decoded = Image.open(io.BytesIO(jpeg.getvalue()))
+        looked = Frame(decoded, sequence=second, monotonic=second, wall=second)
+        verdicts.append((float(second), check.look(looked)))
+    assert SAME_PICTURE_SECONDS <= first_frozen(verdicts) <= SAME_PICTURE_SECONDS + 2

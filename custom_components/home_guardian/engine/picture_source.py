@@ -11,9 +11,9 @@ Decided edge cases:
   repeat keeps the latest frame fresh (freshness counts from the last successful fetch).
   Integrations that fail often hand back their last good picture forever, though, and counting
   that would show a frozen room as a quiet one: once the same picture (or a picture with the
-  same pixels) has come for `SAME_PICTURE_SECONDS`, the source reports `same_picture` and the
-  frame ages until the camera counts as gone; an empty picture is judged as a stream's is
-  (see `sight`).
+  same pixels, but for a ticking clock) has come for `SAME_PICTURE_SECONDS`, the source
+  reports `same_picture` and the frame ages until the camera counts as gone; an empty picture
+  is judged as a stream's is (see `sight`).
 - A picture that does not decode, or is larger than a frame may be, is `no_picture`.
 - The callable's own failures arrive as `StreamError`s and are retried with backoff, starting
   at the interval: asking faster after a failure than the owner asked at all helps nobody.
