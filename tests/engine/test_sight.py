@@ -6,9 +6,7 @@ from collections.abc import Callable, Iterator
 import io
 from pathlib import Path
 import shutil
-import subprocess
 
-import av
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
@@ -20,7 +18,7 @@ from custom_components.home_guardian.engine.frame_source import SAME_STREAM_SECO
 from custom_components.home_guardian.engine.frames import Frame
 from custom_components.home_guardian.engine.picture_source import SAME_PICTURE_SECONDS
 from custom_components.home_guardian.engine.sight import SightCheck, is_blank
-from custom_components.home_guardian.engine.text import ink
+from tests.cameras.stuck import code_clip, dark, decoded_frames, draw_clock, first_picture, lit
 from tests.common import shared_clip
 
 SIZE = (360, 640)
@@ -151,8 +149,6 @@ def test_small_changes_that_add_up_past_the_share_are_no_frozen_picture() -> Non
 
 
 # Real footage: a frozen camera whose clock keeps ticking, and still rooms, coded as cameras do.
-# Not near midnight: a new date codes the picture under it anew once (see `sight`).
-CLOCK_START = 9 * 3600 + 7 * 60 + 41
 
 
 def require_ffmpeg() -> None:
@@ -163,52 +159,12 @@ def require_ffmpeg() -> None:
 
 def real_picture(width: int, height: int) -> NDArray[np.uint8]:
     """Return a real indoor picture, as grey at the given size."""
-    with av.open(str(shared_clip("dog_indoor.mp4"))) as container:
-        first = next(container.decode(video=0))
-        grey = first.reformat(width=width, height=height, format="gray").to_ndarray()
-    return np.asarray(grey, np.uint8)
-
-
-def draw_clock(pixels: NDArray[np.uint8], second: int, *, scale: int, top: int, left: int) -> None:
-    """Draw a camera's date and time, white, at `scale` times the 16 pixels of its font."""
-    at = CLOCK_START + second
-    text = f"2026-11-26 {at // 3600:02d}:{at // 60 % 60:02d}:{at % 60:02d}"
-    glyphs = np.kron(ink(text), np.ones((scale, scale), bool))
-    top = top if top >= 0 else pixels.shape[0] + top - glyphs.shape[0]
-    pixels[top : top + glyphs.shape[0], left : left + glyphs.shape[1]][glyphs] = 255
-
-
-def code_clip(
-    path: Path, pictures: Iterator[NDArray[np.uint8]], size: tuple[int, int], coding: list[str]
-) -> Path:
-    """Code grey pictures, one a second, into H.264 as a camera's encoder would."""
-    height, width = size
-    encoder = subprocess.Popen(
-        [
-            *("ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray"),
-            *("-s", f"{width}x{height}", "-r", "1", "-i", "-"),
-            *("-c:v", "libx264", "-preset", "veryfast", "-sc_threshold", "0", *coding),
-            *("-pix_fmt", "yuv420p", str(path)),
-        ],
-        stdin=subprocess.PIPE,
-    )
-    assert encoder.stdin is not None
-    for pixels in pictures:
-        encoder.stdin.write(pixels.tobytes())
-    encoder.stdin.close()
-    assert encoder.wait() == 0
-    return path
+    return first_picture(shared_clip("dog_indoor.mp4"), width, height)
 
 
 def judge_clip(path: Path, check: SightCheck) -> list[tuple[float, object]]:
     """Decode a clip and look at each frame, at its time in the clip; return the judgements."""
-    verdicts = []
-    with av.open(str(path)) as container:
-        for index, decoded in enumerate(container.decode(video=0)):
-            at = float(decoded.time)
-            looked = Frame(decoded, sequence=index, monotonic=at, wall=at)
-            verdicts.append((at, check.look(looked)))
-    return verdicts
+    return [(looked.monotonic, check.look(looked)) for looked, _ in decoded_frames(path)]
 
 
 def first_frozen(verdicts: list[tuple[float, object]]) -> float:
@@ -260,19 +216,6 @@ def test_a_frozen_camera_without_a_clock_is_frozen_as_before(tmp_path: Path) -> 
     path = code_clip(tmp_path / "frozen.mp4", pictures, size, coding)
     verdicts = judge_clip(path, SightCheck(same_seconds=SAME_STREAM_SECONDS))
     assert SAME_STREAM_SECONDS <= first_frozen(verdicts) <= SAME_STREAM_SECONDS + 5
-
-
-def lit(rng: np.random.Generator, scene: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """Return a lit room: the scene with its sensor's noise, two levels, drawn anew."""
-    return np.clip(scene + rng.normal(0, 2.0, scene.shape), 0, 255).astype(np.uint8)
-
-
-def dark(rng: np.random.Generator, scene: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """Return a dark room, noise-reduced: faint, blotchy noise over a sixth of the light."""
-    height, width = scene.shape
-    # Less than half a level: a third of what the shared footage shows in daylight.
-    blotches = rng.normal(0, 0.4, (height // 2, width // 2)).repeat(2, 0).repeat(2, 1)
-    return np.clip(scene * 0.15 + 16 + blotches, 0, 255).astype(np.uint8)
 
 
 @pytest.mark.parametrize(

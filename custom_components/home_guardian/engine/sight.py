@@ -71,7 +71,8 @@ BLANK_OUTLIERS: Final = 0.1
 # with the room an empty picture leaves them. Measured on the analysis picture over five
 # minutes, H.264's halo around the digits included: letters 32 pixels high change 0.4% of a
 # 720p picture, and 2 to 5% of a 360p substream's, at its foot; so two such corners fit. A
-# still room's keyframe changes 70% of it, and still 29% dark and noise-reduced.
+# still room's keyframe changes 70% of it, over a quarter dark and noise-reduced (figures:
+# `benchmarks/frozen_clock.py`).
 SAME_OUTLIERS: Final = BLANK_OUTLIERS
 BLANK_SPREAD: Final = 1.0
 BLANK_SECONDS: Final = 60.0
