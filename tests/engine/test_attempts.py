@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from custom_components.home_guardian.engine.attempts import (
+    AUTHORS_KEPT,
     FORGET_AFTER,
     SUSPEND_AFTER,
     Admission,
@@ -149,14 +150,6 @@ def test_a_right_pin_at_its_own_share_does_not_forgive_guesses_at_others() -> No
     assert isinstance(gate.admit("theirs", "198.51.100.7", 1.0), Admission)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a right PIN clears its share's whole lockout, other addresses' guesses too: a guesser"
-        " with a second address sees its lockout at a held link end early only when the link is"
-        " live and its viewer logged in"
-    ),
-)
 def test_a_viewer_logging_in_does_not_tell_a_guesser_that_the_link_is_live() -> None:
     """A guesser's lockout at a share runs on the same whether its viewer logs in or not."""
 
@@ -170,6 +163,69 @@ def test_a_viewer_logging_in_does_not_tell_a_guesser_that_the_link_is_live() -> 
         return gate.settle(gate.admit("s", "another address", 62.0), correct=False, now=62.0).wait  # type: ignore[arg-type]
 
     assert guesser_wait(viewer_logs_in=True) == guesser_wait(viewer_logs_in=False) == 120.0
+
+
+def test_a_viewer_waits_out_a_guessers_lockout_and_forgives_only_their_own_typos() -> None:
+    """The right PIN gets in once the share's wait is over, and lifts only what it added."""
+    gate = AttemptGate()
+    for _ in range(4):
+        gate.settle(gate.admit("s", "guesser", 0.0), correct=False, now=0.0)  # type: ignore[arg-type]
+    # The viewer's typo is the fifth failure, their right PIN the sixth: the share locks.
+    gate.settle(gate.admit("s", "viewer", 1.0), correct=False, now=1.0)  # type: ignore[arg-type]
+    right = gate.admit("s", "viewer", 2.0)
+    assert isinstance(right, Admission)
+    assert gate.share_lockout.check("s", 2.0) == 60.0
+    assert gate.settle(right, correct=True, now=2.0).correct
+    # Their own two are forgiven, and the wait they set; the guesser's four stay counted.
+    assert gate.share_lockout.failures("s", 2.0) == 4
+    assert gate.share_lockout.check("s", 2.0) == 0.0
+    assert gate.wrong_pins() == {"s": 4}
+    # A guesser's lockout (the next minute: the share's allowance is spent till then): the
+    # viewer's right PIN is refused until its wait is over, then let in.
+    for _ in range(2):
+        assert isinstance(gate.admit("s", "guesser", 61.0), Admission)
+    assert gate.admit("s", "viewer", 62.0) == Refusal(wait=59.0)
+    late = gate.admit("s", "viewer", 121.0)
+    assert isinstance(late, Admission)
+    assert gate.settle(late, correct=True, now=121.0).correct
+    assert gate.share_lockout.failures("s", 121.0) == 6
+
+
+def test_a_viewer_logging_in_daily_does_not_reset_a_guessers_count_toward_suspension() -> None:
+    """Every other day a guesser's few wrong PINs, then the viewer's right one: suspended."""
+    gate = AttemptGate()
+    now, suspended_on = 0.0, None
+    for day in range(10):
+        # Two days apart: the lockout has forgotten them by then, the count never does.
+        now = day * 2 * 86400.0
+        for n in range(3):
+            admitted = gate.admit("s", f"guesser-{day}-{n}", now)
+            assert isinstance(admitted, Admission)
+            if gate.settle(admitted, correct=False, now=now).suspend and suspended_on is None:
+                suspended_on = day
+        viewer = gate.admit("s", "viewer", now + 3600)
+        assert isinstance(viewer, Admission)
+        gate.settle(viewer, correct=True, now=now + 3600)
+    # The twentieth wrong PIN, on the seventh visit: the viewer's logins forgave none of them.
+    assert suspended_on == 6
+
+
+def test_a_shares_record_of_authors_is_bounded() -> None:
+    """A flood of addresses at one share keeps at most AUTHORS_KEPT of them; the wait holds."""
+    lockout = Lockout(authors_kept=AUTHORS_KEPT)
+    for n in range(1000):
+        lockout.failure("s", float(n), author=f"203.0.{n // 250}.{n % 250}")
+    assert len(lockout._entries["s"].history) == AUTHORS_KEPT
+    assert lockout.failures("s", 1000.0) == 1000
+    assert lockout.check("s", 1000.0) == 3599.0
+    # Forgiving an author still on record lifts only their one failure: the wait is what the
+    # one before it set. An author folded away long ago is forgiven nothing.
+    lockout.forgive_author("s", "203.0.3.249", 1000.0)
+    assert lockout.failures("s", 1000.0) == 999
+    assert lockout.check("s", 1000.0) == 3598.0
+    lockout.forgive_author("s", "203.0.0.0", 1000.0)
+    assert lockout.failures("s", 1000.0) == 999
+    assert lockout.check("s", 1000.0) == 3598.0
 
 
 def test_locked_attempts_spend_none_of_the_budget() -> None:

@@ -8,8 +8,14 @@ Assistant something and each one is a guess. The rules, decided here and used by
   attempt as a failure at once, in both lockouts. Whatever happens next (the client hangs up,
   the handler is cancelled, a thousand twins arrive in the same millisecond) the guess has been
   paid for: a burst gets exactly the guesses that the same attempts one after another would
-  get, never more. A right PIN then clears its share's key and, of its client's, the failures
-  at that share (`settle`): its guesses at other shares stay counted.
+  get, never more. A right PIN then forgives its own client's failures at that share, in both
+  lockouts, and nobody else's (`settle`): its client's guesses at other shares stay counted,
+  and so do other clients' guesses at this share. The share's lockout keeps who made each of
+  its newest failures (AUTHORS_KEPT) for this, and waits afterwards as long as the others'
+  failures alone would have made it wait: a guesser locked out at a link, trying again from
+  another address, finds the same wait whether or not a viewer logged in meanwhile. A right
+  PIN is refused while its share is locked, as any attempt is, and let in once the wait is
+  over.
 * Both lockouts allow FREE_FAILURES failures, then lock the key for FIRST_DELAY seconds,
   doubling up to MAX_DELAY. One is keyed by share (a guesser anywhere), one by
   `client_key(address)` (one client spraying many shares; an IPv6 host counts by its /64).
@@ -35,11 +41,13 @@ Assistant something and each one is a guess. The rules, decided here and used by
   429), so no crowd of addresses can queue unbounded work. How many run at once (their memory)
   is bounded by the HA layer, which holds a slot until the hash has finished, not until the
   client leaves.
-* After SUSPEND_AFTER failures on one share without a right PIN in between, `settle` says to
-  suspend the share: its owner decides, as after a viewer's report. This count is the share's
-  own, not the lockout's: a quiet day ends the lockout's delays (a viewer's old typos), never
-  the count, so a guesser who rests a day between rounds is stopped at the same twentieth
-  guess. Only a right PIN or the owner's word (`forgive`) starts it again. It is counted when
+* After SUSPEND_AFTER wrong PINs on one share, `settle` says to suspend the share: its owner
+  decides, as after a viewer's report. This count is the share's own, not the lockout's: a
+  quiet day ends the lockout's delays (a viewer's old typos), never the count, so a guesser
+  who rests a day between rounds is stopped at the same twentieth guess. A right PIN takes
+  off only its own client's wrong PINs at that share (as far as the per-client record still
+  holds them: not across a restart, nor past a day of quiet), so a viewer logging in every day
+  hands a guesser nothing; only the owner's word (`forgive`) starts it again. It is counted when
   the check ends (`settle`, which always runs: the check is never cancelled), and the HA layer
   writes it with the shares, so a restart does not start it again either.
 
@@ -51,7 +59,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import ipaddress
 import threading
 from typing import Final
@@ -72,6 +80,12 @@ BUDGET_WINDOW: Final = 60.0
 # With the lockout's growing delays, reaching 20 takes an attacker about nine hours: a
 # viewer's typos never get there, a patient guesser always does, and the owner hears of it.
 SUSPEND_AFTER: Final = 20
+# A share's lockout keeps who made each of its newest failures, so that a right PIN forgives
+# only its own address's. Past the count where the wait stops growing (FREE_FAILURES + 7) and
+# past SUSPEND_AFTER: at an hour a failure, a viewer's typos leave it only after a day. Older
+# failures are folded into a count nobody can forgive. Only shares have such a lockout (a few
+# hundred), so it stays under a few MiB.
+AUTHORS_KEPT: Final = 32
 
 
 @dataclass(slots=True)
@@ -81,6 +95,11 @@ class _Failures:
     count: int
     last: float
     allowed_at: float
+    # The newest failures' (author, time), oldest first, when the lockout keeps authors; the
+    # count and wait of the failures folded out of it, which no right PIN can forgive.
+    history: deque[tuple[str | None, float]] = field(default_factory=deque)
+    base_count: int = 0
+    base_allowed_at: float = 0.0
 
 
 class Lockout:
@@ -100,13 +119,15 @@ class Lockout:
         max_delay: float = MAX_DELAY,
         forget_after: float = FORGET_AFTER,
         max_entries: int = MAX_ENTRIES,
+        authors_kept: int = 0,
     ) -> None:
-        """Set the policy."""
+        """Set the policy; `authors_kept` > 0 keeps who made each of a key's newest failures."""
         self.free_failures = free_failures
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.forget_after = forget_after
         self.max_entries = max_entries
+        self.authors_kept = authors_kept
         self._entries: OrderedDict[str, _Failures] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -126,16 +147,21 @@ class Lockout:
             entry = self._live(key, now)
             return 0 if entry is None else entry.count
 
-    def failure(self, key: str, now: float) -> float:
-        """Record a failed attempt; return the seconds the key must now wait."""
+    def failure(self, key: str, now: float, author: str | None = None) -> float:
+        """Record a failed attempt (by `author`); return the seconds the key must now wait."""
         with self._lock:
-            entry = self._live(key, now) or _Failures(count=0, last=now, allowed_at=now)
+            entry = self._live(key, now) or _Failures(
+                count=0, last=now, allowed_at=now, base_allowed_at=now
+            )
             entry.count += 1
             entry.last = now
-            excess = entry.count - self.free_failures
-            if excess > 0:
-                delay = min(self.max_delay, self.first_delay * 2.0 ** min(excess - 1, 62))
-                entry.allowed_at = max(entry.allowed_at, now + delay)
+            entry.allowed_at = self._after(entry.count, now, entry.allowed_at)
+            if self.authors_kept > 0:
+                entry.history.append((author, now))
+                while len(entry.history) > self.authors_kept:
+                    _, at = entry.history.popleft()
+                    entry.base_count += 1
+                    entry.base_allowed_at = self._after(entry.base_count, at, entry.base_allowed_at)
             self._entries[key] = entry
             self._entries.move_to_end(key)
             # Evict the longest-quiet keys: a flood of new addresses cannot grow memory.
@@ -159,6 +185,36 @@ class Lockout:
                 entry.allowed_at = min(entry.allowed_at, now)
             if entry.count == 0:
                 del self._entries[key]
+
+    def forgive_author(self, key: str, author: str, now: float) -> None:
+        """Forget an author's failures at a key, as if they had never been made.
+
+        The key then waits as long as the others' failures alone would have made it wait: a
+        right PIN lifts only what its own address added, so a guesser elsewhere sees their
+        wait run on unchanged. Needs `authors_kept`; failures folded out of the kept history
+        stay counted.
+        """
+        with self._lock:
+            if (entry := self._live(key, now)) is None:
+                return
+            kept = [(who, at) for who, at in entry.history if who != author]
+            if len(kept) == len(entry.history):
+                return
+            entry.history = deque(kept)
+            entry.count, entry.allowed_at = entry.base_count, entry.base_allowed_at
+            for _, at in kept:
+                entry.count += 1
+                entry.allowed_at = self._after(entry.count, at, entry.allowed_at)
+            if entry.count == 0:
+                del self._entries[key]
+
+    def _after(self, count: int, at: float, allowed_at: float) -> float:
+        """Return when a key may try again after its `count`th failure, made at `at`."""
+        excess = count - self.free_failures
+        if excess <= 0:
+            return allowed_at
+        delay = min(self.max_delay, self.first_delay * 2.0 ** min(excess - 1, 62))
+        return max(allowed_at, at + delay)
 
     def _live(self, key: str, now: float) -> _Failures | None:
         """Return a key's record unless it is old enough to forget (then drop it)."""
@@ -291,7 +347,9 @@ class AttemptGate:
     ) -> None:
         """Use the given policies, the defaults above otherwise."""
         # `is None`, not `or`: an empty Lockout has no length and would read as false.
-        self.share_lockout = Lockout() if share_lockout is None else share_lockout
+        self.share_lockout = (
+            Lockout(authors_kept=AUTHORS_KEPT) if share_lockout is None else share_lockout
+        )
         self.client_lockout = Lockout() if client_lockout is None else client_lockout
         self.unknown_lockout = Lockout()
         # Each client's failures per share, never delayed: a right PIN forgives its client only
@@ -334,7 +392,7 @@ class AttemptGate:
                 # address (a café's, a carrier's) spraying made-up links locks no viewer out.
                 self.client_lockout.failure(client, now)
                 self.client_share_failures.failure(_pair(client, share_key), now)
-            share_lockout.failure(share_key, now)
+            share_lockout.failure(share_key, now, author=client)
             return Admission(share_key=share_key, client=client, known=known, at=now)
 
     def forgive(self, share_key: str) -> None:
@@ -362,21 +420,35 @@ class AttemptGate:
             self._wrong.popitem(last=False)
         return total
 
+    def _forgive_wrong(self, share_key: str, count: int) -> bool:
+        """Take wrong PINs off a share's count; return True when it changed (lock held)."""
+        held = self._wrong.get(share_key, 0)
+        if count <= 0 or held == 0:
+            return False
+        if held <= count:
+            del self._wrong[share_key]
+        else:
+            self._wrong[share_key] = held - count
+        return True
+
     def settle(self, admission: Admission, *, correct: bool, now: float) -> Verdict:
         """Take a finished check: a right PIN forgives its own failures, a wrong one counts."""
         with self._lock:
             if correct and admission.known:
-                self.share_lockout.success(admission.share_key)
-                # A viewer's own typos are forgiven; guesses its address made at other shares
-                # stay counted, or one right PIN would reopen every share to a sprayer.
+                # A viewer's own typos are forgiven, and nobody else's: guesses its address
+                # made at other shares stay counted, or one right PIN would reopen every share
+                # to a sprayer; other addresses' guesses at this share stay counted, or a
+                # guesser who finds their wait gone would learn that a viewer logged in.
                 pair = _pair(admission.client, admission.share_key)
-                self.client_lockout.forgive(
-                    admission.client, self.client_share_failures.failures(pair, now), now
-                )
+                own = self.client_share_failures.failures(pair, now)
+                self.client_lockout.forgive(admission.client, own, now)
                 self.client_share_failures.success(pair)
-                cleared = self._wrong.pop(admission.share_key, None) is not None
+                self.share_lockout.forgive_author(admission.share_key, admission.client, now)
+                # Its own wrong PINs leave the count toward suspension too, never others':
+                # a viewer logging in daily must not hand a patient guesser twenty more.
+                recounted = self._forgive_wrong(admission.share_key, own - 1)
                 self.budget.give_back(admission.at)
-                return Verdict(correct=True, wait=0.0, suspend=False, recounted=cleared)
+                return Verdict(correct=True, wait=0.0, suspend=False, recounted=recounted)
             share_lockout = self.share_lockout if admission.known else self.unknown_lockout
             wait = max(
                 share_lockout.check(admission.share_key, now),
