@@ -6,7 +6,8 @@ Everything here is plain Python over injected clocks; the HA layer wraps it. How
   public share id, hashes the PIN and returns the plain token and PIN once; only hashes are kept.
 * A viewer arrives with a token: `ShareRegistry.lookup` finds the share (or None), the attempt
   goes through `attempts.AttemptGate` (lockouts and budgets, counted before hashing), then
-  `PinHasher.verify` (slow, in the executor). A token that names no share is never hashed.
+  `PinHasher.verify` (slow, in the executor). A token that names no share, or a share that
+  has ended, is hashed against a stand-in: the same work, and never a match.
 * `viewer_state` says what a viewer sees now: the picture, a pause (hours, the owner's switch,
   the camera) or an end (revoked, expired, suspended). The HA layer asks it before every
   picture it sends, and closes a share's streams at once when `revoke` or `suspend` names it.
