@@ -2708,8 +2708,15 @@ async def test_a_link_used_at_the_instant_it_expires_has_ended(
     opened = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
     assert opened.status == HTTPStatus.OK
     freezer.move_to(datetime.fromisoformat(share["expires_at"]))
+    # A wrong PIN at the expired link answers as at any other; the right one is told it expired.
+    wrong = await post(client, "session", {"token": token_of(share), "pin": wrong_pin(share)})
+    made_up = await post(client, "session", {"token": secrets.token_urlsafe(32), "pin": "000000"})
+    assert (wrong.status, await wrong.text()) == (made_up.status, await made_up.text())
+    assert wrong.status == HTTPStatus.FORBIDDEN
     late = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
-    assert late.status == HTTPStatus.FORBIDDEN
+    assert late.status == HTTPStatus.GONE
+    assert await late.json() == {"state": "expired"}
+    assert COOKIE not in late.cookies
     told = await client.get(f"{BASE}/session")
     assert (await told.json()) == {"state": "expired"}
     assert (await client.get(f"{BASE}/stream")).status == HTTPStatus.FORBIDDEN
@@ -2827,3 +2834,30 @@ async def test_a_made_up_link_answers_over_http_as_a_live_one_with_a_wrong_pin(
     assert hashed_made_up == hashed_live == 6
     # As long as a check: a made-up link's answer waits for its hash as a wrong PIN's does.
     assert min(made_up_times) >= 0.5 * min(live_times), (made_up_times, live_times)
+
+
+async def test_viewer_page_tells_the_right_pin_of_an_expired_share_that_it_expired(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """In Chromium: the answer to an expired share's right PIN shows as the end it is."""
+    require_chromium()
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+
+    async def expired(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        await route.fulfill(
+            status=HTTPStatus.GONE, content_type="application/json", body='{"state": "expired"}'
+        )
+
+    async with chromium_page() as browser:
+        page = browser.page
+        await page.goto(str(client.make_url(BASE)) + "#" + token_of(share))
+        await page.wait_for_selector("#pin:not([hidden])")
+        await page.route("**/session", expired)
+        await page.fill("#pin-input", share["pin"])
+        await page.click("#pin-submit")
+        await page.wait_for_selector("#message-text:has-text('This share has expired.')")
+        assert not await page.is_visible("#pin")

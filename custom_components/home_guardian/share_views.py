@@ -198,6 +198,11 @@ class ShareSessionView(HomeAssistantView):
             return _refused(HTTPStatus.BAD_REQUEST)
         attempt = await sharing.async_try_pin(token, pin, request.remote or "")
         share = attempt.share
+        if attempt.ended is not None:
+            # 410: the right PIN of a share that has expired; only its viewer can be told.
+            return web.json_response(
+                {"state": str(attempt.ended)}, status=HTTPStatus.GONE, headers=SECURITY_HEADERS
+            )
         if share is None:
             # 429: not checked at all. 403: checked and wrong, with how long the next must
             # wait when this one used up the last free attempt.

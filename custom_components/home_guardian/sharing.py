@@ -120,6 +120,8 @@ class PinAttempt:
     checked: bool = True
     # Seconds before the next attempt may be made; 0 for a plain wrong PIN or unknown link.
     wait: float = 0.0
+    # Set when the right PIN was given for a share that has expired: its viewer is told so.
+    ended: ViewerState | None = None
 
 
 @dataclass(kw_only=True, slots=True, eq=False)
@@ -873,10 +875,15 @@ class SharingManager:
 
     async def async_try_pin(self, token: str, pin: str, address: str) -> PinAttempt:
         """Check a viewer's token and PIN through the lockouts and the budgets."""
-        share = self.registry.lookup(token, dt_util.utcnow())
+        now = dt_util.utcnow()
+        share = self.registry.lookup(token, now)
         # Every link takes one path, live, ended or made up: the same keys, budgets, queue and
         # hash, counted against its client alike, so nothing tells a live link from another.
         named = share or self.registry.named_by(token)
+        # An expired share's PIN is checked against its own hash, at the same cost: only its
+        # right PIN tells that it has expired, which opens nothing any more.
+        if share is None and named is not None and _expired(named, now):
+            share = named
         share_key = named.share_id if named is not None else f"unknown:{hash_token(token)}"
         admitted = self.attempts.admit(
             share_key, client_key(address), time.monotonic(), known=named is not None
@@ -918,6 +925,10 @@ class SharingManager:
             self.save()
         if verdict.correct and current is not None:
             return PinAttempt(share=current)
+        if correct and share is not None:
+            latest = self.registry.get(share.share_id) or share
+            if _expired(latest, dt_util.utcnow()):
+                return PinAttempt(share=None, wait=verdict.wait, ended=ViewerState.EXPIRED)
         return PinAttempt(share=None, wait=verdict.wait)
 
     async def async_decide(self, share_id: str, *, resume: bool) -> Share:
@@ -1032,6 +1043,11 @@ class SharingManager:
             "camera", DOMAIN, f"{share.camera}_camera"
         )
         return {"camera": entry.title if entry is not None else None, "entity_id": entity_id}
+
+
+def _expired(share: Share, now: datetime) -> bool:
+    """Return True for a share past its end that its owner did not revoke first."""
+    return share.state is not ShareState.REVOKED and now >= share.expires_at
 
 
 def _yield_the_cpu() -> None:

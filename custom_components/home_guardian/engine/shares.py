@@ -325,7 +325,7 @@ class PinHasher:
     def verify(self, pin_hash: str | None, pin: str) -> bool:
         """Return True when `pin` matches; with no hash, spend the same time and return False.
 
-        Passing None for an unknown, expired or revoked share keeps them indistinguishable by
+        Passing None for an unknown, revoked or suspended share keeps them indistinguishable by
         timing from a wrong PIN.
         """
         parsed = _parse_pin_hash(self._dummy if pin_hash is None else pin_hash)

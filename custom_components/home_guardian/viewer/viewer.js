@@ -161,6 +161,10 @@ document.addEventListener("DOMContentLoaded", () => {
       // The session cookie now opens the share; the token leaves the address bar.
       history.replaceState(null, "", location.pathname);
       follow(await response.json());
+    } else if (response.status === 410) {
+      // The right PIN of a share that has expired: only its viewer is told.
+      const about = await response.json();
+      message(ENDED[about.state] || UNKNOWN);
     } else {
       const wrong = response.status === 429
         ? "Too many attempts."
