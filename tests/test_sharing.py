@@ -59,7 +59,13 @@ from custom_components.home_guardian.const import (
     EVENT_SHARE_REPORTED,
     EVENT_VIEW,
 )
-from custom_components.home_guardian.engine.attempts import AttemptGate, Lockout, PinBudget
+from custom_components.home_guardian.engine.attempts import (
+    AUTHORS_KEPT,
+    AttemptGate,
+    Lockout,
+    PinBudget,
+    ShareBudgets,
+)
 from custom_components.home_guardian.engine.frames import JPEG_QUALITY
 from custom_components.home_guardian.engine.privacy import (
     ROOM_LOOK_SECONDS,
@@ -2861,3 +2867,29 @@ async def test_viewer_page_tells_the_right_pin_of_an_expired_share_that_it_expir
         await page.click("#pin-submit")
         await page.wait_for_selector("#message-text:has-text('This share has expired.')")
         assert not await page.is_visible("#pin")
+
+
+async def test_a_viewer_logging_in_leaves_a_guessers_wait_at_the_link_as_it_was(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
+) -> None:
+    """A guesser locked out at a live link finds the same wait after its viewer logs in."""
+    sharing = async_get_sharing(hass)
+    # A second's wait, not a minute's, and room in the share's allowance for all of it.
+    sharing.attempts = AttemptGate(
+        share_lockout=Lockout(first_delay=1.0, authors_kept=AUTHORS_KEPT),
+        share_budgets=ShareBudgets(per_window=100),
+    )
+    counting_hasher(hass)
+    share = await create_share(hass)
+    for n in range(6):
+        await sharing.async_try_pin(token_of(share), wrong_pin(share), f"203.0.113.{n}")
+    await asyncio.sleep(1.1)
+    # The share's wait is over: the viewer gets in at once with the right PIN.
+    viewer = await sharing.async_try_pin(token_of(share), share["pin"], "198.51.100.7")
+    assert viewer.share is not None
+    # The guesser's next, from yet another address, is the seventh failure: two seconds' wait.
+    guess = await sharing.async_try_pin(token_of(share), wrong_pin(share), "203.0.113.99")
+    assert guess.checked
+    assert guess.share is None
+    assert 1.0 < guess.wait <= 2.0
+    assert sharing.attempts.wrong_pins() == {share["share_id"]: 7}
