@@ -30,7 +30,6 @@ import hmac
 import re
 import secrets
 import threading
-from time import perf_counter
 from typing import Any, Final
 import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -67,8 +66,6 @@ SCRYPT_LOG2_N: Final = 17
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
 SALT_BYTES: Final = 16
-# What a hash at the defaults takes on a desktop core, until this machine's own are measured.
-TYPICAL_HASH_SECONDS: Final = 0.45
 KEY_BYTES: Final = 32
 # A stored hash asking for more than this is corrupt or hostile, not ours: refuse it. There is
 # room to raise the cost fourfold (N=2^19 at r=8 takes 512 MiB).
@@ -299,28 +296,12 @@ class PinHasher:
         # as a real check, and nothing can match it (verify also refuses it outright).
         stand_in = secrets.token_bytes(SALT_BYTES), secrets.token_bytes(KEY_BYTES)
         self._dummy = f"$scrypt$ln={log2_n},r={r},p={p}${_b64(stand_in[0])}${_b64(stand_in[1])}"
-        # How long a hash takes here, learned from every hash run (until then, a desktop's).
-        self.typical_seconds = TYPICAL_HASH_SECONDS
-        self.measured = False
 
     def hash(self, pin: str) -> str:
         """Return a salted scrypt hash of the PIN with its parameters."""
         salt = secrets.token_bytes(SALT_BYTES)
-        key = self._timed_scrypt(pin, salt, self.log2_n, self.r, self.p)
+        key = _scrypt(pin, salt, self.log2_n, self.r, self.p)
         return f"$scrypt$ln={self.log2_n},r={self.r},p={self.p}${_b64(salt)}${_b64(key)}"
-
-    def _timed_scrypt(self, pin: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
-        """Run scrypt and fold its duration into `typical_seconds`."""
-        started = perf_counter()
-        key = _scrypt(pin, salt, log2_n, r, p)
-        elapsed = perf_counter() - started
-        if not self.measured:
-            # The first hash here replaces the desktop's guess, which may be twice too fast.
-            self.typical_seconds, self.measured = elapsed, True
-        else:
-            # A moving average: one slow hash (a busy moment) moves it only a little.
-            self.typical_seconds += (elapsed - self.typical_seconds) * 0.25
-        return key
 
     def verify(self, pin_hash: str | None, pin: str) -> bool:
         """Return True when `pin` matches; with no hash, spend the same time and return False.
@@ -332,7 +313,7 @@ class PinHasher:
         if parsed is None:
             return False
         log2_n, r, p, salt, expected = parsed
-        key = self._timed_scrypt(pin if isinstance(pin, str) else "", salt, log2_n, r, p)
+        key = _scrypt(pin if isinstance(pin, str) else "", salt, log2_n, r, p)
         return hmac.compare_digest(key, expected) and pin_hash is not None
 
 
