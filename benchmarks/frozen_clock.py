@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterator
-import io
 from pathlib import Path
 import tempfile
 import time
@@ -27,7 +26,15 @@ from custom_components.home_guardian.engine.frames import Frame
 from custom_components.home_guardian.engine.motion import ANALYSIS_HEIGHT
 from custom_components.home_guardian.engine.picture_source import SAME_PICTURE_SECONDS
 from custom_components.home_guardian.engine.sight import SAME_OUTLIERS, SightCheck, is_blank
-from tests.cameras.stuck import code_clip, dark, decoded_frames, draw_clock, first_picture, lit
+from tests.cameras.stuck import (
+    clock_snapshot,
+    code_clip,
+    dark,
+    decoded_frames,
+    draw_clock,
+    first_picture,
+    lit,
+)
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "dog_indoor.mp4"
 ROOM_SECONDS = 600
@@ -130,12 +137,7 @@ def frozen_snapshots(clip: Path) -> None:
     changed: NDArray[np.bool_] = np.zeros(0, bool)
     verdicts = []
     for second in range(0, round(SAME_PICTURE_SECONDS) + 20, 2):
-        pixels = stopped.copy()
-        draw_clock(pixels, second, scale=2, top=16, left=16)
-        jpeg = io.BytesIO()
-        Image.fromarray(pixels).convert("RGB").save(jpeg, format="JPEG", quality=70)
-        decoded = Image.open(io.BytesIO(jpeg.getvalue()))
-        frame = Frame(decoded, sequence=second, monotonic=second, wall=second)
+        frame = clock_snapshot(stopped, second)
         grey = frame.grey(ANALYSIS_HEIGHT)
         if first is None:
             first, changed = grey, np.zeros(grey.shape, bool)

@@ -522,41 +522,42 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             self.name,
             backup,
         )
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            f"guardian_state_unreadable_{self.config_entry.entry_id}",
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="guardian_state_unreadable",
-            translation_placeholders={"name": self.config_entry.title, "backup": str(backup)},
-        )
+        self._async_warn("guardian_state_unreadable", {"backup": str(backup)})
 
     @callback
     def _async_tell_left_out(self) -> None:
         """Say which saved deadlines fall outside active hours and are ignored, or withdraw it."""
-        entry = self.config_entry
-        issue_id = f"guardian_deadline_ignored_{entry.entry_id}"
         if not self._left_out:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            self._async_warn("guardian_deadline_ignored", None)
             return
         deadlines = ", ".join(f"{clock:%H:%M}" for clock in self._left_out)
         LOGGER.warning(
             "%s: expected-by %s outside active hours, ignored until changed", self.name, deadlines
         )
+        self._async_warn(
+            "guardian_deadline_ignored",
+            {
+                "deadlines": deadlines,
+                "active_start": f"{self.config.active_start:%H:%M}",
+                "active_end": f"{self.config.active_end:%H:%M}",
+            },
+        )
+
+    @callback
+    def _async_warn(self, key: str, placeholders: dict[str, str] | None) -> None:
+        """Raise this guardian's repair issue `key` with `placeholders`, or withdraw it (None)."""
+        issue_id = f"{key}_{self.config_entry.entry_id}"
+        if placeholders is None:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
         ir.async_create_issue(
             self.hass,
             DOMAIN,
             issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key="guardian_deadline_ignored",
-            translation_placeholders={
-                "name": entry.title,
-                "deadlines": deadlines,
-                "active_start": f"{self.config.active_start:%H:%M}",
-                "active_end": f"{self.config.active_end:%H:%M}",
-            },
+            translation_key=key,
+            translation_placeholders={"name": self.config_entry.title, **placeholders},
         )
 
     def _now(self) -> tuple[datetime, list[AlertChange]]:
@@ -625,25 +626,13 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         if missing == self._missing:
             return
         self._missing = missing
-        issue_id = f"guardian_source_missing_{self.config_entry.entry_id}"
         if not missing:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            self._async_warn("guardian_source_missing", None)
             return
         LOGGER.warning(
             "%s: %s not found; counted as blind until back", self.name, ", ".join(missing)
         )
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="guardian_source_missing",
-            translation_placeholders={
-                "name": self.config_entry.title,
-                "sources": ", ".join(missing),
-            },
-        )
+        self._async_warn("guardian_source_missing", {"sources": ", ".join(missing)})
 
     def source_kind(self, source: str, state: State | None) -> Kind:
         """Return what a source's states mean: the owner's choice, else its domain and class."""

@@ -7,12 +7,14 @@ and read back through PyAV as Home Guardian reads a stream.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import io
 from pathlib import Path
 import subprocess
 
 import av
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 from custom_components.home_guardian.engine.frames import Frame
 from custom_components.home_guardian.engine.text import ink
@@ -39,6 +41,16 @@ def draw_clock(pixels: NDArray[np.uint8], second: int, *, scale: int, top: int, 
     glyphs = np.kron(ink(text), np.ones((scale, scale), bool))
     top = top if top >= 0 else pixels.shape[0] + top - glyphs.shape[0]
     pixels[top : top + glyphs.shape[0], left : left + glyphs.shape[1]][glyphs] = 255
+
+
+def clock_snapshot(stopped: NDArray[np.uint8], second: int) -> Frame:
+    """Return a JPEG snapshot of a stopped grey picture, its clock at `second`, as read."""
+    pixels = stopped.copy()
+    draw_clock(pixels, second, scale=2, top=16, left=16)
+    jpeg = io.BytesIO()
+    Image.fromarray(pixels).convert("RGB").save(jpeg, format="JPEG", quality=70)
+    decoded = Image.open(io.BytesIO(jpeg.getvalue()))
+    return Frame(decoded, sequence=second, monotonic=second, wall=second)
 
 
 def lit(rng: np.random.Generator, scene: NDArray[np.uint8]) -> NDArray[np.uint8]:

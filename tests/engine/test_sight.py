@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-import io
 from pathlib import Path
 import shutil
 
@@ -18,7 +17,15 @@ from custom_components.home_guardian.engine.frame_source import SAME_STREAM_SECO
 from custom_components.home_guardian.engine.frames import Frame
 from custom_components.home_guardian.engine.picture_source import SAME_PICTURE_SECONDS
 from custom_components.home_guardian.engine.sight import SightCheck, is_blank
-from tests.cameras.stuck import code_clip, dark, decoded_frames, draw_clock, first_picture, lit
+from tests.cameras.stuck import (
+    clock_snapshot,
+    code_clip,
+    dark,
+    decoded_frames,
+    draw_clock,
+    first_picture,
+    lit,
+)
 from tests.common import shared_clip
 
 SIZE = (360, 640)
@@ -261,13 +268,8 @@ def test_snapshots_of_a_frozen_camera_whose_clock_ticks_on_are_frozen() -> None:
     size = (360, 640)
     stuck = real_picture(size[1], size[0])
     check = SightCheck(same_seconds=SAME_PICTURE_SECONDS, interval=0.0)
-    verdicts = []
-    for second in range(0, round(SAME_PICTURE_SECONDS) + 20, 2):
-        pixels = stuck.copy()
-        draw_clock(pixels, second, scale=2, top=16, left=16)
-        jpeg = io.BytesIO()
-        Image.fromarray(pixels).convert("RGB").save(jpeg, format="JPEG", quality=70)
-        decoded = Image.open(io.BytesIO(jpeg.getvalue()))
-        looked = Frame(decoded, sequence=second, monotonic=second, wall=second)
-        verdicts.append((float(second), check.look(looked)))
+    verdicts = [
+        (float(second), check.look(clock_snapshot(stuck, second)))
+        for second in range(0, round(SAME_PICTURE_SECONDS) + 20, 2)
+    ]
     assert SAME_PICTURE_SECONDS <= first_frozen(verdicts) <= SAME_PICTURE_SECONDS + 2
