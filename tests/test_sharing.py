@@ -75,6 +75,7 @@ from custom_components.home_guardian.engine.privacy import (
 )
 from custom_components.home_guardian.engine.scene import LEARN_SECONDS, EmptyScene
 from custom_components.home_guardian.engine.shares import (
+    TYPICAL_HASH_SECONDS,
     WEEKDAYS,
     PinHasher,
     ReportReason,
@@ -414,13 +415,6 @@ class CountingHasher(PinHasher):
                 self.running -= 1
 
 
-def hash_seconds(hasher: PinHasher) -> float:
-    """Return how long one PIN check with `hasher` takes here."""
-    started = time.monotonic()
-    hasher.verify(None, "000000")
-    return time.monotonic() - started
-
-
 def counting_hasher(hass: HomeAssistant, log2_n: int = 12) -> CountingHasher:
     """Make shares created from now on hash (and check) PINs through a counting hasher."""
     hasher = CountingHasher(log2_n)
@@ -508,46 +502,58 @@ async def test_past_the_budget_attempts_are_refused_at_once(
     assert 0 < int(busy.headers["Retry-After"]) <= 60
 
 
-async def test_a_made_up_link_is_hashed_like_a_wrong_pin_in_the_same_queue(
+async def test_right_after_a_restart_a_made_up_link_answers_as_late_as_a_real_one(
     hass: HomeAssistant, shared_camera: MockConfigEntry
 ) -> None:
-    """Each made-up link's check hashes once, in the PIN checks' one thread, as a wrong PIN's."""
-    hasher = counting_hasher(hass, log2_n=14)
+    """Before any hash has run here, made-up links' checks share one stand-in hash."""
+    counting_hasher(hass)
     share = await create_share(hass)
+    # As after a restart: the shares were read back, and no hash has run yet.
+    hasher = counting_hasher(hass, log2_n=14)
     sharing = async_get_sharing(hass)
-    threads: set[str] = set()
-    verify = hasher.verify
-
-    def noting_thread(pin_hash: str | None, pin: str) -> bool:
-        threads.add(threading.current_thread().name)
-        return verify(pin_hash, pin)
-
-    hasher.verify = noting_thread  # type: ignore[method-assign]
-    before = hasher.started
+    # A burst of made-up links at once hashes once, not once each.
     burst = await asyncio.gather(
         *(
             sharing.async_try_pin(secrets.token_urlsafe(32), "000000", f"203.0.113.{n}")
-            for n in range(1, 11)
+            for n in range(1, 41)
         )
     )
     assert all(attempt.share is None and attempt.checked for attempt in burst)
-    assert hasher.started - before == 10
-    assert hasher.most_at_once == 1
+    assert hasher.started == 1
+    # This machine's hash time replaced the desktop's guess (0.45 s). A guess too short would
+    # answer a made-up link sooner than a real one: whether a held link is live would show.
+    assert hasher.typical_seconds < TYPICAL_HASH_SECONDS / 4
+    started = time.monotonic()
+    second = await sharing.async_try_pin(secrets.token_urlsafe(32), "000000", "203.0.113.99")
+    assert second.share is None
+    assert time.monotonic() - started >= hasher.typical_seconds * 0.9
+    assert hasher.started == 1
     wrong = await sharing.async_try_pin(token_of(share), wrong_pin(share), "203.0.113.100")
     assert wrong.share is None
-    assert hasher.started - before == 11
-    assert {name.rsplit("_", 1)[0] for name in threads} == {f"{DOMAIN}_pin"}
+    assert hasher.started == 2
 
 
-async def test_made_up_links_spend_the_budget_as_wrong_pins_and_a_restless_viewer_her_own(
+async def test_strangers_and_a_restless_viewer_starve_no_other_viewer(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """Made-up links are hashed up to the whole's allowance, the rest refused at once."""
+    """Made-up links cost no hash and no budget; one share's logins spend its own allowance."""
     hasher = counting_hasher(hass)
     grandma = await create_share(hass, viewer_name="Grandma")
     mallory = await create_share(hass, viewer_name="Mallory")
     made = hasher.started
     sharing = async_get_sharing(hass)
+    hash_time = hasher.typical_seconds
+    started = time.monotonic()
+    strangers = await asyncio.gather(
+        *(
+            sharing.async_try_pin(secrets.token_urlsafe(32), "000000", f"203.0.113.{n}")
+            for n in range(200)
+        )
+    )
+    # Answered as a wrong PIN is, no sooner than a hash would take, and none hashed.
+    assert all(attempt.share is None and attempt.checked for attempt in strangers)
+    assert time.monotonic() - started >= hash_time * 0.9
+    assert hasher.started == made
     client = await hass_client_no_auth()
     statuses = [
         (await post(client, "session", {"token": token_of(mallory), "pin": mallory["pin"]})).status
@@ -556,21 +562,9 @@ async def test_made_up_links_spend_the_budget_as_wrong_pins_and_a_restless_viewe
     # Her right PIN again and again: her share's allowance, then refused without a hash.
     assert statuses == [HTTPStatus.OK] * 6 + [HTTPStatus.TOO_MANY_REQUESTS] * 24
     assert hasher.started == made + 6
-    # Her right PINs gave their checks back: a crowd of strangers' made-up links takes all
-    # thirty, as a crowd with wrong PINs would, and the rest are refused unhashed.
-    strangers = await asyncio.gather(
-        *(
-            sharing.async_try_pin(secrets.token_urlsafe(32), "000000", f"203.0.113.{n}")
-            for n in range(200)
-        )
-    )
-    assert all(attempt.share is None for attempt in strangers)
-    assert sum(attempt.checked for attempt in strangers) == 30
-    assert hasher.started == made + 6 + 30
     viewer = await hass_client_no_auth()
     right = await post(viewer, "session", {"token": token_of(grandma), "pin": grandma["pin"]})
-    assert right.status == HTTPStatus.TOO_MANY_REQUESTS
-    assert 0 < int(right.headers["Retry-After"]) <= 60
+    assert right.status == HTTPStatus.OK
 
 
 async def test_many_wrong_pins_suspend_the_share_and_tell_the_owner(
@@ -2464,33 +2458,48 @@ async def test_viewer_page_opens_a_cut_stream_again(
 # --- Attacks over real HTTP: hang-ups, oracles, forwarded addresses, logs ----------------------
 
 
-async def test_hanging_up_at_a_made_up_link_is_counted_and_leaves_nothing_stuck(
+async def test_hanging_up_during_the_stand_in_hash_is_counted_and_leaves_nothing_stuck(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """Clients who hang up mid-hash at a made-up link: each hashed and counted, nothing held."""
+    """Right after a restart, viewers who hang up mid stand-in hash: counted, nothing held."""
     counting_hasher(hass)
     share = await create_share(hass)
-    # Costly enough (64 MiB, a few tenths of a second) that every client leaves while it runs.
+    # As after a restart: the shares were read back and no hash has run; costly enough
+    # (64 MiB, a few tenths of a second) that every client leaves while it runs.
     hasher = counting_hasher(hass, log2_n=16)
     sharing = async_get_sharing(hass)
     client = await hass_client_no_auth()
     made_up = {"token": secrets.token_urlsafe(32), "pin": "000000"}
     await asyncio.gather(*(hang_up_after_sending(client, made_up, 0.02) for _ in range(6)))
+    # They all left before the stand-in hash had ended.
+    assert sharing._measuring is not None
+    assert not sharing._measuring.done()
     await hass.async_block_till_done(wait_background_tasks=True)
-    await wait_for(lambda: hasher.started == 6 and hasher.running == 0, limit=20)
+    await wait_for(lambda: sharing._measuring is not None and sharing._measuring.done(), limit=10)
+    assert hasher.running == 0
+    # One stand-in hash for all, and it taught this machine's hash time.
+    assert hasher.started == 1
+    assert hasher.measured
     # Every hang-up was counted: the seventh attempt at that link is refused unchecked.
     refused = await post(client, "session", made_up)
     assert refused.status == HTTPStatus.TOO_MANY_REQUESTS
-    # Nothing stuck: the real viewer, from elsewhere, gets in.
+    # Nothing stuck: another made-up link is answered, as late as a hash, and no sooner.
+    started = time.monotonic()
+    async with asyncio.timeout(5):
+        other = await sharing.async_try_pin(secrets.token_urlsafe(32), "000000", "203.0.113.7")
+    assert other.checked
+    assert other.share is None
+    assert time.monotonic() - started >= hasher.typical_seconds * 0.9
+    # And the real viewer gets in.
     async with asyncio.timeout(5):
         right = await sharing.async_try_pin(token_of(share), share["pin"], "203.0.113.8")
     assert right.share is not None
 
 
-async def test_a_hang_up_on_a_live_link_behind_a_made_up_ones_hash_is_counted(
+async def test_a_hang_up_on_a_live_link_during_the_stand_in_hash_is_counted(
     hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """A live link's checks queued behind a made-up link's count though their clients left."""
+    """A live link's checks queued behind the stand-in hash count though their clients left."""
     counting_hasher(hass)
     share = await create_share(hass)
     hasher = counting_hasher(hass, log2_n=16)
@@ -2501,12 +2510,11 @@ async def test_a_hang_up_on_a_live_link_behind_a_made_up_ones_hash_is_counted(
     )
     await asyncio.sleep(0.005)
     body = {"token": token_of(share), "pin": wrong_pin(share)}
-    # Five: the made-up link counted against this address too, which these five lock out.
-    await asyncio.gather(*(hang_up_after_sending(client, body, 0.02) for _ in range(5)))
+    await asyncio.gather(*(hang_up_after_sending(client, body, 0.02) for _ in range(6)))
     await stranger
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hasher.running == 0
-    assert sharing.attempts.wrong_pins() == {share["share_id"]: 5}
+    assert sharing.attempts.wrong_pins() == {share["share_id"]: 6}
     right = await post(client, "session", {"token": token_of(share), "pin": share["pin"]})
     assert right.status == HTTPStatus.TOO_MANY_REQUESTS
 
@@ -2537,8 +2545,7 @@ async def test_attempts_at_once_do_not_tell_a_live_link_from_an_ended_or_made_up
         "ended": await burst(token_of(ended), wrong_pin(live), "203.0.113.2"),
         "made up": await burst(secrets.token_urlsafe(32), "000000", "203.0.113.3"),
     }
-    # The least one check at the same cost takes here, measured after the bursts.
-    hash_time = min(hash_seconds(hasher) for _ in range(3))
+    hash_time = hasher.typical_seconds
     for kind, times in answers.items():
         assert all(checked for checked, _ in times), kind
         # One after another: the last answer comes five checks after the burst, never one.
@@ -2569,7 +2576,7 @@ async def test_a_links_lockout_does_not_tell_whether_it_is_live(
 async def test_a_clients_lockout_does_not_tell_whether_a_link_is_live(
     hass: HomeAssistant, shared_camera: MockConfigEntry
 ) -> None:
-    """Six wrong PINs at a held link, then another link: the same answer, live, ended or made up."""
+    """Six wrong PINs at a held link, then another link: the same answer, live or ended."""
     counting_hasher(hass)
     live = await create_share(hass)
     ended = await create_share(hass, viewer_name="Grandma")
@@ -2577,19 +2584,14 @@ async def test_a_clients_lockout_does_not_tell_whether_a_link_is_live(
     sharing = async_get_sharing(hass)
     await sharing.async_decide(ended["share_id"], resume=False)
 
-    async def probe(candidate: str, client: str) -> tuple[bool, bool]:
+    async def probe(candidate: dict[str, Any], client: str) -> tuple[bool, bool]:
         """Try the candidate six times, then another share's link, from one address."""
         for _ in range(6):
-            await sharing.async_try_pin(candidate, wrong_pin(live), client)
-        after = await sharing.async_try_pin(token_of(other), other["pin"], client)
+            await sharing.async_try_pin(token_of(candidate), wrong_pin(live), client)
+        after = await sharing.async_try_pin(token_of(other), wrong_pin(other), client)
         return after.checked, after.wait > 0
 
-    assert (
-        await probe(token_of(ended), "203.0.113.1")
-        == await probe(token_of(live), "203.0.113.2")
-        == await probe(secrets.token_urlsafe(32), "203.0.113.3")
-        == (False, True)
-    )
+    assert await probe(ended, "203.0.113.1") == await probe(live, "203.0.113.2") == (False, True)
 
 
 async def test_a_forwarded_for_header_from_an_untrusted_peer_does_not_reset_the_clients_lockout(
@@ -2807,47 +2809,17 @@ async def test_the_suspending_guess_takes_as_long_on_an_ended_link_as_on_a_live_
     assert abs(on_live - on_ended) < 0.25, (on_live, on_ended)
 
 
-async def test_a_made_up_link_answers_over_http_as_a_live_one_with_a_wrong_pin(
-    hass: HomeAssistant, shared_camera: MockConfigEntry, hass_client_no_auth: ClientSessionGenerator
+async def test_a_stranger_spraying_made_up_links_does_not_lock_out_a_viewer(
+    hass: HomeAssistant, shared_camera: MockConfigEntry
 ) -> None:
-    """Status, body, Retry-After, hashes and the address's lockout: a live link or a made-up one.
-
-    A stranger behind a viewer's address (a café's, a carrier's) spraying made-up links now
-    locks the viewer out for a while, as one typing wrong PINs at any link always could:
-    were it not so, the address's lockout would tell a held link from a made-up one.
-    """
-    hasher = counting_hasher(hass, log2_n=14)
-    live = await create_share(hass)
-    other = await create_share(hass, viewer_name="Grandma")
+    """A stranger behind the viewer's address (a carrier's NAT, a café's Wi-Fi, one /64)."""
+    counting_hasher(hass)
+    share = await create_share(hass)
     sharing = async_get_sharing(hass)
-    client = await hass_client_no_auth()
-
-    async def story(token: str, pin: str) -> tuple[list[Any], int, list[float]]:
-        """Seven tries at a link, then another share's right PIN, from one fresh address."""
-        sharing.attempts = AttemptGate()
-        before = hasher.started
-        seen, took = [], []
-        for _ in range(7):
-            started = time.monotonic()
-            response = await post(client, "session", {"token": token, "pin": pin})
-            took.append(time.monotonic() - started)
-            seen.append(
-                (response.status, response.headers.get("Retry-After"), await response.text())
-            )
-        viewer = await post(client, "session", {"token": token_of(other), "pin": other["pin"]})
-        seen.append((viewer.status, viewer.headers.get("Retry-After"), await viewer.text()))
-        return seen, hasher.started - before, took[:6]
-
-    on_live, hashed_live, live_times = await story(token_of(live), wrong_pin(live))
-    made_up, hashed_made_up, made_up_times = await story(secrets.token_urlsafe(32), "000000")
-    assert made_up == on_live
-    assert [status for status, _, _ in on_live] == [HTTPStatus.FORBIDDEN] * 6 + [
-        HTTPStatus.TOO_MANY_REQUESTS
-    ] * 2
-    assert on_live[5][1] == "60"
-    assert hashed_made_up == hashed_live == 6
-    # As long as a check: a made-up link's answer waits for its hash as a wrong PIN's does.
-    assert min(made_up_times) >= 0.5 * min(live_times), (made_up_times, live_times)
+    for _ in range(8):
+        await sharing.async_try_pin(secrets.token_urlsafe(32), "000000", "2001:db8:1:2::bad")
+    viewer = await sharing.async_try_pin(token_of(share), share["pin"], "2001:db8:1:2::600d")
+    assert viewer.share is not None, (viewer.checked, viewer.wait)
 
 
 async def test_viewer_page_tells_the_right_pin_of_an_expired_share_that_it_expired(

@@ -37,7 +37,7 @@ from .const import (
     READ_PICTURES,
     SHARE_FPS,
 )
-from .engine.attempts import Admission, AttemptGate, Refusal, client_key
+from .engine.attempts import Admission, AttemptGate, Refusal, StandInQueue, client_key
 from .engine.privacy import (
     ROOM_LOOK_SECONDS,
     FaceDetector,
@@ -543,11 +543,14 @@ class SharingManager:
         self._kept_as_is: str | None = None
         self._write_error: Exception | None = None
         self.attempts = AttemptGate()
+        self._stand_ins = StandInQueue()
         self.pin_checker = ThreadPoolExecutor(
             max_workers=PIN_CHECKS_AT_ONCE,
             thread_name_prefix=f"{DOMAIN}_pin",
             initializer=_yield_the_cpu,
         )
+        # The one stand-in hash that learns this machine's hash time after a start, if any.
+        self._measuring: asyncio.Future[bool] | None = None
         self.sessions: dict[str, ViewerSession] = {}
         self.broadcasts: dict[str, CameraBroadcast] = {}
         self.scenes = SceneKeeper(hass)
@@ -877,8 +880,8 @@ class SharingManager:
         """Check a viewer's token and PIN through the lockouts and the budgets."""
         now = dt_util.utcnow()
         share = self.registry.lookup(token, now)
-        # Every link takes one path, live, ended or made up: the same keys, budgets, queue and
-        # hash, counted against its client alike, so nothing tells a live link from another.
+        # A share's link, live or ended, takes one path: the same keys, budgets, queue and hash,
+        # so nothing tells whether it is live, and an ended share's lockout goes on.
         named = share or self.registry.named_by(token)
         # An expired share's PIN is checked against its own hash, at the same cost: only its
         # right PIN tells that it has expired, which opens nothing any more.
@@ -890,6 +893,8 @@ class SharingManager:
         )
         if isinstance(admitted, Refusal):
             return PinAttempt(share=None, checked=False, wait=admitted.wait)
+        if named is None:
+            return await self._async_pass_for_a_check(admitted)
         check = self.hass.async_create_background_task(
             self._async_check_pin(share, pin, admitted), f"{DOMAIN} PIN check"
         )
@@ -898,13 +903,38 @@ class SharingManager:
         # executor's thread has let go of its 128 MiB, and the attempt stays counted.
         return await asyncio.shield(check)
 
+    async def _async_pass_for_a_check(self, admitted: Admission) -> PinAttempt:
+        """Answer a link that names no share as late as a wrong PIN's check, without hashing.
+
+        Nothing is behind it to guess, so it costs no hash and no slot: only the wait a check
+        would take, queued behind the same link's earlier ones as a share's checks are.
+        """
+        started = time.monotonic()
+        hasher = self.registry.hasher
+        if not hasher.measured:
+            # Until a hash has run here (after a start, shares are read, never hashed), that
+            # time is unknown: one stand-in hash, shared by all who wait, measures it.
+            await asyncio.shield(self._measure_hash())
+        due = self._stand_ins.due(admitted.share_key, started, hasher.typical_seconds)
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        verdict = self.attempts.settle(admitted, correct=False, now=time.monotonic())
+        return PinAttempt(share=None, wait=verdict.wait)
+
+    def _measure_hash(self) -> asyncio.Future[bool]:
+        """Return the stand-in hash that measures this machine's hash time, started once."""
+        if self._measuring is None or self._measuring.done():
+            self._measuring = self.hass.loop.run_in_executor(
+                self.pin_checker, self.registry.hasher.verify, None, ""
+            )
+        return self._measuring
+
     async def _async_check_pin(
         self, share: Share | None, pin: str, admitted: Admission
     ) -> PinAttempt:
         """Hash the PIN in the executor, one slot per check, and settle the attempt.
 
-        With no share (the link of a share that has ended, or of none at all) the hash runs
-        against a stand-in: the same time in the same queue, and never a match.
+        With no share (the link of a share that has ended) the hash runs against a stand-in:
+        the same time in the same queue, and never a match.
         """
         correct = await self.hass.loop.run_in_executor(
             self.pin_checker, self.registry.verify_pin, share, pin

@@ -14,6 +14,7 @@ from custom_components.home_guardian.engine.attempts import (
     PinBudget,
     Refusal,
     ShareBudgets,
+    StandInQueue,
     client_key,
 )
 
@@ -293,51 +294,45 @@ def test_a_guesser_resting_a_day_is_still_suspended_at_twenty() -> None:
     assert guesses_before_suspension(AttemptGate(), days=30) == SUSPEND_AFTER
 
 
-def test_a_made_up_link_is_refused_and_counted_as_a_live_one_with_wrong_pins() -> None:
-    """Lockouts and budgets answer a made-up link exactly as a share's link with wrong PINs."""
-
-    def story(*, known: bool) -> list[float | Refusal]:
-        """Seven tries at a candidate link, then others from its address and from elsewhere."""
-        gate = AttemptGate(budget=PinBudget(per_window=8))
-        seen: list[float | Refusal] = []
-
-        def attempt(share: str, client: str, now: float, *, candidate: bool = False) -> None:
-            admitted = gate.admit(share, client, now, known=known or not candidate)
-            if isinstance(admitted, Refusal):
-                seen.append(admitted)
-            else:
-                seen.append(gate.settle(admitted, correct=False, now=now).wait)
-
-        for n in range(7):
-            attempt("candidate", "203.0.113.9", float(n), candidate=True)
-        # Its address is locked out at every link; the whole's budget is spent by six more.
-        attempt("another", "203.0.113.9", 7.0)
-        for n in range(3):
-            attempt(f"share-{n}", f"198.51.100.{n}", 8.0)
-        return seen
-
-    live = story(known=True)
-    assert live == story(known=False)
-    assert live == [0.0] * 5 + [60.0, Refusal(wait=59.0), Refusal(wait=58.0), 0.0, 0.0] + [
-        Refusal(wait=52.0)
-    ]
-
-
-def test_a_flood_of_made_up_links_leaves_real_lockouts_in_memory() -> None:
-    gate = AttemptGate(
-        budget=PinBudget(per_window=10_000),
-        share_lockout=Lockout(max_entries=5, authors_kept=AUTHORS_KEPT),
-    )
+def test_links_naming_no_share_spend_no_budget_and_leave_real_lockouts_alone() -> None:
+    gate = AttemptGate(budget=PinBudget(per_window=7), share_lockout=Lockout(max_entries=5))
     assert admit_all(gate, 6, share="real", client="guesser") == 6
     assert gate.share_lockout.check("real", 1.0) > 0
+    # A flood of made-up links from many addresses: every one answered, none hashed or budgeted.
     strangers = [
         gate.admit(f"unknown:{n}", f"203.0.113.{n % 250}", 1.0, known=False) for n in range(500)
     ]
-    assert sum(isinstance(a, Admission) for a in strangers) == 500
+    assert all(isinstance(a, Admission) and not a.known for a in strangers)
     assert gate.share_lockout.check("real", 1.0) > 0  # still locked: nothing was evicted
-    # A made-up link never opens anything, whatever its PIN.
     verdict = gate.settle(strangers[0], correct=True, now=1.0)  # type: ignore[arg-type]
     assert not verdict.correct
+    assert isinstance(gate.admit("other", "viewer", 1.0), Admission)  # the 7th of 7
+    # The whole's budget spent: a made-up link is refused as a share's link would be.
+    assert gate.admit("unknown:y", "198.51.100.200", 2.0, known=False) == Refusal(wait=58.0)
+    assert gate.admit("another", "198.51.100.201", 2.0) == Refusal(wait=58.0)
+    # The same made-up link tried again and again locks like a real one: nothing tells them apart.
+    repeated = [gate.admit("unknown:x", f"198.51.100.{n}", 62.0, known=False) for n in range(7)]
+    assert [isinstance(a, Admission) for a in repeated] == [True] * 6 + [False]
+
+
+def test_made_up_links_never_lock_their_client_out() -> None:
+    gate = AttemptGate()
+    # Sixty made-up links from the address a viewer shares (a café's): the viewer may still try.
+    for n in range(60):
+        assert isinstance(gate.admit(f"unknown:{n}", "café", 1.0, known=False), Admission)
+    assert isinstance(gate.admit("real", "café", 1.0), Admission)
+
+
+def test_made_up_links_are_answered_one_check_apart_per_link() -> None:
+    queue = StandInQueue(max_entries=2)
+    # A burst at one link ends as a share's checks would: one after another.
+    assert [queue.due("a", 10.0, 0.5) for _ in range(3)] == [10.5, 11.0, 11.5]
+    # Another link waits for none of them, and a link quiet since waits for nothing.
+    assert queue.due("b", 10.0, 0.5) == 10.5
+    assert queue.due("a", 20.0, 0.5) == 20.5
+    # Memory bounded: the longest-quiet link is forgotten first.
+    queue.due("c", 20.0, 0.5)
+    assert queue.due("b", 20.0, 0.5) == 20.5
 
 
 def test_one_share_spends_only_its_own_allowance() -> None:

@@ -16,6 +16,7 @@ from custom_components.home_guardian.engine.privacy import PrivacyLevel
 from custom_components.home_guardian.engine.shares import (
     MAX_SHARE_DAYS,
     STORAGE_VERSION,
+    TYPICAL_HASH_SECONDS,
     PinHasher,
     Share,
     ShareError,
@@ -265,6 +266,16 @@ def test_owasp_parameters_are_the_default_and_stored_with_the_hash() -> None:
     stored = hasher.hash("314159")
     assert stored.startswith("$scrypt$ln=17,r=8,p=1$")
     assert hasher.verify(stored, "314159")
+
+
+def test_the_first_hash_here_replaces_the_desktop_guess_of_its_time() -> None:
+    """A machine twice as slow as a desktop learns so from its first hash, not its tenth."""
+    hasher = PinHasher(log2_n=8, r=8, p=1)
+    assert (hasher.typical_seconds, hasher.measured) == (TYPICAL_HASH_SECONDS, False)
+    assert not hasher.verify(None, "123456")
+    assert hasher.measured
+    # A hash at this cost takes about a millisecond, not the desktop's default cost's 0.45 s.
+    assert hasher.typical_seconds < TYPICAL_HASH_SECONDS / 10
 
 
 def test_hashes_are_salted(hasher: PinHasher) -> None:

@@ -19,18 +19,20 @@ Assistant something and each one is a guess. The rules, decided here and used by
 * Both lockouts allow FREE_FAILURES failures, then lock the key for FIRST_DELAY seconds,
   doubling up to MAX_DELAY. One is keyed by share (a guesser anywhere), one by
   `client_key(address)` (one client spraying many shares; an IPv6 host counts by its /64).
-* Every link is checked the same way, whether it names a live share, one that has ended
-  (expired, revoked, suspended) or none at all (made up, or forgotten after it ended): the
-  same keys, budgets and queue, counted against its client as a wrong PIN is, and a hash of
-  the same cost (against a stand-in when nothing can match). So nothing an outsider sees tells
-  a live link from an ended or a made-up one. A link that names no share (`known=False`)
-  differs only inside: its lockout and allowance are kept in tables of their own
-  (`unknown_lockout`, `unknown_budgets`), keyed by the whole token's digest, so that a flood
-  of them cannot evict a real share's lockout from memory. Those tables are bounded like the
-  rest and grow by at most PIN_CHECKS_PER_MINUTE keys a minute (each admitted attempt spends
-  the whole's budget), so a locked made-up link cannot be pushed out of them before its wait
-  is over. The price: strangers without any link can spend the whole's budget and lock out
-  their own address, as a link holder typing wrong PINs always could.
+* A link that names a share, live or ended (expired, revoked, suspended), is checked the same
+  way: the same keys, budgets and queue, and a hash of the same cost (against a stand-in when
+  the share has ended), so nothing tells a link holder whether such a link is still live.
+* A link that names no share (made up, or ended long enough ago to be forgotten) has nothing
+  to guess behind it. It is counted against a lockout and an allowance of its own, keyed by
+  the whole token's digest (never a part the caller can choose to share with a real link), in
+  tables of their own (`unknown_lockout`, `unknown_budgets`), so that a flood of them cannot
+  evict a real share's lockout from memory. It never counts against its client, so that a
+  stranger behind a viewer's address cannot lock them out; all that tells is that a link was
+  never issued (or is forgotten), never whether an issued one is live.
+  It is refused when the whole's budget is spent, as a share's link is, but never spends it,
+  and it is never hashed: the HA layer answers it after the time a check would take, queued
+  behind the same link's earlier attempts (`StandInQueue`). So strangers' made-up links can
+  neither starve viewers nor lengthen their queue.
 * Budgets cap the checks started per minute: SHARE_CHECKS_PER_MINUTE per share, and
   PIN_CHECKS_PER_MINUTE for Home Assistant as a whole, well above one share's, so that one
   share's guesser (or its viewer logging in again and again) spends only that share's
@@ -310,7 +312,7 @@ class Admission:
 
     share_key: str
     client: str
-    # False for a link that names no share: its lockout and allowance are in tables of their own.
+    # False for a link that names no share: never hashed, and it took none of the whole's budget.
     known: bool = True
     # When the check was taken from the whole budget, to give it back after a right PIN.
     at: float = 0.0
@@ -372,7 +374,8 @@ class AttemptGate:
         """Let an attempt through and count it, or refuse it with how long to wait.
 
         `known` is False for a link that names no share: its lockout and its allowance are kept
-        in tables of their own; everything else is the same as for a share's link.
+        in tables of their own, it is refused by the whole's budget without spending it, and it
+        does not count against its client.
         """
         with self._lock:
             share_lockout = self.share_lockout if known else self.unknown_lockout
@@ -384,13 +387,13 @@ class AttemptGate:
             # share's first, so that a share past its own spends none of the whole.
             if (busy := share_budgets.take(share_key, now)) > 0:
                 return Refusal(wait=busy)
-            if (busy := self.budget.take(now)) > 0:
+            if (busy := self.budget.take(now) if known else self.budget.wait(now)) > 0:
                 share_budgets.give_back(share_key, now)
                 return Refusal(wait=busy)
-            # A made-up link counts against its client exactly as a wrong PIN does: were it
-            # not, the client's lockout would tell a held link from a made-up one.
-            self.client_lockout.failure(client, now)
             if known:
+                # Only a share's link counts against its client: a stranger behind the same
+                # address (a café's, a carrier's) spraying made-up links locks no viewer out.
+                self.client_lockout.failure(client, now)
                 self.client_share_failures.failure(_pair(client, share_key), now)
             share_lockout.failure(share_key, now, author=client)
             return Admission(share_key=share_key, client=client, known=known, at=now)
@@ -458,6 +461,30 @@ class AttemptGate:
                 return Verdict(correct=False, wait=wait, suspend=False)
             suspend = self._count_wrong(admission.share_key) >= self.suspend_after
             return Verdict(correct=False, wait=wait, suspend=suspend, recounted=True)
+
+
+class StandInQueue:
+    """When a check of a link that names no share would end, had it queued like a real one.
+
+    A share's checks run one after another, so a burst at one link is answered one hash apart.
+    A link that names no share is never hashed; its answers are spaced the same way, per link,
+    so that a burst at a held link tells nothing. Memory bounded like the lockouts.
+    """
+
+    def __init__(self, *, max_entries: int = MAX_ENTRIES) -> None:
+        """Start with no link queued."""
+        self.max_entries = max_entries
+        self._free_at: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def due(self, key: str, now: float, seconds: float) -> float:
+        """Queue a check of `seconds` for `key` arriving at `now`; return when it ends."""
+        with self._lock:
+            ends = max(now, self._free_at.pop(key, now)) + seconds
+            self._free_at[key] = ends
+            while len(self._free_at) > self.max_entries:
+                self._free_at.popitem(last=False)
+            return ends
 
 
 def _pair(client: str, share_key: str) -> str:
