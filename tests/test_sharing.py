@@ -83,6 +83,7 @@ from custom_components.home_guardian.engine.shares import (
     ShareRegistry,
     ShareState,
     SuspendCause,
+    ViewerState,
 )
 from custom_components.home_guardian.engine.splice import encode, interval_blocks
 from custom_components.home_guardian.engine.watermark import CaptionText, share_code, watermark
@@ -2739,6 +2740,39 @@ async def test_a_link_used_at_the_instant_it_expires_has_ended(
     # The clock turned back does not bring the ended session back.
     freezer.move_to(datetime.fromisoformat(share["expires_at"]) - timedelta(minutes=10))
     assert (await client.get(f"{BASE}/session")).status == HTTPStatus.NO_CONTENT
+
+
+async def test_a_viewer_trying_an_expired_link_is_not_locked_out_of_a_new_one(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, freezer: Any
+) -> None:
+    """The right PIN at an expired link, again and again, is no guess: it locks nobody out."""
+    counting_hasher(hass)
+    old = await create_share(hass)
+    sharing = async_get_sharing(hass)
+    freezer.move_to(datetime.fromisoformat(old["expires_at"]))
+    new = await create_share(hass, viewer_name="Grandma")
+    # Six: the share's allowance a minute, and one past the address's free wrong PINs.
+    for _ in range(6):
+        tried = await sharing.async_try_pin(token_of(old), old["pin"], "198.51.100.7")
+        assert (tried.checked, tried.ended) == (True, ViewerState.EXPIRED)
+    opened = await sharing.async_try_pin(token_of(new), new["pin"], "198.51.100.7")
+    assert opened.share is not None, (opened.checked, opened.wait)
+    assert sharing.attempts.wrong_pins() == {}
+
+
+async def test_a_suspended_share_that_expired_answers_its_right_pin_as_a_wrong_one(
+    hass: HomeAssistant, shared_camera: MockConfigEntry, freezer: Any
+) -> None:
+    """Suspended for guesses, then expired: its right PIN would confirm a guess if told apart."""
+    counting_hasher(hass)
+    share = await create_share(hass)
+    sharing = async_get_sharing(hass)
+    assert sharing.suspend(share["share_id"], None)
+    freezer.move_to(datetime.fromisoformat(share["expires_at"]))
+    right = await sharing.async_try_pin(token_of(share), share["pin"], "198.51.100.7")
+    wrong = await sharing.async_try_pin(token_of(share), wrong_pin(share), "198.51.100.8")
+    assert (right.share, right.ended, right.checked) == (None, None, True)
+    assert (wrong.share, wrong.ended, wrong.checked) == (None, None, True)
 
 
 async def test_guesses_checked_after_the_suspension_do_not_tell_the_right_pin(

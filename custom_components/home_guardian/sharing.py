@@ -941,9 +941,15 @@ class SharingManager:
         )
         # The share may have been revoked or suspended while its PIN waited or was hashed: a
         # right PIN then is answered like a wrong one, and clears neither lockouts nor count.
-        current = self.registry.get_active(share.share_id, dt_util.utcnow()) if share else None
+        now = dt_util.utcnow()
+        current = self.registry.get_active(share.share_id, now) if share else None
+        # The right PIN of a share that has expired (not revoked or suspended) opens nothing,
+        # but it is its viewer's, not a guess: it forgives its own typos as a right PIN does,
+        # or a viewer trying an old link would lock themselves out of their new share.
+        latest = (self.registry.get(share.share_id) or share) if share else None
+        expired = correct and current is None and latest is not None and _expired(latest, now)
         verdict = self.attempts.settle(
-            admitted, correct=correct and current is not None, now=time.monotonic()
+            admitted, correct=correct and (current is not None or expired), now=time.monotonic()
         )
         if verdict.suspend and current is not None and self.suspend(current.share_id, None):
             # Written behind the answer: the guess that suspends a share is answered as soon
@@ -955,10 +961,8 @@ class SharingManager:
             self.save()
         if verdict.correct and current is not None:
             return PinAttempt(share=current)
-        if correct and share is not None:
-            latest = self.registry.get(share.share_id) or share
-            if _expired(latest, dt_util.utcnow()):
-                return PinAttempt(share=None, wait=verdict.wait, ended=ViewerState.EXPIRED)
+        if expired:
+            return PinAttempt(share=None, wait=verdict.wait, ended=ViewerState.EXPIRED)
         return PinAttempt(share=None, wait=verdict.wait)
 
     async def async_decide(self, share_id: str, *, resume: bool) -> Share:
@@ -1076,8 +1080,8 @@ class SharingManager:
 
 
 def _expired(share: Share, now: datetime) -> bool:
-    """Return True for a share past its end that its owner did not revoke first."""
-    return share.state is not ShareState.REVOKED and now >= share.expires_at
+    """Return True for a share past its end that was neither revoked nor suspended first."""
+    return share.state is ShareState.ACTIVE and now >= share.expires_at
 
 
 def _yield_the_cpu() -> None:
