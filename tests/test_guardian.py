@@ -824,6 +824,56 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     assert defaults == {HALL: "motion", plug: "level", thermometer: "level"}
 
 
+async def test_a_fridge_that_switches_by_itself_is_said_and_counts_only_off_its_beat(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fridge's plug, 20 minutes on and 30 off: told once, then it hides no silence."""
+    freezer.move_to(MORNING)
+    fridge = "sensor.fridge_power"
+    watts = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
+    hass.states.async_set(fridge, "1.1", watts)
+    entry = await set_up(hass, guardian_entry(sources=[HALL, fridge]))
+
+    async def cycle() -> None:
+        """Run the compressor 20 minutes (two readings tell it on), then rest 30."""
+        for minutes, state in ((30, "90.4"), (0.5, "91.0"), (19.5, "1.2")):
+            await advance(hass, freezer, minutes)
+            hass.states.async_set(fridge, state, watts)
+            await hass.async_block_till_done()
+
+    issue_id = f"guardian_source_beats_{entry.entry_id}"
+    for _ in range(10):
+        await cycle()
+    # Ten cycles (7.8 hours from the first switch) counted while the beat was being learned;
+    # the eleventh's switch on, eight hours on, makes it.
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    await cycle()
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "guardian_source_beats"
+    assert issue.translation_placeholders == {"name": "Grandma", "sources": f"{fridge} (50 min)"}
+    assert caplog.text.count(f"{fridge} switches on and off by itself, about every 50") == 1
+    told_at = state_of(hass, LAST_ACTIVITY)
+    for _ in range(4):
+        await cycle()
+    assert state_of(hass, LAST_ACTIVITY) == told_at
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    # Kept through a restart, which says it once more in the log: the beat still holds.
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await cycle()
+    assert state_of(hass, LAST_ACTIVITY) == told_at
+    assert caplog.text.count("switches on and off by itself") == 2
+    # No longer a source: the notice goes.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**FORM, CONF_SOURCES: [HALL]}
+    )
+    await hass.config_entries.options.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
 async def test_clouds_at_a_window_are_not_activity_but_a_lamp_in_the_dark_is(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -96,6 +96,7 @@ GUARDIAN_ISSUES: Final = (
     "guardian_source_missing",
     "guardian_state_unreadable",
     "guardian_deadline_ignored",
+    "guardian_source_beats",
 )
 # The name of the copy kept beside a saved state that could not be read.
 UNREADABLE_SUFFIX: Final = ".unreadable"
@@ -364,6 +365,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._due: datetime | None = None
         self._clock = ClockWatch(elapsed_seconds)
         self._stuck_logged: frozenset[str] = frozenset()
+        # The sources told to switch to a beat of their own (None: nothing told yet this run).
+        self._beats_told: frozenset[str] | None = None
         self._missing: list[str] = []
         self._odd_states: set[str] = set()
         # Sources seen reporting numbers: a word from one later is a skipped reading, not a change.
@@ -748,6 +751,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             self._publish(changes, now)
         else:
             self._note_stuck_sources()
+            self._async_tell_beats()
             self.async_set_updated_data(self._snapshot(now))
 
     @callback
@@ -812,6 +816,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         # activity alone may wait for the save delay.
         self._save_soon(at_once=save_now or bool(changes))
         self._note_stuck_sources()
+        self._async_tell_beats()
         self.async_set_updated_data(self._snapshot(now))
         if self._return is None:
             self._schedule(now)
@@ -830,6 +835,30 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
                 pause,
             )
         self._stuck_logged = stuck
+
+    @callback
+    def _async_tell_beats(self) -> None:
+        """Say which sources switch to a beat of their own and count only off it, or withdraw it."""
+        beats = self.guardian.self_switching_sources
+        if frozenset(beats) == self._beats_told:
+            return
+        for source in sorted(set(beats) - (self._beats_told or frozenset())):
+            LOGGER.warning(
+                "%s: %s switches on and off by itself, about every %s minutes; "
+                "only its switches off that beat count as activity",
+                self.name,
+                source,
+                round(beats[source].cycle / timedelta(minutes=1)),
+            )
+        self._beats_told = frozenset(beats)
+        if not beats:
+            self._async_warn("guardian_source_beats", None)
+            return
+        told = ", ".join(
+            f"{source} ({round(beat.cycle / timedelta(minutes=1))} min)"
+            for source, beat in sorted(beats.items())
+        )
+        self._async_warn("guardian_source_beats", {"sources": told})
 
     def _save_soon(self, *, at_once: bool) -> None:
         """Write the state within the save delay (at once when asked); changes join that write."""

@@ -6,7 +6,9 @@ How the guardian decides, in plain words (each part in its own module):
   off) and have a kind: motion counts for as long as it is on (up to `motion_stuck_minutes`
   without a pause, on or flapping),
   presence is never activity, a change is activity, a level (a measured number) counts when
-  something is switched on or off, an alarm source raises an alarm. What a source shows when
+  something is switched on or off (a change or level source switching to a steady beat of its
+  own, such as a fridge's plug, counts only off that beat), an alarm source raises an alarm.
+  What a source shows when
   the guardian starts watching it, or when it comes back from blindness, is compared with
   what it last showed: a motion source on goes on counting as moving, an alarm
   source showing a new press raises the alarm, and presence or a change source's state is
@@ -72,6 +74,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .alerts import Alert, AlertChange, Mode, Reason
+from .beats import Beat
 from .config import GuardianConfig
 from .sources import Kind, Meaning
 from .state import (
@@ -160,6 +163,11 @@ class InactivityGuardian(Timeline):
     def routine_ready(self) -> bool:
         """Tell whether the learned routine has enough history to be used."""
         return self._state.routine.ready
+
+    @property
+    def self_switching_sources(self) -> dict[str, Beat]:
+        """Return the sources that switch to a beat of their own, which only count off it."""
+        return self._book.beats
 
     @property
     def stuck_sources(self) -> frozenset[str]:

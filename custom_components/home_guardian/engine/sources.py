@@ -20,6 +20,10 @@ The kinds, in plain words:
   is not (see `levels.py`). A power plug counts when its kettle or television is switched on or
   off; a thermometer drifting by a tenth never counts; a light sensor counts a lamp switched in
   the dark, never daylight's clouds, dawn or dusk.
+
+A change or level source that switches on and off to a steady beat of its own, day and night (a
+fridge's plug, a boiler's pump, a contact that chatters), counts only its switches off that beat
+(see `beats.py`).
 - **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
   once; it is not activity.
 
@@ -62,6 +66,7 @@ from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Any, Final, NamedTuple
 
+from .beats import Beat, BeatWatch
 from .levels import LevelReader, rules_for
 from .state import NONE
 
@@ -174,6 +179,7 @@ class SourceBook:
         present_since: dict[str, datetime],
         room_since: dict[str, datetime],
         changed: datetime | None,
+        beats: dict[str, BeatWatch],
     ) -> None:
         """Start from what was saved of each source (the dicts and set are updated in place)."""
         self._stuck_after = stuck_after
@@ -202,6 +208,8 @@ class SourceBook:
         self._room_since = room_since
         # When anything in the home last changed, for someone present outside a watched room.
         self._changed = changed
+        # Each change and level source's switches, and the beat of one that switches itself.
+        self._beats = beats
 
     @property
     def last_change(self) -> datetime | None:
@@ -212,6 +220,11 @@ class SourceBook:
     def known(self) -> frozenset[str]:
         """Return the sources whose last state is remembered."""
         return frozenset(self._shown)
+
+    @property
+    def beats(self) -> dict[str, Beat]:
+        """Return the sources that switch to a beat of their own, with their beats."""
+        return {source: watch.beat for source, watch in self._beats.items() if watch.beat}
 
     @property
     def stuck(self) -> frozenset[str]:
@@ -263,6 +276,7 @@ class SourceBook:
             found = meaning(kind, before, state)
             if kind is Kind.MOTION and found is not Meaning.NOTHING:
                 found = self._in_bout(source, state, found, now)
+        found = self._off_beat(source, kind, found, now)
         if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
             self._moving_since.pop(source, None)
             self._changed = now
@@ -275,6 +289,14 @@ class SourceBook:
             self._note_change(room, now if unseen_from is None else min(unseen_from, now))
         self._room_was_unseen(source, kind, room, unseen_from, now)
         return found
+
+    def _off_beat(self, source: str, kind: Kind, found: Meaning, now: datetime) -> Meaning:
+        """Return what a change or level source's switch counts for: nothing on its own beat."""
+        if found is not Meaning.ACTIVITY or kind not in {Kind.CHANGE, Kind.LEVEL}:
+            return found
+        # Counted or not, every switch is a step of the source's beat.
+        own = self._beats.setdefault(source, BeatWatch()).own(now)
+        return Meaning.NOTHING if own else found
 
     def _home_was_unseen(
         self, source: str, kind: Kind, unseen_from: datetime | None, now: datetime
@@ -464,6 +486,7 @@ class SourceBook:
         self._kinds.pop(source, None)
         self._rooms.pop(source, None)
         self._levels.pop(source, None)
+        self._beats.pop(source, None)
 
     def rename(self, old: str, new: str) -> None:
         """Carry all that is known of source `old` over to `new`."""
@@ -478,6 +501,7 @@ class SourceBook:
             self._kinds,
             self._rooms,
             self._levels,
+            self._beats,
         )
         for table in tables:
             if old in table:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from .alerts import Alert, Mode, Reason
+from .beats import BeatWatch
 from .routine import LearnedRoutine
 
 STATE_VERSION: Final = 2
@@ -94,6 +95,8 @@ class GuardianState:
     present_since: dict[str, datetime] = field(default_factory=dict)
     room_since: dict[str, datetime] = field(default_factory=dict)
     changed: datetime | None = None
+    # Each change and level source's latest switches, and the beat of one that switches itself.
+    beats: dict[str, BeatWatch] = field(default_factory=dict)
 
 
 def dump(state: GuardianState) -> dict[str, Any]:
@@ -132,6 +135,7 @@ def dump(state: GuardianState) -> dict[str, Any]:
         "present_since": _instants(state.present_since),
         "room_since": _instants(state.room_since),
         "changed": _moment(state.changed),
+        "beats": {source: watch.to_dict() for source, watch in state.beats.items()},
     }
 
 
@@ -179,6 +183,8 @@ def load(data: Mapping[str, Any]) -> GuardianState:
         state.present_since = _stored_starts(data.get("present_since", {}), "present_since")
         state.room_since = _stored_starts(data.get("room_since", {}), "room_since")
         state.changed = _stored_moment(data.get("changed"))
+        # Absent from state written before beats were kept.
+        state.beats = _stored_beats(data.get("beats", {}))
     except _READABLE as err:
         raise StoredStateError(f"stored guardian state is damaged ({err})") from None
     if (state.clock is None) != (state.done is None) or (
@@ -252,6 +258,13 @@ def _stored_starts(value: Any, name: str) -> dict[str, datetime]:
     if not all(isinstance(k, str) and v is not None for k, v in starts.items()):
         raise TypeError(name)
     return {source: start for source, start in starts.items() if start is not None}
+
+
+def _stored_beats(value: Any) -> dict[str, BeatWatch]:
+    """Read each source's switches and beat."""
+    if not isinstance(value, Mapping):
+        raise TypeError("beats is not a table")
+    return {str(source): BeatWatch.from_dict(watch) for source, watch in value.items()}
 
 
 def _stored_names(value: Any) -> set[str]:

@@ -74,6 +74,7 @@ class Timeline(ABC):
             present_since=self._state.present_since,
             room_since=self._state.room_since,
             changed=self._state.changed,
+            beats=self._state.beats,
         )
 
     @property
