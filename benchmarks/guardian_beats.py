@@ -3,7 +3,8 @@
 Run from the repository root: .venv/bin/python -m benchmarks.guardian_beats [--days 30]
 
 Each profile is one source, alone, through the guardian's own rules for the given days (a fridge
-or a freezer read every 30 seconds as a level in W, contacts and switches as changes), with Home
+or a freezer read every 30 seconds as a level in W, contacts and switches as changes, a motion
+sensor as motion), with Home
 Assistant restarted once a day at a random time. Devices that switch themselves vary their runs
 and rests at random within the ranges given; people's things are used at random times. Printed
 for each: the hours until the source was found to keep a beat (never: -), the switches made and
@@ -146,6 +147,12 @@ PROFILES: list[tuple[str, Kind, float, Switches]] = [
         Kind.CHANGE,
         0,
         cycling((1 / 60, 3 / 60), (5, 40)),
+    ),
+    (
+        "motion sensor a heater sets off, on 60-65 s, off 16-23 min",
+        Kind.MOTION,
+        0,
+        cycling((1, 65 / 60), (16, 23)),
     ),
     ("kettle plug, 3-8 uses a day", Kind.LEVEL, 2000, used((3, 8), (2, 4), (6.5, 22))),
     ("television plug, 1-3 a day, 20-180 min", Kind.LEVEL, 80, used((1, 3), (20, 180), (8, 23))),

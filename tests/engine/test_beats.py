@@ -196,6 +196,32 @@ def test_a_contact_that_chatters_counts_only_a_door_really_opened() -> None:
     assert guardian.last_activity == closed
 
 
+def test_a_motion_sensor_a_heater_sets_off_hides_no_fall() -> None:
+    """A PIR on for a minute every 16 to 23 minutes, day and night: a fall is still told."""
+    rng = random.Random(4)  # noqa: S311 - a simulation, not a secret
+    pir = "binary_sensor.living_room_motion"
+    readings: list[Reading] = [(START, pir, "off", Kind.MOTION)]
+    moment = START
+    while moment < START + timedelta(days=2):
+        moment += timedelta(minutes=rng.uniform(16, 23))
+        readings += [
+            (moment, pir, "on", Kind.MOTION),
+            (moment + timedelta(seconds=rng.uniform(60, 65)), pir, "off", Kind.MOTION),
+        ]
+    fell = START + timedelta(days=1, hours=10)
+    awake = day_of_someone(rng, START + timedelta(hours=7), START + timedelta(hours=22))
+    awake += day_of_someone(rng, START + timedelta(days=1, hours=7), fell)
+    guardian = new_guardian()
+    due = awake[-1] + timedelta(minutes=181)
+    before = [reading for reading in readings + moving(awake) if reading[0] < due]
+    assert all(change.alert is not Alert.INACTIVITY for change in play(guardian, before))
+    # Asked at the limit, as Home Assistant's timer asks: three hours after the last movement.
+    (raised,) = guardian.evaluate(due)
+    assert (raised.alert, raised.at) == (Alert.INACTIVITY, due)
+    assert set(guardian.self_switching_sources) == {pir}
+    assert guardian.stuck_sources == frozenset()
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_things_people_switch_never_keep_a_beat(seed: int) -> None:
     """A kettle, a television and a lamp used as people do, for a month: every switch counts."""

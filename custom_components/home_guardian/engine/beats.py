@@ -1,10 +1,11 @@
 """Tell a device that switches itself on and off to its own beat from somebody switching it.
 
 A fridge's or a freezer's compressor, a boiler's pump, a dehumidifier, a thermostat's relay, a
-door contact that chatters: each runs about as long every time and rests about as long, day and
-night, whether anybody is home or not. Counted as activity, such a source keeps a home "busy"
-for ever and hides the very silence the guardian is there for. Nobody switches a thing that
-regularly for hours on end, so each *change* or *level* source's counted switches are followed:
+door contact that chatters, a motion sensor that a heater's draught sets off: each runs about as
+long every time and rests about as long, day and night, whether anybody is home or not. Counted
+as activity, such a source keeps a home "busy" for ever and hides the very silence the guardian
+is there for. Nobody switches a thing that regularly for hours on end, so each source's
+switches that count as activity are followed:
 
 - once the source has switched for `BEAT_SPAN` on end, at least `BEAT_CYCLES` cycles (a run and
   a rest each), with all its runs within `BEAT_SPREAD` times of one another (or `BEAT_SLACK`

@@ -6,8 +6,8 @@ How the guardian decides, in plain words (each part in its own module):
   off) and have a kind: motion counts for as long as it is on (up to `motion_stuck_minutes`
   without a pause, on or flapping),
   presence is never activity, a change is activity, a level (a measured number) counts when
-  something is switched on or off (a change or level source switching to a steady beat of its
-  own, such as a fridge's plug, counts only off that beat), an alarm source raises an alarm.
+  something is switched on or off (a source switching to a steady beat of its own, such as a
+  fridge's plug, counts only off that beat), an alarm source raises an alarm.
   What a source shows when
   the guardian starts watching it, or when it comes back from blindness, is compared with
   what it last showed: a motion source on goes on counting as moving, an alarm

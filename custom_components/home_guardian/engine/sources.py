@@ -21,9 +21,9 @@ The kinds, in plain words:
   off; a thermometer drifting by a tenth never counts; a light sensor counts a lamp switched in
   the dark, never daylight's clouds, dawn or dusk.
 
-A change or level source that switches on and off to a steady beat of its own, day and night (a
-fridge's plug, a boiler's pump, a contact that chatters), counts only its switches off that beat
-(see `beats.py`).
+A motion, change or level source that switches on and off to a steady beat of its own, day and
+night (a fridge's plug, a boiler's pump, a contact that chatters, a motion sensor a heater's
+draught sets off), counts only its switches off that beat (see `beats.py`).
 - **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
   once; it is not activity.
 
@@ -291,12 +291,15 @@ class SourceBook:
         return found
 
     def _off_beat(self, source: str, kind: Kind, found: Meaning, now: datetime) -> Meaning:
-        """Return what a change or level source's switch counts for: nothing on its own beat."""
-        if found is not Meaning.ACTIVITY or kind not in {Kind.CHANGE, Kind.LEVEL}:
+        """Return what a source's switch counts for: nothing on its own beat (see `beats.py`)."""
+        if found not in {Meaning.ACTIVITY, Meaning.MOTION_STARTS, Meaning.MOTION_ENDS}:
             return found
         # Counted or not, every switch is a step of the source's beat.
-        own = self._beats.setdefault(source, BeatWatch()).own(now)
-        return Meaning.NOTHING if own else found
+        if not self._beats.setdefault(source, BeatWatch()).own(now):
+            return found
+        # A motion sensor turning off on its beat is not moving, even after an odd start.
+        self._moving_since.pop(source, None)
+        return Meaning.NOTHING
 
     def _home_was_unseen(
         self, source: str, kind: Kind, unseen_from: datetime | None, now: datetime
