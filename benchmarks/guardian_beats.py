@@ -17,25 +17,17 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 import json
 import random
 
+from benchmarks.guardian_levels import EVERY, OPTIONS as LEVEL_OPTIONS, START
 from custom_components.home_guardian.engine.config import GuardianConfig
 from custom_components.home_guardian.engine.guardian import InactivityGuardian
 from custom_components.home_guardian.engine.sources import Kind
 
-START = datetime(2026, 3, 2, tzinfo=UTC)
-EVERY = timedelta(seconds=30)
 DAY = timedelta(days=1)
-OPTIONS = {
-    "expected_by": [],
-    "escalate_after_minutes": [],
-    "inactivity_minutes": 10080,
-    "night_inactivity_minutes": 10080,
-    "learn": False,
-    "time_zone": "UTC",
-}
+OPTIONS = {**LEVEL_OPTIONS, "time_zone": "UTC"}
 
 # A profile's switches: (when, on or off), in time order, over the days asked for.
 type Switches = Callable[[random.Random, int], list[tuple[datetime, bool]]]

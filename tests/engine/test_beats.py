@@ -99,6 +99,25 @@ def play(
     return changes
 
 
+def pulses(
+    rng: random.Random,
+    source: str,
+    kind: Kind,
+    span: timedelta,
+    *,
+    on: tuple[float, float],
+    rests: tuple[float, float],
+) -> list[Reading]:
+    """Return a source off at the start, then on for `on` seconds after each `rests` minutes."""
+    readings: list[Reading] = [(START, source, "off", kind)]
+    moment = START
+    while moment < START + span:
+        moment += timedelta(minutes=rng.uniform(*rests))
+        off = moment + timedelta(seconds=rng.uniform(*on))
+        readings += [(moment, source, "on", kind), (off, source, "off", kind)]
+    return readings
+
+
 def moving(moments: list[datetime]) -> list[Reading]:
     """Return the hall's motion sensor on for a minute at each moment, else off."""
     readings: list[Reading] = [(START, HALL, "off", Kind.MOTION)]
@@ -164,21 +183,15 @@ def test_a_contact_that_chatters_counts_only_a_door_really_opened() -> None:
     """A contact on for 1 to 3 s every 18 to 24 minutes; a door opened for 45 s counts twice."""
     rng = random.Random(3)  # noqa: S311 - a simulation, not a secret
     door = "binary_sensor.back_door"
-    readings: list[Reading] = [(START, door, "off", Kind.CHANGE)]
-    moment = START
-    while moment < START + timedelta(hours=12):
-        moment += timedelta(minutes=rng.uniform(18, 24))
-        readings += [
-            (moment, door, "on", Kind.CHANGE),
-            (moment + timedelta(seconds=rng.uniform(1, 3)), door, "off", Kind.CHANGE),
-        ]
+    readings = pulses(rng, door, Kind.CHANGE, timedelta(hours=12), on=(1, 3), rests=(18, 24))
+    moment = readings[-1][0]
     guardian = new_guardian()
     shown: dict[str, str] = {}
     play(guardian, readings, shown)
     assert set(guardian.self_switching_sources) == {door}
     quiet_from = guardian.last_activity
     assert quiet_from is not None
-    # Opened by a person eight minutes after the last chatter and closed 45 s later.
+    # Opened by a person eight minutes after the last chatter began and closed 45 s later.
     opened = moment + timedelta(minutes=8)
     closed = opened + timedelta(seconds=45)
     later = closed + timedelta(minutes=15)
@@ -200,14 +213,7 @@ def test_a_motion_sensor_a_heater_sets_off_hides_no_fall() -> None:
     """A PIR on for a minute every 16 to 23 minutes, day and night: a fall is still told."""
     rng = random.Random(4)  # noqa: S311 - a simulation, not a secret
     pir = "binary_sensor.living_room_motion"
-    readings: list[Reading] = [(START, pir, "off", Kind.MOTION)]
-    moment = START
-    while moment < START + timedelta(days=2):
-        moment += timedelta(minutes=rng.uniform(16, 23))
-        readings += [
-            (moment, pir, "on", Kind.MOTION),
-            (moment + timedelta(seconds=rng.uniform(60, 65)), pir, "off", Kind.MOTION),
-        ]
+    readings = pulses(rng, pir, Kind.MOTION, timedelta(days=2), on=(60, 65), rests=(16, 23))
     fell = START + timedelta(days=1, hours=10)
     awake = day_of_someone(rng, START + timedelta(hours=7), START + timedelta(hours=22))
     awake += day_of_someone(rng, START + timedelta(days=1, hours=7), fell)
