@@ -43,8 +43,8 @@ BEAT_SPAN: Final = timedelta(hours=8)
 # How much a device's runs (and rests) may differ: the longest at most this many times the
 # shortest. A fridge's runs differ by a third from night to night; a person's do far more.
 BEAT_SPREAD: Final = 1.5
-# Steps this much apart are alike however short: a contact's chatter of one second or two (the
-# times Home Assistant is told vary by about a second).
+# Steps this many seconds apart are alike however short: a contact's chatter of one second or
+# three (the times Home Assistant is told vary by about a second).
 BEAT_SLACK: Final = 5.0
 # A step longer than this is no part of a beat: a kettle boiled every morning is a person.
 LONGEST_STEP: Final = timedelta(hours=3)

@@ -4,15 +4,13 @@ How the guardian decides, in plain words (each part in its own module):
 
 - **Sources** (`sources.py`) are seeing or blind (offline, unavailable, privacy mode, detection
   off) and have a kind: motion counts for as long as it is on (up to `motion_stuck_minutes`
-  without a pause, on or flapping),
-  presence is never activity, a change is activity, a level (a measured number) counts when
-  something is switched on or off (a source switching to a steady beat of its own, such as a
-  fridge's plug, counts only off that beat), an alarm source raises an alarm.
-  What a source shows when
-  the guardian starts watching it, or when it comes back from blindness, is compared with
-  what it last showed: a motion source on goes on counting as moving, an alarm
-  source showing a new press raises the alarm, and presence or a change source's state is
-  where its next change starts from, never activity by itself.
+  without a pause, on or flapping), presence is never activity, a change is activity, a level
+  (a measured number) counts when something is switched on or off, an alarm source raises an
+  alarm. A source that switches to a steady beat of its own (a fridge's plug, `beats.py`)
+  counts only off that beat. What a source shows when the guardian starts watching it, or when
+  it comes back from blindness, is compared with what it last showed: a motion source on goes
+  on counting as moving, an alarm source showing a new press raises the alarm, and presence or
+  a change source's state is where its next change starts from, never activity by itself.
 - **Quiet time** is real elapsed time during which at least one source could see and nothing
   happened. Time while every source is blind is not quiet: it does not count toward any limit.
 - **Limits and deadlines** (`limits.py`): quiet in active hours counted from the later of the

@@ -20,12 +20,12 @@ The kinds, in plain words:
   is not (see `levels.py`). A power plug counts when its kettle or television is switched on or
   off; a thermometer drifting by a tenth never counts; a light sensor counts a lamp switched in
   the dark, never daylight's clouds, dawn or dusk.
+- **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
+  once; it is not activity.
 
 A motion, change or level source that switches on and off to a steady beat of its own, day and
 night (a fridge's plug, a boiler's pump, a contact that chatters, a motion sensor a heater's
 draught sets off), counts only its switches off that beat (see `beats.py`).
-- **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
-  once; it is not activity.
 
 A source may have a room (its Home Assistant area). A presence source is judged against the
 motion and change sources of its own room, when that room has any: someone in the bathroom is
@@ -208,7 +208,7 @@ class SourceBook:
         self._room_since = room_since
         # When anything in the home last changed, for someone present outside a watched room.
         self._changed = changed
-        # Each change and level source's switches, and the beat of one that switches itself.
+        # Each source's switches that count, and the beat of one that switches itself.
         self._beats = beats
 
     @property

@@ -95,7 +95,7 @@ class GuardianState:
     present_since: dict[str, datetime] = field(default_factory=dict)
     room_since: dict[str, datetime] = field(default_factory=dict)
     changed: datetime | None = None
-    # Each change and level source's latest switches, and the beat of one that switches itself.
+    # Each source's latest switches that count, and the beat of one that switches itself.
     beats: dict[str, BeatWatch] = field(default_factory=dict)
 
 
