@@ -14,8 +14,8 @@ from custom_components.home_guardian.engine.alerts import Alert, AlertChange
 from custom_components.home_guardian.engine.beats import (
     BEAT_SLACK,
     BEAT_SPREAD,
+    FORGOTTEN_AFTER,
     LONGEST_STEP,
-    OFF_BEAT_FORGETS,
     BeatWatch,
 )
 from custom_components.home_guardian.engine.config import GuardianConfig
@@ -174,9 +174,14 @@ def test_a_fridge_counts_while_its_beat_is_learned_and_its_door_counts_after() -
     assert learned is not None
     assert learned < START + timedelta(hours=9, minutes=30)
     # Opened in the middle of a rest, the door starts the compressor: its switch on counts, a
-    # second reading later. Its runs and rests after it do not.
-    play(guardian, [reading for reading in readings if reading[0] >= door], shown)
+    # second reading later, and so does the end of the run it began. The runs and rests after
+    # it do not.
+    after = [reading for reading in readings if reading[0] >= door]
+    ended = next(moment for moment, _, state, _ in after if float(state) < 5)
+    play(guardian, [reading for reading in after if reading[0] <= door + READ_EVERY], shown)
     assert guardian.last_activity == door + READ_EVERY
+    play(guardian, [reading for reading in after if reading[0] > door + READ_EVERY], shown)
+    assert guardian.last_activity == ended
 
 
 def test_a_contact_that_chatters_counts_only_a_door_really_opened() -> None:
@@ -255,7 +260,7 @@ def test_things_people_switch_never_keep_a_beat(seed: int) -> None:
 
 
 def test_a_beat_is_kept_through_a_restart_and_forgotten_when_the_plug_feeds_a_kettle() -> None:
-    """Saved and read back, the beat holds; six switches in a row off it forget it."""
+    """Saved and read back, the beat holds; a day without a switch on it forgets it."""
     rng = random.Random(5)  # noqa: S311 - a simulation, not a secret
     guardian = new_guardian()
     readings = fridge(rng, START, 14)
@@ -268,18 +273,26 @@ def test_a_beat_is_kept_through_a_restart_and_forgotten_when_the_plug_feeds_a_ke
     rest = [reading for reading in readings if reading[0] >= START + timedelta(hours=11)]
     play(restarted, [(START + timedelta(hours=11), PLUG, "0.9", Kind.LEVEL), *rest])
     assert restarted.activity_seen == counted
-    # The plug now feeds a kettle: 2 kW for three minutes, a few times a day.
+    # The plug now feeds a kettle: 2 kW for three minutes, ten times a day. Every boil counts
+    # on and off; a day after the fridge last kept its beat, the beat is forgotten.
     kettle: list[Reading] = [(START + timedelta(hours=15), PLUG, "1.0", Kind.LEVEL)]
-    for use in range(OFF_BEAT_FORGETS // 2):
-        on = START + timedelta(hours=16 + 2.5 * use)
+    uses = 0
+    on = START + timedelta(hours=16)
+    while on < START + timedelta(hours=14) + FORGOTTEN_AFTER + timedelta(hours=5):
         kettle += [
             (on, PLUG, "2010.0", Kind.LEVEL),
             (on + READ_EVERY, PLUG, "2003.5", Kind.LEVEL),
             (on + timedelta(minutes=3), PLUG, "1.0", Kind.LEVEL),
         ]
-    play(restarted, kettle)
+        uses += 1
+        on += timedelta(hours=rng.uniform(0.5, 5))
+    forgotten = START + timedelta(hours=14) + FORGOTTEN_AFTER
+    shown: dict[str, str] = {PLUG: "0.9"}
+    play(restarted, [reading for reading in kettle if reading[0] < forgotten], shown)
+    assert set(restarted.self_switching_sources) == {PLUG}
+    play(restarted, [reading for reading in kettle if reading[0] >= forgotten], shown)
     assert restarted.self_switching_sources == {}
-    assert restarted.activity_seen == counted + 2 * (OFF_BEAT_FORGETS // 2)
+    assert restarted.activity_seen == counted + 2 * uses
 
 
 def beat_after(steps: list[float]) -> BeatWatch:
@@ -293,7 +306,7 @@ def beat_after(steps: list[float]) -> BeatWatch:
 
 
 def test_a_beat_needs_eight_steady_hours_of_six_cycles_at_least() -> None:
-    """Runs and rests each within 1.5 times of one another, for eight hours, no step over three."""
+    """Runs and rests each within 1.5 times of one another, for eight hours, no step over four."""
     # Twenty minutes on, thirty off: 9 cycles are 7.5 hours, 10 make it.
     steady = [20 * 60, 30 * 60] * 10
     assert beat_after(steady[:-1]).beat is None
@@ -310,17 +323,22 @@ def test_a_beat_needs_eight_steady_hours_of_six_cycles_at_least() -> None:
     for longest, found in ((widest, True), (widest + 1, False)):
         varied = [step for n in range(10) for step in (longest if n % 2 else 20 * 60, 30 * 60)]
         assert (beat_after(varied).beat is not None) is found
-    # Nor do steps over three hours, however steady.
+    # Nor do steps over four hours, however steady.
     long = LONGEST_STEP.total_seconds()
     assert beat_after([long + 1] * 12).beat is None
     assert beat_after([long] * 12).beat is not None
-    # A step as long as a run or a rest, give or take 1.5 times, keeps it; between them too.
+    # A switch that tells no direction keeps it as long after the last as a run or a rest, give
+    # or take 1.5 times (between them too); a switch off only as long as a run, on as a rest.
     assert beat.runs == (20 * 60, 20 * 60)
-    assert beat.keeps(20 * 60 / BEAT_SPREAD - BEAT_SLACK)
-    assert not beat.keeps(20 * 60 / BEAT_SPREAD - BEAT_SLACK - 1)
-    assert beat.keeps(25 * 60)
-    assert beat.keeps(30 * 60 * BEAT_SPREAD + BEAT_SLACK)
-    assert not beat.keeps(30 * 60 * BEAT_SPREAD + BEAT_SLACK + 1)
+    assert beat.keeps(20 * 60 / BEAT_SPREAD - BEAT_SLACK, None)
+    assert not beat.keeps(20 * 60 / BEAT_SPREAD - BEAT_SLACK - 1, None)
+    assert beat.keeps(25 * 60, None)
+    assert beat.keeps(30 * 60 * BEAT_SPREAD + BEAT_SLACK, None)
+    assert not beat.keeps(30 * 60 * BEAT_SPREAD + BEAT_SLACK + 1, None)
+    assert beat.keeps(20 * 60 / BEAT_SPREAD - BEAT_SLACK, rising=False)
+    assert not beat.keeps(20 * 60 / BEAT_SPREAD - BEAT_SLACK, rising=True)
+    assert beat.keeps(30 * 60 * BEAT_SPREAD + BEAT_SLACK, rising=True)
+    assert not beat.keeps(30 * 60 * BEAT_SPREAD + BEAT_SLACK, rising=False)
 
 
 def test_an_afternoon_of_steady_use_is_no_beat_and_a_break_starts_the_stretch_afresh() -> None:
@@ -332,7 +350,8 @@ def test_an_afternoon_of_steady_use_is_no_beat_and_a_break_starts_the_stretch_af
     )
     watch = beat_after(broken)
     assert watch.beat is None
-    assert beat_after([*broken, 20 * 60, 30 * 60, 20 * 60]).beat is not None
+    assert beat_after([*broken, 20 * 60, 30 * 60, 20 * 60]).beat is None
+    assert beat_after([*broken, 20 * 60, 30 * 60, 20 * 60, 30 * 60]).beat is not None
 
 
 def test_a_clock_set_back_is_no_step_and_damaged_beats_are_refused() -> None:
@@ -341,6 +360,11 @@ def test_a_clock_set_back_is_no_step_and_damaged_beats_are_refused() -> None:
     assert not watch.own(START)
     assert not watch.own(START - timedelta(minutes=5))
     assert watch.steps == 0
+    # Two switches told at the same instant make no step, and keep the stretch.
+    steady = beat_after([20 * 60, 30 * 60] * 5)
+    assert steady.last is not None
+    assert not steady.own(steady.last)
+    assert steady.steps == 10
     assert BeatWatch.from_dict(watch.to_dict()) == watch
     assert BeatWatch.from_dict(BeatWatch().to_dict()) == BeatWatch()
     with pytest.raises(ValueError, match="zone"):

@@ -14,14 +14,16 @@ switches that count as activity are followed:
   stretch. A fridge's twenty-minute runs and half-hour rests make one overnight. A person can
   keep a rhythm for an afternoon (out to the garden every twenty minutes), not for eight hours
   on end;
-- from then on, a switch that comes as long after the source's previous one as a run or a rest
-  of its beat (give or take as much) is the device's own, and no activity. Which of the two it
-  ends is not asked: a switch missed (a run across a restart) would put every later one out of
-  step. A switch that comes sooner or later counts: a fridge's door opened early in a rest
-  starts its compressor, and a door opened where a contact chatters stays open longer than a
-  chatter. The beat follows the device: each time a steady stretch is long enough again, it
-  becomes the beat;
-- `OFF_BEAT_FORGETS` switches in a row off the beat forget it (the plug now feeds a kettle).
+- from then on, a switch on that comes as long after the source's previous switch as a rest of
+  its beat (give or take as much), or a switch off as long as a run, is the device's own, and
+  no activity. A switch that tells neither (a state other than on and off) may end either. A
+  switch that comes sooner or later counts: a fridge's door opened early in a rest starts its
+  compressor, and a door opened where a contact chatters stays open longer than a chatter. The
+  end of a run whose switch on counted counts too, so a person's visit to a motion sensor that
+  a heater also sets off is never hidden half. The beat follows the device: each time a steady
+  stretch is long enough again, it becomes the beat;
+- a beat that no switch has kept for `FORGOTTEN_AFTER` is forgotten (the plug now feeds a
+  kettle).
 
 What a beat cannot tell: a switch somebody makes at a moment the device might have switched by
 itself (a fridge's door opened just as its rest ends); a device whose beat keeps changing (a
@@ -46,10 +48,11 @@ BEAT_SPREAD: Final = 1.5
 # Steps this many seconds apart are alike however short: a contact's chatter of one second or
 # three (the times Home Assistant is told vary by about a second).
 BEAT_SLACK: Final = 5.0
-# A step longer than this is no part of a beat: a kettle boiled every morning is a person.
-LONGEST_STEP: Final = timedelta(hours=3)
-# Switches in a row off a beat that say the device no longer keeps it.
-OFF_BEAT_FORGETS: Final = 6
+# A step longer than this is no part of a beat: a kettle boiled every morning is a person. A
+# chest freezer rests up to about four hours.
+LONGEST_STEP: Final = timedelta(hours=4)
+# A beat no switch has kept for this long is forgotten: the plug now feeds a kettle.
+FORGOTTEN_AFTER: Final = timedelta(days=1)
 
 type Span = tuple[float, float]
 
@@ -58,21 +61,26 @@ type Span = tuple[float, float]
 class Beat:
     """The shortest and longest run and rest, in seconds, of a device that switches itself."""
 
-    runs: tuple[float, float]
-    rests: tuple[float, float]
+    runs: Span
+    rests: Span
 
     @property
     def cycle(self) -> timedelta:
         """Return how long one run and one rest last, on the middle of the beat."""
         return timedelta(seconds=(sum(self.runs) + sum(self.rests)) / 2)
 
-    def keeps(self, step: float) -> bool:
-        """Tell whether a switch `step` seconds after the previous one keeps this beat."""
-        # Either half will do: a switch the source missed (a run across a restart, a reading
-        # lost) must not put every later one out of step.
+    def keeps(self, step: float, rising: bool | None) -> bool:
+        """Tell whether a switch `step` seconds after the previous one keeps this beat.
+
+        A switch on (`rising`) ends a rest, a switch off a run; one that tells neither (a media
+        player paused) may end either.
+        """
+        halves = (
+            [self.runs, self.rests] if rising is None else [self.rests if rising else self.runs]
+        )
         return any(
             shortest / BEAT_SPREAD - BEAT_SLACK <= step <= longest * BEAT_SPREAD + BEAT_SLACK
-            for shortest, longest in (self.runs, self.rests)
+            for shortest, longest in halves
         )
 
 
@@ -88,75 +96,81 @@ def widened(span: Span | None, step: float) -> Span | None:
 class BeatWatch:
     """One source's switches: the latest, its steady stretch so far, and its beat if it keeps one.
 
-    The stretch's steps go to its two halves in turn (a run, then a rest: which is which is no
-    matter); `steps` counts them and `since` is when the stretch's first switch came.
+    The stretch's runs and rests are kept apart (by the direction of each switch, or in turn for a
+    source whose switches tell none); `steps` counts them and `since` is when its first came.
     """
 
     last: datetime | None = None
-    previous: float | None = None
     since: datetime | None = None
     halves: tuple[Span | None, Span | None] = (None, None)
     steps: int = 0
     beat: Beat | None = None
-    off_beat: int = 0
+    # When a switch last kept the beat (or it was found), and whether the run going on began
+    # with a switch on that was counted.
+    kept_at: datetime | None = None
+    counted_on: bool = False
 
-    def own(self, now: datetime) -> bool:
-        """Note a switch of the source at `now`; return True if it is the device's own beat."""
+    def own(self, now: datetime, rising: bool | None = None) -> bool:
+        """Note a switch at `now` (on, off, or None: neither); return True if it keeps the beat."""
         last, self.last = self.last, now
-        if last is None or now <= last:
+        if last is None or now < last:
             # A first switch, or a clock set back: no step is known.
             self._restart(now)
             return False
+        if now == last:
+            # Two switches told at the same instant make no step.
+            return False
         step = (now - last).total_seconds()
-        kept = self.beat is not None and self.beat.keeps(step)
-        self._stretch(step, last)
-        if (
-            self.steps >= 2 * BEAT_CYCLES
-            and self.since is not None
-            and now - self.since >= BEAT_SPAN
-        ):
-            first, second = self.halves
-            if first is not None and second is not None:
-                runs, rests = sorted((first, second))
-                self.beat, self.off_beat = Beat(runs, rests), 0
-                return kept
-        if self.beat is not None:
-            self.off_beat = 0 if kept else self.off_beat + 1
-            if self.off_beat >= OFF_BEAT_FORGETS:
-                self.beat, self.off_beat = None, 0
+        # A run that a counted switch on began ends counted too: a person's visit is whole.
+        kept = (
+            self.beat is not None
+            and self.beat.keeps(step, rising)
+            and not (rising is False and self.counted_on)
+        )
+        if rising is not None:
+            self.counted_on = rising and not kept
+        self._stretch(step, last, rising)
+        runs, rests = self.halves
+        steady = self.since is not None and now - self.since >= BEAT_SPAN
+        if steady and self.steps >= 2 * BEAT_CYCLES and runs is not None and rests is not None:
+            self.beat, self.kept_at = Beat(runs, rests), now
+        elif kept:
+            self.kept_at = now
+        elif self.kept_at is not None and now - self.kept_at >= FORGOTTEN_AFTER:
+            self.beat = self.kept_at = None
         return kept
 
     def _restart(self, at: datetime) -> None:
         """Begin an empty stretch at the switch at `at`."""
-        self.previous, self.since, self.halves, self.steps = None, at, (None, None), 0
+        self.since, self.halves, self.steps = at, (None, None), 0
 
-    def _stretch(self, step: float, last: datetime) -> None:
-        """Add a step that ended now to the steady stretch, or begin one with its latest steps."""
+    def _stretch(self, step: float, last: datetime, rising: bool | None) -> None:
+        """Add a step that ended now to the steady stretch, or begin one with it."""
         if step > LONGEST_STEP.total_seconds():
             self._restart(last + timedelta(seconds=step))
             return
-        turn = self.steps % 2
+        turn = self.steps % 2 if rising is None else int(rising)
         halves = list(self.halves)
-        halves[turn] = widened(halves[turn], step)
-        previous, self.previous = self.previous, step
-        if halves[turn] is not None:
-            self.halves, self.steps = (halves[0], halves[1]), self.steps + 1
-            return
-        # Not steady with the stretch, so it had a step before this one: a new stretch begins
-        # with that step and this one.
-        self.since = last - timedelta(seconds=previous or 0.0)
-        self.halves, self.steps = ((previous or step, previous or step), (step, step)), 2
+        widest = widened(halves[turn], step)
+        if widest is None:
+            # Not steady with the stretch: a new one begins with this step.
+            halves = [None, None]
+            self.since, self.steps = last, 0
+            turn = 0 if rising is None else turn
+            widest = (step, step)
+        halves[turn] = widest
+        self.halves, self.steps = (halves[0], halves[1]), self.steps + 1
 
     def to_dict(self) -> dict[str, Any]:
         """Return this watch as JSON-safe data."""
         return {
             "last": _moment(self.last),
-            "previous": self.previous,
             "since": _moment(self.since),
             "halves": [None if half is None else list(half) for half in self.halves],
             "steps": self.steps,
             "beat": None if self.beat is None else [*self.beat.runs, *self.beat.rests],
-            "off_beat": self.off_beat,
+            "kept_at": _moment(self.kept_at),
+            "counted_on": self.counted_on,
         }
 
     @classmethod
@@ -167,15 +181,14 @@ class BeatWatch:
         if data["beat"] is not None:
             run_low, run_high, rest_low, rest_high = (float(value) for value in data["beat"])
             beat = Beat((run_low, run_high), (rest_low, rest_high))
-        previous = data["previous"]
         return cls(
             last=_stored_moment(data["last"]),
-            previous=None if previous is None else float(previous),
             since=_stored_moment(data["since"]),
             halves=(first, second),
             steps=int(data["steps"]),
             beat=beat,
-            off_beat=int(data["off_beat"]),
+            kept_at=_stored_moment(data["kept_at"]),
+            counted_on=bool(data["counted_on"]),
         )
 
 

@@ -144,6 +144,15 @@ def meaning(kind: Kind, before: str | None, after: str) -> Meaning:
             return Meaning.NOTHING if after == OFF else Meaning.ALARM
 
 
+def _rising(found: Meaning, before: str | None, state: str) -> bool | None:
+    """Return whether a switch turned its source on, off (False), or neither told (None)."""
+    if found is Meaning.MOTION_STARTS or state == ON:
+        return True
+    if found is Meaning.MOTION_ENDS or before == ON:
+        return False
+    return None
+
+
 class RoomPresence(NamedTuple):
     """Someone present in a room, since when nothing there has changed, and motion still on."""
 
@@ -276,7 +285,7 @@ class SourceBook:
             found = meaning(kind, before, state)
             if kind is Kind.MOTION and found is not Meaning.NOTHING:
                 found = self._in_bout(source, state, found, now)
-        found = self._off_beat(source, kind, found, now)
+        found = self._off_beat(source, found, now, _rising(found, before, state))
         if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
             self._moving_since.pop(source, None)
             self._changed = now
@@ -290,12 +299,15 @@ class SourceBook:
         self._room_was_unseen(source, kind, room, unseen_from, now)
         return found
 
-    def _off_beat(self, source: str, kind: Kind, found: Meaning, now: datetime) -> Meaning:
+    def _off_beat(self, source: str, found: Meaning, now: datetime, rising: bool | None) -> Meaning:
         """Return what a source's switch counts for: nothing on its own beat (see `beats.py`)."""
         if found not in {Meaning.ACTIVITY, Meaning.MOTION_STARTS, Meaning.MOTION_ENDS}:
             return found
+        if (reader := self._levels.get(source)) is not None:
+            # A level's switch is on or off by what its reader now takes it for.
+            rising = reader.on
         # Counted or not, every switch is a step of the source's beat.
-        if not self._beats.setdefault(source, BeatWatch()).own(now):
+        if not self._beats.setdefault(source, BeatWatch()).own(now, rising):
             return found
         # A motion sensor turning off on its beat is not moving, even after an odd start.
         self._moving_since.pop(source, None)
