@@ -109,17 +109,20 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
 
 
 @contextmanager
-def real_scene_files(hass: HomeAssistant, folder: Path) -> Iterator[Path]:
+def real_scene_files(
+    hass: HomeAssistant, folder: Path, keys: str = f"{DOMAIN}.scene."
+) -> Iterator[Path]:
     """Write, read and delete the empty-room files for real under `folder`; yield their folder.
 
-    Other stores stay in memory. Stores made before this keep the path they had.
+    With `keys`, every store whose key starts with it. Other stores stay in memory. Stores made
+    before this keep the path they had.
     """
     hass.config.config_dir = str(folder)
     mocked = (Store._async_write_data, Store._async_load, Store.async_remove)
 
     def real(store: Store[Any]) -> bool:
-        """Return True for an empty room's store."""
-        return store.key.startswith(f"{DOMAIN}.scene.")
+        """Return True for a store kept in a real file."""
+        return store.key.startswith(keys)
 
     async def write(store: Store[Any], *args: Any) -> None:
         """Write for real (HA 2025.4 passes the path and the data, newer versions the data)."""

@@ -62,7 +62,7 @@ from custom_components.home_guardian.const import (
 )
 from custom_components.home_guardian.diagnostics import async_get_config_entry_diagnostics
 from custom_components.home_guardian.engine.sources import Kind
-from custom_components.home_guardian.guardian import START_GRACE, kind_of
+from custom_components.home_guardian.guardian import START_GRACE, _copy_if_present, kind_of
 from custom_components.home_guardian.logbook import async_describe_events
 from tests.cameras.servers import RtspCamera
 from tests.common import camera_entry, set_up_entry, state_of, wait_for
@@ -980,6 +980,19 @@ async def test_unreadable_state_keeps_the_alert_and_says_so(  # noqa: PLR0917
     hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVITY) == STATE_OFF
+
+
+def test_the_copy_of_an_unreadable_state_is_as_private_as_the_state(tmp_path: Path) -> None:
+    """The copy kept for a later version is the owner's alone, over an older copy left open."""
+    state, copy = tmp_path / "state", tmp_path / "state.unreadable"
+    state.write_text("when someone was up and about")
+    copy.write_text("an older copy")
+    copy.chmod(0o644)
+    _copy_if_present(state, copy)
+    assert copy.read_text() == "when someone was up and about"
+    assert copy.stat().st_mode & 0o077 == 0
+    _copy_if_present(tmp_path / "never written", tmp_path / "no copy")
+    assert not (tmp_path / "no copy").exists()
 
 
 async def test_saved_deadline_outside_active_hours_is_ignored_and_said(

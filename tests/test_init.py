@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
+from pathlib import Path
 import threading
 from typing import Any
 
 from cryptography.fernet import Fernet
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
+from homeassistant.const import ATTR_ENTITY_ID, CONF_NAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
@@ -19,11 +21,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.home_guardian.const import CONF_KIND, CONF_SOURCES, DOMAIN, KIND_GUARDIAN
 from custom_components.home_guardian.credentials import async_get_cipher, seal
 from custom_components.home_guardian.engine.frame_source import Problem
+from custom_components.home_guardian.engine.shares import PinHasher
+from custom_components.home_guardian.sharing import async_get_sharing
 from tests.cameras.servers import RtspCamera, SilentServer
 from tests.common import (
     CAMERA_PASSWORD,
     CAMERA_USER,
     camera_entry,
+    real_scene_files,
     set_up_entry,
     state_of,
     wait_for,
@@ -322,3 +327,58 @@ async def test_removing_entries_leaves_nothing_behind(
     await hass.config_entries.async_remove(grandpa.entry_id)
     await hass.async_block_till_done()
     assert not [key for key in hass_storage if key.startswith("home_guardian")]
+
+
+async def test_every_file_home_guardian_writes_is_readable_by_home_assistant_alone(
+    hass: HomeAssistant, rtsp_camera: RtspCamera, tmp_path: Path
+) -> None:
+    """The key, the shares' PIN hashes, a room's picture and a household's days: owner only."""
+    previous = os.umask(0o022)  # the usual umask, which leaves plain files readable by all
+    try:
+        with real_scene_files(hass, tmp_path, keys=DOMAIN) as folder:
+            await async_get_cipher(hass)  # made for the first camera password
+            camera = await set_up_entry(hass, camera_entry(rtsp_camera.url))
+            async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)
+            await hass.services.async_call(
+                "switch",
+                "turn_on",
+                {ATTR_ENTITY_ID: "switch.living_room_sharing_allowed"},
+                blocking=True,
+            )
+            await hass.config.async_update(external_url="https://home.example.org")
+            await hass.services.async_call(
+                DOMAIN,
+                "create_share",
+                {ATTR_ENTITY_ID: "camera.living_room", "viewer_name": "Anna", "duration": 60},
+                blocking=True,
+                return_response=True,
+            )
+            scene = folder / f"{DOMAIN}.scene.{camera.entry_id}"
+            room = async_get_sharing(hass).scenes.scene(camera.entry_id)
+            await wait_for(lambda: room.last_look is not None)
+            await hass.services.async_call(
+                "button",
+                "press",
+                {ATTR_ENTITY_ID: "button.living_room_room_is_empty"},
+                blocking=True,
+            )
+            await wait_for(scene.exists)
+            motion = {"device_class": "motion"}
+            hass.states.async_set("binary_sensor.hall_motion", "off", motion)
+            grandma = await set_up_entry(hass, guardian("Grandma"))
+            hass.states.async_set("binary_sensor.hall_motion", "on", motion)
+            await hass.async_block_till_done()
+            for entry in (camera, grandma):
+                assert await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+            written = {path.name: path.stat().st_mode for path in folder.iterdir()}
+    finally:
+        os.umask(previous)
+    assert set(written) >= {
+        f"{DOMAIN}.key",
+        f"{DOMAIN}.shares",
+        f"{DOMAIN}.scene.{camera.entry_id}",
+        f"{DOMAIN}.guardian.{grandma.entry_id}",
+        f"{DOMAIN}.summary.{grandma.entry_id}",
+    }, sorted(written)
+    assert {name for name, mode in written.items() if mode & 0o077} == set()

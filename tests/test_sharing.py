@@ -871,6 +871,38 @@ async def test_only_the_viewers_own_page_may_report_or_enter_a_pin(
 
 
 @pytest.mark.parametrize(
+    ("origin", "opens"),
+    [
+        (EXTERNAL_URL, True),  # the address links go out with
+        ("https://home.example.org:443", True),  # the same, its port written out
+        ("http://192.168.1.20:8123", True),  # the internal address the owner set
+        ("http://home.example.org", False),  # the external host over another scheme
+        ("https://home.example.org:8443", False),  # ... or another port
+        ("https://evil.example", False),
+    ],
+)
+async def test_a_page_at_home_assistants_own_address_opens_behind_a_proxy_hiding_the_host(
+    hass: HomeAssistant,
+    shared_camera: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    origin: str,
+    opens: bool,
+) -> None:
+    """A proxy that passes on neither Host nor X-Forwarded-Host leaves the owner's addresses."""
+    await hass.config.async_update(internal_url="http://192.168.1.20:8123")
+    share = await create_share(hass)
+    client = await hass_client_no_auth()
+    # The request reaches Home Assistant at the test server's own address, not the page's.
+    response = await client.post(
+        f"{BASE}/session",
+        json={"token": token_of(share), "pin": share["pin"]},
+        headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status == (HTTPStatus.OK if opens else HTTPStatus.FORBIDDEN)
+    assert (COOKIE in response.cookies) is opens
+
+
+@pytest.mark.parametrize(
     "reason",
     [
         "[click](https://evil.example)",

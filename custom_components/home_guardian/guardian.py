@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+import os
 from pathlib import Path
 import shutil
 from typing import Any, Final
@@ -138,9 +139,13 @@ def renamed_options(options: Mapping[str, Any], old: str, new: str) -> dict[str,
 
 
 def _copy_if_present(path: Path, backup: Path) -> None:
-    """Copy the store's file aside; a store kept only in memory (tests) has none."""
-    with suppress(FileNotFoundError):
-        shutil.copyfile(path, backup)
+    """Copy the store's file aside, readable by its owner alone; a store in memory has none."""
+    with suppress(FileNotFoundError), path.open("rb") as source:
+        # The copy holds what the store does: as private, whatever the umask or a file before.
+        descriptor = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "wb") as target:
+            shutil.copyfileobj(source, target)
 
 
 async def async_remove_guardian_data(hass: HomeAssistant, entry_id: str) -> None:
@@ -347,12 +352,21 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         )
         # Options saved before deadlines outside active hours were refused may still hold one.
         self.config, self._left_out = stored_guardian_config(hass, entry.options)
+        # Private, as Home Assistant's own records of the home are: when someone is up and about.
         self._store = GuardianStore(
-            hass, STORAGE_VERSION, store_key("guardian", entry.entry_id), **READ_ANY_VERSION
+            hass,
+            STORAGE_VERSION,
+            store_key("guardian", entry.entry_id),
+            private=True,
+            **READ_ANY_VERSION,
         )
         self.guardian = InactivityGuardian(self.config)
         self._summary_store = GuardianStore(
-            hass, STORAGE_VERSION, store_key("summary", entry.entry_id), **READ_ANY_VERSION
+            hass,
+            STORAGE_VERSION,
+            store_key("summary", entry.entry_id),
+            private=True,
+            **READ_ANY_VERSION,
         )
         self.summary = DailySummary(self._active_hours())
         # The guardian and summary are replaced by the stored ones at start: read them late.

@@ -76,7 +76,10 @@ def _same_origin_json(request: web.Request) -> bool:
 
     Browsers send Origin with every POST; Sec-Fetch-Site, where they send it, must say
     same-origin. A page on the same host but another port (another origin) is refused too,
-    and JSON cannot be posted across origins without a preflight we never grant.
+    and JSON cannot be posted across origins without a preflight we never grant. The page's
+    origin is the address the request came to, or one the owner gave Home Assistant (links go
+    out with the external one): a reverse proxy that passes on neither the Host header nor
+    X-Forwarded-Host hides the first, never the second.
     """
     if request.content_type != "application/json":
         return False
@@ -90,10 +93,25 @@ def _same_origin_json(request: web.Request) -> bool:
         own = URL(f"{claimed.scheme}://{request.host}")
     except ValueError:
         return False
-    return claimed.scheme in {"http", "https"} and (claimed.host, claimed.port) == (
-        own.host,
-        own.port,
+    return claimed.scheme in {"http", "https"} and (
+        (claimed.host, claimed.port) == (own.host, own.port)
+        or _origin(claimed) in _configured_origins(request.app[KEY_HASS])
     )
+
+
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    """Return a URL's origin: scheme, host and port (its scheme's default when left out)."""
+    return (url.scheme, url.host, url.port)
+
+
+def _configured_origins(hass: HomeAssistant) -> set[tuple[str, str | None, int | None]]:
+    """Return the origins of Home Assistant's external and internal URLs, as the owner set."""
+    # Home Assistant checks both when they are set: each is an absolute http(s) URL.
+    return {
+        _origin(URL(address))
+        for address in (hass.config.external_url, hass.config.internal_url)
+        if address
+    }
 
 
 async def _json_field(request: web.Request, name: str) -> str | None:

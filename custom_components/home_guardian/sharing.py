@@ -502,7 +502,10 @@ class _ShareStore(Store[dict[str, Any]]):
 
     def __init__(self, hass: HomeAssistant, written: Callable[[Exception | None], None]) -> None:
         """Use the shares' key; `written` hears how each write went."""
-        super().__init__(hass, STORAGE_VERSION, f"{DOMAIN}.shares", **READ_ANY_VERSION)
+        # Private: PIN hashes can be guessed offline, a million PINs at most.
+        super().__init__(
+            hass, STORAGE_VERSION, f"{DOMAIN}.shares", private=True, **READ_ANY_VERSION
+        )
         self._written = written
 
     async def _async_migrate_func(
