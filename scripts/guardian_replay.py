@@ -9,13 +9,14 @@ time order, each with `"t"` (ISO 8601 with offset) and `"event"`: `activity`, `b
 states mean, and its first `state` event its `"room"` (as a Home Assistant area: a presence
 source is then judged by the activity of its room's `state` sources alone) and its `"unit"` (a
 level source's unit of measurement, such as "W" or "°C", which sets the smallest jump that
-counts as something switched on or off). As in Home Assistant, a source's first `state` is
-what the guardian finds when it starts watching it, never a change; after `down`, every
-source's last state is read afresh the same way, or what the `down` event's optional `"states"`
-(`{"source": "state", ...}`) says sources show on return (what changed while Home Assistant was
-not running). Between events the clock stops at every time the guardian asks to be checked, so
-alerts print at the exact time they fall due. A `t` earlier than the one before is a clock that
-jumped backwards.
+counts as something switched on or off). A state `unavailable` or `unknown` is the source
+blind, as Home Assistant reads it, until its next state. As in Home Assistant, a source's
+first `state` is what the guardian finds when it starts watching it, never a change; after
+`down`, every source's last state is read afresh the same way, or what the `down` event's
+optional `"states"` (`{"source": "state", ...}`) says sources show on return (what changed
+while Home Assistant was not running). Between events the clock stops at every time the
+guardian asks to be checked, so alerts print at the exact time they fall due. A `t` earlier
+than the one before is a clock that jumped backwards.
 
 Output lines are `{"t": ..., "alert": "inactivity" | "cannot_monitor" | "alarm" | "cleared",
 "level": N, "reason": ...}` with `t` in the configured time zone, and `"room"` when a presence
@@ -47,6 +48,8 @@ from engine.guardian import InactivityGuardian  # noqa: E402
 from engine.sources import Kind  # noqa: E402 - after load_engine()
 
 SOURCE_EVENTS: Final = frozenset({"activity", "blind", "seeing", "state"})
+# The states Home Assistant gives a source that cannot say what it shows: blind.
+BLIND_STATES: Final = frozenset({"unavailable", "unknown"})
 EVENTS: Final = SOURCE_EVENTS | {"down", "acknowledge", "mode", "end"}
 # The fields each event may have besides "t" and "event".
 FIELDS: Final = {
@@ -284,7 +287,7 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
             case "state":
                 yield from guardian.source_state(
                     event.source,
-                    event.state,
+                    _seen(event.state),
                     event.at,
                     kind=event.source_kind,
                     room=event.room,
@@ -309,12 +312,23 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
                     states[source] = (state, source_kind, room, unit)
                 for source, (state, source_kind, room, unit) in states.items():
                     yield from guardian.source_state(
-                        source, state, back, kind=source_kind, baseline=True, room=room, unit=unit
+                        source,
+                        _seen(state),
+                        back,
+                        kind=source_kind,
+                        baseline=True,
+                        room=room,
+                        unit=unit,
                     )
                 # What fell due while down is told once the return's states are read.
                 yield from guardian.evaluate(back)
             case _:  # "end"
                 yield from guardian.evaluate(event.at)
+
+
+def _seen(state: str) -> str | None:
+    """Return what a source shows, or None when it is blind (unavailable or unknown)."""
+    return None if state in BLIND_STATES else state
 
 
 def output_line(change: AlertChange, config: GuardianConfig) -> str:

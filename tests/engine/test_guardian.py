@@ -1617,6 +1617,35 @@ def test_replayed_states_after_a_restart(cli: ModuleType) -> None:
         play(cli, *start, event(down, "down", until=back, states={"hall": 1}), end)
 
 
+def test_replay_reads_unavailable_and_unknown_as_blind(cli: ModuleType) -> None:
+    """As Home Assistant reads them: a sensor off the network for a minute moved nobody."""
+    options = {"expected_by": [], "escalate_after_minutes": []}
+    hall = [
+        event("2024-03-04 08:00", "state", source="hall", state="off"),
+        event("2024-03-04 10:40", "state", source="hall", state="unavailable"),
+        event("2024-03-04 10:41", "state", source="hall", state="off"),
+        event("2024-03-04 11:30", "end"),
+    ]
+    # Its blind minute is not quiet either: the alert comes a minute later, not hours.
+    assert play(cli, *hall, **options) == [line("2024-03-04 11:01", "inactivity")]
+    # A plug whose readings stop is blind: the guardian says it cannot watch.
+    plug = [
+        {**event("2024-03-04 08:00", "state", source="plug", state="1.0"), "kind": "level"},
+        event("2024-03-04 09:00", "state", source="plug", state="unknown"),
+        event("2024-03-04 09:30", "end"),
+    ]
+    assert play(cli, *plug, **options) == [line("2024-03-04 09:15", "cannot_monitor")]
+    # Blind through a restart too, and seeing again from the first reading after it (told
+    # once it has seen for five minutes, as after a "blind" event).
+    down = event("2024-03-04 09:20", "down", until=at("2024-03-04 09:25").isoformat())
+    back = event("2024-03-04 09:40", "state", source="plug", state="1.0")
+    end = event("2024-03-04 09:50", "end")
+    assert play(cli, *plug[:2], down, back, end, **options) == [
+        line("2024-03-04 09:15", "cannot_monitor"),
+        line("2024-03-04 09:45", "cleared"),
+    ]
+
+
 def test_presence_too_long_without_activity_is_a_warning_when_enabled() -> None:
     """Present 30 minutes with nothing moving anywhere alerts, if the owner set the limit."""
     for limit, expected in ((30, [(at("2024-03-04 10:30"), Reason.PRESENCE)]), (0, [])):
