@@ -6,8 +6,8 @@ Each profile is a sensor read every 30 seconds for the given days, through the g
 rules (kind level, with or without its unit), restarted every day at a random time. Printed for
 each: how many readings counted as activity per day, and the longest quiet the guardian saw,
 where nothing but the sensor is watched. A sensor that only wobbles should count nothing, so the
-longest quiet is the whole run; one with an appliance should count twice per use (on and off),
-and never while it runs.
+longest quiet is the whole run; one with an appliance should count once per use (switched on;
+its end, which appliances often make by themselves, does not count), and never while it runs.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ def main() -> None:
     arguments = parser.parse_args()
     days = arguments.days
     print(f"| sensor ({days} days, a reading every 30 s) | counted a day |", end="")
-    print(" switched a day | longest quiet |")
+    print(" switched on a day | longest quiet |")
     print("|---|---|---|---|")
     for name, unit, _, reading in PROFILES:
         if arguments.unit is not None and unit != arguments.unit:
@@ -245,7 +245,7 @@ def main() -> None:
         USES[0] = 0
         counted, _, longest = run(unit, reading, days, arguments.seed)
         hours = longest / timedelta(hours=1)
-        print(f"| {name} | {counted / days:.2f} | {2 * USES[0] / days:.2f} | {hours:.1f} h |")
+        print(f"| {name} | {counted / days:.2f} | {USES[0] / days:.2f} | {hours:.1f} h |")
 
 
 if __name__ == "__main__":

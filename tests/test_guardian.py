@@ -787,8 +787,8 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     state = hass.states.get(INACTIVITY)
     assert state is not None
     assert (state.state, state.attributes["reason"]) == (STATE_ON, "quiet")
-    # The kettle switched on is activity once a second reading shows it on, and so is
-    # switching it off.
+    # The kettle switched on is activity once a second reading shows it on; its end, which
+    # the kettle makes by itself, is not.
     hass.states.async_set(plug, "2150.4", watts)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVITY) == STATE_ON
@@ -802,7 +802,7 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     assert state_of(hass, INACTIVE_FOR) == "3"
     hass.states.async_set(plug, "0.9", watts)
     await hass.async_block_till_done()
-    assert state_of(hass, INACTIVE_FOR) == "0"
+    assert state_of(hass, INACTIVE_FOR) == "3"
     # A word instead of a number is skipped, with a warning once, even from a sensor that has
     # no unit to say it measures.
     hass.states.async_set(plug, "standby", watts)
@@ -813,7 +813,7 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
         await advance(hass, freezer, 1)
         hass.states.async_set(thermometer, state)
         await hass.async_block_till_done()
-    assert state_of(hass, INACTIVE_FOR) == "4"
+    assert state_of(hass, INACTIVE_FOR) == "7"
     hass.states.async_set(thermometer, "21.4", degrees)
     # The options show both as levels.
     result = await hass.config_entries.options.async_init(entry.entry_id)

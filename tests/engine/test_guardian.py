@@ -1971,7 +1971,7 @@ def feed(
 
 
 def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
-    """Standby wobbling by watts for hours is no activity; the kettle switched on and off is."""
+    """Standby wobbling by watts for hours is no activity; the kettle switched on is."""
     rng = random.Random(8)  # noqa: S311 - a simulation, not a secret
     start = at("2024-03-04 08:00")
     guardian = new(expected_by=[], escalate_after_minutes=[])
@@ -1981,21 +1981,22 @@ def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
     changes = feed(guardian, "plug", readings(start, standby), "W")
     assert guardian.last_activity is None
     assert [c.at for c in changes] == [at("2024-03-04 11:00")]
-    # The kettle: 2 kW, wobbling, for three minutes, then standby again. Both ends count, the
-    # start once a second reading shows it still on (a single reading could be a spike).
+    # The kettle: 2 kW, wobbling, for three minutes, then standby again. Its start counts once
+    # a second reading shows it still on (a single reading could be a spike); its end, which
+    # the kettle makes by itself, does not.
     kettle = [2000 + rng.gauss(0, 30) for _ in range(6)]
     after = [max(0.0, 1.5 + rng.gauss(0, 0.8)) for _ in range(20)]
     changes: list[AlertChange] = []
     for moment, state in readings(at("2024-03-04 12:00"), kettle + after):
         changes += guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
     assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 12:00:30"), Alert.NONE)]
-    assert guardian.last_activity == at("2024-03-04 12:03")
-    assert guardian.activity_seen == 2
+    assert guardian.last_activity == at("2024-03-04 12:00:30")
+    assert guardian.activity_seen == 1
     # Spikes of the meter, one reading of 40 W and one of 20 W, are not switches.
     for second, state in ((0, "41.0"), (30, "1.2"), (60, "20.0"), (90, "1.4")):
         moment = at("2024-03-04 12:30") + timedelta(seconds=second)
         guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
-    assert guardian.activity_seen == 2
+    assert guardian.activity_seen == 1
     # Without a unit the floor is unknown: the noise learned at standby keeps it quiet, even
     # idling round 0 W, and the kettle still counts.
     for idle in (standby, [abs(rng.gauss(0, 0.15)) for _ in range(480)]):
@@ -2021,17 +2022,22 @@ def test_one_glitch_of_the_meter_hides_no_later_switch() -> None:
     guardian.source_state("plug", "1e308", at("2024-03-04 08:20"), kind=Kind.LEVEL, unit="W")
     guardian.source_state("plug", "0.0", at("2024-03-04 08:21"), kind=Kind.LEVEL, unit="W")
     assert guardian.last_activity is None
-    # Five hours later a 2 kW kettle, read twice, then off: both ends count.
+    # Five hours later a 2 kW kettle, read twice, then off: it counts once on.
     kettle = at("2024-03-04 13:00")
     for seconds, state in ((0, "2000.0"), (30, "1990.0"), (180, "0.0")):
         moment = kettle + timedelta(seconds=seconds)
         guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
-    assert guardian.activity_seen == 2
-    assert guardian.last_activity == kettle + timedelta(seconds=180)
+    assert guardian.activity_seen == 1
+    assert guardian.last_activity == kettle + timedelta(seconds=30)
 
 
-def test_a_television_counts_when_switched_not_while_its_picture_changes() -> None:
-    """A TV's power wobbles with the picture: only switching it on and off is activity."""
+def test_a_television_counts_when_switched_on_not_while_its_picture_changes_nor_at_its_end() -> (
+    None
+):
+    """A TV's power wobbles with the picture: only switching it on is activity.
+
+    Its end is not: most switch themselves off hours after the last press of the remote.
+    """
     rng = random.Random(3)  # noqa: S311 - a simulation, not a secret
     start = at("2024-03-04 18:00")
     guardian = new(expected_by=[], escalate_after_minutes=[])
@@ -2043,8 +2049,30 @@ def test_a_television_counts_when_switched_not_while_its_picture_changes() -> No
     assert guardian.last_activity == on
     assert guardian.inactive_for(off) == off - on
     feed(guardian, "tv", readings(off, standby), "W")
-    assert guardian.last_activity == off
-    assert guardian.activity_seen == 2
+    assert guardian.last_activity == on
+    assert guardian.activity_seen == 1
+
+
+def test_a_television_that_switches_itself_off_neither_hides_a_fall_nor_clears_its_alert() -> None:
+    """On at 13:00, a fall at 13:05, its standby timer at 17:00: the alert stands and rises."""
+    rng = random.Random(4)  # noqa: S311 - a simulation, not a secret
+    guardian = new(expected_by=[], escalate_after_minutes=[30])
+    start = at("2024-03-04 12:00")
+    guardian.source_state("tv", "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    guardian.source_state("hall", "off", start, baseline=True)
+    watching = readings(at("2024-03-04 13:00"), [rng.uniform(35, 140) for _ in range(480)])
+    changes = feed(guardian, "tv", watching[:8], "W")
+    guardian.source_state("hall", "on", at("2024-03-04 13:04"))
+    guardian.source_state("hall", "off", at("2024-03-04 13:05"))
+    changes += feed(guardian, "tv", watching[10:], "W")
+    standby = [0.4 + rng.random() * 0.3 for _ in range(60)]
+    changes += feed(guardian, "tv", readings(at("2024-03-04 17:00"), standby), "W")
+    changes += guardian.catch_up(at("2024-03-04 17:30"))
+    assert [(c.at, c.alert, c.level) for c in changes] == [
+        (at("2024-03-04 16:05"), Alert.INACTIVITY, 1),
+        (at("2024-03-04 16:35"), Alert.INACTIVITY, 2),
+    ]
+    assert guardian.last_activity == at("2024-03-04 13:05")
 
 
 def test_a_drifting_thermometer_and_hygrometer_never_count() -> None:
@@ -2080,12 +2108,15 @@ def test_a_level_source_skips_words_and_is_blind_when_unavailable() -> None:
     guardian.source_state("plug", None, at("2024-03-04 08:10"), kind=Kind.LEVEL, unit="W")
     changes = guardian.catch_up(at("2024-03-04 08:30"))
     assert [c.alert for c in changes] == [Alert.CANNOT_MONITOR]
-    # Back from blindness showing a kettle on: seeing, but not a switch seen; turning it off is.
+    # Back from blindness showing a kettle on: seeing, but not a switch seen, nor its end.
     guardian.source_state("plug", "1800", at("2024-03-04 08:40"), kind=Kind.LEVEL, unit="W")
     assert guardian.last_activity is None
     assert guardian.can_see
     guardian.source_state("plug", "1.3", at("2024-03-04 08:42"), kind=Kind.LEVEL, unit="W")
-    assert guardian.last_activity == at("2024-03-04 08:42")
+    assert guardian.last_activity is None
+    guardian.source_state("plug", "1900", at("2024-03-04 08:44"), kind=Kind.LEVEL, unit="W")
+    guardian.source_state("plug", "1850", at("2024-03-04 08:45"), kind=Kind.LEVEL, unit="W")
+    assert guardian.last_activity == at("2024-03-04 08:45")
     # After a restart the first reading is taken as standby: a kettle running then ends quietly.
     stored = json.loads(json.dumps(guardian.to_dict()))
     guardian = InactivityGuardian(guardian.config, stored)
@@ -2094,10 +2125,10 @@ def test_a_level_source_skips_words_and_is_blind_when_unavailable() -> None:
         "plug", "2000", at("2024-03-04 09:00"), kind=Kind.LEVEL, baseline=True, unit="W"
     )
     guardian.source_state("plug", "1.4", at("2024-03-04 09:02"), kind=Kind.LEVEL, unit="W")
-    assert guardian.last_activity == at("2024-03-04 08:42")
+    assert guardian.last_activity == at("2024-03-04 08:45")
     # A kettle read once while on (a meter that reports changes only) counts when it stops.
     guardian.source_state("plug", "2100", at("2024-03-04 09:05"), kind=Kind.LEVEL, unit="W")
-    assert guardian.last_activity == at("2024-03-04 08:42")
+    assert guardian.last_activity == at("2024-03-04 08:45")
     guardian.source_state("plug", "1.5", at("2024-03-04 09:08"), kind=Kind.LEVEL, unit="W")
     assert guardian.last_activity == at("2024-03-04 09:08")
 

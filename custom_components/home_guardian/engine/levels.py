@@ -2,7 +2,8 @@
 
 A sensor that reports a number changes all the time: a smart plug's standby wobbles by a watt,
 a thermometer drifts by a tenth of a degree. Counting every change as activity would keep a
-home "busy" for ever and hide any real silence, so a *level* source counts only a switch:
+home "busy" for ever and hide any real silence, so a *level* source tells only a switch (and
+the source book counts only a switch on: appliances end by themselves, see `sources.py`):
 
 - at its **standby** level it follows every small step and learns how large they are (its
   noise); a reading that jumps above standby by the **margin** (the largest of: the
@@ -13,7 +14,7 @@ home "busy" for ever and hide any real silence, so a *level* source counts only 
   single reading above the mark and back within `SPIKE` is a spike of the meter, not a switch,
   and is not learned as noise either (one glitch must not hide every later switch);
 - while switched on, wobbles count for nothing (a television's picture, a kettle's element);
-  a reading back below standby plus the margin is something switched off, and counts;
+  a reading back below standby plus the margin is something switched off (`ended`);
 - a reading that falls well below standby is a new standby, not noise and not activity;
 - a reading that is not a number (a sensor showing "standby" or "error") is skipped.
 
@@ -22,7 +23,7 @@ and 0.4 W) from counting before its noise is learned, after a restart as on the 
 sensor without a known unit counts nothing until it has shown its noise over a few readings.
 What is learned lives only while running: after a start-up a source's first reading is taken
 as its standby level (if something runs then, its end is a quiet fall to a new standby). Back
-from blindness, a reading above standby is on without being a switch seen; its end counts.
+from blindness, a reading above standby is on without being a switch seen.
 
 Light (a sensor in lx) is a level with rules of its own, since daylight is no wobble: a cloud
 passing the sun triples the light at a window (700 to 2,100 lx) in one reading, and dawn
@@ -36,21 +37,19 @@ multiplies it thousands of times within an hour. A lamp is seen only against a d
 - from a brighter standby every reading is followed as the new standby: a cloud, the sun, a
   lamp switched on in a sunlit room are all daylight. Not seeing that lamp is the price of not
   counting clouds. Light that then falls at once into the dark, to less than a fifth, is a lamp
-  switched off (dusk takes an hour; a cloud's shadow leaves more), and counts;
+  switched off (dusk takes an hour; a cloud's shadow leaves more), and tells that somebody
+  switched it on: it counts as a switch, not as an end;
 - once on, a reading back near standby (the plain margin, not five times) is off: a lamp's light
   fading with the dusk behind it stays on. After readings that flickered (the highest over
-  twice the lowest: a screen's light, scene by scene) the off must hold `SCREEN_DARK`, counting
-  at the first reading that late, dark or bright again: a television all evening is one switch
-  on and one off, not one for each dark scene. A sensor that sends nothing new in the dark
-  tells that off only at its next reading: within `SCREEN_DARK_TOLD` of the dark's start it
-  counts, later it is taken quietly (counted at dawn, it would be a sign of life hours late).
+  twice the lowest: a screen's light, scene by scene) the off must hold `SCREEN_DARK`, told at
+  the first reading that late, dark or bright again: a television all evening is one switch
+  on and one off, not one for each dark scene.
 
 Dawn and dusk pass through the dark range: the sun out of a heavy cloud there (eight times the
 light), or a sensor read every few minutes (the light doubling between readings), may pass for
 a lamp; a sensor by a window counts a switch or two at dawn or dusk on such days.
 A lamp switched on in the dark that stays on past dawn is on until the light falls back at
-dusk, which counts as its switch off. A second lamp in a room another already lights is not
-seen; the last one switched off is.
+dusk, its switch off. A second lamp in a room another already lights is not seen.
 """
 
 from __future__ import annotations
@@ -64,8 +63,6 @@ from typing import Final
 SPIKE: Final = timedelta(seconds=90)
 # Dark for less than this after flickering readings is a screen's dark scene, not its end.
 SCREEN_DARK: Final = timedelta(minutes=5)
-# A screen's switch off is counted only when a reading tells it within this of the dark's start.
-SCREEN_DARK_TOLD: Final = 2 * SCREEN_DARK
 
 # How many of the latest steps at standby tell its wobble: an hour at a reading every 30 s, so
 # that a plug's rare spike of a few watts keeps the mark above the next one.
@@ -155,6 +152,8 @@ class LevelReader:
     # The lowest and highest reading since the first above the mark, until one below it that
     # is taken (a switch off, or a reading at rest).
     lit: tuple[float, float] | None = None
+    # The last reading ended a run seen on: the end of an appliance, which often ends itself.
+    ended: bool = False
 
     @property
     def floor(self) -> float:
@@ -167,6 +166,7 @@ class LevelReader:
 
     def read(self, state: str, now: datetime, *, found: bool) -> bool:
         """Take a reading at `now`; tell whether it shows a switch (never one found at start-up)."""
+        self.ended = False
         value = number(state)
         if value is None:
             return False
@@ -205,10 +205,7 @@ class LevelReader:
             self.pending = pending or now
             return False
         self.standby = value
-        # A switch off told only this late (a dark room sends nothing new until dawn) is taken
-        # quietly: counted now, it would be a sign of life hours after the fact.
-        late = self.on and pending is not None and now - pending > SCREEN_DARK_TOLD
-        return self._below(value, standby, now, pending, found=found or late)
+        return self._below(value, standby, now, pending, found=found)
 
     def _below(
         self,
@@ -223,6 +220,7 @@ class LevelReader:
         self.lit = None
         if self.on:
             self.on = False
+            self.ended = True
             return not found
         # One reading above the mark: a switch if it lasted, else a spike of the meter. Its
         # height is not learned as noise: one glitch of thousands of watts would raise the mark

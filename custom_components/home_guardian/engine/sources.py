@@ -15,11 +15,13 @@ The kinds, in plain words:
   the home is blind.
 - **change** (doors, contacts, switches, lights, media players, buttons): every change between
   two real states is activity.
-- **level** (numeric sensors: power, current, temperature, humidity, light): only a switch on or off
+- **level** (numeric sensors: power, current, temperature, humidity, light): only a switch on
   is activity, a jump clear of the sensor's noise and of its unit's floor; a wobble or a drift
-  is not (see `levels.py`). A power plug counts when its kettle or television is switched on or
-  off; a thermometer drifting by a tenth never counts; a light sensor counts a lamp switched in
-  the dark, never daylight's clouds, dawn or dusk.
+  is not (see `levels.py`), nor the switch off: a kettle boils dry, a washing machine's
+  programme runs out, a television's standby timer switches it off hours after the remote was
+  last pressed, and such an end would hide a fall or clear an alert. A power plug counts when
+  its kettle or television is switched on; a thermometer drifting by a tenth never counts; a
+  light sensor counts a lamp switched on in the dark, never daylight's clouds, dawn or dusk.
 - **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
   once; it is not activity.
 
@@ -300,14 +302,22 @@ class SourceBook:
         return found
 
     def _off_beat(self, source: str, found: Meaning, now: datetime, rising: bool | None) -> Meaning:
-        """Return what a source's switch counts for: nothing on its own beat (see `beats.py`)."""
+        """Return what a source's switch counts for: nothing on its own beat (see `beats.py`).
+
+        Nor a level's switch off: appliances end by themselves (a kettle boiled, a programme
+        run, a television's standby timer), and such an end would hide a fall. A switch on and
+        off told together (one reading while on) still counts: somebody switched it on.
+        """
         if found not in {Meaning.ACTIVITY, Meaning.MOTION_STARTS, Meaning.MOTION_ENDS}:
             return found
         if (reader := self._levels.get(source)) is not None:
             # A level's switch is on or off by what its reader now takes it for.
             rising = reader.on
         # Counted or not, every switch is a step of the source's beat.
-        if not self._beats.setdefault(source, BeatWatch()).own(now, rising):
+        kept = self._beats.setdefault(source, BeatWatch()).own(now, rising)
+        if reader is not None and reader.ended:
+            return Meaning.NOTHING
+        if not kept:
             return found
         # A motion sensor turning off on its beat is not moving, even after an odd start.
         self._moving_since.pop(source, None)
