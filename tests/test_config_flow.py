@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 import hashlib
 from http import HTTPStatus
 import io
+from urllib.parse import quote
 
 from homeassistant import config_entries
 from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
@@ -155,6 +156,55 @@ async def test_user_flow_bad_urls(hass: HomeAssistant, url: str, field: str, err
         flow_id, {CONF_NAME: "Hall", CONF_STREAM_URL: url}
     )
     assert result["errors"] == {field: error}
+
+
+@pytest.mark.parametrize(
+    ("typed", "field"),
+    [
+        (
+            {CONF_STREAM_URL: "rtsp://admin:one@camera.local/s", CONF_PASSWORD: "two"},
+            CONF_STREAM_URL,
+        ),
+        ({CONF_STREAM_URL: "rtsp://guest@camera.local/s", CONF_PASSWORD: "two"}, CONF_STREAM_URL),
+        (
+            {
+                CONF_STREAM_URL: "rtsp://admin:two@camera.local/s",
+                CONF_SUBSTREAM_URL: "rtsp://admin:one@camera.local/sub",
+            },
+            CONF_SUBSTREAM_URL,
+        ),
+    ],
+)
+async def test_credentials_typed_twice_must_agree(
+    hass: HomeAssistant, typed: dict[str, str], field: str
+) -> None:
+    """Credentials in a URL that differ from the fields' (or another URL's) are told, not lost."""
+    flow_id = await _start(hass)
+    fields = {CONF_USERNAME: "admin"} if CONF_PASSWORD in typed else {}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Hall", **fields, **typed}
+    )
+    assert result["errors"] == {field: "credentials_twice"}
+
+
+async def test_credentials_typed_twice_alike_are_taken(
+    hass: HomeAssistant, rtsp_auth_camera: RtspCamera
+) -> None:
+    """The same credentials in the URL and the fields, or a URL naming the user alone, connect."""
+    for user_in_url in (f"{CAMERA_USER}:{quote(CAMERA_PASSWORD, safe='')}@", f"{CAMERA_USER}@"):
+        flow_id = await _start(hass)
+        result = await hass.config_entries.flow.async_configure(
+            flow_id,
+            {
+                CONF_NAME: "Hall",
+                CONF_STREAM_URL: rtsp_auth_camera.url.replace("rtsp://", f"rtsp://{user_in_url}"),
+                CONF_USERNAME: CAMERA_USER,
+                CONF_PASSWORD: CAMERA_PASSWORD,
+            },
+        )
+        assert result.get("errors") is None
+        assert result["step_id"] == "confirm"
+        hass.config_entries.flow.async_abort(flow_id)
 
 
 async def test_user_flow_bad_substream_url(hass: HomeAssistant) -> None:

@@ -240,9 +240,16 @@ def normalise_camera_input(user_input: Mapping[str, Any]) -> tuple[dict[str, Any
             errors[field] = err.reason
             continue
         data[field] = address.url
-        if address.username and not data[CONF_USERNAME]:
+        if not address.username:
+            continue
+        if not data[CONF_USERNAME]:
             data[CONF_USERNAME] = address.username
             data[CONF_PASSWORD] = data[CONF_PASSWORD] or address.password or ""
+        elif address.username != data[CONF_USERNAME] or (
+            address.password and address.password != data[CONF_PASSWORD]
+        ):
+            # Which of the two is right cannot be told: dropping one would lose what was typed.
+            errors[field] = "credentials_twice"
     return data, errors
 
 
