@@ -4,10 +4,12 @@ Run from the repository root: .venv/bin/python -m benchmarks.guardian_levels [--
 
 Each profile is a sensor read every 30 seconds for the given days, through the guardian's own
 rules (kind level, with or without its unit), restarted every day at a random time. Printed for
-each: how many readings counted as activity per day, and the longest quiet the guardian saw,
-where nothing but the sensor is watched. A sensor that only wobbles should count nothing, so the
-longest quiet is the whole run; one with an appliance should count once per use (switched on;
-its end, which appliances often make by themselves, does not count), and never while it runs.
+each: how many readings counted as activity per day and the longest quiet the guardian saw,
+where a motion sensor that never turns on watches too, and how many counted with the sensor
+alone. A sensor that only wobbles should count nothing, so the longest quiet is the whole run;
+one with an appliance should count once per use where a motion sensor watches (switched on; its
+end, which appliances often make by themselves, counts only where nothing would have seen a
+hand), twice with the sensor alone, and never while it runs.
 """
 
 from __future__ import annotations
@@ -198,8 +200,14 @@ PROFILES: list[tuple[str, str | None, int, Reading]] = [
 ]
 
 
-def run(unit: str | None, reading: Reading, days: int, seed: int) -> tuple[int, int, timedelta]:
-    """Return the readings counted, the switches made, and the longest quiet seen."""
+def run(
+    unit: str | None, reading: Reading, days: int, seed: int, *, watched: bool
+) -> tuple[int, int, timedelta]:
+    """Return the readings counted, the switches made, and the longest quiet seen.
+
+    `watched` adds a motion sensor that sees the home and never turns on, as in a home where a
+    hand switching the appliance off would have been seen.
+    """
     rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
     config = GuardianConfig.from_dict({**OPTIONS, "time_zone": "UTC"})
     guardian = InactivityGuardian(config)
@@ -217,6 +225,8 @@ def run(unit: str | None, reading: Reading, days: int, seed: int) -> tuple[int, 
         state = f"{reading(rng, n):.1f}"
         if state == last_state and not baseline:
             continue
+        if watched and baseline:
+            guardian.source_state("motion", "off", moment, kind=Kind.MOTION, baseline=True)
         seen = guardian.activity_seen
         guardian.source_state("plug", state, moment, kind=Kind.LEVEL, baseline=baseline, unit=unit)
         baseline, last_state = False, state
@@ -237,15 +247,18 @@ def main() -> None:
     arguments = parser.parse_args()
     days = arguments.days
     print(f"| sensor ({days} days, a reading every 30 s) | counted a day |", end="")
-    print(" switched on a day | longest quiet |")
-    print("|---|---|---|---|")
+    print(" switched on a day | longest quiet | counted a day, the sensor alone |")
+    print("|---|---|---|---|---|")
     for name, unit, _, reading in PROFILES:
         if arguments.unit is not None and unit != arguments.unit:
             continue
         USES[0] = 0
-        counted, _, longest = run(unit, reading, days, arguments.seed)
+        counted, _, longest = run(unit, reading, days, arguments.seed, watched=True)
+        uses = USES[0] / days
+        alone, _, _ = run(unit, reading, days, arguments.seed, watched=False)
         hours = longest / timedelta(hours=1)
-        print(f"| {name} | {counted / days:.2f} | {USES[0] / days:.2f} | {hours:.1f} h |")
+        print(f"| {name} | {counted / days:.2f} | {uses:.2f} | {hours:.1f} h", end="")
+        print(f" | {alone / days:.2f} |")
 
 
 if __name__ == "__main__":

@@ -109,10 +109,10 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
 
 
 @contextmanager
-def real_scene_files(
+def real_store_files(
     hass: HomeAssistant, folder: Path, keys: str = f"{DOMAIN}.scene."
 ) -> Iterator[Path]:
-    """Write, read and delete the empty-room files for real under `folder`; yield their folder.
+    """Write, read and delete store files for real under `folder` (the empty rooms' by default).
 
     With `keys`, every store whose key starts with it. Other stores stay in memory. Stores made
     before this keep the path they had.

@@ -824,6 +824,40 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     assert defaults == {HALL: "motion", plug: "level", thermometer: "level"}
 
 
+@pytest.mark.parametrize(
+    ("motion_room", "quiet_after_the_end"), [("Kitchen", "0"), ("Living room", "61")]
+)
+async def test_a_plug_switched_off_counts_where_no_motion_sensor_in_its_room_sees(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, motion_room: str, quiet_after_the_end: str
+) -> None:
+    """A TV in the living room switched off: a hand the kitchen's motion sensor could not see.
+
+    With the motion sensor in the living room, an end it did not see is the TV's own timer.
+    """
+    freezer.move_to(MORNING)
+    areas, entities = ar.async_get(hass), er.async_get(hass)
+    for name, domain, area in (
+        ("tv_power", "sensor", "Living room"),
+        ("hall_motion", "binary_sensor", motion_room),
+    ):
+        entities.async_get_or_create(domain, "test", name, suggested_object_id=name)
+        place = areas.async_get_area_by_name(area) or areas.async_create(area)
+        entities.async_update_entity(f"{domain}.{name}", area_id=place.id)
+    tv = "sensor.tv_power"
+    watts = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
+    hass.states.async_set(tv, "0.5", watts)
+    await set_up(hass, guardian_entry(sources=[HALL, tv]))
+    for reading in ("82.0", "95.5"):
+        await advance(hass, freezer, 0.5)
+        hass.states.async_set(tv, reading, watts)
+        await hass.async_block_till_done()
+    assert state_of(hass, INACTIVE_FOR) == "0"
+    await advance(hass, freezer, 61)
+    hass.states.async_set(tv, "0.6", watts)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVE_FOR) == quiet_after_the_end
+
+
 async def test_a_fridge_that_switches_by_itself_is_said_and_counts_only_off_its_beat(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

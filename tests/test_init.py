@@ -28,7 +28,7 @@ from tests.common import (
     CAMERA_PASSWORD,
     CAMERA_USER,
     camera_entry,
-    real_scene_files,
+    real_store_files,
     set_up_entry,
     state_of,
     wait_for,
@@ -335,7 +335,7 @@ async def test_every_file_home_guardian_writes_is_readable_by_home_assistant_alo
     """The key, the shares' PIN hashes, a room's picture and a household's days: owner only."""
     previous = os.umask(0o022)  # the usual umask, which leaves plain files readable by all
     try:
-        with real_scene_files(hass, tmp_path, keys=DOMAIN) as folder:
+        with real_store_files(hass, tmp_path, keys=DOMAIN) as folder:
             await async_get_cipher(hass)  # made for the first camera password
             camera = await set_up_entry(hass, camera_entry(rtsp_camera.url))
             async_get_sharing(hass).registry.hasher = PinHasher(log2_n=10)

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from custom_components.home_guardian.const import DOMAIN
 from custom_components.home_guardian.engine.scene import EmptyScene
 from custom_components.home_guardian.scenes import SAVE_SECONDS, SceneKeeper
-from tests.common import real_scene_files
+from tests.common import real_store_files
 
 KEY = f"{DOMAIN}.scene.hall"
 # Where each Home Assistant version writes a store's file from: helpers.json (2025.4) or
@@ -37,7 +37,7 @@ WRITERS = tuple(
 @pytest.fixture
 def storage(hass: HomeAssistant, tmp_path: Path) -> Iterator[Path]:
     """Keep the empty rooms in real files under the test's folder; yield their folder."""
-    with real_scene_files(hass, tmp_path) as folder:
+    with real_store_files(hass, tmp_path) as folder:
         yield folder
 
 

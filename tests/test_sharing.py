@@ -106,7 +106,7 @@ from custom_components.home_guardian.sharing import (
 )
 from tests.browser import chromium_page, require_chromium
 from tests.cameras.servers import RtspCamera
-from tests.common import camera_entry, real_scene_files, set_up_entry, state_of, wait_for
+from tests.common import camera_entry, real_store_files, set_up_entry, state_of, wait_for
 
 # `scripts/screenshots` sets this to refresh the README's pictures from the real page.
 SCREENSHOTS = os.environ.get("HOME_GUARDIAN_SCREENSHOTS")
@@ -1809,7 +1809,7 @@ async def test_sharing_switched_on_and_off_in_a_loop_leaves_nothing_behind(
     scene = sharing.scenes.scene(entry_id)
     listeners = shared_camera.runtime_data.motion._region_listeners
     following = len(listeners)  # the broadcast follows motion while sharing is allowed
-    with real_scene_files(hass, tmp_path) as folder, RoomLooks(scene) as looks:
+    with real_store_files(hass, tmp_path) as folder, RoomLooks(scene) as looks:
         await switch_sharing(hass, 5)
         await looks.hold(hass)
         await switch_sharing(hass, 20)  # the held look is still in its thread
@@ -1930,7 +1930,7 @@ async def test_the_owners_word_is_on_disk_within_seconds_of_the_press(
 
     What is on disk is what a crash (no clean stop) leaves for the next start.
     """
-    with real_scene_files(hass, tmp_path) as folder:
+    with real_store_files(hass, tmp_path) as folder:
         path = folder / f"{DOMAIN}.scene.{shared_camera.entry_id}"
         share = await create_share(hass)
         client = await hass_client_no_auth()

@@ -143,8 +143,9 @@ def _copy_if_present(path: Path, backup: Path) -> None:
     with suppress(FileNotFoundError), path.open("rb") as source:
         # The copy holds what the store does: as private, whatever the umask or a file before.
         descriptor = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(descriptor, 0o600)
         with os.fdopen(descriptor, "wb") as target:
+            # Owned by the file object first, so that a failing chmod leaks no descriptor.
+            os.fchmod(target.fileno(), 0o600)
             shutil.copyfileobj(source, target)
 
 

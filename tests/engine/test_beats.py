@@ -165,22 +165,32 @@ def test_a_fridge_counts_while_its_beat_is_learned_and_its_door_counts_after() -
     play(guardian, fridge(rng, START, 4))
     assert guardian.last_activity is not None
     assert guardian.self_switching_sources == {}
-    guardian = new_guardian()
     readings = fridge(rng, START, 24, doors=(door,))
-    shown: dict[str, str] = {}
-    play(guardian, [reading for reading in readings if reading[0] < door], shown)
-    assert set(guardian.self_switching_sources) == {PLUG}
-    learned = guardian.last_activity
-    assert learned is not None
-    assert learned < START + timedelta(hours=9, minutes=30)
-    # Opened in the middle of a rest, the door starts the compressor: its switch on counts, a
-    # second reading later. The end of that run (a level's end never counts) and the runs and
-    # rests after it do not.
-    after = [reading for reading in readings if reading[0] >= door]
-    play(guardian, [reading for reading in after if reading[0] <= door + READ_EVERY], shown)
-    assert guardian.last_activity == door + READ_EVERY
-    play(guardian, [reading for reading in after if reading[0] > door + READ_EVERY], shown)
-    assert guardian.last_activity == door + READ_EVERY
+    # With a motion sensor seeing the home, and without one (the plug the only source).
+    ends: list[datetime | None] = []
+    for hall in ([(START, HALL, "off", Kind.MOTION)], []):
+        guardian = new_guardian()
+        shown: dict[str, str] = {}
+        play(guardian, [reading for reading in hall + readings if reading[0] < door], shown)
+        assert set(guardian.self_switching_sources) == {PLUG}
+        learned = guardian.last_activity
+        assert learned is not None
+        assert learned < START + timedelta(hours=9, minutes=30)
+        # Opened in the middle of a rest, the door starts the compressor: its switch on counts,
+        # a second reading later. The runs and rests after that run do not.
+        after = [reading for reading in readings if reading[0] >= door]
+        play(guardian, [reading for reading in after if reading[0] <= door + READ_EVERY], shown)
+        assert guardian.last_activity == door + READ_EVERY
+        play(guardian, [reading for reading in after if reading[0] > door + READ_EVERY], shown)
+        ends.append(guardian.last_activity)
+    # The end of that run counts only where no motion sensor would have seen a hand switch it.
+    assert ends[0] == door + READ_EVERY
+    run_end = next(
+        moment
+        for moment, _, state, _ in readings
+        if moment > door and float(state) < 10  # at rest, about 1 W
+    )
+    assert ends[1] == run_end
 
 
 def test_a_contact_that_chatters_counts_only_a_door_really_opened() -> None:
@@ -262,7 +272,7 @@ def test_a_beat_is_kept_through_a_restart_and_forgotten_when_the_plug_feeds_a_ke
     """Saved and read back, the beat holds; a day without a switch on it forgets it."""
     rng = random.Random(5)  # noqa: S311 - a simulation, not a secret
     guardian = new_guardian()
-    readings = fridge(rng, START, 14)
+    readings = [(START, HALL, "off", Kind.MOTION), *fridge(rng, START, 14)]
     play(guardian, [reading for reading in readings if reading[0] < START + timedelta(hours=11)])
     assert set(guardian.self_switching_sources) == {PLUG}
     stored = json.loads(json.dumps(guardian.to_dict()))
@@ -270,7 +280,9 @@ def test_a_beat_is_kept_through_a_restart_and_forgotten_when_the_plug_feeds_a_ke
     assert restarted.self_switching_sources == guardian.self_switching_sources
     counted = restarted.activity_seen
     rest = [reading for reading in readings if reading[0] >= START + timedelta(hours=11)]
-    play(restarted, [(START + timedelta(hours=11), PLUG, "0.9", Kind.LEVEL), *rest])
+    restart = START + timedelta(hours=11)
+    found = [(restart, HALL, "off", Kind.MOTION), (restart, PLUG, "0.9", Kind.LEVEL)]
+    play(restarted, [*found, *rest])
     assert restarted.activity_seen == counted
     # The plug now feeds a kettle: 2 kW for three minutes, ten times a day. Every boil counts
     # when switched on; a day after the fridge last kept its beat, the beat is forgotten.
@@ -286,7 +298,7 @@ def test_a_beat_is_kept_through_a_restart_and_forgotten_when_the_plug_feeds_a_ke
         uses += 1
         on += timedelta(hours=rng.uniform(0.5, 5))
     forgotten = START + timedelta(hours=14) + FORGOTTEN_AFTER
-    shown: dict[str, str] = {PLUG: "0.9"}
+    shown: dict[str, str] = {PLUG: "0.9", HALL: "off"}
     play(restarted, [reading for reading in kettle if reading[0] < forgotten], shown)
     assert set(restarted.self_switching_sources) == {PLUG}
     play(restarted, [reading for reading in kettle if reading[0] >= forgotten], shown)

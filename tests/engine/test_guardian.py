@@ -1950,6 +1950,11 @@ def test_kinds_from_domain_and_device_class() -> None:
 # Numbers: power, temperature, humidity.
 
 
+def watch_for_hands(guardian: InactivityGuardian, moment: datetime) -> None:
+    """Add a motion sensor seeing the home from `moment`, which would see a hand switch a plug."""
+    guardian.source_state("hall_motion", "off", moment, kind=Kind.MOTION, baseline=True)
+
+
 def readings(
     start: datetime, values: list[float], every: float = 0.5
 ) -> list[tuple[datetime, str]]:
@@ -1976,6 +1981,7 @@ def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
     start = at("2024-03-04 08:00")
     guardian = new(expected_by=[], escalate_after_minutes=[])
     guardian.source_state("plug", "1.6", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    watch_for_hands(guardian, start)
     # Four hours at standby, a reading every 30 s between 0 and 4 W: the 180-minute limit fires.
     standby = [max(0.0, 1.5 + rng.gauss(0, 0.8)) for _ in range(480)]
     changes = feed(guardian, "plug", readings(start, standby), "W")
@@ -2015,6 +2021,7 @@ def test_one_glitch_of_the_meter_hides_no_later_switch() -> None:
     start = at("2024-03-04 08:00")
     guardian = new(expected_by=[], escalate_after_minutes=[])
     guardian.source_state("plug", "0.0", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    watch_for_hands(guardian, start)
     glitch = at("2024-03-04 08:10")
     for moment, state in ((glitch, "3000.0"), (glitch + timedelta(seconds=30), "0.0")):
         guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
@@ -2031,26 +2038,29 @@ def test_one_glitch_of_the_meter_hides_no_later_switch() -> None:
     assert guardian.last_activity == kettle + timedelta(seconds=30)
 
 
-def test_a_television_counts_when_switched_on_not_while_its_picture_changes_nor_at_its_end() -> (
-    None
-):
-    """A TV's power wobbles with the picture: only switching it on is activity.
+def test_a_television_counts_when_switched_on_not_while_its_picture_changes() -> None:
+    """A TV's power wobbles with the picture: switching it on is activity, the picture is not.
 
-    Its end is not: most switch themselves off hours after the last press of the remote.
+    Its end counts only where no motion sensor would have seen the hand that switched it off:
+    most switch themselves off hours after the last press of the remote.
     """
     rng = random.Random(3)  # noqa: S311 - a simulation, not a secret
     start = at("2024-03-04 18:00")
-    guardian = new(expected_by=[], escalate_after_minutes=[])
-    guardian.source_state("tv", "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W")
     standby = [0.4 + rng.random() * 0.3 for _ in range(20)]
     watching = [rng.uniform(35, 140) for _ in range(240)]
     on, off = at("2024-03-04 18:10:30"), at("2024-03-04 20:10")
-    feed(guardian, "tv", readings(start, standby + watching), "W")
-    assert guardian.last_activity == on
-    assert guardian.inactive_for(off) == off - on
-    feed(guardian, "tv", readings(off, standby), "W")
-    assert guardian.last_activity == on
-    assert guardian.activity_seen == 1
+    ends = []
+    for watched in (True, False):
+        guardian = new(expected_by=[], escalate_after_minutes=[])
+        guardian.source_state("tv", "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W")
+        if watched:
+            watch_for_hands(guardian, start)
+        feed(guardian, "tv", readings(start, standby + watching), "W")
+        assert guardian.last_activity == on
+        assert guardian.inactive_for(off) == off - on
+        feed(guardian, "tv", readings(off, standby), "W")
+        ends.append((guardian.last_activity, guardian.activity_seen))
+    assert ends == [(on, 1), (off, 2)]
 
 
 def test_a_television_that_switches_itself_off_neither_hides_a_fall_nor_clears_its_alert() -> None:
@@ -2073,6 +2083,52 @@ def test_a_television_that_switches_itself_off_neither_hides_a_fall_nor_clears_i
         (at("2024-03-04 16:35"), Alert.INACTIVITY, 2),
     ]
     assert guardian.last_activity == at("2024-03-04 13:05")
+
+
+def test_a_plug_switched_off_counts_where_no_motion_sensor_would_have_seen_the_hand() -> None:
+    """A TV on at 20:30 and off at 23:30, the kettle at 08:40: the 12-hour night is from 23:30.
+
+    Unless a motion sensor seeing the TV's room (or, the TV in no room, the home) saw no hand
+    then: the TV switched itself off, and the night is from 20:30. One stuck on sees nothing.
+    """
+    start = at("2024-03-04 20:00")
+    seen = {}
+    for case, pir_room, pir_state in (
+        ("plugs alone", None, None),
+        ("sensor in another room", "kitchen", "off"),
+        ("sensor in the TV's room", "living", "off"),
+        ("sensor in the TV's room, stuck on", "living", "on"),
+    ):
+        guardian = new(expected_by=[], escalate_after_minutes=[])
+        for plug in ("tv", "kettle"):
+            guardian.source_state(
+                plug, "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W", room="living"
+            )
+        if pir_state is not None:
+            guardian.source_state("pir", pir_state, start, baseline=True, room=pir_room)
+        changes: list[AlertChange] = []
+        for moment, plug, watts in (
+            ("2024-03-04 20:30", "tv", "80"),
+            ("2024-03-04 20:30:30", "tv", "85"),
+            ("2024-03-04 23:30", "tv", "0.5"),
+            ("2024-03-05 08:40", "kettle", "2000"),
+            ("2024-03-05 08:40:30", "kettle", "2010"),
+        ):
+            changes += guardian.catch_up(at(moment))
+            changes += guardian.source_state(
+                plug, watts, at(moment), kind=Kind.LEVEL, unit="W", room="living"
+            )
+        seen[case] = [(c.at, c.alert) for c in changes]
+    alerted = [
+        (at("2024-03-05 08:30:30"), Alert.INACTIVITY),
+        (at("2024-03-05 08:40:30"), Alert.NONE),
+    ]
+    assert seen == {
+        "plugs alone": [],
+        "sensor in another room": [],
+        "sensor in the TV's room": alerted,
+        "sensor in the TV's room, stuck on": [],
+    }
 
 
 def test_a_drifting_thermometer_and_hygrometer_never_count() -> None:
@@ -2108,6 +2164,7 @@ def test_a_level_source_skips_words_and_is_blind_when_unavailable() -> None:
     guardian.source_state("plug", None, at("2024-03-04 08:10"), kind=Kind.LEVEL, unit="W")
     changes = guardian.catch_up(at("2024-03-04 08:30"))
     assert [c.alert for c in changes] == [Alert.CANNOT_MONITOR]
+    watch_for_hands(guardian, at("2024-03-04 08:35"))
     # Back from blindness showing a kettle on: seeing, but not a switch seen, nor its end.
     guardian.source_state("plug", "1800", at("2024-03-04 08:40"), kind=Kind.LEVEL, unit="W")
     assert guardian.last_activity is None
@@ -2124,6 +2181,7 @@ def test_a_level_source_skips_words_and_is_blind_when_unavailable() -> None:
     guardian.source_state(
         "plug", "2000", at("2024-03-04 09:00"), kind=Kind.LEVEL, baseline=True, unit="W"
     )
+    watch_for_hands(guardian, at("2024-03-04 09:00"))
     guardian.source_state("plug", "1.4", at("2024-03-04 09:02"), kind=Kind.LEVEL, unit="W")
     assert guardian.last_activity == at("2024-03-04 08:45")
     # A kettle read once while on (a meter that reports changes only) counts when it stops.

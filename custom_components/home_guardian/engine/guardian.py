@@ -5,8 +5,8 @@ How the guardian decides, in plain words (each part in its own module):
 - **Sources** (`sources.py`) are seeing or blind (offline, unavailable, privacy mode, detection
   off) and have a kind: motion counts for as long as it is on (up to `motion_stuck_minutes`
   without a pause, on or flapping), presence is never activity, a change is activity, a level
-  (a measured number) counts when something is switched on (never its end: appliances end by
-  themselves), an alarm source raises an
+  (a measured number) counts when something is switched on, and its end only where no motion
+  sensor would have seen the hand (appliances end by themselves), an alarm source raises an
   alarm. A source that switches to a steady beat of its own (a fridge's plug, `beats.py`)
   counts only off that beat. What a source shows when the guardian starts watching it, or when
   it comes back from blindness, is compared with what it last showed: a motion source on goes

@@ -3,7 +3,8 @@
 A sensor that reports a number changes all the time: a smart plug's standby wobbles by a watt,
 a thermometer drifts by a tenth of a degree. Counting every change as activity would keep a
 home "busy" for ever and hide any real silence, so a *level* source tells only a switch (and
-the source book counts only a switch on: appliances end by themselves, see `sources.py`):
+the source book counts a switch off only where no motion sensor watches: appliances end by
+themselves, see `sources.py`):
 
 - at its **standby** level it follows every small step and learns how large they are (its
   noise); a reading that jumps above standby by the **margin** (the largest of: the

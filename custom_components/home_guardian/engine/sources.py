@@ -15,13 +15,17 @@ The kinds, in plain words:
   the home is blind.
 - **change** (doors, contacts, switches, lights, media players, buttons): every change between
   two real states is activity.
-- **level** (numeric sensors: power, current, temperature, humidity, light): only a switch on
-  is activity, a jump clear of the sensor's noise and of its unit's floor; a wobble or a drift
-  is not (see `levels.py`), nor the switch off: a kettle boils dry, a washing machine's
-  programme runs out, a television's standby timer switches it off hours after the remote was
-  last pressed, and such an end would hide a fall or clear an alert. A power plug counts when
-  its kettle or television is switched on; a thermometer drifting by a tenth never counts; a
-  light sensor counts a lamp switched on in the dark, never daylight's clouds, dawn or dusk.
+- **level** (numeric sensors: power, current, temperature, humidity, light): a switch on is
+  activity, a jump clear of the sensor's noise and of its unit's floor; a wobble or a drift
+  is not (see `levels.py`). Its switch off counts only where no motion source would have seen
+  the hand: a kettle boils dry, a washing machine's programme runs out, a television's standby
+  timer switches it off hours after the remote was last pressed, and such an end would hide a
+  fall or clear an alert. A motion source seeing (not stuck) in the level source's room, or in
+  the home for one in no room, would have seen a hand, and counted it. Where none watches (a
+  home of plugs alone) the end counts: a television switched off at bedtime may be all that
+  tells when the night began. A power plug counts when its kettle or television is switched
+  on; a thermometer drifting by a tenth never counts; a light sensor counts a lamp switched on
+  in the dark, never daylight's clouds, dawn or dusk.
 - **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
   once; it is not activity.
 
@@ -304,9 +308,10 @@ class SourceBook:
     def _off_beat(self, source: str, found: Meaning, now: datetime, rising: bool | None) -> Meaning:
         """Return what a source's switch counts for: nothing on its own beat (see `beats.py`).
 
-        Nor a level's switch off: appliances end by themselves (a kettle boiled, a programme
-        run, a television's standby timer), and such an end would hide a fall. A switch on and
-        off told together (one reading while on) still counts: somebody switched it on.
+        Nor a level's switch off where a motion source would have seen the hand: appliances end
+        by themselves (a kettle boiled, a programme run, a television's standby timer), and such
+        an end would hide a fall. A switch on and off told together (one reading while on) still
+        counts: somebody switched it on.
         """
         if found not in {Meaning.ACTIVITY, Meaning.MOTION_STARTS, Meaning.MOTION_ENDS}:
             return found
@@ -315,13 +320,28 @@ class SourceBook:
             rising = reader.on
         # Counted or not, every switch is a step of the source's beat.
         kept = self._beats.setdefault(source, BeatWatch()).own(now, rising)
-        if reader is not None and reader.ended:
+        if reader is not None and reader.ended and self._hand_watched(source):
             return Meaning.NOTHING
         if not kept:
             return found
         # A motion sensor turning off on its beat is not moving, even after an odd start.
         self._moving_since.pop(source, None)
         return Meaning.NOTHING
+
+    def _hand_watched(self, source: str) -> bool:
+        """Tell whether a motion source would have seen a hand switch `source` off.
+
+        That is a seeing motion source not taken as stuck, in `source`'s room, or anywhere in
+        the home when `source` has no room.
+        """
+        room = self._rooms.get(source)
+        return any(
+            self._kinds.get(other) is Kind.MOTION
+            and other not in self._stuck
+            and (room is None or self._rooms.get(other) == room)
+            for other in self._states
+            if other != source
+        )
 
     def _home_was_unseen(
         self, source: str, kind: Kind, unseen_from: datetime | None, now: datetime
