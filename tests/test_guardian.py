@@ -944,13 +944,29 @@ async def test_source_kinds_are_shown_and_can_be_changed(
 ) -> None:
     """The options show each source's kind from its class; the owner's choice is kept."""
     freezer.move_to(MORNING)
-    hass.states.async_set(BED, STATE_OFF, PRESENCE_CLASS)
+    hass.states.async_set(BED, STATE_OFF, {**PRESENCE_CLASS, "friendly_name": "Bed"})
+    # The hall's sensor is in its area through its device, the kettle has none.
+    other = MockConfigEntry(domain="test")
+    other.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("test", "hall")}
+    )
+    dr.async_get(hass).async_update_device(
+        device.id, area_id=ar.async_get(hass).async_create("Hall").id
+    )
+    er.async_get(hass).async_get_or_create(
+        "binary_sensor", "test", "hall", suggested_object_id="hall_motion", device_id=device.id
+    )
     entry = await set_up(hass, guardian_entry(sources=[HALL, KETTLE, BED]))
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**FORM, CONF_SOURCES: [HALL, KETTLE, BED]}
     )
     assert result["step_id"] == "guardian_kinds"
+    # The fields are named by entity id; the description says which device each one is.
+    assert result["description_placeholders"] == {
+        "sources": f"- `{HALL}`: hall motion (Hall)\n- `{KETTLE}`: kettle\n- `{BED}`: Bed"
+    }
     defaults = {str(key): key.default() for key in result["data_schema"].schema}
     assert defaults == {HALL: "motion", KETTLE: "change", BED: "presence"}
     result = await hass.config_entries.options.async_configure(

@@ -17,7 +17,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import area_registry as ar, entity_registry as er
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -90,7 +90,7 @@ from .engine.frames import encode_jpeg
 from .engine.geometry import draw_zones
 from .engine.sources import Kind
 from .engine.urls import InvalidUrlError, StreamAddress, parse_camera_url, stream_identity
-from .guardian import derived_kind, guardian_config
+from .guardian import derived_kind, guardian_config, source_area
 from .motion import parse_zones
 
 URL_FIELDS = (CONF_STREAM_URL, CONF_SUBSTREAM_URL, CONF_SNAPSHOT_URL)
@@ -739,7 +739,22 @@ class GuardianOptionsFlow(OptionsFlow):
                 for source in sources
             }
         )
-        return self.async_show_form(step_id="guardian_kinds", data_schema=schema)
+        # The form labels each field with its entity id; the names say which device that is.
+        names = "\n".join(f"- `{source}`: {source_name(self.hass, source)}" for source in sources)
+        return self.async_show_form(
+            step_id="guardian_kinds",
+            data_schema=schema,
+            description_placeholders={"sources": names},
+        )
+
+
+def source_name(hass: HomeAssistant, source: str) -> str:
+    """Return the name Home Assistant shows for a source, with its area when it has one."""
+    state = hass.states.get(source)
+    name = state.name if state is not None else source
+    area_id = source_area(hass, source)
+    area = ar.async_get(hass).async_get_area(area_id) if area_id is not None else None
+    return name if area is None else f"{name} ({area.name})"
 
 
 def validate_guardian_input(

@@ -162,6 +162,18 @@ async def async_remove_guardian_data(hass: HomeAssistant, entry_id: str) -> None
         ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry_id}")
 
 
+def source_area(hass: HomeAssistant, source: str) -> str | None:
+    """Return the area a source is in: the entity's own, else its device's."""
+    entity = er.async_get(hass).async_get(source)
+    if entity is None:
+        return None
+    if entity.area_id is not None:
+        return entity.area_id
+    if entity.device_id is not None and (device := dr.async_get(hass).async_get(entity.device_id)):
+        return device.area_id
+    return None
+
+
 def store_key(name: str, entry_id: str) -> str:
     """Return the key of a guardian's store: its state ("guardian") or its daily summary."""
     return f"{DOMAIN}.{name}.{entry_id}"
@@ -716,7 +728,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             now,
             kind=kind,
             baseline=baseline,
-            room=self.source_room(source),
+            room=source_area(self.hass, source),
             unit=unit if isinstance(unit, str) else None,
         )
 
@@ -733,19 +745,6 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             return True
         # Back at the very reading it fell from: a glitch of the meter ending, nothing used.
         return self._fell_from.pop(source, None) == reading
-
-    def source_room(self, source: str) -> str | None:
-        """Return the area a source is in: the entity's own, else its device's."""
-        entity = er.async_get(self.hass).async_get(source)
-        if entity is None:
-            return None
-        if entity.area_id is not None:
-            return entity.area_id
-        if entity.device_id is not None and (
-            device := dr.async_get(self.hass).async_get(entity.device_id)
-        ):
-            return device.area_id
-        return None
 
     def _room_name(self, room: str | None) -> str | None:
         """Return an area's name as the owner gave it, or its id if it is gone."""
