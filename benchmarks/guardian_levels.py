@@ -5,11 +5,11 @@ Run from the repository root: .venv/bin/python -m benchmarks.guardian_levels [--
 Each profile is a sensor read every 30 seconds for the given days, through the guardian's own
 rules (kind level, with or without its unit), restarted every day at a random time. Printed for
 each: how many readings counted as activity per day and the longest quiet the guardian saw,
-where a motion sensor that never turns on watches too, and how many counted with the sensor
-alone. A sensor that only wobbles should count nothing, so the longest quiet is the whole run;
-one with an appliance should count once per use where a motion sensor watches (switched on; its
-end, which appliances often make by themselves, counts only where nothing would have seen a
-hand), twice with the sensor alone, and never while it runs.
+where a motion sensor in the same area that never turns on watches too, and how many counted
+with the sensor alone. A sensor that only wobbles should count nothing, so the longest quiet is
+the whole run; one with an appliance should count once per use where a motion sensor watches
+(switched on; its end, which appliances often make by themselves, counts only where nothing
+would have seen a hand), twice with the sensor alone, and never while it runs.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ OPTIONS = {
 type Reading = Callable[[random.Random, int], float]
 # How many times the simulated appliances were really switched on, counted as they are.
 USES = [0]
+
+
+# The area of the sensor, and of the motion sensor that watches it.
+AREA = "kitchen"
 
 
 def standby(level: float, wobble: float) -> Reading:
@@ -205,8 +209,8 @@ def run(
 ) -> tuple[int, int, timedelta]:
     """Return the readings counted, the switches made, and the longest quiet seen.
 
-    `watched` adds a motion sensor that sees the home and never turns on, as in a home where a
-    hand switching the appliance off would have been seen.
+    `watched` adds a motion sensor in the sensor's area that never turns on, as in a home where
+    a hand switching the appliance off would have been seen.
     """
     rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
     config = GuardianConfig.from_dict({**OPTIONS, "time_zone": "UTC"})
@@ -226,9 +230,13 @@ def run(
         if state == last_state and not baseline:
             continue
         if watched and baseline:
-            guardian.source_state("motion", "off", moment, kind=Kind.MOTION, baseline=True)
+            guardian.source_state(
+                "motion", "off", moment, kind=Kind.MOTION, baseline=True, room=AREA
+            )
         seen = guardian.activity_seen
-        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, baseline=baseline, unit=unit)
+        guardian.source_state(
+            "plug", state, moment, kind=Kind.LEVEL, baseline=baseline, unit=unit, room=AREA
+        )
         baseline, last_state = False, state
         if guardian.activity_seen > seen:
             counted += 1

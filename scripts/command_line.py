@@ -87,7 +87,8 @@ def analysed_frames(video: str, detector: MotionDetector, fps: float) -> Generat
                 result, analysis_seconds = None, 0.0
                 if pace.due(at, detector):
                     started = time.perf_counter()
-                    result = detector.process(frame.grey(ANALYSIS_HEIGHT), at)
+                    size = (frame.width, frame.height)
+                    result = detector.process(frame.grey(ANALYSIS_HEIGHT), at, size=size)
                     analysis_seconds = time.perf_counter() - started
                 yield AnalysedFrame(
                     frame=frame,

@@ -310,7 +310,10 @@ def replay(config: GuardianConfig, events: Iterable[TraceEvent]) -> Iterator[Ale
                 for source, state, source_kind in event.shown:
                     _, _, room, unit = states.get(source, (state, source_kind, None, None))
                     states[source] = (state, source_kind, room, unit)
-                for source, (state, source_kind, room, unit) in states.items():
+                # Motion sources first, as Home Assistant reads them (a plug's end found then
+                # counts by whether one of them sees its room).
+                found = sorted(states.items(), key=lambda item: item[1][1] is not Kind.MOTION)
+                for source, (state, source_kind, room, unit) in found:
                     yield from guardian.source_state(
                         source,
                         _seen(state),

@@ -787,8 +787,8 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     state = hass.states.get(INACTIVITY)
     assert state is not None
     assert (state.state, state.attributes["reason"]) == (STATE_ON, "quiet")
-    # The kettle switched on is activity once a second reading shows it on; its end, which
-    # the kettle makes by itself, is not.
+    # The kettle switched on is activity once a second reading shows it on. Its end counts too:
+    # no motion sensor shares its area to have seen the hand (see the next test).
     hass.states.async_set(plug, "2150.4", watts)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVITY) == STATE_ON
@@ -802,7 +802,7 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     assert state_of(hass, INACTIVE_FOR) == "3"
     hass.states.async_set(plug, "0.9", watts)
     await hass.async_block_till_done()
-    assert state_of(hass, INACTIVE_FOR) == "3"
+    assert state_of(hass, INACTIVE_FOR) == "0"
     # A word instead of a number is skipped, with a warning once, even from a sensor that has
     # no unit to say it measures.
     hass.states.async_set(plug, "standby", watts)
@@ -813,7 +813,7 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
         await advance(hass, freezer, 1)
         hass.states.async_set(thermometer, state)
         await hass.async_block_till_done()
-    assert state_of(hass, INACTIVE_FOR) == "7"
+    assert state_of(hass, INACTIVE_FOR) == "4"
     hass.states.async_set(thermometer, "21.4", degrees)
     # The options show both as levels.
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -856,6 +856,42 @@ async def test_a_plug_switched_off_counts_where_no_motion_sensor_in_its_room_see
     hass.states.async_set(tv, "0.6", watts)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVE_FOR) == quiet_after_the_end
+
+
+@pytest.mark.parametrize(("motion_room", "quiet_after"), [("Kitchen", "5"), ("Living room", "35")])
+async def test_a_television_that_ended_while_stopped_is_judged_once_motion_is_read(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, motion_room: str, quiet_after: str
+) -> None:
+    """The TV on, the guardian stopped for 5 minutes, the TV found off: it ended unseen.
+
+    Listed before the motion sensor, the TV is still read after it, so that whether a hand was
+    watched is known: with the motion sensor in the kitchen, it ended when last seen (5 minutes
+    ago); in the TV's own room, it switched itself off, and the quiet goes on from its start.
+    """
+    freezer.move_to(MORNING)
+    areas, entities = ar.async_get(hass), er.async_get(hass)
+    for name, domain, area in (
+        ("tv_power", "sensor", "Living room"),
+        ("hall_motion", "binary_sensor", motion_room),
+    ):
+        entities.async_get_or_create(domain, "test", name, suggested_object_id=name)
+        place = areas.async_get_area_by_name(area) or areas.async_create(area)
+        entities.async_update_entity(f"{domain}.{name}", area_id=place.id)
+    tv = "sensor.tv_power"
+    watts = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
+    hass.states.async_set(tv, "0.5", watts)
+    entry = await set_up(hass, guardian_entry(sources=[tv, HALL]))
+    for reading in ("82.0", "95.5"):
+        await advance(hass, freezer, 0.5)
+        hass.states.async_set(tv, reading, watts)
+        await hass.async_block_till_done()
+    await advance(hass, freezer, 30)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass.states.async_set(tv, "0.6", watts)
+    freezer.tick(timedelta(minutes=5))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, INACTIVE_FOR) == quiet_after
 
 
 async def test_a_fridge_that_switches_by_itself_is_said_and_counts_only_off_its_beat(

@@ -443,8 +443,8 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         # a limit passed while down is told only after, so someone moving on the return wins.
         self._return = now
         self._set_up_at_start = self.hass.state is not CoreState.running
-        for source in self.sources:
-            state = self.hass.states.get(source)
+        found = {source: self.hass.states.get(source) for source in self.sources}
+        for source, state in sorted(found.items(), key=lambda item: self._read_later(*item)):
             if not_come_yet(state):
                 self._late.add(source)
             else:
@@ -663,6 +663,14 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             "%s: %s not found; counted as blind until back", self.name, ", ".join(missing)
         )
         self._async_warn("guardian_source_missing", {"sources": ", ".join(missing)})
+
+    def _read_later(self, source: str, state: State | None) -> bool:
+        """Tell whether a source is read after the motion sources when the guardian starts.
+
+        A plug found at rest that was on when Home Assistant stopped ended unseen; whether a
+        motion source in its area would have seen a hand is known once those are read.
+        """
+        return self.source_kind(source, state) is not Kind.MOTION
 
     def source_kind(self, source: str, state: State | None) -> Kind:
         """Return what a source's states mean: the owner's choice, else its domain and class."""

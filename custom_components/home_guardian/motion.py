@@ -244,7 +244,8 @@ class CameraMotion:
         detector = run.detector
         if not run.pace.due(frame.monotonic, detector):
             return
-        result = detector.process(frame.grey(ANALYSIS_HEIGHT), frame.monotonic)
+        size = (frame.width, frame.height)
+        result = detector.process(frame.grey(ANALYSIS_HEIGHT), frame.monotonic, size=size)
         active: bool | None = detector.active
         if run.inherits:
             if run.judging_since is None and result.rejected != "warmup":

@@ -28,6 +28,8 @@ START = datetime(2026, 3, 2, 0, 0, tzinfo=ZONE)
 READ_EVERY = timedelta(seconds=30)
 PLUG = "sensor.fridge_power"
 HALL = "binary_sensor.hall_motion"
+# Where every source of these homes is: a motion sensor there would see a hand at the plug.
+KITCHEN = "kitchen"
 CONFIG: dict[str, Any] = {
     "active_start": "07:00",
     "active_end": "22:00",
@@ -94,7 +96,7 @@ def play(
         shown[source] = state
         unit = "W" if kind is Kind.LEVEL else None
         changes += guardian.source_state(
-            source, state, moment, kind=kind, baseline=baseline, unit=unit
+            source, state, moment, kind=kind, baseline=baseline, unit=unit, room=KITCHEN
         )
     return changes
 

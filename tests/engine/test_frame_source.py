@@ -806,6 +806,31 @@ def test_credentials_never_reach_errors_or_logs(
     assert f"{CAMERA_USER}:" not in told
 
 
+def test_a_stream_joined_long_before_its_next_keyframe_is_read_from_it(tmp_path: Path) -> None:
+    """MPEG-TS with its parameter sets only at keyframes, 10 s apart, joined 3 s in.
+
+    Seventy packets cannot be decoded before the next keyframe: that is no broken stream.
+    """
+    whole = tmp_path / "camera.ts"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=10",
+         "-t", "20", "-c:v", "libx264", "-g", "100", "-bf", "0",
+         "-x264-params", "repeat-headers=1", "-f", "mpegts", str(whole)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    data = whole.read_bytes()
+    packets = len(data) // 188
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(data[packets * 3 // 20 * 188 :])
+    container = open_stream(StreamAddress(url=str(joined)))
+    try:
+        frames = list(iter_frames(container))
+    finally:
+        close_container(container)
+    # The 10 s from the second keyframe on.
+    assert len(frames) >= 100
+
+
 def test_a_self_signed_https_camera_is_read(
     http_camera: HttpCamera, snapshot_jpeg: bytes, tmp_path: Path
 ) -> None:
@@ -827,6 +852,51 @@ def test_a_self_signed_https_camera_is_read(
         assert grab_jpeg(address) == snapshot_jpeg
     finally:
         camera.stop()
+
+
+@pytest.mark.parametrize(
+    ("preamble", "head"),
+    [
+        # A blank line before the first boundary, as some cameras send.
+        (b"\r\n", b"--frame\r\nContent-Type: image/jpeg\r\n"),
+        # Parts that do not say what they hold.
+        (b"", b"--frame\r\nX-Timestamp: 12\r\n"),
+    ],
+)
+def test_an_mjpeg_camera_with_odd_parts_gives_whole_jpeg_pictures(
+    socket_enabled: None, snapshot_jpeg: bytes, preamble: bytes, head: bytes
+) -> None:
+    """FFmpeg may read such a stream as bare JPEGs: each picture kept is still a JPEG alone."""
+    part = head + b"\r\n" + snapshot_jpeg + b"\r\n"
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        client, _ = server.accept()
+        with client, contextlib.suppress(OSError):
+            client.settimeout(5)
+            client.recv(65536)
+            client.sendall(
+                b"HTTP/1.0 200 OK\r\n"
+                b"Content-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n" + preamble
+            )
+            for _ in range(8):
+                client.sendall(part)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = server.getsockname()[1]
+    container = open_stream(StreamAddress(url=f"http://127.0.0.1:{port}/video.mjpg"))
+    try:
+        pictures = [frame.jpeg() for frame in iter_frames(container)]
+    finally:
+        close_container(container)
+        thread.join()
+        server.close()
+    # The last part may be lost with the line's end; none before it.
+    assert len(pictures) >= 7
+    for picture in pictures:
+        assert picture.startswith(b"\xff\xd8")
+        assert Image.open(io.BytesIO(picture)).size == Image.open(io.BytesIO(snapshot_jpeg)).size
 
 
 @pytest.mark.parametrize("with_length", [True, False])

@@ -38,6 +38,8 @@ REPO = Path(__file__).resolve().parents[2]
 REPLAY = REPO / "scripts" / "guardian-replay"
 TRACES = Path(__file__).parent / "traces"
 ZONE = ZoneInfo("Europe/Berlin")
+# The room of the plugs and the motion sensor that would see a hand switch them.
+ROOM = "living"
 BASE: dict[str, Any] = {
     "active_start": "07:00",
     "active_end": "22:00",
@@ -1951,8 +1953,8 @@ def test_kinds_from_domain_and_device_class() -> None:
 
 
 def watch_for_hands(guardian: InactivityGuardian, moment: datetime) -> None:
-    """Add a motion sensor seeing the home from `moment`, which would see a hand switch a plug."""
-    guardian.source_state("hall_motion", "off", moment, kind=Kind.MOTION, baseline=True)
+    """Add a motion sensor seeing ROOM from `moment`, which would see a hand switch a plug there."""
+    guardian.source_state("room_motion", "off", moment, kind=Kind.MOTION, baseline=True, room=ROOM)
 
 
 def readings(
@@ -1963,14 +1965,20 @@ def readings(
 
 
 def feed(
-    guardian: InactivityGuardian, source: str, states: list[tuple[datetime, str]], unit: str
+    guardian: InactivityGuardian,
+    source: str,
+    states: list[tuple[datetime, str]],
+    unit: str,
+    room: str | None = None,
 ) -> list[AlertChange]:
-    """Give a level source's changes of state to a guardian; return the alert changes."""
+    """Give a level source's changes of state (in `room`) to a guardian; return alert changes."""
     changes: list[AlertChange] = []
     last = None
     for moment, state in states:
         if state != last:
-            changes += guardian.source_state(source, state, moment, kind=Kind.LEVEL, unit=unit)
+            changes += guardian.source_state(
+                source, state, moment, kind=Kind.LEVEL, unit=unit, room=room
+            )
         last = state
     return changes
 
@@ -1980,11 +1988,11 @@ def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
     rng = random.Random(8)  # noqa: S311 - a simulation, not a secret
     start = at("2024-03-04 08:00")
     guardian = new(expected_by=[], escalate_after_minutes=[])
-    guardian.source_state("plug", "1.6", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    guardian.source_state("plug", "1.6", start, kind=Kind.LEVEL, baseline=True, unit="W", room=ROOM)
     watch_for_hands(guardian, start)
     # Four hours at standby, a reading every 30 s between 0 and 4 W: the 180-minute limit fires.
     standby = [max(0.0, 1.5 + rng.gauss(0, 0.8)) for _ in range(480)]
-    changes = feed(guardian, "plug", readings(start, standby), "W")
+    changes = feed(guardian, "plug", readings(start, standby), "W", room=ROOM)
     assert guardian.last_activity is None
     assert [c.at for c in changes] == [at("2024-03-04 11:00")]
     # The kettle: 2 kW, wobbling, for three minutes, then standby again. Its start counts once
@@ -1994,14 +2002,16 @@ def test_a_noisy_plug_at_standby_is_quiet_and_its_kettle_is_activity() -> None:
     after = [max(0.0, 1.5 + rng.gauss(0, 0.8)) for _ in range(20)]
     changes: list[AlertChange] = []
     for moment, state in readings(at("2024-03-04 12:00"), kettle + after):
-        changes += guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+        changes += guardian.source_state(
+            "plug", state, moment, kind=Kind.LEVEL, unit="W", room=ROOM
+        )
     assert [(c.at, c.alert) for c in changes] == [(at("2024-03-04 12:00:30"), Alert.NONE)]
     assert guardian.last_activity == at("2024-03-04 12:00:30")
     assert guardian.activity_seen == 1
     # Spikes of the meter, one reading of 40 W and one of 20 W, are not switches.
     for second, state in ((0, "41.0"), (30, "1.2"), (60, "20.0"), (90, "1.4")):
         moment = at("2024-03-04 12:30") + timedelta(seconds=second)
-        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W", room=ROOM)
     assert guardian.activity_seen == 1
     # Without a unit the floor is unknown: the noise learned at standby keeps it quiet, even
     # idling round 0 W, and the kettle still counts.
@@ -2020,20 +2030,24 @@ def test_one_glitch_of_the_meter_hides_no_later_switch() -> None:
     """A plug idling at 0 W sends nothing new: one 3 kW glitch must not raise its mark for ever."""
     start = at("2024-03-04 08:00")
     guardian = new(expected_by=[], escalate_after_minutes=[])
-    guardian.source_state("plug", "0.0", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    guardian.source_state("plug", "0.0", start, kind=Kind.LEVEL, baseline=True, unit="W", room=ROOM)
     watch_for_hands(guardian, start)
     glitch = at("2024-03-04 08:10")
     for moment, state in ((glitch, "3000.0"), (glitch + timedelta(seconds=30), "0.0")):
-        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W", room=ROOM)
     # Absurd readings are skipped like words, never learned.
-    guardian.source_state("plug", "1e308", at("2024-03-04 08:20"), kind=Kind.LEVEL, unit="W")
-    guardian.source_state("plug", "0.0", at("2024-03-04 08:21"), kind=Kind.LEVEL, unit="W")
+    guardian.source_state(
+        "plug", "1e308", at("2024-03-04 08:20"), kind=Kind.LEVEL, unit="W", room=ROOM
+    )
+    guardian.source_state(
+        "plug", "0.0", at("2024-03-04 08:21"), kind=Kind.LEVEL, unit="W", room=ROOM
+    )
     assert guardian.last_activity is None
     # Five hours later a 2 kW kettle, read twice, then off: it counts once on.
     kettle = at("2024-03-04 13:00")
     for seconds, state in ((0, "2000.0"), (30, "1990.0"), (180, "0.0")):
         moment = kettle + timedelta(seconds=seconds)
-        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W", room=ROOM)
     assert guardian.activity_seen == 1
     assert guardian.last_activity == kettle + timedelta(seconds=30)
 
@@ -2052,57 +2066,70 @@ def test_a_television_counts_when_switched_on_not_while_its_picture_changes() ->
     ends = []
     for watched in (True, False):
         guardian = new(expected_by=[], escalate_after_minutes=[])
-        guardian.source_state("tv", "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W")
+        guardian.source_state(
+            "tv", "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W", room=ROOM
+        )
         if watched:
             watch_for_hands(guardian, start)
-        feed(guardian, "tv", readings(start, standby + watching), "W")
+        feed(guardian, "tv", readings(start, standby + watching), "W", room=ROOM)
         assert guardian.last_activity == on
         assert guardian.inactive_for(off) == off - on
-        feed(guardian, "tv", readings(off, standby), "W")
+        feed(guardian, "tv", readings(off, standby), "W", room=ROOM)
         ends.append((guardian.last_activity, guardian.activity_seen))
     assert ends == [(on, 1), (off, 2)]
 
 
 def test_a_television_that_switches_itself_off_neither_hides_a_fall_nor_clears_its_alert() -> None:
-    """On at 13:00, a fall at 13:05, its standby timer at 17:00: the alert stands and rises."""
-    rng = random.Random(4)  # noqa: S311 - a simulation, not a secret
-    guardian = new(expected_by=[], escalate_after_minutes=[30])
-    start = at("2024-03-04 12:00")
-    guardian.source_state("tv", "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W")
-    guardian.source_state("hall", "off", start, baseline=True)
-    watching = readings(at("2024-03-04 13:00"), [rng.uniform(35, 140) for _ in range(480)])
-    changes = feed(guardian, "tv", watching[:8], "W")
-    guardian.source_state("hall", "on", at("2024-03-04 13:04"))
-    guardian.source_state("hall", "off", at("2024-03-04 13:05"))
-    changes += feed(guardian, "tv", watching[10:], "W")
-    standby = [0.4 + rng.random() * 0.3 for _ in range(60)]
-    changes += feed(guardian, "tv", readings(at("2024-03-04 17:00"), standby), "W")
-    changes += guardian.catch_up(at("2024-03-04 17:30"))
-    assert [(c.at, c.alert, c.level) for c in changes] == [
-        (at("2024-03-04 16:05"), Alert.INACTIVITY, 1),
-        (at("2024-03-04 16:35"), Alert.INACTIVITY, 2),
-    ]
-    assert guardian.last_activity == at("2024-03-04 13:05")
+    """On at 13:00, a fall at 13:05, its standby timer at 17:00: the alert stands and rises.
+
+    With a motion sensor in the TV's room, the end it did not see counts for nothing. With the
+    only one in the hall, the end is activity (it may have been a hand) but ends no alert.
+    """
+    ends = []
+    for hall_room in (ROOM, "hall"):
+        rng = random.Random(4)  # noqa: S311 - a simulation, not a secret
+        guardian = new(expected_by=[], escalate_after_minutes=[30])
+        start = at("2024-03-04 12:00")
+        guardian.source_state(
+            "tv", "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W", room=ROOM
+        )
+        guardian.source_state("hall", "off", start, baseline=True, room=hall_room)
+        watching = readings(at("2024-03-04 13:00"), [rng.uniform(35, 140) for _ in range(480)])
+        changes = feed(guardian, "tv", watching[:8], "W", room=ROOM)
+        guardian.source_state("hall", "on", at("2024-03-04 13:04"), room=hall_room)
+        guardian.source_state("hall", "off", at("2024-03-04 13:05"), room=hall_room)
+        changes += feed(guardian, "tv", watching[10:], "W", room=ROOM)
+        standby = [0.4 + rng.random() * 0.3 for _ in range(60)]
+        changes += feed(guardian, "tv", readings(at("2024-03-04 17:00"), standby), "W", room=ROOM)
+        changes += guardian.catch_up(at("2024-03-04 17:30"))
+        assert [(c.at, c.alert, c.level) for c in changes] == [
+            (at("2024-03-04 16:05"), Alert.INACTIVITY, 1),
+            (at("2024-03-04 16:35"), Alert.INACTIVITY, 2),
+        ]
+        ends.append(guardian.last_activity)
+    assert ends == [at("2024-03-04 13:05"), at("2024-03-04 17:00")]
 
 
 def test_a_plug_switched_off_counts_where_no_motion_sensor_would_have_seen_the_hand() -> None:
     """A TV on at 20:30 and off at 23:30, the kettle at 08:40: the 12-hour night is from 23:30.
 
-    Unless a motion sensor seeing the TV's room (or, the TV in no room, the home) saw no hand
-    then: the TV switched itself off, and the night is from 20:30. One stuck on sees nothing.
+    Unless a motion sensor seeing the TV's room saw no hand then: the TV switched itself off,
+    and the night is from 20:30. One stuck on sees nothing, one elsewhere sees no hand.
     """
     start = at("2024-03-04 20:00")
     seen = {}
-    for case, pir_room, pir_state in (
-        ("plugs alone", None, None),
-        ("sensor in another room", "kitchen", "off"),
-        ("sensor in the TV's room", "living", "off"),
-        ("sensor in the TV's room, stuck on", "living", "on"),
+    for case, plug_room, pir_room, pir_state in (
+        ("plugs alone", ROOM, None, None),
+        ("sensor in another room", ROOM, "kitchen", "off"),
+        ("sensor in the TV's room", ROOM, ROOM, "off"),
+        ("sensor in the TV's room, stuck on", ROOM, ROOM, "on"),
+        ("TV in no room, a sensor in the hall", None, "hall", "off"),
+        ("TV in no room, a sensor in no room", None, None, "off"),
     ):
         guardian = new(expected_by=[], escalate_after_minutes=[])
         for plug in ("tv", "kettle"):
             guardian.source_state(
-                plug, "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W", room="living"
+                plug, "0.5", start, kind=Kind.LEVEL, baseline=True, unit="W", room=plug_room
             )
         if pir_state is not None:
             guardian.source_state("pir", pir_state, start, baseline=True, room=pir_room)
@@ -2116,7 +2143,7 @@ def test_a_plug_switched_off_counts_where_no_motion_sensor_would_have_seen_the_h
         ):
             changes += guardian.catch_up(at(moment))
             changes += guardian.source_state(
-                plug, watts, at(moment), kind=Kind.LEVEL, unit="W", room="living"
+                plug, watts, at(moment), kind=Kind.LEVEL, unit="W", room=plug_room
             )
         seen[case] = [(c.at, c.alert) for c in changes]
     alerted = [
@@ -2128,7 +2155,53 @@ def test_a_plug_switched_off_counts_where_no_motion_sensor_would_have_seen_the_h
         "sensor in another room": [],
         "sensor in the TV's room": alerted,
         "sensor in the TV's room, stuck on": [],
+        "TV in no room, a sensor in the hall": [],
+        "TV in no room, a sensor in no room": [],
     }
+
+
+@pytest.mark.parametrize("watched", [False, True])
+@pytest.mark.parametrize("stop", ["20:30", "23:25"])
+def test_a_plug_on_through_a_restart_is_still_on_and_its_end_is_seen(
+    stop: str, *, watched: bool
+) -> None:
+    """The TV on at 19:00, Home Assistant stopped for 10 minutes, the TV off at 23:30.
+
+    Stopped at 20:30, the restart finds the TV on, as it was: its end at 23:30 is seen. Stopped
+    at 23:25, the restart finds it off: it ended while unseen, at 23:25 at the earliest. Either
+    way the night counts from then, in a home of plugs alone, and no alert comes before the
+    kettle at 08:30. With a motion sensor in the TV's room, the end it did not see is the TV's
+    own timer, and the night counts from 19:00.
+    """
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    start = at("2024-03-04 18:00")
+
+    def sources_found(moment: datetime, tv: str) -> None:
+        """Read every source's state as at a start-up: motion sources first."""
+        if watched:
+            watch_for_hands(guardian, moment)
+        guardian.source_state("tv", tv, moment, kind=Kind.LEVEL, baseline=True, unit="W", room=ROOM)
+
+    sources_found(start, "0.5")
+    rng = random.Random(6)  # noqa: S311 - a simulation, not a secret
+    evening = readings(at("2024-03-04 19:00"), [rng.uniform(35, 140) for _ in range(540)])
+    down, up = at(f"2024-03-04 {stop}"), at(f"2024-03-04 {stop}") + timedelta(minutes=10)
+    feed(guardian, "tv", [(m, v) for m, v in evening if m < down], "W", room=ROOM)
+    stored = json.loads(json.dumps(guardian.to_dict()))
+    guardian = InactivityGuardian(guardian.config, stored)
+    changes = guardian.resume(up)
+    tv_at_up = "0.6" if stop == "23:25" else next(v for m, v in evening if m >= up)
+    sources_found(up, tv_at_up)
+    off = at("2024-03-04 23:30")
+    after = [(m, v) for m, v in evening if up < m < off] + [(off, "0.5")] if up < off else []
+    changes += feed(guardian, "tv", after, "W", room=ROOM)
+    changes += guardian.catch_up(at("2024-03-05 08:29"))
+    # Ended unseen: last seen on at the last reading before the stop.
+    ended = at("2024-03-04 23:24:30") if stop == "23:25" else at("2024-03-04 23:30")
+    night_from = at("2024-03-04 19:00:30") if watched else ended
+    assert guardian.last_activity == night_from
+    expected = [(night_from + timedelta(hours=12), Alert.INACTIVITY)] if watched else []
+    assert [(c.at, c.alert) for c in changes] == expected
 
 
 def test_a_drifting_thermometer_and_hygrometer_never_count() -> None:
@@ -2156,23 +2229,33 @@ def test_a_level_source_skips_words_and_is_blind_when_unavailable() -> None:
     """ "unknown"/"unavailable" are blind; other words are skipped; the number after compares."""
     start = at("2024-03-04 08:00")
     guardian = new(expected_by=[], escalate_after_minutes=[], blind_grace_minutes=15)
-    guardian.source_state("plug", "1.0", start, kind=Kind.LEVEL, baseline=True, unit="W")
+    guardian.source_state("plug", "1.0", start, kind=Kind.LEVEL, baseline=True, unit="W", room=ROOM)
     for minute, state in ((1, "standby"), (2, "1.2"), (3, "nan"), (4, "1.1"), (5, "error")):
         moment = start + timedelta(minutes=minute)
-        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W")
+        guardian.source_state("plug", state, moment, kind=Kind.LEVEL, unit="W", room=ROOM)
     assert guardian.last_activity is None
-    guardian.source_state("plug", None, at("2024-03-04 08:10"), kind=Kind.LEVEL, unit="W")
+    guardian.source_state(
+        "plug", None, at("2024-03-04 08:10"), kind=Kind.LEVEL, unit="W", room=ROOM
+    )
     changes = guardian.catch_up(at("2024-03-04 08:30"))
     assert [c.alert for c in changes] == [Alert.CANNOT_MONITOR]
     watch_for_hands(guardian, at("2024-03-04 08:35"))
     # Back from blindness showing a kettle on: seeing, but not a switch seen, nor its end.
-    guardian.source_state("plug", "1800", at("2024-03-04 08:40"), kind=Kind.LEVEL, unit="W")
+    guardian.source_state(
+        "plug", "1800", at("2024-03-04 08:40"), kind=Kind.LEVEL, unit="W", room=ROOM
+    )
     assert guardian.last_activity is None
     assert guardian.can_see
-    guardian.source_state("plug", "1.3", at("2024-03-04 08:42"), kind=Kind.LEVEL, unit="W")
+    guardian.source_state(
+        "plug", "1.3", at("2024-03-04 08:42"), kind=Kind.LEVEL, unit="W", room=ROOM
+    )
     assert guardian.last_activity is None
-    guardian.source_state("plug", "1900", at("2024-03-04 08:44"), kind=Kind.LEVEL, unit="W")
-    guardian.source_state("plug", "1850", at("2024-03-04 08:45"), kind=Kind.LEVEL, unit="W")
+    guardian.source_state(
+        "plug", "1900", at("2024-03-04 08:44"), kind=Kind.LEVEL, unit="W", room=ROOM
+    )
+    guardian.source_state(
+        "plug", "1850", at("2024-03-04 08:45"), kind=Kind.LEVEL, unit="W", room=ROOM
+    )
     assert guardian.last_activity == at("2024-03-04 08:45")
     # After a restart the first reading is taken as standby: a kettle running then ends quietly.
     stored = json.loads(json.dumps(guardian.to_dict()))
@@ -2182,12 +2265,18 @@ def test_a_level_source_skips_words_and_is_blind_when_unavailable() -> None:
         "plug", "2000", at("2024-03-04 09:00"), kind=Kind.LEVEL, baseline=True, unit="W"
     )
     watch_for_hands(guardian, at("2024-03-04 09:00"))
-    guardian.source_state("plug", "1.4", at("2024-03-04 09:02"), kind=Kind.LEVEL, unit="W")
+    guardian.source_state(
+        "plug", "1.4", at("2024-03-04 09:02"), kind=Kind.LEVEL, unit="W", room=ROOM
+    )
     assert guardian.last_activity == at("2024-03-04 08:45")
     # A kettle read once while on (a meter that reports changes only) counts when it stops.
-    guardian.source_state("plug", "2100", at("2024-03-04 09:05"), kind=Kind.LEVEL, unit="W")
+    guardian.source_state(
+        "plug", "2100", at("2024-03-04 09:05"), kind=Kind.LEVEL, unit="W", room=ROOM
+    )
     assert guardian.last_activity == at("2024-03-04 08:45")
-    guardian.source_state("plug", "1.5", at("2024-03-04 09:08"), kind=Kind.LEVEL, unit="W")
+    guardian.source_state(
+        "plug", "1.5", at("2024-03-04 09:08"), kind=Kind.LEVEL, unit="W", room=ROOM
+    )
     assert guardian.last_activity == at("2024-03-04 09:08")
 
 
@@ -2362,6 +2451,10 @@ def test_state_of_the_hourly_routine_keeps_its_alert() -> None:
         {"present_since": {"bath": 5}},
         {"room_since": ["bath"]},
         {"changed": 12},
+        {"rests": {"tv": "0.5"}},
+        {"rests": {"tv": True}},
+        {"rests": {"tv": float("nan")}},
+        {"rests": ["tv"]},
         {"routine": {"notes": 0}},
         {"routine": {"notes": 0, "day": None, "silences": {"1": 5}, "watched": {}}},
     ],

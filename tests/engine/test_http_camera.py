@@ -87,11 +87,19 @@ def test_digest_without_qop_and_with_sessions() -> None:
 
 
 def test_a_jpeg_is_whole_only_with_its_end_marker() -> None:
-    """Padding after the end marker is allowed; other pictures are not judged by it."""
+    """What cameras put after the end marker is allowed; other pictures are not judged by it."""
     assert is_whole_jpeg(b"\xff\xd8 data \xff\xd9")
     assert is_whole_jpeg(b"\xff\xd8 data \xff\xd9\r\n\x00")
+    # Fill bytes, and a multipart boundary left over by a camera's MJPEG code.
+    assert is_whole_jpeg(b"\xff\xd8 data \xff\xd9\xff\xff\xff")
+    assert is_whole_jpeg(b"\xff\xd8 data \xff\xd9\r\n--myboundary\r\n")
     assert not is_whole_jpeg(b"\xff\xd8 data")
-    assert not is_whole_jpeg(b"\xff\xd8 data \xff\xd9 more")
+    # Cut off in a second picture, or coded data after the end: not one whole picture.
+    assert not is_whole_jpeg(b"\xff\xd8 data \xff\xd9\xff\xd8\xff\xe0\x00\x10")
+    assert not is_whole_jpeg(b"\xff\xd8 data \xff\xd9" + bytes(range(256)))
+    # Padding of any length, but an end marker far before other bytes is no end of the whole.
+    assert is_whole_jpeg(b"\xff\xd8 data \xff\xd9" + b"\x00" * 4096)
+    assert not is_whole_jpeg(b"\xff\xd8 data \xff\xd9" + b"x" * 600)
     assert is_whole_jpeg(b"\x89PNG")
 
 

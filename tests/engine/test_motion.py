@@ -318,6 +318,47 @@ def test_restarts_after_a_gap_or_a_new_size() -> None:
     assert detector.process(grey, 100.4).rejected == "warmup"
 
 
+def test_a_camera_restarting_at_another_size_is_learned_afresh() -> None:
+    """640x360, then the same scene at 1280x720 (night mode: another stream, cropped a little).
+
+    Both scale to the same analysis picture, yet every pixel moved: told the camera's size,
+    the detector learns the new picture as after a reconnect and reports no motion.
+    """
+    shared_clip("vtest.avi")
+    still = _still()
+    width, top = still.width, (still.height - still.width * 9 // 16) // 2
+    scene = still.crop((0, top, width, top + width * 9 // 16))
+    rng = np.random.default_rng(3)
+
+    def frames(size: tuple[int, int], first: int, count: int, margin: int) -> Iterator[Frame]:
+        """Return the scene as a camera sends it at `size`, `margin` pixels cropped away."""
+        box = (margin, margin, scene.width - margin, scene.height - margin)
+        for index in range(first, first + count):
+            picture = np.asarray(scene.resize(size, box=box), dtype=np.float32)
+            noisy = np.clip(picture + rng.normal(0.0, 3.0, picture.shape), 0, 255)
+            buffer = io.BytesIO()
+            Image.fromarray(noisy.astype(np.uint8)).save(buffer, format="JPEG", quality=40)
+            decoded = Image.open(io.BytesIO(buffer.getvalue()))
+            yield Frame(decoded, sequence=index + 1, monotonic=index / FPS, wall=0.0)
+
+    stream = [*frames((640, 360), 0, 40, 0), *frames((1280, 720), 40, 40, 5)]
+    moved = {}
+    for told in (True, False):
+        detector = MotionDetector(MotionSettings())
+        results = [
+            detector.process(
+                frame.grey(ANALYSIS_HEIGHT),
+                frame.monotonic,
+                size=(frame.width, frame.height) if told else None,
+            )
+            for frame in stream
+        ]
+        assert results[40].rejected == ("warmup" if told else None)
+        moved[told] = sum(result.motion for result in results)
+    # Not told, the new picture is taken for the old one, moved everywhere.
+    assert moved == {True: 0, False: 40}
+
+
 def test_a_snapshot_camera_settles_at_its_own_pace() -> None:
     """Pictures every two seconds or so are a steady pace, not a reconnect at every picture."""
     detector = MotionDetector(MotionSettings())

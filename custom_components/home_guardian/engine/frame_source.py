@@ -56,6 +56,11 @@ MAX_PICTURE_BYTES: Final = 16 * 1024 * 1024
 # pictures. A part that never ends is cut off there, not at the end of memory.
 MAX_STREAM_PART_BYTES: Final = 2 * MAX_PICTURE_BYTES
 MAX_BAD_PACKETS: Final = 50
+# Joined between two keyframes of a stream that sends its parameter sets only with them (an
+# MPEG-TS camera, an RTSP one that leaves them out of its description), no picture decodes
+# until the next keyframe: packets before it are no fault of the stream, for this long (a
+# "smart" codec's keyframe may be 10 to 20 seconds apart).
+KEYFRAME_WAIT: Final = 30.0
 # Demuxers that hold one picture: the URL is a snapshot, polled rather than streamed.
 STILL_FORMATS: Final = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe", "bmp_pipe"})
 # Frames that no other frame refers to are left undecoded while the others alone come at least
@@ -244,7 +249,7 @@ def iter_frames(
     answer = feed if isinstance(feed, HttpAnswer) else None
     sequence = first_sequence
     bad_packets = 0
-    last_packet = time.monotonic()
+    last_packet = started = time.monotonic()
     try:
         for packet in container.demux(stream):
             last_packet = time.monotonic()
@@ -255,6 +260,12 @@ def iter_frames(
             try:
                 decoded = decoder.decode(packet)
             except av.error.FFmpegError:
+                if (
+                    sequence == first_sequence
+                    and not packet.is_keyframe
+                    and last_packet - started < KEYFRAME_WAIT
+                ):
+                    continue
                 # A truncated or corrupt packet costs one picture, not the connection.
                 bad_packets += 1
                 if bad_packets > MAX_BAD_PACKETS:
@@ -270,7 +281,7 @@ def iter_frames(
                     sequence=sequence,
                     monotonic=clock(),
                     wall=wall_clock(),
-                    jpeg=bytes(packet) if keeps_jpeg else None,
+                    jpeg=jpeg_in(packet) if keeps_jpeg else None,
                 )
     except av.error.FFmpegError as err:
         _refuse_endless_part(answer)
@@ -282,6 +293,17 @@ def iter_frames(
             raise StreamError(Problem.CANNOT_CONNECT, type(err).__name__) from None
         raise error from None
     _refuse_endless_part(answer)
+
+
+def jpeg_in(packet: av.Packet) -> bytes:
+    """Return an MJPEG packet's picture, from its start marker.
+
+    A stream that FFmpeg's probe takes for bare JPEGs (a camera's parts without a Content-Type,
+    or a blank line before the first boundary) leaves each part's headers before the picture.
+    """
+    data = bytes(packet)
+    start = data.find(b"\xff\xd8\xff")
+    return data[start:] if start > 0 else data
 
 
 def _take_packet(packet: av.Packet, answer: HttpAnswer | None) -> None:

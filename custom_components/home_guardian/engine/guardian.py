@@ -4,14 +4,15 @@ How the guardian decides, in plain words (each part in its own module):
 
 - **Sources** (`sources.py`) are seeing or blind (offline, unavailable, privacy mode, detection
   off) and have a kind: motion counts for as long as it is on (up to `motion_stuck_minutes`
-  without a pause, on or flapping), presence is never activity, a change is activity, a level
-  (a measured number) counts when something is switched on, and its end only where no motion
-  sensor would have seen the hand (appliances end by themselves), an alarm source raises an
-  alarm. A source that switches to a steady beat of its own (a fridge's plug, `beats.py`)
-  counts only off that beat. What a source shows when the guardian starts watching it, or when
-  it comes back from blindness, is compared with what it last showed: a motion source on goes
-  on counting as moving, an alarm source showing a new press raises the alarm, and presence or
-  a change source's state is where its next change starts from, never activity by itself.
+  without a pause, on or flapping), presence is never activity, a change is activity, a level (a
+  measured number) counts when something is switched on, and its end only where no motion sensor
+  would have seen the hand, without ending an alert (appliances end by themselves), an alarm
+  source raises an alarm. A source that switches to a steady beat of its own (a fridge's plug,
+  `beats.py`) counts only off that beat. What a source shows when the guardian starts watching
+  it, or when it comes back from blindness, is compared with what it last showed: a motion
+  source on goes on counting as moving, an alarm source showing a new press raises the alarm,
+  and presence or a change source's state is where its next change starts from, never activity
+  by itself.
 - **Quiet time** is real elapsed time during which at least one source could see and nothing
   happened. Time while every source is blind is not quiet: it does not count toward any limit.
 - **Limits and deadlines** (`limits.py`): quiet in active hours counted from the later of the
@@ -221,10 +222,15 @@ class InactivityGuardian(Timeline):
                 changes += self._activity(source, now)
             case Meaning.MOTION_ENDS:
                 changes += self._activity(source, now)
+            case Meaning.SWITCHED_OFF:
+                self.activity_seen += 1
+                changes += self._activity(source, now, clears=False)
             case Meaning.MOTION_GOES_ON:
                 changes += self._activity(source, now, clears=False)
             case Meaning.MOVED_UNTIL_STUCK:
                 changes += self._moved_until(source, self._book.stuck_at(source) or now, now)
+            case Meaning.ENDED_UNSEEN:
+                changes += self._moved_until(source, self._book.ended_at(source) or now, now)
             case Meaning.ALARM:
                 self._seen(source, kind)
                 changes += self._sight_changed(now) + self._alarm(now)

@@ -53,8 +53,11 @@ MAX_REDIRECTS: Final = 3
 SNIFF_BYTES: Final = 4
 RIFF_SNIFF_BYTES: Final = 12
 CHUNK_BYTES: Final = 64 * 1024
-# What some cameras put after a JPEG's end marker.
-JPEG_PADDING: Final = b"\x00\r\n\t "
+# What some cameras put after a JPEG's end marker: padding or fill bytes (any number), then
+# perhaps text such as a multipart boundary left over from their MJPEG code, this long at most.
+JPEG_PADDING: Final = b"\x00\r\n\t \xff"
+JPEG_TAIL: Final = frozenset(JPEG_PADDING + bytes(range(0x20, 0x7F)))
+JPEG_TAIL_BYTES: Final = 512
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _STATUS_PROBLEMS: Final = {
     401: Problem.INVALID_AUTH,
@@ -72,8 +75,18 @@ def is_picture_start(data: bytes) -> bool:
 
 
 def is_whole_jpeg(data: bytes) -> bool:
-    """Return True when a JPEG ends with its end marker, padding aside; others pass."""
-    return not data.startswith(b"\xff\xd8") or data.rstrip(JPEG_PADDING).endswith(b"\xff\xd9")
+    """Return True when a JPEG ends with its end marker, what cameras add aside; others pass.
+
+    Inside a JPEG's coded picture a 0xFF byte is always followed by 0x00 or a restart marker,
+    so an end marker near the end followed by text or padding alone is the picture's end.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return True
+    body = data.rstrip(JPEG_PADDING)
+    if body.endswith(b"\xff\xd9"):
+        return True
+    end = body.rfind(b"\xff\xd9", max(0, len(body) - JPEG_TAIL_BYTES))
+    return end > 0 and JPEG_TAIL.issuperset(body[end + 2 :])
 
 
 class HttpAnswer(io.RawIOBase):

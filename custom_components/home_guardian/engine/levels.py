@@ -3,8 +3,8 @@
 A sensor that reports a number changes all the time: a smart plug's standby wobbles by a watt,
 a thermometer drifts by a tenth of a degree. Counting every change as activity would keep a
 home "busy" for ever and hide any real silence, so a *level* source tells only a switch (and
-the source book counts a switch off only where no motion sensor watches: appliances end by
-themselves, see `sources.py`):
+the source book counts a switch off only where no motion sensor watches, and lets it end no
+alert: appliances end by themselves, see `sources.py`):
 
 - at its **standby** level it follows every small step and learns how large they are (its
   noise); a reading that jumps above standby by the **margin** (the largest of: the
@@ -22,9 +22,12 @@ themselves, see `sources.py`):
 The unit's floor keeps the noise of a sensor that idles near zero (a plug wobbling between 0.0
 and 0.4 W) from counting before its noise is learned, after a restart as on the first day. A
 sensor without a known unit counts nothing until it has shown its noise over a few readings.
-What is learned lives only while running: after a start-up a source's first reading is taken
-as its standby level (if something runs then, its end is a quiet fall to a new standby). Back
-from blindness, a reading above standby is on without being a switch seen.
+A plug's standby level (a unit with a floor, not light) is kept through restarts by the source
+book, so a television on when Home Assistant stopped is on, not a switch seen, after the start,
+and its end is seen; one found back at standby ended while unseen. Everything else learned lives
+only while running: a light sensor's or a sensor without a unit's first reading after a start-up
+is taken as its standby level (if something runs then, its end is a quiet fall to a new
+standby). Back from blindness, a reading above standby is on without being a switch seen.
 
 Light (a sensor in lx) is a level with rules of its own, since daylight is no wobble: a cloud
 passing the sun triples the light at a window (700 to 2,100 lx) in one reading, and dawn

@@ -309,6 +309,8 @@ class MotionDetector:
         """Start with no background; the first frames become it."""
         self.settings = settings
         self._layout: _Layout | None = None
+        # The size of the camera's own pictures, when told: another is another picture.
+        self._source_size: tuple[int, int] | None = None
         self._background: FloatArray | None = None
         # The background's cell means, kept in step with it rather than summed again.
         self._background_cells: FloatArray | None = None
@@ -362,8 +364,20 @@ class MotionDetector:
         self._settled = False
         self._recent.clear()
 
-    def process(self, grey: NDArray[np.uint8], at: float) -> MotionResult:
-        """Analyse one frame taken at monotonic time `at` (seconds) and update the state."""
+    def process(
+        self, grey: NDArray[np.uint8], at: float, *, size: tuple[int, int] | None = None
+    ) -> MotionResult:
+        """Analyse one frame taken at monotonic time `at` (seconds) and update the state.
+
+        `size` is the camera's own picture size (width, height) before scaling down. A camera
+        that restarts its encoder at another size (at night, or on a setting changed) sends
+        another picture, scaled and cropped otherwise, even where the scaled size is the same:
+        the detector learns it afresh, as after a reconnect.
+        """
+        if size is not None and size != self._source_size:
+            if self._source_size is not None:
+                self.reset()
+            self._source_size = size
         result = self._analyse(grey, at)
         self._now = at
         self._recent.append(result.motion)

@@ -17,15 +17,15 @@ The kinds, in plain words:
   two real states is activity.
 - **level** (numeric sensors: power, current, temperature, humidity, light): a switch on is
   activity, a jump clear of the sensor's noise and of its unit's floor; a wobble or a drift
-  is not (see `levels.py`). Its switch off counts only where no motion source would have seen
-  the hand: a kettle boils dry, a washing machine's programme runs out, a television's standby
-  timer switches it off hours after the remote was last pressed, and such an end would hide a
-  fall or clear an alert. A motion source seeing (not stuck) in the level source's room, or in
-  the home for one in no room, would have seen a hand, and counted it. Where none watches (a
-  home of plugs alone) the end counts: a television switched off at bedtime may be all that
-  tells when the night began. A power plug counts when its kettle or television is switched
-  on; a thermometer drifting by a tenth never counts; a light sensor counts a lamp switched on
-  in the dark, never daylight's clouds, dawn or dusk.
+  is not (see `levels.py`). Its switch off is weaker: a kettle boils dry, a washing machine's
+  programme runs out, a television's standby timer switches it off hours after the remote was
+  last pressed, and such an end would hide a fall or clear an alert. A motion source seeing
+  (not stuck) in the level source's room would have seen a hand, and counted it: there the
+  end counts for nothing. Where none watches (a home of plugs alone, a plug in no room) the
+  end is activity, since a television switched off at bedtime may be all that tells when the
+  night began, but it ends no alert (`Meaning.SWITCHED_OFF`). A power plug counts when its
+  kettle or television is switched on; a thermometer drifting by a tenth never counts; a
+  light sensor counts a lamp switched on in the dark, never daylight's clouds, dawn or dusk.
 - **alarm** (a fall detector, an SOS button): turning on, or any new event, raises an alarm at
   once; it is not activity.
 
@@ -47,7 +47,10 @@ while seen (kept in the saved state):
 
 - a presence, change or level source's state then is where its next change starts from, never
   activity by itself: a presence sensor still on after a restart is no sign of life, and a
-  door found open may have been open for hours;
+  door found open may have been open for hours. Only a level source on when last seen and
+  found at rest (a plug, whose resting level is kept) ended while unseen: a switch off when it
+  was last seen at the earliest, counted as one seen would be (`Meaning.ENDED_UNSEEN`), which
+  is why motion sources are read first;
 - unseen time is neither a change nor absence: a presence source on before and after keeps
   when it found someone there (kept in the saved state, as is each room's stillness), and a
   source back changes nothing in its room by itself; a motion source on before and off after
@@ -70,6 +73,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
+import math
 from typing import Any, Final, NamedTuple
 
 from .beats import Beat, BeatWatch
@@ -112,6 +116,12 @@ class Meaning(Enum):
     # A motion source on before and after a time unseen in which it reached its stuck limit:
     # moving until then (`SourceBook.stuck_at`), as it would have been seen, stuck since.
     MOVED_UNTIL_STUCK = "moved_until_stuck"
+    # A level's switch off no motion source watched: somebody, or the appliance's own timer.
+    # Activity, but it ends no alert: a timer's end would tell the family all is well.
+    SWITCHED_OFF = "switched_off"
+    # A level on when last seen and at rest now: it ended while unseen, when it was last seen
+    # at the earliest (`SourceBook.ended_at`), as a motion source's turning off does.
+    ENDED_UNSEEN = "ended_unseen"
     ALARM = "alarm"
 
 
@@ -195,6 +205,7 @@ class SourceBook:
         room_since: dict[str, datetime],
         changed: datetime | None,
         beats: dict[str, BeatWatch],
+        rests: dict[str, float],
     ) -> None:
         """Start from what was saved of each source (the dicts and set are updated in place)."""
         self._stuck_after = stuck_after
@@ -225,6 +236,10 @@ class SourceBook:
         self._changed = changed
         # Each source's switches that count, and the beat of one that switches itself.
         self._beats = beats
+        # Each plug's resting level, kept through restarts (see `_level`).
+        self._rests = rests
+        # When each level source that ended while unseen was last seen on.
+        self._ended_at: dict[str, datetime] = {}
 
     @property
     def last_change(self) -> datetime | None:
@@ -277,14 +292,11 @@ class SourceBook:
         self._shown[source] = state
         self._kinds[source] = kind
         self._place(source, room, now, new=last is None)
-        if kind is not Kind.PRESENCE or state != ON:
-            self._present_since.pop(source, None)
-        elif before != ON:
-            # Someone there since this change; on before and after a time unseen (blind, or
-            # Home Assistant stopped), since they were first seen there.
-            self._present_since.setdefault(source, now)
+        self._note_presence(source, kind, before, state, now)
         if kind is Kind.LEVEL:
-            found = self._level(source, before, state, now, unit)
+            found = self._level(source, before, state, now, unit, last)
+            if before is None and self._levels[source].ended:
+                found = self._ended_unseen(source, room, unseen_from or now)
         elif before is None:
             found = self._seen_again(source, kind, last, state, now, unseen_from)
         else:
@@ -292,7 +304,12 @@ class SourceBook:
             if kind is Kind.MOTION and found is not Meaning.NOTHING:
                 found = self._in_bout(source, state, found, now)
         found = self._off_beat(source, found, now, _rising(found, before, state))
-        if found in {Meaning.MOTION_STARTS, Meaning.MOTION_ENDS, Meaning.ACTIVITY}:
+        if found in {
+            Meaning.MOTION_STARTS,
+            Meaning.MOTION_ENDS,
+            Meaning.ACTIVITY,
+            Meaning.SWITCHED_OFF,
+        }:
             self._moving_since.pop(source, None)
             self._changed = now
             if room is not None:
@@ -305,13 +322,24 @@ class SourceBook:
         self._room_was_unseen(source, kind, room, unseen_from, now)
         return found
 
+    def _note_presence(
+        self, source: str, kind: Kind, before: str | None, state: str, now: datetime
+    ) -> None:
+        """Note since when a presence source has found someone there, if it has."""
+        if kind is not Kind.PRESENCE or state != ON:
+            self._present_since.pop(source, None)
+        elif before != ON:
+            # Someone there since this change; on before and after a time unseen (blind, or
+            # Home Assistant stopped), since they were first seen there.
+            self._present_since.setdefault(source, now)
+
     def _off_beat(self, source: str, found: Meaning, now: datetime, rising: bool | None) -> Meaning:
         """Return what a source's switch counts for: nothing on its own beat (see `beats.py`).
 
-        Nor a level's switch off where a motion source would have seen the hand: appliances end
-        by themselves (a kettle boiled, a programme run, a television's standby timer), and such
-        an end would hide a fall. A switch on and off told together (one reading while on) still
-        counts: somebody switched it on.
+        A level's switch off counts for nothing where a motion source would have seen the hand,
+        and ends no alert elsewhere: appliances end by themselves (a kettle boiled, a programme
+        run, a television's standby timer). A switch on and off told together (one reading
+        while on) counts in full: somebody switched it on.
         """
         if found not in {Meaning.ACTIVITY, Meaning.MOTION_STARTS, Meaning.MOTION_ENDS}:
             return found
@@ -319,26 +347,25 @@ class SourceBook:
             # A level's switch is on or off by what its reader now takes it for.
             rising = reader.on
         # Counted or not, every switch is a step of the source's beat.
-        kept = self._beats.setdefault(source, BeatWatch()).own(now, rising)
-        if reader is not None and reader.ended and self._hand_watched(source):
+        if self._beats.setdefault(source, BeatWatch()).own(now, rising):
+            # A motion sensor turning off on its beat is not moving, even after an odd start.
+            self._moving_since.pop(source, None)
             return Meaning.NOTHING
-        if not kept:
-            return found
-        # A motion sensor turning off on its beat is not moving, even after an odd start.
-        self._moving_since.pop(source, None)
-        return Meaning.NOTHING
+        if reader is not None and reader.ended:
+            return Meaning.NOTHING if self._hand_watched(source) else Meaning.SWITCHED_OFF
+        return found
 
     def _hand_watched(self, source: str) -> bool:
         """Tell whether a motion source would have seen a hand switch `source` off.
 
-        That is a seeing motion source not taken as stuck, in `source`'s room, or anywhere in
-        the home when `source` has no room.
+        That is a seeing motion source not taken as stuck in `source`'s room. A source in no
+        room is watched by none: a sensor elsewhere in the home does not see its hand.
         """
         room = self._rooms.get(source)
-        return any(
+        return room is not None and any(
             self._kinds.get(other) is Kind.MOTION
             and other not in self._stuck
-            and (room is None or self._rooms.get(other) == room)
+            and self._rooms.get(other) == room
             for other in self._states
             if other != source
         )
@@ -433,15 +460,55 @@ class SourceBook:
         if room is not None:
             self._rooms[source] = room
 
-    def _level(
-        self, source: str, before: str | None, state: str, now: datetime, unit: str | None
+    def _level(  # noqa: PLR0917 - a reading, and what was known of its source
+        self,
+        source: str,
+        before: str | None,
+        state: str,
+        now: datetime,
+        unit: str | None,
+        last: str | None,
     ) -> Meaning:
-        """Return whether a level source's reading is something switched (see `levels.py`)."""
-        reader = self._levels.setdefault(source, LevelReader())
-        reader.rules = rules_for(unit)
+        """Return whether a level source's reading is something switched (see `levels.py`).
+
+        A plug's resting level (a unit with a floor, not light, whose rest daylight moves) is
+        kept through restarts, and what it `last` showed is read against it first: a television
+        on when Home Assistant stopped is still on after the restart, and its end is seen, or
+        found at rest it ended while unseen. A sensor without a unit learns its wobble afresh
+        from its first readings, and a resting level from before would be learned as wobble.
+        """
+        rules = rules_for(unit)
+        kept = rules.floor > 0 and rules.ceiling == math.inf
+        reader = self._levels.get(source)
+        if reader is None:
+            rest = self._rests.get(source) if kept else None
+            reader = self._levels[source] = LevelReader(rules=rules, standby=rest)
+            if rest is not None and last is not None and before is None:
+                reader.read(last, now, found=True)
+        reader.rules = rules
         # The same state again (only its attributes changed) is no new reading.
         switched = before != state and reader.read(state, now, found=before is None)
+        if kept and reader.standby is not None and not reader.on:
+            self._rests[source] = reader.standby
+        elif not kept:
+            self._rests.pop(source, None)
         return Meaning.ACTIVITY if switched else Meaning.NOTHING
+
+    def _ended_unseen(self, source: str, room: str | None, last_seen: datetime) -> Meaning:
+        """Return what a level's end while unseen counts for: as a switch off seen (`_off_beat`).
+
+        It counts as activity when `source` was `last_seen`, unless a motion source now watches
+        its room (then it is taken as the appliance's own timer, as a switch off seen is).
+        """
+        if self._hand_watched(source):
+            return Meaning.NOTHING
+        self._ended_at[source] = last_seen
+        self._note_change(room, last_seen)
+        return Meaning.ENDED_UNSEEN
+
+    def ended_at(self, source: str) -> datetime | None:
+        """Return when a level source that ended while unseen was last seen on."""
+        return self._ended_at.get(source)
 
     def _seen_again(  # noqa: PLR0917 - a state found, and what was known of its source
         self,
@@ -532,6 +599,8 @@ class SourceBook:
         self._rooms.pop(source, None)
         self._levels.pop(source, None)
         self._beats.pop(source, None)
+        self._rests.pop(source, None)
+        self._ended_at.pop(source, None)
 
     def rename(self, old: str, new: str) -> None:
         """Carry all that is known of source `old` over to `new`."""
@@ -547,6 +616,7 @@ class SourceBook:
             self._rooms,
             self._levels,
             self._beats,
+            self._rests,
         )
         for table in tables:
             if old in table:

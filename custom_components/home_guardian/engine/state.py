@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+import math
 from typing import Any, Final
 
 from .alerts import Alert, Mode, Reason
@@ -97,6 +98,9 @@ class GuardianState:
     changed: datetime | None = None
     # Each source's latest switches that count, and the beat of one that switches itself.
     beats: dict[str, BeatWatch] = field(default_factory=dict)
+    # Each plug's (a level source with a unit's floor) resting level, so that one found running
+    # at start-up is seen to be on, and its end is seen.
+    rests: dict[str, float] = field(default_factory=dict)
 
 
 def dump(state: GuardianState) -> dict[str, Any]:
@@ -136,6 +140,7 @@ def dump(state: GuardianState) -> dict[str, Any]:
         "room_since": _instants(state.room_since),
         "changed": _moment(state.changed),
         "beats": {source: watch.to_dict() for source, watch in state.beats.items()},
+        "rests": dict(state.rests),
     }
 
 
@@ -185,6 +190,8 @@ def load(data: Mapping[str, Any]) -> GuardianState:
         state.changed = _stored_moment(data.get("changed"))
         # Absent from state written before beats were kept.
         state.beats = _stored_beats(data.get("beats", {}))
+        # Absent from state written before resting levels were kept.
+        state.rests = _stored_rests(data.get("rests", {}))
     except _READABLE as err:
         raise StoredStateError(f"stored guardian state is damaged ({err})") from None
     if (state.clock is None) != (state.done is None) or (
@@ -265,6 +272,19 @@ def _stored_beats(value: Any) -> dict[str, BeatWatch]:
     if not isinstance(value, Mapping):
         raise TypeError("beats is not a table")
     return {str(source): BeatWatch.from_dict(watch) for source, watch in value.items()}
+
+
+def _stored_rests(value: Any) -> dict[str, float]:
+    """Read each plug's resting level."""
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str)
+        and isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+        for k, v in value.items()
+    ):
+        raise TypeError("rests")
+    return {source: float(level) for source, level in value.items()}
 
 
 def _stored_names(value: Any) -> set[str]:

@@ -75,6 +75,7 @@ class Timeline(ABC):
             room_since=self._state.room_since,
             changed=self._state.changed,
             beats=self._state.beats,
+            rests=self._state.rests,
         )
 
     @property
