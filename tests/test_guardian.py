@@ -824,6 +824,25 @@ async def test_noisy_numbers_are_not_activity_but_an_appliance_switched_on_is(
     assert defaults == {HALL: "motion", plug: "level", thermometer: "level"}
 
 
+WATTS = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
+
+
+def television_in_the_living_room(hass: HomeAssistant, motion_room: str) -> str:
+    """Place a TV's power sensor in the living room and the hall's motion sensor in `motion_room`.
+
+    Return the TV's entity id.
+    """
+    areas, entities = ar.async_get(hass), er.async_get(hass)
+    for name, domain, area in (
+        ("tv_power", "sensor", "Living room"),
+        ("hall_motion", "binary_sensor", motion_room),
+    ):
+        entities.async_get_or_create(domain, "test", name, suggested_object_id=name)
+        place = areas.async_get_area_by_name(area) or areas.async_create(area)
+        entities.async_update_entity(f"{domain}.{name}", area_id=place.id)
+    return "sensor.tv_power"
+
+
 @pytest.mark.parametrize(
     ("motion_room", "quiet_after_the_end"), [("Kitchen", "0"), ("Living room", "61")]
 )
@@ -835,25 +854,16 @@ async def test_a_plug_switched_off_counts_where_no_motion_sensor_in_its_room_see
     With the motion sensor in the living room, an end it did not see is the TV's own timer.
     """
     freezer.move_to(MORNING)
-    areas, entities = ar.async_get(hass), er.async_get(hass)
-    for name, domain, area in (
-        ("tv_power", "sensor", "Living room"),
-        ("hall_motion", "binary_sensor", motion_room),
-    ):
-        entities.async_get_or_create(domain, "test", name, suggested_object_id=name)
-        place = areas.async_get_area_by_name(area) or areas.async_create(area)
-        entities.async_update_entity(f"{domain}.{name}", area_id=place.id)
-    tv = "sensor.tv_power"
-    watts = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
-    hass.states.async_set(tv, "0.5", watts)
+    tv = television_in_the_living_room(hass, motion_room)
+    hass.states.async_set(tv, "0.5", WATTS)
     await set_up(hass, guardian_entry(sources=[HALL, tv]))
     for reading in ("82.0", "95.5"):
         await advance(hass, freezer, 0.5)
-        hass.states.async_set(tv, reading, watts)
+        hass.states.async_set(tv, reading, WATTS)
         await hass.async_block_till_done()
     assert state_of(hass, INACTIVE_FOR) == "0"
     await advance(hass, freezer, 61)
-    hass.states.async_set(tv, "0.6", watts)
+    hass.states.async_set(tv, "0.6", WATTS)
     await hass.async_block_till_done()
     assert state_of(hass, INACTIVE_FOR) == quiet_after_the_end
 
@@ -869,25 +879,16 @@ async def test_a_television_that_ended_while_stopped_is_judged_once_motion_is_re
     ago); in the TV's own room, it switched itself off, and the quiet goes on from its start.
     """
     freezer.move_to(MORNING)
-    areas, entities = ar.async_get(hass), er.async_get(hass)
-    for name, domain, area in (
-        ("tv_power", "sensor", "Living room"),
-        ("hall_motion", "binary_sensor", motion_room),
-    ):
-        entities.async_get_or_create(domain, "test", name, suggested_object_id=name)
-        place = areas.async_get_area_by_name(area) or areas.async_create(area)
-        entities.async_update_entity(f"{domain}.{name}", area_id=place.id)
-    tv = "sensor.tv_power"
-    watts = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
-    hass.states.async_set(tv, "0.5", watts)
+    tv = television_in_the_living_room(hass, motion_room)
+    hass.states.async_set(tv, "0.5", WATTS)
     entry = await set_up(hass, guardian_entry(sources=[tv, HALL]))
     for reading in ("82.0", "95.5"):
         await advance(hass, freezer, 0.5)
-        hass.states.async_set(tv, reading, watts)
+        hass.states.async_set(tv, reading, WATTS)
         await hass.async_block_till_done()
     await advance(hass, freezer, 30)
     assert await hass.config_entries.async_unload(entry.entry_id)
-    hass.states.async_set(tv, "0.6", watts)
+    hass.states.async_set(tv, "0.6", WATTS)
     freezer.tick(timedelta(minutes=5))
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

@@ -854,6 +854,35 @@ def test_a_self_signed_https_camera_is_read(
         camera.stop()
 
 
+def mjpeg_pictures(part: bytes, parts: int, preamble: bytes = b"") -> list[bytes]:
+    """Serve `parts` times `part` once as an MJPEG camera (after `preamble`); return its JPEGs."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        client, _ = server.accept()
+        with client, contextlib.suppress(OSError):
+            # A reader that stops reading is not waited for long.
+            client.settimeout(5)
+            client.recv(65536)
+            client.sendall(
+                b"HTTP/1.0 200 OK\r\n"
+                b"Content-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n" + preamble
+            )
+            for _ in range(parts):
+                client.sendall(part)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = server.getsockname()[1]
+    container = open_stream(StreamAddress(url=f"http://127.0.0.1:{port}/video.mjpg"))
+    try:
+        return [frame.jpeg() for frame in iter_frames(container)]
+    finally:
+        close_container(container)
+        thread.join()
+        server.close()
+
+
 @pytest.mark.parametrize(
     ("preamble", "head"),
     [
@@ -868,30 +897,7 @@ def test_an_mjpeg_camera_with_odd_parts_gives_whole_jpeg_pictures(
 ) -> None:
     """FFmpeg may read such a stream as bare JPEGs: each picture kept is still a JPEG alone."""
     part = head + b"\r\n" + snapshot_jpeg + b"\r\n"
-    server = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        client, _ = server.accept()
-        with client, contextlib.suppress(OSError):
-            client.settimeout(5)
-            client.recv(65536)
-            client.sendall(
-                b"HTTP/1.0 200 OK\r\n"
-                b"Content-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n" + preamble
-            )
-            for _ in range(8):
-                client.sendall(part)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    port = server.getsockname()[1]
-    container = open_stream(StreamAddress(url=f"http://127.0.0.1:{port}/video.mjpg"))
-    try:
-        pictures = [frame.jpeg() for frame in iter_frames(container)]
-    finally:
-        close_container(container)
-        thread.join()
-        server.close()
+    pictures = mjpeg_pictures(part, 8, preamble)
     # The last part may be lost with the line's end; none before it.
     assert len(pictures) >= 7
     for picture in pictures:
@@ -912,31 +918,7 @@ def test_an_mjpeg_camera_is_read_past_the_part_cap_in_all(
     if with_length:
         head += f"Content-Length: {len(snapshot_jpeg)}\r\n".encode()
     part = head + b"\r\n" + snapshot_jpeg + b"\r\n"
-    server = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        client, _ = server.accept()
-        with client, contextlib.suppress(OSError):
-            # A reader that stops reading is not waited for long.
-            client.settimeout(5)
-            client.recv(65536)
-            client.sendall(
-                b"HTTP/1.0 200 OK\r\n"
-                b"Content-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n"
-            )
-            for _ in range(parts):
-                client.sendall(part)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    port = server.getsockname()[1]
-    container = open_stream(StreamAddress(url=f"http://127.0.0.1:{port}/video.mjpg"))
-    try:
-        frames = sum(1 for _ in iter_frames(container))
-    finally:
-        close_container(container)
-        thread.join()
-        server.close()
+    frames = len(mjpeg_pictures(part, parts))
     # The last part may be lost with the line's end; none before it.
     assert frames >= parts - 1
 
