@@ -2204,6 +2204,24 @@ def test_a_plug_on_through_a_restart_is_still_on_and_its_end_is_seen(
     assert [(c.at, c.alert) for c in changes] == expected
 
 
+def test_a_screens_end_told_hours_late_is_no_sign_of_life() -> None:
+    """A TV's light in a room without a motion sensor, off at 22:00, told by hourly reports.
+
+    Its end would count where no motion sensor watches, but told at 01:00 and 02:00 it says
+    nothing of 02:00: the night goes on from the TV's start.
+    """
+    rng = random.Random(1)  # noqa: S311 - a simulation, not a secret
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    start = at("2024-01-15 19:00")
+    guardian.source_state("lux", "2", start, kind=Kind.LEVEL, baseline=True, unit="lx", room=ROOM)
+    screen = [rng.uniform(5, 60) for _ in range(240)]
+    feed(guardian, "lux", readings(at("2024-01-15 20:00"), screen, every=0.5), "lx", room=ROOM)
+    assert guardian.last_activity == at("2024-01-15 20:00:30")
+    for moment, lux in (("2024-01-16 01:00", "2"), ("2024-01-16 02:00", "3")):
+        guardian.source_state("lux", lux, at(moment), kind=Kind.LEVEL, unit="lx", room=ROOM)
+    assert guardian.last_activity == at("2024-01-15 20:00:30")
+
+
 def test_a_drifting_thermometer_and_hygrometer_never_count() -> None:
     """Warming by 0.1 every 30 s, an outdoor thermometer round 0 °C, humidity: nothing."""
     start = at("2024-03-04 08:00")

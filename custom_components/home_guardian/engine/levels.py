@@ -47,7 +47,8 @@ multiplies it thousands of times within an hour. A lamp is seen only against a d
   fading with the dusk behind it stays on. After readings that flickered (the highest over
   twice the lowest: a screen's light, scene by scene) the off must hold `SCREEN_DARK`, told at
   the first reading that late, dark or bright again: a television all evening is one switch
-  on and one off, not one for each dark scene.
+  on and one off, not one for each dark scene. An off told only later than `SCREEN_DARK_TOLD`
+  after the dark began is taken quietly, as no switch seen.
 
 Dawn and dusk pass through the dark range: the sun out of a heavy cloud there (eight times the
 light), or a sensor read every few minutes (the light doubling between readings), may pass for
@@ -67,6 +68,10 @@ from typing import Final
 SPIKE: Final = timedelta(seconds=90)
 # Dark for less than this after flickering readings is a screen's dark scene, not its end.
 SCREEN_DARK: Final = timedelta(minutes=5)
+# A screen's end told later than this after the dark began (a sensor that sends nothing new in
+# the dark until its hourly report) is taken quietly: where an end counts, it would be a sign
+# of life hours after the fact.
+SCREEN_DARK_TOLD: Final = 2 * SCREEN_DARK
 
 # How many of the latest steps at standby tell its wobble: an hour at a reading every 30 s, so
 # that a plug's rare spike of a few watts keeps the mark above the next one.
@@ -209,7 +214,8 @@ class LevelReader:
             self.pending = pending or now
             return False
         self.standby = value
-        return self._below(value, standby, now, pending, found=found)
+        late = self.on and pending is not None and now - pending > SCREEN_DARK_TOLD
+        return self._below(value, standby, now, pending, found=found or late)
 
     def _below(
         self,
