@@ -575,7 +575,7 @@ def test_an_endless_mjpeg_part_is_cut_off(hostile_camera: HostileCamera, path: s
     """
     # Far more than the cap ready to send, so that memory without the cap would grow well past
     # the bound below while FFmpeg's own buffer growth under the cap stays under it.
-    hostile_camera.limit = 8 * frame_source.MAX_STREAM_PART_BYTES
+    hostile_camera.limit = 8 * frame_source.MAX_PICTURE_BYTES
     container = open_stream(StreamAddress(url=hostile_camera.url(path)))
     frames = iter_frames(container)
     peak, stop = [rss_kib()], threading.Event()
@@ -601,10 +601,10 @@ def test_an_endless_mjpeg_part_is_cut_off(hostile_camera: HostileCamera, path: s
     assert time.monotonic() - started < 5
     wait_until(lambda: hostile_camera.sent)
     # The cap and what the sockets buffer, not the 256 MB the camera had ready.
-    assert hostile_camera.sent[0] < frame_source.MAX_STREAM_PART_BYTES + 16 * 1024 * 1024
+    assert hostile_camera.sent[0] < frame_source.MAX_PICTURE_BYTES + 16 * 1024 * 1024
     # FFmpeg grows its part buffer by reallocation, so the peak may hold the part more than once
     # (up to 52 MB was seen for the 32 MB cap); without the cap it would reach about 256 MB.
-    assert (peak[0] - start) * 1024 < 3 * frame_source.MAX_STREAM_PART_BYTES
+    assert (peak[0] - start) * 1024 < 3 * frame_source.MAX_PICTURE_BYTES
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
@@ -890,19 +890,68 @@ def mjpeg_pictures(part: bytes, parts: int, preamble: bytes = b"") -> list[bytes
         (b"\r\n", b"--frame\r\nContent-Type: image/jpeg\r\n"),
         # Parts that do not say what they hold.
         (b"", b"--frame\r\nX-Timestamp: 12\r\n"),
+        # Parts that say a wrong length: one picture per connection, then an error, before.
+        (b"", b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {short}\r\n"),
+        (b"", b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {long}\r\n"),
+        # Bare line feeds and no length: no picture at all, before.
+        (b"", b"--frame\nContent-Type: image/jpeg\n"),
     ],
+    ids=["blank line first", "untyped", "length short", "length long", "bare line feeds"],
 )
 def test_an_mjpeg_camera_with_odd_parts_gives_whole_jpeg_pictures(
     socket_enabled: None, snapshot_jpeg: bytes, preamble: bytes, head: bytes
 ) -> None:
-    """FFmpeg may read such a stream as bare JPEGs: each picture kept is still a JPEG alone."""
-    part = head + b"\r\n" + snapshot_jpeg + b"\r\n"
-    pictures = mjpeg_pictures(part, 8, preamble)
-    # The last part may be lost with the line's end; none before it.
-    assert len(pictures) >= 7
-    for picture in pictures:
-        assert picture.startswith(b"\xff\xd8")
-        assert Image.open(io.BytesIO(picture)).size == Image.open(io.BytesIO(snapshot_jpeg)).size
+    """Every picture comes, whole, whatever the camera's part headers say."""
+    head = head.replace(b"{short}", b"%d" % (len(snapshot_jpeg) - 2))
+    head = head.replace(b"{long}", b"%d" % (len(snapshot_jpeg) + 50))
+    eol = b"\n" if head.endswith(b"\n") and not head.endswith(b"\r\n") else b"\r\n"
+    part = head + eol + snapshot_jpeg + eol
+    assert mjpeg_pictures(part, 8, preamble) == [snapshot_jpeg] * 8
+
+
+def test_an_mjpeg_picture_comes_before_the_next_part_is_sent(
+    socket_enabled: None, snapshot_jpeg: bytes
+) -> None:
+    """A part without a length is handed on at its picture's end, not when the next part begins.
+
+    Cameras sending a picture a second or slower were shown, and their motion judged, a whole
+    picture late.
+    """
+    server = socket.create_server(("127.0.0.1", 0))
+    received = threading.Event()
+    waited_in_vain: list[int] = []
+
+    def serve() -> None:
+        client, _ = server.accept()
+        with client, contextlib.suppress(OSError):
+            client.recv(65536)
+            client.sendall(
+                b"HTTP/1.0 200 OK\r\n"
+                b"Content-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n"
+            )
+            for index in range(3):
+                client.sendall(b"--frame\r\nContent-Type: image/jpeg\r\n\r\n" + snapshot_jpeg)
+                # The next part only once this picture came through, or after a long wait.
+                if not received.wait(5):
+                    waited_in_vain.append(index)
+                received.clear()
+                client.sendall(b"\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = server.getsockname()[1]
+    container = open_stream(StreamAddress(url=f"http://127.0.0.1:{port}/video.mjpg"))
+    try:
+        pictures = []
+        for frame in iter_frames(container):
+            pictures.append(frame.jpeg())
+            received.set()
+    finally:
+        close_container(container)
+        thread.join()
+        server.close()
+    assert pictures == [snapshot_jpeg] * 3
+    assert waited_in_vain == []
 
 
 @pytest.mark.parametrize("with_length", [True, False])

@@ -49,12 +49,9 @@ READ_TIMEOUT: Final = 5.0
 # Past 16 megapixels (beyond 4K and the largest fisheye cameras), a "frame" is a broken or
 # hostile camera: one such picture costs 25 MB decoded and 50 MB as RGB, for nothing.
 MAX_PIXELS: Final = 4096 * 4096
-# A snapshot or MJPEG part this large is no camera's picture; a 4K JPEG is 1 to 3 MB.
+# A snapshot or MJPEG part this large is no camera's picture; a 4K JPEG is 1 to 3 MB. An MJPEG
+# part that never ends is cut off there, not at the end of memory.
 MAX_PICTURE_BYTES: Final = 16 * 1024 * 1024
-# FFmpeg keeps an MJPEG part in memory until its boundary, and reads ahead of the picture it
-# hands on (its probe when opening, its buffer): a connection may read this much between two
-# pictures. A part that never ends is cut off there, not at the end of memory.
-MAX_STREAM_PART_BYTES: Final = 2 * MAX_PICTURE_BYTES
 MAX_BAD_PACKETS: Final = 50
 # Joined between two keyframes of a stream that sends its parameter sets only with them (an
 # MPEG-TS camera, an RTSP one that leaves them out of its description), no picture decodes
@@ -163,14 +160,21 @@ def _open_http(
                 source: io.RawIOBase | io.BytesIO = io.BytesIO(
                     answer.read_picture(MAX_PICTURE_BYTES)
                 )
+                form = None
                 answer.close()
             elif answer.multipart:
-                # MJPEG: over this connection, as cameras serving one client at a time need.
-                source = answer.stream(read_timeout, MAX_STREAM_PART_BYTES)
+                # MJPEG: over this connection, as cameras serving one client at a time need,
+                # its pictures handed on as clean parts whatever the camera's say.
+                source = answer.stream(read_timeout, MAX_PICTURE_BYTES)
+                form = "mpjpeg"
             else:
                 answer.close()
                 return None
-            container = av.open(source, "r", timeout=(open_timeout, read_timeout))
+            try:
+                container = av.open(source, "r", format=form, timeout=(open_timeout, read_timeout))
+            except av.error.FFmpegError:
+                _refuse_endless_part(answer)
+                raise
         except BaseException:
             answer.close()
             raise
@@ -255,7 +259,7 @@ def iter_frames(
             last_packet = time.monotonic()
             if should_stop():
                 return
-            _take_packet(packet, answer)
+            _take_packet(packet)
             thinning.packet(packet)
             try:
                 decoded = decoder.decode(packet)
@@ -281,7 +285,7 @@ def iter_frames(
                     sequence=sequence,
                     monotonic=clock(),
                     wall=wall_clock(),
-                    jpeg=jpeg_in(packet) if keeps_jpeg else None,
+                    jpeg=bytes(packet) if keeps_jpeg else None,
                 )
     except av.error.FFmpegError as err:
         _refuse_endless_part(answer)
@@ -295,31 +299,22 @@ def iter_frames(
     _refuse_endless_part(answer)
 
 
-def jpeg_in(packet: av.Packet) -> bytes:
-    """Return an MJPEG packet's picture, from its start marker.
-
-    A stream that FFmpeg's probe takes for bare JPEGs (a camera's parts without a Content-Type,
-    or a blank line before the first boundary) leaves each part's headers before the picture.
-    """
-    data = bytes(packet)
-    start = data.find(b"\xff\xd8\xff")
-    return data[start:] if start > 0 else data
-
-
-def _take_packet(packet: av.Packet, answer: HttpAnswer | None) -> None:
-    """Refuse a picture no camera would send; an MJPEG part's cap counts on from here."""
+def _take_packet(packet: av.Packet) -> None:
+    """Refuse a picture no camera would send."""
     if packet.size > MAX_PICTURE_BYTES:
         raise StreamError(
             Problem.TOO_LARGE, f"a picture of {packet.size} bytes, over {MAX_PICTURE_BYTES}"
         )
-    if answer is not None:
-        answer.picture_taken()
 
 
 def _refuse_endless_part(answer: HttpAnswer | None) -> None:
-    """Raise TOO_LARGE when an MJPEG stream ended because a part passed its cap."""
-    if answer is not None and answer.part_too_large:
-        raise StreamError(Problem.TOO_LARGE, f"a part over {MAX_STREAM_PART_BYTES} bytes")
+    """Raise when an MJPEG stream ended on its side: a part past its cap, or no pictures."""
+    if answer is None:
+        return
+    if answer.part_too_large:
+        raise StreamError(Problem.TOO_LARGE, f"a part over {MAX_PICTURE_BYTES} bytes")
+    if answer.no_pictures:
+        raise StreamError(Problem.NOT_VIDEO, "multipart stream without JPEG pictures")
 
 
 @dataclass(slots=True)

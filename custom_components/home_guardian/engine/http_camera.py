@@ -11,11 +11,11 @@ with the camera's credentials (Basic or Digest, whichever it asks for), and:
 - a picture that was cut off (shorter than its Content-Length, or a JPEG without its end
   marker) is not a picture: the last good one is kept and the source retries as after any
   failure;
-- an MJPEG stream (a multipart answer) is handed to FFmpeg to demux as a file, over the same
-  connection, each read ending after the read timeout: cameras that serve one client at a time
-  never see a second request. FFmpeg holds a part in memory until its next boundary, so a part
-  that never ends (or announces 100 GB) is cut off once `max_part_bytes` were read without a
-  picture handed on;
+- an MJPEG stream (a multipart answer) is read over the same connection, each read ending
+  after the read timeout: cameras that serve one client at a time never see a second request.
+  Its pictures are cut out by their own markers (`mjpeg`), whatever the parts' headers say, and
+  handed to FFmpeg as clean parts; a part that never ends (or announces 100 GB) is cut off once
+  `max_part_bytes` were read without a picture;
 - anything else (an HLS playlist, FLV or MPEG-TS over HTTP, a page that is no video) is closed
   and left to FFmpeg to ask for itself.
 
@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urljoin, urlsplit
 
 from .errors import Problem, StreamError
+from .mjpeg import MjpegParts, clean_part
 
 if TYPE_CHECKING:
     from collections.abc import Buffer, Sequence
@@ -104,9 +105,9 @@ class HttpAnswer(io.RawIOBase):
         self._response = response
         self._deadline = deadline
         self._prefix = b""
-        # Streams only: bytes read since the demuxer last handed on a picture, and their cap.
-        self._part_bytes = 0
-        self._max_part_bytes: int | None = None
+        # Streams only: the camera's pictures, and what of the clean stream FFmpeg has not read.
+        self._parts: MjpegParts | None = None
+        self._clean = b""
 
     def sniff(self) -> bool:
         """Read the first bytes and return True when the answer is a picture."""
@@ -148,42 +149,49 @@ class HttpAnswer(io.RawIOBase):
         return bytes(data)
 
     def stream(self, read_timeout: float, max_part_bytes: int) -> HttpAnswer:
-        """Return this answer as a file for FFmpeg, each read ending after `read_timeout`.
+        """Return this answer as clean MJPEG parts for FFmpeg, a read ending after `read_timeout`.
 
-        The stream ends once `max_part_bytes` came without `picture_taken` being called.
+        The stream ends once `max_part_bytes` came without a whole picture.
         """
         self._deadline.per_read = read_timeout
-        self._max_part_bytes = max_part_bytes
+        self._parts = MjpegParts(
+            lambda: self._read_chunk(CHUNK_BYTES), max_part_bytes, first=self._prefix
+        )
+        self._prefix = b""
         return self
 
     @property
     def part_too_large(self) -> bool:
         """Return True once a stream's part passed its cap: the stream has ended there."""
-        return self._max_part_bytes is not None and self._part_bytes > self._max_part_bytes
+        return self._parts is not None and self._parts.too_large
 
-    def picture_taken(self) -> None:
-        """Say that the demuxer handed on a picture: the next part's bytes count from here."""
-        self._part_bytes = 0
+    @property
+    def no_pictures(self) -> bool:
+        """Return True when a stream ended because its parts were no JPEG pictures."""
+        return self._parts is not None and self._parts.no_pictures
 
     def readable(self) -> bool:
         """Say that the answer can be read."""
         return True
 
     def readinto(self, buffer: Buffer) -> int:
-        """Fill `buffer` with what the camera sent next; 0 at its end."""
+        """Fill `buffer` with the stream's next clean parts; 0 at its end.
+
+        A stream that ends (or passed its cap) ends for FFmpeg here: an exception raised inside
+        its read is not reliably passed on by every PyAV version. The reader asks
+        `part_too_large` and `no_pictures` afterwards.
+        """
+        if self._parts is None:
+            raise io.UnsupportedOperation("only a stream is read by parts")
+        if not self._clean:
+            picture = self._parts.next_picture()
+            if picture is None:
+                return 0
+            self._clean = clean_part(picture)
         view = memoryview(buffer).cast("B")
-        if self._prefix:
-            count = min(len(view), len(self._prefix))
-            view[:count], self._prefix = self._prefix[:count], self._prefix[count:]
-            return count
-        if self.part_too_large:
-            # The stream's end for FFmpeg: an exception raised inside its read is not reliably
-            # passed on by every PyAV version. The reader asks `part_too_large` afterwards.
-            return 0
-        chunk = self._read_chunk(len(view))
-        view[: len(chunk)] = chunk
-        self._part_bytes += len(chunk)
-        return len(chunk)
+        count = min(len(view), len(self._clean))
+        view[:count], self._clean = self._clean[:count], self._clean[count:]
+        return count
 
     def close(self) -> None:
         """Close the connection now."""
