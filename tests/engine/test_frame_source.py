@@ -193,13 +193,15 @@ def test_snapshot_url_is_polled_without_thread_or_memory_growth(http_camera: Htt
     ],
 )
 def test_http_errors(http_camera: HttpCamera, path: str, problem: Problem) -> None:
-    """HTML pages and missing paths are reported as what they are."""
+    """HTML pages and missing paths are reported as what they are, asked for once."""
     address = StreamAddress(
         url=http_camera.url(path), username=CAMERA_USER, password=CAMERA_PASSWORD
     )
     with pytest.raises(StreamError) as err:
         grab_frame(address)
     assert err.value.problem is problem
+    # One request and its signed repeat: FFmpeg does not ask again for a web page.
+    assert http_camera.requests == 2
 
 
 def test_wrong_http_password(http_camera: HttpCamera) -> None:

@@ -168,6 +168,8 @@ def _open_http(
                 source = answer.stream(read_timeout, MAX_PICTURE_BYTES)
                 form = "mpjpeg"
             else:
+                # A camera's login or error page: FFmpeg asking again would only tell the same.
+                answer.refuse_web_page()
                 answer.close()
                 return None
             try:

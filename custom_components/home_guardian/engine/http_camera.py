@@ -16,8 +16,9 @@ with the camera's credentials (Basic or Digest, whichever it asks for), and:
   Its pictures are cut out by their own markers (`mjpeg`), whatever the parts' headers say, and
   handed to FFmpeg as clean parts; a part that never ends (or announces 100 GB) is cut off once
   `max_part_bytes` were read without a picture;
-- anything else (an HLS playlist, FLV or MPEG-TS over HTTP, a page that is no video) is closed
-  and left to FFmpeg to ask for itself.
+- a web page is no video, told without asking again;
+- anything else (an HLS playlist, FLV or MPEG-TS over HTTP) is closed and left to FFmpeg to ask
+  for itself.
 
 Redirects are followed three times at most, only to http or https, and credentials go only to
 the host they were given for. Certificates are not checked, as FFmpeg did not check them:
@@ -129,6 +130,12 @@ class HttpAnswer(io.RawIOBase):
         return kind.strip().lower().startswith("multipart/") or self._prefix.lstrip(
             b"\r\n"
         ).startswith(b"--")
+
+    def refuse_web_page(self) -> None:
+        """Raise NOT_VIDEO when the answer is a web page (by its type), as no video is sent."""
+        kind = self._response.getheader("Content-Type", "") or ""
+        if kind.strip().lower().startswith(("text/html", "application/xhtml")):
+            raise StreamError(Problem.NOT_VIDEO, "a web page")
 
     def _sniff_bytes(self) -> int:
         """Return how many first bytes tell what the answer is."""
