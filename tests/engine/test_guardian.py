@@ -1187,6 +1187,85 @@ def test_a_nap_that_ends_just_after_the_hour_is_no_alarm(cli: ModuleType) -> Non
     ]
 
 
+def late_evening_days(
+    start: date,
+    days: int,
+    seed: int,
+    *,
+    bedtimes: tuple[float, float] = (22.5, 23.5),
+    longest_pause: float = 75.0,
+) -> list[dict[str, Any]]:
+    """Return days up at about 07:00, busy with pauses (minutes, at most), to bed late."""
+    rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
+    events = []
+    for offset in range(days):
+        day = datetime.combine(start + timedelta(days=offset), time(0), tzinfo=ZONE)
+        minute = rng.uniform(390, 480)
+        bed = rng.uniform(*bedtimes) * 60
+        while minute < bed:
+            events.append(act(day + timedelta(minutes=minute)))
+            minute += rng.uniform(2, longest_pause)
+        events.append(act(day + timedelta(minutes=bed), "bedroom"))
+    return events
+
+
+def test_an_evening_fall_long_before_the_usual_night_alerts_after_the_days_end(
+    cli: ModuleType,
+) -> None:
+    """A silence from 20:30 in a home whose nights begin past 22:30 is no night at 22:00.
+
+    Active hours end at 22:00: the fixed day limit (3 hours) would run past them, and the night
+    limit counts 12 hours from 20:30. The learned routine knows the silences that begin around
+    20:30 (pauses of up to 75 minutes) and judges this one by them after the day's end too.
+    """
+    events = late_evening_days(date(2024, 3, 4), 35, seed=3)
+    options = {"expected_by": [], "escalate_after_minutes": []}
+    assert play(cli, *events, learn=True, **options) == []
+    evening = datetime(2024, 4, 8, 7, tzinfo=ZONE)
+    events += [act(evening + timedelta(minutes=10 * k)) for k in range(82)]
+    events.append(event("2024-04-09 12:00", "end"))
+    assert play(cli, *events, **options) == [line("2024-04-09 08:30", "inactivity")]
+    # 1.75 times the longest such silence, or more where they often run long: hours, not 12.
+    alerts = play(cli, *events, learn=True, **options)
+    assert len(alerts) == 1
+    assert at("2024-04-08 22:00") < alerts[0][0] < at("2024-04-09 01:00")
+
+
+def test_an_early_night_just_before_the_days_end_is_judged_by_the_night_limit(
+    cli: ModuleType,
+) -> None:
+    """Nights that begin after the day's end are never filed: near it, the routine knows none.
+
+    Bed between 22:05 and 22:40 every night, active hours to 22:00; one night at 21:50. The
+    silences filed around 21:50 are evening pauses alone, which would call the night a fall
+    at about midnight: the routine has no say after 22:00 over a silence begun so near it.
+    """
+    events = late_evening_days(date(2024, 3, 4), 35, seed=5, bedtimes=(22.1, 22.66))
+    options = {"expected_by": [], "escalate_after_minutes": []}
+    evening = datetime(2024, 4, 8, 7, tzinfo=ZONE)
+    events += [act(evening + timedelta(minutes=10 * k)) for k in range(89)]
+    events += [act("2024-04-08 21:50", "bedroom"), act("2024-04-09 07:10")]
+    events.append(event("2024-04-09 09:00", "end"))
+    assert play(cli, *events, learn=True, **options) == []
+
+
+def test_an_evening_silence_is_judged_by_the_routine_for_three_hours_past_the_days_end(
+    cli: ModuleType,
+) -> None:
+    """Past 01:00 (the day ends at 22:00) a silence is a night: the night limit judges it.
+
+    Evening pauses of up to 100 minutes allow a silence from 20:30 nearly 6 hours, to 02:21:
+    by then an early night (a person ill, in bed at 20:30) is as likely as a fall, and the
+    routine knows nothing of nights; it would call one a fall before dawn.
+    """
+    events = late_evening_days(date(2024, 3, 4), 35, seed=3, longest_pause=100.0)
+    evening = datetime(2024, 4, 8, 7, tzinfo=ZONE)
+    events += [act(evening + timedelta(minutes=10 * k)) for k in range(82)]
+    events.append(event("2024-04-09 12:00", "end"))
+    options = {"expected_by": [], "escalate_after_minutes": []}
+    assert play(cli, *events, learn=True, **options) == [line("2024-04-09 08:30", "inactivity")]
+
+
 # Sources and their kinds.
 
 

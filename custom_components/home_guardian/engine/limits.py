@@ -35,6 +35,7 @@ from typing import Final, NamedTuple
 
 from .alerts import Alert, Mode, Reason
 from .config import GuardianConfig
+from .routine import REACH
 from .schedule import DailySchedule, quarter_of_week
 from .sources import RoomPresence
 from .state import NONE, GuardianState
@@ -44,6 +45,9 @@ from .state import NONE, GuardianState
 # three minutes of every four is not, and after a long outage "cannot monitor" ends a third of
 # the grace time (5 minutes at the default) after sight is back, not at its first frame.
 BLIND_DRAIN: Final = 3
+# Past the day's end, the learned routine judges an evening's silence this long at most: by
+# then the household's nights have begun, and a silence is a night for all it knows.
+NIGHT_REACH: Final = timedelta(hours=3)
 # Up this long before active hours begin is up for the day: an early riser whose last move
 # falls a second before the start must not be a missed morning.
 EARLY_START: Final = timedelta(minutes=15)
@@ -98,14 +102,7 @@ def routine_allowance(
     state: GuardianState, config: GuardianConfig, schedule: DailySchedule, start: datetime
 ) -> timedelta | None:
     """Return the quiet the learned routine allows the silence in progress, if it applies."""
-    if not (
-        config.learn
-        and state.mode is Mode.HOME
-        and state.routine.ready
-        # A night's silence ends when the person wakes, whenever it began: the night limit and
-        # the morning's deadlines judge it, not the time it began.
-        and schedule.is_active(start)
-    ):
+    if not (config.learn and state.mode is Mode.HOME and state.routine.ready):
         return None
     began, _ = silence(state, schedule, start)
     if began is None:
@@ -113,7 +110,20 @@ def routine_allowance(
     allowance = state.routine.allowance(quarter_of_week(began, schedule.zone))
     if allowance is None:
         return None
-    return max(allowance, timedelta(minutes=config.learned_min_minutes))
+    allowance = max(allowance, timedelta(minutes=config.learned_min_minutes))
+    if schedule.is_active(start):
+        return allowance
+    # After the day's end, a silence that began in the evening is judged by the silences that
+    # began then (nights that usually begin near it allow it the night; a fall hours before
+    # them is no night), if every one of those began in active hours and was filed, and only
+    # for the evening: a silence still going NIGHT_REACH past the day's end is a night for all
+    # the routine knows, as are one that began too near the day's end (nights that begin after
+    # it are not filed) and one that began at night. The night limit and the morning's
+    # deadlines judge those: a night ends when the person wakes, whenever that is.
+    if not (schedule.is_active(began) and schedule.is_active(began + REACH)):
+        return None
+    day_end = schedule.next_change(began)
+    return allowance if began + allowance <= day_end + NIGHT_REACH else None
 
 
 def presence_rules(

@@ -33,8 +33,14 @@ How the learned routine works, in plain words:
   The guardian never allows less than `learned_min_minutes`. Where silences of more than 16
   hours are usual, or the time was hardly watched with nobody moving (a television keeping the
   camera busy every evening), the routine has no say.
-- It applies only in active hours: a night's silence ends when the person wakes, whatever time
-  it began; the night limit and `expected_by` judge it.
+- It judges the silences that begin in active hours. Those that begin at least REACH before
+  the day's end (so that every silence that tells about them began in active hours and was
+  filed) it judges for three hours past the day's end too (`limits.NIGHT_REACH`): nights that
+  usually begin within the hour allow a silence the night, while one that begins hours before
+  them (a fall in the evening) is no night. A silence that begins later is a night's for all
+  the routine knows (nights that begin after the day's end are not filed), as is one still
+  going three hours past the day's end, and one that begins after the day's end: a night ends
+  when the person wakes, whatever time it began; the night limit and `expected_by` judge it.
 - The routine starts to apply after two weeks of watched quarter-hours.
 - It can only bring an alert forward: the fixed limits (`inactivity_minutes`,
   `night_inactivity_minutes`, `expected_by`) always apply as the latest time to alert.
@@ -56,6 +62,8 @@ SHORTEST_FILED: Final = timedelta(minutes=20)
 DAILY_DECAY: Final = 0.5 ** (1 / 28)
 # Quarter-hours either side of a silence's start that still tell about it.
 SPAN: Final = 4
+# The latest a silence that tells about another may begin, after that one began.
+REACH: Final = (SPAN + 1) * BIN
 OTHER_WEEKDAY: Final = 0.5
 # Longer silences weighing less than this together are too rare to call usual.
 USUAL_WEIGHT: Final = 1 / 3
