@@ -109,6 +109,7 @@ class HttpAnswer(io.RawIOBase):
         # Streams only: the camera's pictures, and what of the clean stream FFmpeg has not read.
         self._parts: MjpegParts | None = None
         self._clean = b""
+        self._sent = 0
 
     def sniff(self) -> bool:
         """Read the first bytes and return True when the answer is a picture."""
@@ -188,16 +189,18 @@ class HttpAnswer(io.RawIOBase):
         its read is not reliably passed on by every PyAV version. The reader asks
         `part_too_large` and `no_pictures` afterwards.
         """
-        if self._parts is None:
-            raise io.UnsupportedOperation("only a stream is read by parts")
-        if not self._clean:
+        assert self._parts is not None  # noqa: S101 - only a stream is handed to FFmpeg
+        if self._sent >= len(self._clean):
             picture = self._parts.next_picture()
             if picture is None:
                 return 0
-            self._clean = clean_part(picture)
+            self._clean, self._sent = clean_part(picture), 0
         view = memoryview(buffer).cast("B")
-        count = min(len(view), len(self._clean))
-        view[:count], self._clean = self._clean[:count], self._clean[count:]
+        count = min(len(view), len(self._clean) - self._sent)
+        # By offset, not by slicing what is left: a 3 MB picture read 32 KB at a time would
+        # be copied a hundred times over.
+        view[:count] = memoryview(self._clean)[self._sent : self._sent + count]
+        self._sent += count
         return count
 
     def close(self) -> None:
