@@ -98,11 +98,14 @@ def test_pictures_holding_markers_inside_come_whole(chunk: int) -> None:
         with_thumbnail(PICTURES[0]),
         jpeg(7, progressive=True),
         PICTURES[1][:-2] + b"\xff\xff\xff\xd9",
+        # Fill bytes before a segment's marker, and a restart marker between segments.
+        PICTURES[2][:2] + b"\xff\xff" + PICTURES[2][2:],
+        PICTURES[3][:2] + b"\xff\xd0" + PICTURES[3][2:],
     ]
     stream = b"".join(part(p, b"--frame\r\n") for p in odd)
     found, _ = pictures_of(stream, chunk)
     assert found == odd
-    for picture in found:
+    for picture in found[:4]:
         assert Image.open(io.BytesIO(picture)).size
 
 
@@ -124,12 +127,15 @@ def test_broken_bytes_cost_their_picture_only(chunk: int) -> None:
         b"\xff\xd8\xff\xe0\x00\x04AB" + b"xyz",  # no marker where one must be
         b"\xff\xd8\xff",  # a start and nothing more, then the next part's text
         bytes(range(256)) * 3,
+        PICTURES[0][:300],  # a picture cut off in its headers
     ]
     stream = b"".join(
-        g + part(p, b"\r\n--frame\r\n") for g, p in zip(garbage, PICTURES, strict=False)
+        g + part(p, b"\r\n--frame\r\n") for g, p in zip(garbage, PICTURES, strict=True)
     )
+    # A picture cut off in its coded data, the next one right after it with no boundary.
+    stream += PICTURES[0][:-300] + PICTURES[1]
     found, _ = pictures_of(stream, chunk)
-    assert found == PICTURES[:4]
+    assert found == [*PICTURES, PICTURES[1]]
 
 
 def test_a_picture_is_handed_on_as_soon_as_its_end_arrived() -> None:

@@ -113,12 +113,13 @@ class _Walk:
         self.dropped = 0
 
     def rebase(self) -> None:
-        """Shift every position after the buffer's first `dropped` bytes were deleted."""
+        """Shift every position after the buffer's first `dropped` bytes were deleted.
+
+        Bytes are dropped only while no picture has started: no start to shift.
+        """
         shift, self.dropped = self.dropped, 0
         self._at -= shift
         self._resync -= shift
-        if self._start is not None:
-            self._start -= shift
 
     def picture(self) -> tuple[int, int] | None:
         """Return where the next whole picture lies in the buffer, or None to read more."""
