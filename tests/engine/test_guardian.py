@@ -1266,6 +1266,30 @@ def test_an_evening_silence_is_judged_by_the_routine_for_three_hours_past_the_da
     assert play(cli, *events, learn=True, **options) == [line("2024-04-09 08:30", "inactivity")]
 
 
+def test_an_evening_hidden_by_a_blind_camera_is_no_silence_for_the_routine_at_night(
+    cli: ModuleType,
+) -> None:
+    """A camera down from 20:40 to 01:30 saw no evening: the person asleep at 01:30 is no fall.
+
+    The silence counted from the last movement seen, 20:30, is mostly blind time: the routine's
+    evening allowance (about 4 hours of seen quiet) would run out at about 05:20, deep in the
+    night, where it knows nothing of nights.
+    """
+    events = late_evening_days(date(2024, 3, 4), 35, seed=3)
+    evening = datetime(2024, 4, 8, 7, tzinfo=ZONE)
+    events += [act(evening + timedelta(minutes=10 * k)) for k in range(82)]
+    events += [
+        *(event("2024-04-08 20:40", "blind", source=room) for room in ("kitchen", "bedroom")),
+        *(event("2024-04-09 01:30", "seeing", source=room) for room in ("kitchen", "bedroom")),
+        act("2024-04-09 07:10"),
+        event("2024-04-09 09:00", "end"),
+    ]
+    options = {"expected_by": [], "escalate_after_minutes": []}
+    alerts = play(cli, *events, learn=True, **options)
+    assert [alert for _, alert, _ in alerts if alert == "inactivity"] == []
+    assert [alert for _, alert, _ in alerts][:1] == ["cannot_monitor"]
+
+
 # Sources and their kinds.
 
 

@@ -122,8 +122,10 @@ def routine_allowance(
     # deadlines judge those: a night ends when the person wakes, whenever that is.
     if not (schedule.is_active(began) and schedule.is_active(began + REACH)):
         return None
-    day_end = schedule.next_change(began)
-    return allowance if began + allowance <= day_end + NIGHT_REACH else None
+    # Due when the seen quiet reaches the allowance: blind time (a camera down all evening,
+    # whose "silence" hid the evening) puts it later, past the evening.
+    due = start + allowance - state.quiet
+    return allowance if due <= schedule.next_change(began) + NIGHT_REACH else None
 
 
 def presence_rules(

@@ -35,12 +35,14 @@ How the learned routine works, in plain words:
   camera busy every evening), the routine has no say.
 - It judges the silences that begin in active hours. Those that begin at least REACH before
   the day's end (so that every silence that tells about them began in active hours and was
-  filed) it judges for three hours past the day's end too (`limits.NIGHT_REACH`): nights that
-  usually begin within the hour allow a silence the night, while one that begins hours before
-  them (a fall in the evening) is no night. A silence that begins later is a night's for all
-  the routine knows (nights that begin after the day's end are not filed), as is one still
-  going three hours past the day's end, and one that begins after the day's end: a night ends
-  when the person wakes, whatever time it began; the night limit and `expected_by` judge it.
+  filed) it also judges after the day's end, if its alert falls within three hours of it
+  (`limits.NIGHT_REACH`): nights that usually begin within the hour allow a silence the
+  night, while one that begins hours before them (a fall in the evening) is no night. Quiet
+  counts only while seen, so an evening a camera did not see puts the alert later, often past
+  those three hours. A silence that begins later is a night's for all the routine knows
+  (nights that begin after the day's end are not filed), as is one whose alert would fall
+  later, and one that begins after the day's end: a night ends when the person wakes,
+  whatever time it began; the night limit and `expected_by` judge it.
 - The routine starts to apply after two weeks of watched quarter-hours.
 - It can only bring an alert forward: the fixed limits (`inactivity_minutes`,
   `night_inactivity_minutes`, `expected_by`) always apply as the latest time to alert.
