@@ -1708,6 +1708,102 @@ async def test_morning_summary_sensors_event_and_blueprint(
     assert hass_storage[f"home_guardian.summary.{entry.entry_id}"]["data"]["activity_today"] == 2
 
 
+async def test_blueprint_pauses_while_everyone_is_out_and_resumes_on_the_first_return(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Away once every resident has been out 15 minutes, Home at once when one comes back."""
+    await hass.async_add_executor_job(
+        install_blueprint,
+        Path(hass.config.path("blueprints", "automation", "home_guardian")),
+        "away_when_everyone_is_out.yaml",
+    )
+    freezer.move_to(MORNING)
+    await set_up(hass, guardian_entry())
+    mum, dad = "person.mum", "person.dad"
+    hass.states.async_set(mum, "home")
+    hass.states.async_set(dad, "home")
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": "home_guardian/away_when_everyone_is_out.yaml",
+                    "input": {"mode": MODE, "people": [mum, dad], "minutes": 15},
+                }
+            }
+        },
+    )
+    await hass.async_block_till_done()
+
+    async def move(person: str, where: str, minutes: float = 0) -> None:
+        hass.states.async_set(person, where)
+        await hass.async_block_till_done()
+        await advance(hass, freezer, minutes)
+
+    # One of two out is nobody out; the second leaving starts the 15 minutes.
+    await move(mum, "not_home", 30)
+    assert state_of(hass, MODE) == "home"
+    await move(dad, "work", 14)
+    assert state_of(hass, MODE) == "home"
+    await advance(hass, freezer, 2)
+    assert state_of(hass, MODE) == "away"
+    # A day out raises nothing; the first one home resumes watching at once, quiet from then.
+    await advance(hass, freezer, 6 * 60)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await move(mum, "home")
+    assert state_of(hass, MODE) == "home"
+    await advance(hass, freezer, 170)
+    assert state_of(hass, INACTIVITY) == STATE_OFF
+    await advance(hass, freezer, 15)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert [event.data["alert"] for event in alerts] == ["inactivity"]
+
+    # A location nobody knows is no proof of being out: watching goes on.
+    await move(mum, "unknown", 60)
+    assert state_of(hass, MODE) == "home"
+    # With visitors in, everyone the blueprint knows going out changes nothing.
+    await hass.services.async_call(
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: MODE, "option": "visitors"},
+        blocking=True,
+    )
+    await move(mum, "not_home", 60)
+    assert state_of(hass, MODE) == "visitors"
+    await move(dad, "home")
+    assert state_of(hass, MODE) == "visitors"
+
+
+@pytest.mark.parametrize(("dad", "mode"), [("not_home", "away"), ("home", "home")])
+async def test_blueprint_pauses_at_once_when_everyone_is_out_as_home_assistant_starts(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, dad: str, mode: str
+) -> None:
+    """A restart forgets the 15-minute wait: everyone out when it starts pauses the guardian."""
+    await hass.async_add_executor_job(
+        install_blueprint,
+        Path(hass.config.path("blueprints", "automation", "home_guardian")),
+        "away_when_everyone_is_out.yaml",
+    )
+    freezer.move_to(MORNING)
+    await set_up(hass, guardian_entry())
+    hass.states.async_set("person.mum", "not_home")
+    hass.states.async_set("person.dad", dad)
+    # Automations attach their triggers once Home Assistant has started, as after a restart.
+    hass.set_state(CoreState.not_running)
+    automation = {
+        "use_blueprint": {
+            "path": "home_guardian/away_when_everyone_is_out.yaml",
+            "input": {"mode": MODE, "people": ["person.mum", "person.dad"]},
+        }
+    }
+    assert await async_setup_component(hass, "automation", {"automation": automation})
+    hass.set_state(CoreState.running)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await hass.async_block_till_done()
+    assert state_of(hass, MODE) == mode
+
+
 async def test_the_daily_summary_reaches_the_disk_and_a_power_cut_does_not_repeat_it(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
 ) -> None:

@@ -86,7 +86,7 @@ class MjpegParts:
         if (
             not self._pictures
             and self._since_picture > NO_PICTURE_BYTES
-            and START not in (self._buffer)
+            and START not in self._buffer
         ):
             self.no_pictures = True
             return False
