@@ -86,6 +86,7 @@ MODE = "select.grandma_mode"
 ACKNOWLEDGE = "button.grandma_i_m_ok"
 TEST_ALERT = "button.grandma_test_alert"
 MORNING = "2026-03-02T08:00:00+00:00"
+BLUEPRINT_AWAY = "home_guardian/away_when_everyone_is_out.yaml"
 MOTION_CLASS = {"device_class": "motion"}
 
 OPTIONS: dict[str, Any] = {
@@ -1728,7 +1729,7 @@ async def test_blueprint_pauses_while_everyone_is_out_and_resumes_on_the_first_r
         {
             "automation": {
                 "use_blueprint": {
-                    "path": "home_guardian/away_when_everyone_is_out.yaml",
+                    "path": BLUEPRINT_AWAY,
                     "input": {"mode": MODE, "people": [mum, dad], "minutes": 15},
                 }
             }
@@ -1775,6 +1776,40 @@ async def test_blueprint_pauses_while_everyone_is_out_and_resumes_on_the_first_r
     assert state_of(hass, MODE) == "visitors"
 
 
+async def test_blueprint_resumes_on_activity_at_home_while_every_phone_says_out(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """With the guardian's Last activity chosen, someone moving at home ends Away at once."""
+    await hass.async_add_executor_job(
+        install_blueprint,
+        Path(hass.config.path("blueprints", "automation", "home_guardian")),
+        "away_when_everyone_is_out.yaml",
+    )
+    freezer.move_to(MORNING)
+    await set_up(hass, guardian_entry())
+    hass.states.async_set("person.mum", "home")
+    inputs = {"mode": MODE, "people": ["person.mum"], "last_activity": LAST_ACTIVITY}
+    automation = {"use_blueprint": {"path": BLUEPRINT_AWAY, "input": inputs}}
+    assert await async_setup_component(hass, "automation", {"automation": automation})
+    await hass.async_block_till_done()
+    hass.states.async_set("person.mum", "not_home")
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 16)
+    assert state_of(hass, MODE) == "away"
+    # Pausing is no activity: the guardian stays away through the day.
+    await advance(hass, freezer, 60)
+    assert state_of(hass, MODE) == "away"
+    # Home with a flat phone: the hall's sensor sees her, and the guardian watches again.
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await hass.async_block_till_done()
+    assert state_of(hass, MODE) == "home"
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+
+
 @pytest.mark.parametrize(("dad", "mode"), [("not_home", "away"), ("home", "home")])
 async def test_blueprint_pauses_at_once_when_everyone_is_out_as_home_assistant_starts(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, dad: str, mode: str
@@ -1793,13 +1828,12 @@ async def test_blueprint_pauses_at_once_when_everyone_is_out_as_home_assistant_s
     hass.set_state(CoreState.not_running)
     automation = {
         "use_blueprint": {
-            "path": "home_guardian/away_when_everyone_is_out.yaml",
+            "path": BLUEPRINT_AWAY,
             "input": {"mode": MODE, "people": ["person.mum", "person.dad"]},
         }
     }
     assert await async_setup_component(hass, "automation", {"automation": automation})
-    hass.set_state(CoreState.running)
-    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await hass.async_start()
     await hass.async_block_till_done()
     assert state_of(hass, MODE) == mode
 
