@@ -1786,18 +1786,25 @@ async def test_blueprint_resumes_on_activity_at_home_while_every_phone_says_out(
         "away_when_everyone_is_out.yaml",
     )
     freezer.move_to(MORNING)
-    await set_up(hass, guardian_entry())
+    entry = await set_up(hass, guardian_entry())
     hass.states.async_set("person.mum", "home")
     inputs = {"mode": MODE, "people": ["person.mum"], "last_activity": LAST_ACTIVITY}
     automation = {"use_blueprint": {"path": BLUEPRINT_AWAY, "input": inputs}}
     assert await async_setup_component(hass, "automation", {"automation": automation})
     await hass.async_block_till_done()
+    # Out of the door: the hall sees her go, and her phone says so.
+    for state in (STATE_ON, STATE_OFF):
+        hass.states.async_set(HALL, state, MOTION_CLASS)
+        await hass.async_block_till_done()
     hass.states.async_set("person.mum", "not_home")
     await hass.async_block_till_done()
     await advance(hass, freezer, 16)
     assert state_of(hass, MODE) == "away"
-    # Pausing is no activity: the guardian stays away through the day.
+    # Pausing is no activity, nor is the guardian's sensor shown again after a reload.
     await advance(hass, freezer, 60)
+    assert state_of(hass, MODE) == "away"
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
     assert state_of(hass, MODE) == "away"
     # Home with a flat phone: the hall's sensor sees her, and the guardian watches again.
     hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
