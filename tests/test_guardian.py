@@ -1759,10 +1759,20 @@ async def test_blueprint_pauses_while_everyone_is_out_and_resumes_on_the_first_r
     await advance(hass, freezer, 15)
     assert state_of(hass, INACTIVITY) == STATE_ON
     assert [event.data["alert"] for event in alerts] == ["inactivity"]
+    for state in (STATE_ON, STATE_OFF):
+        hass.states.async_set(HALL, state, MOTION_CLASS)
+        await hass.async_block_till_done()
+    assert state_of(hass, INACTIVITY) == STATE_OFF
 
     # A location nobody knows is no proof of being out: watching goes on.
     await move(mum, "unknown", 60)
     assert state_of(hass, MODE) == "home"
+    # Nor while away: a phone gone unknown ends the pause at once.
+    await move(mum, "not_home", 16)
+    assert state_of(hass, MODE) == "away"
+    await move(mum, "unavailable")
+    assert state_of(hass, MODE) == "home"
+    await move(mum, "unknown")
     # With visitors in, everyone the blueprint knows going out changes nothing.
     await hass.services.async_call(
         SELECT_DOMAIN,
@@ -1817,11 +1827,10 @@ async def test_blueprint_resumes_on_activity_at_home_while_every_phone_says_out(
     assert state_of(hass, INACTIVITY) == STATE_ON
 
 
-@pytest.mark.parametrize(("dad", "mode"), [("not_home", "away"), ("home", "home")])
-async def test_blueprint_pauses_at_once_when_everyone_is_out_as_home_assistant_starts(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, dad: str, mode: str
+async def test_blueprint_leaves_home_set_by_hand_through_a_restart_with_every_phone_out(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
-    """A restart forgets the 15-minute wait: everyone out when it starts pauses the guardian."""
+    """A restart pauses nothing: Home, set by a carer or by activity, outlasts it."""
     await hass.async_add_executor_job(
         install_blueprint,
         Path(hass.config.path("blueprints", "automation", "home_guardian")),
@@ -1830,19 +1839,49 @@ async def test_blueprint_pauses_at_once_when_everyone_is_out_as_home_assistant_s
     freezer.move_to(MORNING)
     await set_up(hass, guardian_entry())
     hass.states.async_set("person.mum", "not_home")
-    hass.states.async_set("person.dad", dad)
     # Automations attach their triggers once Home Assistant has started, as after a restart.
     hass.set_state(CoreState.not_running)
     automation = {
-        "use_blueprint": {
-            "path": BLUEPRINT_AWAY,
-            "input": {"mode": MODE, "people": ["person.mum", "person.dad"]},
-        }
+        "use_blueprint": {"path": BLUEPRINT_AWAY, "input": {"mode": MODE, "people": "person.mum"}}
     }
     assert await async_setup_component(hass, "automation", {"automation": automation})
     await hass.async_start()
     await hass.async_block_till_done()
-    assert state_of(hass, MODE) == mode
+    await advance(hass, freezer, 30)
+    assert state_of(hass, MODE) == "home"
+    # One person given as a plain name, not a list, is still a person: she leaves again.
+    for where in ("home", "not_home"):
+        hass.states.async_set("person.mum", where)
+        await hass.async_block_till_done()
+    await advance(hass, freezer, 16)
+    assert state_of(hass, MODE) == "away"
+
+
+async def test_blueprint_never_ends_an_open_alert_by_pausing(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """A phone that says out while an inactivity alert is open leaves the alert open."""
+    await hass.async_add_executor_job(
+        install_blueprint,
+        Path(hass.config.path("blueprints", "automation", "home_guardian")),
+        "away_when_everyone_is_out.yaml",
+    )
+    freezer.move_to(MORNING)
+    await set_up(hass, guardian_entry())
+    hass.states.async_set("person.mum", "home")
+    automation = {
+        "use_blueprint": {"path": BLUEPRINT_AWAY, "input": {"mode": MODE, "people": ["person.mum"]}}
+    }
+    assert await async_setup_component(hass, "automation", {"automation": automation})
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 181)
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    hass.states.async_set("person.mum", "not_home")
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 16)
+    assert state_of(hass, MODE) == "home"
+    assert state_of(hass, INACTIVITY) == STATE_ON
+    assert [event.data["alert"] for event in alerts] == ["inactivity"]
 
 
 async def test_the_daily_summary_reaches_the_disk_and_a_power_cut_does_not_repeat_it(
