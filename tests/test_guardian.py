@@ -1709,33 +1709,47 @@ async def test_morning_summary_sensors_event_and_blueprint(
     assert hass_storage[f"home_guardian.summary.{entry.entry_id}"]["data"]["activity_today"] == 2
 
 
-async def test_blueprint_pauses_while_everyone_is_out_and_resumes_on_the_first_return(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
-) -> None:
-    """Away once every resident has been out 15 minutes, Home at once when one comes back."""
+async def set_up_away_blueprint(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    where: dict[str, str],
+    *,
+    starting: bool = False,
+    **inputs: Any,
+) -> MockConfigEntry:
+    """Set up the guardian and the away blueprint over people found `where` they are.
+
+    The blueprint gets the guardian's mode, every person in `where` and `inputs`. `starting`
+    sets the automation up before Home Assistant starts, as after a restart.
+    """
     await hass.async_add_executor_job(
         install_blueprint,
         Path(hass.config.path("blueprints", "automation", "home_guardian")),
         "away_when_everyone_is_out.yaml",
     )
     freezer.move_to(MORNING)
-    await set_up(hass, guardian_entry())
-    mum, dad = "person.mum", "person.dad"
-    hass.states.async_set(mum, "home")
-    hass.states.async_set(dad, "home")
+    entry = await set_up(hass, guardian_entry())
+    for person, place in where.items():
+        hass.states.async_set(person, place)
+    if starting:
+        # Automations attach their triggers once Home Assistant has started.
+        hass.set_state(CoreState.not_running)
+    blueprint = {"path": BLUEPRINT_AWAY, "input": {"mode": MODE, "people": [*where], **inputs}}
     assert await async_setup_component(
-        hass,
-        "automation",
-        {
-            "automation": {
-                "use_blueprint": {
-                    "path": BLUEPRINT_AWAY,
-                    "input": {"mode": MODE, "people": [mum, dad], "minutes": 15},
-                }
-            }
-        },
+        hass, "automation", {"automation": {"use_blueprint": blueprint}}
     )
+    if starting:
+        await hass.async_start()
     await hass.async_block_till_done()
+    return entry
+
+
+async def test_blueprint_pauses_while_everyone_is_out_and_resumes_on_the_first_return(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Away once every resident has been out 15 minutes, Home at once when one comes back."""
+    mum, dad = "person.mum", "person.dad"
+    await set_up_away_blueprint(hass, freezer, {mum: "home", dad: "home"}, minutes=15)
 
     async def move(person: str, where: str, minutes: float = 0) -> None:
         hass.states.async_set(person, where)
@@ -1790,18 +1804,9 @@ async def test_blueprint_resumes_on_activity_at_home_while_every_phone_says_out(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     """With the guardian's Last activity chosen, someone moving at home ends Away at once."""
-    await hass.async_add_executor_job(
-        install_blueprint,
-        Path(hass.config.path("blueprints", "automation", "home_guardian")),
-        "away_when_everyone_is_out.yaml",
+    entry = await set_up_away_blueprint(
+        hass, freezer, {"person.mum": "home"}, last_activity=LAST_ACTIVITY
     )
-    freezer.move_to(MORNING)
-    entry = await set_up(hass, guardian_entry())
-    hass.states.async_set("person.mum", "home")
-    inputs = {"mode": MODE, "people": ["person.mum"], "last_activity": LAST_ACTIVITY}
-    automation = {"use_blueprint": {"path": BLUEPRINT_AWAY, "input": inputs}}
-    assert await async_setup_component(hass, "automation", {"automation": automation})
-    await hass.async_block_till_done()
     # Out of the door: the hall sees her go, and her phone says so.
     for state in (STATE_ON, STATE_OFF):
         hass.states.async_set(HALL, state, MOTION_CLASS)
@@ -1831,25 +1836,13 @@ async def test_blueprint_leaves_home_set_by_hand_through_a_restart_with_every_ph
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     """A restart pauses nothing: Home, set by a carer or by activity, outlasts it."""
-    await hass.async_add_executor_job(
-        install_blueprint,
-        Path(hass.config.path("blueprints", "automation", "home_guardian")),
-        "away_when_everyone_is_out.yaml",
+    # One person given as a plain name, not a list, is still a person.
+    await set_up_away_blueprint(
+        hass, freezer, {"person.mum": "not_home"}, starting=True, people="person.mum"
     )
-    freezer.move_to(MORNING)
-    await set_up(hass, guardian_entry())
-    hass.states.async_set("person.mum", "not_home")
-    # Automations attach their triggers once Home Assistant has started, as after a restart.
-    hass.set_state(CoreState.not_running)
-    automation = {
-        "use_blueprint": {"path": BLUEPRINT_AWAY, "input": {"mode": MODE, "people": "person.mum"}}
-    }
-    assert await async_setup_component(hass, "automation", {"automation": automation})
-    await hass.async_start()
-    await hass.async_block_till_done()
     await advance(hass, freezer, 30)
     assert state_of(hass, MODE) == "home"
-    # One person given as a plain name, not a list, is still a person: she leaves again.
+    # She comes home and leaves again: that starts the wait.
     for where in ("home", "not_home"):
         hass.states.async_set("person.mum", where)
         await hass.async_block_till_done()
@@ -1861,19 +1854,7 @@ async def test_blueprint_never_ends_an_open_alert_by_pausing(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:
     """A phone that says out while an inactivity alert is open leaves the alert open."""
-    await hass.async_add_executor_job(
-        install_blueprint,
-        Path(hass.config.path("blueprints", "automation", "home_guardian")),
-        "away_when_everyone_is_out.yaml",
-    )
-    freezer.move_to(MORNING)
-    await set_up(hass, guardian_entry())
-    hass.states.async_set("person.mum", "home")
-    automation = {
-        "use_blueprint": {"path": BLUEPRINT_AWAY, "input": {"mode": MODE, "people": ["person.mum"]}}
-    }
-    assert await async_setup_component(hass, "automation", {"automation": automation})
-    await hass.async_block_till_done()
+    await set_up_away_blueprint(hass, freezer, {"person.mum": "home"})
     await advance(hass, freezer, 181)
     assert state_of(hass, INACTIVITY) == STATE_ON
     hass.states.async_set("person.mum", "not_home")
