@@ -1763,8 +1763,11 @@ async def test_blueprint_pauses_while_everyone_is_out_and_resumes_on_the_first_r
     assert state_of(hass, MODE) == "home"
     await advance(hass, freezer, 2)
     assert state_of(hass, MODE) == "away"
-    # A day out raises nothing; the first one home resumes watching at once, quiet from then.
-    await advance(hass, freezer, 6 * 60)
+    # A day out raises nothing, wherever it goes; the first one home resumes watching at once,
+    # quiet from then.
+    await move(dad, "not_home", 3 * 60)
+    await move(dad, "work", 3 * 60)
+    assert state_of(hass, MODE) == "away"
     assert state_of(hass, INACTIVITY) == STATE_OFF
     await move(mum, "home")
     assert state_of(hass, MODE) == "home"
