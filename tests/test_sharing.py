@@ -415,14 +415,18 @@ class CountingHasher(PinHasher):
         self.started = 0
         self.running = 0
         self.most_at_once = 0
+        # Open unless a test holds checks back (a slow machine), so that timing decides nothing.
+        self.gate = threading.Event()
+        self.gate.set()
 
     def verify(self, pin_hash: str | None, pin: str) -> bool:
-        """Check a PIN, counting."""
+        """Check a PIN, counting; once the gate is open, the hash runs and is timed as ever."""
         with self._count_lock:
             self.started += 1
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
         try:
+            self.gate.wait(timeout=30)
             return super().verify(pin_hash, pin)
         finally:
             with self._count_lock:
@@ -2510,10 +2514,13 @@ async def test_hanging_up_during_the_stand_in_hash_is_counted_and_leaves_nothing
     sharing = async_get_sharing(hass)
     client = await hass_client_no_auth()
     made_up = {"token": secrets.token_urlsafe(32), "pin": "000000"}
+    # Held back until every client has left, however slow the machine is to connect them.
+    hasher.gate.clear()
     await asyncio.gather(*(hang_up_after_sending(client, made_up, 0.02) for _ in range(6)))
     # They all left before the stand-in hash had ended.
     assert sharing._measuring is not None
     assert not sharing._measuring.done()
+    hasher.gate.set()
     await hass.async_block_till_done(wait_background_tasks=True)
     await wait_for(lambda: sharing._measuring is not None and sharing._measuring.done(), limit=10)
     assert hasher.running == 0
