@@ -1,8 +1,8 @@
 """What the project's commands share: one-line usage errors, and how they read a video.
 
 Every command that analyses a video file does it as the integration does a camera: every frame
-decoded, motion analysed at the analysis pace, in video time taken from the frame's position
-(live cameras pace themselves, files do not). `analysed_frames` is that loop, once.
+decoded, motion analysed at the analysis pace, in video time taken from the time the file shows
+each frame at (live cameras pace themselves, files do not). `analysed_frames` is that loop, once.
 """
 
 from __future__ import annotations
@@ -55,6 +55,33 @@ class AnalysedFrame:
     analysis_seconds: float
 
 
+class VideoClock:
+    """Seconds into a video for each frame in turn: when the file says to show it.
+
+    Phones and many cameras record at a varying rate (a dim room slows the shutter, a busy
+    camera drops frames), so a frame's position times an average rate can misplace what
+    happened by seconds. A frame whose time is missing, repeats or goes back (recordings joined
+    end to end) is taken to come one average frame after the one before.
+    """
+
+    def __init__(self, rate: Fraction) -> None:
+        """Start a clock for a video of `rate` frames a second on average."""
+        self._frame_seconds = 1.0 / float(rate)
+        self._last_shown: float | None = None
+        self._at: float | None = None
+
+    def at(self, shown: float | None) -> float:
+        """Return the seconds into the video of the next frame, given its shown time if any."""
+        last, self._last_shown = self._last_shown, shown
+        if self._at is None:
+            self._at = 0.0
+        elif shown is not None and last is not None and shown > last:
+            self._at += shown - last
+        else:
+            self._at += self._frame_seconds
+        return self._at
+
+
 def analysed_frames(video: str, detector: MotionDetector, fps: float) -> Generator[AnalysedFrame]:
     """Decode every frame of a video file and analyse `fps` of them a second with `detector`.
 
@@ -75,6 +102,7 @@ def analysed_frames(video: str, detector: MotionDetector, fps: float) -> Generat
         rate = Fraction(stream.average_rate or stream.guessed_rate or FALLBACK_RATE)
         rate = rate.limit_denominator(MAX_RATE_DENOMINATOR)
         pace = AnalysisPace(fps)
+        clock = VideoClock(rate)
         frames = iter_frames(container)
         try:
             while True:
@@ -83,7 +111,7 @@ def analysed_frames(video: str, detector: MotionDetector, fps: float) -> Generat
                 decode_seconds = time.perf_counter() - started
                 if frame is None:
                     return
-                at = (frame.sequence - 1) / float(rate)
+                at = clock.at(frame.stream_time)
                 result, analysis_seconds = None, 0.0
                 if pace.due(at, detector):
                     started = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 import functools
 import io
 import json
@@ -509,7 +510,9 @@ def test_commands_read_a_video_one_way(tmp_path: Path) -> None:
     rate = seen[0].rate
     assert rate.denominator <= command_line.MAX_RATE_DENOMINATOR
     assert [a.frame.sequence for a in seen] == list(range(1, len(seen) + 1))
-    assert all(math.isclose(a.at, (a.frame.sequence - 1) / float(rate)) for a in seen)
+    # A phone's clip: frames 33 to 185 ms apart, each timed when the file shows it.
+    first = seen[0].frame.stream_time
+    assert all(math.isclose(a.at, a.frame.stream_time - first) for a in seen)
     analysed = [a for a in seen if a.result is not None]
     assert all(a.analysis_seconds > 0 for a in analysed)
     assert all(a.analysis_seconds == 0 for a in seen if a.result is None)
@@ -529,6 +532,76 @@ def test_commands_read_a_video_one_way(tmp_path: Path) -> None:
     text.write_text("not a video at all\n" * 100)
     with pytest.raises(sys.modules["engine.frame_source"].StreamError):
         next(command_line.analysed_frames(str(text), None, 5))
+
+
+def _lavfi_clip(path: Path, graph: str, *output: str) -> Path:
+    """Make a clip of grey noise from FFmpeg's own sources; return its path."""
+    subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", graph),
+            *("-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", *output, str(path)),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return path
+
+
+# A noisy grey room; a person-sized box walks in at `enable`'s time.
+ROOM = "color=c=0x606060:s=320x240:r={rate}:d={seconds},noise=alls=10:allf=t"
+VISIT = ",drawbox=x=120:y=80:w=60:h=100:color=white:t=fill:enable='gte(t,{at})'"
+
+
+def test_command_times_motion_by_when_the_file_shows_it(tmp_path: Path) -> None:
+    """A clip recorded at a varying rate, and recordings joined end to end, are timed truly.
+
+    The first clip films 2 frames a second for 5 s, then 25 (a dim room, then light): by its
+    frames' positions at its average rate, the visit at 6.5 s would be placed at 4.1 s.
+    """
+    varying = _lavfi_clip(
+        tmp_path / "varying.mp4",
+        ROOM.format(rate=25, seconds=10)
+        + VISIT.format(at=6.5)
+        + r",select='gte(t\,5)+not(mod(n\,12))'",
+        *("-fps_mode", "passthrough"),
+    )
+    result = motion_command(str(varying))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["frames_decoded"] == 136
+    [interval] = report["intervals"]
+    assert 6.5 <= interval["start"] <= 7.0
+    assert 9.9 <= interval["end"] <= 10.1
+    # Eight frames over 1.5 s settle it: the eighth comes at 3.4 s at 2 frames a second.
+    assert 3.3 <= report["settled_at"] <= 3.5
+
+    # Two 4 s recordings joined: the second's times start again where the first's did.
+    first = _lavfi_clip(tmp_path / "a.ts", ROOM.format(rate=10, seconds=4), "-f", "mpegts")
+    second = _lavfi_clip(
+        tmp_path / "b.ts", ROOM.format(rate=10, seconds=4) + VISIT.format(at=1.5), "-f", "mpegts"
+    )
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    result = motion_command(str(joined))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["frames_decoded"] == 80
+    [interval] = report["intervals"]
+    assert 5.5 <= interval["start"] <= 6.0
+    assert 7.9 <= interval["end"] <= 8.1
+
+
+def test_video_clock_counts_on_over_missing_and_repeated_times() -> None:
+    """Frames with no time, or a time that repeats, come one average frame after the last."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import command_line  # noqa: PLC0415
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    clock = command_line.VideoClock(Fraction(10))
+    shown = [None, 0.5, 0.5, 3.5, None, None, 4.0, 1.0, 1.2]
+    times = [clock.at(stamp) for stamp in shown]
+    assert times == pytest.approx([0.0, 0.1, 0.2, 3.2, 3.3, 3.4, 3.5, 3.6, 3.8])
 
 
 def _detector_seeing_motion_once() -> MotionDetector:
