@@ -82,9 +82,31 @@ class VideoClock:
         return self._at
 
 
-def analysed_frames(video: str, detector: MotionDetector, fps: float) -> Generator[AnalysedFrame]:
+def turned(frame: Frame, turns: int) -> Frame:
+    """Return a frame's picture turned anticlockwise by quarter turns (0 to 3)."""
+    if turns == 0:
+        return frame
+    # Imported here like the engine: only a file stored on its side pays for the turn.
+    import av  # noqa: PLC0415
+    from engine.frames import Frame  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    upright = np.ascontiguousarray(np.rot90(frame.rgb(), turns))
+    return Frame(
+        av.VideoFrame.from_ndarray(upright, format="rgb24"),
+        sequence=frame.sequence,
+        monotonic=frame.monotonic,
+        wall=frame.wall,
+    )
+
+
+def analysed_frames(
+    video: str, detector: MotionDetector, fps: float, *, upright: bool = False
+) -> Generator[AnalysedFrame]:
     """Decode every frame of a video file and analyse `fps` of them a second with `detector`.
 
+    With `upright`, pictures that the file stores on their side are turned as players show them,
+    before analysis: what a viewer would see is what is analysed, filtered and written.
     Raise UsageError when the file does not exist and StreamError when it is not a video.
     """
     # Commands that read no video (guardian-replay) do not pay for PyAV and the motion engine.
@@ -112,6 +134,8 @@ def analysed_frames(video: str, detector: MotionDetector, fps: float) -> Generat
                 if frame is None:
                     return
                 at = clock.at(frame.stream_time)
+                if upright:
+                    frame = turned(frame, round(frame.rotation / 90) % 4)
                 result, analysis_seconds = None, 0.0
                 if pace.due(at, detector):
                     started = time.perf_counter()

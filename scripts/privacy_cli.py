@@ -1,7 +1,8 @@
 """Run the shared picture's privacy filter over a video file and write what viewers would see.
 
 The production path: every decoded frame, motion analysed at the analysis rate and handed to
-the filter, the filter applied to every frame; no privacy zones, no caption.
+the filter, the filter applied to every frame; no privacy zones, no caption. A phone's video
+stored on its side is filtered and written upright, as players show it.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def run(arguments: argparse.Namespace) -> dict[str, float | int]:
     stream: VideoStream | None = None
     frames, hidden, seconds = 0, 0.0, 0.0
     try:
-        for analysed in analysed_frames(arguments.video, detector, arguments.fps):
+        for analysed in analysed_frames(arguments.video, detector, arguments.fps, upright=True):
             frame, at, result = analysed.frame, analysed.at, analysed.result
             started = time.perf_counter()
             if result is not None:

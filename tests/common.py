@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 import functools
+import io
 from pathlib import Path
 import shutil
 import subprocess
@@ -16,6 +17,8 @@ from unittest.mock import patch
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
+import numpy as np
+from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -42,6 +45,51 @@ def shared_clip(name: str) -> Path:
 
 
 @functools.cache
+def turned_clip(folder: Path, degrees: int, seconds: float = 1.0) -> Path:
+    """Make a still H.264 clip, a white block in its top left, that players turn by `degrees`.
+
+    As phones store it: the picture on its side, with a note (a display matrix) to turn it.
+    Which way FFmpeg's versions turn it differs; tests compare with how FFmpeg shows it.
+    """
+    plain = folder / "plain.mp4"
+    subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i"),
+            (
+                f"color=c=0x303030:s=320x240:r=10:d={seconds},"
+                "drawbox=x=0:y=0:w=80:h=40:color=white:t=fill"
+            ),
+            *("-c:v", "libx264", "-pix_fmt", "yuv420p", str(plain)),
+        ],
+        check=True,
+        timeout=60,
+    )
+    turned = folder / f"turned{degrees}.mp4"
+    copy = ["-c", "copy", str(turned)]
+    # FFmpeg 6 and later take the turn as an option; 5 as the stream's old "rotate" tag.
+    newer = ["ffmpeg", "-v", "error", "-y", "-display_rotation", str(degrees), "-i", str(plain)]
+    if subprocess.run([*newer, *copy], check=False, capture_output=True).returncode != 0:
+        older = ["ffmpeg", "-v", "error", "-y", "-i", str(plain)]
+        tag = f"rotate={degrees}"
+        subprocess.run([*older, "-metadata:s:v:0", tag, *copy], check=True, timeout=60)
+    return turned
+
+
+def as_players_show(path: Path) -> np.ndarray:
+    """Return a clip's first picture in grey, as FFmpeg's player path turns it."""
+    png = subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1"),
+            *("-f", "image2pipe", "-c:v", "png", "-pix_fmt", "gray", "-"),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    with Image.open(io.BytesIO(png)) as picture:
+        return np.asarray(picture.convert("L"))
+
+
 def rtsp_server_installed() -> bool:
     """Return True when the system Python can load gst-rtsp-server."""
     probe = "import gi; gi.require_version('GstRtspServer', '1.0')"

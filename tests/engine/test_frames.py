@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import math
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 import pytest
 
-from custom_components.home_guardian.engine import frame_source
+from custom_components.home_guardian.engine import frame_source, frames
 from custom_components.home_guardian.engine.frame_source import (
     Problem,
     StreamError,
@@ -17,7 +19,7 @@ from custom_components.home_guardian.engine.frame_source import (
 )
 from custom_components.home_guardian.engine.frames import Frame
 from custom_components.home_guardian.engine.urls import StreamAddress
-from tests.common import shared_clip
+from tests.common import as_players_show, shared_clip, turned_clip
 
 
 def first_frame() -> Frame:
@@ -70,3 +72,35 @@ def test_huge_frames_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         container.close()
     assert err.value.problem is Problem.TOO_LARGE
+
+
+@pytest.mark.parametrize("degrees", [0, 90, 180, 270])
+def test_a_picture_stored_on_its_side_says_how_players_turn_it(
+    degrees: int, tmp_path: Path
+) -> None:
+    """A phone's note to turn its picture is read the way FFmpeg's own player path turns it."""
+    clip = turned_clip(tmp_path, degrees)
+    container = open_stream(StreamAddress(url=str(clip)))
+    try:
+        frame = next(iter_frames(container))
+    finally:
+        container.close()
+    assert (frame.width, frame.height) == (320, 240)  # as stored
+    turns = round(frame.rotation / 90) % 4
+    assert (turns == 0) == (degrees == 0)
+    shown = as_players_show(clip)
+    upright = np.rot90(frame.grey(frame.height), turns)
+    assert upright.shape == shown.shape
+    assert float(np.abs(upright.astype(float) - shown).mean()) < 2
+
+
+def test_a_picture_without_a_usable_note_is_not_turned() -> None:
+    """Snapshots carry no note, and a matrix that squashes the picture flat has no turn."""
+    image = Frame(Image.new("RGB", (8, 8)), sequence=1, monotonic=0.0, wall=0.0)
+    assert image.rotation == 0.0
+    assert first_frame().rotation == 0.0
+    flat = np.zeros(9, dtype=np.int32).tobytes()
+    assert math.isnan(frames._display_rotation(flat))
+    assert frames._display_rotation(b"short") == 0.0
+    quarter = np.array([0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30], dtype=np.int32).tobytes()
+    assert frames._display_rotation(quarter) == pytest.approx(-90.0)

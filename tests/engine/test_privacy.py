@@ -47,7 +47,7 @@ from custom_components.home_guardian.engine.watermark import (
     SharedPicture,
     watermark,
 )
-from tests.common import SHARED_DATA, shared_clip
+from tests.common import SHARED_DATA, as_players_show, shared_clip, turned_clip
 
 type RGB = NDArray[np.uint8]
 
@@ -1074,3 +1074,36 @@ def test_privacy_script_writes_the_filtered_video_frame_for_frame(tmp_path: Path
     )
     assert refused.returncode == 2
     assert "no such file" in refused.stderr
+
+
+def _quarters(grey: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """Return the mean grey of a picture's four quarters, top left first."""
+    rows, cols = grey.shape[0] // 2, grey.shape[1] // 2
+    return np.array([[grey[:rows, :cols].mean(), grey[:rows, cols:].mean()],
+                     [grey[rows:, :cols].mean(), grey[rows:, cols:].mean()]])  # fmt: skip
+
+
+@pytest.mark.parametrize("degrees", [90, 270])
+def test_privacy_script_filters_a_phones_video_upright(degrees: int, tmp_path: Path) -> None:
+    """A video stored on its side is analysed, filtered and written as players show it."""
+    clip, out = turned_clip(tmp_path, degrees), tmp_path / "filtered.mp4"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "privacy"
+    done = subprocess.run(
+        [str(script), str(clip), "--level", "people", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout)["frames"] == 10
+    shown = as_players_show(clip)
+    assert shown.shape == (320, 240)
+    written = as_players_show(out)
+    assert written.shape == shown.shape
+    # Hidden or not, the block's corner is where players show it.
+    assert np.argmax(_quarters(written)) == np.argmax(_quarters(shown))
+    container = open_stream(StreamAddress(url=str(out)))
+    try:
+        frame = next(iter_frames(container))
+    finally:
+        container.close()
+    assert frame.rotation == 0.0  # upright as written, whatever reads it
