@@ -40,7 +40,7 @@ from homeassistant.util import dt as dt_util
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
-from playwright.async_api import Page, Route
+from playwright.async_api import Page, Request, Route
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -418,6 +418,16 @@ class CountingHasher(PinHasher):
         # Open unless a test holds checks back (a slow machine), so that timing decides nothing.
         self.gate = threading.Event()
         self.gate.set()
+        # Each hash's own time, in order: a loaded machine's hashes vary from one to the next.
+        self.durations: list[float] = []
+
+    def _timed_scrypt(self, pin: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
+        """Run the real, timed hash and keep its own duration too."""
+        started = time.perf_counter()
+        try:
+            return super()._timed_scrypt(pin, salt, log2_n, r, p)
+        finally:
+            self.durations.append(time.perf_counter() - started)
 
     def verify(self, pin_hash: str | None, pin: str) -> bool:
         """Check a PIN, counting; once the gate is open, the hash runs and is timed as ever."""
@@ -538,9 +548,13 @@ async def test_right_after_a_restart_a_made_up_link_answers_as_late_as_a_real_on
     )
     assert all(attempt.share is None and attempt.checked for attempt in burst)
     assert hasher.started == 1
-    # This machine's hash time replaced the desktop's guess (0.45 s). A guess too short would
-    # answer a made-up link sooner than a real one: whether a held link is live would show.
-    assert hasher.typical_seconds < TYPICAL_HASH_SECONDS / 4
+    # This machine's hash time replaced the desktop's guess (0.45 s), however busy the machine.
+    # A guess too short would answer a made-up link sooner than a real one: whether a held link
+    # is live would show.
+    assert hasher.measured
+    assert len(hasher.durations) == 1
+    assert hasher.typical_seconds <= hasher.durations[0]
+    assert hasher.typical_seconds != TYPICAL_HASH_SECONDS
     started = time.monotonic()
     second = await sharing.async_try_pin(secrets.token_urlsafe(32), "000000", "203.0.113.99")
     assert second.share is None
@@ -1186,6 +1200,11 @@ async def test_viewer_page_in_chromium(
     assert listed["shares"][0]["state"] == "suspended"
 
 
+def is_poll(request: Request) -> bool:
+    """Return True for the viewer page's poll of its session."""
+    return request.method == "GET" and request.url.split("?")[0].endswith("/session")
+
+
 async def picture_arrives(page: Page) -> None:
     """Wait until the page shows a live picture."""
     # Polled from outside: the page's policy rightly forbids evaluating strings in it.
@@ -1196,9 +1215,12 @@ async def picture_arrives(page: Page) -> None:
 
 
 def closing_window() -> tuple[list[dict[str, Any]], datetime]:
-    """Return a schedule open now that closes at a minute's turn at least 20 s away, and when."""
+    """Return a schedule open now that closes at a minute's turn at least 40 s away, and when.
+
+    Time enough, on a busy machine, for a browser to start and the picture to arrive first.
+    """
     now = dt_util.now()
-    closes = (now + timedelta(seconds=80)).replace(second=0, microsecond=0)
+    closes = (now + timedelta(seconds=100)).replace(second=0, microsecond=0)
     opens = closes - timedelta(hours=1)
     window = {"days": list(WEEKDAYS), "start": f"{opens:%H:%M}", "end": f"{closes:%H:%M}"}
     return [window], closes
@@ -1269,7 +1291,8 @@ async def test_viewer_page_tells_why_the_picture_stopped(
     fields: dict[str, Any] = {}
     closes = None
     if reason == "expired":
-        fields["duration"] = {"seconds": 25}
+        # Time enough, on a busy machine, for a browser to start and the picture to arrive first.
+        fields["duration"] = {"seconds": 45}
     if reason == "outside_hours":
         fields["schedule"], closes = closing_window()
     share = await create_share(hass, **fields)
@@ -1279,14 +1302,27 @@ async def test_viewer_page_tells_why_the_picture_stopped(
         await page.goto(str(client.make_url(BASE)) + "#" + token_of(share))
         await page.fill("#pin-input", share["pin"])
         await page.click("#pin-submit")
+        polls: list[float] = []
+
+        def count_poll(request: Request) -> None:
+            """Note when the page asks for its session's state."""
+            if is_poll(request):
+                polls.append(time.monotonic())
+
+        page.on("request", count_poll)
         await picture_arrives(page)
         assert await page.is_visible("#report-wrong")
         other_viewer = await hass_client_no_auth()
         changed = await stop_the_picture(
             hass, reason, share=share, camera=rtsp_camera, client=other_viewer, closes=closes
         )
-        await page.wait_for_selector(f"#message-text:has-text('{says}')", timeout=5000)
-        assert time.monotonic() - changed < 2.0
+        await page.wait_for_selector(f"#message-text:has-text('{says}')", timeout=15000)
+        shown = time.monotonic()
+        # Told by the first poll after the change (the page polls every second): counted in
+        # polls, which a busy machine moves little. One more may have been on its way, and one
+        # more sent while a busy browser reports what it shows.
+        assert len([at for at in polls if changed < at < shown]) <= 3, (changed, shown, polls)
+        assert shown - changed < 5.0
         assert await page.get_attribute("#picture", "src") is None
         assert not await page.is_visible("#picture")
         assert not await page.is_visible("#report-wrong")
@@ -1655,6 +1691,8 @@ async def test_with_sharing_off_the_room_is_not_looked_at(
     await hass.services.async_call("switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
     await hass.async_block_till_done()
     assert not broadcast.learning
+    # A look already in its thread when sharing went off is let finish: the last one, then.
+    await wait_for(lambda: not looks_running())
     looked = scene.last_look
     await asyncio.sleep(2 * ROOM_LOOK_SECONDS + 0.5)
     assert scene.last_look == looked  # no look since
@@ -2445,12 +2483,12 @@ async def test_wrong_pins_toward_suspension_outlast_a_restart(
     # Grandma's typo, then her right PIN: her count starts again, on disk too.
     right = await post(client, "session", {"token": token_of(viewer), "pin": viewer["pin"]})
     assert right.status == HTTPStatus.OK
-    # Written within a second or two, as every change of a share is.
+    # Written a second later, as every change of a share is (more on a busy machine).
     await wait_for(
         lambda: (
             hass_storage["home_guardian.shares"]["data"].get("wrong_pins") == {share["share_id"]: 2}
         ),
-        limit=3,
+        limit=10,
     )
     # What Home Assistant reads when it starts again.
     restarted = SharingManager(hass)
@@ -2494,7 +2532,8 @@ async def test_viewer_page_opens_a_cut_stream_again(
         ]
         assert stream.transport is not None
         stream.transport.abort()
-        await wait_for(lambda: bool(session.streams) and session.streams[-1] is not first, limit=8)
+        # Whether it reopens, not how fast: a busy browser may take seconds more.
+        await wait_for(lambda: bool(session.streams) and session.streams[-1] is not first, limit=30)
         await picture_arrives(page)
         assert await page.is_visible("#report-wrong")
 
@@ -2532,13 +2571,13 @@ async def test_hanging_up_during_the_stand_in_hash_is_counted_and_leaves_nothing
     assert refused.status == HTTPStatus.TOO_MANY_REQUESTS
     # Nothing stuck: another made-up link is answered, as late as a hash, and no sooner.
     started = time.monotonic()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         other = await sharing.async_try_pin(secrets.token_urlsafe(32), "000000", "203.0.113.7")
     assert other.checked
     assert other.share is None
     assert time.monotonic() - started >= hasher.typical_seconds * 0.9
     # And the real viewer gets in.
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         right = await sharing.async_try_pin(token_of(share), share["pin"], "203.0.113.8")
     assert right.share is not None
 
@@ -2587,16 +2626,24 @@ async def test_attempts_at_once_do_not_tell_a_live_link_from_an_ended_or_made_up
 
         return sorted(await asyncio.gather(*(timed() for _ in range(5))))
 
-    answers = {
-        "live": await burst(token_of(live), wrong_pin(live), "203.0.113.1"),
-        "ended": await burst(token_of(ended), wrong_pin(live), "203.0.113.2"),
-        "made up": await burst(secrets.token_urlsafe(32), "000000", "203.0.113.3"),
-    }
-    hash_time = hasher.typical_seconds
+    # Each burst is measured against the hashes it ran (a loaded machine's vary from one second
+    # to the next); a made-up link's, which runs none, against the time the checks wait instead.
+    answers, floors = {}, {}
+    for kind, token, pin in (
+        ("live", token_of(live), wrong_pin(live)),
+        ("ended", token_of(ended), wrong_pin(live)),
+    ):
+        hashed = len(hasher.durations)
+        answers[kind] = await burst(token, pin, f"203.0.113.{len(answers) + 1}")
+        assert len(hasher.durations) == hashed + 5, kind
+        floors[kind] = 0.9 * sum(hasher.durations[hashed:])
+    floors["made up"], hashed = 4 * hasher.typical_seconds, len(hasher.durations)
+    answers["made up"] = await burst(secrets.token_urlsafe(32), "000000", "203.0.113.3")
+    assert len(hasher.durations) == hashed
     for kind, times in answers.items():
         assert all(checked for checked, _ in times), kind
         # One after another: the last answer comes five checks after the burst, never one.
-        assert times[-1][1] >= 4 * hash_time, (kind, times, hash_time)
+        assert times[-1][1] >= floors[kind], (kind, times, floors[kind])
 
 
 async def test_a_links_lockout_does_not_tell_whether_it_is_live(
@@ -2687,7 +2734,7 @@ async def test_no_token_pin_or_session_reaches_the_log(
     await post(client, "report", {"reason": "no_consent"})
     await hass.services.async_call(DOMAIN, "list_shares", {}, blocking=True, return_response=True)
     await hass.async_block_till_done()
-    await wait_for(lambda: "home_guardian.shares" in hass_storage, limit=3)
+    await wait_for(lambda: "home_guardian.shares" in hass_storage, limit=10)
     stored = json.dumps(hass_storage["home_guardian.shares"])
     for secret in (token_of(share), cookie, json.dumps(share["pin"])):
         assert secret not in caplog.text
@@ -2871,22 +2918,35 @@ async def test_the_suspending_guess_takes_as_long_on_an_ended_link_as_on_a_live_
     await sharing.async_decide(ended["share_id"], resume=False)
     await hass.async_block_till_done()
     write = sharing._store.async_save
+    release, writes, written = asyncio.Event(), [], []
 
     async def slow_write(data: Any) -> None:
-        """A write as slow as a busy SD card's."""
-        await asyncio.sleep(0.5)
+        """A write as slow as a busy SD card's: it lasts until the test lets it end."""
+        writes.append(data)
+        await release.wait()
         await write(data)
+        written.append(data)
 
-    async def timed(token: str, pin: str, address: str) -> float:
-        started = time.monotonic()
-        attempt = await sharing.async_try_pin(token, pin, address)
+    async def answered(token: str, pin: str, address: str) -> None:
+        """Guess once; the answer must come however long the write takes."""
+        async with asyncio.timeout(30):
+            attempt = await sharing.async_try_pin(token, pin, address)
+        assert attempt.checked
         assert attempt.share is None
-        return time.monotonic() - started
 
     with patch.object(sharing._store, "async_save", slow_write):
-        on_live = await timed(token_of(live), wrong_pin(live), "203.0.113.1")
-        on_ended = await timed(token_of(ended), wrong_pin(live), "203.0.113.2")
-    assert abs(on_live - on_ended) < 0.25, (on_live, on_ended)
+        await answered(token_of(live), wrong_pin(live), "203.0.113.1")
+        # The live share was suspended and its write begun, and the guess was answered before
+        # the write ended: as soon as at the ended share's link, where nothing is written.
+        assert sharing.registry.get(live["share_id"]).suspended_for is not None
+        await hass.async_block_till_done()
+        assert len(writes) == 1
+        assert not written
+        await answered(token_of(ended), wrong_pin(live), "203.0.113.2")
+        assert len(writes) == 1
+        release.set()
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(written) == 1
 
 
 async def test_a_stranger_spraying_made_up_links_does_not_lock_out_a_viewer(

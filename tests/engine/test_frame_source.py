@@ -447,15 +447,17 @@ def test_retry_now_ends_the_wait_after_failures(rtsp_camera: RtspCamera) -> None
         back.set()
         returned = time.monotonic()
         source.retry_now()
-        wait_until(lambda: source.status.frames > 0, timeout=15)
-        back_after = time.monotonic() - returned
+        wait_until(lambda: source.status.frames > 0, timeout=30)
+        # The fifth attempt came at once, not 7.5 s later: timed from the wake, which needs
+        # no network, so a busy machine's slow first picture does not count.
+        woke_after = asked[4] - returned
         # A streaming reader is left alone: no new connection.
         source.retry_now()
         time.sleep(1.0)
         assert source.status.connections == 1
     finally:
         source.stop()
-    assert back_after < 4.0, back_after
+    assert woke_after < 2.0, woke_after
 
 
 def test_stop_ends_a_wait_after_failures() -> None:
