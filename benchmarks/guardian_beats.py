@@ -94,6 +94,17 @@ def garden(rng: random.Random, days: int) -> list[tuple[datetime, bool]]:
     return found
 
 
+def hallway(rng: random.Random, days: int) -> list[tuple[datetime, bool]]:
+    """Return a hall's motion sensor holding 90 s, passed every 45-75 min from 07:00 to 22:00."""
+    found: list[tuple[datetime, bool]] = []
+    for day in range(days):
+        moment = START + timedelta(days=day, hours=7, minutes=rng.uniform(0, 30))
+        while moment < START + timedelta(days=day, hours=22):
+            found += [(moment, True), (moment + timedelta(seconds=90), False)]
+            moment += timedelta(minutes=rng.uniform(45, 75))
+    return found
+
+
 def readings(
     rng: random.Random, switches: list[tuple[datetime, bool]], days: int, watts: float
 ) -> Iterator[tuple[datetime, str]]:
@@ -151,6 +162,7 @@ PROFILES: list[tuple[str, Kind, float, Switches]] = [
     ("hall light, 5-15 a day, 1-30 min", Kind.CHANGE, 0, used((5, 15), (1, 30), (6, 23.5))),
     ("front door, 2-10 a day, open 5-60 s", Kind.CHANGE, 0, used((2, 10), (5 / 60, 1), (7, 21))),
     ("back door to the garden every 20-30 min, 14:00-18:00", Kind.CHANGE, 0, garden),
+    ("hall motion, held 90 s, passed every 45-75 min, 07:00-22:00", Kind.MOTION, 0, hallway),
 ]
 
 
