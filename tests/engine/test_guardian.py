@@ -3117,6 +3117,76 @@ def test_a_blind_stretch_in_a_room_is_neither_a_change_nor_absence(
     assert [(c.at, c.reason, c.room) for c in changes] == expected
 
 
+@pytest.mark.parametrize("restarted", [False, True])
+def test_a_sensor_slow_to_come_back_after_a_restart_is_blind_not_still(
+    cli: ModuleType, restarted: bool
+) -> None:
+    """Someone in the bathroom, its motion sensor off the Wi-Fi from 10:02 until 10:20.
+
+    Whether it dropped while Home Assistant ran or was found so after a two-minute restart
+    (Zigbee sensors take minutes to report), its blind minutes are no stillness: the room was
+    seen still from 09:52 to 10:02 (the restart's two minutes counted as lived), and the 30
+    minutes run out at 10:40, not the moment it reports.
+    """
+    room = {"room": "bathroom"}
+    gone = (
+        event("2026-05-05 10:00", "down", until=at("2026-05-05 10:02").isoformat(),
+              states={"bath_motion": "unavailable"})
+        if restarted
+        else event("2026-05-05 10:02", "state", source="bath_motion", state="unavailable")
+    )  # fmt: skip
+    lines = play(
+        cli,
+        {**event("2026-05-05 09:00", "state", source="bath_mmwave", state="off", **room),
+         "kind": "presence"},
+        event("2026-05-05 09:00", "state", source="bath_motion", state="off", **room),
+        event("2026-05-05 09:00", "state", source="kitchen_motion", state="off", room="kitchen"),
+        event("2026-05-05 09:50", "state", source="bath_mmwave", state="on"),
+        event("2026-05-05 09:50", "state", source="bath_motion", state="on"),
+        event("2026-05-05 09:52", "state", source="bath_motion", state="off"),
+        gone,
+        event("2026-05-05 10:20", "state", source="bath_motion", state="off"),
+        event("2026-05-05 12:00", "end"),
+        expected_by=[],
+        escalate_after_minutes=[],
+        presence_limit_minutes=30,
+    )  # fmt: skip
+    assert lines == [line("2026-05-05 10:40", "inactivity")]
+
+
+@pytest.mark.parametrize("restarted", [False, True])
+def test_cameras_slow_to_come_back_after_a_restart_leave_the_home_unseen(
+    cli: ModuleType, restarted: bool
+) -> None:
+    """Someone present in the living room, every motion sensor blind from 10:02 to 10:40."""
+    sensors = ("hall_motion", "kitchen_motion")
+    gone = (
+        [event("2026-05-05 10:00", "down", until=at("2026-05-05 10:02").isoformat(),
+               states=dict.fromkeys(sensors, "unavailable"))]
+        if restarted
+        else [event("2026-05-05 10:02", "state", source=sensor, state="unavailable")
+              for sensor in sensors]
+    )  # fmt: skip
+    lines = play(
+        cli,
+        {**event("2026-05-05 09:00", "state", source="fp2", state="off"), "kind": "presence"},
+        *(event("2026-05-05 09:00", "state", source=sensor, state="off") for sensor in sensors),
+        event("2026-05-05 09:50", "state", source="fp2", state="on"),
+        event("2026-05-05 09:55", "state", source="hall_motion", state="on"),
+        event("2026-05-05 09:56", "state", source="hall_motion", state="off"),
+        *gone,
+        *(event("2026-05-05 10:40", "state", source=sensor, state="off") for sensor in sensors),
+        event("2026-05-05 14:00", "end"),
+        expected_by=[],
+        escalate_after_minutes=[],
+        presence_limit_minutes=30,
+    )
+    # Still from 09:56 to 10:02 as seen, then 24 minutes more once the sensors see: 11:04.
+    assert [entry for entry in lines if entry[1] == "inactivity"] == [
+        line("2026-05-05 11:04", "inactivity")
+    ]
+
+
 def test_a_room_motion_sensor_that_turned_off_unseen_changed_the_room_when_last_seen() -> None:
     """Motion on from 10:00, blind from 10:10, back off at 10:20: the room changed at 10:10."""
     guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])

@@ -225,10 +225,11 @@ class SourceBook:
         # Since when each source has been unseen (blind, or Home Assistant stopped): time that
         # is part of no bout and of no pause.
         self._unseen_since = unseen_since
-        # Sources that went blind while running (not while Home Assistant was stopped, whose
-        # downtime the guardian counts as lived): while a room's own sources were all blind,
-        # nothing is known of its stillness.
-        self._went_blind: set[str] = set()
+        # Since when each source that went blind while running has been blind (not while Home
+        # Assistant was stopped, whose downtime the guardian counts as lived; one found blind
+        # at a start, from then): while a room's own sources were all blind, nothing is known
+        # of its stillness.
+        self._went_blind: dict[str, datetime] = {}
         # When each presence source last seen on found someone there, kept while it is unseen:
         # a blind sensor says neither that someone left nor that someone came.
         self._present_since = present_since
@@ -401,13 +402,14 @@ class SourceBook:
         as it was seen to be before, no stiller (a Wi-Fi drop over both of a bathroom's sensors
         while someone is in it is no stretch of their lying still).
         """
-        if source not in self._went_blind:
+        if (blind_from := self._went_blind.pop(source, None)) is None:
             return
-        self._went_blind.discard(source)
+        # Blind since before a stop: unseen from then. Found blind at the start: the downtime
+        # before was lived, the blindness after it was not.
+        unseen_from = blind_from if unseen_from is None else max(unseen_from, blind_from)
         self._home_was_unseen(source, kind, unseen_from, now)
         if (
-            unseen_from is None
-            or room is None
+            room is None
             or kind not in {Kind.MOTION, Kind.CHANGE}
             or (since := self._room_since.get(room)) is None
         ):
@@ -574,8 +576,11 @@ class SourceBook:
     def lost(self, source: str, now: datetime) -> None:
         """Note that a source went blind: it counts no more, but what it last showed is kept."""
         if source in self._states:
-            self._unseen_since.setdefault(source, now)
-            self._went_blind.add(source)
+            self._went_blind.setdefault(source, self._unseen_since.setdefault(source, now))
+        else:
+            # Found blind at a start (or on its first state): nothing is seen of its room
+            # from now on, whatever the time before was.
+            self._went_blind.setdefault(source, now)
         self._states.pop(source, None)
 
     def stopped(self, at: datetime) -> None:
@@ -585,7 +590,7 @@ class SourceBook:
         still unknown from then (`_went_blind` itself is not stored).
         """
         self._went_blind.update(
-            source for source, since in self._unseen_since.items() if since < at
+            (source, since) for source, since in self._unseen_since.items() if since < at
         )
         for source in self._shown:
             self._unseen_since.setdefault(source, at)
@@ -595,7 +600,7 @@ class SourceBook:
         self._states.pop(source, None)
         self._present_since.pop(source, None)
         self._unseen_since.pop(source, None)
-        self._went_blind.discard(source)
+        self._went_blind.pop(source, None)
         self._shown.pop(source, None)
         self._moving_since.pop(source, None)
         self._bout_since.pop(source, None)
