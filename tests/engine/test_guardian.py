@@ -990,6 +990,30 @@ def test_acknowledged_inactivity_while_blind_leaves_no_cannot_monitor(cli: Modul
     ) == [line("2024-03-05 13:00", "inactivity"), line("2024-03-05 13:20", "cleared")]
 
 
+@pytest.mark.parametrize(("handled", "told"), [(None, "08:30"), ("07:10", "08:30")])
+def test_handled_on_a_camera_offline_keeps_the_mornings_deadline(
+    cli: ModuleType, handled: str | None, told: str
+) -> None:
+    """Last seen at 22:01; the camera drops at 02:00 and is back at 07:30; up by 08:00 expected.
+
+    "Handled" at 07:10 says the family knows the camera is down, not that anyone is up: the
+    missed morning is told as without it, at 08:30 (the 30 blind minutes after 07:00 added).
+    """
+    events = [
+        event("2026-05-04 21:00", "state", source="hall", state="off"),
+        event("2026-05-04 22:00", "state", source="hall", state="on"),
+        event("2026-05-04 22:01", "state", source="hall", state="off"),
+        event("2026-05-05 02:00", "state", source="hall", state="unavailable"),
+        *([] if handled is None else [event(f"2026-05-05 {handled}", "acknowledge")]),
+        event("2026-05-05 07:30", "state", source="hall", state="off"),
+        event("2026-05-05 12:00", "end"),
+    ]
+    lines = play(cli, *events, expected_by=["08:00"], escalate_after_minutes=[])
+    assert [entry for entry in lines if entry[1] == "inactivity"] == [
+        line(f"2026-05-05 {told}", "inactivity")
+    ]
+
+
 def test_acknowledge_with_nothing_open_does_not_silence_blindness(cli: ModuleType) -> None:
     """An "I'm OK" in the grace period says nothing about the cameras."""
     assert play(

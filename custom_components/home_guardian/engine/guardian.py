@@ -351,11 +351,17 @@ class InactivityGuardian(Timeline):
         self._book.rename(old, new)
 
     def acknowledge(self, now: datetime) -> list[AlertChange]:
-        """Take "I'm OK / handled": clear the alert and restart quiet time from `now`."""
+        """Take "I'm OK / handled": clear the alert and restart quiet time from `now`.
+
+        The quiet goes on where the alert was "Cannot monitor": that answers for the cameras.
+        """
         now = aware(now)
         changes = self._advance(now, inclusive=False)
-        self._restart_quiet(now)
-        self._book.restart_rooms(now)
+        if self._state.alert is not Alert.CANNOT_MONITOR:
+            # "Handled" to a camera offline says nothing of the person: the quiet goes on, and
+            # so does the morning's "expected by", which no one has met.
+            self._restart_quiet(now)
+            self._book.restart_rooms(now)
         if not self.can_see and self._state.alert is not Alert.NONE:
             # "Handled" while blind covers the blindness too, until a source sees again.
             self._state.blind_acknowledged = True
