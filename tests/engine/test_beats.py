@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 import json
 import random
 from typing import Any
@@ -17,11 +17,9 @@ from custom_components.home_guardian.engine.beats import (
     FORGOTTEN_AFTER,
     LONGEST_STEP,
     BeatWatch,
-    QuietHours,
 )
 from custom_components.home_guardian.engine.config import GuardianConfig
 from custom_components.home_guardian.engine.guardian import InactivityGuardian
-from custom_components.home_guardian.engine.schedule import DailySchedule
 from custom_components.home_guardian.engine.sources import Kind
 from custom_components.home_guardian.engine.state import StoredStateError
 
@@ -396,62 +394,3 @@ def test_a_clock_set_back_is_no_step_and_damaged_beats_are_refused() -> None:
     ):
         with pytest.raises(StoredStateError):
             InactivityGuardian(guardian.config, {**stored, "beats": damaged})
-
-
-def hourly_passes(rng: random.Random, days: int) -> list[Reading]:
-    """Return a hallway PIR that holds 90 s, passed every 45 to 75 minutes from 07:00 to 22:00."""
-    readings: list[Reading] = [(START, HALL, "off", Kind.MOTION)]
-    for day in range(days):
-        moment = START + timedelta(days=day, hours=7, minutes=rng.uniform(0, 30))
-        while moment < START + timedelta(days=day, hours=22):
-            readings += [
-                (moment, HALL, "on", Kind.MOTION),
-                (moment + timedelta(seconds=90), HALL, "off", Kind.MOTION),
-            ]
-            moment += timedelta(minutes=rng.uniform(45, 75))
-    return readings
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_a_person_passing_one_sensor_about_hourly_all_day_is_no_beat(seed: int) -> None:
-    """Her runs are the sensor's hold and her rests steady for fifteen hours: but she sleeps.
-
-    With a steady day taken for a device's beat, her later passes counted for nothing: an alert
-    at about 18:00 that her walking past could not clear, every day.
-    """
-    rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
-    guardian = new_guardian()
-    readings = hourly_passes(rng, days=4)
-    changes = play(guardian, readings)
-    assert guardian.self_switching_sources == {}
-    assert [change for change in changes if change.alert is Alert.INACTIVITY] == []
-    # Every pass counted: its switch on (the end of a motion is no activity of its own).
-    assert guardian.activity_seen == (len(readings) - 1) // 2
-
-
-def test_a_beat_must_go_on_through_the_night() -> None:
-    """Eight steady hours of the day keep no beat; the same with four of them at night do."""
-    schedule = DailySchedule(zone=ZONE, active_start=time(7), active_end=time(22))
-    steady = [20 * 60, 30 * 60] * 12
-
-    def after(start: datetime, quiet: QuietHours | None) -> BeatWatch:
-        """Return a watch of the steady steps from `start`."""
-        watch, moment = BeatWatch(), start
-        watch.own(moment, quiet=quiet)
-        for step in steady:
-            moment += timedelta(seconds=step)
-            watch.own(moment, quiet=quiet)
-        return watch
-
-    morning, evening = START + timedelta(hours=8), START + timedelta(hours=20)
-    assert after(morning, schedule.quiet_seconds).beat is None
-    # Active around the clock, no hours are quiet: the day's beat is a device's.
-    assert after(morning, None).beat is not None
-    # From 20:00, ten hours on end, eight of them at night.
-    watch = after(evening, schedule.quiet_seconds)
-    assert watch.beat is not None
-    assert watch.night == pytest.approx(8 * 3600)
-    # The stretch's night is kept with it, and read as none where it was saved without it.
-    assert BeatWatch.from_dict(json.loads(json.dumps(watch.to_dict()))) == watch
-    saved = {key: value for key, value in watch.to_dict().items() if key != "night"}
-    assert BeatWatch.from_dict(saved).night == 0.0

@@ -917,20 +917,6 @@ def test_wall_times_on_dst_days() -> None:
     assert always.deadline_budget(repeated_hour) is None
 
 
-def test_quiet_hours_are_counted_in_real_time_across_midnight_and_dst() -> None:
-    """The time outside active hours between two instants, as a clock on the wall would not."""
-    schedule = DailySchedule(zone=ZONE, active_start=time(7), active_end=time(22))
-    evening = datetime(2026, 3, 27, 21, tzinfo=ZONE)
-    assert schedule.quiet_seconds(evening, evening + timedelta(hours=11)) == 9 * 3600
-    assert schedule.quiet_seconds(evening, evening + timedelta(minutes=30)) == 0
-    assert schedule.quiet_seconds(evening, evening) == 0
-    # Two nights in a row, the second a night the clocks go forward: an hour shorter.
-    two_nights = schedule.quiet_seconds(evening, datetime(2026, 3, 29, 8, tzinfo=ZONE))
-    assert two_nights == (9 + 8) * 3600
-    always = DailySchedule(zone=ZONE, active_start=time(7), active_end=time(7))
-    assert always.quiet_seconds(evening, evening + timedelta(days=2)) == 0
-
-
 # Escalation, acknowledgement and modes.
 
 

@@ -9,12 +9,11 @@ switches that count as activity are followed:
 
 - once the source has switched for `BEAT_SPAN` on end, at least `BEAT_CYCLES` cycles (a run and
   a rest each), with all its runs within `BEAT_SPREAD` times of one another (or `BEAT_SLACK`
-  seconds: a contact's chatter of one second or three), all its rests too, no step longer
-  than `LONGEST_STEP`, and `BEAT_NIGHT` of it outside the guardian's active hours (where they
-  end), it keeps a **beat**: the shortest and longest run and rest of that stretch. A fridge's
-  twenty-minute runs and half-hour rests make one overnight. A person can keep a rhythm for an
-  afternoon (out to the garden every twenty minutes), even for a whole day (past a motion
-  sensor that holds the same 90 s each time, about once an hour), but sleeps at night;
+  seconds: a contact's chatter of one second or three), all its rests too, and no step longer
+  than `LONGEST_STEP`, it keeps a **beat**: the shortest and longest run and rest of that
+  stretch. A fridge's twenty-minute runs and half-hour rests make one overnight. A person can
+  keep a rhythm for an afternoon (out to the garden every twenty minutes), not for eight hours
+  on end;
 - from then on, a switch on that comes as long after the source's previous switch as a rest of
   its beat (give or take as much), or a switch off as long as a run, is the device's own, and
   no activity. A switch that tells neither (a state other than on and off) may end either. A
@@ -34,7 +33,7 @@ its switches count.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -49,9 +48,6 @@ BEAT_SPREAD: Final = 1.5
 # Steps this many seconds apart are alike however short: a contact's chatter of one second or
 # three (the times Home Assistant is told vary by about a second).
 BEAT_SLACK: Final = 5.0
-# How much of that steady stretch must fall outside active hours: a device beats through the
-# night, a person who kept a rhythm all day sleeps.
-BEAT_NIGHT: Final = timedelta(hours=4)
 # A step longer than this is no part of a beat: a kettle boiled every morning is a person. A
 # chest freezer rests up to about four hours.
 LONGEST_STEP: Final = timedelta(hours=4)
@@ -59,8 +55,6 @@ LONGEST_STEP: Final = timedelta(hours=4)
 FORGOTTEN_AFTER: Final = timedelta(days=1)
 
 type Span = tuple[float, float]
-# The seconds between two instants that fall outside active hours.
-type QuietHours = Callable[[datetime, datetime], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,29 +97,21 @@ class BeatWatch:
     """One source's switches: the latest, its steady stretch so far, and its beat if it keeps one.
 
     The stretch's runs and rests are kept apart (by the direction of each switch, or in turn for a
-    source whose switches tell none); `steps` counts them and `since` is when its first came;
-    `night` is how many of its seconds fell outside active hours.
+    source whose switches tell none); `steps` counts them and `since` is when its first came.
     """
 
     last: datetime | None = None
     since: datetime | None = None
     halves: tuple[Span | None, Span | None] = (None, None)
     steps: int = 0
-    night: float = 0.0
     beat: Beat | None = None
     # When a switch last kept the beat (or it was found), and whether the run going on began
     # with a switch on that was counted.
     kept_at: datetime | None = None
     counted_on: bool = False
 
-    def own(
-        self, now: datetime, rising: bool | None = None, quiet: QuietHours | None = None
-    ) -> bool:
-        """Note a switch at `now` (on, off, or None: neither); return True if it keeps the beat.
-
-        `quiet` gives the seconds between two instants outside active hours; without it (active
-        around the clock), no part of a stretch needs to be.
-        """
+    def own(self, now: datetime, rising: bool | None = None) -> bool:
+        """Note a switch at `now` (on, off, or None: neither); return True if it keeps the beat."""
         last, self.last = self.last, now
         if last is None or now < last:
             # A first switch, or a clock set back: no step is known.
@@ -143,13 +129,9 @@ class BeatWatch:
         )
         if rising is not None:
             self.counted_on = rising and not kept
-        self._stretch(step, last, rising, quiet)
+        self._stretch(step, last, rising)
         runs, rests = self.halves
-        steady = (
-            self.since is not None
-            and now - self.since >= BEAT_SPAN
-            and (quiet is None or self.night >= BEAT_NIGHT.total_seconds())
-        )
+        steady = self.since is not None and now - self.since >= BEAT_SPAN
         if steady and self.steps >= 2 * BEAT_CYCLES and runs is not None and rests is not None:
             self.beat, self.kept_at = Beat(runs, rests), now
         elif kept:
@@ -160,29 +142,24 @@ class BeatWatch:
 
     def _restart(self, at: datetime) -> None:
         """Begin an empty stretch at the switch at `at`."""
-        self.since, self.halves, self.steps, self.night = at, (None, None), 0, 0.0
+        self.since, self.halves, self.steps = at, (None, None), 0
 
-    def _stretch(
-        self, step: float, last: datetime, rising: bool | None, quiet: QuietHours | None
-    ) -> None:
+    def _stretch(self, step: float, last: datetime, rising: bool | None) -> None:
         """Add a step that ended now to the steady stretch, or begin one with it."""
         if step > LONGEST_STEP.total_seconds():
             self._restart(last + timedelta(seconds=step))
             return
-        now = last + timedelta(seconds=step)
-        night = 0.0 if quiet is None else quiet(last, now)
         turn = self.steps % 2 if rising is None else int(rising)
         halves = list(self.halves)
         widest = widened(halves[turn], step)
         if widest is None:
             # Not steady with the stretch: a new one begins with this step.
             halves = [None, None]
-            self.since, self.steps, self.night = last, 0, 0.0
+            self.since, self.steps = last, 0
             turn = 0 if rising is None else turn
             widest = (step, step)
         halves[turn] = widest
         self.halves, self.steps = (halves[0], halves[1]), self.steps + 1
-        self.night += night
 
     def to_dict(self) -> dict[str, Any]:
         """Return this watch as JSON-safe data."""
@@ -191,7 +168,6 @@ class BeatWatch:
             "since": _moment(self.since),
             "halves": [None if half is None else list(half) for half in self.halves],
             "steps": self.steps,
-            "night": self.night,
             "beat": None if self.beat is None else [*self.beat.runs, *self.beat.rests],
             "kept_at": _moment(self.kept_at),
             "counted_on": self.counted_on,
@@ -210,8 +186,6 @@ class BeatWatch:
             since=_stored_moment(data["since"]),
             halves=(first, second),
             steps=int(data["steps"]),
-            # Saved before stretches counted their night: counted from now on.
-            night=float(data.get("night", 0.0)),
             beat=beat,
             kept_at=_stored_moment(data["kept_at"]),
             counted_on=bool(data["counted_on"]),

@@ -121,16 +121,6 @@ class DailySchedule:
         """Return the first start or end of active hours after `moment`."""
         return min(i for i in self._around(moment, self._changes()) if i > moment)
 
-    def quiet_seconds(self, start: datetime, end: datetime) -> float:
-        """Return how many seconds from `start` to `end` fall outside active hours."""
-        quiet, moment = 0.0, start
-        while moment < end and not self.around_the_clock:
-            upto = min(self.next_change(moment), end)
-            if not self.is_active(moment):
-                quiet += (upto - moment).total_seconds()
-            moment = upto
-        return quiet
-
     def deadline_budget(self, day_start: datetime) -> timedelta | None:
         """Return how long after `day_start` the day's first deadline falls, or None without any.
 

@@ -76,7 +76,7 @@ from enum import Enum, StrEnum
 import math
 from typing import Any, Final, NamedTuple
 
-from .beats import Beat, BeatWatch, QuietHours
+from .beats import Beat, BeatWatch
 from .levels import LevelReader, rules_for
 from .state import NONE
 
@@ -206,15 +206,9 @@ class SourceBook:
         changed: datetime | None,
         beats: dict[str, BeatWatch],
         rests: dict[str, float],
-        quiet: QuietHours | None = None,
     ) -> None:
-        """Start from what was saved of each source (the dicts and set are updated in place).
-
-        `quiet` tells how much of a stretch of time falls outside active hours (None: active
-        around the clock), which a device's beat must go on through (see `beats.py`).
-        """
+        """Start from what was saved of each source (the dicts and set are updated in place)."""
         self._stuck_after = stuck_after
-        self._quiet = quiet
         self._states: dict[str, str] = {}
         self._shown = shown
         self._moving_since = moving_since
@@ -354,7 +348,7 @@ class SourceBook:
             # A level's switch is on or off by what its reader now takes it for.
             rising = reader.on
         # Counted or not, every switch is a step of the source's beat.
-        if self._beats.setdefault(source, BeatWatch()).own(now, rising, self._quiet):
+        if self._beats.setdefault(source, BeatWatch()).own(now, rising):
             # A motion sensor turning off on its beat is not moving, even after an odd start.
             self._moving_since.pop(source, None)
             return Meaning.NOTHING

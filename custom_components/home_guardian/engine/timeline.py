@@ -76,7 +76,6 @@ class Timeline(ABC):
             changed=self._state.changed,
             beats=self._state.beats,
             rests=self._state.rests,
-            quiet=None if self._schedule.around_the_clock else self._schedule.quiet_seconds,
         )
 
     @property
