@@ -824,6 +824,49 @@ def test_forward_jump_reported_by_the_host_adds_no_quiet() -> None:
     assert guardian.clock_jumped(at("2024-03-05 12:00")) == []
 
 
+@pytest.mark.parametrize("clock_behind", [False, True])
+def test_a_sensor_found_blind_on_a_clock_behind_is_blind_from_the_real_return(
+    clock_behind: bool,
+) -> None:
+    """Someone in the bathroom; Home Assistant down 10:00 to 14:00, its motion sensor blind.
+
+    On a host whose clock restarts where it stopped and is set right minutes later, the
+    sensor's blindness moves with the jump: the room was still (09:30 to 14:10 as lived, the
+    downtime included) just as on a host that kept time, and the hour runs out when it reports.
+    """
+    guardian = new(
+        expected_by=[], escalate_after_minutes=[], presence_limit_minutes=60,
+        inactivity_minutes=600,
+    )  # fmt: skip
+    bathroom = {"room": "bathroom"}
+    guardian.source_state("bath_motion", "off", at("2026-05-05 09:00"), baseline=True, **bathroom)
+    guardian.source_state(
+        "bath_mmwave", "off", at("2026-05-05 09:00"), kind=Kind.PRESENCE, baseline=True,
+        **bathroom,
+    )  # fmt: skip
+    guardian.source_state("bath_motion", "on", at("2026-05-05 09:29"), **bathroom)
+    guardian.source_state(
+        "bath_mmwave", "on", at("2026-05-05 09:29"), kind=Kind.PRESENCE, **bathroom
+    )
+    guardian.source_state("bath_motion", "off", at("2026-05-05 09:30"), **bathroom)
+    guardian.evaluate(at("2026-05-05 10:00"))
+    back = InactivityGuardian(guardian.config, json.loads(json.dumps(guardian.to_dict())))
+    returned = at("2026-05-05 10:01") if clock_behind else at("2026-05-05 14:00")
+    changes = back.resume(returned)
+    changes += back.source_state("bath_motion", None, returned, **bathroom)
+    changes += back.source_state(
+        "bath_mmwave", "on", returned, kind=Kind.PRESENCE, baseline=True, **bathroom
+    )
+    if clock_behind:
+        changes += back.evaluate(at("2026-05-05 10:03"))
+        changes += back.clock_jumped(at("2026-05-05 14:04"))
+    changes += back.catch_up(at("2026-05-05 14:10"))
+    changes += back.source_state("bath_motion", "off", at("2026-05-05 14:10"), **bathroom)
+    changes += back.catch_up(at("2026-05-05 16:00"))
+    presence = [(c.at, c.room) for c in changes if c.reason is Reason.PRESENCE]
+    assert presence == [(at("2026-05-05 14:10"), "bathroom")]
+
+
 def test_a_clock_behind_at_start_up_then_set_from_the_network_is_no_alert() -> None:
     """A restart on a clock a month behind (no battery clock, no network yet), then set right.
 

@@ -734,7 +734,7 @@ class SourceBook:
             self._present_since,
             self._room_since,
         )
-        for table in tables:
+        for table in (*tables, self._went_blind):
             for key, moment in table.items():
                 table[key] = moved(moment)
         if self._changed is not None:
