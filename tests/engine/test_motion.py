@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -552,6 +553,16 @@ ROOM = "color=c=0x606060:s=320x240:r={rate}:d={seconds},noise=alls=10:allf=t"
 VISIT = ",drawbox=x=120:y=80:w=60:h=100:color=white:t=fill:enable='gte(t,{at})'"
 
 
+def _one_interval(video: Path, *, frames: int) -> tuple[dict[str, Any], dict[str, float]]:
+    """Run scripts/motion on a clip of `frames` frames that shows one visit; return its report."""
+    result = motion_command(str(video))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["frames_decoded"] == frames
+    [interval] = report["intervals"]
+    return report, interval
+
+
 def test_command_times_motion_by_when_the_file_shows_it(tmp_path: Path) -> None:
     """A clip recorded at a varying rate, and recordings joined end to end, are timed truly.
 
@@ -565,11 +576,7 @@ def test_command_times_motion_by_when_the_file_shows_it(tmp_path: Path) -> None:
         + r",select='gte(t\,5)+not(mod(n\,12))'",
         *("-fps_mode", "passthrough"),
     )
-    result = motion_command(str(varying))
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert report["frames_decoded"] == 136
-    [interval] = report["intervals"]
+    report, interval = _one_interval(varying, frames=136)
     assert 6.5 <= interval["start"] <= 7.0
     assert 9.9 <= interval["end"] <= 10.1
     # Eight frames over 1.5 s settle it: the eighth comes at 3.4 s at 2 frames a second.
@@ -582,11 +589,7 @@ def test_command_times_motion_by_when_the_file_shows_it(tmp_path: Path) -> None:
     )
     joined = tmp_path / "joined.ts"
     joined.write_bytes(first.read_bytes() + second.read_bytes())
-    result = motion_command(str(joined))
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert report["frames_decoded"] == 80
-    [interval] = report["intervals"]
+    _, interval = _one_interval(joined, frames=80)
     assert 5.5 <= interval["start"] <= 6.0
     assert 7.9 <= interval["end"] <= 8.1
 

@@ -1031,6 +1031,18 @@ def test_faces_level_hides_heads_and_people_too_small_for_the_detector() -> None
     assert hidden.mean() < 0.15  # measured 12 %: heads, the small one and their margins
 
 
+def privacy_script(clip: Path, out: Path) -> dict[str, Any]:
+    """Run scripts/privacy at level people as users do; return the JSON it printed."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "privacy"
+    done = subprocess.run(
+        [str(script), str(clip), "--level", "people", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
 def test_privacy_script_writes_the_filtered_video_frame_for_frame(tmp_path: Path) -> None:
     if shutil.which("ffmpeg") is None:
         pytest.skip("FFmpeg is not installed (see tests/apt-packages.txt)")
@@ -1049,13 +1061,7 @@ def test_privacy_script_writes_the_filtered_video_frame_for_frame(tmp_path: Path
         check=True,
     )
     script = Path(__file__).resolve().parents[2] / "scripts" / "privacy"
-    done = subprocess.run(
-        [str(script), str(clip), "--level", "people", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(done.stdout)
+    report = privacy_script(clip, out)
     assert report["frames"] == 40
     assert report["pixelated_share"] == 1.0  # four seconds: nothing learned yet, all hidden
     assert report["ms_per_frame"] > 0
@@ -1087,14 +1093,7 @@ def _quarters(grey: NDArray[np.uint8]) -> NDArray[np.float64]:
 def test_privacy_script_filters_a_phones_video_upright(degrees: int, tmp_path: Path) -> None:
     """A video stored on its side is analysed, filtered and written as players show it."""
     clip, out = turned_clip(tmp_path, degrees), tmp_path / "filtered.mp4"
-    script = Path(__file__).resolve().parents[2] / "scripts" / "privacy"
-    done = subprocess.run(
-        [str(script), str(clip), "--level", "people", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(done.stdout)["frames"] == 10
+    assert privacy_script(clip, out)["frames"] == 10
     shown = as_players_show(clip)
     assert shown.shape == (320, 240)
     written = as_players_show(out)
