@@ -111,7 +111,12 @@ def analysed_frames(
     """
     # Commands that read no video (guardian-replay) do not pay for PyAV and the motion engine.
     load_engine()
-    from engine.frame_source import close_container, iter_frames, open_stream  # noqa: PLC0415
+    from engine.frame_source import (  # noqa: PLC0415
+        close_container,
+        iter_frames,
+        open_stream,
+        stream_rotation,
+    )
     from engine.motion import ANALYSIS_HEIGHT, AnalysisPace  # noqa: PLC0415
     from engine.urls import StreamAddress  # noqa: PLC0415
 
@@ -125,6 +130,7 @@ def analysed_frames(
         rate = rate.limit_denominator(MAX_RATE_DENOMINATOR)
         pace = AnalysisPace(fps)
         clock = VideoClock(rate)
+        turns = round(stream_rotation(stream) / 90) % 4 if upright else 0
         frames = iter_frames(container)
         try:
             while True:
@@ -134,8 +140,7 @@ def analysed_frames(
                 if frame is None:
                     return
                 at = clock.at(frame.stream_time)
-                if upright:
-                    frame = turned(frame, round(frame.rotation / 90) % 4)
+                frame = turned(frame, turns)
                 result, analysis_seconds = None, 0.0
                 if pace.due(at, detector):
                     started = time.perf_counter()

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from custom_components.home_guardian.engine import frame_source, frames
+from custom_components.home_guardian.engine import frame_source
 from custom_components.home_guardian.engine.frame_source import (
     Problem,
     StreamError,
@@ -82,11 +82,11 @@ def test_a_picture_stored_on_its_side_says_how_players_turn_it(
     clip = turned_clip(tmp_path, degrees)
     container = open_stream(StreamAddress(url=str(clip)))
     try:
+        turns = round(frame_source.stream_rotation(container.streams.video[0]) / 90) % 4
         frame = next(iter_frames(container))
     finally:
         container.close()
     assert (frame.width, frame.height) == (320, 240)  # as stored
-    turns = round(frame.rotation / 90) % 4
     assert (turns == 0) == (degrees == 0)
     shown = as_players_show(clip)
     upright = np.rot90(frame.grey(frame.height), turns)
@@ -94,13 +94,15 @@ def test_a_picture_stored_on_its_side_says_how_players_turn_it(
     assert float(np.abs(upright.astype(float) - shown).mean()) < 2
 
 
-def test_a_picture_without_a_usable_note_is_not_turned() -> None:
-    """Snapshots carry no note, and a matrix that squashes the picture flat has no turn."""
-    image = Frame(Image.new("RGB", (8, 8)), sequence=1, monotonic=0.0, wall=0.0)
-    assert image.rotation == 0.0
-    assert first_frame().rotation == 0.0
+def test_a_display_matrix_that_squashes_the_picture_has_no_turn() -> None:
+    """A stream without a note is not turned, nor one whose matrix makes no sense."""
+    container = open_stream(StreamAddress(url=str(shared_clip("vtest.avi"))))
+    try:
+        assert frame_source.stream_rotation(container.streams.video[0]) == 0.0
+    finally:
+        container.close()
     flat = np.zeros(9, dtype=np.int32).tobytes()
-    assert math.isnan(frames._display_rotation(flat))
-    assert frames._display_rotation(b"short") == 0.0
+    assert math.isnan(frame_source._display_rotation(flat))
+    assert frame_source._display_rotation(b"short") == 0.0
     quarter = np.array([0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30], dtype=np.int32).tobytes()
-    assert frames._display_rotation(quarter) == pytest.approx(-90.0)
+    assert frame_source._display_rotation(quarter) == pytest.approx(-90.0)

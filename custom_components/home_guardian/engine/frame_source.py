@@ -8,6 +8,8 @@ from enum import StrEnum
 from fractions import Fraction
 import io
 import logging
+import math
+import struct
 import threading
 import time
 from typing import Final
@@ -53,6 +55,8 @@ MAX_PIXELS: Final = 4096 * 4096
 # part that never ends is cut off there, not at the end of memory.
 MAX_PICTURE_BYTES: Final = 16 * 1024 * 1024
 MAX_BAD_PACKETS: Final = 50
+# A display matrix: nine 32-bit integers.
+DISPLAY_MATRIX_BYTES: Final = 36
 # Joined between two keyframes of a stream that sends its parameter sets only with them (an
 # MPEG-TS camera, an RTSP one that leaves them out of its description), no picture decodes
 # until the next keyframe: packets before it are no fault of the stream, for this long (a
@@ -224,6 +228,35 @@ def _own_file(container: av.container.InputContainer) -> object:
 def is_still(container: av.container.InputContainer) -> bool:
     """Return True when the container holds a single picture, as snapshot URLs do."""
     return bool(STILL_FORMATS.intersection(container.format.name.split(",")))
+
+
+def stream_rotation(stream: av.VideoStream) -> float:
+    """Return the degrees, anticlockwise, that players turn a stream's pictures by (0: none).
+
+    Phones film upright and store the picture on its side, with a note (a display matrix) in
+    the file to turn it. The note belongs to the stream: decoders of our own do not carry it
+    onto their pictures.
+    """
+    # PyAV 13 reads the turn itself; later versions give the matrix, as FFmpeg stores it.
+    degrees = (getattr(stream, "side_data", None) or {}).get("DISPLAYMATRIX")
+    if degrees is None:
+        coded = getattr(stream.codec_context, "coded_side_data", None) or {}
+        matrix = coded.get("display_matrix")
+        degrees = 0.0 if matrix is None else _display_rotation(bytes(matrix))
+    # A matrix that squashes the picture flat has no turn (FFmpeg says "not a number").
+    return float(degrees) if math.isfinite(degrees) else 0.0
+
+
+def _display_rotation(matrix: bytes) -> float:
+    """Return the anticlockwise turn of an FFmpeg display matrix, as `av_display_rotation_get`."""
+    if len(matrix) != DISPLAY_MATRIX_BYTES:
+        return 0.0
+    # Nine 32-bit integers, 16.16 fixed point, in the machine's order; only the turn is read.
+    a, b, _, c, d, *_ = struct.unpack("=9i", matrix)
+    scale_x, scale_y = math.hypot(a, c), math.hypot(b, d)
+    if scale_x == 0 or scale_y == 0:
+        return math.nan
+    return -math.degrees(math.atan2(b / scale_y, a / scale_x))
 
 
 def iter_frames(

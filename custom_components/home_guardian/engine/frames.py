@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import io
-import math
 import threading
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
 if TYPE_CHECKING:
-    from collections.abc import Buffer, Mapping
-
     import av
 
 JPEG_QUALITY: Final = 80
-DISPLAY_MATRIX_BYTES: Final = 36
 
 
 class Frame:
@@ -61,24 +57,6 @@ class Frame:
         if isinstance(self._picture, Image.Image):
             return None
         return self._picture.time
-
-    @property
-    def rotation(self) -> float:
-        """Return the degrees, anticlockwise, that players turn the picture by (0: none).
-
-        Phones film upright and store the picture on its side, with a note to turn it.
-        """
-        picture = self._picture
-        if isinstance(picture, Image.Image):
-            return 0.0
-        degrees = getattr(picture, "rotation", None)  # PyAV 14 reads the note itself
-        if degrees is None:
-            # PyAV 13 holds it among the picture's side data, a mapping its stubs do not type.
-            side_data = cast("Mapping[str, Buffer]", picture.side_data)
-            matrix = side_data.get("DISPLAYMATRIX")
-            degrees = 0.0 if matrix is None else _display_rotation(bytes(matrix))
-        # A matrix that squashes the picture flat has no turn (FFmpeg says "not a number").
-        return float(degrees) if math.isfinite(degrees) else 0.0
 
     def grey(self, height: int) -> NDArray[np.uint8]:
         """Return a small greyscale copy `height` pixels high, aspect kept, for analysis."""
@@ -127,18 +105,6 @@ class Frame:
             width=width, height=height, format="gray", interpolation="FAST_BILINEAR"
         )
         return np.asarray(small_frame.to_ndarray(), dtype=np.uint8)
-
-
-def _display_rotation(matrix: bytes) -> float:
-    """Return the anticlockwise turn of an FFmpeg display matrix, as `av_display_rotation_get`."""
-    if len(matrix) != DISPLAY_MATRIX_BYTES:
-        return 0.0
-    # Nine 32-bit integers, 16.16 fixed point, in the machine's order; only the turn is read.
-    a, b, _, c, d, *_ = np.frombuffer(matrix, dtype=np.int32).astype(float)
-    scale_x, scale_y = math.hypot(a, c), math.hypot(b, d)
-    if scale_x == 0 or scale_y == 0:
-        return math.nan
-    return -math.degrees(math.atan2(b / scale_y, a / scale_x))
 
 
 def encode_jpeg(image: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
