@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 import copy
 from datetime import time, timedelta
+import logging
 from pathlib import Path
 import shutil
 from typing import Any
@@ -515,7 +516,7 @@ async def test_restart_with_a_presence_sensor_on_keeps_the_open_alert(
 async def test_motion_on_through_a_restart_or_an_unavailable_spell_goes_on_counting(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:
-    """Someone moving in the hall while Home Assistant restarts is still someone moving."""
+    """Someone moving in the hall while Home Assistant restarts in a minute is still moving."""
     freezer.move_to(MORNING)
     entry = await set_up(hass, guardian_entry())
     hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
@@ -523,23 +524,60 @@ async def test_motion_on_through_a_restart_or_an_unavailable_spell_goes_on_count
     await advance(hass, freezer, 10)
     await hass.async_stop()
 
-    freezer.tick(timedelta(minutes=2))
+    freezer.tick(timedelta(minutes=1))
     states = {HALL: (STATE_ON, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
     async with restarted_with(hass, entry, states) as (restarted, events):
         await advance(restarted, freezer, 150)
         restarted.states.async_set(HALL, STATE_UNAVAILABLE, MOTION_CLASS)
         await advance(restarted, freezer, 1)
         restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        await restarted.async_block_till_done()
         # Past the three-hour limit, still moving: four hours after it turned on it is stuck.
         await advance(restarted, freezer, 60)
         assert state_of(restarted, INACTIVITY) == STATE_OFF
         assert state_of(restarted, INACTIVE_FOR) == "0"
-        await advance(restarted, freezer, 17 + 180)
+        await advance(restarted, freezer, 18 + 180)
         assert state_of(restarted, INACTIVITY) == STATE_ON
         assert restarted.states.get(INACTIVITY).attributes["since"] == "2026-03-02T15:00:00+00:00"
         assert [event.data["alert"] for event in events] == ["inactivity"]
         await restarted.async_stop()
     assert alerts == []
+
+
+async def test_motion_restored_on_after_a_long_downtime_is_no_movement_meanwhile(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A motion sensor on before and after hours down (its integration restored "on") is no
+    sign that anyone moved: the missed morning is told on the return, and her next movement
+    in view ends it."""
+    caplog.set_level(logging.INFO, logger="custom_components.home_guardian")
+    freezer.move_to("2026-03-02 05:55:00+00:00")
+    entry = await set_up(hass, guardian_entry(expected_by=["09:30"]))
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 5)
+    await hass.async_stop()
+
+    freezer.move_to("2026-03-02 09:40:00+00:00")
+    states = {HALL: (STATE_ON, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        await advance(restarted, freezer, 2)
+        assert state_of(restarted, INACTIVITY) == STATE_ON
+        assert [event.data["reason"] for event in events] == ["expected_by"]
+        assert f"{HALL} was on when last seen and is on again after 2 minutes" in caplog.text
+        # Turning off says nothing; turning on again a minute later is her moving.
+        restarted.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+        await advance(restarted, freezer, 1)
+        assert state_of(restarted, INACTIVITY) == STATE_ON
+        restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        await restarted.async_block_till_done()
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        assert [event.data["alert"] for event in events] == ["inactivity", "cleared"]
+        await restarted.async_stop()
+    assert "minutes' rest" not in caplog.text
 
 
 async def test_an_alarm_pressed_while_down_or_unavailable_is_raised_once(

@@ -844,10 +844,21 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
             self._schedule(now)
 
     def _note_stuck_sources(self) -> None:
-        """Log once when a motion source is busy so long that it no longer counts."""
+        """Log once when a motion source no longer counts: busy too long, or found on."""
         stuck = self.guardian.stuck_sources
+        found_on = self.guardian.found_on_sources
         pause = round(STUCK_PAUSE / timedelta(minutes=1))
         for source in sorted(stuck - self._stuck_logged):
+            if source in found_on:
+                LOGGER.info(
+                    "%s: %s was on when last seen and is on again after %s minutes or more "
+                    "unseen, which shows no movement meanwhile (an integration may restore its "
+                    "last state); it counts as activity again from its next turning on",
+                    self.name,
+                    source,
+                    pause,
+                )
+                continue
             LOGGER.warning(
                 "%s: %s has been on, or on and off, for %s minutes without %s minutes' rest; "
                 "it counts as activity again from its first movement after such a rest",

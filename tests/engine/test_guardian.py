@@ -1472,8 +1472,8 @@ def test_a_flapping_sensor_stays_stuck_through_a_restart() -> None:
         if key not in {"bout_since", "off_since"}
     }
     guardian = InactivityGuardian(guardian.config, older)
-    guardian.resume(at("2024-03-04 15:20"))
-    assert guardian.source_state("hall", "on", at("2024-03-04 15:20"), baseline=True) == []
+    guardian.resume(at("2024-03-04 15:06"))
+    assert guardian.source_state("hall", "on", at("2024-03-04 15:06"), baseline=True) == []
     assert guardian.catch_up(at("2024-03-04 19:04")) == []
     assert guardian.inactive_for(at("2024-03-04 19:04")) == timedelta(0)
     assert guardian.stuck_sources == frozenset()
@@ -1671,13 +1671,14 @@ def restart(guardian: InactivityGuardian, back: str, **shown: str) -> Inactivity
     return restarted
 
 
-def test_motion_on_through_a_restart_or_blindness_goes_on_counting() -> None:
-    """A motion sensor on across a restart or an unavailable spell counts, up to its stuck limit."""
+def test_motion_on_through_a_short_restart_or_blindness_goes_on_counting() -> None:
+    """A motion sensor on across a restart or an unavailable spell shorter than a pause counts,
+    up to its stuck limit."""
     options = {"expected_by": [], "escalate_after_minutes": [], "inactivity_minutes": 60}
     guardian = new(**options)
     guardian.source_state("hall", "off", at("2024-03-04 09:00"), baseline=True)
     guardian.source_state("hall", "on", at("2024-03-04 09:05"))
-    guardian = restart(guardian, "2024-03-04 09:12", hall="on")
+    guardian = restart(guardian, "2024-03-04 09:06:30", hall="on")
     assert guardian.catch_up(at("2024-03-04 10:00")) == []
     guardian.source_state("hall", None, at("2024-03-04 10:00"))
     guardian.source_state("door", "shut", at("2024-03-04 10:00"), kind=Kind.CHANGE)
@@ -1706,7 +1707,7 @@ def test_a_renamed_source_keeps_what_it_showed() -> None:
     guardian.source_state("hall", "on", at("2024-03-04 09:05"))
     guardian.rename_source("hall", "hallway")
     assert guardian.sources == {"hallway": True}
-    guardian = restart(guardian, "2024-03-04 09:10", hallway="on")
+    guardian = restart(guardian, "2024-03-04 09:06", hallway="on")
     assert guardian.inactive_for(at("2024-03-04 13:00")) == timedelta(0)
     assert guardian.catch_up(at("2024-03-04 13:06")) == []
     assert guardian.stuck_sources == {"hallway"}
@@ -2639,6 +2640,8 @@ def test_state_of_the_hourly_routine_keeps_its_alert() -> None:
         {"present_since": {"bath": 5}},
         {"room_since": ["bath"]},
         {"changed": 12},
+        {"stuck": "hall"},
+        {"found_on": [5]},
         {"rests": {"tv": "0.5"}},
         {"rests": {"tv": True}},
         {"rests": {"tv": float("nan")}},
@@ -2665,6 +2668,9 @@ def test_a_damaged_table_of_instants_is_named() -> None:
     for table in (*tables, "room_since"):
         with pytest.raises(StoredStateError, match=table):
             InactivityGuardian(guardian.config, {**guardian.to_dict(), table: {"hall": 5}})
+    for names in ("stuck", "found_on"):
+        with pytest.raises(StoredStateError, match=names):
+            InactivityGuardian(guardian.config, {**guardian.to_dict(), names: [5]})
 
 
 # The API around the rules.
@@ -3325,12 +3331,11 @@ def test_a_restart_does_not_let_the_kitchen_clear_a_bathroom_alert(
     assert guardian.alert_room == "bathroom"
 
 
-def test_a_motion_sensor_that_became_stuck_while_down_counts_as_moving_until_then() -> None:
-    """Motion on from 11:59, HA down 12:00 to 16:00 and it is still on: stuck at 15:59.
+def test_a_motion_sensor_that_became_stuck_while_blind_counts_as_moving_until_then() -> None:
+    """Motion on from 11:59, blind from 15:58 to 15:59:30, and still on: stuck at 15:59.
 
-    A motion sensor on before and after the downtime counts as if it had been watched all
-    along: moving until its stuck limit passed at 15:59, quiet from then, the alert at 18:59
-    (not the downtime counted as quiet and the family called on the return).
+    Unseen for less than a pause, it counts as if it had been watched all along: moving until
+    its stuck limit passed at 15:59, quiet from then, the alert at 18:59.
     """
     options = {"expected_by": [], "escalate_after_minutes": []}
     watched = new(**options)
@@ -3340,12 +3345,90 @@ def test_a_motion_sensor_that_became_stuck_while_down_counts_as_moving_until_the
     ]
     guardian = new(**options)
     guardian.source_state("hall", "on", at("2024-03-04 11:59"), baseline=True)
-    guardian.evaluate(at("2024-03-04 12:00"))
-    guardian = restart(guardian, "2024-03-04 16:00", hall="on")
-    changes = guardian.evaluate(at("2024-03-04 16:00"))
+    guardian.source_state("door", "shut", at("2024-03-04 11:59"), kind=Kind.CHANGE)
+    assert guardian.catch_up(at("2024-03-04 15:58")) == []
+    guardian.source_state("hall", None, at("2024-03-04 15:58"))
+    changes = guardian.source_state("hall", "on", at("2024-03-04 15:59:30"))
+    assert guardian.stuck_sources == {"hall"}
+    assert guardian.found_on_sources == frozenset()
     assert guardian.inactive_for(at("2024-03-04 16:00")) == timedelta(minutes=1)
     changes += guardian.catch_up(at("2024-03-04 23:00"))
     assert [(c.at, c.reason) for c in changes] == [(at("2024-03-04 18:59"), Reason.QUIET)]
+
+
+def mother_falls_under_a_sensor_left_on(
+    back: str, **shown: str
+) -> tuple[InactivityGuardian, list[AlertChange]]:
+    """Return the guardian and its alerts: the hall's motion sensor turns on at 05:55 as Mum
+    gets up and falls, Home Assistant is down from 06:00 until `back`, and the sensors show
+    `shown` on the return (an integration restoring "on" from its cache)."""
+    guardian = new(expected_by=["09:30"], escalate_after_minutes=[])
+    guardian.source_state("hall", "off", at("2024-03-04 21:00"), baseline=True)
+    guardian.source_state("hall", "on", at("2024-03-04 22:00"))
+    guardian.source_state("hall", "off", at("2024-03-04 22:01"))
+    guardian.source_state("hall", "on", at("2024-03-05 05:55"))
+    assert guardian.evaluate(at("2024-03-05 06:00")) == []
+    guardian = restart(guardian, back, **shown)
+    return guardian, guardian.evaluate(at(back)) + guardian.catch_up(at("2024-03-05 16:00"))
+
+
+def test_a_motion_sensor_on_before_and_after_a_long_downtime_shows_no_movement_meanwhile() -> None:
+    """Found on after hours down, a motion sensor that was on is no sign that anyone moved.
+
+    The morning's deadline passed while down: told on the return, as with the sensor found off
+    (before, the sensor was taken as moving until its stuck limit, and the alert came at 12:55).
+    """
+    for shown in ("on", "off"):
+        _, changes = mother_falls_under_a_sensor_left_on("2024-03-05 09:40", hall=shown)
+        assert [(c.at, c.reason) for c in changes] == [
+            (at("2024-03-05 09:40"), Reason.EXPECTED_BY)
+        ], shown
+    # Back before the deadline: it is told at the deadline, not 4 hours after 05:55 and 3 more.
+    guardian, changes = mother_falls_under_a_sensor_left_on("2024-03-05 08:00", hall="on")
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-05 09:30"), Reason.EXPECTED_BY)]
+    assert guardian.last_activity == at("2024-03-05 06:00")
+
+
+def test_a_motion_sensor_found_on_counts_again_from_its_next_turning_on() -> None:
+    """Found on, a sensor's turning off is nothing, and any turning on after it is movement.
+
+    It was not seen busy for hours, so no two-minute pause is asked of it, as of a stuck one.
+    It stays found on through a further restart and a rename, and one found off is paused.
+    """
+    guardian, changes = mother_falls_under_a_sensor_left_on("2024-03-05 09:40", hall="on")
+    assert guardian.alert is Alert.INACTIVITY
+    assert guardian.found_on_sources == guardian.stuck_sources == {"hall"}
+    assert guardian.source_state("hall", "off", at("2024-03-05 16:01")) == []
+    guardian.rename_source("hall", "hallway")
+    assert guardian.found_on_sources == {"hallway"}
+    guardian = restart(guardian, "2024-03-05 16:05", hallway="off")
+    assert guardian.found_on_sources == {"hallway"}
+    changes = guardian.source_state("hallway", "on", at("2024-03-05 16:05:30"))
+    assert [c.alert for c in changes] == [Alert.NONE]
+    assert guardian.found_on_sources == guardian.stuck_sources == frozenset()
+    # State written before sources found on were told apart: stuck, freed by a pause.
+    guardian = restart(guardian, "2024-03-05 16:10", hallway="on")
+    older = {key: value for key, value in guardian.to_dict().items() if key != "found_on"}
+    guardian = InactivityGuardian(guardian.config, json.loads(json.dumps(older)))
+    assert guardian.stuck_sources == {"hallway"}
+    assert guardian.found_on_sources == frozenset()
+    # A source forgotten leaves no mark behind.
+    guardian = restart(guardian, "2024-03-05 16:20", hallway="on")
+    guardian.forget_source("hallway", at("2024-03-05 16:20"))
+    assert guardian.found_on_sources == guardian.stuck_sources == frozenset()
+
+
+def test_a_motion_sensor_on_before_and_after_an_unavailable_spell_is_found_on() -> None:
+    """Unavailable for hours while Home Assistant runs: the same as a downtime."""
+    guardian = new(expected_by=["09:30"], escalate_after_minutes=[])
+    guardian.source_state("hall", "off", at("2024-03-04 21:00"), baseline=True)
+    guardian.source_state("door", "shut", at("2024-03-04 21:00"), kind=Kind.CHANGE)
+    guardian.source_state("hall", "on", at("2024-03-05 05:55"))
+    guardian.source_state("hall", None, at("2024-03-05 06:00"))
+    changes = guardian.source_state("hall", "on", at("2024-03-05 08:00"))
+    changes += guardian.catch_up(at("2024-03-05 12:00"))
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-05 09:30"), Reason.EXPECTED_BY)]
+    assert guardian.found_on_sources == {"hall"}
 
 
 def test_a_room_unseen_for_hours_is_not_taken_as_hours_of_lying_still() -> None:

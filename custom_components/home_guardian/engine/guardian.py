@@ -174,6 +174,11 @@ class InactivityGuardian(Timeline):
         """Return the motion sources busy for too long, which do not count until they pause."""
         return self._book.stuck
 
+    @property
+    def found_on_sources(self) -> frozenset[str]:
+        """Return the stuck motion sources found on after a spell unseen, not busy too long."""
+        return self._book.found_on
+
     def inactive_for(self, now: datetime) -> timedelta:
         """Return the quiet time at `now`: time since activity during which something could see."""
         now = aware(now)
@@ -228,7 +233,7 @@ class InactivityGuardian(Timeline):
             case Meaning.MOTION_GOES_ON:
                 changes += self._activity(source, now, clears=False)
             case Meaning.MOVED_UNTIL_STUCK:
-                changes += self._moved_until(source, self._book.stuck_at(source) or now, now)
+                changes += self._moved_until(source, self._book.counted_until(source) or now, now)
             case Meaning.ENDED_UNSEEN:
                 changes += self._moved_until(source, self._book.ended_at(source) or now, now)
             case Meaning.ALARM:

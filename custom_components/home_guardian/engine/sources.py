@@ -61,8 +61,12 @@ while seen (kept in the saved state):
   already taken as stuck stays stuck until it changes), else from now (first seen, or turned on
   while unseen). Only one that turned on while unseen is a change, which ends an open alert: one
   still on as it was ends none (a presence alert raised while it was on stays open), and one
-  whose stuck limit passed while unseen was moving until then. A motion source off then ends
-  its bout without being activity;
+  whose stuck limit passed while unseen was moving until then. One on when last seen and found
+  on after `STUCK_PAUSE` or more unseen is no sign of movement meanwhile: it may have paused
+  unseen, and integrations restore a last state (Zigbee2MQTT republishes its cached
+  occupancy). It was moving until last seen, and counts again from its next turning on (it is
+  *found on*: stuck until then, but a turning off of any length frees it). A motion source off
+  then ends its bout without being activity;
 - an alarm source raises the alarm when it shows something new since last seen: "on" after
   "off", or a new event. One never seen before raises only if it shows "on" (a button held
   down); an event entity's last event seen for the first time is history, not a call. One on
@@ -113,8 +117,8 @@ class Meaning(Enum):
     # A motion source found on when it is first seen again, as it was (or never seen before):
     # moving, but no new bout and no change, so it ends no alert.
     MOTION_GOES_ON = "motion_goes_on"
-    # A motion source on before and after a time unseen in which it reached its stuck limit:
-    # moving until then (`SourceBook.stuck_at`), as it would have been seen, stuck since.
+    # A motion source on before and after a time unseen in which it reached its stuck limit, or
+    # long enough to have paused in: moving until then (`SourceBook.counted_until`), stuck since.
     MOVED_UNTIL_STUCK = "moved_until_stuck"
     # A level's switch off no motion source watched: somebody, or the appliance's own timer.
     # Activity, but it ends no alert: a timer's end would tell the family all is well.
@@ -206,6 +210,7 @@ class SourceBook:
         changed: datetime | None,
         beats: dict[str, BeatWatch],
         rests: dict[str, float],
+        found_on: set[str],
     ) -> None:
         """Start from what was saved of each source (the dicts and set are updated in place)."""
         self._stuck_after = stuck_after
@@ -213,6 +218,10 @@ class SourceBook:
         self._shown = shown
         self._moving_since = moving_since
         self._stuck = stuck
+        # The stuck motion sources found on after a spell unseen: a turning on after any turning
+        # off counts again. When each one (or one whose limit passed unseen) stopped counting.
+        self._found_on = found_on
+        self._counted_until: dict[str, datetime] = {}
         # When each motion source's bout of movement began, and when it last turned off.
         self._bout_since = bout_since
         self._off_since = off_since
@@ -261,6 +270,11 @@ class SourceBook:
     def stuck(self) -> frozenset[str]:
         """Return the motion sources busy for too long, which count again after a pause."""
         return frozenset(self._stuck)
+
+    @property
+    def found_on(self) -> frozenset[str]:
+        """Return the stuck motion sources found on after a spell unseen, not busy too long."""
+        return frozenset(self._found_on)
 
     def _counting(self) -> dict[str, datetime]:
         """Return the motion sources that count as moving (seeing, on), with when they began."""
@@ -438,10 +452,15 @@ class SourceBook:
         return found
 
     def _begin_bout(self, source: str, now: datetime) -> None:
-        """Note a motion source turning on: a new bout after a pause, else the same goes on."""
+        """Note a motion source turning on: a new bout after a pause, else the same goes on.
+
+        One found on after a spell unseen was not seen busy for long: any turning on is new.
+        """
         off = self._off_since.pop(source, None)
+        if source in self._found_on:
+            self._found_on.discard(source)
         # A pause that ends before it began (a clock set back) was not seen whole.
-        if source in self._bout_since and (off is None or now - off < STUCK_PAUSE):
+        elif source in self._bout_since and (off is None or now - off < STUCK_PAUSE):
             return
         self._bout_since[source] = now
         self._stuck.discard(source)
@@ -535,17 +554,36 @@ class SourceBook:
             self._changed_unseen(source, last, state, now, unseen)
         if state != ON or source in self._stuck:
             return Meaning.NOTHING
-        counted = source in self._moving_since
+        counted = source in self._moving_since and last == ON
         start = self._moving_since.setdefault(source, now)
-        if self._bout_since.setdefault(source, start) + self._stuck_after <= now:
-            # On since before its limit passed unseen: stuck, as it would have been seen, and
-            # moving until then if it was counting when last seen.
-            self.expire(now)
-            return Meaning.MOVED_UNTIL_STUCK if counted and last == ON else Meaning.NOTHING
+        limit = self._bout_since.setdefault(source, start) + self._stuck_after
+        # Long enough unseen to have paused, and maybe only a state restored: found on.
+        found_on = last == ON and unseen_from is not None and now - unseen_from >= STUCK_PAUSE
+        if found_on or limit <= now:
+            until = min(unseen_from or limit, limit) if found_on else limit
+            return self._stopped_unseen(source, until, now, found_on=found_on, counted=counted)
         if last is not None and last != ON:
             # Turned on while unseen: somebody moved, a bout begins now.
             return Meaning.MOTION_STARTS
         return Meaning.MOTION_GOES_ON
+
+    def _stopped_unseen(
+        self, source: str, until: datetime, now: datetime, *, found_on: bool, counted: bool
+    ) -> Meaning:
+        """Note a motion source on before and after a time unseen that stopped counting meanwhile.
+
+        It was moving until `until` if it was `counted` when last seen, and is stuck from then:
+        its limit passed, as it would have been seen, or it is `found_on` (unseen long enough to
+        have paused).
+        """
+        if found_on:
+            self._moving_since.pop(source, None)
+            self._stuck.add(source)
+            self._found_on.add(source)
+        else:
+            self.expire(now)
+        self._counted_until[source] = until
+        return Meaning.MOVED_UNTIL_STUCK if counted else Meaning.NOTHING
 
     def _changed_unseen(
         self, source: str, last: str | None, state: str, now: datetime, unseen: timedelta
@@ -600,6 +638,8 @@ class SourceBook:
         self._bout_since.pop(source, None)
         self._off_since.pop(source, None)
         self._stuck.discard(source)
+        self._found_on.discard(source)
+        self._counted_until.pop(source, None)
         self._kinds.pop(source, None)
         self._rooms.pop(source, None)
         self._levels.pop(source, None)
@@ -626,9 +666,10 @@ class SourceBook:
         for table in tables:
             if old in table:
                 table[new] = table.pop(old)
-        if old in self._stuck:
-            self._stuck.discard(old)
-            self._stuck.add(new)
+        for marks in (self._stuck, self._found_on):
+            if old in marks:
+                marks.discard(old)
+                marks.add(new)
 
     def shows_no_activity(self, source: str) -> bool:
         """Tell whether `source` can show no activity at all (an alarm or presence source)."""
@@ -740,10 +781,9 @@ class SourceBook:
         if self._changed is not None:
             self._changed = moved(self._changed)
 
-    def stuck_at(self, source: str) -> datetime | None:
-        """Return when `source`'s bout in progress reaches (or reached) its stuck limit."""
-        start = self._bout_since.get(source)
-        return None if start is None else start + self._stuck_after
+    def counted_until(self, source: str) -> datetime | None:
+        """Return when `source`, found stuck after a spell unseen, stopped counting as moving."""
+        return self._counted_until.get(source)
 
     def stops_counting(self) -> list[datetime]:
         """Return when each moving source stops counting, if it stays on."""
@@ -769,3 +809,4 @@ class SourceBook:
             off = self._off_since.get(source)
             if off is not None and source in self._states and off + STUCK_PAUSE <= boundary:
                 self._stuck.discard(source)
+                self._found_on.discard(source)

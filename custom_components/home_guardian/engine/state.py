@@ -84,6 +84,8 @@ class GuardianState:
     # When each motion source on now turned on, and the motion sources on for too long.
     moving_since: dict[str, datetime] = field(default_factory=dict)
     stuck: set[str] = field(default_factory=set)
+    # The stuck ones found on after a spell unseen, which any turning off frees.
+    found_on: set[str] = field(default_factory=set)
     # When each motion source's bout of movement began (through pauses shorter than
     # `sources.STUCK_PAUSE`), and when each last turned off.
     bout_since: dict[str, datetime] = field(default_factory=dict)
@@ -133,6 +135,7 @@ def dump(state: GuardianState) -> dict[str, Any]:
         "shown": dict(state.shown),
         "moving_since": _instants(state.moving_since),
         "stuck": sorted(state.stuck),
+        "found_on": sorted(state.found_on),
         "bout_since": _instants(state.bout_since),
         "off_since": _instants(state.off_since),
         "unseen_since": _instants(state.unseen_since),
@@ -179,7 +182,9 @@ def load(data: Mapping[str, Any]) -> GuardianState:
             state.routine = LearnedRoutine.from_dict(data["routine"])
         state.shown = _stored_shown(data.get("shown", {}))
         state.moving_since = _stored_starts(data.get("moving_since", {}), "moving_since")
-        state.stuck = _stored_names(data.get("stuck", []))
+        state.stuck = _stored_names(data.get("stuck", []), "stuck")
+        # Absent from state written before sources found on were told from stuck ones.
+        state.found_on = _stored_names(data.get("found_on", []), "found_on") & state.stuck
         # Absent from state written before bouts were kept.
         state.bout_since = _stored_starts(data.get("bout_since", {}), "bout_since")
         state.off_since = _stored_starts(data.get("off_since", {}), "off_since")
@@ -287,10 +292,10 @@ def _stored_rests(value: Any) -> dict[str, float]:
     return {source: float(level) for source, level in value.items()}
 
 
-def _stored_names(value: Any) -> set[str]:
-    """Read a list of source names."""
-    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-        raise TypeError("stuck")
+def _stored_names(value: Any, name: str) -> set[str]:
+    """Read a list of source names, stored under `name`."""
+    if not isinstance(value, list) or not all(isinstance(source, str) for source in value):
+        raise TypeError(name)
     return set(value)
 
 

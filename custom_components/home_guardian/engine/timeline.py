@@ -76,6 +76,7 @@ class Timeline(ABC):
             changed=self._state.changed,
             beats=self._state.beats,
             rests=self._state.rests,
+            found_on=self._state.found_on,
         )
 
     @property
