@@ -26,6 +26,7 @@ from homeassistant.const import (
     STATE_OFF,
     STATE_ON,
     STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
 )
 from homeassistant.core import Context, CoreState, Event, HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
@@ -2057,6 +2058,48 @@ async def test_what_fell_due_while_down_waits_until_home_assistant_has_started(
         await restarted.async_block_till_done()
         assert state_of(restarted, INACTIVITY) == STATE_OFF
         assert [event.data["alert"] for event in events] == []
+        await restarted.async_stop()
+
+
+@pytest.mark.parametrize("first", [STATE_UNAVAILABLE, STATE_UNKNOWN])
+async def test_sources_that_show_nothing_yet_at_the_return_are_waited_for(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event], first: str
+) -> None:
+    """Sensors unavailable or unknown for their first seconds (MQTT, Zigbee) are waited for.
+
+    The limit passed while down: told only if nothing shows someone up within the grace, never
+    told and cleared in the same breath. One still showing nothing then counts as blind.
+    """
+    entry = await moved_then_an_hour_still(hass, freezer)
+    await hass.async_stop()
+
+    freezer.tick(timedelta(hours=3))
+    states = {HALL: (first, MOTION_CLASS), KETTLE: (first, {})}
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        freezer.tick(timedelta(seconds=20))
+        restarted.states.async_set(KETTLE, STATE_OFF)
+        await restarted.async_block_till_done()
+        freezer.tick(timedelta(seconds=20))
+        restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+        await restarted.async_block_till_done()
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        restarted.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+        await advance(restarted, freezer, 2)
+        assert [event.data["alert"] for event in events] == []
+        await restarted.async_stop()
+
+    freezer.tick(timedelta(hours=4))
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        freezer.tick(START_GRACE - timedelta(seconds=1))
+        async_fire_time_changed(restarted)
+        await restarted.async_block_till_done()
+        assert [event.data["alert"] for event in events] == []
+        await advance(restarted, freezer, 1 / 60)
+        assert [event.data["reason"] for event in events] == ["quiet"]
+        # Blind since the return: no quiet time counts while nothing can see.
+        quiet = state_of(restarted, INACTIVE_FOR)
+        await advance(restarted, freezer, 10)
+        assert state_of(restarted, INACTIVE_FOR) == quiet
         await restarted.async_stop()
 
 

@@ -16,7 +16,6 @@ from homeassistant.components.sensor import ATTR_STATE_CLASS
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
-    ATTR_RESTORED,
     ATTR_UNIT_OF_MEASUREMENT,
     EVENT_CORE_CONFIG_UPDATE,
     EVENT_HOMEASSISTANT_STOP,
@@ -186,12 +185,13 @@ def _remove_if_present(path: Path) -> None:
 
 
 def not_come_yet(state: State | None) -> bool:
-    """Return True for a source without a state, or only the entity registry's stand-in."""
+    """Return True for a source that shows nothing yet: no state, unavailable or unknown."""
     # The registry shows an entity that its integration has not added yet as unavailable and
-    # restored; the real entity replaces that state when it comes.
-    return state is None or (
-        state.state == STATE_UNAVAILABLE and state.attributes.get(ATTR_RESTORED) is True
-    )
+    # restored; the real entity replaces that state when it comes. Many integrations' entities
+    # (MQTT's until their availability message, a Zigbee sensor until it reports) are then
+    # unavailable or unknown for their first seconds: waited for too, so that what they show
+    # next is read as what they showed on the return.
+    return state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
 
 
 def derived_kind(hass: HomeAssistant, source: str) -> Kind:
