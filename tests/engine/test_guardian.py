@@ -3246,6 +3246,29 @@ def test_cameras_slow_to_come_back_after_a_restart_leave_the_home_unseen(
     ]
 
 
+@pytest.mark.parametrize(("blind_from", "expected"), [("10:00", "10:50"), ("10:10", "10:40")])
+def test_a_home_blind_before_anything_changed_was_not_seen_still(
+    cli: ModuleType, blind_from: str, expected: str
+) -> None:
+    """At the very first start, someone present and nothing changed yet: the kitchen's motion
+    sensor blind from `blind_from` to 10:20 is no stretch of stillness (30 minutes seen)."""
+    first = "unavailable" if blind_from == "10:00" else "off"
+    lines = play(
+        cli,
+        {**event("2026-05-05 10:00", "state", source="fp2", state="on"), "kind": "presence"},
+        event("2026-05-05 10:00", "state", source="kitchen_motion", state=first),
+        event(f"2026-05-05 {blind_from}", "state", source="kitchen_motion", state="unavailable"),
+        event("2026-05-05 10:20", "state", source="kitchen_motion", state="off"),
+        event("2026-05-05 14:00", "end"),
+        expected_by=[],
+        escalate_after_minutes=[],
+        presence_limit_minutes=30,
+    )
+    assert [entry for entry in lines if entry[1] == "inactivity"] == [
+        line(f"2026-05-05 {expected}", "inactivity")
+    ]
+
+
 def test_a_room_motion_sensor_that_turned_off_unseen_changed_the_room_when_last_seen() -> None:
     """Motion on from 10:00, blind from 10:10, back off at 10:20: the room changed at 10:10."""
     guardian = new(presence_limit_minutes=30, expected_by=[], escalate_after_minutes=[])

@@ -394,11 +394,15 @@ class SourceBook:
         camera was off the Wi-Fi was not seen lying still for that long.
         """
         shows = {Kind.MOTION, Kind.CHANGE, Kind.LEVEL}
-        if unseen_from is None or kind not in shows or self._changed is None:
+        if unseen_from is None or kind not in shows:
             return
         if any(self._kinds.get(other) in shows for other in self._states if other != source):
             return
-        self._changed = max(self._changed, now - max(NONE, unseen_from - self._changed))
+        # Nothing seen changing yet (a first start): still since someone was first found there.
+        still = self._changed
+        if still is None:
+            still = min(self._present_since.values(), default=unseen_from)
+        self._changed = max(still, now - max(NONE, unseen_from - still))
 
     def _room_was_unseen(
         self, source: str, kind: Kind, room: str | None, unseen_from: datetime | None, now: datetime
