@@ -2061,8 +2061,15 @@ async def test_what_fell_due_while_down_waits_until_home_assistant_has_started(
         await restarted.async_stop()
 
 
+async def started(hass: HomeAssistant) -> None:
+    """Let a Home Assistant set up while starting finish its start."""
+    hass.set_state(CoreState.running)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await hass.async_block_till_done()
+
+
 @pytest.mark.parametrize("first", [STATE_UNAVAILABLE, STATE_UNKNOWN])
-async def test_sources_that_show_nothing_yet_at_the_return_are_waited_for(
+async def test_sources_that_show_nothing_yet_at_the_start_are_waited_for(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event], first: str
 ) -> None:
     """Sensors unavailable or unknown for their first seconds (MQTT, Zigbee) are waited for.
@@ -2075,7 +2082,8 @@ async def test_sources_that_show_nothing_yet_at_the_return_are_waited_for(
 
     freezer.tick(timedelta(hours=3))
     states = {HALL: (first, MOTION_CLASS), KETTLE: (first, {})}
-    async with restarted_with(hass, entry, states) as (restarted, events):
+    async with restarted_with(hass, entry, states, CoreState.starting) as (restarted, events):
+        await started(restarted)
         freezer.tick(timedelta(seconds=20))
         restarted.states.async_set(KETTLE, STATE_OFF)
         await restarted.async_block_till_done()
@@ -2089,7 +2097,8 @@ async def test_sources_that_show_nothing_yet_at_the_return_are_waited_for(
         await restarted.async_stop()
 
     freezer.tick(timedelta(hours=4))
-    async with restarted_with(hass, entry, states) as (restarted, events):
+    async with restarted_with(hass, entry, states, CoreState.starting) as (restarted, events):
+        await started(restarted)
         freezer.tick(START_GRACE - timedelta(seconds=1))
         async_fire_time_changed(restarted)
         await restarted.async_block_till_done()
@@ -2100,6 +2109,47 @@ async def test_sources_that_show_nothing_yet_at_the_return_are_waited_for(
         quiet = state_of(restarted, INACTIVE_FOR)
         await advance(restarted, freezer, 10)
         assert state_of(restarted, INACTIVE_FOR) == quiet
+        await restarted.async_stop()
+
+
+async def test_a_source_unavailable_when_set_up_while_running_is_not_waited_for(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """Set up while Home Assistant runs (a reload), an unavailable source is blind at once."""
+    entry = await moved_then_an_hour_still(hass, freezer)
+    await hass.async_stop()
+
+    freezer.tick(timedelta(hours=3))
+    states = {HALL: (STATE_UNAVAILABLE, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        assert [event.data["reason"] for event in events] == ["quiet"]
+        await restarted.async_stop()
+
+
+async def test_an_alarm_source_never_pressed_is_not_waited_for_at_the_start(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
+) -> None:
+    """An SOS event entity never pressed stays unknown: it cannot show anyone up, so the start
+    does not wait a minute for it."""
+    sos = "event.sos_button"
+    freezer.move_to(MORNING)
+    hass.states.async_set(sos, STATE_UNKNOWN, {"event_types": ["press"]})
+    entry = await set_up(hass, guardian_entry(sources=[HALL, KETTLE, sos], alarm_sources=[sos]))
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    hass.states.async_set(HALL, STATE_OFF, MOTION_CLASS)
+    await advance(hass, freezer, 60)
+    await hass.async_stop()
+
+    freezer.tick(timedelta(hours=3))
+    states = {
+        HALL: (STATE_OFF, MOTION_CLASS),
+        KETTLE: (STATE_OFF, {}),
+        sos: (STATE_UNKNOWN, {"event_types": ["press"]}),
+    }
+    async with restarted_with(hass, entry, states, CoreState.starting) as (restarted, events):
+        await started(restarted)
+        assert [event.data["reason"] for event in events] == ["quiet"]
         await restarted.async_stop()
 
 

@@ -16,6 +16,7 @@ from homeassistant.components.sensor import ATTR_STATE_CLASS
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
+    ATTR_RESTORED,
     ATTR_UNIT_OF_MEASUREMENT,
     EVENT_CORE_CONFIG_UPDATE,
     EVENT_HOMEASSISTANT_STOP,
@@ -185,13 +186,12 @@ def _remove_if_present(path: Path) -> None:
 
 
 def not_come_yet(state: State | None) -> bool:
-    """Return True for a source that shows nothing yet: no state, unavailable or unknown."""
+    """Return True for a source without a state, or only the entity registry's stand-in."""
     # The registry shows an entity that its integration has not added yet as unavailable and
-    # restored; the real entity replaces that state when it comes. Many integrations' entities
-    # (MQTT's until their availability message, a Zigbee sensor until it reports) are then
-    # unavailable or unknown for their first seconds: waited for too, so that what they show
-    # next is read as what they showed on the return.
-    return state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+    # restored; the real entity replaces that state when it comes.
+    return state is None or (
+        state.state == STATE_UNAVAILABLE and state.attributes.get(ATTR_RESTORED) is True
+    )
 
 
 def derived_kind(hass: HomeAssistant, source: str) -> Kind:
@@ -445,7 +445,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._set_up_at_start = self.hass.state is not CoreState.running
         found = {source: self.hass.states.get(source) for source in self.sources}
         for source, state in sorted(found.items(), key=lambda item: self._read_later(*item)):
-            if not_come_yet(state):
+            if self._not_shown_yet(source, state):
                 self._late.add(source)
             else:
                 # Compared with what it last showed: motion still on goes on counting, an alarm
@@ -527,6 +527,24 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
         self._cancel_waiting()
         return changes
 
+    def _not_shown_yet(self, source: str, state: State | None) -> bool:
+        """Tell whether the start waits for what `source` shows: it has shown nothing yet.
+
+        That is a source not added yet, or, while Home Assistant starts, one that can show
+        activity and is unavailable or unknown: many integrations' entities are so for their
+        first seconds (MQTT's until their availability message, a Zigbee sensor until it
+        reports), and what they show next is what they showed on the return. A source that is
+        so on a reload is taken as it is, as is a presence or alarm source (an event entity
+        never pressed stays unknown), which cannot show that somebody is up.
+        """
+        if state is None or not_come_yet(state):
+            return True
+        return (
+            self._set_up_at_start
+            and state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+            and self.source_kind(source, state) in {Kind.MOTION, Kind.CHANGE, Kind.LEVEL}
+        )
+
     def _engine_time(self, now: datetime) -> datetime:
         """Return the time to give the engine: the return's instant while the start lasts."""
         return self._return or now
@@ -607,7 +625,7 @@ class GuardianCoordinator(DataUpdateCoordinator[GuardianSnapshot]):
     def _async_source_changed(self, event: Event[EventStateChangedData]) -> None:
         """Tell the guardian what a source's new state means."""
         source, new = event.data["entity_id"], event.data["new_state"]
-        if source in self._late and not_come_yet(new):
+        if source in self._late and self._not_shown_yet(source, new):
             return
         now, changes = self._now()
         counted = self.guardian.activity_seen

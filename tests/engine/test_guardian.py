@@ -3255,6 +3255,9 @@ def test_a_home_blind_before_anything_changed_was_not_seen_still(
     first = "unavailable" if blind_from == "10:00" else "off"
     lines = play(
         cli,
+        # A presence sensor blind since 09:05 tells nothing of who is still there.
+        {**event("2026-05-05 09:00", "state", source="fp_bed", state="on"), "kind": "presence"},
+        event("2026-05-05 09:05", "state", source="fp_bed", state="unavailable"),
         {**event("2026-05-05 10:00", "state", source="fp2", state="on"), "kind": "presence"},
         event("2026-05-05 10:00", "state", source="kitchen_motion", state=first),
         event(f"2026-05-05 {blind_from}", "state", source="kitchen_motion", state="unavailable"),
@@ -3421,24 +3424,82 @@ def test_a_motion_sensor_found_on_counts_again_from_its_next_turning_on() -> Non
     guardian, changes = mother_falls_under_a_sensor_left_on("2024-03-05 09:40", hall="on")
     assert guardian.alert is Alert.INACTIVITY
     assert guardian.found_on_sources == guardian.stuck_sources == {"hall"}
-    assert guardian.source_state("hall", "off", at("2024-03-05 16:01")) == []
+    assert guardian.source_state("hall", "off", at("2024-03-05 09:45")) == []
     guardian.rename_source("hall", "hallway")
     assert guardian.found_on_sources == {"hallway"}
-    guardian = restart(guardian, "2024-03-05 16:05", hallway="off")
+    guardian = restart(guardian, "2024-03-05 09:50", hallway="off")
     assert guardian.found_on_sources == {"hallway"}
-    changes = guardian.source_state("hallway", "on", at("2024-03-05 16:05:30"))
+    changes = guardian.source_state("hallway", "on", at("2024-03-05 09:50:30"))
     assert [c.alert for c in changes] == [Alert.NONE]
     assert guardian.found_on_sources == guardian.stuck_sources == frozenset()
     # State written before sources found on were told apart: stuck, freed by a pause.
-    guardian = restart(guardian, "2024-03-05 16:10", hallway="on")
+    guardian = restart(guardian, "2024-03-05 09:55", hallway="on")
     older = {key: value for key, value in guardian.to_dict().items() if key != "found_on"}
     guardian = InactivityGuardian(guardian.config, json.loads(json.dumps(older)))
     assert guardian.stuck_sources == {"hallway"}
     assert guardian.found_on_sources == frozenset()
     # A source forgotten leaves no mark behind.
-    guardian = restart(guardian, "2024-03-05 16:20", hallway="on")
-    guardian.forget_source("hallway", at("2024-03-05 16:20"))
+    guardian = restart(guardian, "2024-03-05 10:00", hallway="on")
+    guardian.forget_source("hallway", at("2024-03-05 10:00"))
     assert guardian.found_on_sources == guardian.stuck_sources == frozenset()
+
+
+@pytest.mark.parametrize("restarted", [False, True])
+def test_a_flapping_sensor_found_on_keeps_its_four_hours(restarted: bool) -> None:
+    """A faulty sensor flapping from 05:00, on before and after a five-minute gap at 08:50:
+    found on, it counts again at its next flap but in the same bout, less the gap: stuck at
+    09:05, quiet from its last turning off before then, told at 12:04:30 (not four hours
+    after the gap, as a new bout would)."""
+    guardian = new(expected_by=[], escalate_after_minutes=[])
+    guardian.source_state("hall", "off", at("2024-03-05 04:00"), baseline=True)
+    guardian.source_state("door", "shut", at("2024-03-05 04:00"), kind=Kind.CHANGE)
+    flap(guardian, "hall", "2024-03-05 05:00", "2024-03-05 08:50")
+    guardian.source_state("hall", "on", at("2024-03-05 08:50"))
+    if restarted:
+        guardian = restart(guardian, "2024-03-05 08:55", hall="on")
+    else:
+        guardian.source_state("hall", None, at("2024-03-05 08:50"))
+        guardian.source_state("hall", "on", at("2024-03-05 08:55"))
+    assert guardian.found_on_sources == {"hall"}
+    changes = guardian.source_state("hall", "off", at("2024-03-05 08:55:30"))
+    moment = at("2024-03-05 08:56")
+    while moment < at("2024-03-05 16:00"):
+        changes += guardian.source_state("hall", "on", moment)
+        changes += guardian.source_state("hall", "off", moment + timedelta(seconds=30))
+        moment += timedelta(minutes=1)
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-05 12:04:30"), Reason.QUIET)]
+
+
+def test_a_motion_sensor_found_on_that_turns_off_changed_its_room_when_last_seen(
+    cli: ModuleType,
+) -> None:
+    """Someone in the bathroom through a three-minute restart, its motion sensor on throughout
+    and off at 08:10: the room changed by 08:00, so no presence alert before they leave at 08:25
+    (the turning off is no activity, but as one found off, it tells the room changed)."""
+    room = {"room": "bathroom"}
+    lines = play(
+        cli,
+        {**event("2026-05-05 06:00", "state", source="bath_motion", state="off"), **room},
+        {
+            **event("2026-05-05 06:00", "state", source="bath_fp2", state="off"),
+            **room,
+            "kind": "presence",
+        },
+        {**event("2026-05-05 06:00", "state", source="kitchen", state="off"), "room": "kitchen"},
+        event("2026-05-05 07:50", "state", source="bath_fp2", state="on"),
+        event("2026-05-05 07:50", "state", source="bath_motion", state="on"),
+        event("2026-05-05 08:00", "down", until=at("2026-05-05 08:03").isoformat(),
+              states={"bath_motion": "on", "bath_fp2": "on"}),
+        event("2026-05-05 08:10", "state", source="bath_motion", state="off"),
+        event("2026-05-05 08:25", "state", source="bath_fp2", state="off"),
+        event("2026-05-05 08:26", "state", source="kitchen", state="on"),
+        event("2026-05-05 08:27", "state", source="kitchen", state="off"),
+        event("2026-05-05 09:00", "end"),
+        expected_by=[],
+        escalate_after_minutes=[],
+        presence_limit_minutes=30,
+    )  # fmt: skip
+    assert lines == []
 
 
 def test_a_motion_sensor_on_before_and_after_an_unavailable_spell_is_found_on() -> None:

@@ -65,8 +65,9 @@ while seen (kept in the saved state):
   on after `STUCK_PAUSE` or more unseen is no sign of movement meanwhile: it may have paused
   unseen, and integrations restore a last state (Zigbee2MQTT republishes its cached
   occupancy). It was moving until last seen, and counts again from its next turning on (it is
-  *found on*: stuck until then, but a turning off of any length frees it). A motion source off
-  then ends its bout without being activity;
+  *found on*: stuck until then, but a turning off of any length frees it), in the same bout
+  unless it paused. Its turning off is no activity, but its room changed when it was last seen,
+  as for one found off. A motion source off then ends its bout without being activity;
 - an alarm source raises the alarm when it shows something new since last seen: "on" after
   "off", or a new event. One never seen before raises only if it shows "on" (a button held
   down); an event entity's last event seen for the first time is history, not a call. One on
@@ -317,6 +318,11 @@ class SourceBook:
         else:
             found = meaning(kind, before, state)
             if kind is Kind.MOTION and found is not Meaning.NOTHING:
+                if state != ON and source in self._found_on:
+                    # It moved at some time since it was last seen: its room changed then at
+                    # the earliest, as when found off. No activity: a state restored may be
+                    # put right without anybody moving.
+                    self._note_change(room, self._counted_until.get(source, now))
                 found = self._in_bout(source, state, found, now)
         found = self._off_beat(source, found, now, _rising(found, before, state))
         if found in {
@@ -401,7 +407,10 @@ class SourceBook:
         # Nothing seen changing yet (a first start): still since someone was first found there.
         still = self._changed
         if still is None:
-            still = min(self._present_since.values(), default=unseen_from)
+            seeing = (
+                since for other, since in self._present_since.items() if other in self._states
+            )
+            still = min(seeing, default=unseen_from)
         self._changed = max(still, now - max(NONE, unseen_from - still))
 
     def _room_was_unseen(
@@ -458,13 +467,15 @@ class SourceBook:
     def _begin_bout(self, source: str, now: datetime) -> None:
         """Note a motion source turning on: a new bout after a pause, else the same goes on.
 
-        One found on after a spell unseen was not seen busy for long: any turning on is new.
+        One found on after a spell unseen counts again from any turning on, in the same bout
+        unless it paused: a flapping fault found on must not start its 4 hours afresh.
         """
         off = self._off_since.pop(source, None)
         if source in self._found_on:
             self._found_on.discard(source)
+            self._stuck.discard(source)
         # A pause that ends before it began (a clock set back) was not seen whole.
-        elif source in self._bout_since and (off is None or now - off < STUCK_PAUSE):
+        if source in self._bout_since and (off is None or now - off < STUCK_PAUSE):
             return
         self._bout_since[source] = now
         self._stuck.discard(source)
@@ -564,26 +575,37 @@ class SourceBook:
         # Long enough unseen to have paused, and maybe only a state restored: found on.
         found_on = last == ON and unseen_from is not None and now - unseen_from >= STUCK_PAUSE
         if found_on or limit <= now:
-            until = min(unseen_from or limit, limit) if found_on else limit
-            return self._stopped_unseen(source, until, now, found_on=found_on, counted=counted)
+            found_from = unseen_from if found_on else None
+            return self._stopped_unseen(source, limit, now, found_from, counted=counted)
         if last is not None and last != ON:
             # Turned on while unseen: somebody moved, a bout begins now.
             return Meaning.MOTION_STARTS
         return Meaning.MOTION_GOES_ON
 
     def _stopped_unseen(
-        self, source: str, until: datetime, now: datetime, *, found_on: bool, counted: bool
+        self,
+        source: str,
+        limit: datetime,
+        now: datetime,
+        found_from: datetime | None,
+        *,
+        counted: bool,
     ) -> Meaning:
         """Note a motion source on before and after a time unseen that stopped counting meanwhile.
 
-        It was moving until `until` if it was `counted` when last seen, and is stuck from then:
-        its limit passed, as it would have been seen, or it is `found_on` (unseen long enough to
-        have paused).
+        It stopped at its stuck `limit`, as it would have been seen, or, `found_from` being when
+        it was last seen, found on then. It was moving until then if it was `counted` when last
+        seen, and is stuck from then.
         """
-        if found_on:
+        until = limit
+        if found_from is not None:
+            until = min(found_from, limit)
             self._moving_since.pop(source, None)
             self._stuck.add(source)
             self._found_on.add(source)
+            # Whether it paused unseen is not known: the time unseen is no part of its bout.
+            if source in self._bout_since:
+                self._bout_since[source] += now - found_from
         else:
             self.expire(now)
         self._counted_until[source] = until
