@@ -1391,6 +1391,21 @@ async def moved_then_an_hour_still(
     return entry
 
 
+@asynccontextmanager
+async def three_hours_later(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    states: dict[str, tuple[str, dict[str, Any]]],
+    core_state: CoreState = CoreState.running,
+) -> AsyncIterator[tuple[HomeAssistant, list[Event]]]:
+    """Move, stay still an hour, then start afresh after three hours down, sources in `states`."""
+    entry = await moved_then_an_hour_still(hass, freezer)
+    await hass.async_stop()
+    freezer.tick(timedelta(hours=3))
+    async with restarted_with(hass, entry, states, core_state) as started:
+        yield started
+
+
 async def test_restart_keeps_the_clock_and_fires_what_passed_while_down(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:
@@ -2025,13 +2040,9 @@ async def test_the_registry_stand_in_of_a_late_source_is_waited_through(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:
     """Home Assistant shows a registered entity not yet added as unavailable and restored."""
-    entry = await moved_then_an_hour_still(hass, freezer)
-    await hass.async_stop()
-
-    freezer.tick(timedelta(hours=3))
     stand_in = (STATE_UNAVAILABLE, {**MOTION_CLASS, ATTR_RESTORED: True})
     states = {HALL: stand_in, KETTLE: (STATE_OFF, {})}
-    async with restarted_with(hass, entry, states) as (restarted, events):
+    async with three_hours_later(hass, freezer, states) as (restarted, events):
         freezer.tick(timedelta(seconds=20))
         restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
         await restarted.async_block_till_done()
@@ -2044,12 +2055,8 @@ async def test_what_fell_due_while_down_waits_until_home_assistant_has_started(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:
     """Someone moving while Home Assistant still starts is seen before anything is told."""
-    entry = await moved_then_an_hour_still(hass, freezer)
-    await hass.async_stop()
-
-    freezer.tick(timedelta(hours=3))
     states = {HALL: (STATE_OFF, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
-    async with restarted_with(hass, entry, states, CoreState.starting) as (restarted, events):
+    async with three_hours_later(hass, freezer, states, CoreState.starting) as (restarted, events):
         freezer.tick(timedelta(seconds=20))
         restarted.states.async_set(HALL, STATE_ON, MOTION_CLASS)
         await restarted.async_block_till_done()
@@ -2077,11 +2084,10 @@ async def test_sources_that_show_nothing_yet_at_the_start_are_waited_for(
     The limit passed while down: told only if nothing shows someone up within the grace, never
     told and cleared in the same breath. One still showing nothing then counts as blind.
     """
+    states = {HALL: (first, MOTION_CLASS), KETTLE: (first, {})}
     entry = await moved_then_an_hour_still(hass, freezer)
     await hass.async_stop()
-
     freezer.tick(timedelta(hours=3))
-    states = {HALL: (first, MOTION_CLASS), KETTLE: (first, {})}
     async with restarted_with(hass, entry, states, CoreState.starting) as (restarted, events):
         await started(restarted)
         freezer.tick(timedelta(seconds=20))
@@ -2116,12 +2122,8 @@ async def test_a_source_unavailable_when_set_up_while_running_is_not_waited_for(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:
     """Set up while Home Assistant runs (a reload), an unavailable source is blind at once."""
-    entry = await moved_then_an_hour_still(hass, freezer)
-    await hass.async_stop()
-
-    freezer.tick(timedelta(hours=3))
     states = {HALL: (STATE_UNAVAILABLE, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
-    async with restarted_with(hass, entry, states) as (restarted, events):
+    async with three_hours_later(hass, freezer, states) as (restarted, events):
         assert [event.data["reason"] for event in events] == ["quiet"]
         await restarted.async_stop()
 
@@ -2161,12 +2163,9 @@ async def test_a_source_late_at_the_start_is_missing_only_after_the_grace(
     comes_after: timedelta | None,
 ) -> None:
     """A sensor 20 s late at the start (ZHA, MQTT) is late; one absent after a minute is missing."""
-    entry = await moved_then_an_hour_still(hass, freezer)
-    await hass.async_stop()
-
-    freezer.tick(timedelta(hours=3))
     states = {KETTLE: (STATE_OFF, {})}
-    async with restarted_with(hass, entry, states, CoreState.starting) as (restarted, _):
+    async with three_hours_later(hass, freezer, states, CoreState.starting) as (restarted, _):
+        [entry] = restarted.config_entries.async_entries(DOMAIN)
         issue_id = f"guardian_source_missing_{entry.entry_id}"
         restarted.set_state(CoreState.running)
         restarted.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)

@@ -3194,7 +3194,7 @@ def test_a_sensor_slow_to_come_back_after_a_restart_is_blind_not_still(
         if restarted
         else event("2026-05-05 10:02", "state", source="bath_motion", state="unavailable")
     )  # fmt: skip
-    lines = play(
+    lines = presence_play(
         cli,
         {**event("2026-05-05 09:00", "state", source="bath_mmwave", state="off", **room),
          "kind": "presence"},
@@ -3206,9 +3206,6 @@ def test_a_sensor_slow_to_come_back_after_a_restart_is_blind_not_still(
         gone,
         event("2026-05-05 10:20", "state", source="bath_motion", state="off"),
         event("2026-05-05 12:00", "end"),
-        expected_by=[],
-        escalate_after_minutes=[],
-        presence_limit_minutes=30,
     )  # fmt: skip
     assert lines == [line("2026-05-05 10:40", "inactivity")]
 
@@ -3226,7 +3223,7 @@ def test_cameras_slow_to_come_back_after_a_restart_leave_the_home_unseen(
         else [event("2026-05-05 10:02", "state", source=sensor, state="unavailable")
               for sensor in sensors]
     )  # fmt: skip
-    lines = play(
+    lines = presence_play(
         cli,
         {**event("2026-05-05 09:00", "state", source="fp2", state="off"), "kind": "presence"},
         *(event("2026-05-05 09:00", "state", source=sensor, state="off") for sensor in sensors),
@@ -3236,9 +3233,6 @@ def test_cameras_slow_to_come_back_after_a_restart_leave_the_home_unseen(
         *gone,
         *(event("2026-05-05 10:40", "state", source=sensor, state="off") for sensor in sensors),
         event("2026-05-05 14:00", "end"),
-        expected_by=[],
-        escalate_after_minutes=[],
-        presence_limit_minutes=30,
     )
     # Still from 09:56 to 10:02 as seen, then 24 minutes more once the sensors see: 11:04.
     assert [entry for entry in lines if entry[1] == "inactivity"] == [
@@ -3253,7 +3247,7 @@ def test_a_home_blind_before_anything_changed_was_not_seen_still(
     """At the very first start, someone present and nothing changed yet: the kitchen's motion
     sensor blind from `blind_from` to 10:20 is no stretch of stillness (30 minutes seen)."""
     first = "unavailable" if blind_from == "10:00" else "off"
-    lines = play(
+    lines = presence_play(
         cli,
         # A presence sensor blind since 09:05 tells nothing of who is still there.
         {**event("2026-05-05 09:00", "state", source="fp_bed", state="on"), "kind": "presence"},
@@ -3263,9 +3257,6 @@ def test_a_home_blind_before_anything_changed_was_not_seen_still(
         event(f"2026-05-05 {blind_from}", "state", source="kitchen_motion", state="unavailable"),
         event("2026-05-05 10:20", "state", source="kitchen_motion", state="off"),
         event("2026-05-05 14:00", "end"),
-        expected_by=[],
-        escalate_after_minutes=[],
-        presence_limit_minutes=30,
     )
     assert [entry for entry in lines if entry[1] == "inactivity"] == [
         line(f"2026-05-05 {expected}", "inactivity")
@@ -3477,7 +3468,7 @@ def test_a_motion_sensor_found_on_that_turns_off_changed_its_room_when_last_seen
     and off at 08:10: the room changed by 08:00, so no presence alert before they leave at 08:25
     (the turning off is no activity, but as one found off, it tells the room changed)."""
     room = {"room": "bathroom"}
-    lines = play(
+    lines = presence_play(
         cli,
         {**event("2026-05-05 06:00", "state", source="bath_motion", state="off"), **room},
         {
@@ -3495,9 +3486,6 @@ def test_a_motion_sensor_found_on_that_turns_off_changed_its_room_when_last_seen
         event("2026-05-05 08:26", "state", source="kitchen", state="on"),
         event("2026-05-05 08:27", "state", source="kitchen", state="off"),
         event("2026-05-05 09:00", "end"),
-        expected_by=[],
-        escalate_after_minutes=[],
-        presence_limit_minutes=30,
     )  # fmt: skip
     assert lines == []
 
@@ -3513,6 +3501,11 @@ def test_a_motion_sensor_on_before_and_after_an_unavailable_spell_is_found_on() 
     changes += guardian.catch_up(at("2024-03-05 12:00"))
     assert [(c.at, c.reason) for c in changes] == [(at("2024-03-05 09:30"), Reason.EXPECTED_BY)]
     assert guardian.found_on_sources == {"hall"}
+
+
+def presence_play(cli: ModuleType, *events: dict[str, Any]) -> list[tuple[datetime, str, int]]:
+    """Replay `events` with a 30-minute presence limit and no deadline or escalation."""
+    return play(cli, *events, expected_by=[], escalate_after_minutes=[], presence_limit_minutes=30)
 
 
 def test_a_room_unseen_for_hours_is_not_taken_as_hours_of_lying_still() -> None:
