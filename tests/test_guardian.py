@@ -581,6 +581,40 @@ async def test_motion_restored_on_after_a_long_downtime_is_no_movement_meanwhile
     assert "minutes' rest" not in caplog.text
 
 
+async def test_motion_restored_on_by_a_clock_behind_is_found_on_when_the_clock_is_set(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    alerts: list[Event],
+    elapsed: list[float | None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same power cut on a host without a battery clock: back on the shutdown's time, so
+    the sensor seems unseen for seconds, until the network sets the clock a minute later."""
+    caplog.set_level(logging.INFO, logger="custom_components.home_guardian")
+    freezer.move_to("2026-03-02 05:55:00+00:00")
+    entry = await set_up(hass, guardian_entry(expected_by=["09:30"]))
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 5)
+    await hass.async_stop()
+
+    freezer.move_to("2026-03-02 06:00:30+00:00")
+    states = {HALL: (STATE_ON, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
+    async with restarted_with(hass, entry, states) as (restarted, events):
+        await advance(restarted, freezer, 1)
+        assert state_of(restarted, INACTIVITY) == STATE_OFF
+        # The wall clock leaps to 09:40 while a second passes on the host.
+        elapsed[0] = dt_util.utcnow().timestamp() + 1
+        freezer.move_to("2026-03-02 09:40:00+00:00")
+        async_fire_time_changed(restarted)
+        await restarted.async_block_till_done()
+        assert state_of(restarted, INACTIVITY) == STATE_ON
+        assert [event.data["reason"] for event in events] == ["expected_by"]
+        assert f"{HALL} was on when last seen and is on again after 2 minutes" in caplog.text
+        await restarted.async_stop()
+    assert alerts == []
+
+
 async def test_an_alarm_pressed_while_down_or_unavailable_is_raised_once(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, alerts: list[Event]
 ) -> None:

@@ -3406,6 +3406,49 @@ def test_a_motion_sensor_on_before_and_after_a_long_downtime_shows_no_movement_m
     assert guardian.last_activity == at("2024-03-05 06:00")
 
 
+@pytest.mark.parametrize("set_after", [timedelta(0), timedelta(minutes=5)])
+def test_a_motion_sensor_read_on_by_a_clock_behind_is_found_on_when_the_clock_is_set(
+    set_after: timedelta,
+) -> None:
+    """Back on the clock of the shutdown (no battery clock), the hall sensor still on as at
+    05:55: by that clock it was unseen for seconds, so it goes on moving. When the network sets
+    the clock (at the return, or minutes later), the return is known to be 3 hours 40 minutes
+    after the stop: it was found on, and the missed morning is told then (before, at 12:55).
+    """
+    guardian = new(expected_by=["09:30"], escalate_after_minutes=[])
+    guardian.source_state("hall", "off", at("2024-03-05 05:00"), baseline=True)
+    guardian.source_state("hall", "on", at("2024-03-05 05:55"))
+    guardian.evaluate(at("2024-03-05 06:00"))
+    guardian = restart(guardian, "2024-03-05 06:00:30", hall="on")
+    changes = guardian.evaluate(at("2024-03-05 06:00:30") + set_after)
+    assert guardian.found_on_sources == frozenset()
+    changes += guardian.clock_jumped(at("2024-03-05 09:40"))
+    assert guardian.found_on_sources == {"hall"}
+    assert guardian.last_activity == at("2024-03-05 06:00")
+    changes += guardian.catch_up(at("2024-03-05 16:00"))
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-05 09:40"), Reason.EXPECTED_BY)]
+
+
+def test_a_motion_sensor_read_on_by_a_clock_behind_goes_on_if_anything_else_moved() -> None:
+    """The same return, but the kitchen sensor turns on before the clock is set: someone moved
+    and stops since the return, which ends the silence the downtime belongs to, and the jump
+    adds no quiet. A clock set a minute on (a downtime of 90 s) finds nothing on either."""
+    for moved, jump in ((True, "2024-03-05 09:40"), (False, "2024-03-05 06:01:30")):
+        guardian = new(expected_by=["09:30"], escalate_after_minutes=[])
+        guardian.source_state("hall", "off", at("2024-03-05 05:00"), baseline=True)
+        guardian.source_state("kitchen", "off", at("2024-03-05 05:00"), baseline=True)
+        guardian.source_state("hall", "on", at("2024-03-05 05:55"))
+        guardian.evaluate(at("2024-03-05 06:00"))
+        guardian = restart(guardian, "2024-03-05 06:00:30", hall="on", kitchen="off")
+        if moved:
+            guardian.source_state("kitchen", "on", at("2024-03-05 06:01"))
+            guardian.source_state("kitchen", "off", at("2024-03-05 06:01:30"))
+        changes = guardian.evaluate(at("2024-03-05 06:02"))
+        changes += guardian.clock_jumped(at(jump))
+        assert guardian.inactive_for(at(jump)) <= timedelta(seconds=30), jump
+        assert [c.reason for c in changes + guardian.catch_up(at(jump) + timedelta(hours=1))] == []
+
+
 def test_a_motion_sensor_found_on_counts_again_from_its_next_turning_on() -> None:
     """Found on, a sensor's turning off is nothing, and any turning on after it is movement.
 

@@ -231,7 +231,7 @@ class InactivityGuardian(Timeline):
                 self.activity_seen += 1
                 changes += self._activity(source, now, clears=False)
             case Meaning.MOTION_GOES_ON:
-                changes += self._activity(source, now, clears=False)
+                changes += self._activity(source, now, clears=False, goes_on=True)
             case Meaning.MOVED_UNTIL_STUCK:
                 changes += self._moved_until(source, self._book.counted_until(source) or now, now)
             case Meaning.ENDED_UNSEEN:
@@ -268,11 +268,16 @@ class InactivityGuardian(Timeline):
         self._state.level = level
         return [replace(changes[0], level=self._state.level)]
 
-    def _activity(self, source: str, now: datetime, *, clears: bool = True) -> list[AlertChange]:
-        """Count activity from `source` at `now`; unless told not to, it clears an alert."""
+    def _activity(
+        self, source: str, now: datetime, *, clears: bool = True, goes_on: bool = False
+    ) -> list[AlertChange]:
+        """Count activity from `source` at `now`; unless told not to, it clears an alert.
+
+        `goes_on`: movement read on again as it was when last seen, no new sign of life.
+        """
         self._state.sources[source] = True
         self._state.last_activity = now
-        self._restart_quiet(now)
+        self._restart_quiet(now, goes_on=goes_on)
         changes: list[AlertChange] = []
         room = self._state.alert_room
         # Someone still present in the room an alert is about is not helped by a kettle
@@ -295,6 +300,7 @@ class InactivityGuardian(Timeline):
         if since is None or since < until <= now:
             # Quiet since `until` is at most the quiet counted so far (some of it may be blind).
             quiet = min(self._state.quiet, now - until)
+            self._moved_since_return = True
             self._state.last_activity = self._state.quiet_since = until
             self._state.quiet = quiet
             self._state.day_quiet = min(self._state.day_quiet, quiet)

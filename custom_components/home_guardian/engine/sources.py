@@ -67,7 +67,9 @@ while seen (kept in the saved state):
   occupancy). It was moving until last seen, and counts again from its next turning on (it is
   *found on*: stuck until then, but a turning off of any length frees it), in the same bout
   unless it paused. Its turning off is no activity, but its room changed when it was last seen,
-  as for one found off. A motion source off then ends its bout without being activity;
+  as for one found off. One read on after less than that by a clock that was behind is found on
+  when the clock is set (`unseen_longer`), if still on as read. A motion source off then ends
+  its bout without being activity;
 - an alarm source raises the alarm when it shows something new since last seen: "on" after
   "off", or a new event. One never seen before raises only if it shows "on" (a button held
   down); an event entity's last event seen for the first time is history, not a call. One on
@@ -223,6 +225,9 @@ class SourceBook:
         # off counts again. When each one (or one whose limit passed unseen) stopped counting.
         self._found_on = found_on
         self._counted_until: dict[str, datetime] = {}
+        # The motion sources read on again, as when last seen (the time here), after a spell
+        # unseen too short to be found on: a clock that jumps on later may show it was longer.
+        self._carried_on: dict[str, datetime] = {}
         # When each motion source's bout of movement began, and when it last turned off.
         self._bout_since = bout_since
         self._off_since = off_since
@@ -452,6 +457,8 @@ class SourceBook:
 
     def _in_bout(self, source: str, state: str, found: Meaning, now: datetime) -> Meaning:
         """Return what a motion source's change counts for: nothing once its bout is too long."""
+        # Changed since read on again: not as it was when last seen.
+        self._carried_on.pop(source, None)
         if state == ON:
             self._begin_bout(source, now)
         else:
@@ -564,6 +571,7 @@ class SourceBook:
             return meaning(kind, last if last is not None else OFF if state == ON else None, state)
         if kind is not Kind.MOTION:
             return Meaning.NOTHING
+        self._carried_on.pop(source, None)
         if state != ON or last != ON:
             unseen = NONE if unseen_from is None else max(NONE, now - unseen_from)
             self._changed_unseen(source, last, state, now, unseen)
@@ -580,7 +588,27 @@ class SourceBook:
         if last is not None and last != ON:
             # Turned on while unseen: somebody moved, a bout begins now.
             return Meaning.MOTION_STARTS
+        if unseen_from is not None:
+            self._carried_on[source] = unseen_from
         return Meaning.MOTION_GOES_ON
+
+    def unseen_longer(self, returned: datetime) -> bool:
+        """Read again the motion sources carried on at `returned`, now known to be the return.
+
+        After a restart on a clock behind (a host without a battery clock, before the network
+        sets it), the first jump tells when the return really was: one still on as it was read
+        then, unseen for `STUCK_PAUSE` or more by the true time, was found on. Return whether
+        one was.
+        """
+        carried, self._carried_on = self._carried_on, {}
+        found = False
+        for source, last_seen in carried.items():
+            if returned - last_seen < STUCK_PAUSE or source not in self._moving_since:
+                continue
+            limit = self._bout_since.get(source, self._moving_since[source]) + self._stuck_after
+            self._stopped_unseen(source, limit, returned, last_seen, counted=True)
+            found = True
+        return found
 
     def _stopped_unseen(
         self,
@@ -666,6 +694,7 @@ class SourceBook:
         self._stuck.discard(source)
         self._found_on.discard(source)
         self._counted_until.pop(source, None)
+        self._carried_on.pop(source, None)
         self._kinds.pop(source, None)
         self._rooms.pop(source, None)
         self._levels.pop(source, None)
@@ -688,6 +717,7 @@ class SourceBook:
             self._levels,
             self._beats,
             self._rests,
+            self._carried_on,
         )
         for table in tables:
             if old in table:
@@ -801,7 +831,7 @@ class SourceBook:
             self._present_since,
             self._room_since,
         )
-        for table in (*tables, self._went_blind):
+        for table in (*tables, self._went_blind, self._carried_on):
             for key, moment in table.items():
                 table[key] = moved(moment)
         if self._changed is not None:

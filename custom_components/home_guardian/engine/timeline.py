@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -32,6 +33,17 @@ from .state import NONE, GuardianState, aware, load
 
 # A quarter-hour counts toward the routine only if something could see for half of it.
 _WATCHED_QUARTER: Final = QUARTER_HOUR / 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    """The saved engine time a restart resumed from, and the quiet count as it stood then."""
+
+    clock: datetime
+    quiet_since: datetime | None
+    last_activity: datetime | None
+    quiet: timedelta
+    day_quiet: timedelta
 
 
 class Timeline(ABC):
@@ -57,9 +69,10 @@ class Timeline(ABC):
         self._held_at: datetime | None = None
         # When this run began watching: instants noted before it come from the saved state.
         self._run_start: datetime | None = None
-        # The saved engine time a restart resumed from, and when the quiet then in progress
-        # began, until the first forward jump.
-        self._stopped_at: tuple[datetime, datetime | None] | None = None
+        # Where a restart resumed from, until the first forward jump; and whether anything
+        # has restarted the quiet count since the return (movement read on as it was does not).
+        self._stopped_at: _Stop | None = None
+        self._moved_since_return = False
 
     def _source_book(self) -> SourceBook:
         """Return a book of sources that keeps what it must remember in the saved state."""
@@ -108,9 +121,13 @@ class Timeline(ABC):
         now = aware(now)
         self._unobserved = True
         self._held_at = self._run_start = now
-        if self._state.clock is not None:
-            self._stopped_at = (self._state.clock, self._state.quiet_since)
-            self._book.stopped(self._state.clock)
+        state = self._state
+        if state.clock is not None:
+            self._stopped_at = _Stop(
+                state.clock, state.quiet_since, state.last_activity, state.quiet, state.day_quiet
+            )
+            self._moved_since_return = False
+            self._book.stopped(state.clock)
         try:
             return self._advance(now, inclusive=True)
         finally:
@@ -128,7 +145,9 @@ class Timeline(ABC):
         The first jump after a restart may instead tell that the downtime was longer than the
         clock said at the start (a clock restored from the shutdown's time): that much of it
         is downtime, and counts as `resume` counts downtime, unless something happened since
-        the start, which shows the silence it belongs to is over.
+        the start, which shows the silence it belongs to is over. A motion source read on at the
+        start, as it was at the stop, was then unseen that much longer: found on, it was no
+        movement since the stop.
         """
         now = aware(now)
         if self._state.clock is None or now <= self._state.clock:
@@ -151,15 +170,31 @@ class Timeline(ABC):
 
     def _unseen_downtime(self, skip: timedelta) -> timedelta:
         """Return how much of a forward jump of `skip` is downtime the restart did not count."""
-        stopped_at, self._stopped_at = self._stopped_at, None
+        stop, self._stopped_at = self._stopped_at, None
         started = self._run_start
-        if stopped_at is None or started is None or stopped_at[1] != self._state.quiet_since:
-            # A fresh start has no downtime; activity since the start ended its silence.
+        if stop is None or started is None:
+            # A fresh start has no downtime.
             return NONE
-        stopped = stopped_at[0]
+        if self._book.unseen_longer(started + skip) and not self._moved_since_return:
+            # Read on the return as moving on, and found on by the true time: quiet counts
+            # from the stop, as if it had been found on then.
+            self._count_quiet_from(stop, self._state.clock or started, started)
+        elif stop.quiet_since != self._state.quiet_since:
+            # Activity since the start ended its silence.
+            return NONE
         # The start's clock said `started`; had it been right, the downtime would have run
         # `skip` longer. Behind the shutdown, the resume counted none of it: take that back.
-        return max(NONE, skip - max(NONE, stopped - started))
+        return max(NONE, skip - max(NONE, stop.clock - started))
+
+    def _count_quiet_from(self, stop: _Stop, clock: datetime, started: datetime) -> None:
+        """Count quiet as it stood at `stop`, plus the time the clock has run since then."""
+        # Before the jump, the clock ran from the stop, or from the start if it began behind.
+        ran = max(NONE, clock - min(stop.clock, started)) if self.can_see else NONE
+        self._state.quiet_since = stop.quiet_since
+        self._state.last_activity = stop.last_activity
+        self._state.quiet = stop.quiet + ran
+        self._state.day_quiet = stop.day_quiet + ran
+        self._state.silence_valid = False
 
     def next_check(self, now: datetime) -> datetime | None:
         """Return when `evaluate` should run next (at the latest), or None if never needed."""
@@ -316,8 +351,9 @@ class Timeline(ABC):
         )
         return first_due(rules, start, end)
 
-    def _restart_quiet(self, now: datetime) -> None:
-        """Start counting quiet time afresh from `now`."""
+    def _restart_quiet(self, now: datetime, *, goes_on: bool = False) -> None:
+        """Start counting quiet time afresh from `now` (`goes_on`: for movement read on again)."""
+        self._moved_since_return = self._moved_since_return or not goes_on
         self._note_silence(now)
         self._state.quiet_since = now
         self._state.quiet = self._state.day_quiet = NONE
