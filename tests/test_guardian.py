@@ -90,6 +90,8 @@ TEST_ALERT = "button.grandma_test_alert"
 MORNING = "2026-03-02T08:00:00+00:00"
 BLUEPRINT_AWAY = "home_guardian/away_when_everyone_is_out.yaml"
 MOTION_CLASS = {"device_class": "motion"}
+# The hall's motion sensor as its integration restores it after a restart: on, as it was.
+HALL_RESTORED_ON = {HALL: (STATE_ON, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
 
 OPTIONS: dict[str, Any] = {
     CONF_SOURCES: [HALL, KETTLE],
@@ -526,8 +528,7 @@ async def test_motion_on_through_a_restart_or_an_unavailable_spell_goes_on_count
     await hass.async_stop()
 
     freezer.tick(timedelta(minutes=1))
-    states = {HALL: (STATE_ON, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
-    async with restarted_with(hass, entry, states) as (restarted, events):
+    async with restarted_with(hass, entry, HALL_RESTORED_ON) as (restarted, events):
         await advance(restarted, freezer, 150)
         restarted.states.async_set(HALL, STATE_UNAVAILABLE, MOTION_CLASS)
         await advance(restarted, freezer, 1)
@@ -545,6 +546,22 @@ async def test_motion_on_through_a_restart_or_an_unavailable_spell_goes_on_count
     assert alerts == []
 
 
+async def stopped_as_she_falls_under_the_hall_sensor(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> MockConfigEntry:
+    """Turn the hall's motion on at 05:55 as she gets up and falls; stop Home Assistant at 06:00.
+
+    Activity is expected by 09:30.
+    """
+    freezer.move_to("2026-03-02 05:55:00+00:00")
+    entry = await set_up(hass, guardian_entry(expected_by=["09:30"]))
+    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 5)
+    await hass.async_stop()
+    return entry
+
+
 async def test_motion_restored_on_after_a_long_downtime_is_no_movement_meanwhile(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -555,16 +572,9 @@ async def test_motion_restored_on_after_a_long_downtime_is_no_movement_meanwhile
     sign that anyone moved: the missed morning is told on the return, and her next movement
     in view ends it."""
     caplog.set_level(logging.INFO, logger="custom_components.home_guardian")
-    freezer.move_to("2026-03-02 05:55:00+00:00")
-    entry = await set_up(hass, guardian_entry(expected_by=["09:30"]))
-    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
-    await hass.async_block_till_done()
-    await advance(hass, freezer, 5)
-    await hass.async_stop()
-
+    entry = await stopped_as_she_falls_under_the_hall_sensor(hass, freezer)
     freezer.move_to("2026-03-02 09:40:00+00:00")
-    states = {HALL: (STATE_ON, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
-    async with restarted_with(hass, entry, states) as (restarted, events):
+    async with restarted_with(hass, entry, HALL_RESTORED_ON) as (restarted, events):
         await advance(restarted, freezer, 2)
         assert state_of(restarted, INACTIVITY) == STATE_ON
         assert [event.data["reason"] for event in events] == ["expected_by"]
@@ -591,16 +601,9 @@ async def test_motion_restored_on_by_a_clock_behind_is_found_on_when_the_clock_i
     """The same power cut on a host without a battery clock: back on the shutdown's time, so
     the sensor seems unseen for seconds, until the network sets the clock a minute later."""
     caplog.set_level(logging.INFO, logger="custom_components.home_guardian")
-    freezer.move_to("2026-03-02 05:55:00+00:00")
-    entry = await set_up(hass, guardian_entry(expected_by=["09:30"]))
-    hass.states.async_set(HALL, STATE_ON, MOTION_CLASS)
-    await hass.async_block_till_done()
-    await advance(hass, freezer, 5)
-    await hass.async_stop()
-
+    entry = await stopped_as_she_falls_under_the_hall_sensor(hass, freezer)
     freezer.move_to("2026-03-02 06:00:30+00:00")
-    states = {HALL: (STATE_ON, MOTION_CLASS), KETTLE: (STATE_OFF, {})}
-    async with restarted_with(hass, entry, states) as (restarted, events):
+    async with restarted_with(hass, entry, HALL_RESTORED_ON) as (restarted, events):
         await advance(restarted, freezer, 1)
         assert state_of(restarted, INACTIVITY) == STATE_OFF
         # The wall clock leaps to 09:40 while a second passes on the host.
