@@ -3406,9 +3406,18 @@ def test_a_motion_sensor_on_before_and_after_a_long_downtime_shows_no_movement_m
     assert guardian.last_activity == at("2024-03-05 06:00")
 
 
-@pytest.mark.parametrize("set_after", [timedelta(0), timedelta(minutes=5)])
+@pytest.mark.parametrize(
+    ("back", "set_at"),
+    [
+        ("2024-03-05 06:00:30", "2024-03-05 06:00:30"),
+        ("2024-03-05 06:00:30", "2024-03-05 06:05:30"),
+        # The clock the stop saved, exactly; an older one (saved hourly), set only once past it.
+        ("2024-03-05 06:00", "2024-03-05 06:00:30"),
+        ("2024-03-05 05:30:30", "2024-03-05 06:10"),
+    ],
+)
 def test_a_motion_sensor_read_on_by_a_clock_behind_is_found_on_when_the_clock_is_set(
-    set_after: timedelta,
+    back: str, set_at: str
 ) -> None:
     """Back on the clock of the shutdown (no battery clock), the hall sensor still on as at
     05:55: by that clock it was unseen for seconds, so it goes on moving. When the network sets
@@ -3419,8 +3428,8 @@ def test_a_motion_sensor_read_on_by_a_clock_behind_is_found_on_when_the_clock_is
     guardian.source_state("hall", "off", at("2024-03-05 05:00"), baseline=True)
     guardian.source_state("hall", "on", at("2024-03-05 05:55"))
     guardian.evaluate(at("2024-03-05 06:00"))
-    guardian = restart(guardian, "2024-03-05 06:00:30", hall="on")
-    changes = guardian.evaluate(at("2024-03-05 06:00:30") + set_after)
+    guardian = restart(guardian, back, hall="on")
+    changes = guardian.catch_up(at(set_at)) + guardian.evaluate(at(set_at))
     assert guardian.found_on_sources == frozenset()
     changes += guardian.clock_jumped(at("2024-03-05 09:40"))
     assert guardian.found_on_sources == {"hall"}
@@ -3447,6 +3456,25 @@ def test_a_motion_sensor_read_on_by_a_clock_behind_goes_on_if_anything_else_move
         changes += guardian.clock_jumped(at(jump))
         assert guardian.inactive_for(at(jump)) <= timedelta(seconds=30), jump
         assert [c.reason for c in changes + guardian.catch_up(at(jump) + timedelta(hours=1))] == []
+
+
+def test_activity_seen_before_the_clock_is_set_happened_after_the_downtime() -> None:
+    """Back at 06:00:30 by a clock restored from the shutdown, really 09:39: the kettle used
+    then was used this morning, not before the day began, so the 09:30 deadline is met and
+    the day's quiet counts from the time set (before, a missed morning was told at 12:10)."""
+    guardian = new(expected_by=["09:30"], escalate_after_minutes=[])
+    guardian.source_state("kettle", "off", at("2024-03-05 05:00"), kind=Kind.CHANGE, baseline=True)
+    guardian.evaluate(at("2024-03-05 06:00"))
+    guardian = restart(guardian, "2024-03-05 06:00:30")
+    guardian.source_state(
+        "kettle", "off", at("2024-03-05 06:00:30"), kind=Kind.CHANGE, baseline=True
+    )
+    guardian.source_state("kettle", "on", at("2024-03-05 06:01"), kind=Kind.CHANGE)
+    changes = guardian.evaluate(at("2024-03-05 06:02"))
+    changes += guardian.clock_jumped(at("2024-03-05 09:40"))
+    assert guardian.last_activity == at("2024-03-05 09:39")
+    changes += guardian.catch_up(at("2024-03-05 16:00"))
+    assert [(c.at, c.reason) for c in changes] == [(at("2024-03-05 12:40"), Reason.QUIET)]
 
 
 def test_a_motion_sensor_found_on_counts_again_from_its_next_turning_on() -> None:

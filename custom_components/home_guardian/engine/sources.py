@@ -571,7 +571,8 @@ class SourceBook:
             return meaning(kind, last if last is not None else OFF if state == ON else None, state)
         if kind is not Kind.MOTION:
             return Meaning.NOTHING
-        self._carried_on.pop(source, None)
+        # Carried on before a spell blind since: last seen before both.
+        carried = self._carried_on.pop(source, None)
         if state != ON or last != ON:
             unseen = NONE if unseen_from is None else max(NONE, now - unseen_from)
             self._changed_unseen(source, last, state, now, unseen)
@@ -589,7 +590,7 @@ class SourceBook:
             # Turned on while unseen: somebody moved, a bout begins now.
             return Meaning.MOTION_STARTS
         if unseen_from is not None:
-            self._carried_on[source] = unseen_from
+            self._carried_on[source] = carried or unseen_from
         return Meaning.MOTION_GOES_ON
 
     def unseen_longer(self, returned: datetime) -> bool:
@@ -831,7 +832,8 @@ class SourceBook:
             self._present_since,
             self._room_since,
         )
-        for table in (*tables, self._went_blind, self._carried_on):
+        # Not `_carried_on`: when each was last seen before the return, by the saved state.
+        for table in (*tables, self._went_blind):
             for key, moment in table.items():
                 table[key] = moved(moment)
         if self._changed is not None:

@@ -154,6 +154,7 @@ class Timeline(ABC):
             return self._advance(now, inclusive=True)
         skip = now - self._state.clock
         self._book.shift(self._run_start, self._state.clock, skip)
+        self._shift_activity(skip)
         unseen = self._unseen_downtime(skip)
         lived_to = now - unseen
         while (boundary := self._next_boundary(self._state.done or lived_to)) <= lived_to:
@@ -167,6 +168,24 @@ class Timeline(ABC):
             return self._advance(now, inclusive=True)
         finally:
             self._unobserved = False
+
+    def _shift_activity(self, skip: timedelta) -> None:
+        """Move the last activity and the quiet's start on by `skip` if this run noted them.
+
+        Before the jump, the clock was `skip` behind: activity seen since the start happened
+        that much later (not before the day began, if the clock said so).
+        """
+        start, end, stop = self._run_start, self._state.clock, self._stopped_at
+        saved = () if stop is None else (stop.quiet_since, stop.last_activity)
+
+        def moved(moment: datetime | None) -> datetime | None:
+            """Return `moment` moved on, if this run noted it."""
+            if moment is None or start is None or end is None or moment in saved:
+                return moment
+            return moment + skip if start <= moment <= end else moment
+
+        self._state.last_activity = moved(self._state.last_activity)
+        self._state.quiet_since = moved(self._state.quiet_since)
 
     def _unseen_downtime(self, skip: timedelta) -> timedelta:
         """Return how much of a forward jump of `skip` is downtime the restart did not count."""
