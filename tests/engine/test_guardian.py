@@ -3458,6 +3458,23 @@ def test_a_motion_sensor_read_on_by_a_clock_behind_goes_on_if_anything_else_move
         assert [c.reason for c in changes + guardian.catch_up(at(jump) + timedelta(hours=1))] == []
 
 
+def test_activity_seen_long_before_a_clock_jump_stays_where_it_was_seen() -> None:
+    """Three hours after a start on a right clock, the kitchen used at 22:30, then the host
+    paused overnight and its clock set at 08:00: the evening was seen as it was, so the
+    morning's deadline is still missed (the last activity does not move to 07:30)."""
+    guardian = new(expected_by=["09:30"], escalate_after_minutes=[])
+    guardian.source_state("kettle", "off", at("2024-03-04 19:00"), kind=Kind.CHANGE, baseline=True)
+    guardian.evaluate(at("2024-03-04 19:59"))
+    guardian = restart(guardian, "2024-03-04 20:00")
+    guardian.source_state("kettle", "off", at("2024-03-04 20:00"), kind=Kind.CHANGE, baseline=True)
+    guardian.source_state("kettle", "on", at("2024-03-04 22:30"), kind=Kind.CHANGE)
+    changes = guardian.evaluate(at("2024-03-04 23:00"))
+    changes += guardian.clock_jumped(at("2024-03-05 08:00"))
+    assert guardian.last_activity == at("2024-03-04 22:30")
+    changes += guardian.catch_up(at("2024-03-05 12:00"))
+    assert Reason.EXPECTED_BY in [c.reason for c in changes]
+
+
 def test_activity_seen_before_the_clock_is_set_happened_after_the_downtime() -> None:
     """Back at 06:00:30 by a clock restored from the shutdown, really 09:39: the kettle used
     then was used this morning, not before the day began, so the 09:30 deadline is met and

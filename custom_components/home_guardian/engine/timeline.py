@@ -33,6 +33,9 @@ from .state import NONE, GuardianState, aware, load
 
 # A quarter-hour counts toward the routine only if something could see for half of it.
 _WATCHED_QUARTER: Final = QUARTER_HOUR / 2
+# A host without a battery clock sets it from the network minutes after it starts: a forward
+# jump that soon after the start tells that the clock was behind for the whole run so far.
+_CLOCK_SET_AFTER_START: Final = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,8 @@ class Timeline(ABC):
         # has restarted the quiet count since the return (movement read on as it was does not).
         self._stopped_at: _Stop | None = None
         self._moved_since_return = False
+        # Whether the clock has jumped forward since this run began.
+        self._jumped = False
 
     def _source_book(self) -> SourceBook:
         """Return a book of sources that keeps what it must remember in the saved state."""
@@ -121,6 +126,7 @@ class Timeline(ABC):
         now = aware(now)
         self._unobserved = True
         self._held_at = self._run_start = now
+        self._jumped = False
         state = self._state
         if state.clock is not None:
             self._stopped_at = _Stop(
@@ -154,7 +160,10 @@ class Timeline(ABC):
             return self._advance(now, inclusive=True)
         skip = now - self._state.clock
         self._book.shift(self._run_start, self._state.clock, skip)
-        self._shift_activity(skip)
+        first, self._jumped = not self._jumped, True
+        started = self._run_start
+        if first and started is not None and self._state.clock - started <= _CLOCK_SET_AFTER_START:
+            self._shift_activity(skip)
         unseen = self._unseen_downtime(skip)
         lived_to = now - unseen
         while (boundary := self._next_boundary(self._state.done or lived_to)) <= lived_to:
@@ -172,8 +181,9 @@ class Timeline(ABC):
     def _shift_activity(self, skip: timedelta) -> None:
         """Move the last activity and the quiet's start on by `skip` if this run noted them.
 
-        Before the jump, the clock was `skip` behind: activity seen since the start happened
-        that much later (not before the day began, if the clock said so).
+        The clock set soon after the start was `skip` behind: activity seen since the start
+        happened that much later (not before the day began, if the clock said so). Later, a
+        jump may be time the host did not see (a machine paused): what was seen stays put.
         """
         start, end, stop = self._run_start, self._state.clock, self._stopped_at
         saved = () if stop is None else (stop.quiet_since, stop.last_activity)
